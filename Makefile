@@ -1,0 +1,44 @@
+# Build, run and test the daemon (lxd) and the client (lxc).
+
+GO ?= go
+GOTAGS := libsqlite3
+GOFLAGS_BUILD := -tags "$(GOTAGS)" -trimpath
+export CGO_ENABLED := 1
+
+# Debian packages needed to build and run.
+DEB_RUN := gcc pkg-config lxc lxc-dev libsqlite3-dev uidmap xz-utils zstd bzip2 squashfs-tools ca-certificates
+# Debian packages needed by the integration suite only.
+DEB_TEST := lxd-client busybox-static curl jq openssl
+
+DATA_DIR ?= /var/lib/lxd
+
+.PHONY: all build deps test-deps run test unit integration static-analysis clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o bin/ ./lxd ./lxc
+
+deps:
+	@./test/deps/apt-install.sh $(DEB_RUN)
+
+test-deps: deps
+	@./test/deps/apt-install.sh $(DEB_TEST)
+
+run: deps build
+	LXD_DIR=$(DATA_DIR) ./bin/lxd --verbose
+
+unit: deps
+	$(GO) test $(GOFLAGS_BUILD) -race -count=1 ./...
+
+integration: test-deps build
+	./test/main.sh
+
+test: unit integration
+
+static-analysis:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet -tags "$(GOTAGS)" ./...
+
+clean:
+	rm -rf bin/

@@ -1,0 +1,63 @@
+package client
+
+import (
+	"net/http"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// ConnectionInfo describes how a server is reached.
+type ConnectionInfo struct {
+	// URL is the server's base URL (https://host:port, or http://unix.socket for the local socket).
+	URL string
+
+	// SocketPath is the unix socket path, for local connections.
+	SocketPath string
+
+	// Protocol is lxd or simplestreams.
+	Protocol string
+
+	// Certificate is the server's PEM certificate as pinned, if any.
+	Certificate string
+}
+
+// Server is what every server connection offers.
+type Server interface {
+	GetConnectionInfo() (*ConnectionInfo, error)
+	GetHTTPClient() (*http.Client, error)
+	Disconnect()
+}
+
+// ImageServer is a server images can be read from.
+type ImageServer interface {
+	Server
+}
+
+// InstanceServer is a full API server.
+type InstanceServer interface {
+	ImageServer
+
+	// Server.
+	GetServer() (*api.Server, string, error)
+	UpdateServer(server api.ServerPut, ETag string) error
+	IsTrusted() (bool, error)
+
+	// Raw access, for commands that need an endpoint not wrapped here.
+	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
+}
+
+// ConnectionArgs configures a connection.
+type ConnectionArgs struct {
+	// TLSClientCert and TLSClientKey are the client's PEM key pair, presented to HTTPS servers.
+	TLSClientCert string
+	TLSClientKey  string
+
+	// TLSServerCert pins the server's PEM certificate; without it the system trust store is used.
+	TLSServerCert string
+
+	// UserAgent is sent with every request.
+	UserAgent string
+
+	// SkipGetServer skips the initial GET /1.0 that checks the server.
+	SkipGetServer bool
+}

@@ -1,0 +1,170 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// ProtocolLXD is a connection to a server speaking the REST API.
+type ProtocolLXD struct {
+	httpBaseURL *url.URL
+	httpClient  *http.Client
+	tlsConfig   *tls.Config
+	socketPath  string
+	userAgent   string
+	serverCert  string
+
+	// dialWS dials the raw connection websockets use on the unix socket.
+	dialWS func(ctx context.Context) (net.Conn, error)
+
+	server *api.Server
+}
+
+// GetConnectionInfo describes the connection.
+func (c *ProtocolLXD) GetConnectionInfo() (*ConnectionInfo, error) {
+	return &ConnectionInfo{
+		URL:         c.httpBaseURL.String(),
+		SocketPath:  c.socketPath,
+		Protocol:    "lxd",
+		Certificate: c.serverCert,
+	}, nil
+}
+
+// GetHTTPClient returns the HTTP client of the connection.
+func (c *ProtocolLXD) GetHTTPClient() (*http.Client, error) {
+	return c.httpClient, nil
+}
+
+// Disconnect closes idle connections.
+func (c *ProtocolLXD) Disconnect() {
+	c.httpClient.CloseIdleConnections()
+}
+
+// url returns the full URL of an API path ("/1.0/..." or "/...").
+func (c *ProtocolLXD) url(path string) string {
+	return strings.TrimSuffix(c.httpBaseURL.String(), "/") + path
+}
+
+// parseResponse decodes the envelope and turns error envelopes into api.StatusError.
+func parseResponse(resp *http.Response) (*api.ResponseRaw, string, error) {
+	etag := strings.Trim(resp.Header.Get("ETag"), `"`)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, "", err
+	}
+
+	var raw api.ResponseRaw
+	err = json.Unmarshal(body, &raw)
+	if err != nil {
+		if resp.StatusCode >= 400 {
+			return nil, "", api.StatusErrorf(resp.StatusCode, "%s", strings.TrimSpace(http.StatusText(resp.StatusCode)))
+		}
+
+		return nil, "", fmt.Errorf("invalid response from server (HTTP %d): %w", resp.StatusCode, err)
+	}
+
+	if raw.Type == api.ErrorResponse {
+		code := raw.Code
+		if code == 0 {
+			code = resp.StatusCode
+		}
+
+		return nil, "", api.NewStatusError(code, raw.Error)
+	}
+
+	if resp.StatusCode >= 400 {
+		return nil, "", api.StatusErrorf(resp.StatusCode, "%s", http.StatusText(resp.StatusCode))
+	}
+
+	return &raw, etag, nil
+}
+
+// rawQuery sends a request to a full URL and decodes the envelope.
+func (c *ProtocolLXD) rawQuery(method string, fullURL string, data any, etag string) (*api.ResponseRaw, string, error) {
+	var body io.Reader
+	switch v := data.(type) {
+	case nil:
+	case io.Reader:
+		body = v
+	default:
+		buf, err := json.Marshal(v)
+		if err != nil {
+			return nil, "", err
+		}
+
+		body = bytes.NewReader(buf)
+	}
+
+	req, err := http.NewRequest(method, fullURL, body)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if data != nil {
+		_, isReader := data.(io.Reader)
+		if !isReader {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+
+	if etag != "" {
+		req.Header.Set("If-Match", fmt.Sprintf("%q", etag))
+	}
+
+	return c.doParse(req)
+}
+
+func (c *ProtocolLXD) do(req *http.Request) (*http.Response, error) {
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+
+	return c.httpClient.Do(req)
+}
+
+func (c *ProtocolLXD) doParse(req *http.Request) (*api.ResponseRaw, string, error) {
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, "", err
+	}
+
+	defer func() { _ = resp.Body.Close() }()
+	return parseResponse(resp)
+}
+
+// RawQuery sends a request to an API path ("/1.0/...") and decodes the envelope.
+func (c *ProtocolLXD) RawQuery(method string, path string, data any, etag string) (*api.ResponseRaw, string, error) {
+	return c.rawQuery(method, c.url(path), data, etag)
+}
+
+// query sends a request to a path under /1.0.
+func (c *ProtocolLXD) query(method string, path string, data any, etag string) (*api.ResponseRaw, string, error) {
+	return c.rawQuery(method, c.url("/1.0"+path), data, etag)
+}
+
+// queryStruct sends a request under /1.0 and decodes the metadata into target.
+func (c *ProtocolLXD) queryStruct(method string, path string, data any, etag string, target any) (string, error) {
+	resp, etag, err := c.query(method, path, data, etag)
+	if err != nil {
+		return "", err
+	}
+
+	if target != nil {
+		err = resp.MetadataAsStruct(target)
+		if err != nil {
+			return "", fmt.Errorf("decode response: %w", err)
+		}
+	}
+
+	return etag, nil
+}

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/shared/tlsutil"
+)
+
+// UserAgent is sent with every request of the CLI.
+var UserAgent = "lxc"
+
+// localSocket returns the unix socket of the local daemon for an addr of the form unix://[path].
+func localSocket(addr string) string {
+	path := strings.TrimPrefix(addr, "unix://")
+	if path != "" {
+		return path
+	}
+
+	dir := os.Getenv("LXD_DIR")
+	if dir == "" {
+		dir = "/var/lib/lxd"
+	}
+
+	return filepath.Join(dir, "unix.socket")
+}
+
+// ConnectionArgs returns the arguments to connect to an HTTPS remote, generating the client key pair on first use.
+func (c *Config) ConnectionArgs(remote string) (*client.ConnectionArgs, error) {
+	_, err := tlsutil.LoadOrGenerate(c.ClientCertPath(), c.ClientKeyPath(), true)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	}
+
+	certPEM, err := os.ReadFile(c.ClientCertPath())
+	if err != nil {
+		return nil, err
+	}
+
+	keyPEM, err := os.ReadFile(c.ClientKeyPath())
+	if err != nil {
+		return nil, err
+	}
+
+	args := &client.ConnectionArgs{
+		TLSClientCert: string(certPEM),
+		TLSClientKey:  string(keyPEM),
+		UserAgent:     UserAgent,
+	}
+
+	serverPEM, err := os.ReadFile(c.ServerCertPath(remote))
+	if err == nil {
+		args.TLSServerCert = string(serverPEM)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+
+	return args, nil
+}
+
+// GetInstanceServer connects to a remote speaking the full API.
+func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
+	remote, ok := c.Remotes[name]
+	if !ok {
+		return nil, fmt.Errorf("remote %s doesn't exist", name)
+	}
+
+	if remote.Protocol == "simplestreams" {
+		return nil, fmt.Errorf("remote %s is a simplestreams image server, not an instance server", name)
+	}
+
+	if strings.HasPrefix(remote.Addr, "unix:") {
+		return client.ConnectLXDUnix(localSocket(remote.Addr), &client.ConnectionArgs{UserAgent: UserAgent})
+	}
+
+	args, err := c.ConnectionArgs(name)
+	if err != nil {
+		return nil, err
+	}
+
+	return client.ConnectLXD(remote.Addr, args)
+}

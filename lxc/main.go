@@ -1,0 +1,85 @@
+// Command lxc is the command-line client: it talks to the local daemon or to remotes through package client.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lxd-go/lxd/lxc/config"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+type cmdGlobal struct {
+	conf *config.Config
+
+	flagForceLocal bool
+	flagQuiet      bool
+	flagDebug      bool
+	flagVerbose    bool
+	flagProject    string
+}
+
+// preRun loads the configuration before any command runs.
+func (g *cmdGlobal) preRun(cmd *cobra.Command, args []string) error {
+	conf, err := config.Load(config.Dir())
+	if err != nil {
+		return err
+	}
+
+	g.conf = conf
+	return nil
+}
+
+func main() {
+	global := &cmdGlobal{}
+	app := &cobra.Command{
+		Use:   "lxc",
+		Short: "Command line client for the container and image server",
+		Long: `Command line client for the container and image server
+
+All of the server's features can be driven through the commands below. The local server is reached through its
+unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Configuration lives in $LXD_CONF
+(default ~/.config/lxc).`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: global.preRun,
+	}
+
+	app.CompletionOptions.DisableDefaultCmd = true
+	app.PersistentFlags().BoolVar(&global.flagForceLocal, "force-local", false, "Force using the local unix socket")
+	app.PersistentFlags().BoolVarP(&global.flagQuiet, "quiet", "q", false, "Don't show progress information")
+	app.PersistentFlags().BoolVar(&global.flagDebug, "debug", false, "Show all debug messages")
+	app.PersistentFlags().BoolVarP(&global.flagVerbose, "verbose", "v", false, "Show all information messages")
+	app.PersistentFlags().StringVar(&global.flagProject, "project", "", "Override the source project")
+
+	app.AddCommand((&cmdInfo{global: global}).command())
+	app.AddCommand((&cmdVersion{global: global}).command())
+
+	err := app.Execute()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitStatusError carries an exit status a command wants without printing anything more.
+type exitStatusError struct {
+	code int
+}
+
+func (e exitStatusError) Error() string {
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func exitCode(err error) int {
+	var es exitStatusError
+	if errors.As(err, &es) {
+		return es.code
+	}
+
+	_ = api.StatusErrorCheck(err)
+	return 1
+}

@@ -1,0 +1,206 @@
+// Package daemon owns the daemon's start-up and shutdown order and the subsystems it wires together.
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/rest"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/tlsutil"
+)
+
+// Daemon is a running server.
+type Daemon struct {
+	dirs  state.Dirs
+	state *state.State
+	cert  *tlsutil.CertInfo
+
+	ready    atomic.Bool
+	shutdown context.CancelFunc
+
+	handler http.Handler
+
+	mu         sync.Mutex
+	unixServer *http.Server
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+// New returns a daemon using the data directory dir.
+func New(dir string) *Daemon {
+	return &Daemon{dirs: state.NewDirs(dir), stopped: make(chan struct{})}
+}
+
+// Init prepares the data directory, loads the certificate and starts the listeners.
+func (d *Daemon) Init() error {
+	err := os.MkdirAll(d.dirs.Var, 0o711)
+	if err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+
+	d.cert, err = tlsutil.LoadOrGenerate(d.dirs.ServerCert(), d.dirs.ServerKey(), false)
+	if err != nil {
+		return fmt.Errorf("server certificate: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	d.shutdown = cancel
+	d.state = &state.State{
+		ShutdownCtx: ctx,
+		Dirs:        d.dirs,
+		Server: state.Server{
+			PID:         os.Getpid(),
+			Certificate: string(d.cert.PEM),
+			Fingerprint: d.cert.Fingerprint(),
+		},
+	}
+
+	api := &rest.Server{
+		State:        d.state,
+		Authenticate: d.authenticate,
+		Ready:        d.ready.Load,
+		Shutdown:     d.Stop,
+	}
+
+	d.handler = api.Handler()
+
+	err = d.listenUnix()
+	if err != nil {
+		return err
+	}
+
+	d.ready.Store(true)
+	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
+	return nil
+}
+
+// listenUnix serves the local API on the unix socket; every local caller is trusted.
+func (d *Daemon) listenUnix() error {
+	path := d.dirs.UnixSocket()
+	err := removeStaleSocket(path)
+	if err != nil {
+		return err
+	}
+
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", path, err)
+	}
+
+	err = os.Chmod(path, 0o660)
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           d.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey, c)
+		},
+	}
+
+	d.mu.Lock()
+	d.unixServer = srv
+	d.mu.Unlock()
+	go func() {
+		err := srv.Serve(l)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("unix socket server stopped", "err", err)
+		}
+	}()
+
+	return nil
+}
+
+// removeStaleSocket removes a socket left by a daemon that died, and refuses to start beside a live one.
+func removeStaleSocket(path string) error {
+	_, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		_ = c.Close()
+		return fmt.Errorf("another daemon is already listening on %s", path)
+	}
+
+	return os.Remove(path)
+}
+
+type ctxKeyType int
+
+const connKey ctxKeyType = 0
+
+// authenticate tells who sent a request from the connection it came on.
+func (d *Daemon) authenticate(r *http.Request) *request.Requestor {
+	if r.TLS == nil {
+		uid := ""
+		c, ok := r.Context().Value(connKey).(*net.UnixConn)
+		if ok {
+			cred, err := peerCred(c)
+			if err == nil {
+				uid = strconv.Itoa(int(cred.Uid))
+			}
+		}
+
+		return &request.Requestor{Trusted: true, Protocol: "unix", Username: uid, Address: "@"}
+	}
+
+	return d.authenticateTLS(r.TLS, r.RemoteAddr)
+}
+
+// authenticateTLS identifies a TLS caller by its client certificate.
+func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.Requestor {
+	req := &request.Requestor{Protocol: "tls", Address: addr}
+	if len(cs.PeerCertificates) == 0 {
+		return req
+	}
+
+	req.Certificate = cs.PeerCertificates[0].Raw
+	req.Fingerprint = tlsutil.FingerprintDER(req.Certificate)
+	return req
+}
+
+// Stop shuts the daemon down once: listeners close, then the state is released.
+func (d *Daemon) Stop() {
+	d.stopOnce.Do(func() {
+		slog.Info("daemon stopping")
+		d.ready.Store(false)
+		if d.shutdown != nil {
+			d.shutdown()
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d.mu.Lock()
+		srv := d.unixServer
+		d.mu.Unlock()
+		if srv != nil {
+			_ = srv.Shutdown(ctx)
+		}
+
+		_ = os.Remove(d.dirs.UnixSocket())
+		close(d.stopped)
+	})
+}
+
+// Stopped is closed once the daemon has stopped.
+func (d *Daemon) Stopped() <-chan struct{} {
+	return d.stopped
+}

@@ -1,0 +1,42 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+)
+
+// allowLocal lets in callers on the unix socket only.
+func allowLocal(s *state.State, r *http.Request) response.Response {
+	if request.GetRequestor(r).Protocol == "unix" {
+		return nil
+	}
+
+	return response.Forbidden(nil)
+}
+
+// internalEndpoints are the daemon's own control endpoints, reachable only on the unix socket.
+func (srv *Server) internalEndpoints() []Endpoint {
+	return []Endpoint{
+		{
+			Path: "shutdown",
+			Put: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
+				if srv.Shutdown == nil {
+					return response.NotImplemented(nil)
+				}
+
+				// Stop after the answer is written, so the caller learns the request was taken.
+				go srv.Shutdown()
+				return response.EmptySyncResponse
+			}},
+		},
+		{
+			Path: "ready",
+			Get: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
+				return response.EmptySyncResponse
+			}},
+		},
+	}
+}

@@ -1,0 +1,122 @@
+package rest
+
+import (
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/version"
+	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/osarch"
+	sharedversion "github.com/lxd-go/lxd/shared/version"
+)
+
+var rootCmd = Endpoint{
+	Get: Action{Handler: rootGet, AllowUntrusted: true},
+}
+
+var serverCmd = Endpoint{
+	Get: Action{Handler: serverGet, AllowUntrusted: true},
+}
+
+func rootGet(s *state.State, r *http.Request) response.Response {
+	return response.SyncResponse([]string{"/1.0"})
+}
+
+func serverUntrusted(req *request.Requestor) api.ServerUntrusted {
+	auth := "untrusted"
+	if req.Trusted {
+		auth = "trusted"
+	}
+
+	return api.ServerUntrusted{
+		APIExtensions: version.APIExtensions,
+		APIStatus:     "stable",
+		APIVersion:    sharedversion.APIVersion,
+		Auth:          auth,
+		Public:        false,
+		AuthMethods:   []string{"tls"},
+	}
+}
+
+func serverGet(s *state.State, r *http.Request) response.Response {
+	req := request.GetRequestor(r)
+	if !req.Trusted {
+		return response.SyncResponse(serverUntrusted(req))
+	}
+
+	srv := api.Server{
+		ServerPut:       api.ServerPut{Config: map[string]any{}},
+		ServerUntrusted: serverUntrusted(req),
+		Environment:     serverEnvironment(s),
+	}
+
+	return response.SyncResponseETag(srv, srv.Config)
+}
+
+func serverEnvironment(s *state.State) api.ServerEnvironment {
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	kernelArch := unix.ByteSliceToString(uts.Machine[:])
+	hostname, _ := os.Hostname()
+	osName, osVersion := osRelease()
+
+	return api.ServerEnvironment{
+		Addresses:              []string{},
+		Architectures:          osarch.HostArchitectures(),
+		Certificate:            s.Server.Certificate,
+		CertificateFingerprint: s.Server.Fingerprint,
+		Driver:                 "lxc",
+		Firewall:               "",
+		Kernel:                 unix.ByteSliceToString(uts.Sysname[:]),
+		KernelArchitecture:     kernelArch,
+		KernelFeatures:         map[string]string{},
+		KernelVersion:          unix.ByteSliceToString(uts.Release[:]),
+		LXCFeatures:            map[string]string{},
+		OSName:                 osName,
+		OSVersion:              osVersion,
+		Project:                "default",
+		Server:                 "lxd",
+		ServerEventMode:        "full-mesh",
+		ServerName:             hostname,
+		ServerPid:              s.Server.PID,
+		ServerVersion:          sharedversion.Version,
+		Storage:                "dir",
+		StorageVersion:         "1",
+		StorageSupportedDrivers: []api.ServerStorageDriverInfo{
+			{Name: "dir", Version: "1", Remote: false},
+		},
+	}
+}
+
+// osRelease reads NAME and VERSION_ID from /etc/os-release.
+func osRelease() (string, string) {
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return runtime.GOOS, ""
+	}
+
+	var name, ver string
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+
+		v = strings.Trim(v, `"`)
+		switch k {
+		case "NAME":
+			name = v
+		case "VERSION_ID":
+			ver = v
+		}
+	}
+
+	return name, ver
+}

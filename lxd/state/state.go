@@ -1,0 +1,59 @@
+// Package state holds the narrow view of the daemon that API handlers and subsystems receive.
+package state
+
+import (
+	"context"
+	"path/filepath"
+)
+
+// Dirs are the daemon's paths, all derived from the data directory.
+type Dirs struct {
+	// Var is the data directory (LXD_DIR).
+	Var string
+}
+
+// NewDirs returns the paths under the data directory dir.
+func NewDirs(dir string) Dirs {
+	return Dirs{Var: dir}
+}
+
+// UnixSocket is the path of the local API socket.
+func (d Dirs) UnixSocket() string {
+	return filepath.Join(d.Var, "unix.socket")
+}
+
+// ServerCert is the server certificate path.
+func (d Dirs) ServerCert() string {
+	return filepath.Join(d.Var, "server.crt")
+}
+
+// ServerKey is the server key path.
+func (d Dirs) ServerKey() string {
+	return filepath.Join(d.Var, "server.key")
+}
+
+// Database is the database directory.
+func (d Dirs) Database() string {
+	return filepath.Join(d.Var, "database")
+}
+
+// Server describes the running daemon to handlers.
+type Server struct {
+	// PID is the daemon's process id.
+	PID int
+
+	// Certificate is the server's PEM certificate.
+	Certificate string
+
+	// Fingerprint is the SHA-256 fingerprint of the server certificate.
+	Fingerprint string
+}
+
+// State is handed to every handler and subsystem.
+type State struct {
+	// ShutdownCtx is cancelled when the daemon begins to stop.
+	ShutdownCtx context.Context
+
+	Dirs   Dirs
+	Server Server
+}

@@ -1,0 +1,66 @@
+# Daemon helpers: each test spawns its own daemons in temporary directories and stops them on exit.
+
+# spawn_lxd DIR: starts a daemon with LXD_DIR=DIR, waits until it answers, records it for cleanup.
+spawn_lxd() {
+	local dir=$1
+	mkdir -p "${dir}"
+	chmod +x "${dir}"
+	LXD_DIR="${dir}" "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
+	echo "$!" >"${dir}/lxd.pid"
+	echo "${dir}" >>"${TEST_TMP}/daemons"
+	LXD_DIR="${dir}" "${LXD_BIN}" waitready --timeout 30
+}
+
+# shutdown_lxd DIR: stops the daemon of DIR gracefully and checks its log holds no panic.
+shutdown_lxd() {
+	local dir=$1
+	[ -f "${dir}/lxd.pid" ] || return 0
+	local pid
+	pid=$(cat "${dir}/lxd.pid")
+	LXD_DIR="${dir}" "${LXD_BIN}" shutdown --timeout 30 || kill -9 "${pid}" 2>/dev/null || true
+	wait "${pid}" 2>/dev/null || true
+	rm -f "${dir}/lxd.pid"
+	check_log "${dir}"
+}
+
+# check_log DIR: fails when the daemon log of DIR has a panic or a data race.
+check_log() {
+	if grep -qE "^panic:|DATA RACE|fatal error:" "$1/lxd.log" 2>/dev/null; then
+		echo "daemon log of $1 has a panic:"
+		cat "$1/lxd.log"
+		return 1
+	fi
+}
+
+# cleanup_test stops every daemon the test started.
+cleanup_test() {
+	local rc=$?
+	if [ -f "${TEST_TMP}/daemons" ]; then
+		while read -r dir; do
+			shutdown_lxd "${dir}" || rc=1
+		done <"${TEST_TMP}/daemons"
+	fi
+
+	if [ "$rc" -ne 0 ] && [ -f "${TEST_TMP}/daemons" ]; then
+		while read -r dir; do
+			echo "---- daemon log ${dir}"
+			tail -n 40 "${dir}/lxd.log" 2>/dev/null || true
+		done <"${TEST_TMP}/daemons"
+	fi
+
+	exit "$rc"
+}
+
+# lxc_local DIR ARGS...: runs our client against the daemon of DIR with a private config directory.
+lxc_in() {
+	local dir=$1
+	shift
+	LXD_DIR="${dir}" LXD_CONF="${dir}.conf" "${LXC_BIN}" "$@"
+}
+
+# local_curl DIR PATH [ARGS...]: queries the unix socket of the daemon of DIR.
+local_curl() {
+	local dir=$1 path=$2
+	shift 2
+	curl -sS --unix-socket "${dir}/unix.socket" "$@" "http://lxd${path}"
+}
