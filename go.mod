@@ -10,6 +10,7 @@ require (
 )
 
 require (
+	github.com/flosch/pongo2/v6 v6.0.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 )

@@ -1,0 +1,2 @@
+{% for k, v in config sorted %}{{ k }}={{ v }}
+{% endfor %}<b>&</b>
