@@ -29,9 +29,9 @@ var aliases = map[string]string{
 	"armv7l": Armv7l, "armhf": Armv7l, "armv7": Armv7l, "armel": Armv6l, "armv6l": Armv6l,
 	"ppc64le": Ppc64le, "ppc64el": Ppc64le,
 	"ppc64": Ppc64, "powerpc64": Ppc64,
-	"s390x": S390x,
+	"s390x":   S390x,
 	"riscv64": Riscv64,
-	"mips64": Mips64, "mips64el": Mips64,
+	"mips64":  Mips64, "mips64el": Mips64,
 	"loongarch64": Loong64, "loong64": Loong64,
 }
 
