@@ -1,0 +1,86 @@
+package schema
+
+// updates is the append-only history of the schema. Never edit or remove an
+// entry once it has been committed: add a new version instead, then run
+// `go test -tags libsqlite3 ./lxd/db/schema -run TestFreshSchema -update` to
+// regenerate schema.sql. Each update is plain SQL and never calls Go code.
+var updates = map[int]string{
+	1: updateFromV0,
+	2: updateFromV1,
+}
+
+// updateFromV0 creates the server configuration, the run-once patches and
+// the trusted certificates.
+const updateFromV0 = `
+CREATE TABLE config (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE patches (
+    name TEXT PRIMARY KEY NOT NULL,
+    applied_at TEXT NOT NULL
+);
+
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE
+        CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+    type TEXT NOT NULL CHECK (type IN ('client', 'metrics')),
+    name TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    restricted INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1))
+);
+
+CREATE TABLE certificates_projects (
+    certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+    project TEXT NOT NULL,
+    UNIQUE (certificate_id, project)
+);
+`
+
+// updateFromV1 adds the image store's metadata: images, their properties,
+// aliases and the server they were pulled from.
+const updateFromV1 = `
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE
+        CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+    filename TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL CHECK (size >= 0),
+    public INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
+    architecture TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'container' CHECK (type IN ('container', 'virtual-machine')),
+    creation_date TEXT,
+    expiry_date TEXT,
+    upload_date TEXT NOT NULL,
+    last_use_date TEXT,
+    cached INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
+    auto_update INTEGER NOT NULL DEFAULT 0 CHECK (auto_update IN (0, 1))
+);
+
+CREATE TABLE images_properties (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (image_id, key)
+);
+
+CREATE TABLE images_aliases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
+
+CREATE TABLE images_source (
+    image_id INTEGER NOT NULL UNIQUE REFERENCES images (id) ON DELETE CASCADE,
+    server TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    certificate TEXT NOT NULL DEFAULT '',
+    alias TEXT NOT NULL DEFAULT '',
+    image_type TEXT NOT NULL DEFAULT ''
+);
+`

@@ -1,0 +1,162 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// Tx is an open transaction. Its methods are the only way to read or write
+// the database; it is valid only inside the function given to Transaction.
+type Tx struct {
+	tx *sql.Tx
+}
+
+// Transaction runs fn in a transaction. It commits when fn returns nil and
+// rolls back when fn returns an error or panics (the panic continues). When
+// ctx has no deadline, DefaultTimeout applies. Keep fn short: never download
+// or unpack inside it, as every transaction holds the database's write lock.
+func (d *DB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	_, ok := ctx.Deadline()
+	if !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+
+	sqlTx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", mapError(err))
+	}
+
+	committed := false
+	defer func() {
+		if !committed {
+			_ = sqlTx.Rollback()
+		}
+	}()
+
+	err = fn(ctx, &Tx{tx: sqlTx})
+	if err != nil {
+		return err
+	}
+
+	err = sqlTx.Commit()
+	if err != nil {
+		return fmt.Errorf("committing transaction: %w", mapError(err))
+	}
+
+	committed = true
+	return nil
+}
+
+// classError keeps SQLite's message and adds an lxd/errs class to it.
+type classError struct {
+	class error
+	err   error
+}
+
+// Error returns the underlying message.
+func (e *classError) Error() string {
+	return e.err.Error()
+}
+
+// Unwrap exposes both the class and the original error to errors.Is/As.
+func (e *classError) Unwrap() []error {
+	return []error{e.class, e.err}
+}
+
+// mapError classifies SQLite errors: uniqueness and foreign key violations
+// become ErrConflict, CHECK and NOT NULL violations ErrInvalid, a lock held
+// past the busy timeout ErrBusy, and a missing row ErrNotFound.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+
+	if errors.Is(err, sql.ErrNoRows) {
+		return &classError{class: errs.ErrNotFound, err: err}
+	}
+
+	var serr sqlite3.Error
+	if !errors.As(err, &serr) {
+		return err
+	}
+
+	switch serr.Code {
+	case sqlite3.ErrConstraint:
+		switch serr.ExtendedCode {
+		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull:
+			return &classError{class: errs.ErrInvalid, err: err}
+		default:
+			return &classError{class: errs.ErrConflict, err: err}
+		}
+
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		return &classError{class: errs.ErrBusy, err: err}
+	}
+
+	return err
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUniqueViolation(err error) bool {
+	var serr sqlite3.Error
+	if !errors.As(err, &serr) {
+		return false
+	}
+
+	return serr.ExtendedCode == sqlite3.ErrConstraintUnique || serr.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+}
+
+// exec runs a statement and classifies its error.
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	return res, mapError(err)
+}
+
+// execCount runs a statement and returns how many rows it changed.
+func (t *Tx) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("counting changed rows: %w", err)
+	}
+
+	return n, nil
+}
+
+// lookupID runs a query selecting one id; no row gives notFound.
+func (t *Tx) lookupID(ctx context.Context, notFound error, query string, args ...any) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, query, args, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound
+	}
+
+	if err != nil {
+		return 0, err
+	}
+
+	return id, nil
+}
+
+// query runs a query and classifies its error.
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	return rows, mapError(err)
+}
+
+// queryRow runs a single-row query and scans it; no row gives ErrNotFound.
+func (t *Tx) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	return mapError(t.tx.QueryRowContext(ctx, query, args...).Scan(dest...))
+}
