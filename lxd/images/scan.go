@@ -349,7 +349,7 @@ func (s *scanner) checkType(e *entry) error {
 	case tar.TypeCont:
 		return errors.New("contiguous files are not supported")
 	default:
-		return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
+		return fmt.Errorf("unsupported entry type %q", string(rune(hdr.Typeflag)))
 	}
 
 	return nil

@@ -188,7 +188,7 @@ func (u *unpacker) write(e *entry, r io.Reader) error {
 			return u.mknod(rel, unix.S_IFCHR, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
 		})
 	default:
-		return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
+		return fmt.Errorf("unsupported entry type %q", string(rune(hdr.Typeflag)))
 	}
 
 	if err != nil {
