@@ -1,0 +1,77 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDetect(t *testing.T) {
+	tarball := makeTar(t, []tent{file("a", "b")})
+	for _, compression := range allCompressions {
+		t.Run(compression, func(t *testing.T) {
+			got, err := detect(compressAs(t, compression, tarball))
+			if err != nil || got != compression {
+				t.Errorf("got %q, %v, want %q", got, err, compression)
+			}
+		})
+	}
+
+	cases := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{name: "squashfs", in: append([]byte("hsqs"), make([]byte, 100)...), want: CompressionSquashfs},
+		{name: "empty", in: nil, want: ""},
+		{name: "text", in: []byte("hello world"), want: ""},
+		{name: "zero block", in: make([]byte, 512), want: ""},
+		{name: "bzip2 without level", in: []byte("BZhx"), want: ""},
+		{name: "tar with a bad checksum", in: append(append([]byte(nil), tarball[:148]...), append([]byte("9999999\x00"), tarball[156:512]...)...), want: ""},
+	}
+
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := detect(c.in)
+			if got != c.want || (c.want == "") != (err != nil) {
+				t.Errorf("got %q, %v, want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestFileExtension(t *testing.T) {
+	want := map[string]string{
+		CompressionNone: ".tar", CompressionGzip: ".tar.gz", CompressionBzip2: ".tar.bz2", CompressionXz: ".tar.xz",
+		CompressionLzma: ".tar.lzma", CompressionZstd: ".tar.zst", CompressionSquashfs: ".squashfs",
+	}
+
+	for compression, ext := range want {
+		got := FileExtension(compression)
+		if got != ext {
+			t.Errorf("FileExtension(%q): got %q, want %q", compression, got, ext)
+		}
+	}
+}
+
+func TestDetectFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "image.tar.gz")
+	must(t, os.WriteFile(good, compressAs(t, CompressionXz, makeTar(t, []tent{file("a", "b")})), 0o600))
+	got, err := DetectFile(good)
+	if err != nil || got != CompressionXz {
+		t.Errorf("got %q, %v, want xz whatever the name says", got, err)
+	}
+
+	bad := filepath.Join(dir, "bad")
+	must(t, os.WriteFile(bad, []byte("nope"), 0o600))
+	_, err = DetectFile(bad)
+	if err == nil {
+		t.Errorf("got no error for an unknown format")
+	}
+
+	_, err = DetectFile(filepath.Join(dir, "missing"))
+	if err == nil {
+		t.Errorf("got no error for a missing file")
+	}
+}
