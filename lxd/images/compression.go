@@ -27,8 +27,9 @@ const (
 	CompressionSquashfs = "squashfs"
 )
 
-// zstdMaxWindow bounds the memory a zstd stream may ask for (zstd --ultra -22 uses 128 MiB).
-const zstdMaxWindow = 1 << 27
+// maxWindow bounds the dictionary or window a compressed stream may ask for, and so the memory its decoder uses:
+// 128 MiB, twice what xz -9 and lzma -9 use, and what zstd --ultra -22 uses.
+const maxWindow = 1 << 27
 
 // sniffLen is how many leading bytes detection needs: one tar header block.
 const sniffLen = 512
@@ -131,14 +132,14 @@ func decompressor(compression string, r io.Reader) (io.Reader, func(), error) {
 	case CompressionBzip2:
 		return bzip2.NewReader(r), noop, nil
 	case CompressionXz:
-		zr, err := xz.NewReader(r)
+		zr, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(r)
 		if err != nil {
 			return nil, nil, err
 		}
 
 		return zr, noop, nil
 	case CompressionLzma:
-		zr, err := lzma.NewReader(r)
+		zr, err := lzma.ReaderConfig{DictCap: maxWindow}.NewReader(r)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -146,7 +147,7 @@ func decompressor(compression string, r io.Reader) (io.Reader, func(), error) {
 		return zr, noop, nil
 	case CompressionZstd:
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(zstdMaxWindow))
+			zstd.WithDecoderMaxWindow(maxWindow))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -207,4 +208,70 @@ func squashfsBytesUsed(superblock []byte) (uint64, bool) {
 	}
 
 	return binary.LittleEndian.Uint64(superblock[40:48]), true
+}
+
+// xzDictSize reads the LZMA2 dictionary size from the first block header of an xz stream, given its leading bytes.
+// The xz library sizes its dictionary from that header, so a forged one could make it allocate gigabytes.
+// ok is false when the bytes do not hold a complete first block header.
+func xzDictSize(data []byte) (uint64, bool) {
+	const streamHeaderLen = 12
+	if len(data) < streamHeaderLen+1 || !bytes.HasPrefix(data, magicXz) {
+		return 0, false
+	}
+
+	block := data[streamHeaderLen:]
+	if block[0] == 0 {
+		// The index comes first: the stream holds no block.
+		return 0, true
+	}
+
+	size := (int(block[0]) + 1) * 4
+	if len(block) < size || size < 2 {
+		return 0, false
+	}
+
+	block = block[:size-4]
+	flags := block[1]
+	pos := 2
+	for _, present := range []bool{flags&0x40 != 0, flags&0x80 != 0} {
+		if present {
+			_, n := binary.Uvarint(block[pos:])
+			if n <= 0 {
+				return 0, false
+			}
+
+			pos += n
+		}
+	}
+
+	var dict uint64
+	for range int(flags&0x03) + 1 {
+		id, n := binary.Uvarint(block[pos:])
+		if n <= 0 {
+			return 0, false
+		}
+
+		pos += n
+		propsLen, n := binary.Uvarint(block[pos:])
+		if n <= 0 || uint64(len(block)-pos-n) < propsLen {
+			return 0, false
+		}
+
+		pos += n
+		if id == 0x21 && propsLen == 1 {
+			bits := uint64(block[pos])
+			switch {
+			case bits > 40:
+				return 0, false
+			case bits == 40:
+				dict = 1<<32 - 1
+			default:
+				dict = (2 | (bits & 1)) << (bits/2 + 11)
+			}
+		}
+
+		pos += int(propsLen)
+	}
+
+	return dict, true
 }

@@ -1,7 +1,12 @@
 package images
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
+	"os/exec"
+	"strings"
 	"path/filepath"
 	"testing"
 )
@@ -73,5 +78,43 @@ func TestDetectFile(t *testing.T) {
 	_, err = DetectFile(filepath.Join(dir, "missing"))
 	if err == nil {
 		t.Errorf("got no error for a missing file")
+	}
+}
+
+func TestXzDictSize(t *testing.T) {
+	for _, preset := range []string{"-0", "-6", "-9"} {
+		t.Run(preset, func(t *testing.T) {
+			_, err := exec.LookPath("xz")
+			if err != nil {
+				t.Skip("SKIP: xz is not installed (Debian xz-utils)")
+			}
+
+			cmd := exec.Command("xz", preset, "-c")
+			cmd.Stdin = bytes.NewReader(makeTar(t, []tent{file("a", "b")}))
+			out, err := cmd.Output()
+			must(t, err)
+			want := map[string]uint64{"-0": 256 << 10, "-6": 8 << 20, "-9": 64 << 20}[preset]
+			got, ok := xzDictSize(out)
+			if !ok || got != want {
+				t.Errorf("got %d, %v, want %d", got, ok, want)
+			}
+		})
+	}
+
+	// A forged header asking for a 3 GiB dictionary is refused before the decoder allocates it.
+	forged := compressAs(t, CompressionXz, makeTar(t, unifiedEntries(goodMetadata)))
+	dict, ok := xzDictSize(forged)
+	if !ok || dict == 0 {
+		t.Fatalf("got %d, %v for the library's own output", dict, ok)
+	}
+
+	forged = bytes.Clone(forged)
+	blockLen := (int(forged[12]) + 1) * 4
+	props := bytes.Index(forged[12:12+blockLen], []byte{0x21, 0x01}) + 12 + 2
+	forged[props] = 39
+	binary.LittleEndian.PutUint32(forged[12+blockLen-4:], crc32.ChecksumIEEE(forged[12:12+blockLen-4]))
+	_, err := validatePart(bytes.NewReader(forged), partImage, layoutUnified)
+	if err == nil || !strings.Contains(err.Error(), "xz dictionary of") {
+		t.Errorf("got %v, want the dictionary refused", err)
 	}
 }

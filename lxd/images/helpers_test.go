@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"io/fs"
 	"os"
@@ -262,4 +263,8 @@ func lookSquashfs() (string, error) {
 
 func mknod(path string, mode uint32, major uint32, minor uint32) error {
 	return unix.Mknod(path, mode, int(unix.Mkdev(major, minor)))
+}
+
+func asInvalid(err error, target **InvalidError) bool {
+	return errors.As(err, target)
 }

@@ -53,6 +53,14 @@ func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
 		return info, nil
 	}
 
+	if compression == CompressionXz {
+		head, _ := br.Peek(sniffLen)
+		dict, ok := xzDictSize(head)
+		if ok && dict > maxWindow {
+			return nil, invalidf(part, "xz dictionary of %d bytes is larger than the %d allowed", dict, maxWindow)
+		}
+	}
+
 	info.metadata, err = scanTarball(br, compression, part, l, nil)
 	if err != nil {
 		return nil, err
