@@ -6,8 +6,8 @@ import (
 	"hash/crc32"
 	"os"
 	"os/exec"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
