@@ -132,7 +132,8 @@ func decompressor(compression string, r io.Reader) (io.Reader, func(), error) {
 	case CompressionBzip2:
 		return bzip2.NewReader(r), noop, nil
 	case CompressionXz:
-		zr, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(r)
+		// DictCap is only a floor here: each block's header sets its own size, which validatePart bounds.
+		zr, err := xz.ReaderConfig{DictCap: lzma.MinDictCap}.NewReader(r)
 		if err != nil {
 			return nil, nil, err
 		}
