@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -370,5 +371,50 @@ func TestImportCancelled(t *testing.T) {
 
 	if len(tmpEntries(t, s)) != 0 {
 		t.Errorf("got leftovers: %v", tmpEntries(t, s))
+	}
+}
+
+// TestImportGNUTar imports images made by GNU tar from a directory, with "./" prefixes and long names.
+func TestImportGNUTar(t *testing.T) {
+	_, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("SKIP: tar is not installed")
+	}
+
+	src := t.TempDir()
+	long := filepath.Join("rootfs", "usr", strings.Repeat("long-directory-name-", 8), strings.Repeat("file-", 30))
+	must(t, os.MkdirAll(filepath.Join(src, filepath.Dir(long)), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, long), []byte("x"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(src, "templates"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "templates", "hostname.tpl"), []byte("x"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(src, "templates", "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "templates", "sub", "hosts.tpl"), []byte("x"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "metadata.yaml"), []byte(goodMetadata), 0o644))
+	must(t, os.Symlink("/bin/busybox", filepath.Join(src, "rootfs", "sh")))
+	must(t, os.Link(filepath.Join(src, long), filepath.Join(src, "rootfs", "hard")))
+
+	for _, flag := range []string{"-z", "-J", "-j", "--zstd", "--lzma"} {
+		t.Run(flag, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "image")
+			cmd := exec.Command("tar", "-C", src, "--format=gnu", flag, "-cf", out, ".")
+			msg, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Skipf("SKIP: tar %s: %v: %s", flag, err, msg)
+			}
+
+			data, err := os.ReadFile(out)
+			must(t, err)
+			s := newTestStore(t)
+			p, err := s.ImportUnified(context.Background(), bytes.NewReader(data), ImportOptions{})
+			if err != nil {
+				t.Fatalf("import: %v", err)
+			}
+
+			if p.Fingerprint != sha256Hex(data) {
+				t.Errorf("got fingerprint %s, want %s", p.Fingerprint, sha256Hex(data))
+			}
+
+			p.Abort()
+		})
 	}
 }
