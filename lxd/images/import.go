@@ -238,6 +238,15 @@ func (rc *receiver) split(ctx context.Context, meta io.Reader, nextRootfs func()
 	}, nil
 }
 
+// ErrImageExists is returned by Commit when the store already holds the fingerprint. It wraps errs.ErrConflict.
+var ErrImageExists error = existsError{}
+
+type existsError struct{}
+
+func (existsError) Error() string { return "image with same fingerprint already exists" }
+
+func (existsError) Unwrap() error { return errs.ErrConflict }
+
 // errFinished is returned when a Pending is used after Commit or Abort.
 var errFinished = errors.New("image import already committed or aborted")
 
@@ -270,7 +279,7 @@ func (p *Pending) commit() error {
 	meta, rootfs := s.finalPaths(p.Fingerprint)
 	_, err := os.Lstat(meta)
 	if err == nil {
-		return fmt.Errorf("image with same fingerprint already exists: %w", errs.ErrConflict)
+		return ErrImageExists
 	}
 
 	if !errors.Is(err, fs.ErrNotExist) {

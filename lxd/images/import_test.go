@@ -71,7 +71,7 @@ func TestImportUnified(t *testing.T) {
 			}
 
 			err = p2.Commit()
-			if !errors.Is(err, errs.ErrConflict) {
+			if !errors.Is(err, errs.ErrConflict) || err.Error() != "image with same fingerprint already exists" {
 				t.Errorf("got %v, want a conflict", err)
 			}
 
