@@ -1,0 +1,443 @@
+package images
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// UnpackOptions tune Unpack.
+type UnpackOptions struct {
+	// Shift, if set, maps each entry's uid and gid to the ones written (user namespace shifting).
+	// Without it, ownership is kept as in the image when running as root and left alone otherwise.
+	Shift func(uid, gid int) (int, int, error)
+
+	// Devices creates the allowed character devices (null, zero, full, random, urandom, tty, console, ptmx).
+	// Without it they are skipped: an unprivileged container cannot create device nodes either.
+	Devices bool
+
+	// NoXattrs skips extended attributes.
+	NoXattrs bool
+}
+
+// Unpack extracts an image's root filesystem into dest (created if missing): the rootfs/ subtree of a unified image
+// (rootfs == ""), or the whole rootfs part of a split image, tarball or squashfs. Tarballs are written through an
+// os.Root on dest, so no entry, symlink or hard link can reach outside it, and they are checked again with the
+// import rules on the way.
+func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts UnpackOptions) error {
+	err := os.MkdirAll(dest, 0o755)
+	if err != nil {
+		return fmt.Errorf("creating %q: %w", dest, err)
+	}
+
+	file, part, l := meta, partImage, layoutUnified
+	if rootfs != "" {
+		file, part, l = rootfs, partRootfs, layoutRootfs
+	}
+
+	compression, err := DetectFile(file)
+	if err != nil {
+		return err
+	}
+
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = root.Close() }()
+
+	u := newUnpacker(ctx, root, opts)
+	if compression == CompressionSquashfs {
+		if l != layoutRootfs {
+			return fmt.Errorf("unpacking %q: squashfs is only valid as a split rootfs", file)
+		}
+
+		err = unsquash(ctx, file, dest, !opts.NoXattrs)
+		if err != nil {
+			return err
+		}
+
+		return u.fixTree()
+	}
+
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = f.Close() }()
+
+	_, err = scanTarball(bufio.NewReaderSize(f, 256<<10), compression, part, l, u.visit)
+	if err != nil {
+		return fmt.Errorf("unpacking %q: %w", file, err)
+	}
+
+	return u.finish()
+}
+
+// Unpack extracts the root filesystem of a stored image into dest; see the package function Unpack.
+func (s *Store) Unpack(ctx context.Context, fp string, dest string, opts UnpackOptions) error {
+	meta, rootfs, err := s.Paths(fp)
+	if err != nil {
+		return err
+	}
+
+	return Unpack(ctx, meta, rootfs, dest, opts)
+}
+
+// dirAttrs are applied to directories once everything inside them has been written.
+type dirAttrs struct {
+	rel   string
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+// unpacker writes validated entries under an os.Root.
+type unpacker struct {
+	ctx   context.Context
+	root  *os.Root
+	opts  UnpackOptions
+	chown bool
+	buf   []byte
+	dirs  []dirAttrs
+
+	// xattrErrs counts extended attributes that could not be set.
+	xattrErrs int
+}
+
+func newUnpacker(ctx context.Context, root *os.Root, opts UnpackOptions) *unpacker {
+	return &unpacker{
+		ctx:   ctx,
+		root:  root,
+		opts:  opts,
+		chown: opts.Shift != nil || os.Geteuid() == 0,
+		buf:   make([]byte, 256<<10),
+	}
+}
+
+// visit writes one entry of the rootfs section; template and top-level entries are skipped.
+func (u *unpacker) visit(e *entry, r io.Reader) error {
+	err := u.ctx.Err()
+	if err != nil {
+		return err
+	}
+
+	if e.section != sectionRootfs {
+		return nil
+	}
+
+	err = u.write(e, r)
+	if err != nil {
+		return fmt.Errorf("entry %q: %w", e.hdr.Name, err)
+	}
+
+	return nil
+}
+
+// write creates one entry at e.rel under the root.
+func (u *unpacker) write(e *entry, r io.Reader) error {
+	hdr := e.hdr
+	rel := e.rel
+	if rel == "" {
+		rel = "."
+	}
+
+	if hdr.Typeflag == tar.TypeChar && !u.opts.Devices {
+		return nil
+	}
+
+	if hdr.Typeflag == tar.TypeDir {
+		err := u.mkdir(rel)
+		if err != nil {
+			return err
+		}
+
+		u.dirs = append(u.dirs, dirAttrs{rel: rel, mode: tarMode(hdr), mtime: hdr.ModTime})
+		return u.owner(rel, hdr)
+	}
+
+	err := u.clear(rel)
+	if err != nil {
+		return err
+	}
+
+	switch hdr.Typeflag {
+	case tar.TypeReg:
+		err = u.withParent(rel, func() error { return u.writeFile(rel, hdr, r) })
+	case tar.TypeSymlink:
+		err = u.withParent(rel, func() error { return u.root.Symlink(hdr.Linkname, rel) })
+	case tar.TypeLink:
+		err = u.withParent(rel, func() error { return u.root.Link(e.linkRel, rel) })
+	case tar.TypeFifo:
+		err = u.withParent(rel, func() error { return u.mknod(rel, unix.S_IFIFO, 0) })
+	case tar.TypeChar:
+		err = u.withParent(rel, func() error {
+			return u.mknod(rel, unix.S_IFCHR, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
+		})
+	default:
+		return fmt.Errorf("unsupported entry type %q", string(rune(hdr.Typeflag)))
+	}
+
+	if err != nil {
+		return err
+	}
+
+	if hdr.Typeflag == tar.TypeLink {
+		return nil
+	}
+
+	err = u.owner(rel, hdr)
+	if err != nil {
+		return err
+	}
+
+	if hdr.Typeflag == tar.TypeSymlink {
+		return u.symlinkTimes(rel, hdr.ModTime)
+	}
+
+	// The mode is set after chown, which clears setuid and setgid bits.
+	err = u.root.Chmod(rel, tarMode(hdr))
+	if err != nil {
+		return err
+	}
+
+	return u.root.Chtimes(rel, accessTime(hdr), hdr.ModTime)
+}
+
+// tarMode converts a tar mode to permission, setuid, setgid and sticky bits.
+func tarMode(hdr *tar.Header) fs.FileMode {
+	return hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+}
+
+func accessTime(hdr *tar.Header) time.Time {
+	if hdr.AccessTime.IsZero() {
+		return hdr.ModTime
+	}
+
+	return hdr.AccessTime
+}
+
+// withParent runs create, creating missing parent directories and retrying once if they were missing.
+func (u *unpacker) withParent(rel string, create func() error) error {
+	err := create()
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	parent := path.Dir(rel)
+	err = u.root.MkdirAll(parent, 0o755)
+	if err != nil {
+		return err
+	}
+
+	return create()
+}
+
+// mkdir creates a directory, replacing a non-directory (a symlink included) found at its place.
+func (u *unpacker) mkdir(rel string) error {
+	if rel == "." {
+		return nil
+	}
+
+	fi, err := u.root.Lstat(rel)
+	if err == nil && fi.IsDir() {
+		return nil
+	}
+
+	if err == nil {
+		err = u.root.Remove(rel)
+		if err != nil {
+			return err
+		}
+	}
+
+	return u.withParent(rel, func() error { return u.root.Mkdir(rel, 0o700) })
+}
+
+// clear removes what a non-directory entry replaces; a non-empty directory is not replaced.
+func (u *unpacker) clear(rel string) error {
+	if rel == "." {
+		return errors.New("the root must be a directory")
+	}
+
+	_, err := u.root.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+
+	if err != nil {
+		return err
+	}
+
+	return u.root.Remove(rel)
+}
+
+func (u *unpacker) writeFile(rel string, hdr *tar.Header, r io.Reader) error {
+	f, err := u.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+
+	_, err = io.CopyBuffer(f, r, u.buf)
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+
+	if !u.opts.NoXattrs {
+		u.setXattrs(f, hdr)
+	}
+
+	return f.Close()
+}
+
+// setXattrs copies the SCHILY.xattr.* records of hdr; failures (an unsupported namespace) are counted, not fatal.
+func (u *unpacker) setXattrs(f *os.File, hdr *tar.Header) {
+	for key, value := range hdr.PAXRecords {
+		name, ok := strings.CutPrefix(key, "SCHILY.xattr.")
+		if !ok {
+			continue
+		}
+
+		err := unix.Fsetxattr(int(f.Fd()), name, []byte(value), 0)
+		if err != nil {
+			u.xattrErrs++
+		}
+	}
+}
+
+// mknod creates a FIFO or a device node in the directory of rel, resolved under the root.
+func (u *unpacker) mknod(rel string, kind uint32, dev int) error {
+	dir, err := u.root.Open(path.Dir(rel))
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = dir.Close() }()
+
+	err = unix.Mknodat(int(dir.Fd()), path.Base(rel), kind|0o600, dev)
+	if err != nil {
+		return &fs.PathError{Op: "mknod", Path: rel, Err: err}
+	}
+
+	return nil
+}
+
+func (u *unpacker) symlinkTimes(rel string, mtime time.Time) error {
+	dir, err := u.root.Open(path.Dir(rel))
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = dir.Close() }()
+
+	ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	err = unix.UtimesNanoAt(int(dir.Fd()), path.Base(rel), ts, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &fs.PathError{Op: "utimes", Path: rel, Err: err}
+	}
+
+	return nil
+}
+
+// owner sets the entry's ownership, shifted if asked.
+func (u *unpacker) owner(rel string, hdr *tar.Header) error {
+	if !u.chown {
+		return nil
+	}
+
+	uid, gid := hdr.Uid, hdr.Gid
+	if u.opts.Shift != nil {
+		var err error
+		uid, gid, err = u.opts.Shift(uid, gid)
+		if err != nil {
+			return fmt.Errorf("shifting %d:%d: %w", hdr.Uid, hdr.Gid, err)
+		}
+	}
+
+	return u.root.Lchown(rel, uid, gid)
+}
+
+// finish applies directory modes and times, deepest first, now that their contents are written.
+func (u *unpacker) finish() error {
+	for i := len(u.dirs) - 1; i >= 0; i-- {
+		d := u.dirs[i]
+		err := u.root.Chmod(d.rel, d.mode)
+		if err != nil {
+			return err
+		}
+
+		err = u.root.Chtimes(d.rel, d.mtime, d.mtime)
+		if err != nil {
+			return err
+		}
+	}
+
+	if u.xattrErrs > 0 {
+		slog.Debug("extended attributes not restored", "count", u.xattrErrs)
+	}
+
+	return nil
+}
+
+// fixTree applies the ownership shift and the device rule to a tree unsquashfs wrote.
+func (u *unpacker) fixTree() error {
+	return fs.WalkDir(u.root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+
+		err = u.ctx.Err()
+		if err != nil {
+			return err
+		}
+
+		if d.Type()&fs.ModeCharDevice != 0 && !u.opts.Devices {
+			return u.root.Remove(rel)
+		}
+
+		if u.opts.Shift == nil {
+			return nil
+		}
+
+		fi, err := u.root.Lstat(rel)
+		if err != nil {
+			return err
+		}
+
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("%q: no ownership information", rel)
+		}
+
+		uid, gid, err := u.opts.Shift(int(st.Uid), int(st.Gid))
+		if err != nil {
+			return fmt.Errorf("%q: shifting %d:%d: %w", rel, st.Uid, st.Gid, err)
+		}
+
+		err = u.root.Lchown(rel, uid, gid)
+		if err != nil {
+			return err
+		}
+
+		special := fi.Mode() & (fs.ModeSetuid | fs.ModeSetgid)
+		if special != 0 && fi.Mode().IsRegular() {
+			return u.root.Chmod(rel, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+		}
+
+		return nil
+	})
+}
