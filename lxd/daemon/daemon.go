@@ -3,7 +3,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/rest"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -26,6 +27,11 @@ type Daemon struct {
 	dirs  state.Dirs
 	state *state.State
 	cert  *tlsutil.CertInfo
+	db    *db.DB
+
+	config   atomic.Pointer[config.Config]
+	configMu sync.Mutex
+	trusted  atomic.Pointer[map[string]bool]
 
 	ready    atomic.Bool
 	shutdown context.CancelFunc
@@ -34,6 +40,7 @@ type Daemon struct {
 
 	mu         sync.Mutex
 	unixServer *http.Server
+	https      *httpsListener
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -56,8 +63,29 @@ func (d *Daemon) Init() error {
 		return fmt.Errorf("server certificate: %w", err)
 	}
 
+	// Refuse to run beside a live daemon before touching its database.
+	err = removeStaleSocket(d.dirs.UnixSocket())
+	if err != nil {
+		return err
+	}
+
+	d.db, err = db.Open(d.dirs.Database())
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	d.shutdown = cancel
+	err = d.loadConfig(ctx)
+	if err != nil {
+		return err
+	}
+
+	err = d.reloadTrust(ctx)
+	if err != nil {
+		return err
+	}
+
 	d.state = &state.State{
 		ShutdownCtx: ctx,
 		Dirs:        d.dirs,
@@ -66,6 +94,11 @@ func (d *Daemon) Init() error {
 			Certificate: string(d.cert.PEM),
 			Fingerprint: d.cert.Fingerprint(),
 		},
+		DB:             d.db,
+		Config:         d.currentConfig,
+		UpdateConfig:   d.updateConfig,
+		HTTPSAddresses: d.httpsAddresses,
+		ReloadTrust:    d.reloadTrust,
 	}
 
 	api := &rest.Server{
@@ -82,6 +115,16 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
+	// A stored address that can no longer be bound is reported, but the local API still comes up so the
+	// operator can fix it.
+	addr := d.currentConfig().Get(config.HTTPSAddress)
+	if addr != "" {
+		err = d.setHTTPSAddress(addr)
+		if err != nil {
+			slog.Error("cannot start the HTTPS listener", "address", addr, "err", err)
+		}
+	}
+
 	d.ready.Store(true)
 	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
 	return nil
@@ -90,11 +133,6 @@ func (d *Daemon) Init() error {
 // listenUnix serves the local API on the unix socket; every local caller is trusted.
 func (d *Daemon) listenUnix() error {
 	path := d.dirs.UnixSocket()
-	err := removeStaleSocket(path)
-	if err != nil {
-		return err
-	}
-
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", path, err)
@@ -165,18 +203,6 @@ func (d *Daemon) authenticate(r *http.Request) *request.Requestor {
 	return d.authenticateTLS(r.TLS, r.RemoteAddr)
 }
 
-// authenticateTLS identifies a TLS caller by its client certificate.
-func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.Requestor {
-	req := &request.Requestor{Protocol: "tls", Address: addr}
-	if len(cs.PeerCertificates) == 0 {
-		return req
-	}
-
-	req.Certificate = cs.PeerCertificates[0].Raw
-	req.Fingerprint = tlsutil.FingerprintDER(req.Certificate)
-	return req
-}
-
 // Stop shuts the daemon down once: listeners close, then the state is released.
 func (d *Daemon) Stop() {
 	d.stopOnce.Do(func() {
@@ -189,13 +215,29 @@ func (d *Daemon) Stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		d.mu.Lock()
-		srv := d.unixServer
-		d.mu.Unlock()
-		if srv != nil {
-			_ = srv.Shutdown(ctx)
+		servers := []*http.Server{d.unixServer}
+		if d.https != nil {
+			servers = append(servers, d.https.server)
 		}
 
-		_ = os.Remove(d.dirs.UnixSocket())
+		d.mu.Unlock()
+		for _, srv := range servers {
+			if srv != nil {
+				_ = srv.Shutdown(ctx)
+			}
+		}
+
+		if d.db != nil {
+			err := d.db.Close()
+			if err != nil {
+				slog.Error("failed closing the database", "err", err)
+			}
+		}
+
+		// The socket goes last: its absence tells "lxd shutdown" that the daemon has stopped.
+		if servers[0] != nil {
+			_ = os.Remove(d.dirs.UnixSocket())
+		}
 		close(d.stopped)
 	})
 }

@@ -22,7 +22,9 @@ var rootCmd = Endpoint{
 }
 
 var serverCmd = Endpoint{
-	Get: Action{Handler: serverGet, AllowUntrusted: true},
+	Get:   Action{Handler: serverGet, AllowUntrusted: true},
+	Put:   Action{Handler: serverPut, Access: allowTrusted},
+	Patch: Action{Handler: serverPatch, Access: allowTrusted},
 }
 
 func rootGet(s *state.State, r *http.Request) response.Response {
@@ -51,13 +53,43 @@ func serverGet(s *state.State, r *http.Request) response.Response {
 		return response.SyncResponse(serverUntrusted(req))
 	}
 
+	cfg := s.Config().Render()
 	srv := api.Server{
-		ServerPut:       api.ServerPut{Config: map[string]any{}},
+		ServerPut:       api.ServerPut{Config: cfg},
 		ServerUntrusted: serverUntrusted(req),
 		Environment:     serverEnvironment(s),
 	}
 
-	return response.SyncResponseETag(srv, srv.Config)
+	return response.SyncResponseETag(srv, cfg)
+}
+
+func serverPut(s *state.State, r *http.Request) response.Response {
+	return serverUpdate(s, r, true)
+}
+
+func serverPatch(s *state.State, r *http.Request) response.Response {
+	return serverUpdate(s, r, false)
+}
+
+// serverUpdate applies a PUT (replace) or PATCH (merge) of the server configuration.
+func serverUpdate(s *state.State, r *http.Request, replace bool) response.Response {
+	resp := checkETag(r, s.Config().Render())
+	if resp != nil {
+		return resp
+	}
+
+	var req api.ServerPut
+	err := request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.UpdateConfig(r.Context(), req.Config, replace)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.EmptySyncResponse
 }
 
 func serverEnvironment(s *state.State) api.ServerEnvironment {
@@ -68,7 +100,7 @@ func serverEnvironment(s *state.State) api.ServerEnvironment {
 	osName, osVersion := osRelease()
 
 	return api.ServerEnvironment{
-		Addresses:              []string{},
+		Addresses:              s.HTTPSAddresses(),
 		Architectures:          osarch.HostArchitectures(),
 		Certificate:            s.Server.Certificate,
 		CertificateFingerprint: s.Server.Fingerprint,

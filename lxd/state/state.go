@@ -4,6 +4,9 @@ package state
 import (
 	"context"
 	"path/filepath"
+
+	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/db"
 )
 
 // Dirs are the daemon's paths, all derived from the data directory.
@@ -56,4 +59,20 @@ type State struct {
 
 	Dirs   Dirs
 	Server Server
+
+	// DB is the daemon's database.
+	DB *db.DB
+
+	// Config returns the server configuration in force.
+	Config func() *config.Config
+
+	// UpdateConfig validates, applies and stores a change of the server configuration; with replace, keys absent
+	// from changes are unset. On error nothing is stored or applied.
+	UpdateConfig func(ctx context.Context, changes map[string]any, replace bool) error
+
+	// HTTPSAddresses lists the addresses the HTTPS listener is reachable on.
+	HTTPSAddresses func() []string
+
+	// ReloadTrust reloads the set of trusted certificates after a change in the database.
+	ReloadTrust func(ctx context.Context) error
 }

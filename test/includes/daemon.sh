@@ -64,3 +64,33 @@ local_curl() {
 	shift 2
 	curl -sS --unix-socket "${dir}/unix.socket" "$@" "http://lxd${path}"
 }
+
+# enable_https DIR: sets core.https_address of the daemon of DIR to a free loopback port and prints the address.
+enable_https() {
+	local dir=$1 port addr
+	for _ in $(seq 20); do
+		port=$((20000 + RANDOM % 30000))
+		addr="127.0.0.1:${port}"
+		if lxc_in "${dir}" config set core.https_address "${addr}" >/dev/null 2>&1; then
+			echo "${addr}"
+			return 0
+		fi
+	done
+
+	echo "no free port found" >&2
+	return 1
+}
+
+# stock_lxc CONFDIR ARGS...: runs the stock LXD 5.0.2 client with its own configuration directory.
+stock_lxc() {
+	local conf=$1
+	shift
+	LXD_CONF="${conf}" /usr/bin/lxc "$@"
+}
+
+# stranger_curl URL [ARGS...]: an HTTPS request with no client certificate.
+stranger_curl() {
+	local url=$1
+	shift
+	curl -sS -k --tlsv1.3 "$@" "${url}"
+}

@@ -1,0 +1,283 @@
+// Package config defines the server configuration keys, validates changes to them and renders them for the API.
+package config
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// Key describes one server configuration key.
+type Key struct {
+	// Default is the value in force when the key is unset.
+	Default string
+
+	// Validate checks a new, non-empty value.
+	Validate func(value string) error
+
+	// Hidden keys are stored transformed (hashed) and shown as true when set.
+	Hidden bool
+
+	// Transform turns a new value into the stored one (hashing a password).
+	Transform func(value string) (string, error)
+}
+
+// Server configuration keys.
+const (
+	HTTPSAddress          = "core.https_address"
+	TrustPassword         = "core.trust_password"
+	AutoUpdateInterval    = "images.auto_update_interval"
+	RemoteCacheExpiry     = "images.remote_cache_expiry"
+	CompressionAlgorithm  = "images.compression_algorithm"
+	AutoUpdateCached      = "images.auto_update_cached"
+	DefaultHTTPSPort      = 8443
+	defaultCompression    = "gzip"
+	defaultUpdateInterval = "6"
+)
+
+// Compressions are the algorithms images may be compressed with; nothing else is ever run.
+var Compressions = []string{"none", "gzip", "bzip2", "xz", "lzma", "zstd"}
+
+// ServerKeys is the schema of the server configuration.
+var ServerKeys = map[string]Key{
+	HTTPSAddress:         {Validate: validateListenAddress},
+	TrustPassword:        {Hidden: true, Transform: HashPassword},
+	AutoUpdateInterval:   {Default: defaultUpdateInterval, Validate: validateUint},
+	RemoteCacheExpiry:    {Default: "10", Validate: validateUint},
+	CompressionAlgorithm: {Default: defaultCompression, Validate: validateCompression},
+	AutoUpdateCached:     {Default: "true", Validate: validateBool},
+}
+
+func validateUint(v string) error {
+	_, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return fmt.Errorf("%q is not a non-negative integer", v)
+	}
+
+	return nil
+}
+
+func validateBool(v string) error {
+	switch strings.ToLower(v) {
+	case "true", "false", "1", "0", "yes", "no", "on", "off":
+		return nil
+	}
+
+	return fmt.Errorf("%q is not a boolean", v)
+}
+
+func validateCompression(v string) error {
+	for _, c := range Compressions {
+		if v == c {
+			return nil
+		}
+	}
+
+	return fmt.Errorf("unsupported compression algorithm %q (supported: %s)", v, strings.Join(Compressions, ", "))
+}
+
+// validateListenAddress accepts host, host:port, [ipv6]:port and :port.
+func validateListenAddress(v string) error {
+	_, err := NormalizeListenAddress(v)
+	return err
+}
+
+// NormalizeListenAddress adds the default port to a listen address that has none.
+func NormalizeListenAddress(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		// No port: a bare host name, IPv4 or IPv6 address.
+		host = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+		port = strconv.Itoa(DefaultHTTPSPort)
+		if strings.ContainsAny(host, "[]") {
+			return "", fmt.Errorf("invalid address %q", v)
+		}
+	}
+
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("invalid port in address %q", v)
+	}
+
+	if strings.ContainsAny(host, " /") {
+		return "", fmt.Errorf("invalid host in address %q", v)
+	}
+
+	return net.JoinHostPort(host, port), nil
+}
+
+// Config is a snapshot of the stored server configuration.
+type Config struct {
+	values map[string]string
+}
+
+// New returns a snapshot of the stored values.
+func New(values map[string]string) *Config {
+	c := &Config{values: map[string]string{}}
+	for k, v := range values {
+		c.values[k] = v
+	}
+
+	return c
+}
+
+// Get returns the value of key, or its default.
+func (c *Config) Get(key string) string {
+	v, ok := c.values[key]
+	if ok {
+		return v
+	}
+
+	return ServerKeys[key].Default
+}
+
+// Int returns the value of an integer key.
+func (c *Config) Int(key string) int64 {
+	n, _ := strconv.ParseInt(c.Get(key), 10, 64)
+	return n
+}
+
+// Bool returns the value of a boolean key.
+func (c *Config) Bool(key string) bool {
+	switch strings.ToLower(c.Get(key)) {
+	case "true", "1", "yes", "on":
+		return true
+	}
+
+	return false
+}
+
+// Stored returns a copy of the stored values.
+func (c *Config) Stored() map[string]string {
+	out := make(map[string]string, len(c.values))
+	for k, v := range c.values {
+		out[k] = v
+	}
+
+	return out
+}
+
+// Render returns the configuration as the API shows it: set keys only, hidden keys as true.
+func (c *Config) Render() map[string]any {
+	out := make(map[string]any, len(c.values))
+	for k, v := range c.values {
+		if ServerKeys[k].Hidden {
+			out[k] = true
+			continue
+		}
+
+		out[k] = v
+	}
+
+	return out
+}
+
+// Change computes the stored values after applying changes. With replace (PUT), keys absent from changes are
+// unset; otherwise (PATCH) they are kept. It returns the new values and the keys whose stored value changed, or an
+// error wrapping errs.ErrInvalid naming the first bad key, in which case nothing must be stored.
+func (c *Config) Change(changes map[string]any, replace bool) (map[string]string, map[string]string, error) {
+	next := map[string]string{}
+	if !replace {
+		next = c.Stored()
+	}
+
+	keys := make([]string, 0, len(changes))
+	for k := range changes {
+		keys = append(keys, k)
+	}
+
+	sort.Strings(keys)
+	for _, key := range keys {
+		schema, ok := ServerKeys[key]
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown configuration key %q: %w", key, errs.ErrInvalid)
+		}
+
+		value, keep, err := configValue(schema, changes[key])
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid value for %q: %v: %w", key, err, errs.ErrInvalid)
+		}
+
+		if keep {
+			old, set := c.values[key]
+			if set {
+				next[key] = old
+			}
+
+			continue
+		}
+
+		if value == "" {
+			delete(next, key)
+			continue
+		}
+
+		if schema.Validate != nil {
+			err = schema.Validate(value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("invalid value for %q: %v: %w", key, err, errs.ErrInvalid)
+			}
+		}
+
+		if schema.Transform != nil {
+			value, err = schema.Transform(value)
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+
+		if key == HTTPSAddress {
+			value, _ = NormalizeListenAddress(value)
+		}
+
+		next[key] = value
+	}
+
+	changed := map[string]string{}
+	for k, v := range next {
+		if c.values[k] != v {
+			changed[k] = v
+		}
+	}
+
+	for k := range c.values {
+		_, ok := next[k]
+		if !ok {
+			changed[k] = ""
+		}
+	}
+
+	return next, changed, nil
+}
+
+// configValue converts an API value to its string form. A hidden key given back as true (as GET shows it) is kept.
+func configValue(schema Key, v any) (string, bool, error) {
+	switch val := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		return val, false, nil
+	case bool:
+		if schema.Hidden && val {
+			return "", true, nil
+		}
+
+		return strconv.FormatBool(val), false, nil
+	case float64:
+		if val != float64(int64(val)) {
+			return "", false, fmt.Errorf("%v is not an integer", val)
+		}
+
+		return strconv.FormatInt(int64(val), 10), false, nil
+	}
+
+	return "", false, fmt.Errorf("unsupported value type %T", v)
+}

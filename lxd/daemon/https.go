@@ -1,0 +1,111 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lxd-go/lxd/shared/tlsutil"
+)
+
+// httpsListener is the HTTPS server on core.https_address.
+type httpsListener struct {
+	address string
+	server  *http.Server
+	bound   net.Addr
+}
+
+// setHTTPSAddress moves the HTTPS listener to addr ("" stops it). The new address is bound before the old
+// listener closes, so a failure leaves the current listener serving.
+func (d *Daemon) setHTTPSAddress(addr string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	old := d.https
+	if old != nil && old.address == addr {
+		return nil
+	}
+
+	var next *httpsListener
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s: %w", addr, err)
+		}
+
+		srv := &http.Server{
+			Handler:           d.handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		}
+
+		next = &httpsListener{address: addr, server: srv, bound: l.Addr()}
+		tlsListener := tls.NewListener(l, tlsutil.ServerConfig(d.cert))
+		go func() {
+			err := srv.Serve(tlsListener)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				slog.Error("HTTPS server stopped", "address", addr, "err", err)
+			}
+		}()
+
+		slog.Info("HTTPS listener started", "address", addr)
+	}
+
+	d.https = next
+	if old != nil {
+		// Requests in flight on the old address get a moment to finish.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = old.server.Shutdown(ctx)
+			slog.Info("HTTPS listener stopped", "address", old.address)
+		}()
+	}
+
+	return nil
+}
+
+// httpsAddresses lists the addresses the HTTPS listener is reachable on; a wildcard address lists every
+// address of the host.
+func (d *Daemon) httpsAddresses() []string {
+	d.mu.Lock()
+	l := d.https
+	d.mu.Unlock()
+	if l == nil {
+		return []string{}
+	}
+
+	tcp, ok := l.bound.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return []string{l.address}
+	}
+
+	port := strconv.Itoa(tcp.Port)
+	out := []string{}
+	ifaceAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return []string{l.address}
+	}
+
+	for _, a := range ifaceAddrs {
+		ipNet, ok := a.(*net.IPNet)
+		if !ok || ipNet.IP.IsLoopback() || ipNet.IP.IsLinkLocalUnicast() {
+			continue
+		}
+
+		if tcp.IP.To4() != nil && ipNet.IP.To4() == nil {
+			continue
+		}
+
+		out = append(out, net.JoinHostPort(ipNet.IP.String(), port))
+	}
+
+	return out
+}

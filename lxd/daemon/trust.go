@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/shared/tlsutil"
+)
+
+// reloadTrust reads the trusted client certificate fingerprints from the database.
+func (d *Daemon) reloadTrust(ctx context.Context) error {
+	trusted := map[string]bool{}
+	err := d.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		certs, err := tx.GetCertificates(ctx)
+		if err != nil {
+			return err
+		}
+
+		for _, c := range certs {
+			trusted[c.Fingerprint] = true
+		}
+
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load trusted certificates: %w", err)
+	}
+
+	d.trusted.Store(&trusted)
+	return nil
+}
+
+// authenticateTLS identifies a TLS caller by its client certificate: trusted when the certificate is in the trust
+// store and within its validity period.
+func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.Requestor {
+	req := &request.Requestor{Protocol: "tls", Address: addr}
+	if len(cs.PeerCertificates) == 0 {
+		return req
+	}
+
+	cert := cs.PeerCertificates[0]
+	req.Certificate = cert.Raw
+	req.Fingerprint = tlsutil.FingerprintDER(cert.Raw)
+
+	now := time.Now()
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return req
+	}
+
+	trusted := d.trusted.Load()
+	if trusted != nil && (*trusted)[req.Fingerprint] {
+		req.Trusted = true
+		req.Username = req.Fingerprint
+	}
+
+	return req
+}
