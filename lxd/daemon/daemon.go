@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/rest"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -31,6 +33,13 @@ type Daemon struct {
 	shutdown context.CancelFunc
 
 	handler http.Handler
+
+	events *events.Server
+	ops    *operations.Registry
+
+	// logger forwards log records to the events server; prevLogger is restored on Stop.
+	logger     *slog.Logger
+	prevLogger *slog.Logger
 
 	mu         sync.Mutex
 	unixServer *http.Server
@@ -58,6 +67,9 @@ func (d *Daemon) Init() error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.shutdown = cancel
+	d.events = events.NewServer()
+	d.installLogHandler()
+	d.ops = operations.NewRegistry(d.events)
 	d.state = &state.State{
 		ShutdownCtx: ctx,
 		Dirs:        d.dirs,
@@ -66,6 +78,8 @@ func (d *Daemon) Init() error {
 			Certificate: string(d.cert.PEM),
 			Fingerprint: d.cert.Fingerprint(),
 		},
+		Ops:    d.ops,
+		Events: d.events,
 	}
 
 	api := &rest.Server{
@@ -85,6 +99,26 @@ func (d *Daemon) Init() error {
 	d.ready.Store(true)
 	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
 	return nil
+}
+
+// State returns the state handed to handlers; nil before Init.
+func (d *Daemon) State() *state.State {
+	return d.state
+}
+
+// installLogHandler makes the default logger also send its records as logging events.
+func (d *Daemon) installLogHandler() {
+	d.prevLogger = slog.Default()
+	next := d.prevLogger.Handler()
+
+	// slog's built-in handler writes through the log package, which SetDefault redirects back into slog: wrapping it
+	// would loop, so a text handler on stderr at the same level takes its place.
+	if fmt.Sprintf("%T", next) == "*slog.defaultHandler" {
+		next = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+
+	d.logger = slog.New(events.NewLogHandler(next, d.events))
+	slog.SetDefault(d.logger)
 }
 
 // listenUnix serves the local API on the unix socket; every local caller is trusted.
@@ -177,6 +211,9 @@ func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.
 	return req
 }
 
+// operationsStopTimeout bounds how long Stop waits for cancelled operations before closing the listeners.
+const operationsStopTimeout = 10 * time.Second
+
 // Stop shuts the daemon down once: listeners close, then the state is released.
 func (d *Daemon) Stop() {
 	d.stopOnce.Do(func() {
@@ -186,6 +223,15 @@ func (d *Daemon) Stop() {
 			d.shutdown()
 		}
 
+		if d.ops != nil {
+			opsCtx, opsCancel := context.WithTimeout(context.Background(), operationsStopTimeout)
+			err := d.ops.Shutdown(opsCtx)
+			opsCancel()
+			if err != nil {
+				slog.Warn("operations still running at shutdown", "err", err)
+			}
+		}
+
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		d.mu.Lock()
@@ -193,6 +239,14 @@ func (d *Daemon) Stop() {
 		d.mu.Unlock()
 		if srv != nil {
 			_ = srv.Shutdown(ctx)
+		}
+
+		if d.events != nil {
+			d.events.Close(2 * time.Second)
+		}
+
+		if d.logger != nil && slog.Default() == d.logger {
+			slog.SetDefault(d.prevLogger)
 		}
 
 		_ = os.Remove(d.dirs.UnixSocket())

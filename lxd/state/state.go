@@ -4,6 +4,9 @@ package state
 import (
 	"context"
 	"path/filepath"
+
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations"
 )
 
 // Dirs are the daemon's paths, all derived from the data directory.
@@ -56,4 +59,10 @@ type State struct {
 
 	Dirs   Dirs
 	Server Server
+
+	// Ops is the registry of background operations.
+	Ops *operations.Registry
+
+	// Events distributes operation, lifecycle and logging events.
+	Events *events.Server
 }
