@@ -56,8 +56,18 @@ func (s *Server) ServeWebsocket(w http.ResponseWriter, r *http.Request) error {
 		pingInterval = DefaultPingInterval
 	}
 
-	slog.Debug("event listener connected", "address", req.Address, "types", types)
+	// Register the writer under the lock Close takes, so Close either waits for it or has already removed l.
+	s.mu.Lock()
+	if l.removed {
+		s.mu.Unlock()
+		_ = conn.Close()
+		return nil
+	}
+
 	s.writers.Add(1)
+	s.mu.Unlock()
+
+	slog.Debug("event listener connected", "address", req.Address, "types", types)
 	go s.writeLoop(conn, l, pingInterval)
 	go readLoop(conn, l, pingInterval)
 	return nil
