@@ -3,6 +3,8 @@ package client
 import (
 	"net/http"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -41,6 +43,17 @@ type InstanceServer interface {
 	GetServer() (*api.Server, string, error)
 	UpdateServer(server api.ServerPut, ETag string) error
 	IsTrusted() (bool, error)
+
+	// Operations.
+	GetOperationUUIDs() ([]string, error)
+	GetOperations() ([]api.Operation, error)
+	GetOperation(uuid string) (*api.Operation, string, error)
+	GetOperationWait(uuid string, timeout int) (*api.Operation, string, error)
+	DeleteOperation(uuid string) error
+	GetOperationWebsocket(uuid string, secret string) (*websocket.Conn, error)
+
+	// Events.
+	GetEvents() (*EventListener, error)
 
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/rest"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -37,6 +39,13 @@ type Daemon struct {
 	shutdown context.CancelFunc
 
 	handler http.Handler
+
+	events *events.Server
+	ops    *operations.Registry
+
+	// logger forwards log records to the events server; prevLogger is restored on Stop.
+	logger     *slog.Logger
+	prevLogger *slog.Logger
 
 	mu         sync.Mutex
 	unixServer *http.Server
@@ -76,6 +85,10 @@ func (d *Daemon) Init() error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.shutdown = cancel
+	d.events = events.NewServer()
+	d.installLogHandler()
+	d.ops = operations.NewRegistry(d.events)
+
 	err = d.loadConfig(ctx)
 	if err != nil {
 		return err
@@ -99,6 +112,8 @@ func (d *Daemon) Init() error {
 		UpdateConfig:   d.updateConfig,
 		HTTPSAddresses: d.httpsAddresses,
 		ReloadTrust:    d.reloadTrust,
+		Ops:            d.ops,
+		Events:         d.events,
 	}
 
 	api := &rest.Server{
@@ -128,6 +143,26 @@ func (d *Daemon) Init() error {
 	d.ready.Store(true)
 	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
 	return nil
+}
+
+// State returns the state handed to handlers; nil before Init.
+func (d *Daemon) State() *state.State {
+	return d.state
+}
+
+// installLogHandler makes the default logger also send its records as logging events.
+func (d *Daemon) installLogHandler() {
+	d.prevLogger = slog.Default()
+	next := d.prevLogger.Handler()
+
+	// slog's built-in handler writes through the log package, which SetDefault redirects back into slog: wrapping it
+	// would loop, so a text handler on stderr at the same level takes its place.
+	if fmt.Sprintf("%T", next) == "*slog.defaultHandler" {
+		next = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+
+	d.logger = slog.New(events.NewLogHandler(next, d.events))
+	slog.SetDefault(d.logger)
 }
 
 // listenUnix serves the local API on the unix socket; every local caller is trusted.
@@ -203,6 +238,9 @@ func (d *Daemon) authenticate(r *http.Request) *request.Requestor {
 	return d.authenticateTLS(r.TLS, r.RemoteAddr)
 }
 
+// operationsStopTimeout bounds how long Stop waits for cancelled operations before closing the listeners.
+const operationsStopTimeout = 10 * time.Second
+
 // Stop shuts the daemon down once: listeners close, then the state is released.
 func (d *Daemon) Stop() {
 	d.stopOnce.Do(func() {
@@ -210,6 +248,15 @@ func (d *Daemon) Stop() {
 		d.ready.Store(false)
 		if d.shutdown != nil {
 			d.shutdown()
+		}
+
+		if d.ops != nil {
+			opsCtx, opsCancel := context.WithTimeout(context.Background(), operationsStopTimeout)
+			err := d.ops.Shutdown(opsCtx)
+			opsCancel()
+			if err != nil {
+				slog.Warn("operations still running at shutdown", "err", err)
+			}
 		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -232,6 +279,14 @@ func (d *Daemon) Stop() {
 			if err != nil {
 				slog.Error("failed closing the database", "err", err)
 			}
+		}
+
+		if d.events != nil {
+			d.events.Close(2 * time.Second)
+		}
+
+		if d.logger != nil && slog.Default() == d.logger {
+			slog.SetDefault(d.prevLogger)
 		}
 
 		// The socket goes last: its absence tells "lxd shutdown" that the daemon has stopped.

@@ -56,6 +56,13 @@ func allowTrusted(s *state.State, r *http.Request) response.Response {
 // api10 is the table of every endpoint under /1.0. Nothing else registers routes.
 var api10 = []Endpoint{
 	serverCmd,
+	operationsCmd,
+	operationCmd,
+	operationWaitCmd,
+	operationWebsocketCmd,
+	eventsCmd,
+	certificatesCmd,
+	certificateCmd,
 }
 
 // Server builds the HTTP handler of the API.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations"
 )
 
 // Dirs are the daemon's paths, all derived from the data directory.
@@ -75,4 +77,9 @@ type State struct {
 
 	// ReloadTrust reloads the set of trusted certificates after a change in the database.
 	ReloadTrust func(ctx context.Context) error
+	// Ops is the registry of background operations.
+	Ops *operations.Registry
+
+	// Events distributes operation, lifecycle and logging events.
+	Events *events.Server
 }

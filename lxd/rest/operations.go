@@ -1,0 +1,170 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+var operationsCmd = Endpoint{
+	Path: "operations",
+	Get:  Action{Handler: operationsGet, Access: allowTrusted},
+}
+
+var operationCmd = Endpoint{
+	Path:   "operations/{id}",
+	Get:    Action{Handler: operationGet, Access: allowTrusted},
+	Delete: Action{Handler: operationDelete, Access: allowTrusted},
+}
+
+var operationWaitCmd = Endpoint{
+	Path: "operations/{id}/wait",
+	Get:  Action{Handler: operationWaitGet, AllowUntrusted: true},
+}
+
+var operationWebsocketCmd = Endpoint{
+	Path: "operations/{id}/websocket",
+	Get:  Action{Handler: operationWebsocketGet, AllowUntrusted: true},
+}
+
+// cancelWait bounds how long DELETE waits for a cancelled operation to reach its final status.
+const cancelWait = 5 * time.Second
+
+// operationProject returns the project a request is scoped to: "" (all) with all-projects=true.
+func operationProject(r *http.Request) string {
+	if r.FormValue("all-projects") == "true" {
+		return ""
+	}
+
+	project := r.FormValue("project")
+	if project == "" {
+		return "default"
+	}
+
+	return project
+}
+
+// operationsGet lists operations keyed by their lowercase status name: URLs, or full objects with recursion=1.
+func operationsGet(s *state.State, r *http.Request) response.Response {
+	ops := s.Ops.List(operationProject(r))
+	if recursion(r) == 0 {
+		urls := map[string][]string{}
+		for _, op := range ops {
+			key := strings.ToLower(op.Status().String())
+			urls[key] = append(urls[key], op.URL())
+		}
+
+		return response.SyncResponse(urls)
+	}
+
+	full := map[string][]api.Operation{}
+	for _, op := range ops {
+		rendered := op.Render()
+		key := strings.ToLower(rendered.Status)
+		full[key] = append(full[key], rendered)
+	}
+
+	return response.SyncResponse(full)
+}
+
+// loadOperation returns the operation named by the {id} path variable.
+func loadOperation(s *state.State, r *http.Request) (*operations.Operation, error) {
+	id, err := request.PathVar(r, "id")
+	if err != nil {
+		return nil, err
+	}
+
+	return s.Ops.Get(id)
+}
+
+func operationGet(s *state.State, r *http.Request) response.Response {
+	op, err := loadOperation(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.SyncResponse(op.Render())
+}
+
+// operationDelete cancels an operation and waits a little for it to settle, so the caller sees it final.
+func operationDelete(s *state.State, r *http.Request) response.Response {
+	op, err := loadOperation(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = op.Cancel()
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), cancelWait)
+	defer cancel()
+	_ = op.Wait(ctx)
+	return response.EmptySyncResponse
+}
+
+// operationWaitGet returns the operation once it is final or after ?timeout= seconds (-1, the default, waits
+// without limit). Untrusted callers need the operation's ?secret=.
+func operationWaitGet(s *state.State, r *http.Request) response.Response {
+	op, err := loadOperation(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if !request.GetRequestor(r).Trusted && !op.MatchSecret(r.FormValue("secret")) {
+		return response.Forbidden(nil)
+	}
+
+	timeout, err := request.QueryInt(r, "timeout", -1)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	ctx := r.Context()
+	if timeout >= 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
+		defer cancel()
+	}
+
+	err = op.Wait(ctx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return response.SmartError(err)
+	}
+
+	return response.SyncResponse(op.Render())
+}
+
+// operationWebsocketGet hands a websocket upgrade to the operation. Untrusted callers need one of its secrets.
+func operationWebsocketGet(s *state.State, r *http.Request) response.Response {
+	op, err := loadOperation(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if !request.GetRequestor(r).Trusted && !op.MatchSecret(r.FormValue("secret")) {
+		return response.Forbidden(nil)
+	}
+
+	if op.Class() != api.OperationClassWebsocket {
+		return response.BadRequest(fmt.Errorf("operation %s is not a websocket operation", op.ID()))
+	}
+
+	if op.Status() != api.Running {
+		return response.BadRequest(fmt.Errorf("operation %s is not running", op.ID()))
+	}
+
+	return response.ManualResponse(func(w http.ResponseWriter) error {
+		return op.Connect(r, w)
+	})
+}
