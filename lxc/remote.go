@@ -139,6 +139,10 @@ func (c *cmdRemoteAdd) run(cmd *cobra.Command, args []string) error {
 	if !strings.Contains(addr, "://") {
 		token, err := api.CertificateAddTokenDecode(addr)
 		if err == nil {
+			if len(args) == 1 {
+				return errors.New("a remote name is required with a certificate add token: lxc remote add <remote> <token>")
+			}
+
 			return c.addWithToken(cmd, name, strings.TrimSpace(addr), token)
 		}
 	}

@@ -83,13 +83,14 @@ func TestRemoteAddPassword(t *testing.T) {
 	}
 
 	// A second remote to the same server is trusted already and needs no password.
-	out = mustRun(t, dir, "", "remote", "add", "again", "https://"+f.addr+"/ignored/path", "--accept-certificate")
+	out = mustRun(t, dir, "", "remote", "add", "again", "https://"+f.addr+"/ignored/path", "--accept-certificate", "--project", "other")
 	if strings.Contains(out, "now trusted") {
 		t.Fatalf("got %q for an already trusted client", out)
 	}
 
-	if loadConf(t, dir).Remotes["again"].Addr != "https://"+f.addr {
-		t.Fatalf("got address %q, want the path dropped", loadConf(t, dir).Remotes["again"].Addr)
+	again := loadConf(t, dir).Remotes["again"]
+	if again.Addr != "https://"+f.addr || again.Project != "other" {
+		t.Fatalf("got %+v, want the path dropped and project other", again)
 	}
 }
 
@@ -189,6 +190,11 @@ func TestRemoteAddToken(t *testing.T) {
 	_, err = runCmd(t, t.TempDir(), "", "remote", "add", "x", bad.String())
 	if err == nil || !strings.Contains(err.Error(), "certificate fingerprint mismatch between certificate token and server") {
 		t.Fatalf("got %v, want a fingerprint mismatch", err)
+	}
+
+	_, err = runCmd(t, t.TempDir(), "", "remote", "add", token.String())
+	if err == nil || !strings.Contains(err.Error(), "a remote name is required") {
+		t.Fatalf("got %v adding a token without a remote name", err)
 	}
 
 	// The first address that answers is used.
