@@ -245,7 +245,8 @@ func TestGetServerCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if got := tlsutil.FingerprintDER(cert.Raw); got != want {
+	got := tlsutil.FingerprintDER(cert.Raw)
+	if got != want {
 		t.Fatalf("got certificate %s, want %s", got, want)
 	}
 

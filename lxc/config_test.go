@@ -32,19 +32,23 @@ func TestConfigServer(t *testing.T) {
 	f, dir := trustedSetup(t)
 
 	want := "config:\n  core.https_address: 127.0.0.1:8443\n  core.trust_password: true\n"
-	if got := mustRun(t, dir, "", "config", "show", "f:"); got != want {
+	got := mustRun(t, dir, "", "config", "show", "f:")
+	if got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 
-	if got := mustRun(t, dir, "", "config", "get", "core.https_address"); got != "127.0.0.1:8443\n" {
+	got = mustRun(t, dir, "", "config", "get", "core.https_address")
+	if got != "127.0.0.1:8443\n" {
 		t.Fatalf("got %q", got)
 	}
 
-	if got := mustRun(t, dir, "", "config", "get", "f:", "core.trust_password"); got != "true\n" {
+	got = mustRun(t, dir, "", "config", "get", "f:", "core.trust_password")
+	if got != "true\n" {
 		t.Fatalf("got %q", got)
 	}
 
-	if got := mustRun(t, dir, "", "config", "get", "f:", "unset.key"); got != "\n" {
+	got = mustRun(t, dir, "", "config", "get", "f:", "unset.key")
+	if got != "\n" {
 		t.Fatalf("got %q for a missing key, want an empty line", got)
 	}
 
@@ -93,7 +97,8 @@ func TestConfigServer(t *testing.T) {
 		t.Fatalf("got config %v with If-Match %q after edit", cfg, ifMatch)
 	}
 
-	if got := mustRun(t, dir, "", "config", "show"); got != "config:\n  user.only: \"yes\"\n" {
+	got = mustRun(t, dir, "", "config", "show")
+	if got != "config:\n  user.only: \"yes\"\n" {
 		t.Fatalf("got %q", got)
 	}
 

@@ -207,7 +207,8 @@ func TestRemoteAddToken(t *testing.T) {
 	}
 
 	want := config.Remote{Addr: "https://" + f.addr, AuthType: "tls", Project: "default", Protocol: "lxd"}
-	if got := loadConf(t, client).Remotes["viatoken"]; got != want {
+	got := loadConf(t, client).Remotes["viatoken"]
+	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 
@@ -292,12 +293,14 @@ func TestRemoteManagement(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if out := mustRun(t, dir, "", "remote", "get-default"); out != "local\n" {
+	out := mustRun(t, dir, "", "remote", "get-default")
+	if out != "local\n" {
 		t.Fatalf("got default %q, want local", out)
 	}
 
 	mustRun(t, dir, "", "remote", "switch", "ss")
-	if out := mustRun(t, dir, "", "remote", "get-default"); out != "ss\n" {
+	out = mustRun(t, dir, "", "remote", "get-default")
+	if out != "ss\n" {
 		t.Fatalf("got default %q, want ss", out)
 	}
 
@@ -314,7 +317,8 @@ func TestRemoteManagement(t *testing.T) {
 	}
 
 	mustRun(t, dir, "", "remote", "set-url", "ss2", "https://127.0.0.1:2/path")
-	if got := loadConf(t, dir).Remotes["ss2"].Addr; got != "https://127.0.0.1:2/path" {
+	got := loadConf(t, dir).Remotes["ss2"].Addr
+	if got != "https://127.0.0.1:2/path" {
 		t.Fatalf("got URL %q after set-url", got)
 	}
 
@@ -392,7 +396,8 @@ func TestRemoteListStockGolden(t *testing.T) {
 		})
 	}
 
-	if got := mustRun(t, dir, "", "remote", "ls"); !strings.Contains(got, "| full (current) |") {
+	got := mustRun(t, dir, "", "remote", "ls")
+	if !strings.Contains(got, "| full (current) |") {
 		t.Fatalf("got %q from the ls alias", got)
 	}
 }
