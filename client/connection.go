@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -103,4 +105,48 @@ func newHTTPS(rawURL string, args *ConnectionArgs) (*ProtocolLXD, error) {
 		userAgent:   args.UserAgent,
 		serverCert:  args.TLSServerCert,
 	}, nil
+}
+
+// GetServerCertificate fetches the certificate an HTTPS server presents, without verifying it and without presenting
+// a client certificate, so that a user can decide whether to pin it. It sends GET / as the stock client does.
+func GetServerCertificate(rawURL string, userAgent string) (*x509.Certificate, error) {
+	u, err := url.Parse(strings.TrimSuffix(rawURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL %q: %w", rawURL, err)
+	}
+
+	if u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("invalid URL %q: only https:// is supported", rawURL)
+	}
+
+	transport := &http.Transport{
+		// The certificate is what is being fetched: there is nothing to verify it against yet.
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true},
+		Proxy:               http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 10 * time.Second,
+		DisableKeepAlives:   true,
+	}
+
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, u.Scheme+"://"+u.Host+"/", nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if userAgent != "" {
+		req.Header.Set("User-Agent", userAgent)
+	}
+
+	httpClient := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+
+	_ = resp.Body.Close()
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return nil, errors.New("server presented no certificate")
+	}
+
+	return resp.TLS.PeerCertificates[0], nil
 }

@@ -54,6 +54,13 @@ type InstanceServer interface {
 
 	// Events.
 	GetEvents() (*EventListener, error)
+	// Certificates.
+	GetCertificateFingerprints() ([]string, error)
+	GetCertificates() ([]api.Certificate, error)
+	GetCertificate(fingerprint string) (*api.Certificate, string, error)
+	CreateCertificate(cert api.CertificatesPost) error
+	UpdateCertificate(fingerprint string, cert api.CertificatePut, ETag string) error
+	DeleteCertificate(fingerprint string) error
 
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)

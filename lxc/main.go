@@ -55,9 +55,11 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.PersistentFlags().BoolVarP(&global.flagVerbose, "verbose", "v", false, "Show all information messages")
 	app.PersistentFlags().StringVar(&global.flagProject, "project", "", "Override the source project")
 
+	app.AddCommand((&cmdConfig{global: global}).command())
 	app.AddCommand((&cmdInfo{global: global}).command())
 	app.AddCommand((&cmdMonitor{global: global}).command())
 	app.AddCommand((&cmdOperation{global: global}).command())
+	app.AddCommand((&cmdRemote{global: global}).command())
 	app.AddCommand((&cmdVersion{global: global}).command())
 
 	err := app.Execute()

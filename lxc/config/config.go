@@ -1,8 +1,7 @@
-// Package config reads and writes the CLI's configuration directory ($LXD_CONF, default ~/.config/lxc): config.yml
-// with the remotes, the client key pair and the pinned server certificates.
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -13,15 +12,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Remote is a server the CLI knows.
+// Remote is a server the CLI knows. The YAML form is the one the stock client reads and writes; the JSON form
+// (field names without tags) is what "lxc remote list --format json" prints, as the stock client does.
 type Remote struct {
 	Addr     string `yaml:"addr"`
 	AuthType string `yaml:"auth_type,omitempty"`
+	Domain   string `yaml:"domain,omitempty"`
 	Project  string `yaml:"project,omitempty"`
 	Protocol string `yaml:"protocol,omitempty"`
 	Public   bool   `yaml:"public"`
-	Static   bool   `yaml:"-"`
 	Global   bool   `yaml:"-"`
+	Static   bool   `yaml:"-"`
 }
 
 // Config is the content of config.yml plus where it lives.
@@ -34,18 +35,34 @@ type Config struct {
 	ConfigDir string `yaml:"-"`
 }
 
-// Default remote names.
+// Remote names and protocols.
 const (
 	LocalRemote = "local"
+
+	ProtocolLXD           = "lxd"
+	ProtocolSimpleStreams = "simplestreams"
 )
 
-// staticRemotes are always present and cannot be changed.
+// staticRemotes are always present and cannot be removed, renamed or changed.
 var staticRemotes = map[string]Remote{
-	"images": {Addr: "https://images.linuxcontainers.org", Protocol: "simplestreams", Public: true, Static: true},
-	"ubuntu": {Addr: "https://cloud-images.ubuntu.com/releases", Protocol: "simplestreams", Public: true, Static: true},
-	"ubuntu-daily": {
-		Addr: "https://cloud-images.ubuntu.com/daily", Protocol: "simplestreams", Public: true, Static: true,
+	LocalRemote: {Addr: "unix://", Public: false, Static: true},
+	"ubuntu": {
+		Addr: "https://cloud-images.ubuntu.com/releases", Protocol: ProtocolSimpleStreams, Public: true, Static: true,
 	},
+	"ubuntu-daily": {
+		Addr: "https://cloud-images.ubuntu.com/daily", Protocol: ProtocolSimpleStreams, Public: true, Static: true,
+	},
+}
+
+// defaultRemotes are the ordinary remotes of a new configuration; they can be removed like any other.
+var defaultRemotes = map[string]Remote{
+	"images": {Addr: "https://images.linuxcontainers.org", Protocol: ProtocolSimpleStreams, Public: true},
+}
+
+// IsStatic reports whether name is one of the built-in remotes that cannot be changed.
+func IsStatic(name string) bool {
+	_, ok := staticRemotes[name]
+	return ok
 }
 
 // Dir returns the configuration directory from LXD_CONF, or ~/.config/lxc.
@@ -63,10 +80,12 @@ func Dir() string {
 	return filepath.Join(home, ".config", "lxc")
 }
 
-// Load reads config.yml from dir; a missing file gives the default configuration.
+// Load reads config.yml from dir. A missing file gives the default configuration; the static remotes are always
+// added (keeping the project a file sets on them).
 func Load(dir string) (*Config, error) {
-	cfg := &Config{ConfigDir: dir, Remotes: map[string]Remote{}, Aliases: map[string]string{}}
-	data, err := os.ReadFile(filepath.Join(dir, "config.yml"))
+	path := filepath.Join(dir, "config.yml")
+	cfg := &Config{ConfigDir: dir}
+	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -74,7 +93,12 @@ func Load(dir string) (*Config, error) {
 	if err == nil {
 		err = yaml.Unmarshal(data, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, "config.yml"), err)
+			return nil, fmt.Errorf("parse %s: %w", path, err)
+		}
+	} else {
+		cfg.Remotes = map[string]Remote{}
+		for name, r := range defaultRemotes {
+			cfg.Remotes[name] = r
 		}
 	}
 
@@ -86,13 +110,17 @@ func Load(dir string) (*Config, error) {
 		cfg.Aliases = map[string]string{}
 	}
 
-	_, ok := cfg.Remotes[LocalRemote]
-	if !ok {
-		cfg.Remotes[LocalRemote] = Remote{Addr: "unix://", Public: false}
-	}
+	for name, static := range staticRemotes {
+		existing, ok := cfg.Remotes[name]
+		if ok {
+			static.Project = existing.Project
+			if name == LocalRemote && strings.HasPrefix(existing.Addr, "unix:") {
+				// A custom socket path for the local remote is kept.
+				static.Addr = existing.Addr
+			}
+		}
 
-	for name, r := range staticRemotes {
-		cfg.Remotes[name] = r
+		cfg.Remotes[name] = static
 	}
 
 	if cfg.DefaultRemote == "" {
@@ -102,35 +130,72 @@ func Load(dir string) (*Config, error) {
 	return cfg, nil
 }
 
-// Save writes config.yml atomically; static remotes are not written.
-func (c *Config) Save() error {
-	err := os.MkdirAll(c.ConfigDir, 0o750)
-	if err != nil {
-		return err
+// Marshal returns config.yml as the stock client writes it: two-space YAML of the default remote, the remotes
+// (the local remote included, the other static ones left out) and the aliases.
+func (c *Config) Marshal() ([]byte, error) {
+	out := Config{DefaultRemote: c.DefaultRemote, Remotes: map[string]Remote{}, Aliases: c.Aliases}
+	if out.Aliases == nil {
+		out.Aliases = map[string]string{}
 	}
 
-	out := Config{DefaultRemote: c.DefaultRemote, Remotes: map[string]Remote{}, Aliases: c.Aliases}
 	for name, r := range c.Remotes {
-		if r.Static {
+		if r.Global || (r.Static && name != LocalRemote) {
 			continue
 		}
 
 		out.Remotes[name] = r
 	}
 
-	data, err := yaml.Marshal(&out)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	err := enc.Encode(&out)
+	if err != nil {
+		return nil, err
+	}
+
+	err = enc.Close()
+	if err != nil {
+		return nil, err
+	}
+
+	return buf.Bytes(), nil
+}
+
+// Save writes config.yml atomically, creating the configuration directory if needed.
+func (c *Config) Save() error {
+	err := os.MkdirAll(c.ConfigDir, 0o750)
+	if err != nil {
+		return err
+	}
+
+	data, err := c.Marshal()
 	if err != nil {
 		return err
 	}
 
 	path := filepath.Join(c.ConfigDir, "config.yml")
-	tmp := path + ".tmp"
-	err = os.WriteFile(tmp, data, 0o600)
+	tmp, err := os.CreateTemp(c.ConfigDir, ".config.yml.")
 	if err != nil {
 		return err
 	}
 
-	return os.Rename(tmp, path)
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+
+	closeErr := tmp.Close()
+	if err == nil {
+		err = closeErr
+	}
+
+	if err != nil {
+		return err
+	}
+
+	return os.Rename(tmp.Name(), path)
 }
 
 // RemoteNames returns the remote names in order.
@@ -153,8 +218,7 @@ func (c *Config) ParseRemote(raw string) (string, string, error) {
 
 	_, ok := c.Remotes[remote]
 	if !ok {
-		// "host:port" style names are not remotes; only known names are.
-		return "", "", fmt.Errorf("remote %s doesn't exist", remote)
+		return "", "", fmt.Errorf("the remote %q doesn't exist", remote)
 	}
 
 	return remote, name, nil
