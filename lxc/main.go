@@ -56,6 +56,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.PersistentFlags().StringVar(&global.flagProject, "project", "", "Override the source project")
 
 	app.AddCommand((&cmdConfig{global: global}).command())
+	app.AddCommand((&cmdImage{global: global}).command())
 	app.AddCommand((&cmdInfo{global: global}).command())
 	app.AddCommand((&cmdMonitor{global: global}).command())
 	app.AddCommand((&cmdOperation{global: global}).command())
