@@ -1,16 +1,13 @@
 package main
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 type cmdOperation struct {
@@ -61,7 +58,7 @@ func (c *cmdOperationList) command() *cobra.Command {
 		RunE:    c.run,
 	}
 
-	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", "table", "Format (csv|json|table|yaml)")
+	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
 	return cmd
 }
 
@@ -90,7 +87,14 @@ func (c *cmdOperationList) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	header := []string{"ID", "TYPE", "DESCRIPTION", "STATUS", "CANCELABLE", "CREATED"}
+	return renderList(cmd.OutOrStdout(), c.flagFormat, operationListHeader, operationRows(ops), ops)
+}
+
+// operationListHeader is the header of "lxc operation list".
+var operationListHeader = []string{"ID", "TYPE", "DESCRIPTION", "STATUS", "CANCELABLE", "CREATED"}
+
+// operationRows are the rows of "lxc operation list".
+func operationRows(ops []api.Operation) [][]string {
 	rows := make([][]string, 0, len(ops))
 	for _, op := range ops {
 		cancelable := "NO"
@@ -108,83 +112,7 @@ func (c *cmdOperationList) run(cmd *cobra.Command, args []string) error {
 		})
 	}
 
-	return renderOperationList(os.Stdout, c.flagFormat, header, rows, ops)
-}
-
-// renderOperationList prints rows as a bordered table or CSV, or data as JSON or YAML.
-func renderOperationList(w io.Writer, format string, header []string, rows [][]string, data any) error {
-	switch format {
-	case "table":
-		writeOperationTable(w, header, rows)
-		return nil
-	case "csv":
-		cw := csv.NewWriter(w)
-		err := cw.WriteAll(rows)
-		if err != nil {
-			return err
-		}
-
-		return cw.Error()
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(data)
-	case "yaml":
-		out, err := yaml.Marshal(data)
-		if err != nil {
-			return err
-		}
-
-		_, err = w.Write(out)
-		return err
-	}
-
-	return fmt.Errorf("invalid format %q", format)
-}
-
-// writeOperationTable prints a bordered table with centred headers, as LXD's lists look.
-func writeOperationTable(w io.Writer, header []string, rows [][]string) {
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = utf8.RuneCountInString(h)
-	}
-
-	for _, row := range rows {
-		for i, cell := range row {
-			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
-		}
-	}
-
-	sep := "+"
-	for _, wd := range widths {
-		sep += strings.Repeat("-", wd+2) + "+"
-	}
-
-	line := func(cells []string, centre bool) string {
-		out := "|"
-		for i, cell := range cells {
-			pad := widths[i] - utf8.RuneCountInString(cell)
-			left := 0
-			if centre {
-				left = pad / 2
-			}
-
-			out += " " + strings.Repeat(" ", left) + cell + strings.Repeat(" ", pad-left) + " |"
-		}
-
-		return out
-	}
-
-	fmt.Fprintln(w, sep)
-	fmt.Fprintln(w, line(header, true))
-	fmt.Fprintln(w, sep)
-	for _, row := range rows {
-		fmt.Fprintln(w, line(row, false))
-	}
-
-	if len(rows) > 0 {
-		fmt.Fprintln(w, sep)
-	}
+	return rows
 }
 
 type cmdOperationShow struct {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,44 +12,55 @@ import (
 	"github.com/lxd-go/lxd/shared/api"
 )
 
-func TestRenderOperationList(t *testing.T) {
-	header := []string{"ID", "STATUS"}
-	rows := [][]string{{"abc", "RUNNING"}, {"d", "SUCCESS"}}
-	data := []map[string]string{{"id": "abc"}}
-	tests := []struct {
-		format string
-		want   string
-	}{
-		{"table", "+-----+---------+\n| ID  | STATUS  |\n+-----+---------+\n| abc | RUNNING |\n| d   | SUCCESS |\n" +
-			"+-----+---------+\n"},
-		{"csv", "abc,RUNNING\nd,SUCCESS\n"},
-		{"json", `[{"id":"abc"}]` + "\n"},
-		{"yaml", "- id: abc\n"},
+// TestOperationListStockGolden renders testdata/operations.json as testdata/stock-operation-list.* show the stock
+// client printing the same operations.
+func TestOperationListStockGolden(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "operations.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	for _, tt := range tests {
-		t.Run(tt.format, func(t *testing.T) {
-			var out bytes.Buffer
-			err := renderOperationList(&out, tt.format, header, rows, data)
+	var ops []api.Operation
+	err = json.Unmarshal(raw, &ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, format := range []string{formatTable, formatCompact, formatCSV, formatJSON, formatYAML} {
+		t.Run(format, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata", "stock-operation-list."+format))
 			if err != nil {
 				t.Fatal(err)
 			}
 
-			if out.String() != tt.want {
-				t.Fatalf("got\n%s\nwant\n%s", out.String(), tt.want)
+			var out bytes.Buffer
+			err = renderList(&out, format, operationListHeader, operationRows(ops), ops)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if out.String() != string(want) {
+				t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
 			}
 		})
 	}
 
-	err := renderOperationList(&bytes.Buffer{}, "xml", header, rows, data)
-	if err == nil {
-		t.Fatal("got no error for an unknown format")
+	var empty bytes.Buffer
+	err = renderList(&empty, formatTable, operationListHeader, operationRows(nil), []api.Operation{})
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	var empty bytes.Buffer
-	writeOperationTable(&empty, []string{"ID", "TYPE"}, nil)
-	if empty.String() != "+----+------+\n| ID | TYPE |\n+----+------+\n" {
-		t.Fatalf("got empty table\n%s", empty.String())
+	want := "+----+------+-------------+--------+------------+---------+\n" +
+		"| ID | TYPE | DESCRIPTION | STATUS | CANCELABLE | CREATED |\n" +
+		"+----+------+-------------+--------+------------+---------+\n"
+	if empty.String() != want {
+		t.Fatalf("got empty table\n%s\nwant\n%s", empty.String(), want)
+	}
+
+	err = renderList(&bytes.Buffer{}, "xml", operationListHeader, nil, ops)
+	if err == nil || err.Error() != `invalid format "xml"` {
+		t.Fatalf("got %v for an unknown format", err)
 	}
 }
 
