@@ -1,0 +1,19 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// lifecycle sends a lifecycle event for an action on the resource at source, naming the caller of r.
+func lifecycle(s *state.State, r *http.Request, action string, source string, ctx map[string]any) {
+	ev := api.EventLifecycle{Action: action, Source: source, Context: ctx}
+	if r != nil {
+		ev.Requestor = request.GetRequestor(r).Lifecycle()
+	}
+
+	s.Events.SendLifecycle("default", ev)
+}
