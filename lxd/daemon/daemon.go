@@ -99,6 +99,11 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
+	imageStore, err := d.openImageStore(ctx)
+	if err != nil {
+		return err
+	}
+
 	d.state = &state.State{
 		ShutdownCtx: ctx,
 		Dirs:        d.dirs,
@@ -112,6 +117,7 @@ func (d *Daemon) Init() error {
 		UpdateConfig:   d.updateConfig,
 		HTTPSAddresses: d.httpsAddresses,
 		ReloadTrust:    d.reloadTrust,
+		Images:         imageStore,
 		Ops:            d.ops,
 		Events:         d.events,
 	}

@@ -63,6 +63,12 @@ var api10 = []Endpoint{
 	eventsCmd,
 	certificatesCmd,
 	certificateCmd,
+	imagesCmd,
+	imageAliasesCmd,
+	imageAliasCmd,
+	imageCmd,
+	imageExportCmd,
+	imageSecretCmd,
 }
 
 // Server builds the HTTP handler of the API.

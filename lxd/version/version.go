@@ -13,4 +13,5 @@ var APIExtensions = []string{
 	"event_lifecycle_requestor_address",
 	"certificate_project",
 	"certificate_token",
+	"api_filtering",
 }
