@@ -175,4 +175,3 @@ func useImageSecret(s *state.State, fp string, secret string) bool {
 
 	return false
 }
-
