@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
@@ -148,41 +149,17 @@ func importSplit(s *state.State, r *http.Request, up *imageUpload, opts images.I
 	return s.Images.ImportSplit(r.Context(), meta, nextRootfs, opts)
 }
 
-// storeImageOperation commits a received image and records it, in an operation as LXD does: the client waits for
-// it on the events stream. The files are renamed into place first and the row written second; if the row cannot be
-// written the files go again, and a crash in between leaves files the daemon removes at start.
+// storeImageOperation commits a received upload in an operation, as LXD does: the client waits for it on the events
+// stream.
 func storeImageOperation(s *state.State, requestor *request.Requestor, pending *images.Pending, up *imageUpload) response.Response {
-	run := func(ctx context.Context, op *operations.Operation) error {
-		err := pending.Commit()
-		if err != nil {
-			return err
-		}
-
-		img := imageFromPending(pending, up)
-		err = s.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-			_, err := tx.CreateImage(ctx, img)
-			return err
-		})
-		if err != nil {
-			removeErr := s.Images.Delete(img.Fingerprint)
-			if removeErr != nil {
-				slog.Error("failed removing the files of an image that could not be recorded",
-					"fingerprint", img.Fingerprint, "err", removeErr)
-			}
-
-			return fmt.Errorf("record image: %w", err)
-		}
-
-		lifecycleBy(s, requestor, "image-created", imageURL(img.Fingerprint), map[string]any{"type": "container"})
-		return op.UpdateMetadata(map[string]any{"fingerprint": img.Fingerprint, "size": sizeString(img.Size)})
-	}
-
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
 		Description: "Downloading image",
 		Resources:   map[string][]string{"images": {imageURL(pending.Fingerprint)}},
 		Requestor:   requestor,
-		Run:         run,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			return storeImage(ctx, s, op, requestor, pending, up, nil)
+		},
 	})
 	if err != nil {
 		pending.Abort()
@@ -190,6 +167,55 @@ func storeImageOperation(s *state.State, requestor *request.Requestor, pending *
 	}
 
 	return operations.Response(op)
+}
+
+// storeImage commits a received image and records it with its aliases. The files are renamed into place first and
+// the row written second; if the row cannot be written the files go again, and a crash in between leaves files the
+// daemon removes at start.
+func storeImage(ctx context.Context, s *state.State, op *operations.Operation, requestor *request.Requestor,
+	pending *images.Pending, up *imageUpload, aliases []api.ImageAlias) error {
+	err := pending.Commit()
+	if err != nil {
+		return err
+	}
+
+	img := imageFromPending(pending, up)
+	err = s.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.CreateImage(ctx, img)
+		if err != nil {
+			return err
+		}
+
+		for _, a := range aliases {
+			err = validateAliasName(a.Name)
+			if err != nil {
+				return err
+			}
+
+			_, err = tx.CreateImageAlias(ctx, db.ImageAlias{Name: a.Name, Description: a.Description, Target: img.Fingerprint})
+			if errors.Is(err, errs.ErrConflict) {
+				return api.StatusErrorf(http.StatusConflict, "alias %q already exists", a.Name)
+			}
+
+			if err != nil {
+				return err
+			}
+		}
+
+		return nil
+	})
+	if err != nil {
+		removeErr := s.Images.Delete(img.Fingerprint)
+		if removeErr != nil {
+			slog.Error("failed removing the files of an image that could not be recorded",
+				"fingerprint", img.Fingerprint, "err", removeErr)
+		}
+
+		return fmt.Errorf("record image: %w", err)
+	}
+
+	lifecycleBy(s, requestor, "image-created", imageURL(img.Fingerprint), map[string]any{"type": "container"})
+	return op.UpdateMetadata(map[string]any{"fingerprint": img.Fingerprint, "size": sizeString(img.Size)})
 }
 
 // imageFromPending builds the image row of a received image: metadata.yaml's properties, overridden by those the
@@ -229,6 +255,18 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 
 	if req.Source == nil {
 		return response.BadRequest(errors.New("no image source given and no image uploaded"))
+	}
+
+	for _, a := range req.Aliases {
+		err = validateAliasName(a.Name)
+		if err != nil {
+			return response.SmartError(err)
+		}
+	}
+
+	switch req.Source.Type {
+	case "url":
+		return imagesPostURL(s, r, req)
 	}
 
 	return response.BadRequest(fmt.Errorf("image source type %q is not supported by this server", req.Source.Type))

@@ -32,9 +32,21 @@ check_log() {
 	fi
 }
 
-# cleanup_test stops every daemon the test started.
+# on_exit CMD...: runs CMD when the test ends, whatever its result.
+on_exit() {
+	printf '%q ' "$@" >>"${TEST_TMP}/on_exit"
+	printf '\n' >>"${TEST_TMP}/on_exit"
+}
+
+# cleanup_test stops every daemon the test started and runs what on_exit registered.
 cleanup_test() {
 	local rc=$?
+	if [ -f "${TEST_TMP}/on_exit" ]; then
+		while read -r cmd; do
+			eval "${cmd}" || true
+		done <"${TEST_TMP}/on_exit"
+	fi
+
 	if [ -f "${TEST_TMP}/daemons" ]; then
 		while read -r dir; do
 			shutdown_lxd "${dir}" || rc=1
