@@ -79,10 +79,9 @@ local_curl() {
 
 # enable_https DIR: sets core.https_address of the daemon of DIR to a free loopback port and prints the address.
 enable_https() {
-	local dir=$1 port addr
+	local dir=$1 addr
 	for _ in $(seq 20); do
-		port=$((20000 + RANDOM % 30000))
-		addr="127.0.0.1:${port}"
+		addr="127.0.0.1:$(free_port)"
 		if lxc_in "${dir}" config set core.https_address "${addr}" >/dev/null 2>&1; then
 			echo "${addr}"
 			return 0
@@ -105,4 +104,19 @@ stranger_curl() {
 	local url=$1
 	shift
 	curl -sS -k --tlsv1.3 "$@" "${url}"
+}
+
+# free_port prints a loopback TCP port nothing listens on.
+free_port() {
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (echo >"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+			echo "${port}"
+			return 0
+		fi
+	done
+
+	fail "no free port found"
+	return 1
 }

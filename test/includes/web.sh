@@ -45,17 +45,3 @@ NGINX
 	nginx -c "${dir}/nginx.conf" -p "${dir}"
 	on_exit sh -c "kill \$(cat '${dir}/nginx.pid') 2>/dev/null"
 }
-
-# free_tcp_port prints a loopback port nothing listens on.
-free_tcp_port() {
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (echo >"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-			echo "${port}"
-			return 0
-		fi
-	done
-
-	return 1
-}

@@ -8,7 +8,7 @@ test_image_url_import() {
 	cp "${fixtures}/unified.tar.xz" "${web}/files/bb.tar.xz"
 	cp "${fixtures}/unified.tar.gz" "${web}/files/other.tar.gz"
 	fp=$(sha256sum "${web}/files/bb.tar.xz" | cut -d' ' -f1)
-	port=$(free_tcp_port)
+	port=$(free_port)
 	start_nginx "${web}" "${port}" "
 		location = /img/bb { add_header LXD-Image-Hash ${fp}; add_header LXD-Image-URL https://127.0.0.1:${port}/files/bb.tar.xz; return 200; }
 		location = /img/relative { add_header LXD-Image-Hash ${fp}; add_header LXD-Image-URL ../files/bb.tar.xz; return 200; }

@@ -1,21 +1,6 @@
 # Remotes, server configuration and trust: lxc remote, lxc config and lxc config trust, and config.yml shared with
 # the stock client.
 
-# free_port prints a loopback TCP port nothing listens on.
-free_port() {
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (echo >"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-			echo "${port}"
-			return 0
-		fi
-	done
-
-	fail "no free port found"
-	return 1
-}
-
 # remote_fp prints the SHA-256 fingerprint of a PEM certificate file.
 remote_fp() {
 	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
