@@ -7,12 +7,16 @@
 fixture_begin() {
 	key=$(printf '%s' "$2" | sha256sum | cut -c1-16)
 	out="/var/tmp/lxd-go-fixtures/$1-${key}"
+	mkdir -p /var/tmp/lxd-go-fixtures
+
+	# One builder at a time per fixture; the others wait and then find it built. The lock goes with the process.
+	exec 9>"/var/tmp/lxd-go-fixtures/$1.lock"
+	flock 9
 	if [ -f "${out}/.done" ]; then
 		echo "${out}"
 		exit 0
 	fi
 
-	mkdir -p /var/tmp/lxd-go-fixtures
 	tmp=$(mktemp -d /var/tmp/lxd-go-fixtures/.build.XXXXXX)
 	trap 'rm -rf "${tmp}"' EXIT
 }
