@@ -5,7 +5,8 @@ spawn_lxd() {
 	local dir=$1
 	mkdir -p "${dir}"
 	chmod +x "${dir}"
-	LXD_DIR="${dir}" "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
+	# shellcheck disable=SC2046
+	LXD_DIR="${dir}" $(netns_prefix) "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
 	echo "$!" >"${dir}/lxd.pid"
 	echo "${dir}" >>"${TEST_TMP}/daemons"
 	LXD_DIR="${dir}" "${LXD_BIN}" waitready --timeout 30
