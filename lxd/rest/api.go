@@ -108,6 +108,15 @@ func (srv *Server) Handler() http.Handler {
 		srv.register(router, path, ep)
 	}
 
+	for _, ep := range streamsEndpoints {
+		if seen[ep.Path] {
+			panic(fmt.Sprintf("duplicate endpoint %q", ep.Path))
+		}
+
+		seen[ep.Path] = true
+		srv.register(router, ep.Path, ep)
+	}
+
 	for _, ep := range srv.internalEndpoints() {
 		srv.register(router, "/internal/"+ep.Path, ep)
 	}

@@ -57,3 +57,45 @@ test_compat_stock_daemon_copies_from_ours() {
 	code=$(nsx curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:8443/1.0/images/${split}?secret=${secret}")
 	assert_eq "${code}" "404" "private image with a used secret"
 }
+
+test_compat_stock_simplestreams_from_ours() {
+	local ours="${TEST_TMP}/ours" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${ours}"
+	spawn_stock_lxd "${stock}"
+
+	unified=$(sha256sum "${fixtures}/unified.tar.gz" | cut -d' ' -f1)
+	split=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" | sha256sum | cut -d' ' -f1)
+	private=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.zst" | sha256sum | cut -d' ' -f1)
+	LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.gz" --alias bbu --public >/dev/null
+	LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" \
+		--alias bbsq --public >/dev/null
+	LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.zst" \
+		--alias hidden >/dev/null
+	lxc_in "${ours}" config set core.https_address 127.0.0.1:8443
+
+	# The stock client pins a simplestreams server's certificate from servercerts/.
+	stk() {
+		LXD_DIR="${stock}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	stk remote add ss https://127.0.0.1:8443 --protocol simplestreams --public
+	mkdir -p "${conf}/servercerts"
+	cp "${ours}/server.crt" "${conf}/servercerts/ss.crt"
+
+	out=$(stk image list ss: --format csv -c lfF)
+	assert_contains "${out}" "${unified}"
+	assert_contains "${out}" "${split}"
+	case "${out}" in *"${private}"*) fail "a private image is published: ${out}" ;; esac
+
+	# The stock daemon pulls both through simplestreams, checking every hash.
+	stk image copy ss:bbu local: --alias viass >/dev/null
+	stk image copy ss:bbsq local: --alias viass-split >/dev/null
+	assert_contains "$(stk image info local:viass)" "Fingerprint: ${unified}"
+	assert_contains "$(stk image info local:viass-split)" "Fingerprint: ${split}"
+
+	# A private image's files are not served.
+	code=$(nsx curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:8443/images/${private}/meta-${private}.tar.xz")
+	assert_eq "${code}" "404" "file of a private image"
+}
