@@ -51,6 +51,9 @@ type Daemon struct {
 	unixServer *http.Server
 	https      *httpsListener
 
+	// tasks are the periodic jobs; Stop waits for them before closing the database.
+	tasks sync.WaitGroup
+
 	stopOnce sync.Once
 	stopped  chan struct{}
 }
@@ -146,6 +149,7 @@ func (d *Daemon) Init() error {
 		}
 	}
 
+	d.startTasks(ctx)
 	d.ready.Store(true)
 	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
 	return nil
@@ -280,6 +284,7 @@ func (d *Daemon) Stop() {
 			}
 		}
 
+		d.tasks.Wait()
 		if d.db != nil {
 			err := d.db.Close()
 			if err != nil {

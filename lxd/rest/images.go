@@ -10,6 +10,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/filter"
+	"github.com/lxd-go/lxd/lxd/imagecache"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -229,7 +230,7 @@ func imageDelete(s *state.State, r *http.Request) response.Response {
 		Resources:   map[string][]string{"images": {imageURL(fp)}},
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
-			err := deleteImage(ctx, s, fp)
+			err := imagecache.Delete(ctx, s, fp)
 			if err != nil {
 				return err
 			}
@@ -243,19 +244,6 @@ func imageDelete(s *state.State, r *http.Request) response.Response {
 	}
 
 	return operations.Response(op)
-}
-
-// deleteImage removes an image's row, its aliases, and then its files: a crash in between leaves only files
-// without a row, which the daemon removes at start.
-func deleteImage(ctx context.Context, s *state.State, fp string) error {
-	err := s.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return tx.DeleteImage(ctx, fp)
-	})
-	if err != nil {
-		return err
-	}
-
-	return s.Images.Delete(fp)
 }
 
 // sizeString is how LXD puts sizes in operation metadata: as a string.
