@@ -30,6 +30,10 @@ type imageUpload struct {
 	public     bool
 	properties map[string]string
 	expected   string
+
+	// autoUpdate and source are set for images pulled from another server.
+	autoUpdate bool
+	source     *db.ImageSource
 }
 
 func parseUploadHeaders(r *http.Request) (*imageUpload, error) {
@@ -242,6 +246,8 @@ func imageFromPending(p *images.Pending, up *imageUpload) db.Image {
 		ExpiresAt:    expires,
 		UploadedAt:   time.Now().UTC(),
 		Properties:   props,
+		AutoUpdate:   up.autoUpdate,
+		Source:       up.source,
 	}
 }
 

@@ -186,9 +186,10 @@ func downloadWebImage(ctx context.Context, s *state.State, op *operations.Operat
 		return nil, fmt.Errorf("download %s: HTTP %d", fileURL, resp.StatusCode)
 	}
 
+	report := downloadReporter(op)
 	pending, err := s.Images.ImportUnified(ctx, resp.Body, images.ImportOptions{
 		ExpectedFingerprint: hash,
-		Progress:            downloadProgress(op, resp.ContentLength),
+		Progress:            func(done int64) { report(done, resp.ContentLength) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image from %s: %w", fileURL, err)
@@ -197,13 +198,13 @@ func downloadWebImage(ctx context.Context, s *state.State, op *operations.Operat
 	return pending, nil
 }
 
-// downloadProgress reports download progress in the operation's metadata, as LXD shows it
-// ("download_progress": "42% (12.34MB/s)"), at most a few times a second.
-func downloadProgress(op *operations.Operation, total int64) func(int64) {
+// downloadReporter returns a function reporting download progress in the operation's metadata, as LXD shows it
+// ("download_progress": "42% (12.34MB/s)"), at most a few times a second; total is 0 when unknown.
+func downloadReporter(op *operations.Operation) func(done int64, total int64) {
 	var mu sync.Mutex
 	start := time.Now()
 	var last time.Time
-	return func(done int64) {
+	return func(done int64, total int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
