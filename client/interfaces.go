@@ -33,6 +33,20 @@ type Server interface {
 // ImageServer is a server images can be read from.
 type ImageServer interface {
 	Server
+
+	// Images.
+	GetImageFingerprints() ([]string, error)
+	GetImages() ([]api.Image, error)
+	GetImage(fingerprint string) (*api.Image, string, error)
+	GetImageSecret(fingerprint string, secret string) (*api.Image, string, error)
+	GetImageFile(fingerprint string, req ImageFileRequest) (*ImageFileResponse, error)
+	GetImageFileSecret(fingerprint string, secret string, req ImageFileRequest) (*ImageFileResponse, error)
+
+	// Image aliases.
+	GetImageAliases() ([]api.ImageAliasesEntry, error)
+	GetImageAliasNames() ([]string, error)
+	GetImageAlias(name string) (*api.ImageAliasesEntry, string, error)
+	GetImageAliasType(imageType string, name string) (*api.ImageAliasesEntry, string, error)
 }
 
 // InstanceServer is a full API server.
@@ -43,6 +57,7 @@ type InstanceServer interface {
 	GetServer() (*api.Server, string, error)
 	UpdateServer(server api.ServerPut, ETag string) error
 	IsTrusted() (bool, error)
+	HasExtension(name string) bool
 
 	// Operations.
 	GetOperationUUIDs() ([]string, error)
@@ -61,6 +76,17 @@ type InstanceServer interface {
 	CreateCertificate(cert api.CertificatesPost) error
 	UpdateCertificate(fingerprint string, cert api.CertificatePut, ETag string) error
 	DeleteCertificate(fingerprint string) error
+
+	// Images.
+	GetImagesWithFilter(filters []string) ([]api.Image, error)
+	CreateImage(image api.ImagesPost, args *ImageCreateArgs) (Operation, error)
+	UpdateImage(fingerprint string, image api.ImagePut, ETag string) error
+	DeleteImage(fingerprint string) (Operation, error)
+	CreateImageSecret(fingerprint string) (Operation, error)
+	CreateImageAlias(alias api.ImageAliasesPost) error
+	UpdateImageAlias(name string, alias api.ImageAliasesEntryPut, ETag string) error
+	RenameImageAlias(name string, alias api.ImageAliasesEntryPost) error
+	DeleteImageAlias(name string) error
 
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
