@@ -273,6 +273,8 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 	switch req.Source.Type {
 	case "url":
 		return imagesPostURL(s, r, req)
+	case "image":
+		return imagesPostPull(s, r, req)
 	}
 
 	return response.BadRequest(fmt.Errorf("image source type %q is not supported by this server", req.Source.Type))
