@@ -69,6 +69,7 @@ var api10 = []Endpoint{
 	imageCmd,
 	imageExportCmd,
 	imageSecretCmd,
+	imageRefreshCmd,
 }
 
 // Server builds the HTTP handler of the API.

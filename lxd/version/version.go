@@ -14,4 +14,5 @@ var APIExtensions = []string{
 	"certificate_project",
 	"certificate_token",
 	"api_filtering",
+	"image_force_refresh",
 }

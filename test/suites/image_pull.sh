@@ -71,3 +71,36 @@ test_image_pull() {
 	assert_eq "$(echo "${res}" | jq -r .metadata.status)" "Failure" "pull without trust or secret"
 	assert_eq "$(ls "${a}/images")" "${before}" "store after failed pulls"
 }
+
+test_image_refresh() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	v1=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	v2=$(sha256sum "${fixtures}/unified.tar.gz" | cut -d' ' -f1)
+	LXD_DIR="${b}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	LXD_DIR="${b}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.gz" --public >/dev/null
+	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
+
+	cli() {
+		LXD_DIR="${a}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	cli remote add bpub https://127.0.0.1:8443 --public --accept-certificate
+	cli image copy bpub:bb local: --alias mine --auto-update >/dev/null
+	assert_contains "$(cli image refresh mine)" "Image already up to date."
+
+	# The source alias moves to a new image: a refresh pulls it and moves the local alias and auto-update to it.
+	local_curl "${b}" /1.0/images/aliases/bb -X PUT -d "{\"target\": \"${v2}\"}" >/dev/null
+	assert_contains "$(cli image refresh mine)" "Image refreshed successfully!"
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/mine | jq -r .metadata.target)" "${v2}" "alias after refresh"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${v2}" | jq -r .metadata.auto_update)" "true" "auto-update on the new image"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${v1}" | jq -r .metadata.auto_update)" "false" "auto-update on the old image"
+
+	# An image without a source alias has nothing to refresh.
+	LXD_DIR="${a}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.bz2" --alias local-only >/dev/null
+	assert_fails cli image refresh local-only
+	assert_contains "${FAIL_OUTPUT}" "nothing to refresh"
+}
