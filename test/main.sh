@@ -12,6 +12,13 @@ export MAIN_DIR
 export LXC_BIN="${MAIN_DIR}/bin/lxc" LXD_BIN="${MAIN_DIR}/bin/lxd"
 export PATH="${MAIN_DIR}/bin:${PATH}"
 
+# A function defined twice would silently replace the first one for every test.
+dups=$(grep -hoE '^[a-z_][a-z0-9_]*\(\) \{' includes/*.sh suites/*.sh | sort | uniq -d)
+if [ -n "${dups}" ]; then
+	echo "functions defined more than once in test/: ${dups}" >&2
+	exit 1
+fi
+
 for f in includes/*.sh suites/*.sh; do
 	# shellcheck disable=SC1090
 	. "./${f}"
@@ -38,7 +45,9 @@ fi
 run_one() {
 	local name=$1
 	local log="${RUN_DIR}/${name}.log"
-	local start=$SECONDS
+	local start=$SECONDS rc
+	# errexit must stay in force inside the test: no "||" on the subshell.
+	set +e
 	(
 		set -eEu -o pipefail
 		TEST_TMP="${RUN_DIR}/${name}.d"
@@ -47,7 +56,8 @@ run_one() {
 		trap 'cleanup_test' EXIT
 		"${name}"
 	) >"${log}" 2>&1
-	local rc=$?
+	rc=$?
+	set -e
 	echo "$rc $((SECONDS - start))" >"${RUN_DIR}/${name}.rc"
 }
 

@@ -114,6 +114,19 @@ func NormalizeListenAddress(v string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// invalidError is a refused configuration change: a 400 for the API, errs.ErrInvalid for callers.
+type invalidError struct {
+	msg string
+}
+
+func (e *invalidError) Error() string { return e.msg }
+
+func (e *invalidError) Unwrap() error { return errs.ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
 // Config is a snapshot of the stored server configuration.
 type Config struct {
 	values map[string]string
@@ -198,12 +211,12 @@ func (c *Config) Change(changes map[string]any, replace bool) (map[string]string
 	for _, key := range keys {
 		schema, ok := ServerKeys[key]
 		if !ok {
-			return nil, nil, fmt.Errorf("unknown configuration key %q: %w", key, errs.ErrInvalid)
+			return nil, nil, invalidf("unknown configuration key %q", key)
 		}
 
 		value, keep, err := configValue(schema, changes[key])
 		if err != nil {
-			return nil, nil, fmt.Errorf("invalid value for %q: %v: %w", key, err, errs.ErrInvalid)
+			return nil, nil, invalidf("invalid value for %q: %v", key, err)
 		}
 
 		if keep {
@@ -223,7 +236,7 @@ func (c *Config) Change(changes map[string]any, replace bool) (map[string]string
 		if schema.Validate != nil {
 			err = schema.Validate(value)
 			if err != nil {
-				return nil, nil, fmt.Errorf("invalid value for %q: %v: %w", key, err, errs.ErrInvalid)
+				return nil, nil, invalidf("invalid value for %q: %v", key, err)
 			}
 		}
 

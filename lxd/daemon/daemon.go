@@ -51,6 +51,9 @@ type Daemon struct {
 	unixServer *http.Server
 	https      *httpsListener
 
+	// tasks are the periodic jobs; Stop waits for them before closing the database.
+	tasks sync.WaitGroup
+
 	stopOnce sync.Once
 	stopped  chan struct{}
 }
@@ -99,6 +102,11 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
+	imageStore, err := d.openImageStore(ctx)
+	if err != nil {
+		return err
+	}
+
 	d.state = &state.State{
 		ShutdownCtx: ctx,
 		Dirs:        d.dirs,
@@ -112,6 +120,7 @@ func (d *Daemon) Init() error {
 		UpdateConfig:   d.updateConfig,
 		HTTPSAddresses: d.httpsAddresses,
 		ReloadTrust:    d.reloadTrust,
+		Images:         imageStore,
 		Ops:            d.ops,
 		Events:         d.events,
 	}
@@ -140,6 +149,7 @@ func (d *Daemon) Init() error {
 		}
 	}
 
+	d.startTasks(ctx)
 	d.ready.Store(true)
 	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
 	return nil
@@ -274,6 +284,7 @@ func (d *Daemon) Stop() {
 			}
 		}
 
+		d.tasks.Wait()
 		if d.db != nil {
 			err := d.db.Close()
 			if err != nil {

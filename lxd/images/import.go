@@ -205,6 +205,11 @@ func (rc *receiver) split(ctx context.Context, meta io.Reader, nextRootfs func()
 		return nil, fmt.Errorf("reading the rootfs part: %w", err)
 	}
 
+	return rc.splitRootfs(ctx, metaName, metaSize, metaInfo, rootfs)
+}
+
+// splitRootfs reads the rootfs part of a split image whose metadata part was read.
+func (rc *receiver) splitRootfs(ctx context.Context, metaName string, metaSize int64, metaInfo *partInfo, rootfs io.Reader) (*Pending, error) {
 	rootfsName, rootfsSize, rootfsInfo, err := rc.part(ctx, rootfs, partRootfs, layoutRootfs)
 	if err != nil {
 		return nil, err
@@ -236,6 +241,57 @@ func (rc *receiver) split(ctx context.Context, meta io.Reader, nextRootfs func()
 		metaTmp:           metaName,
 		rootfsTmp:         rootfsName,
 	}, nil
+}
+
+// ImportAuto reads an image whose kind the sender decides as it goes, as a download from another server does: the
+// first part, then, when nextPart gives a second one, the rootfs of a split image; when nextPart returns io.EOF, the
+// first part was a unified image. Each byte is read once, as with the other imports.
+func (s *Store) ImportAuto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error), opts ImportOptions) (*Pending, error) {
+	rc := &receiver{store: s, opts: opts, hash: sha256.New()}
+	p, err := rc.auto(ctx, first, nextPart)
+	if err != nil {
+		rc.cleanup()
+		return nil, err
+	}
+
+	return p, nil
+}
+
+func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error)) (*Pending, error) {
+	// The unified layout accepts everything a metadata part may hold; what follows decides which it was.
+	name, size, info, err := rc.part(ctx, first, partImage, layoutUnified)
+	if err != nil {
+		return nil, err
+	}
+
+	second, err := nextPart()
+	if errors.Is(err, io.EOF) {
+		fp, err := rc.fingerprint()
+		if err != nil {
+			return nil, err
+		}
+
+		return &Pending{
+			Fingerprint:     fp,
+			Size:            size,
+			MetaSize:        size,
+			Metadata:        info.metadata,
+			Type:            TypeContainer,
+			MetaCompression: info.compression,
+			store:           rc.store,
+			metaTmp:         name,
+		}, nil
+	}
+
+	if err != nil {
+		return nil, fmt.Errorf("reading the rootfs part: %w", err)
+	}
+
+	if info.rootfsEntries > 0 {
+		return nil, invalidf(partMetadata, "the metadata part holds rootfs/ entries")
+	}
+
+	return rc.splitRootfs(ctx, name, size, info, second)
 }
 
 // ErrImageExists is returned by Commit when the store already holds the fingerprint. It wraps errs.ErrConflict.

@@ -81,6 +81,9 @@ type scanner struct {
 
 	metadata      *Metadata
 	metadataCount int
+
+	// rootfsEntries counts the entries under rootfs/ of a unified layout.
+	rootfsEntries int
 	templateFiles map[string]struct{}
 	entries       int
 	last          string
@@ -227,6 +230,10 @@ func (s *scanner) check(hdr *tar.Header) (*entry, error) {
 	}
 
 	e := &entry{hdr: hdr, name: name, section: sec, rel: rel}
+	if sec == sectionRootfs && s.layout == layoutUnified {
+		s.rootfsEntries++
+	}
+
 	err = s.checkParents(name)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ type Store struct {
 
 	// mu serialises commits and deletes, so the existence check and the renames are one step.
 	mu sync.Mutex
+
+	// hashes caches the per-file sha256 of split images' parts (images are immutable once stored).
+	hashes sync.Map
 }
 
 const (
@@ -150,6 +153,7 @@ func (s *Store) Delete(fp string) error {
 	defer s.mu.Unlock()
 
 	meta, rootfs := s.finalPaths(fp)
+	s.hashes.Delete(fp)
 
 	// The metadata file goes first: it is what makes the image exist.
 	err := os.Remove(meta)

@@ -17,6 +17,9 @@ type partInfo struct {
 
 	// metadata is the parsed metadata.yaml (unified and metadata parts).
 	metadata *Metadata
+
+	// rootfsEntries counts the entries under rootfs/ (unified layout).
+	rootfsEntries int
 }
 
 // validatePart reads one image part to its end: it detects the compression from the leading bytes, decompresses
@@ -61,17 +64,20 @@ func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
 		}
 	}
 
-	info.metadata, err = scanTarball(br, compression, part, l, nil)
+	sc, err := scanTarball(br, compression, part, l, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	info.metadata = sc.metadata
+	info.rootfsEntries = sc.rootfsEntries
 
 	return info, nil
 }
 
 // scanTarball decompresses r, scans its tar entries (calling visit for each, if not nil) and reads the compressed
 // stream to its end, so a truncated or corrupt stream is refused even past the tar end marker.
-func scanTarball(r io.Reader, compression string, part string, l layout, visit func(e *entry, r io.Reader) error) (*Metadata, error) {
+func scanTarball(r io.Reader, compression string, part string, l layout, visit func(e *entry, r io.Reader) error) (*scanner, error) {
 	dec, release, err := decompressor(compression, r)
 	if err != nil {
 		return nil, &InvalidError{Part: part, Reason: fmt.Sprintf("bad %s stream", compression), Err: err}
@@ -95,5 +101,5 @@ func scanTarball(r io.Reader, compression string, part string, l layout, visit f
 		return nil, err
 	}
 
-	return s.metadata, nil
+	return s, nil
 }

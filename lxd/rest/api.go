@@ -63,6 +63,13 @@ var api10 = []Endpoint{
 	eventsCmd,
 	certificatesCmd,
 	certificateCmd,
+	imagesCmd,
+	imageAliasesCmd,
+	imageAliasCmd,
+	imageCmd,
+	imageExportCmd,
+	imageSecretCmd,
+	imageRefreshCmd,
 }
 
 // Server builds the HTTP handler of the API.
@@ -100,6 +107,15 @@ func (srv *Server) Handler() http.Handler {
 
 		seen[path] = true
 		srv.register(router, path, ep)
+	}
+
+	for _, ep := range streamsEndpoints {
+		if seen[ep.Path] {
+			panic(fmt.Sprintf("duplicate endpoint %q", ep.Path))
+		}
+
+		seen[ep.Path] = true
+		srv.register(router, ep.Path, ep)
 	}
 
 	for _, ep := range srv.internalEndpoints() {

@@ -64,7 +64,12 @@ func certificatesGet(s *state.State, r *http.Request) response.Response {
 func parseCertificate(data string) (*x509.Certificate, error) {
 	data = strings.TrimSpace(data)
 	if strings.HasPrefix(data, "-----BEGIN") {
-		return tlsutil.ParseCertPEM([]byte(data))
+		cert, err := tlsutil.ParseCertPEM([]byte(data))
+		if err != nil {
+			return nil, api.StatusErrorf(http.StatusBadRequest, "invalid certificate: %v", err)
+		}
+
+		return cert, nil
 	}
 
 	der, err := base64.StdEncoding.DecodeString(data)
@@ -184,6 +189,7 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	lifecycle(s, r, "certificate-created", "/1.0/certificates/"+fp, map[string]any{"name": req.Name})
 	return response.SyncResponseLocation(nil, "/1.0/certificates/"+fp)
 }
 
@@ -299,6 +305,7 @@ func certificateUpdate(s *state.State, r *http.Request, merge bool) response.Res
 		return response.SmartError(err)
 	}
 
+	lifecycle(s, r, "certificate-updated", "/1.0/certificates/"+updated.Fingerprint, nil)
 	return response.EmptySyncResponse
 }
 
@@ -320,5 +327,6 @@ func certificateDelete(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	lifecycle(s, r, "certificate-deleted", "/1.0/certificates/"+cert.Fingerprint, nil)
 	return response.EmptySyncResponse
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/operations"
 )
 
@@ -35,6 +36,11 @@ func (d Dirs) ServerCert() string {
 // ServerKey is the server key path.
 func (d Dirs) ServerKey() string {
 	return filepath.Join(d.Var, "server.key")
+}
+
+// ImagesDir is the image store directory.
+func (d Dirs) ImagesDir() string {
+	return filepath.Join(d.Var, "images")
 }
 
 // Database is the database directory.
@@ -77,6 +83,9 @@ type State struct {
 
 	// ReloadTrust reloads the set of trusted certificates after a change in the database.
 	ReloadTrust func(ctx context.Context) error
+	// Images is the image content store.
+	Images *images.Store
+
 	// Ops is the registry of background operations.
 	Ops *operations.Registry
 

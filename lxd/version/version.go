@@ -3,4 +3,16 @@ package version
 
 // APIExtensions lists the API extensions the daemon really implements, in the order they were added. Append only;
 // doc/api-extensions.md describes each.
-var APIExtensions = []string{}
+var APIExtensions = []string{
+	"etag",
+	"patch",
+	"certificate_update",
+	"operation_description",
+	"event_lifecycle",
+	"api_os",
+	"event_lifecycle_requestor_address",
+	"certificate_project",
+	"certificate_token",
+	"api_filtering",
+	"image_force_refresh",
+}

@@ -17,6 +17,23 @@ fi
 
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+
+# Services (nginx, lxd) are started by the tests that need them, with their own configuration; keep the packages'
+# maintainer scripts from starting system-wide instances.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	added_policy=1
+fi
+
+cleanup() {
+	[ -n "$added_policy" ] && rm -f "$policy"
+	return 0
+}
+trap cleanup EXIT
+
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -12,15 +12,9 @@ set -eu
 BUSYBOX=/bin/busybox
 [ -x "${BUSYBOX}" ] || { echo "busybox-static is not installed" >&2; exit 1; }
 
-key=$(cat "$0" "${BUSYBOX}" | sha256sum | cut -c1-16)
-out="/var/tmp/lxd-go-fixtures/busybox-${key}"
-if [ -f "${out}/.done" ]; then
-	echo "${out}"
-	exit 0
-fi
-
-tmp=$(mktemp -d /var/tmp/lxd-go-fixtures.XXXXXX)
-trap 'rm -rf "${tmp}"' EXIT
+# shellcheck source=test/deps/fixture.sh
+. "$(dirname "$0")/fixture.sh"
+fixture_begin busybox "$(cat "$0" "${BUSYBOX}" | sha256sum)"
 mkdir -p "${tmp}/rootfs" "${tmp}/meta/templates"
 
 root="${tmp}/rootfs"
@@ -105,9 +99,4 @@ if command -v mksquashfs >/dev/null; then
 		-all-time 1700000000 >/dev/null
 fi
 
-touch "${tmp}/.done"
-mkdir -p "$(dirname "${out}")"
-rm -rf "${out}"
-mv "${tmp}" "${out}"
-trap - EXIT
-echo "${out}"
+fixture_done

@@ -5,7 +5,8 @@ spawn_lxd() {
 	local dir=$1
 	mkdir -p "${dir}"
 	chmod +x "${dir}"
-	LXD_DIR="${dir}" "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
+	# shellcheck disable=SC2046
+	LXD_DIR="${dir}" $(netns_prefix) "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
 	echo "$!" >"${dir}/lxd.pid"
 	echo "${dir}" >>"${TEST_TMP}/daemons"
 	LXD_DIR="${dir}" "${LXD_BIN}" waitready --timeout 30
@@ -32,9 +33,21 @@ check_log() {
 	fi
 }
 
-# cleanup_test stops every daemon the test started.
+# on_exit CMD...: runs CMD when the test ends, whatever its result.
+on_exit() {
+	printf '%q ' "$@" >>"${TEST_TMP}/on_exit"
+	printf '\n' >>"${TEST_TMP}/on_exit"
+}
+
+# cleanup_test stops every daemon the test started and runs what on_exit registered.
 cleanup_test() {
 	local rc=$?
+	if [ -f "${TEST_TMP}/on_exit" ]; then
+		while read -r cmd; do
+			eval "${cmd}" || true
+		done <"${TEST_TMP}/on_exit"
+	fi
+
 	if [ -f "${TEST_TMP}/daemons" ]; then
 		while read -r dir; do
 			shutdown_lxd "${dir}" || rc=1
@@ -67,10 +80,9 @@ local_curl() {
 
 # enable_https DIR: sets core.https_address of the daemon of DIR to a free loopback port and prints the address.
 enable_https() {
-	local dir=$1 port addr
+	local dir=$1 addr
 	for _ in $(seq 20); do
-		port=$((20000 + RANDOM % 30000))
-		addr="127.0.0.1:${port}"
+		addr="127.0.0.1:$(free_port)"
 		if lxc_in "${dir}" config set core.https_address "${addr}" >/dev/null 2>&1; then
 			echo "${addr}"
 			return 0
@@ -93,4 +105,19 @@ stranger_curl() {
 	local url=$1
 	shift
 	curl -sS -k --tlsv1.3 "$@" "${url}"
+}
+
+# free_port prints a loopback TCP port nothing listens on.
+free_port() {
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (echo >"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+			echo "${port}"
+			return 0
+		fi
+	done
+
+	fail "no free port found"
+	return 1
 }

@@ -1,21 +1,6 @@
 # Remotes, server configuration and trust: lxc remote, lxc config and lxc config trust, and config.yml shared with
 # the stock client.
 
-# free_port prints a loopback TCP port nothing listens on.
-free_port() {
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (echo >"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-			echo "${port}"
-			return 0
-		fi
-	done
-
-	fail "no free port found"
-	return 1
-}
-
 # remote_fp prints the SHA-256 fingerprint of a PEM certificate file.
 remote_fp() {
 	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
@@ -127,14 +112,13 @@ test_remote_stock_config() {
 	diff -u "${TEST_TMP}/ours.yml" "${conf}/config.yml" || fail "the stock client rewrote our config.yml differently"
 }
 
-# enable_https DIR: makes the daemon of DIR listen on HTTPS with a trust password and prints its address. This needs
-# the daemon side (PUT /1.0 with core.https_address and core.trust_password, the HTTPS listener, /1.0/certificates
-# and certificate add tokens): until it exists, every test using it fails here, saying so.
-enable_https() {
+# enable_https_password DIR: makes the daemon of DIR listen on HTTPS with the trust password "sekret" and prints
+# its address.
+enable_https_password() {
 	local dir=$1 port
 	port=$(free_port)
 	lxc_in "${dir}" config set "core.https_address=127.0.0.1:${port}" core.trust_password=sekret >&2 || {
-		fail "daemon side missing: cannot set core.https_address/core.trust_password (PUT /1.0)"
+		fail "cannot set core.https_address and core.trust_password"
 		return 1
 	}
 
@@ -156,7 +140,7 @@ test_remote_config_server() {
 	local d="${TEST_TMP}/d1"
 	spawn_lxd "${d}"
 	local addr
-	addr=$(enable_https "${d}")
+	addr=$(enable_https_password "${d}")
 
 	assert_eq "$(lxc_in "${d}" config get core.https_address)" "${addr}" "core.https_address"
 	assert_contains "$(lxc_in "${d}" config show)" "core.https_address: ${addr}"
@@ -176,7 +160,7 @@ test_remote_https() {
 	local d="${TEST_TMP}/d1"
 	spawn_lxd "${d}"
 	local addr fp
-	addr=$(enable_https "${d}")
+	addr=$(enable_https_password "${d}")
 	fp=$(remote_fp "${d}/server.crt")
 	local c2="${TEST_TMP}/client2"
 	lxc2() { LXD_CONF="${c2}" "${LXC_BIN}" "$@"; }
@@ -233,7 +217,7 @@ test_remote_https_stock_client() {
 	local d="${TEST_TMP}/d1"
 	spawn_lxd "${d}"
 	local addr
-	addr=$(enable_https "${d}")
+	addr=$(enable_https_password "${d}")
 	local conf="${TEST_TMP}/stock"
 	mkdir -p "${conf}"
 

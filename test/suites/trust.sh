@@ -107,8 +107,9 @@ test_compat_stock_client_password() {
 	# A revoked certificate is untrusted again.
 	fp=$(local_curl "${d}" /1.0/certificates | jq -r '.metadata[0]' | xargs basename)
 	lxc_in "${d}" config trust remove "${fp}"
-	out=$(stock_lxc "${conf}" info ours: 2>&1 || true)
-	assert_contains "${out}" "not authorized"
+	assert_contains "$(stock_lxc "${conf}" info ours:)" "auth: untrusted"
+	assert_fails stock_lxc "${conf}" config set ours: images.remote_cache_expiry 4
+	assert_eq "$(lxc_in "${d}" config get images.remote_cache_expiry)" "3"
 }
 
 test_certificates_garbage() {
@@ -142,4 +143,31 @@ test_certificates_garbage() {
 	local_curl "${d}" "/1.0/certificates/${fp}" -X DELETE >/dev/null
 	auth=$(curl -sS -k --cert "${TEST_TMP}/c.crt" --key "${TEST_TMP}/c.key" "https://${addr}/1.0" | jq -r .metadata.auth)
 	assert_eq "${auth}" "untrusted"
+}
+
+test_compat_stock_client_token() {
+	local d="${TEST_TMP}/d1" admin="${TEST_TMP}/admin" joiner="${TEST_TMP}/joiner"
+	spawn_lxd "${d}"
+	addr=$(enable_https "${d}")
+	lxc_in "${d}" config set core.trust_password admin-pass
+	stock_lxc "${admin}" remote add ours "https://${addr}" --accept-certificate --password admin-pass
+
+	# A token made on the server (the stock 5.0.2 client takes "ours:" for a file name in "config trust add"), listed
+	# by the stock client, and used by another stock client to join.
+	out=$(lxc_in "${d}" config trust add --name joiner)
+	token=$(echo "${out}" | tail -n 1)
+	assert_contains "$(stock_lxc "${admin}" config trust list-tokens ours:)" "joiner"
+	stock_lxc "${joiner}" remote add ours "${token}"
+	assert_contains "$(stock_lxc "${joiner}" info ours:)" "auth: trusted"
+	assert_contains "$(lxc_in "${d}" config trust list --format csv)" "joiner"
+
+	# The token is used up.
+	assert_fails stock_lxc "${TEST_TMP}/third" remote add ours "${token}"
+	assert_eq "$(lxc_in "${d}" config trust list --format csv | wc -l)" "2" "trusted certificates"
+
+	# A revoked token is refused.
+	token=$(lxc_in "${d}" config trust add --name late | tail -n 1)
+	lxc_in "${d}" config trust revoke-token late
+	assert_fails stock_lxc "${TEST_TMP}/late" remote add ours "${token}"
+	assert_eq "$(lxc_in "${d}" config trust list --format csv | wc -l)" "2" "trusted certificates after a revoked token"
 }

@@ -1,0 +1,106 @@
+# Our daemon pulls images from other servers: ours, the stock LXD daemon, and simplestreams trees, driven by the
+# stock client ("lxc image copy SRC: local:" with our daemon as local:).
+
+test_image_pull() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	spawn_stock_lxd "${stock}"
+
+	unified=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	split=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.bz2" | sha256sum | cut -d' ' -f1)
+	fromstock=$(sha256sum "${fixtures}/unified.tar.zst" | cut -d' ' -f1)
+	squash=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" | sha256sum | cut -d' ' -f1)
+
+	src() {
+		LXD_DIR="$1" LXD_CONF="${conf}" /usr/bin/lxc "${@:2}"
+	}
+
+	src "${b}" image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	src "${b}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.bz2" --alias bbsplit >/dev/null
+	src "${b}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" --alias bbsq --public >/dev/null
+	src "${stock}" image import "${fixtures}/unified.tar.zst" --alias fromstock >/dev/null
+	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
+	lxc_in "${b}" config set core.trust_password pw
+	src "${stock}" config set core.https_address 127.0.0.1:8444
+	src "${stock}" config set core.trust_password pw
+
+	# The stock client, with our daemon "a" as local:.
+	cli() {
+		LXD_DIR="${a}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	cli remote add bpub https://127.0.0.1:8443 --public --accept-certificate
+	cli remote add b https://127.0.0.1:8443 --accept-certificate --password pw >/dev/null
+	cli remote add s https://127.0.0.1:8444 --accept-certificate --password pw >/dev/null
+	cli remote add ss https://127.0.0.1:8443 --protocol simplestreams --public
+	mkdir -p "${conf}/servercerts"
+	cp "${b}/server.crt" "${conf}/servercerts/ss.crt"
+
+	# A public image by alias; the source and the alias are recorded for auto-update.
+	cli image copy bpub:bb local: --alias c1 --auto-update >/dev/null
+	out=$(local_curl "${a}" /1.0/images/aliases/c1 | jq -r .metadata.target)
+	assert_eq "${out}" "${unified}" "image pulled by alias"
+	cmp "${a}/images/${unified}" "${fixtures}/unified.tar.xz"
+	info=$(local_curl "${a}" "/1.0/images/${unified}")
+	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.alias)" "bb" "recorded source alias"
+	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.server)" "https://127.0.0.1:8443" "recorded source server"
+	assert_eq "$(echo "${info}" | jq -r .metadata.auto_update)" "true" "auto update"
+
+	# A private split image through a one-time secret, with its aliases.
+	cli image copy b:bbsplit local: --alias c2 --copy-aliases >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/bbsplit | jq -r .metadata.target)" "${split}" "copied alias"
+	cmp "${a}/images/${split}.rootfs" "${fixtures}/rootfs.tar.bz2"
+
+	# From the stock LXD daemon, and from a simplestreams tree (squashfs rootfs).
+	cli image copy s:fromstock local: --alias c3 >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c3 | jq -r .metadata.target)" "${fromstock}" "image from the stock daemon"
+	cli image copy ss:bbsq local: --alias c4 >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c4 | jq -r .metadata.target)" "${squash}" "image from simplestreams"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${squash}" | jq -r .metadata.update_source.protocol)" "simplestreams"
+
+	# A missing image, and a private image without a secret, fail and store nothing.
+	before=$(ls "${a}/images")
+	assert_fails cli image copy bpub:nope local:
+	out=$(local_curl "${a}" /1.0/images -X POST -H 'Content-Type: application/json' \
+		-d "{\"source\": {\"type\": \"image\", \"mode\": \"pull\", \"server\": \"https://127.0.0.1:8443\", \"protocol\": \"lxd\", \"fingerprint\": \"${split}\"}}")
+	op=$(echo "${out}" | jq -r .operation)
+	res=$(local_curl "${a}" "${op}/wait?timeout=30")
+	assert_eq "$(echo "${res}" | jq -r .metadata.status)" "Failure" "pull without trust or secret"
+	assert_eq "$(ls "${a}/images")" "${before}" "store after failed pulls"
+}
+
+test_image_refresh() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	v1=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	v2=$(sha256sum "${fixtures}/unified.tar.gz" | cut -d' ' -f1)
+	LXD_DIR="${b}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	LXD_DIR="${b}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.gz" --public >/dev/null
+	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
+
+	cli() {
+		LXD_DIR="${a}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	cli remote add bpub https://127.0.0.1:8443 --public --accept-certificate
+	cli image copy bpub:bb local: --alias mine --auto-update >/dev/null
+	assert_contains "$(cli image refresh mine)" "Image already up to date."
+
+	# The source alias moves to a new image: a refresh pulls it and moves the local alias and auto-update to it.
+	local_curl "${b}" /1.0/images/aliases/bb -X PUT -d "{\"target\": \"${v2}\"}" >/dev/null
+	assert_contains "$(cli image refresh mine)" "Image refreshed successfully!"
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/mine | jq -r .metadata.target)" "${v2}" "alias after refresh"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${v2}" | jq -r .metadata.auto_update)" "true" "auto-update on the new image"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${v1}" | jq -r .metadata.auto_update)" "false" "auto-update on the old image"
+
+	# An image without a source alias has nothing to refresh.
+	LXD_DIR="${a}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.bz2" --alias local-only >/dev/null
+	assert_fails cli image refresh local-only
+	assert_contains "${FAIL_OUTPUT}" "nothing to refresh"
+}
