@@ -597,8 +597,11 @@ func TestUpdateAndDeleteImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if s.ifMatch != "" {
-		t.Fatalf("got If-Match %q without an ETag", s.ifMatch)
+	s.mu.Lock()
+	ifMatch = s.ifMatch
+	s.mu.Unlock()
+	if ifMatch != "" {
+		t.Fatalf("got If-Match %q without an ETag", ifMatch)
 	}
 
 	tests := []struct {
@@ -803,7 +806,9 @@ func TestCreateImageFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := newImageTestServer(t)
+			s.mu.Lock()
 			s.rejectAt = tt.rejectAt
+			s.mu.Unlock()
 			op, err := c.CreateImage(api.ImagesPost{}, &tt.args)
 			if tt.wantCode != 0 {
 				if !api.StatusErrorCheck(err, tt.wantCode) || err.Error() != tt.want {
@@ -887,7 +892,9 @@ func TestGetImageFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := newImageTestServer(t)
+			s.mu.Lock()
 			s.exportMode = tt.mode
+			s.mu.Unlock()
 			var metaBuf, rootfsBuf bytes.Buffer
 			var received int64
 			req := ImageFileRequest{MetaFile: &metaBuf, RootfsFile: &rootfsBuf,
@@ -1008,8 +1015,11 @@ func TestImageAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if s.ifMatch != `"alias-etag"` {
-		t.Fatalf("got If-Match %q", s.ifMatch)
+	s.mu.Lock()
+	ifMatch := s.ifMatch
+	s.mu.Unlock()
+	if ifMatch != `"alias-etag"` {
+		t.Fatalf("got If-Match %q", ifMatch)
 	}
 
 	err = c.RenameImageAlias("a/b c", api.ImageAliasesEntryPost{Name: "renamed"})

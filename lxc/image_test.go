@@ -99,7 +99,9 @@ func TestImageListFilters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s.resetLog()
+			s.mu.Lock()
 			s.badFilt = tt.badFilter
+			s.mu.Unlock()
 			got := listColumn(t, conf, tt.args...)
 			if got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
@@ -253,7 +255,9 @@ func TestImageImportExportDelete(t *testing.T) {
 		t.Fatalf("got %q", out)
 	}
 
+	s.mu.Lock()
 	up := s.uploads[0]
+	s.mu.Unlock()
 	if up.header.Get("X-LXD-filename") != "bb.tar.gz" || up.header.Get("X-LXD-public") != "" ||
 		up.header.Get("X-LXD-properties") != "description=hello+world%26x&os=probe" ||
 		up.header.Get("Content-Type") != "application/octet-stream" {
@@ -279,7 +283,9 @@ func TestImageImportExportDelete(t *testing.T) {
 		t.Fatalf("got %q in quiet mode", out)
 	}
 
+	s.mu.Lock()
 	up = s.uploads[0]
+	s.mu.Unlock()
 	if fmt.Sprint(up.partNames) != "[metadata rootfs]" || fmt.Sprint(up.partFiles) != "[meta.tar.xz rootfs.tar.xz]" ||
 		up.header.Get("X-LXD-filename") != "meta.tar.xz" || up.header.Get("X-LXD-public") != "true" {
 		t.Fatalf("got split upload %v %v %v", up.partNames, up.partFiles, up.header)
