@@ -297,6 +297,20 @@ func TestImageImportExportDelete(t *testing.T) {
 		t.Fatalf("got %v, want the duplicate error", err)
 	}
 
+	// A URL import is a JSON request naming the source; plain HTTP is refused.
+	s.resetLog()
+	mustRunImage(t, conf, "", "image", "import", "https://127.0.0.1:1/img/bb", "--public")
+	body, _, err := s.bodyOf("POST /1.0/images")
+	if err != nil || !strings.Contains(body, `"source":{"alias":"","certificate":"","protocol":"direct","server":"",`+
+		`"image_type":"","mode":"pull","type":"url","url":"https://127.0.0.1:1/img/bb"`) || !strings.Contains(body, `"public":true`) {
+		t.Fatalf("got %v %s, want the URL source", err, body)
+	}
+
+	_, err = runImageCmd(t, conf, "", "image", "import", "http://127.0.0.1:1/img/bb")
+	if err == nil || err.Error() != "only https:// is supported for remote image import" {
+		t.Fatalf("got %v", err)
+	}
+
 	// Exports: into a directory with the server's names, and to a target path.
 	exportDir := filepath.Join(dir, "out")
 	err = os.Mkdir(exportDir, 0o755)
@@ -614,7 +628,12 @@ func TestProgressRenderer(t *testing.T) {
 	p.terminal = true
 	p.width = func() int { return 10 }
 	handler := p.transferHandler()
-	time.Sleep(time.Millisecond)
+	handler(10, 100)
+	if out.Len() != 0 {
+		t.Fatalf("got %q, want no redraw in the first 100ms", out.String())
+	}
+
+	time.Sleep(110 * time.Millisecond)
 	handler(50, 100)
 	if !strings.HasPrefix(out.String(), "\rT: 50% (") || len(out.String()) != 10 {
 		t.Fatalf("got %q, want a 50%% update cut to the terminal width", out.String())

@@ -121,8 +121,9 @@ func (p *progressRenderer) transferHandler() func(done int64, total int64) {
 		return nil
 	}
 
+	// The first redraw waits 100ms too: the rate of the first buffered writes means nothing.
 	start := time.Now()
-	var last time.Time
+	last := start
 	return func(done int64, total int64) {
 		now := time.Now()
 		if now.Sub(last) < 100*time.Millisecond && (total <= 0 || done < total) {
