@@ -82,6 +82,7 @@ type InstanceServer interface {
 	CreateImage(image api.ImagesPost, args *ImageCreateArgs) (Operation, error)
 	UpdateImage(fingerprint string, image api.ImagePut, ETag string) error
 	DeleteImage(fingerprint string) (Operation, error)
+	RefreshImage(fingerprint string) (Operation, error)
 	CreateImageSecret(fingerprint string) (Operation, error)
 	CreateImageAlias(alias api.ImageAliasesPost) error
 	UpdateImageAlias(name string, alias api.ImageAliasesEntryPut, ETag string) error

@@ -603,3 +603,10 @@ func (c *ProtocolLXD) DeleteImageAlias(name string) error {
 	_, _, err := c.query(http.MethodDelete, aliasPath(name), nil, "")
 	return err
 }
+
+// RefreshImage asks the server to refresh an image from the source alias it was pulled by. The operation's
+// metadata says whether a new image replaced it ("refreshed").
+func (c *ProtocolLXD) RefreshImage(fingerprint string) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, "/images/"+url.PathEscape(fingerprint)+"/refresh", nil, "")
+	return op, err
+}

@@ -38,6 +38,8 @@ rootfs). Images can be referenced by their full fingerprint, a unique fingerprin
 	}
 
 	cmd.AddCommand((&cmdImageAlias{global: c.global}).command())
+	cmd.AddCommand((&cmdImageCopy{global: c.global}).command())
+	cmd.AddCommand((&cmdImageRefresh{global: c.global}).command())
 	cmd.AddCommand((&cmdImageDelete{global: c.global}).command())
 	cmd.AddCommand((&cmdImageEdit{global: c.global}).command())
 	cmd.AddCommand((&cmdImageExport{global: c.global}).command())

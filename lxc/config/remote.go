@@ -84,3 +84,24 @@ func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
 
 	return client.ConnectLXD(remote.Addr, args)
 }
+
+// GetImageServer connects to a remote to read images from: a simplestreams server (its certificate pinned from
+// servercerts/ when there), or a full API server.
+func (c *Config) GetImageServer(name string) (client.ImageServer, error) {
+	remote, ok := c.Remotes[name]
+	if !ok {
+		return nil, fmt.Errorf("remote %s doesn't exist", name)
+	}
+
+	if remote.Protocol != "simplestreams" {
+		return c.GetInstanceServer(name)
+	}
+
+	args := &client.ConnectionArgs{UserAgent: UserAgent}
+	pem, err := os.ReadFile(c.ServerCertPath(name))
+	if err == nil {
+		args.TLSServerCert = string(pem)
+	}
+
+	return client.ConnectSimpleStreams(remote.Addr, args)
+}

@@ -104,3 +104,51 @@ test_image_refresh() {
 	assert_fails cli image refresh local-only
 	assert_contains "${FAIL_OUTPUT}" "nothing to refresh"
 }
+
+test_image_copy_with_our_client() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	unified=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	split=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" | sha256sum | cut -d' ' -f1)
+	local_one=$(sha256sum "${fixtures}/unified.tar.lzma" | cut -d' ' -f1)
+
+	ours() {
+		LXD_DIR="${a}" LXD_CONF="${conf}" nsx "${LXC_BIN}" "$@"
+	}
+
+	lxc_in "${b}" image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	lxc_in "${b}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" --alias bbsplit >/dev/null
+	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
+	lxc_in "${b}" config set core.trust_password pw
+	ours remote add b https://127.0.0.1:8443 --accept-certificate --password pw >/dev/null
+	ours remote add ss https://127.0.0.1:8443 --protocol simplestreams --public
+	mkdir -p "${conf}/servercerts"
+	cp "${b}/server.crt" "${conf}/servercerts/ss.crt"
+
+	# Pull: public by alias with auto-update, private with a secret and its aliases, and from simplestreams.
+	assert_contains "$(ours image copy b:bb local: --alias c1 --auto-update)" "Image copied successfully!"
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c1 | jq -r .metadata.target)" "${unified}"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${unified}" | jq -r .metadata.update_source.alias)" "bb"
+	ours image copy b:bbsplit local: --copy-aliases >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/bbsplit | jq -r .metadata.target)" "${split}"
+	ours image delete c1
+	ours image copy ss:bb local: --alias viass >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/viass | jq -r .metadata.target)" "${unified}"
+
+	# Relay from the local socket (which no other server can reach) to a remote.
+	lxc_in "${a}" image import "${fixtures}/unified.tar.lzma" --alias mine >/dev/null
+	ours image copy local:mine b: --alias relayed >/dev/null
+	assert_eq "$(local_curl "${b}" /1.0/images/aliases/relayed | jq -r .metadata.target)" "${local_one}"
+	cmp "${b}/images/${local_one}" "${fixtures}/unified.tar.lzma"
+
+	# Refresh says there is nothing new.
+	assert_contains "$(ours image refresh viass)" "Image already up to date."
+
+	# Errors: unknown image, bad mode.
+	assert_fails ours image copy b:nope local:
+	assert_fails ours image copy b:bb local: --mode sideways
+	assert_contains "${FAIL_OUTPUT}" "invalid mode"
+}
