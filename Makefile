@@ -8,11 +8,11 @@ export CGO_ENABLED := 1
 # Debian packages needed to build and run.
 DEB_RUN := gcc pkg-config lxc lxc-dev libsqlite3-dev uidmap xz-utils zstd bzip2 squashfs-tools ca-certificates
 # Debian packages needed by the integration suite only.
-DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstrap iproute2
+DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstrap iproute2 bc
 
 DATA_DIR ?= /var/lib/lxd
 
-.PHONY: all build deps test-deps run test unit integration static-analysis clean
+.PHONY: all build deps test-deps run test unit integration static-analysis bench clean
 
 all: build
 
@@ -42,3 +42,6 @@ static-analysis:
 
 clean:
 	rm -rf bin/
+
+bench: test-deps
+	./test/bench/bench.sh

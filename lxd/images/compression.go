@@ -118,6 +118,16 @@ func sniff(br *bufio.Reader) (string, error) {
 
 // decompressor returns a reader of the decompressed stream and a function releasing its resources.
 func decompressor(compression string, r io.Reader) (io.Reader, func(), error) {
+	helper, release, err := helperDecompressor(compression, r)
+	if err != nil || helper != nil {
+		return helper, release, err
+	}
+
+	return goDecompressor(compression, r)
+}
+
+// goDecompressor decompresses with the Go implementations.
+func goDecompressor(compression string, r io.Reader) (io.Reader, func(), error) {
 	noop := func() {}
 	switch compression {
 	case CompressionNone:
