@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Benchmarks our daemon against the stock LXD 5.0.2 in one run, with the same inputs and the same client (curl and
+# apibench over each daemon's unix socket), and writes the table to doc/benchmarks.md. Both daemons run in a network
+# namespace of their own: nothing they do reaches beyond this machine. Medians of RUNS runs (default 3).
+set -eu
+cd "$(dirname "$0")/../.."
+MAIN=$(pwd)
+RUNS=${RUNS:-3}
+LIST_SIZES=${LIST_SIZES:-"200 1000"}
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+make -s build
+WORK=$(mktemp -d /var/tmp/lxd-bench.XXXXXX)
+go build -o "${WORK}/apibench" ./test/bench/apibench
+NETNS="lxdbench-$$"
+ip netns add "${NETNS}"
+ip netns exec "${NETNS}" ip link set lo up
+
+cleanup() {
+	LXD_DIR="${WORK}/ours" "${MAIN}/bin/lxd" shutdown --timeout 30 >/dev/null 2>&1 || true
+	LXD_DIR="${WORK}/stock" /usr/bin/lxd shutdown --timeout 30 >/dev/null 2>&1 || true
+	ip netns del "${NETNS}" 2>/dev/null || true
+	rm -rf "${WORK}"
+}
+trap cleanup EXIT
+
+mkdir -p "${WORK}/ours" "${WORK}/stock"
+chmod 711 "${WORK}/ours" "${WORK}/stock"
+LXD_DIR="${WORK}/ours" ip netns exec "${NETNS}" "${MAIN}/bin/lxd" --logfile "${WORK}/ours.log" &
+OURS_PID=$!
+LXD_DIR="${WORK}/stock" ip netns exec "${NETNS}" /usr/bin/lxd --logfile "${WORK}/stock.log" >/dev/null 2>&1 &
+STOCK_PID=$!
+LXD_DIR="${WORK}/ours" "${MAIN}/bin/lxd" waitready --timeout 60
+LXD_DIR="${WORK}/stock" /usr/bin/lxd waitready --timeout 60
+
+socket() {
+	echo "${WORK}/$1/unix.socket"
+}
+
+api() {
+	local who=$1 path=$2
+	shift 2
+	curl -sS --unix-socket "$(socket "${who}")" "$@" "http://lxd${path}"
+}
+
+# wait_op WHO RESPONSE: waits for the operation of an async response and fails unless it succeeded.
+wait_op() {
+	local op status
+	op=$(echo "$2" | jq -r .operation)
+	[ -n "${op}" ] && [ "${op}" != "null" ] || { echo "no operation in: $2" >&2; return 1; }
+	status=$(api "$1" "${op}/wait?timeout=600" | jq -r .metadata.status)
+	[ "${status}" = "Success" ] || { echo "operation ${op} on $1 ended ${status}" >&2; return 1; }
+}
+
+now() {
+	date +%s.%N
+}
+
+median() {
+	sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+# import_once WHO FILE [ROOTFS]: imports an image and prints the seconds from the first byte sent to the end of the
+# operation; the image is deleted afterwards.
+import_once() {
+	local who=$1 t0 t1 resp fp
+	t0=$(now)
+	if [ "$#" -eq 2 ]; then
+		resp=$(api "${who}" /1.0/images -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$2")
+		fp=$(sha256sum "$2" | cut -d' ' -f1)
+	else
+		resp=$(api "${who}" /1.0/images -X POST -F "metadata=@$2" -F "rootfs=@$3")
+		fp=$(cat "$2" "$3" | sha256sum | cut -d' ' -f1)
+	fi
+
+	wait_op "${who}" "${resp}"
+	t1=$(now)
+	echo "${t1} - ${t0}" | bc -l
+	wait_op "${who}" "$(api "${who}" "/1.0/images/${fp}" -X DELETE)"
+}
+
+time_import() {
+	local who=$1
+	shift
+	for _ in $(seq "${RUNS}"); do
+		import_once "${who}" "$@"
+	done | median
+}
+
+time_export() {
+	local who=$1 fp=$2 t0 t1
+	for _ in $(seq "${RUNS}"); do
+		t0=$(now)
+		api "${who}" "/1.0/images/${fp}/export" -o /dev/null
+		t1=$(now)
+		echo "${t1} - ${t0}" | bc -l
+	done | median
+}
+
+time_sha256() {
+	local t0 t1
+	for _ in $(seq "${RUNS}"); do
+		t0=$(now)
+		cat "$@" | sha256sum >/dev/null
+		t1=$(now)
+		echo "${t1} - ${t0}" | bc -l
+	done | median
+}
+
+rss_mib() {
+	awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
+}
+
+ratio() {
+	echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'
+}
+
+# Idle memory, before any work.
+sleep 5
+rss_ours=$(rss_mib "${OURS_PID}")
+rss_stock=$(rss_mib "${STOCK_PID}")
+
+debian=$(test/deps/debian-image.sh)
+unified="${debian}/unified.tar.gz"
+meta="${debian}/meta.tar.xz"
+rootfs="${debian}/rootfs.tar.gz"
+size_mb=$(du -m "${unified}" | cut -f1)
+
+floor_u=$(time_sha256 "${unified}")
+floor_s=$(time_sha256 "${meta}" "${rootfs}")
+imp_u_ours=$(time_import ours "${unified}")
+imp_u_stock=$(time_import stock "${unified}")
+imp_s_ours=$(time_import ours "${meta}" "${rootfs}")
+imp_s_stock=$(time_import stock "${meta}" "${rootfs}")
+
+# Export: the image stays for this one.
+fp=$(sha256sum "${unified}" | cut -d' ' -f1)
+for who in ours stock; do
+	wait_op "${who}" "$(api "${who}" /1.0/images -X POST -H 'Content-Type: application/octet-stream' --data-binary "@${unified}")"
+done
+
+exp_ours=$(time_export ours "${fp}")
+exp_stock=$(time_export stock "${fp}")
+
+# Listing N images: tiny distinct images, then many GET /1.0/images?recursion=1 from 4 concurrent clients.
+mkdir -p "${WORK}/tiny/rootfs"
+list_rows=""
+made=0
+for n in ${LIST_SIZES}; do
+	while [ "${made}" -lt "${n}" ]; do
+		made=$((made + 1))
+		printf 'architecture: x86_64\ncreation_date: %d\nproperties:\n  description: tiny %d\n' \
+			"$((1700000000 + made))" "${made}" >"${WORK}/tiny/metadata.yaml"
+		tar -C "${WORK}/tiny" -czf "${WORK}/tiny.tar.gz" metadata.yaml rootfs
+		for who in ours stock; do
+			wait_op "${who}" "$(api "${who}" /1.0/images -X POST --data-binary "@${WORK}/tiny.tar.gz")"
+		done
+	done
+
+	read -r rps_ours p50_ours p99_ours err_ours < <("${WORK}/apibench" -socket "$(socket ours)" -path '/1.0/images?recursion=1' -n 200 -c 4)
+	read -r rps_stock p50_stock p99_stock err_stock < <("${WORK}/apibench" -socket "$(socket stock)" -path '/1.0/images?recursion=1' -n 200 -c 4)
+	[ "${err_ours}" = 0 ] && [ "${err_stock}" = 0 ] || { echo "list requests failed: ${err_ours} ours, ${err_stock} stock" >&2; exit 1; }
+	list_rows="${list_rows}| list ${n} images (requests/s, 4 clients; p99 ms) | ${rps_ours} (p99 ${p99_ours}) | ${rps_stock} (p99 ${p99_stock}) | $(ratio "${rps_stock}" "${rps_ours}") (time per request) |
+"
+done
+
+machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/^Mem/ {print $2}') GiB, kernel $(uname -r)"
+table="| measure | ours | stock LXD 5.0.2 | ours / stock |
+| --- | --- | --- | --- |
+| import unified ${size_mb} MB Debian image (s) | ${imp_u_ours} | ${imp_u_stock} | $(ratio "${imp_u_ours}" "${imp_u_stock}") |
+| import split Debian image (s) | ${imp_s_ours} | ${imp_s_stock} | $(ratio "${imp_s_ours}" "${imp_s_stock}") |
+| export unified image (s) | ${exp_ours} | ${exp_stock} | $(ratio "${exp_ours}" "${exp_stock}") |
+${list_rows}| idle daemon RSS (MiB) | ${rss_ours} | ${rss_stock} | $(ratio "${rss_ours}" "${rss_stock}") |
+
+| floor | seconds | our import / floor |
+| --- | --- | --- |
+| sha256sum of the unified image | ${floor_u} | $(ratio "${imp_u_ours}" "${floor_u}") |
+| sha256sum of the split image's parts | ${floor_s} | $(ratio "${imp_s_ours}" "${floor_s}") |"
+
+echo "${table}"
+{
+	sed -n '1,/^<!-- results -->$/p' doc/benchmarks.md
+	echo
+	echo "Measured on $(date -u +%Y-%m-%d), ${machine}, median of ${RUNS} runs:"
+	echo
+	echo "${table}"
+} >"${WORK}/benchmarks.md"
+mv "${WORK}/benchmarks.md" doc/benchmarks.md
