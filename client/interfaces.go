@@ -62,6 +62,28 @@ type InstanceServer interface {
 	UpdateCertificate(fingerprint string, cert api.CertificatePut, ETag string) error
 	DeleteCertificate(fingerprint string) error
 
+	// Instances.
+	GetInstanceNames() ([]string, error)
+	GetInstances() ([]api.Instance, error)
+	GetInstancesFull(filters []string) ([]api.InstanceFull, error)
+	GetInstance(name string) (*api.Instance, string, error)
+	GetInstanceFull(name string) (*api.InstanceFull, string, error)
+	CreateInstance(req api.InstancesPost) (Operation, error)
+	UpdateInstance(name string, put api.InstancePut, ETag string) (Operation, error)
+	RenameInstance(name string, post api.InstancePost) (Operation, error)
+	DeleteInstance(name string) (Operation, error)
+	GetInstanceState(name string) (*api.InstanceState, string, error)
+	UpdateInstanceState(name string, state api.InstanceStatePut, ETag string) (Operation, error)
+
+	// Profiles.
+	GetProfileNames() ([]string, error)
+	GetProfiles() ([]api.Profile, error)
+	GetProfile(name string) (*api.Profile, string, error)
+	CreateProfile(profile api.ProfilesPost) error
+	UpdateProfile(name string, put api.ProfilePut, ETag string) error
+	RenameProfile(name string, post api.ProfilePost) error
+	DeleteProfile(name string) error
+
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
 }

@@ -69,6 +69,14 @@ var api10 = []Endpoint{
 	imageCmd,
 	imageExportCmd,
 	imageSecretCmd,
+	instancesCmd,
+	instanceCmd,
+	instanceStateCmd,
+	containersCmd,
+	containerCmd,
+	containerStateCmd,
+	profilesCmd,
+	profileCmd,
 }
 
 // Server builds the HTTP handler of the API.

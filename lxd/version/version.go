@@ -14,4 +14,7 @@ var APIExtensions = []string{
 	"certificate_project",
 	"certificate_token",
 	"api_filtering",
+	"instances",
+	"container_full",
+	"instance_get_full",
 }
