@@ -74,6 +74,7 @@ type InstanceServer interface {
 	DeleteInstance(name string) (Operation, error)
 	GetInstanceState(name string) (*api.InstanceState, string, error)
 	UpdateInstanceState(name string, state api.InstanceStatePut, ETag string) (Operation, error)
+	ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error)
 
 	// Profiles.
 	GetProfileNames() ([]string, error)

@@ -2,9 +2,13 @@ package client
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -141,4 +145,165 @@ func (c *ProtocolLXD) GetInstanceState(name string) (*api.InstanceState, string,
 func (c *ProtocolLXD) UpdateInstanceState(name string, state api.InstanceStatePut, etag string) (Operation, error) {
 	op, _, err := c.queryOperation(http.MethodPut, instancePath(name)+"/state", state, etag)
 	return op, err
+}
+
+// InstanceExecArgs are the local ends of an exec.
+type InstanceExecArgs struct {
+	// Stdin is sent to the command; nil sends nothing. At its EOF the command's input is closed.
+	Stdin io.Reader
+
+	// Stdout and Stderr receive the command's output; in interactive mode all of it goes to Stdout.
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// Control, when set, receives the control websocket (window-resize and signal messages).
+	Control func(conn *websocket.Conn)
+
+	// DataDone is closed once all output has been received.
+	DataDone chan bool
+}
+
+// ExecInstance runs a command in an instance with its streams on websockets; the exit status is the operation
+// metadata's "return" once it is final.
+func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error) {
+	if args != nil {
+		req.WaitForWS = true
+	}
+
+	op, _, err := c.queryOperation(http.MethodPost, instancePath(name)+"/exec", req, "")
+	if err != nil {
+		return nil, err
+	}
+
+	if args == nil {
+		return op, nil
+	}
+
+	fds := map[string]string{}
+	raw, ok := op.Get().Metadata["fds"].(map[string]any)
+	if ok {
+		for k, v := range raw {
+			s, _ := v.(string)
+			fds[k] = s
+		}
+	}
+
+	if fds["control"] == "" || fds["0"] == "" {
+		return nil, fmt.Errorf("the exec operation has no websockets")
+	}
+
+	control, err := op.GetWebsocket(fds["control"])
+	if err != nil {
+		return nil, err
+	}
+
+	if args.Control != nil {
+		go args.Control(control)
+	} else {
+		go func() {
+			for {
+				_, _, err := control.ReadMessage()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	conns := map[string]*websocket.Conn{}
+	for _, fd := range []string{"0", "1", "2"} {
+		if fds[fd] == "" {
+			continue
+		}
+
+		conns[fd], err = op.GetWebsocket(fds[fd])
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var wg sync.WaitGroup
+	go sendInput(conns["0"], args.Stdin)
+	outputs := map[string]io.Writer{"0": args.Stdout, "1": args.Stdout, "2": args.Stderr}
+	if req.Interactive {
+		delete(outputs, "1")
+		delete(outputs, "2")
+	} else {
+		delete(outputs, "0")
+	}
+
+	for fd, w := range outputs {
+		conn := conns[fd]
+		if conn == nil {
+			continue
+		}
+
+		if w == nil {
+			w = io.Discard
+		}
+
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			receiveOutput(conn, w)
+		}()
+	}
+
+	go func() {
+		wg.Wait()
+		for _, conn := range conns {
+			_ = conn.Close()
+		}
+
+		if args.DataDone != nil {
+			close(args.DataDone)
+		}
+	}()
+
+	return op, nil
+}
+
+// sendInput streams r to the websocket as binary frames and ends with an empty text frame.
+func sendInput(conn *websocket.Conn, r io.Reader) {
+	if conn == nil {
+		return
+	}
+
+	if r != nil {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				werr := conn.WriteMessage(websocket.BinaryMessage, buf[:n])
+				if werr != nil {
+					return
+				}
+			}
+
+			if err != nil {
+				break
+			}
+		}
+	}
+
+	_ = conn.WriteMessage(websocket.TextMessage, []byte{})
+}
+
+// receiveOutput writes binary frames to w until an empty text frame or the end of the connection.
+func receiveOutput(conn *websocket.Conn, w io.Writer) {
+	for {
+		kind, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+
+		if kind == websocket.TextMessage && len(data) == 0 {
+			return
+		}
+
+		_, err = w.Write(data)
+		if err != nil {
+			return
+		}
+	}
 }

@@ -78,6 +78,9 @@ type Driver interface {
 	// Exec starts a command in the container and returns its host pid; the caller reaps it.
 	Exec(name string, spec ExecSpec) (int, error)
 
+	// OpenPty opens a pseudo-terminal pair inside the running container's devpts.
+	OpenPty(name string) (*os.File, *os.File, error)
+
 	// Cleanup removes what the driver keeps for a deleted container.
 	Cleanup(name string) error
 }

@@ -75,6 +75,8 @@ var api10 = []Endpoint{
 	containersCmd,
 	containerCmd,
 	containerStateCmd,
+	instanceExecCmd,
+	containerExecCmd,
 	profilesCmd,
 	profileCmd,
 }

@@ -17,4 +17,6 @@ var APIExtensions = []string{
 	"instances",
 	"container_full",
 	"instance_get_full",
+	"container_exec_signal_handling",
+	"container_exec_user_group_cwd",
 }

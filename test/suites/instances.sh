@@ -297,3 +297,64 @@ test_instances_stock_client() {
 	LXD_CONF="${d}.https" "${LXC_BIN}" delete -f d1:o1
 	assert_no_instance "${d}" o1
 }
+
+test_instances_exec() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1
+	lxc_in "${d}" launch bb c2 -c security.privileged=true -c environment.FROM_CONFIG=yes
+
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/hostname)" "c1" "hostname from the create template"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/motd)" "hello from c1 (start)" "motd from the start template"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /proc/self/uid_map | awk '{print $2}')" "1000000" "unprivileged id map"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /proc/self/uid_map | awk '{print $2}')" "0" "privileged id map"
+
+	# Exit status, stdout and stderr kept apart, stdin forwarded.
+	set +e
+	lxc_in "${d}" exec c1 -- sh -c 'echo out; echo err >&2; exit 3' >"${TEST_TMP}/out" 2>"${TEST_TMP}/err"
+	rc=$?
+	set -e
+	assert_eq "${rc}" "3" "exit status"
+	assert_eq "$(cat "${TEST_TMP}/out")" "out" "stdout"
+	assert_eq "$(cat "${TEST_TMP}/err")" "err" "stderr"
+	assert_eq "$(echo piped | lxc_in "${d}" exec c1 -- cat)" "piped" "stdin"
+	assert_eq "$(head -c 300000 /dev/urandom | lxc_in "${d}" exec c1 -- wc -c | tr -d ' ')" "300000" "large stdin"
+
+	# Environment, working directory, user and group.
+	assert_eq "$(lxc_in "${d}" exec c2 -- sh -c 'echo $FROM_CONFIG $HOME $PATH')" \
+		"yes /root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "environment"
+	assert_eq "$(lxc_in "${d}" exec c1 --env A=b --cwd /tmp --user 65534 --group 65534 -- sh -c 'echo $A $(pwd) $(id -u):$(id -g)')" \
+		"b /tmp 65534:65534" "env, cwd, user and group"
+
+	# A terminal on the container's own devpts.
+	assert_contains "$(lxc_in "${d}" exec c1 -t -- tty </dev/null)" "/dev/pts/"
+
+	# Signals are forwarded; the status says which one.
+	lxc_in "${d}" exec c1 -T -- sleep 60 &
+	local pid=$!
+	sleep 1.5
+	kill -TERM "${pid}"
+	set +e
+	wait "${pid}"
+	rc=$?
+	set -e
+	assert_eq "${rc}" "143" "status after SIGTERM"
+
+	assert_fails lxc_in "${d}" exec c1 -- /no/such/command
+	lxc_in "${d}" stop c1
+	assert_fails lxc_in "${d}" exec c1 -- true
+	assert_contains "${FAIL_OUTPUT}" "not running"
+
+	# The stock client.
+	local stock="${d}.stock"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" exec c2 -- cat /etc/hostname)" "c2" "stock exec"
+	set +e
+	LXD_DIR="${d}" stock_lxc "${stock}" exec c2 -- sh -c 'exit 3'
+	rc=$?
+	set -e
+	assert_eq "${rc}" "3" "stock exec exit status"
+	assert_eq "$(echo in | LXD_DIR="${d}" stock_lxc "${stock}" exec c2 --cwd /tmp -- sh -c 'cat; pwd')" "in
+/tmp" "stock exec stdin and cwd"
+	lxc_in "${d}" delete -f c1 c2
+}

@@ -432,3 +432,38 @@ func (d *Driver) Exec(name string, spec instance.ExecSpec) (int, error) {
 func (d *Driver) Cleanup(name string) error {
 	return os.RemoveAll(filepath.Join(d.lxcPath, name))
 }
+
+// OpenPty opens a pseudo-terminal on the container's own devpts, so that the command sees a terminal it can name.
+func (d *Driver) OpenPty(name string) (*os.File, *os.File, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	defer func() { _ = c.Release() }()
+	devpts, err := c.DevptsFd()
+	if err != nil {
+		return nil, nil, fmt.Errorf("devpts of %q: %w", name, err)
+	}
+
+	defer func() { _ = devpts.Close() }()
+	fd, err := unix.Openat(int(devpts.Fd()), "ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the container's ptmx: %w", err)
+	}
+
+	master := os.NewFile(uintptr(fd), "ptmx")
+	err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("unlocking the pty: %w", err)
+	}
+
+	peer, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("opening the pty peer: %w", errno)
+	}
+
+	return master, os.NewFile(peer, "pts"), nil
+}
