@@ -1,6 +1,7 @@
 package client
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/gorilla/websocket"
@@ -75,6 +76,9 @@ type InstanceServer interface {
 	GetInstanceState(name string) (*api.InstanceState, string, error)
 	UpdateInstanceState(name string, state api.InstanceStatePut, ETag string) (Operation, error)
 	ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error)
+	GetInstanceFile(name string, path string) (io.ReadCloser, *InstanceFileResponse, error)
+	CreateInstanceFile(name string, path string, args InstanceFileArgs) error
+	DeleteInstanceFile(name string, path string) error
 
 	// Profiles.
 	GetProfileNames() ([]string, error)

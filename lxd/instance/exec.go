@@ -204,3 +204,57 @@ func (m *Manager) RootOwner(ctx context.Context, name string) (int, int, error) 
 
 	return int(m.idmap.HostUID), int(m.idmap.HostGID), nil
 }
+
+// WithRootfs runs fn on the root filesystem of an instance, opened as an os.Root so no path can lead out of it.
+// A stopped instance's root is mounted for the time of the call. idmap is nil for privileged instances.
+func (m *Manager) WithRootfs(ctx context.Context, name string, fn func(root *os.Root, idmap *IDMap) error) error {
+	unlock := m.lock(name)
+	defer unlock()
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+
+	running := m.driver.Status(name) != api.Stopped
+	rootfs, err := m.pool.Mount(name)
+	if err != nil {
+		return err
+	}
+
+	if !running {
+		defer func() { _ = m.pool.Unmount(name) }()
+	}
+
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = root.Close() }()
+	var idmap *IDMap
+	if !m.privileged(config) {
+		idmap = m.idmap
+	}
+
+	return fn(root, idmap)
+}
+
+// Unshift maps host ids back to container ids; ids outside the map are reported as -1.
+func (m *IDMap) Unshift(uid int, gid int) (int, int) {
+	cu, cg := int64(uid)-m.HostUID, int64(gid)-m.HostGID
+	if cu < 0 || cu >= m.Size {
+		cu = -1
+	}
+
+	if cg < 0 || cg >= m.Size {
+		cg = -1
+	}
+
+	return int(cu), int(cg)
+}

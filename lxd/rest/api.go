@@ -77,6 +77,8 @@ var api10 = []Endpoint{
 	containerStateCmd,
 	instanceExecCmd,
 	containerExecCmd,
+	instanceFilesCmd,
+	containerFilesCmd,
 	profilesCmd,
 	profileCmd,
 }

@@ -19,4 +19,9 @@ var APIExtensions = []string{
 	"instance_get_full",
 	"container_exec_signal_handling",
 	"container_exec_user_group_cwd",
+	"file_delete",
+	"file_append",
+	"file_symlinks",
+	"file_get_symlink",
+	"directory_manipulation",
 }

@@ -358,3 +358,65 @@ test_instances_exec() {
 /tmp" "stock exec stdin and cwd"
 	lxc_in "${d}" delete -f c1 c2
 }
+
+test_instances_files() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1
+	local stock="${d}.stock" src="${TEST_TMP}/hello.txt"
+	echo hello >"${src}"
+	chmod 0640 "${src}"
+
+	# The stock client pushes with an absolute path and pulls with a relative one.
+	LXD_DIR="${d}" stock_lxc "${stock}" file push "${src}" c1/root/hello.txt >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u:%g %a' /root/hello.txt)" "0:0 640" "owner and mode of a pushed file"
+	assert_eq "$(stat -c %u "${d}/storage-pools/default/containers/c1/upper/root/hello.txt")" "1000000" "host owner of a pushed file"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" file pull c1/root/hello.txt -)" "hello" "stock pull"
+	LXD_DIR="${d}" stock_lxc "${stock}" file push --uid 12 --gid 34 --mode 0600 "${src}" c1/tmp/x >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u:%g %a' /tmp/x)" "12:34 600" "explicit owner and mode"
+	headers=$(local_curl "${d}" "/1.0/instances/c1/files?path=tmp%2Fx" -D - -o /dev/null)
+	assert_contains "${headers}" "X-Lxd-Uid: 12"
+	assert_contains "${headers}" "X-Lxd-Mode: 0600"
+	assert_contains "${headers}" "X-Lxd-Type: file"
+
+	# Our client, directories, append and delete.
+	lxc_in "${d}" file push -p "${src}" c1/a/b/
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /a/b/hello.txt)" "hello" "push into created directories"
+	local_curl "${d}" "/1.0/instances/c1/files?path=/a/b/hello.txt" -X POST -H 'X-LXD-write: append' --data-binary 'again' >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /a/b/hello.txt)" "hello
+again" "append"
+	assert_eq "$(local_curl "${d}" "/1.0/instances/c1/files?path=/a/b" | jq -r '.metadata[0]')" "hello.txt" "directory listing"
+	lxc_in "${d}" file pull c1/etc/hostname "${TEST_TMP}/pulled"
+	assert_eq "$(cat "${TEST_TMP}/pulled")" "c1" "pull to a file"
+	lxc_in "${d}" file delete c1/a/b/hello.txt
+	assert_fails lxc_in "${d}" file pull c1/a/b/hello.txt -
+	assert_contains "${FAIL_OUTPUT}" "not found"
+
+	# A symlink in the instance cannot make the daemon write or read outside it.
+	local outside="${TEST_TMP}/outside"
+	echo "host" >"${outside}"
+	lxc_in "${d}" exec c1 -- ln -s "${outside}" /root/link
+	lxc_in "${d}" exec c1 -- ln -s / /root/rootlink
+	lxc_in "${d}" file push "${src}" c1/root/link
+	assert_eq "$(cat "${outside}")" "host" "host file after a push through a symlink"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/link)" "hello" "the symlink was replaced by the file"
+	assert_fails lxc_in "${d}" file push "${src}" "c1/root/rootlink${TEST_TMP}/outside"
+	assert_contains "${FAIL_OUTPUT}" "escapes"
+	assert_eq "$(cat "${outside}")" "host" "host file after a push through a directory symlink"
+	local_curl "${d}" "/1.0/instances/c1/files?path=/root/../../../../../../etc/passwd" -o "${TEST_TMP}/passwd"
+	assert_eq "$(head -1 "${TEST_TMP}/passwd")" "root:x:0:0:root:/root:/bin/sh" "dot-dot stays in the instance"
+
+	# Files of a stopped instance.
+	lxc_in "${d}" stop c1
+	assert_eq "$(lxc_in "${d}" file pull c1/etc/hostname -)" "c1" "pull from a stopped instance"
+	lxc_in "${d}" file push "${src}" c1/root/offline.txt
+	if grep -q "/containers/c1/" /proc/self/mountinfo; then
+		fail "file access left a stopped instance mounted"
+	fi
+
+	lxc_in "${d}" start c1
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/offline.txt)" "hello" "file pushed while stopped"
+	lxc_in "${d}" delete -f c1
+	assert_no_instance "${d}" c1
+}
