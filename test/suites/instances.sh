@@ -37,7 +37,7 @@ assert_no_instance() {
 	[ ! -e "${dir}/storage-pools/default/containers/${name}" ] || fail "storage of ${name} left behind"
 	[ ! -e "${dir}/containers/${name}" ] || fail "liblxc directory of ${name} left behind"
 	[ ! -e "${dir}/logs/${name}" ] || fail "logs of ${name} left behind"
-	if grep -q "/containers/${name}/" /proc/self/mountinfo; then
+	if grep -q " ${dir}/storage-pools/default/containers/${name}/" /proc/self/mountinfo; then
 		fail "mount of ${name} left behind"
 	fi
 }
@@ -411,7 +411,7 @@ again" "append"
 	lxc_in "${d}" stop c1
 	assert_eq "$(lxc_in "${d}" file pull c1/etc/hostname -)" "c1" "pull from a stopped instance"
 	lxc_in "${d}" file push "${src}" c1/root/offline.txt
-	if grep -q "/containers/c1/" /proc/self/mountinfo; then
+	if grep -q " ${d}/storage-pools/default/containers/c1/" /proc/self/mountinfo; then
 		fail "file access left a stopped instance mounted"
 	fi
 
