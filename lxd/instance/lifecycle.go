@@ -159,7 +159,7 @@ func (m *Manager) afterExit(name string, r *run) {
 	if inst.Config[KeyLastStatePower] == "RUNNING" {
 		// Stopped from inside, not through the API.
 		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "STOPPED"})
-		m.events.SendLifecycle("default", api.EventLifecycle{Action: "instance-shutdown", Source: URL(name)})
+		m.lifecycle("instance-shutdown", name)
 	}
 
 	if inst.Ephemeral {
@@ -170,7 +170,7 @@ func (m *Manager) afterExit(name string, r *run) {
 				return
 			}
 
-			m.events.SendLifecycle("default", api.EventLifecycle{Action: "instance-deleted", Source: URL(name)})
+			m.lifecycle("instance-deleted", name)
 		}()
 	}
 }
@@ -276,4 +276,11 @@ func (m *Manager) Unfreeze(ctx context.Context, name string) error {
 // Status returns the status of an instance.
 func (m *Manager) Status(name string) api.StatusCode {
 	return m.driver.Status(name)
+}
+
+// lifecycle sends a lifecycle event for something the daemon did on its own.
+func (m *Manager) lifecycle(action string, name string) {
+	if m.events != nil {
+		m.events.SendLifecycle("default", api.EventLifecycle{Action: action, Source: URL(name)})
+	}
 }
