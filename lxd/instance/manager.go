@@ -141,6 +141,12 @@ func (m *Manager) Init(ctx context.Context) error {
 			continue
 		}
 
+		// A daemon that died may have left the root of a stopped instance mounted.
+		err = m.pool.Unmount(inst.Name)
+		if err != nil {
+			slog.Warn("failed unmounting the root of a stopped instance", "instance", inst.Name, "err", err)
+		}
+
 		expanded, _, err := m.expand(ctx, &inst)
 		if err != nil {
 			continue

@@ -160,12 +160,9 @@ func (m *Manager) applyTemplates(name string, trigger string, tctx template.Cont
 // writeInRoot replaces the file rel under root with data: the old entry (a file or a symlink, never what a symlink
 // points to) is removed and the new file created exclusively, mode 0644, owned by uid:gid.
 func writeInRoot(root *os.Root, rel string, data []byte, uid int, gid int) error {
-	dir := path.Dir(rel)
-	if dir != "." {
-		err := root.MkdirAll(dir, 0o755)
-		if err != nil {
-			return err
-		}
+	err := mkdirAllOwned(root, path.Dir(rel), uid, gid)
+	if err != nil {
+		return err
 	}
 
 	info, err := root.Lstat(rel)
@@ -204,4 +201,32 @@ func writeInRoot(root *os.Root, rel string, data []byte, uid int, gid int) error
 	}
 
 	return f.Close()
+}
+
+// mkdirAllOwned creates the missing directories of dir under root, owned by uid:gid (the container's root).
+func mkdirAllOwned(root *os.Root, dir string, uid int, gid int) error {
+	if dir == "." || dir == "" {
+		return nil
+	}
+
+	cur := ""
+	for _, part := range strings.Split(dir, "/") {
+		cur = path.Join(cur, part)
+		_, err := root.Lstat(cur)
+		if err == nil {
+			continue
+		}
+
+		err = root.Mkdir(cur, 0o755)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+
+		err = root.Lchown(cur, uid, gid)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
