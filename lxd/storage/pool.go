@@ -368,10 +368,16 @@ func (p *Pool) DeleteContainer(name string) error {
 	return os.RemoveAll(p.ContainerPath(name))
 }
 
-// ContainerUsage returns the bytes a container adds to its base (its upper layer).
+// ContainerUsage returns the bytes a container adds to its base (its upper layer, or its whole root without one).
 func (p *Pool) ContainerUsage(name string) int64 {
 	var total int64
-	_ = filepath.WalkDir(filepath.Join(p.ContainerPath(name), "upper"), func(_ string, d fs.DirEntry, err error) error {
+	dir := filepath.Join(p.ContainerPath(name), "upper")
+	base, err := p.ContainerBase(name)
+	if err == nil && base == "" {
+		dir = p.ContainerRootfs(name)
+	}
+
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
