@@ -1,6 +1,7 @@
 package client
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/gorilla/websocket"
@@ -88,6 +89,32 @@ type InstanceServer interface {
 	UpdateImageAlias(name string, alias api.ImageAliasesEntryPut, ETag string) error
 	RenameImageAlias(name string, alias api.ImageAliasesEntryPost) error
 	DeleteImageAlias(name string) error
+
+	// Instances.
+	GetInstanceNames() ([]string, error)
+	GetInstances() ([]api.Instance, error)
+	GetInstancesFull(filters []string) ([]api.InstanceFull, error)
+	GetInstance(name string) (*api.Instance, string, error)
+	GetInstanceFull(name string) (*api.InstanceFull, string, error)
+	CreateInstance(req api.InstancesPost) (Operation, error)
+	UpdateInstance(name string, put api.InstancePut, ETag string) (Operation, error)
+	RenameInstance(name string, post api.InstancePost) (Operation, error)
+	DeleteInstance(name string) (Operation, error)
+	GetInstanceState(name string) (*api.InstanceState, string, error)
+	UpdateInstanceState(name string, state api.InstanceStatePut, ETag string) (Operation, error)
+	ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error)
+	GetInstanceFile(name string, path string) (io.ReadCloser, *InstanceFileResponse, error)
+	CreateInstanceFile(name string, path string, args InstanceFileArgs) error
+	DeleteInstanceFile(name string, path string) error
+
+	// Profiles.
+	GetProfileNames() ([]string, error)
+	GetProfiles() ([]api.Profile, error)
+	GetProfile(name string) (*api.Profile, string, error)
+	CreateProfile(profile api.ProfilesPost) error
+	UpdateProfile(name string, put api.ProfilePut, ETag string) error
+	RenameProfile(name string, post api.ProfilePost) error
+	DeleteProfile(name string) error
 
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)

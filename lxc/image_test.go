@@ -60,7 +60,7 @@ func TestImageStockGolden(t *testing.T) {
 }
 
 // listColumn runs "lxc image list" with csv output of the fingerprint column and returns the rows.
-func listColumn(t *testing.T, conf string, args ...string) string {
+func imageListColumn(t *testing.T, conf string, args ...string) string {
 	t.Helper()
 	out := mustRunImage(t, conf, "", append([]string{"image", "list", "-c", "f", "--format", "csv"}, args...)...)
 	return strings.Join(strings.Fields(out), " ")
@@ -102,7 +102,7 @@ func TestImageListFilters(t *testing.T) {
 			s.mu.Lock()
 			s.badFilt = tt.badFilter
 			s.mu.Unlock()
-			got := listColumn(t, conf, tt.args...)
+			got := imageListColumn(t, conf, tt.args...)
 			if got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}

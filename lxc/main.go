@@ -62,10 +62,25 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdOperation{global: global}).command())
 	app.AddCommand((&cmdRemote{global: global}).command())
 	app.AddCommand((&cmdVersion{global: global}).command())
+	app.AddCommand((&cmdInit{global: global}).command())
+	app.AddCommand((&cmdLaunch{init: cmdInit{global: global}}).command())
+	app.AddCommand((&cmdList{global: global}).command())
+	app.AddCommand((&cmdDelete{global: global}).command())
+	app.AddCommand((&cmdProfile{global: global}).command())
+	app.AddCommand((&cmdExec{global: global}).command())
+	app.AddCommand((&cmdFile{global: global}).command())
+	for _, action := range []string{"start", "stop", "restart", "freeze", "unfreeze"} {
+		app.AddCommand((&cmdAction{global: global, action: action}).command())
+	}
 
 	err := app.Execute()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		// A command's own exit status (lxc exec) is passed on without a message.
+		var es exitStatusError
+		if !errors.As(err, &es) {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		}
+
 		os.Exit(exitCode(err))
 	}
 }

@@ -125,6 +125,21 @@ func (d *Daemon) Init() error {
 		Events:         d.events,
 	}
 
+	d.state.Instances, err = d.openInstances(imageStore)
+	if err != nil {
+		return err
+	}
+
+	err = d.state.Instances.Init(ctx)
+	if err != nil {
+		return err
+	}
+
+	err = d.pruneBasesOnImageDelete(ctx, d.state.Instances)
+	if err != nil {
+		return err
+	}
+
 	api := &rest.Server{
 		State:        d.state,
 		Authenticate: d.authenticate,
@@ -258,6 +273,10 @@ func (d *Daemon) Stop() {
 		d.ready.Store(false)
 		if d.shutdown != nil {
 			d.shutdown()
+		}
+
+		if d.state != nil && d.state.Instances != nil {
+			d.state.Instances.Shutdown(context.Background(), instanceStopTimeout)
 		}
 
 		if d.ops != nil {

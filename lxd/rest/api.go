@@ -70,6 +70,18 @@ var api10 = []Endpoint{
 	imageExportCmd,
 	imageSecretCmd,
 	imageRefreshCmd,
+	instancesCmd,
+	instanceCmd,
+	instanceStateCmd,
+	containersCmd,
+	containerCmd,
+	containerStateCmd,
+	instanceExecCmd,
+	containerExecCmd,
+	instanceFilesCmd,
+	containerFilesCmd,
+	profilesCmd,
+	profileCmd,
 }
 
 // Server builds the HTTP handler of the API.

@@ -9,6 +9,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
 )
 
@@ -41,6 +42,21 @@ func (d Dirs) ServerKey() string {
 // ImagesDir is the image store directory.
 func (d Dirs) ImagesDir() string {
 	return filepath.Join(d.Var, "images")
+}
+
+// StoragePools is the directory holding the storage pools.
+func (d Dirs) StoragePools() string {
+	return filepath.Join(d.Var, "storage-pools")
+}
+
+// Containers is liblxc's directory of containers.
+func (d Dirs) Containers() string {
+	return filepath.Join(d.Var, "containers")
+}
+
+// Logs is the directory of instance logs.
+func (d Dirs) Logs() string {
+	return filepath.Join(d.Var, "logs")
 }
 
 // Database is the database directory.
@@ -91,4 +107,7 @@ type State struct {
 
 	// Events distributes operation, lifecycle and logging events.
 	Events *events.Server
+
+	// Instances creates, runs and deletes instances.
+	Instances *instance.Manager
 }

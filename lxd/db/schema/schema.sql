@@ -62,9 +62,64 @@ CREATE TABLE images_source (
     image_type TEXT NOT NULL DEFAULT ''
 );
 
+CREATE TABLE instances (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    type TEXT NOT NULL DEFAULT 'container' CHECK (type IN ('container', 'virtual-machine')),
+    architecture TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL DEFAULT 0 CHECK (ephemeral IN (0, 1)),
+    stateful INTEGER NOT NULL DEFAULT 0 CHECK (stateful IN (0, 1)),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    last_use_date TEXT
+);
+
+CREATE TABLE instances_config (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_id, key)
+);
+
+CREATE TABLE instances_devices (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_id, device, key)
+);
+
+CREATE TABLE instances_profiles (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE RESTRICT,
+    apply_order INTEGER NOT NULL,
+    UNIQUE (instance_id, profile_id)
+);
+
 CREATE TABLE patches (
     name TEXT PRIMARY KEY NOT NULL,
     applied_at TEXT NOT NULL
+);
+
+CREATE TABLE profiles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE profiles_config (
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (profile_id, key)
+);
+
+CREATE TABLE profiles_devices (
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (profile_id, device, key)
 );
 
 CREATE TABLE schema (
@@ -74,3 +129,5 @@ CREATE TABLE schema (
 );
 
 CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
+
+CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);

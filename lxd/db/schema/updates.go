@@ -7,6 +7,7 @@ package schema
 var updates = map[int]string{
 	1: updateFromV0,
 	2: updateFromV1,
+	3: updateFromV2,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -83,4 +84,65 @@ CREATE TABLE images_source (
     alias TEXT NOT NULL DEFAULT '',
     image_type TEXT NOT NULL DEFAULT ''
 );
+`
+
+// updateFromV2 adds instances and profiles, each with its configuration and
+// devices, and the ordered profiles of each instance.
+const updateFromV2 = `
+CREATE TABLE profiles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE profiles_config (
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (profile_id, key)
+);
+
+CREATE TABLE profiles_devices (
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (profile_id, device, key)
+);
+
+CREATE TABLE instances (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    type TEXT NOT NULL DEFAULT 'container' CHECK (type IN ('container', 'virtual-machine')),
+    architecture TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL DEFAULT 0 CHECK (ephemeral IN (0, 1)),
+    stateful INTEGER NOT NULL DEFAULT 0 CHECK (stateful IN (0, 1)),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    last_use_date TEXT
+);
+
+CREATE TABLE instances_config (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_id, key)
+);
+
+CREATE TABLE instances_devices (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_id, device, key)
+);
+
+CREATE TABLE instances_profiles (
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE RESTRICT,
+    apply_order INTEGER NOT NULL,
+    UNIQUE (instance_id, profile_id)
+);
+
+CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);
 `

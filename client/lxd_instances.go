@@ -1,0 +1,412 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// instancePath is the API path of an instance under /1.0.
+func instancePath(name string) string {
+	return "/instances/" + url.PathEscape(name)
+}
+
+// GetInstanceNames returns the names of the instances.
+func (c *ProtocolLXD) GetInstanceNames() ([]string, error) {
+	var urls []string
+	_, err := c.queryStruct(http.MethodGet, "/instances", nil, "", &urls)
+	if err != nil {
+		return nil, err
+	}
+
+	names := make([]string, 0, len(urls))
+	for _, u := range urls {
+		name, err := lastPathElement(u, "/1.0/instances/")
+		if err != nil {
+			return nil, err
+		}
+
+		names = append(names, name)
+	}
+
+	return names, nil
+}
+
+// GetInstances returns the instances.
+func (c *ProtocolLXD) GetInstances() ([]api.Instance, error) {
+	out := []api.Instance{}
+	_, err := c.queryStruct(http.MethodGet, "/instances?recursion=1", nil, "", &out)
+	if err != nil {
+		return nil, err
+	}
+
+	return out, nil
+}
+
+// GetInstancesFull returns the instances with their state, keeping those matching every filter ("key=value",
+// applied by the server as "key eq value").
+func (c *ProtocolLXD) GetInstancesFull(filters []string) ([]api.InstanceFull, error) {
+	out := []api.InstanceFull{}
+	v := url.Values{}
+	v.Set("recursion", "2")
+	v.Set("filter", filterExpr(filters))
+	_, err := c.queryStruct(http.MethodGet, "/instances?"+v.Encode(), nil, "", &out)
+	if err != nil {
+		return nil, err
+	}
+
+	return out, nil
+}
+
+// filterExpr turns key=value filters into the API's filter expression.
+func filterExpr(filters []string) string {
+	parts := make([]string, 0, len(filters))
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+
+		if strings.ContainsAny(v, " \t") {
+			v = fmt.Sprintf("%q", v)
+		}
+
+		parts = append(parts, k+" eq "+v)
+	}
+
+	return strings.Join(parts, " and ")
+}
+
+// GetInstance returns an instance and its ETag.
+func (c *ProtocolLXD) GetInstance(name string) (*api.Instance, string, error) {
+	out := api.Instance{}
+	etag, err := c.queryStruct(http.MethodGet, instancePath(name), nil, "", &out)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &out, etag, nil
+}
+
+// GetInstanceFull returns an instance with its state and snapshots, and its ETag.
+func (c *ProtocolLXD) GetInstanceFull(name string) (*api.InstanceFull, string, error) {
+	out := api.InstanceFull{}
+	etag, err := c.queryStruct(http.MethodGet, instancePath(name)+"?recursion=1", nil, "", &out)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &out, etag, nil
+}
+
+// CreateInstance creates an instance.
+func (c *ProtocolLXD) CreateInstance(req api.InstancesPost) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, "/instances", req, "")
+	return op, err
+}
+
+// UpdateInstance replaces the writable fields of an instance.
+func (c *ProtocolLXD) UpdateInstance(name string, put api.InstancePut, etag string) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPut, instancePath(name), put, etag)
+	return op, err
+}
+
+// RenameInstance renames an instance.
+func (c *ProtocolLXD) RenameInstance(name string, post api.InstancePost) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, instancePath(name), post, "")
+	return op, err
+}
+
+// DeleteInstance deletes a stopped instance.
+func (c *ProtocolLXD) DeleteInstance(name string) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodDelete, instancePath(name), nil, "")
+	return op, err
+}
+
+// GetInstanceState returns the runtime state of an instance.
+func (c *ProtocolLXD) GetInstanceState(name string) (*api.InstanceState, string, error) {
+	out := api.InstanceState{}
+	etag, err := c.queryStruct(http.MethodGet, instancePath(name)+"/state", nil, "", &out)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &out, etag, nil
+}
+
+// UpdateInstanceState starts, stops, restarts, freezes or unfreezes an instance.
+func (c *ProtocolLXD) UpdateInstanceState(name string, state api.InstanceStatePut, etag string) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPut, instancePath(name)+"/state", state, etag)
+	return op, err
+}
+
+// InstanceExecArgs are the local ends of an exec.
+type InstanceExecArgs struct {
+	// Stdin is sent to the command; nil sends nothing. At its EOF the command's input is closed.
+	Stdin io.Reader
+
+	// Stdout and Stderr receive the command's output; in interactive mode all of it goes to Stdout.
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// Control, when set, receives the control websocket (window-resize and signal messages).
+	Control func(conn *websocket.Conn)
+
+	// DataDone is closed once all output has been received.
+	DataDone chan bool
+}
+
+// ExecInstance runs a command in an instance with its streams on websockets; the exit status is the operation
+// metadata's "return" once it is final.
+func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error) {
+	if args != nil {
+		req.WaitForWS = true
+	}
+
+	op, _, err := c.queryOperation(http.MethodPost, instancePath(name)+"/exec", req, "")
+	if err != nil {
+		return nil, err
+	}
+
+	if args == nil {
+		return op, nil
+	}
+
+	fds := map[string]string{}
+	raw, ok := op.Get().Metadata["fds"].(map[string]any)
+	if ok {
+		for k, v := range raw {
+			s, _ := v.(string)
+			fds[k] = s
+		}
+	}
+
+	if fds["control"] == "" || fds["0"] == "" {
+		return nil, fmt.Errorf("the exec operation has no websockets")
+	}
+
+	control, err := op.GetWebsocket(fds["control"])
+	if err != nil {
+		return nil, err
+	}
+
+	if args.Control != nil {
+		go args.Control(control)
+	} else {
+		go func() {
+			for {
+				_, _, err := control.ReadMessage()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	conns := map[string]*websocket.Conn{}
+	for _, fd := range []string{"0", "1", "2"} {
+		if fds[fd] == "" {
+			continue
+		}
+
+		conns[fd], err = op.GetWebsocket(fds[fd])
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var wg sync.WaitGroup
+	go sendInput(conns["0"], args.Stdin)
+	outputs := map[string]io.Writer{"0": args.Stdout, "1": args.Stdout, "2": args.Stderr}
+	if req.Interactive {
+		delete(outputs, "1")
+		delete(outputs, "2")
+	} else {
+		delete(outputs, "0")
+	}
+
+	for fd, w := range outputs {
+		conn := conns[fd]
+		if conn == nil {
+			continue
+		}
+
+		if w == nil {
+			w = io.Discard
+		}
+
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			receiveOutput(conn, w)
+		}()
+	}
+
+	go func() {
+		wg.Wait()
+		for _, conn := range conns {
+			_ = conn.Close()
+		}
+
+		if args.DataDone != nil {
+			close(args.DataDone)
+		}
+	}()
+
+	return op, nil
+}
+
+// sendInput streams r to the websocket as binary frames and ends with an empty text frame.
+func sendInput(conn *websocket.Conn, r io.Reader) {
+	if conn == nil {
+		return
+	}
+
+	if r != nil {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				werr := conn.WriteMessage(websocket.BinaryMessage, buf[:n])
+				if werr != nil {
+					return
+				}
+			}
+
+			if err != nil {
+				break
+			}
+		}
+	}
+
+	_ = conn.WriteMessage(websocket.TextMessage, []byte{})
+}
+
+// receiveOutput writes binary frames to w until an empty text frame or the end of the connection.
+func receiveOutput(conn *websocket.Conn, w io.Writer) {
+	for {
+		kind, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+
+		if kind == websocket.TextMessage && len(data) == 0 {
+			return
+		}
+
+		_, err = w.Write(data)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// InstanceFileArgs describe a file to write into an instance.
+type InstanceFileArgs struct {
+	// Content is the file content (for a symlink, its target).
+	Content io.Reader
+
+	// UID, GID and Mode in the instance; a negative Mode keeps the server's default.
+	UID  int64
+	GID  int64
+	Mode int
+
+	// Type is file, directory or symlink.
+	Type string
+
+	// WriteMode is overwrite (the default) or append.
+	WriteMode string
+}
+
+// InstanceFileResponse describes a file read from an instance.
+type InstanceFileResponse struct {
+	UID     int64
+	GID     int64
+	Mode    int
+	Type    string
+	Entries []string
+}
+
+// filesPath is the files endpoint of an instance for path.
+func filesPath(name string, p string) string {
+	return instancePath(name) + "/files?path=" + url.QueryEscape(p)
+}
+
+// GetInstanceFile reads a file, directory listing or symlink from an instance. The caller closes the content.
+func (c *ProtocolLXD) GetInstanceFile(name string, p string) (io.ReadCloser, *InstanceFileResponse, error) {
+	req, err := http.NewRequest(http.MethodGet, c.url("/1.0"+filesPath(name, p)), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	info := &InstanceFileResponse{Type: resp.Header.Get("X-LXD-type")}
+	info.UID, _ = strconv.ParseInt(resp.Header.Get("X-LXD-uid"), 10, 64)
+	info.GID, _ = strconv.ParseInt(resp.Header.Get("X-LXD-gid"), 10, 64)
+	mode, _ := strconv.ParseInt(resp.Header.Get("X-LXD-mode"), 8, 32)
+	info.Mode = int(mode)
+	if resp.StatusCode != http.StatusOK || info.Type == "directory" {
+		defer func() { _ = resp.Body.Close() }()
+		raw, _, err := parseResponse(resp)
+		if err != nil {
+			return nil, nil, err
+		}
+
+		err = raw.MetadataAsStruct(&info.Entries)
+		if err != nil {
+			return nil, nil, err
+		}
+
+		return io.NopCloser(strings.NewReader("")), info, nil
+	}
+
+	return resp.Body, info, nil
+}
+
+// CreateInstanceFile writes a file, directory or symlink into an instance.
+func (c *ProtocolLXD) CreateInstanceFile(name string, p string, args InstanceFileArgs) error {
+	body := args.Content
+	if body == nil {
+		body = strings.NewReader("")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, c.url("/1.0"+filesPath(name, p)), body)
+	if err != nil {
+		return err
+	}
+
+	req.Header.Set("X-LXD-uid", strconv.FormatInt(args.UID, 10))
+	req.Header.Set("X-LXD-gid", strconv.FormatInt(args.GID, 10))
+	if args.Mode >= 0 {
+		req.Header.Set("X-LXD-mode", fmt.Sprintf("%04o", args.Mode))
+	}
+
+	if args.Type != "" {
+		req.Header.Set("X-LXD-type", args.Type)
+	}
+
+	if args.WriteMode != "" {
+		req.Header.Set("X-LXD-write", args.WriteMode)
+	}
+
+	_, _, err = c.doParse(req)
+	return err
+}
+
+// DeleteInstanceFile removes a file or an empty directory from an instance.
+func (c *ProtocolLXD) DeleteInstanceFile(name string, p string) error {
+	_, _, err := c.rawQuery(http.MethodDelete, c.url("/1.0"+filesPath(name, p)), nil, "")
+	return err
+}

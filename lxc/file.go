@@ -1,0 +1,289 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lxd-go/lxd/client"
+)
+
+type cmdFile struct {
+	global *cmdGlobal
+
+	flagUID        int
+	flagGID        int
+	flagMode       string
+	flagCreateDirs bool
+}
+
+func (c *cmdFile) command() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "file",
+		Short: "Manage files in instances",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+
+	push := &cobra.Command{
+		Use:   "push <source path>... [<remote>:]<instance>/<path>",
+		Short: "Push files into instances",
+		RunE:  c.push,
+	}
+
+	push.Flags().IntVar(&c.flagUID, "uid", -1, "Set the file's uid on push")
+	push.Flags().IntVar(&c.flagGID, "gid", -1, "Set the file's gid on push")
+	push.Flags().StringVar(&c.flagMode, "mode", "", "Set the file's perms on push")
+	push.Flags().BoolVarP(&c.flagCreateDirs, "create-dirs", "p", false, "Create any directories necessary")
+
+	pull := &cobra.Command{
+		Use:   "pull [<remote>:]<instance>/<path>... <target path>",
+		Short: "Pull files from instances",
+		RunE:  c.pull,
+	}
+
+	del := &cobra.Command{
+		Use:     "delete [<remote>:]<instance>/<path>...",
+		Aliases: []string{"rm"},
+		Short:   "Delete files in instances",
+		RunE:    c.delete,
+	}
+
+	cmd.AddCommand(push, pull, del)
+	return cmd
+}
+
+// instancePath splits "[remote:]instance/path" into its server, instance name and path.
+func (c *cmdFile) instancePath(arg string) (client.InstanceServer, string, string, error) {
+	remote, rest, err := c.global.conf.ParseRemote(arg)
+	if err != nil {
+		return nil, "", "", err
+	}
+
+	name, p, ok := strings.Cut(rest, "/")
+	if !ok || name == "" {
+		return nil, "", "", fmt.Errorf("invalid target %q, expected <instance>/<path>", arg)
+	}
+
+	d, err := c.global.conf.GetInstanceServer(remote)
+	if err != nil {
+		return nil, "", "", err
+	}
+
+	return d, name, "/" + p, nil
+}
+
+func (c *cmdFile) push(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 2, -1)
+	if exit {
+		return err
+	}
+
+	sources := args[:len(args)-1]
+	target := args[len(args)-1]
+	d, name, dest, err := c.instancePath(target)
+	if err != nil {
+		return err
+	}
+
+	toDir := strings.HasSuffix(dest, "/") || len(sources) > 1
+	mode := -1
+	if c.flagMode != "" {
+		m, err := strconv.ParseInt(c.flagMode, 8, 32)
+		if err != nil {
+			return fmt.Errorf("invalid mode %q", c.flagMode)
+		}
+
+		mode = int(m)
+	}
+
+	for _, src := range sources {
+		p := dest
+		if toDir {
+			p = path.Join(dest, filepath.Base(src))
+		}
+
+		if c.flagCreateDirs {
+			err = c.mkdirAll(d, name, path.Dir(p))
+			if err != nil {
+				return err
+			}
+		}
+
+		err = c.pushOne(d, name, src, p, mode)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// mkdirAll creates the parents of a path in the instance.
+func (c *cmdFile) mkdirAll(d client.InstanceServer, name string, dir string) error {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" {
+			continue
+		}
+
+		cur += "/" + part
+		err := d.CreateInstanceFile(name, cur, client.InstanceFileArgs{Type: "directory", Mode: 0o755, UID: 0, GID: 0})
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+func (c *cmdFile) pushOne(d client.InstanceServer, name string, src string, dest string, mode int) error {
+	var f *os.File
+	var err error
+	uid, gid := int64(0), int64(0)
+	if src == "-" {
+		f = os.Stdin
+		if mode < 0 {
+			mode = 0o644
+		}
+	} else {
+		f, err = os.Open(src)
+		if err != nil {
+			return err
+		}
+
+		defer func() { _ = f.Close() }()
+		info, err := f.Stat()
+		if err != nil {
+			return err
+		}
+
+		if info.IsDir() {
+			return fmt.Errorf("%s is a directory (recursive push is not supported)", src)
+		}
+
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if ok {
+			uid, gid = int64(st.Uid), int64(st.Gid)
+		}
+
+		if mode < 0 {
+			mode = int(info.Mode().Perm())
+		}
+	}
+
+	if c.flagUID >= 0 {
+		uid = int64(c.flagUID)
+	}
+
+	if c.flagGID >= 0 {
+		gid = int64(c.flagGID)
+	}
+
+	return d.CreateInstanceFile(name, dest, client.InstanceFileArgs{Content: f, UID: uid, GID: gid, Mode: mode, Type: "file"})
+}
+
+func (c *cmdFile) pull(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 2, -1)
+	if exit {
+		return err
+	}
+
+	sources := args[:len(args)-1]
+	target := args[len(args)-1]
+	info, statErr := os.Stat(target)
+	targetIsDir := statErr == nil && info.IsDir()
+	if len(sources) > 1 && !targetIsDir {
+		return errors.New("more than one file to pull and the target is not a directory")
+	}
+
+	for _, src := range sources {
+		d, name, p, err := c.instancePath(src)
+		if err != nil {
+			return err
+		}
+
+		content, resp, err := d.GetInstanceFile(name, strings.TrimPrefix(p, "/"))
+		if err != nil {
+			return err
+		}
+
+		if resp.Type == "directory" {
+			_ = content.Close()
+			return fmt.Errorf("%s is a directory (recursive pull is not supported)", p)
+		}
+
+		err = c.writeLocal(cmd, content, target, targetIsDir, path.Base(p), resp)
+		_ = content.Close()
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// writeLocal writes pulled content to the target path (a file, a directory, or - for stdout).
+func (c *cmdFile) writeLocal(cmd *cobra.Command, content io.Reader, target string, targetIsDir bool, base string, resp *client.InstanceFileResponse) error {
+	if target == "-" {
+		_, err := io.Copy(cmd.OutOrStdout(), content)
+		return err
+	}
+
+	dest := target
+	if targetIsDir {
+		dest = filepath.Join(target, base)
+	}
+
+	if resp.Type == "symlink" {
+		link, err := io.ReadAll(io.LimitReader(content, 4096))
+		if err != nil {
+			return err
+		}
+
+		_ = os.Remove(dest)
+		return os.Symlink(string(link), dest)
+	}
+
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, os.FileMode(resp.Mode&0o7777))
+	if err != nil {
+		return err
+	}
+
+	_, err = io.Copy(f, content)
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+
+	return f.Close()
+}
+
+func (c *cmdFile) delete(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 1, -1)
+	if exit {
+		return err
+	}
+
+	for _, arg := range args {
+		d, name, p, err := c.instancePath(arg)
+		if err != nil {
+			return err
+		}
+
+		err = d.DeleteInstanceFile(name, p)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}

@@ -1,0 +1,213 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// Delete removes a stopped instance: storage, driver files, logs and row, then bases nothing uses any more.
+func (m *Manager) Delete(ctx context.Context, name string) error {
+	unlock := m.lock(name)
+	defer unlock()
+
+	_, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Stopped {
+		return api.StatusErrorf(http.StatusBadRequest, "the instance is running, stop it first")
+	}
+
+	m.waitRunDone(name)
+	err = m.pool.DeleteContainer(name)
+	if err != nil {
+		return err
+	}
+
+	err = m.driver.Cleanup(name)
+	if err != nil {
+		return err
+	}
+
+	_ = os.RemoveAll(filepath.Join(m.logDir, name))
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.DeleteInstance(ctx, name)
+	})
+	if err != nil {
+		return err
+	}
+
+	err = m.PruneBases(ctx)
+	if err != nil {
+		slog.Warn("failed pruning image bases", "err", err)
+	}
+
+	return nil
+}
+
+// Rename renames a stopped instance and renders its rename templates.
+func (m *Manager) Rename(ctx context.Context, name string, newName string) error {
+	err := ValidName(newName)
+	if err != nil {
+		return err
+	}
+
+	unlock := m.lock(name)
+	defer unlock()
+	unlockNew := m.lock(newName)
+	defer unlockNew()
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Stopped {
+		return api.StatusErrorf(http.StatusBadRequest, "renaming a running instance is not supported")
+	}
+
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.RenameInstance(ctx, name, newName)
+	})
+	if errors.Is(err, errs.ErrConflict) {
+		return api.StatusErrorf(http.StatusConflict, "instance %q already exists", newName)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	err = m.pool.RenameContainer(name, newName)
+	if err != nil {
+		_ = m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			return tx.RenameInstance(ctx, newName, name)
+		})
+		return err
+	}
+
+	_ = m.driver.Cleanup(name)
+	_ = os.Rename(filepath.Join(m.logDir, name), filepath.Join(m.logDir, newName))
+
+	inst.Name = newName
+	config, devices, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+
+	rootUID, rootGID := 0, 0
+	if !m.privileged(config) {
+		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
+	}
+
+	_, err = m.pool.Mount(newName)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = m.pool.Unmount(newName) }()
+	return m.applyTemplates(newName, images.TriggerRename, tplInstance(inst, config, devices), rootUID, rootGID)
+}
+
+// Update replaces the writable fields of an instance. Volatile keys are the daemon's: they are kept as they are,
+// and a request may only repeat their current values. security.privileged cannot change once the root
+// filesystem exists, since it is built on a base for one id map.
+func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) error {
+	unlock := m.lock(name)
+	defer unlock()
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	config := map[string]string{}
+	for k, v := range put.Config {
+		if strings.HasPrefix(k, "volatile.") {
+			if inst.Config[k] != v {
+				return api.StatusErrorf(http.StatusBadRequest, "volatile key %q is internal and cannot be changed", k)
+			}
+
+			continue
+		}
+
+		config[k] = v
+	}
+
+	err = ValidateConfig(config, false, false)
+	if err != nil {
+		return err
+	}
+
+	devices := put.Devices
+	if devices == nil {
+		devices = map[string]map[string]string{}
+	}
+
+	err = ValidateDevices(devices)
+	if err != nil {
+		return err
+	}
+
+	for k, v := range inst.Config {
+		if strings.HasPrefix(k, "volatile.") {
+			config[k] = v
+		}
+	}
+
+	profiles := put.Profiles
+	if profiles == nil {
+		profiles = []string{}
+	}
+
+	arch := put.Architecture
+	if arch == "" {
+		arch = inst.Architecture
+	}
+
+	if arch != inst.Architecture {
+		return api.StatusErrorf(http.StatusBadRequest, "the architecture cannot be changed")
+	}
+
+	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		newProfiles, err := loadProfiles(ctx, tx, profiles)
+		if err != nil {
+			return err
+		}
+
+		oldProfiles, err := loadProfiles(ctx, tx, inst.Profiles)
+		if err != nil {
+			return err
+		}
+
+		oldConfig, _ := Expand(oldProfiles, inst.Config, inst.Devices)
+		newConfig, newDevices := Expand(newProfiles, config, devices)
+		err = checkRootDisk(newDevices)
+		if err != nil {
+			return err
+		}
+
+		if m.privileged(oldConfig) != m.privileged(newConfig) && inst.Config[KeyBaseImage] != "" {
+			return api.StatusErrorf(http.StatusBadRequest, "security.privileged cannot be changed after creation")
+		}
+
+		return tx.UpdateInstance(ctx, name, db.InstanceUpdate{
+			Architecture: arch,
+			Ephemeral:    put.Ephemeral,
+			Description:  put.Description,
+			Config:       config,
+			Devices:      devices,
+			Profiles:     profiles,
+		})
+	})
+}

@@ -1,0 +1,327 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/osarch"
+)
+
+// ResolveImage finds a local image by alias or fingerprint prefix.
+func (m *Manager) ResolveImage(ctx context.Context, alias string, fingerprint string) (*db.Image, error) {
+	var img *db.Image
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		target := fingerprint
+		if alias != "" {
+			a, err := tx.GetImageAlias(ctx, alias)
+			if err != nil {
+				return err
+			}
+
+			target = a.Target
+		}
+
+		if target == "" {
+			return fmt.Errorf("no image alias or fingerprint given: %w", errs.ErrInvalid)
+		}
+
+		var err error
+		img, err = tx.GetImageByPrefix(ctx, target, db.ImageFilter{})
+		if err != nil && fingerprint != "" && alias == "" && errors.Is(err, errs.ErrNotFound) {
+			// A copy by alias sends the alias in the fingerprint field.
+			a, aerr := tx.GetImageAlias(ctx, fingerprint)
+			if aerr == nil {
+				img, err = tx.GetImageByPrefix(ctx, a.Target, db.ImageFilter{})
+			}
+		}
+
+		return err
+	})
+	if errors.Is(err, errs.ErrNotFound) {
+		name := alias
+		if name == "" {
+			name = fingerprint
+		}
+
+		return nil, api.StatusErrorf(http.StatusNotFound, "image %q not found", name)
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	return img, nil
+}
+
+// CreateArgs describe a new instance.
+type CreateArgs struct {
+	Name        string
+	Description string
+	Ephemeral   bool
+	Config      map[string]string
+	Devices     map[string]map[string]string
+	Profiles    []string
+
+	// Image is the source image; nil creates an empty instance.
+	Image *db.Image
+}
+
+// ValidateCreate checks a creation request against the database before any work starts.
+func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
+	err := ValidName(args.Name)
+	if err != nil {
+		return err
+	}
+
+	if args.Config == nil {
+		args.Config = map[string]string{}
+	}
+
+	if args.Devices == nil {
+		args.Devices = map[string]map[string]string{}
+	}
+
+	err = ValidateConfig(args.Config, false, false)
+	if err != nil {
+		return err
+	}
+
+	err = ValidateDevices(args.Devices)
+	if err != nil {
+		return err
+	}
+
+	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.GetInstance(ctx, args.Name)
+		if err == nil {
+			return api.StatusErrorf(http.StatusConflict, "instance %q already exists", args.Name)
+		}
+
+		if !errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+
+		profiles, err := loadProfiles(ctx, tx, args.Profiles)
+		if err != nil {
+			return err
+		}
+
+		_, devices := Expand(profiles, args.Config, args.Devices)
+		return checkRootDisk(devices)
+	})
+}
+
+// Create creates an instance: its row, its base (unpacked once per image), its overlay root and the create
+// templates. On failure nothing is left. progress receives operation metadata updates.
+func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map[string]any)) error {
+	unlock := m.lock(args.Name)
+	defer unlock()
+
+	var rollback undo
+	ok := false
+	defer func() {
+		if !ok {
+			rollback.run()
+		}
+	}()
+
+	config := maps.Clone(args.Config)
+	arch := osarch.Host()
+	if args.Image != nil {
+		arch = args.Image.Architecture
+		config[KeyBaseImage] = args.Image.Fingerprint
+		for k, v := range args.Image.Properties {
+			config["image."+k] = v
+		}
+	}
+
+	config[KeyUUID] = newUUID()
+	inst := db.Instance{
+		Name:         args.Name,
+		Type:         api.InstanceTypeContainer,
+		Architecture: arch,
+		Ephemeral:    args.Ephemeral,
+		Description:  args.Description,
+		CreatedAt:    time.Now().UTC(),
+		Config:       config,
+		Devices:      args.Devices,
+		Profiles:     args.Profiles,
+	}
+
+	var profiles []Profile
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		profiles, err = loadProfiles(ctx, tx, args.Profiles)
+		if err != nil {
+			return err
+		}
+
+		expanded, _ := Expand(profiles, config, args.Devices)
+		if !m.privileged(expanded) {
+			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
+			config[KeyIdmapNext] = m.idmap.JSON()
+			config[KeyLastIdmap] = m.idmap.JSON()
+		}
+
+		config[KeyLastStatePower] = "STOPPED"
+		_, err = tx.CreateInstance(ctx, inst)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	rollback.add(func() {
+		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteInstance(ctx, args.Name)
+		})
+		if err != nil {
+			slog.Error("failed removing the record of a failed instance", "instance", args.Name, "err", err)
+		}
+	})
+
+	expanded, devices := Expand(profiles, config, args.Devices)
+	base := ""
+	if args.Image != nil {
+		base, err = m.ensureBase(ctx, args.Image.Fingerprint, !m.privileged(expanded), progress)
+		if err != nil {
+			return err
+		}
+	}
+
+	rootUID, rootGID := 0, 0
+	if !m.privileged(expanded) {
+		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
+	}
+
+	err = m.pool.CreateContainer(args.Name, base, rootUID, rootGID)
+	if err != nil {
+		return err
+	}
+
+	rollback.add(func() {
+		err := m.pool.DeleteContainer(args.Name)
+		if err != nil {
+			slog.Error("failed removing the storage of a failed instance", "instance", args.Name, "err", err)
+		}
+	})
+
+	if args.Image != nil {
+		err = m.saveTemplates(ctx, args.Name, args.Image.Fingerprint)
+		if err != nil {
+			return err
+		}
+
+		_, err = m.pool.Mount(args.Name)
+		if err != nil {
+			return err
+		}
+
+		err = m.applyTemplates(args.Name, images.TriggerCreate, tplInstance(&inst, expanded, devices), rootUID, rootGID)
+		unmountErr := m.pool.Unmount(args.Name)
+		if err != nil {
+			return err
+		}
+
+		if unmountErr != nil {
+			return unmountErr
+		}
+	}
+
+	ok = true
+	return nil
+}
+
+// ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers.
+func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progress func(map[string]any)) (string, error) {
+	base := fp
+	opts := images.UnpackOptions{Devices: true}
+	if shifted {
+		base = storage.BaseName(fp, m.idmap.HostUID, m.idmap.HostGID)
+		opts = images.UnpackOptions{Shift: m.idmap.Shift}
+	}
+
+	start := time.Now()
+	unpacked, err := m.pool.EnsureBase(ctx, base, func(ctx context.Context, dest string) error {
+		if progress != nil {
+			progress(map[string]any{
+				"create_instance_from_image_unpack_progress": "Unpack: 0%",
+				"progress": map[string]string{"stage": "create_instance_from_image_unpack", "percent": "0"},
+			})
+		}
+
+		return m.images.Unpack(ctx, fp, dest, opts)
+	})
+	if err != nil {
+		return "", fmt.Errorf("unpacking image %s: %w", fp, err)
+	}
+
+	if unpacked {
+		slog.Info("unpacked image base", "fingerprint", fp, "base", base, "elapsed", time.Since(start))
+	}
+
+	return base, nil
+}
+
+// PruneBases removes the bases whose image is gone and that no instance uses.
+func (m *Manager) PruneBases(ctx context.Context) error {
+	bases, err := m.pool.Bases()
+	if err != nil {
+		return err
+	}
+
+	var live map[string]bool
+	used := map[string]bool{}
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
+		if err != nil {
+			return err
+		}
+
+		live = map[string]bool{}
+		for _, img := range imgs {
+			live[img.Fingerprint] = true
+		}
+
+		insts, err := tx.GetInstances(ctx)
+		if err != nil {
+			return err
+		}
+
+		for _, inst := range insts {
+			base, err := m.pool.ContainerBase(inst.Name)
+			if err == nil && base != "" {
+				used[base] = true
+			}
+		}
+
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	for _, base := range bases {
+		if live[storage.BaseImage(base)] || used[base] {
+			continue
+		}
+
+		slog.Info("removing unused image base", "base", base)
+		err = m.pool.DeleteBase(base)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}

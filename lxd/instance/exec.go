@@ -1,0 +1,260 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// ExecRequest is a command to run in a running instance.
+type ExecRequest struct {
+	Command []string
+
+	// Env is added to the default environment and the instance's environment.* keys.
+	Env map[string]string
+
+	// Cwd defaults to the HOME of the environment.
+	Cwd string
+	UID uint32
+	GID uint32
+
+	Stdin, Stdout, Stderr *os.File
+}
+
+// defaultPath is the PATH of commands run in instances.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ExecEnvironment returns the environment of a command: defaults, then environment.* keys, then the request's.
+func ExecEnvironment(config map[string]string, req map[string]string) map[string]string {
+	env := map[string]string{"PATH": defaultPath, "HOME": "/root", "USER": "root", "LANG": "C.UTF-8"}
+	for k, v := range config {
+		name, ok := strings.CutPrefix(k, "environment.")
+		if ok {
+			env[name] = v
+		}
+	}
+
+	for k, v := range req {
+		env[k] = v
+	}
+
+	return env
+}
+
+// Exec starts a command in a running instance and returns its host pid and the environment it got. The process is
+// a child of the daemon: reap it with WaitExit.
+func (m *Manager) Exec(ctx context.Context, name string, req ExecRequest) (int, map[string]string, error) {
+	if len(req.Command) == 0 {
+		return -1, nil, api.StatusErrorf(400, "no command given")
+	}
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return -1, nil, err
+	}
+
+	if m.driver.Status(name) != api.Running {
+		return -1, nil, ErrNotRunning
+	}
+
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return -1, nil, err
+	}
+
+	env := ExecEnvironment(config, req.Env)
+	cwd := req.Cwd
+	if cwd == "" {
+		cwd = env["HOME"]
+	}
+
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+
+	sort.Strings(keys)
+	list := make([]string, 0, len(env))
+	for _, k := range keys {
+		list = append(list, k+"="+env[k])
+	}
+
+	pid, err := m.driver.Exec(name, ExecSpec{
+		Command: req.Command,
+		Env:     list,
+		Cwd:     cwd,
+		UID:     int(req.UID),
+		GID:     int(req.GID),
+		Stdin:   req.Stdin,
+		Stdout:  req.Stdout,
+		Stderr:  req.Stderr,
+	})
+	if err != nil {
+		return -1, nil, err
+	}
+
+	return pid, env, nil
+}
+
+// WaitExit reaps a child process and returns its exit status as a shell reports it (128+N after signal N).
+func WaitExit(pid int) (int, error) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+
+		if err != nil {
+			return -1, fmt.Errorf("waiting for process %d: %w", pid, err)
+		}
+
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+
+		return ws.ExitStatus(), nil
+	}
+}
+
+// OpenPty opens a new pseudo-terminal pair; the terminal side is owned by uid:gid (the container's root).
+func OpenPty(uid int, gid int) (*os.File, *os.File, error) {
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening /dev/ptmx: %w", err)
+	}
+
+	master := os.NewFile(uintptr(fd), "/dev/ptmx")
+	unlock := 0
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock)))
+	if errno != 0 {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("unlocking the pty: %w", errno)
+	}
+
+	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("reading the pty number: %w", err)
+	}
+
+	path := fmt.Sprintf("/dev/pts/%d", n)
+	tty, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, err
+	}
+
+	err = tty.Chown(uid, gid)
+	if err != nil {
+		_ = master.Close()
+		_ = tty.Close()
+		return nil, nil, err
+	}
+
+	return master, tty, nil
+}
+
+// SetPtySize sets the window size of a pseudo-terminal.
+func SetPtySize(f *os.File, width int, height int) error {
+	return unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(width), Row: uint16(height)})
+}
+
+// OpenPty opens a pseudo-terminal for a command in a running instance: on the instance's own devpts when the driver
+// can, otherwise on the host's, owned by the instance's root.
+func (m *Manager) OpenPty(ctx context.Context, name string) (*os.File, *os.File, error) {
+	master, tty, err := m.driver.OpenPty(name)
+	if err == nil {
+		return master, tty, nil
+	}
+
+	slog.Debug("no pty on the instance's devpts, using the host's", "instance", name, "err", err)
+	uid, gid, err := m.RootOwner(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	return OpenPty(uid, gid)
+}
+
+// RootOwner returns the host uid and gid of an instance's root user.
+func (m *Manager) RootOwner(ctx context.Context, name string) (int, int, error) {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return 0, 0, err
+	}
+
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return 0, 0, err
+	}
+
+	if m.privileged(config) {
+		return 0, 0, nil
+	}
+
+	return int(m.idmap.HostUID), int(m.idmap.HostGID), nil
+}
+
+// WithRootfs runs fn on the root filesystem of an instance, opened as an os.Root so no path can lead out of it.
+// A stopped instance's root is mounted for the time of the call. idmap is nil for privileged instances.
+func (m *Manager) WithRootfs(ctx context.Context, name string, fn func(root *os.Root, idmap *IDMap) error) error {
+	unlock := m.lock(name)
+	defer unlock()
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+
+	running := m.driver.Status(name) != api.Stopped
+	rootfs, err := m.pool.Mount(name)
+	if err != nil {
+		return err
+	}
+
+	if !running {
+		defer func() { _ = m.pool.Unmount(name) }()
+	}
+
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = root.Close() }()
+	var idmap *IDMap
+	if !m.privileged(config) {
+		idmap = m.idmap
+	}
+
+	return fn(root, idmap)
+}
+
+// Unshift maps host ids back to container ids; ids outside the map are reported as -1.
+func (m *IDMap) Unshift(uid int, gid int) (int, int) {
+	cu, cg := int64(uid)-m.HostUID, int64(gid)-m.HostGID
+	if cu < 0 || cu >= m.Size {
+		cu = -1
+	}
+
+	if cg < 0 || cg >= m.Size {
+		cg = -1
+	}
+
+	return int(cu), int(cg)
+}

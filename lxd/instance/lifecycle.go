@@ -1,0 +1,286 @@
+package instance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// Start starts a stopped instance.
+func (m *Manager) Start(ctx context.Context, name string) error {
+	unlock := m.lock(name)
+	defer unlock()
+	return m.startLocked(ctx, name)
+}
+
+func (m *Manager) startLocked(ctx context.Context, name string) error {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	status := m.driver.Status(name)
+	if status != api.Stopped {
+		return api.StatusErrorf(http.StatusBadRequest, "the instance is already running")
+	}
+
+	m.waitRunDone(name)
+	config, devices, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+
+	err = checkRootDisk(devices)
+	if err != nil {
+		return err
+	}
+
+	rootfs, err := m.pool.Mount(name)
+	if err != nil {
+		return err
+	}
+
+	started := false
+	defer func() {
+		if !started {
+			_ = m.pool.Unmount(name)
+		}
+	}()
+
+	var idmap *IDMap
+	rootUID, rootGID := 0, 0
+	if !m.privileged(config) {
+		idmap = m.idmap
+		rootUID, rootGID = int(idmap.HostUID), int(idmap.HostGID)
+	}
+
+	err = m.applyTemplates(name, images.TriggerStart, tplInstance(inst, config, devices), rootUID, rootGID)
+	if err != nil {
+		return err
+	}
+
+	logDir := filepath.Join(m.logDir, name)
+	err = os.MkdirAll(logDir, 0o700)
+	if err != nil {
+		return err
+	}
+
+	err = m.driver.Start(ctx, Spec{
+		Name:    name,
+		Rootfs:  rootfs,
+		LogFile: filepath.Join(logDir, "lxc.log"),
+		Config:  config,
+		Devices: devices,
+		IDMap:   idmap,
+	})
+	if err != nil {
+		return fmt.Errorf("starting instance %q: %w", name, err)
+	}
+
+	started = true
+	m.follow(name)
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		err := tx.SetInstanceConfig(ctx, name, map[string]string{KeyLastStatePower: "RUNNING"})
+		if err != nil {
+			return err
+		}
+
+		return tx.UpdateInstanceLastUse(ctx, name, time.Now().UTC())
+	})
+	if err != nil {
+		slog.Error("failed recording instance start", "instance", name, "err", err)
+	}
+
+	return nil
+}
+
+// follow watches a running container and cleans up after it when it exits.
+func (m *Manager) follow(name string) {
+	exited, err := m.driver.WaitExit(name)
+	if err != nil {
+		slog.Error("cannot follow instance", "instance", name, "err", err)
+		return
+	}
+
+	r := &run{done: make(chan struct{})}
+	m.runMu.Lock()
+	m.running[name] = r
+	m.runMu.Unlock()
+
+	go func() {
+		<-exited
+		m.afterExit(name, r)
+	}()
+}
+
+// afterExit unmounts an exited container's root and deletes it when ephemeral.
+func (m *Manager) afterExit(name string, r *run) {
+	// liblxc's monitor may still be tearing the container down.
+	for range 100 {
+		if m.driver.Status(name) == api.Stopped {
+			break
+		}
+
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	err := m.pool.Unmount(name)
+	if err != nil {
+		slog.Error("failed unmounting stopped instance", "instance", name, "err", err)
+	}
+
+	m.runMu.Lock()
+	if m.running[name] == r {
+		delete(m.running, name)
+	}
+
+	shuttingDown := m.shuttingDown
+	m.runMu.Unlock()
+	close(r.done)
+
+	if shuttingDown {
+		return
+	}
+
+	ctx := context.Background()
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return
+	}
+
+	if inst.Config[KeyLastStatePower] == "RUNNING" {
+		// Stopped from inside, not through the API.
+		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "STOPPED"})
+		m.lifecycle("instance-shutdown", name)
+	}
+
+	if inst.Ephemeral {
+		go func() {
+			err := m.Delete(ctx, name)
+			if err != nil {
+				slog.Error("failed deleting ephemeral instance", "instance", name, "err", err)
+				return
+			}
+
+			m.lifecycle("instance-deleted", name)
+		}()
+	}
+}
+
+// waitRunDone waits until the previous run of a container has been cleaned up.
+func (m *Manager) waitRunDone(name string) {
+	m.runMu.Lock()
+	r := m.running[name]
+	m.runMu.Unlock()
+	if r == nil {
+		return
+	}
+
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		slog.Warn("instance exit not handled in time", "instance", name)
+	}
+}
+
+// Stop stops a running instance: cleanly within timeout (for ever when negative), or at once when force is set
+// or timeout is zero. A clean stop that times out is an error and leaves the instance running.
+func (m *Manager) Stop(ctx context.Context, name string, timeout time.Duration, force bool) error {
+	unlock := m.lock(name)
+	defer unlock()
+	return m.stopLocked(ctx, name, timeout, force)
+}
+
+func (m *Manager) stopLocked(ctx context.Context, name string, timeout time.Duration, force bool) error {
+	_, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	status := m.driver.Status(name)
+	if status == api.Stopped {
+		return api.StatusErrorf(http.StatusBadRequest, "the instance is already stopped")
+	}
+
+	m.runMu.Lock()
+	shuttingDown := m.shuttingDown
+	m.runMu.Unlock()
+	if !shuttingDown {
+		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "STOPPED"})
+	}
+
+	if status == api.Frozen {
+		force = true
+	}
+
+	if force || timeout == 0 {
+		err = m.driver.Kill(ctx, name)
+	} else {
+		err = m.driver.Shutdown(ctx, name, timeout)
+	}
+
+	if err != nil {
+		if !shuttingDown {
+			m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "RUNNING"})
+		}
+
+		return err
+	}
+
+	m.waitRunDone(name)
+	return m.pool.Unmount(name)
+}
+
+// Restart stops and starts an instance.
+func (m *Manager) Restart(ctx context.Context, name string, timeout time.Duration, force bool) error {
+	unlock := m.lock(name)
+	defer unlock()
+	err := m.stopLocked(ctx, name, timeout, force)
+	if err != nil {
+		return err
+	}
+
+	return m.startLocked(ctx, name)
+}
+
+// Freeze pauses a running instance.
+func (m *Manager) Freeze(ctx context.Context, name string) error {
+	unlock := m.lock(name)
+	defer unlock()
+	if m.driver.Status(name) != api.Running {
+		return ErrNotRunning
+	}
+
+	return m.driver.Freeze(name)
+}
+
+// Unfreeze resumes a frozen instance.
+func (m *Manager) Unfreeze(ctx context.Context, name string) error {
+	unlock := m.lock(name)
+	defer unlock()
+	if m.driver.Status(name) != api.Frozen {
+		return api.StatusErrorf(http.StatusBadRequest, "the instance is not frozen")
+	}
+
+	return m.driver.Unfreeze(name)
+}
+
+// Status returns the status of an instance.
+func (m *Manager) Status(name string) api.StatusCode {
+	return m.driver.Status(name)
+}
+
+// lifecycle sends a lifecycle event for something the daemon did on its own.
+func (m *Manager) lifecycle(action string, name string) {
+	if m.events != nil {
+		m.events.SendLifecycle("default", api.EventLifecycle{Action: action, Source: URL(name)})
+	}
+}

@@ -1,0 +1,469 @@
+// Package lxc runs containers with liblxc (through go-lxc). It is the only package importing go-lxc.
+package lxc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	golxc "github.com/lxc/go-lxc"
+	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// startTimeout bounds how long a start may take.
+const startTimeout = 30 * time.Second
+
+// Driver runs containers under one lxcpath.
+type Driver struct {
+	lxcPath string
+}
+
+// New returns a driver keeping liblxc's per-container state under lxcPath (LXD_DIR/containers).
+func New(lxcPath string) (*Driver, error) {
+	err := os.MkdirAll(lxcPath, 0o711)
+	if err != nil {
+		return nil, err
+	}
+
+	return &Driver{lxcPath: lxcPath}, nil
+}
+
+// Available reports whether liblxc can run containers on this host, with the reason when it cannot.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return errors.New("containers need root")
+	}
+
+	_, err := os.Stat("/proc/self/ns/user")
+	if err != nil {
+		return fmt.Errorf("no user namespaces: %w", err)
+	}
+
+	return nil
+}
+
+func (d *Driver) container(name string) (*golxc.Container, error) {
+	c, err := golxc.NewContainer(name, d.lxcPath)
+	if err != nil {
+		return nil, fmt.Errorf("liblxc container %q: %w", name, err)
+	}
+
+	return c, nil
+}
+
+// cgroup2 reports whether the host uses the unified cgroup hierarchy only.
+func cgroup2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// Config returns the liblxc configuration of a container, as ordered key/value pairs.
+func Config(spec instance.Spec) ([][2]string, error) {
+	out := [][2]string{}
+	add := func(k, v string) { out = append(out, [2]string{k, v}) }
+
+	for _, inc := range []string{"/usr/share/lxc/config/common.conf"} {
+		_, err := os.Stat(inc)
+		if err == nil {
+			add("lxc.include", inc)
+		}
+	}
+
+	if spec.IDMap != nil {
+		_, err := os.Stat("/usr/share/lxc/config/userns.conf")
+		if err == nil {
+			add("lxc.include", "/usr/share/lxc/config/userns.conf")
+		}
+	}
+
+	add("lxc.uts.name", spec.Name)
+	add("lxc.rootfs.path", "dir:"+spec.Rootfs)
+	add("lxc.autodev", "1")
+	add("lxc.pty.max", "1024")
+	add("lxc.tty.max", "0")
+	add("lxc.init.cmd", "/sbin/init")
+	add("lxc.apparmor.profile", "unconfined")
+	if instance.IsTrue(spec.Config["security.nesting"]) {
+		add("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force")
+	} else {
+		add("lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed")
+	}
+
+	if spec.IDMap != nil {
+		for _, m := range spec.IDMap.LXC() {
+			add("lxc.idmap", m)
+		}
+	}
+
+	prefix := "lxc.cgroup."
+	memKey, pidsKey := "memory.limit_in_bytes", "pids.max"
+	if cgroup2() {
+		prefix = "lxc.cgroup2."
+		memKey = "memory.max"
+	}
+
+	if v := spec.Config["limits.memory"]; v != "" {
+		limit, err := memoryLimit(v)
+		if err != nil {
+			return nil, err
+		}
+
+		add(prefix+memKey, strconv.FormatInt(limit, 10))
+	}
+
+	if v := spec.Config["limits.processes"]; v != "" {
+		add(prefix+pidsKey, v)
+	}
+
+	if v := spec.Config["limits.cpu"]; v != "" {
+		add(prefix+"cpuset.cpus", cpuSet(v))
+	}
+
+	for k, v := range spec.Config {
+		env, ok := strings.CutPrefix(k, "environment.")
+		if ok {
+			add("lxc.environment", env+"="+v)
+		}
+	}
+
+	nics := 0
+	for name, dev := range spec.Devices {
+		if dev["type"] != "nic" {
+			continue
+		}
+
+		p := fmt.Sprintf("lxc.net.%d.", nics)
+		nics++
+		iface := dev["name"]
+		if iface == "" {
+			iface = name
+		}
+
+		add(p+"type", "veth")
+		add(p+"link", dev["parent"])
+		add(p+"flags", "up")
+		add(p+"name", iface)
+		if dev["hwaddr"] != "" {
+			add(p+"hwaddr", dev["hwaddr"])
+		}
+
+		if dev["mtu"] != "" {
+			add(p+"mtu", dev["mtu"])
+		}
+	}
+
+	if nics == 0 {
+		add("lxc.net.0.type", "empty")
+	}
+
+	return out, nil
+}
+
+// memoryLimit turns limits.memory into bytes; a percentage is of the host's memory.
+func memoryLimit(v string) (int64, error) {
+	pct, ok := strings.CutSuffix(v, "%")
+	if !ok {
+		return instance.ParseByteSize(v)
+	}
+
+	n, err := strconv.ParseInt(pct, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+
+	var info unix.Sysinfo_t
+	err = unix.Sysinfo(&info)
+	if err != nil {
+		return 0, err
+	}
+
+	return int64(info.Totalram) * int64(info.Unit) * n / 100, nil
+}
+
+// cpuSet turns limits.cpu into a cpuset: a count N means CPUs 0 to N-1.
+func cpuSet(v string) string {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return v
+	}
+
+	if n <= 1 {
+		return "0"
+	}
+
+	return fmt.Sprintf("0-%d", n-1)
+}
+
+// Start starts a container and waits until it runs.
+func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
+	c, err := d.container(spec.Name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	items, err := Config(spec)
+	if err != nil {
+		return err
+	}
+
+	err = c.SetLogFile(spec.LogFile)
+	if err != nil {
+		return err
+	}
+
+	_ = c.SetLogLevel(golxc.INFO)
+	for _, kv := range items {
+		err = c.SetConfigItem(kv[0], kv[1])
+		if err != nil {
+			return fmt.Errorf("setting %s=%s: %w", kv[0], kv[1], err)
+		}
+	}
+
+	_ = c.SaveConfigFile(filepath.Join(filepath.Dir(spec.LogFile), "lxc.conf"))
+	err = c.Start()
+	if err != nil {
+		return fmt.Errorf("%w (see %s)", err, spec.LogFile)
+	}
+
+	if !c.Wait(golxc.RUNNING, startTimeout) {
+		return fmt.Errorf("the container did not reach RUNNING (see %s)", spec.LogFile)
+	}
+
+	return nil
+}
+
+// Shutdown sends the halt signal to init and waits for the container to stop.
+func (d *Driver) Shutdown(ctx context.Context, name string, timeout time.Duration) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	if timeout < 0 {
+		timeout = -1
+	}
+
+	err = c.Shutdown(timeout)
+	if err != nil {
+		if c.State() != golxc.STOPPED {
+			return fmt.Errorf("the instance did not stop within %s: %w", timeout, err)
+		}
+	}
+
+	return nil
+}
+
+// Kill stops a container at once.
+func (d *Driver) Kill(ctx context.Context, name string) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	if statusOf(c) == api.Frozen {
+		_ = setFrozen(c.InitPid(), false)
+	}
+
+	err = c.Stop()
+	if err != nil && c.State() != golxc.STOPPED {
+		return fmt.Errorf("stopping the instance: %w", err)
+	}
+
+	c.Wait(golxc.STOPPED, 30*time.Second)
+	return nil
+}
+
+// Freeze pauses a container.
+func (d *Driver) Freeze(name string) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	return setFrozen(c.InitPid(), true)
+}
+
+// Unfreeze resumes a container.
+func (d *Driver) Unfreeze(name string) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	return setFrozen(c.InitPid(), false)
+}
+
+func statusOf(c *golxc.Container) api.StatusCode {
+	switch c.State() {
+	case golxc.STOPPED:
+		return api.Stopped
+	case golxc.FROZEN, golxc.FREEZING:
+		return api.Frozen
+	}
+
+	if isFrozen(c.InitPid()) {
+		return api.Frozen
+	}
+
+	return api.Running
+}
+
+// Status returns Running, Frozen or Stopped.
+func (d *Driver) Status(name string) api.StatusCode {
+	c, err := d.container(name)
+	if err != nil {
+		return api.Stopped
+	}
+
+	defer func() { _ = c.Release() }()
+	return statusOf(c)
+}
+
+// State reports the runtime state of a container.
+func (d *Driver) State(name string) instance.RuntimeState {
+	out := instance.RuntimeState{Status: api.Stopped, Processes: -1}
+	c, err := d.container(name)
+	if err != nil {
+		return out
+	}
+
+	defer func() { _ = c.Release() }()
+	out.Status = statusOf(c)
+	if out.Status == api.Stopped {
+		out.Processes = 0
+		return out
+	}
+
+	out.Pid = int64(c.InitPid())
+	mem, err := c.MemoryUsage()
+	if err == nil {
+		out.Memory.Usage = int64(mem)
+	}
+
+	cpu, err := c.CPUTime()
+	if err == nil {
+		out.CPU.Usage = cpu.Nanoseconds()
+	}
+
+	pids := c.CgroupItem("pids.current")
+	if len(pids) == 1 {
+		n, err := strconv.ParseInt(strings.TrimSpace(pids[0]), 10, 64)
+		if err == nil {
+			out.Processes = n
+		}
+	}
+
+	out.Network = network(c, int(out.Pid))
+	return out
+}
+
+// WaitExit returns a channel closed when the container's init exits.
+func (d *Driver) WaitExit(name string) (<-chan struct{}, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = c.Release() }()
+	f, err := c.InitPidFd()
+	if err != nil {
+		return nil, fmt.Errorf("pidfd of %q: %w", name, err)
+	}
+
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		defer func() { _ = f.Close() }()
+		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == nil || !errors.Is(err, unix.EINTR) {
+				return
+			}
+		}
+	}()
+
+	return ch, nil
+}
+
+// Exec starts a command in a running container and returns its host pid; it is a child of the daemon.
+func (d *Driver) Exec(name string, spec instance.ExecSpec) (int, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return -1, err
+	}
+
+	defer func() { _ = c.Release() }()
+	opts := golxc.AttachOptions{
+		Namespaces: -1,
+		Arch:       -1,
+		Cwd:        spec.Cwd,
+		UID:        spec.UID,
+		GID:        spec.GID,
+		ClearEnv:   true,
+		Env:        spec.Env,
+		StdinFd:    spec.Stdin.Fd(),
+		StdoutFd:   spec.Stdout.Fd(),
+		StderrFd:   spec.Stderr.Fd(),
+	}
+
+	pid, err := c.RunCommandNoWait(spec.Command, opts)
+	if err != nil {
+		return -1, fmt.Errorf("running %q: %w", spec.Command[0], err)
+	}
+
+	return pid, nil
+}
+
+// Cleanup removes liblxc's directory of a container.
+func (d *Driver) Cleanup(name string) error {
+	return os.RemoveAll(filepath.Join(d.lxcPath, name))
+}
+
+// OpenPty opens a pseudo-terminal on the container's own devpts, so that the command sees a terminal it can name.
+func (d *Driver) OpenPty(name string) (*os.File, *os.File, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	defer func() { _ = c.Release() }()
+	devpts, err := c.DevptsFd()
+	if err != nil {
+		return nil, nil, fmt.Errorf("devpts of %q: %w", name, err)
+	}
+
+	defer func() { _ = devpts.Close() }()
+	fd, err := unix.Openat(int(devpts.Fd()), "ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the container's ptmx: %w", err)
+	}
+
+	master := os.NewFile(uintptr(fd), "ptmx")
+	err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("unlocking the pty: %w", err)
+	}
+
+	peer, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("opening the pty peer: %w", errno)
+	}
+
+	return master, os.NewFile(peer, "pts"), nil
+}

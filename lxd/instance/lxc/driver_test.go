@@ -1,0 +1,93 @@
+package lxc
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/lxd-go/lxd/lxd/instance"
+)
+
+// has reports whether the configuration holds key=value.
+func has(items [][2]string, key string, value string) bool {
+	return slices.Contains(items, [2]string{key, value})
+}
+
+func TestConfig(t *testing.T) {
+	idmap := &instance.IDMap{HostUID: 1000000, HostGID: 1000000, Size: 65536}
+	tests := []struct {
+		name    string
+		spec    instance.Spec
+		want    [][2]string
+		notWant [][2]string
+	}{
+		{"unprivileged", instance.Spec{Name: "c1", Rootfs: "/p/c1/rootfs", IDMap: idmap},
+			[][2]string{{"lxc.uts.name", "c1"}, {"lxc.rootfs.path", "dir:/p/c1/rootfs"},
+				{"lxc.idmap", "u 0 1000000 65536"}, {"lxc.idmap", "g 0 1000000 65536"}, {"lxc.net.0.type", "empty"}},
+			nil},
+		{"privileged", instance.Spec{Name: "c2", Rootfs: "/r"}, [][2]string{{"lxc.init.cmd", "/sbin/init"}},
+			[][2]string{{"lxc.idmap", "u 0 1000000 65536"}}},
+		{"environment", instance.Spec{Name: "c3", Config: map[string]string{"environment.FOO": "bar baz"}},
+			[][2]string{{"lxc.environment", "FOO=bar baz"}}, nil},
+		{"bridged nic", instance.Spec{Name: "c4", Devices: map[string]map[string]string{
+			"eth0": {"type": "nic", "nictype": "bridged", "parent": "br0", "hwaddr": "00:16:3e:00:00:01"}}},
+			[][2]string{{"lxc.net.0.type", "veth"}, {"lxc.net.0.link", "br0"}, {"lxc.net.0.name", "eth0"},
+				{"lxc.net.0.hwaddr", "00:16:3e:00:00:01"}},
+			[][2]string{{"lxc.net.0.type", "empty"}}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Config(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			for _, kv := range tt.want {
+				if !has(got, kv[0], kv[1]) {
+					t.Fatalf("got %v, want %s = %s", got, kv[0], kv[1])
+				}
+			}
+
+			for _, kv := range tt.notWant {
+				if has(got, kv[0], kv[1]) {
+					t.Fatalf("got %v, want no %s = %s", got, kv[0], kv[1])
+				}
+			}
+		})
+	}
+}
+
+func TestConfigLimits(t *testing.T) {
+	got, err := Config(instance.Spec{Name: "c1", Config: map[string]string{
+		"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	prefix := "lxc.cgroup."
+	mem := "memory.limit_in_bytes"
+	if cgroup2() {
+		prefix, mem = "lxc.cgroup2.", "memory.max"
+	}
+
+	for _, kv := range [][2]string{{prefix + mem, "268435456"}, {prefix + "pids.max", "100"}, {prefix + "cpuset.cpus", "0-1"}} {
+		if !has(got, kv[0], kv[1]) {
+			t.Fatalf("got %v, want %s = %s", got, kv[0], kv[1])
+		}
+	}
+
+	_, err = Config(instance.Spec{Name: "c1", Config: map[string]string{"limits.memory": "lots"}})
+	if err == nil {
+		t.Fatal("got no error for a bad memory limit")
+	}
+}
+
+func TestCPUSet(t *testing.T) {
+	tests := map[string]string{"1": "0", "4": "0-3", "0,2": "0,2", "1-3": "1-3"}
+	for in, want := range tests {
+		got := cpuSet(in)
+		if got != want {
+			t.Fatalf("cpuSet(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

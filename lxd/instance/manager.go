@@ -1,0 +1,315 @@
+package instance
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// Volatile keys the daemon keeps on each instance.
+const (
+	KeyBaseImage      = "volatile.base_image"
+	KeyUUID           = "volatile.uuid"
+	KeyLastStatePower = "volatile.last_state.power"
+	KeyIdmapBase      = "volatile.idmap.base"
+	KeyIdmapNext      = "volatile.idmap.next"
+	KeyLastIdmap      = "volatile.last_state.idmap"
+)
+
+// ManagerArgs are the subsystems a Manager works with.
+type ManagerArgs struct {
+	DB     *db.DB
+	Images *images.Store
+	Pool   *storage.Pool
+	Driver Driver
+	Events *events.Server
+
+	// IDMap is the map of unprivileged containers; nil makes every container privileged.
+	IDMap *IDMap
+
+	// LogDir holds one log directory per instance.
+	LogDir string
+}
+
+// Manager creates, runs and deletes instances. Operations on one instance are serialised.
+type Manager struct {
+	db     *db.DB
+	images *images.Store
+	pool   *storage.Pool
+	driver Driver
+	events *events.Server
+	idmap  *IDMap
+	logDir string
+
+	lockMu sync.Mutex
+	locks  map[string]*sync.Mutex
+
+	runMu   sync.Mutex
+	running map[string]*run
+
+	// shuttingDown keeps the last power state of instances stopped by the daemon's shutdown.
+	shuttingDown bool
+}
+
+// run is one run of a container; done is closed once its exit has been handled.
+type run struct {
+	done chan struct{}
+}
+
+// NewManager returns a manager over the given subsystems.
+func NewManager(args ManagerArgs) *Manager {
+	return &Manager{
+		db:      args.DB,
+		images:  args.Images,
+		pool:    args.Pool,
+		driver:  args.Driver,
+		events:  args.Events,
+		idmap:   args.IDMap,
+		logDir:  args.LogDir,
+		locks:   map[string]*sync.Mutex{},
+		running: map[string]*run{},
+	}
+}
+
+// Pool returns the storage pool.
+func (m *Manager) Pool() *storage.Pool {
+	return m.pool
+}
+
+// lock takes the lock of one instance and returns its release.
+func (m *Manager) lock(name string) func() {
+	m.lockMu.Lock()
+	l, ok := m.locks[name]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[name] = l
+	}
+
+	m.lockMu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// DefaultProfile is the profile created at first start: a root disk on the default pool.
+func DefaultProfile() db.Profile {
+	return db.Profile{
+		Name:        "default",
+		Description: "Default profile",
+		Config:      map[string]string{},
+		Devices: map[string]map[string]string{
+			"root": {"type": "disk", "path": "/", "pool": storage.DefaultPool},
+		},
+	}
+}
+
+// Init creates the default profile when missing, follows containers still running from before, and starts the
+// ones that should run.
+func (m *Manager) Init(ctx context.Context) error {
+	var insts []db.Instance
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.GetProfile(ctx, "default")
+		if errors.Is(err, errs.ErrNotFound) {
+			_, err = tx.CreateProfile(ctx, DefaultProfile())
+		}
+
+		if err != nil {
+			return err
+		}
+
+		insts, err = tx.GetInstances(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("initialising instances: %w", err)
+	}
+
+	for _, inst := range insts {
+		if m.driver.Status(inst.Name) != api.Stopped {
+			m.follow(inst.Name)
+			continue
+		}
+
+		// A daemon that died may have left the root of a stopped instance mounted.
+		err = m.pool.Unmount(inst.Name)
+		if err != nil {
+			slog.Warn("failed unmounting the root of a stopped instance", "instance", inst.Name, "err", err)
+		}
+
+		expanded, _, err := m.expand(ctx, &inst)
+		if err != nil {
+			continue
+		}
+
+		auto, set := expanded["boot.autostart"]
+		if (set && IsTrue(auto)) || (!set && inst.Config[KeyLastStatePower] == "RUNNING") {
+			err = m.Start(ctx, inst.Name)
+			if err != nil {
+				slog.Error("failed starting instance at boot", "instance", inst.Name, "err", err)
+			}
+		}
+	}
+
+	return nil
+}
+
+// Shutdown stops every running container, keeping their last power state so they start again with the daemon.
+func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
+	m.runMu.Lock()
+	m.shuttingDown = true
+	names := make([]string, 0, len(m.running))
+	for name := range m.running {
+		names = append(names, name)
+	}
+
+	m.runMu.Unlock()
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := m.Stop(ctx, name, timeout, false)
+			if err != nil {
+				slog.Warn("clean stop failed at shutdown, killing", "instance", name, "err", err)
+				err = m.Stop(ctx, name, 0, true)
+				if err != nil {
+					slog.Error("failed stopping instance at shutdown", "instance", name, "err", err)
+				}
+			}
+		}()
+	}
+
+	wg.Wait()
+}
+
+// checkRootDisk makes sure the expanded devices have a root disk on a pool this server has.
+func checkRootDisk(devices map[string]map[string]string) error {
+	_, root, ok := RootDisk(devices)
+	if !ok {
+		return api.StatusErrorf(http.StatusBadRequest, "no root disk device: add one or use a profile that has one")
+	}
+
+	if root["pool"] != storage.DefaultPool {
+		return api.StatusErrorf(http.StatusNotFound, "storage pool %q not found", root["pool"])
+	}
+
+	return nil
+}
+
+func loadProfiles(ctx context.Context, tx *db.Tx, names []string) ([]Profile, error) {
+	out := make([]Profile, 0, len(names))
+	seen := map[string]bool{}
+	for _, name := range names {
+		if seen[name] {
+			return nil, api.StatusErrorf(http.StatusBadRequest, "profile %q is listed twice", name)
+		}
+
+		seen[name] = true
+		p, err := tx.GetProfile(ctx, name)
+		if errors.Is(err, errs.ErrNotFound) {
+			return nil, api.StatusErrorf(http.StatusNotFound, "profile %q not found", name)
+		}
+
+		if err != nil {
+			return nil, err
+		}
+
+		out = append(out, Profile{Name: p.Name, Config: p.Config, Devices: p.Devices})
+	}
+
+	return out, nil
+}
+
+// expand returns an instance's expanded configuration and devices.
+func (m *Manager) expand(ctx context.Context, inst *db.Instance) (map[string]string, map[string]map[string]string, error) {
+	var profiles []Profile
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		profiles, err = loadProfiles(ctx, tx, inst.Profiles)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	config, devices := Expand(profiles, inst.Config, inst.Devices)
+	return config, devices, nil
+}
+
+// privileged reports whether an expanded configuration runs privileged.
+func (m *Manager) privileged(config map[string]string) bool {
+	return m.idmap == nil || IsTrue(config["security.privileged"])
+}
+
+// newUUID returns a random UUID (version 4).
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// undo collects the steps to roll back when a multi-step change fails.
+type undo []func()
+
+func (u *undo) add(f func()) {
+	*u = append(*u, f)
+}
+
+// run rolls back, last step first.
+func (u *undo) run() {
+	for i := len(*u) - 1; i >= 0; i-- {
+		(*u)[i]()
+	}
+}
+
+// load reads one instance row.
+func (m *Manager) load(ctx context.Context, name string) (*db.Instance, error) {
+	var inst *db.Instance
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		inst, err = tx.GetInstance(ctx, name)
+		return err
+	})
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, api.StatusErrorf(http.StatusNotFound, "instance %q not found", name)
+	}
+
+	return inst, err
+}
+
+// Exists reports whether an instance exists, as a 404 StatusError when it does not.
+func (m *Manager) Exists(ctx context.Context, name string) error {
+	_, err := m.load(ctx, name)
+	return err
+}
+
+// setVolatile stores volatile keys of an instance.
+func (m *Manager) setVolatile(ctx context.Context, name string, changes map[string]string) {
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.SetInstanceConfig(ctx, name, changes)
+	})
+	if err != nil {
+		slog.Error("failed recording instance state", "instance", name, "err", err)
+	}
+}
+
+// URL is the API path of an instance.
+func URL(name string) string {
+	return "/1.0/instances/" + name
+}
+
+// ErrNotRunning is returned when an action needs a running instance.
+var ErrNotRunning = api.NewStatusError(http.StatusBadRequest, "the instance is not running")

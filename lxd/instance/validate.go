@@ -1,0 +1,308 @@
+package instance
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// ValidName checks an instance name against the hostname rules LXD applies: 1 to 63 characters, letters, digits
+// and dashes, not starting with a digit or a dash, not ending with a dash.
+func ValidName(name string) error {
+	if name == "" {
+		return fmt.Errorf("instance name must not be empty: %w", errs.ErrInvalid)
+	}
+
+	if len(name) > 63 {
+		return fmt.Errorf("instance name %q is longer than 63 characters: %w", name, errs.ErrInvalid)
+	}
+
+	for i, c := range name {
+		ok := c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return fmt.Errorf("instance name %q may only contain letters, digits and dashes: %w", name, errs.ErrInvalid)
+		}
+
+		if i == 0 && (c == '-' || (c >= '0' && c <= '9')) {
+			return fmt.Errorf("instance name %q must start with a letter: %w", name, errs.ErrInvalid)
+		}
+	}
+
+	if strings.HasSuffix(name, "-") {
+		return fmt.Errorf("instance name %q must not end with a dash: %w", name, errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// ValidProfileName checks a profile name: not empty, no slash, not "." or "..".
+func ValidProfileName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\ \t\n") || len(name) > 63 {
+		return fmt.Errorf("invalid profile name %q: %w", name, errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// keyCheck validates one configuration value.
+type keyCheck func(value string) error
+
+func checkBool(v string) error {
+	switch strings.ToLower(v) {
+	case "true", "false", "1", "0", "yes", "no", "on", "off":
+		return nil
+	}
+
+	return fmt.Errorf("%q is not a boolean", v)
+}
+
+func checkUint(v string) error {
+	_, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a positive integer", v)
+	}
+
+	return nil
+}
+
+// checkCPU accepts a CPU count ("2") or a set of CPUs ("0-1,3").
+func checkCPU(v string) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err == nil {
+		if n == 0 {
+			return fmt.Errorf("limits.cpu must be at least 1")
+		}
+
+		return nil
+	}
+
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		_, err = strconv.ParseUint(lo, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is neither a CPU count nor a CPU set", v)
+		}
+
+		if isRange {
+			_, err = strconv.ParseUint(hi, 10, 32)
+			if err != nil {
+				return fmt.Errorf("%q is neither a CPU count nor a CPU set", v)
+			}
+		}
+	}
+
+	return nil
+}
+
+// checkMemory accepts a byte size with an optional unit ("256MiB", "1GB", "512") or a percentage ("50%").
+func checkMemory(v string) error {
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		n, err := strconv.ParseUint(p, 10, 8)
+		if err != nil || n == 0 || n > 100 {
+			return fmt.Errorf("%q is not a percentage between 1%% and 100%%", v)
+		}
+
+		return nil
+	}
+
+	_, err := ParseByteSize(v)
+	return err
+}
+
+// ParseByteSize parses a size such as "512", "256MiB", "1GB" or "2G" into bytes.
+func ParseByteSize(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"kB", 1000}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"TB", 1000 * 1000 * 1000 * 1000},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
+	}
+
+	num, mult := v, int64(1)
+	for _, u := range units {
+		rest, ok := strings.CutSuffix(v, u.suffix)
+		if ok {
+			num, mult = rest, u.mult
+			break
+		}
+	}
+
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a valid size", v)
+	}
+
+	return n * mult, nil
+}
+
+func checkAny(string) error { return nil }
+
+// configKeys are the instance configuration keys a user may set, with their checks.
+var configKeys = map[string]keyCheck{
+	"limits.cpu":          checkCPU,
+	"limits.memory":       checkMemory,
+	"limits.processes":    checkUint,
+	"boot.autostart":      checkBool,
+	"security.privileged": checkBool,
+	"security.nesting":    checkBool,
+}
+
+// keyPrefixes are the free-form key namespaces.
+var keyPrefixes = []string{"environment.", "user.", "image."}
+
+// ValidateConfig checks configuration keys and values. Unknown keys are refused. volatile.* keys are internal: a
+// user may only keep the ones the instance already has (internal is true when the daemon itself writes them).
+func ValidateConfig(config map[string]string, profile bool, internal bool) error {
+	for k, v := range config {
+		check, ok := configKeys[k]
+		if !ok {
+			for _, p := range keyPrefixes {
+				if strings.HasPrefix(k, p) && len(k) > len(p) {
+					check, ok = checkAny, true
+					break
+				}
+			}
+		}
+
+		if !ok && strings.HasPrefix(k, "volatile.") {
+			if profile {
+				return fmt.Errorf("volatile keys cannot be set on a profile (%q): %w", k, errs.ErrInvalid)
+			}
+
+			if !internal {
+				return fmt.Errorf("volatile key %q is internal and cannot be set: %w", k, errs.ErrInvalid)
+			}
+
+			check, ok = checkAny, true
+		}
+
+		if !ok {
+			return fmt.Errorf("unknown configuration key %q: %w", k, errs.ErrInvalid)
+		}
+
+		err := check(v)
+		if err != nil {
+			return fmt.Errorf("invalid value for %q: %w: %w", k, err, errs.ErrInvalid)
+		}
+	}
+
+	return nil
+}
+
+// ValidateDevices checks device definitions: each has a type; disk devices need a path (a root disk "/" also a
+// pool), and nic devices of type bridged need a parent. Other device types are refused.
+func ValidateDevices(devices map[string]map[string]string) error {
+	roots := 0
+	for name, dev := range devices {
+		if name == "" || strings.ContainsAny(name, "/ ") {
+			return fmt.Errorf("invalid device name %q: %w", name, errs.ErrInvalid)
+		}
+
+		switch dev["type"] {
+		case "disk":
+			for k := range dev {
+				if k != "type" && k != "path" && k != "pool" && k != "source" && k != "size" && k != "readonly" {
+					return fmt.Errorf("device %q: unknown disk key %q: %w", name, k, errs.ErrInvalid)
+				}
+			}
+
+			if dev["path"] == "" {
+				return fmt.Errorf("device %q: a disk needs a path: %w", name, errs.ErrInvalid)
+			}
+
+			if dev["path"] == "/" {
+				roots++
+				if dev["pool"] == "" {
+					return fmt.Errorf("device %q: the root disk needs a pool: %w", name, errs.ErrInvalid)
+				}
+
+				if dev["source"] != "" {
+					return fmt.Errorf("device %q: the root disk cannot have a source: %w", name, errs.ErrInvalid)
+				}
+			} else if dev["source"] == "" {
+				return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
+			}
+
+		case "nic":
+			for k := range dev {
+				if k != "type" && k != "nictype" && k != "parent" && k != "name" && k != "hwaddr" && k != "mtu" && k != "network" {
+					return fmt.Errorf("device %q: unknown nic key %q: %w", name, k, errs.ErrInvalid)
+				}
+			}
+
+			if dev["nictype"] != "bridged" || dev["parent"] == "" {
+				return fmt.Errorf("device %q: only bridged nics with a parent are supported: %w", name, errs.ErrInvalid)
+			}
+
+		case "none":
+		case "":
+			return fmt.Errorf("device %q has no type: %w", name, errs.ErrInvalid)
+		default:
+			return fmt.Errorf("device %q: unsupported device type %q: %w", name, dev["type"], errs.ErrInvalid)
+		}
+	}
+
+	if roots > 1 {
+		return fmt.Errorf("more than one root disk: %w", errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// Profile is the part of a profile that expands into an instance.
+type Profile struct {
+	Name    string
+	Config  map[string]string
+	Devices map[string]map[string]string
+}
+
+// Expand applies profiles in order, then the instance's own configuration and devices on top.
+func Expand(profiles []Profile, config map[string]string, devices map[string]map[string]string) (map[string]string, map[string]map[string]string) {
+	outConfig := map[string]string{}
+	outDevices := map[string]map[string]string{}
+	for _, p := range profiles {
+		maps.Copy(outConfig, p.Config)
+		for name, dev := range p.Devices {
+			outDevices[name] = maps.Clone(dev)
+		}
+	}
+
+	maps.Copy(outConfig, config)
+	for name, dev := range devices {
+		outDevices[name] = maps.Clone(dev)
+	}
+
+	for name, dev := range outDevices {
+		if dev["type"] == "none" {
+			delete(outDevices, name)
+		}
+	}
+
+	return outConfig, outDevices
+}
+
+// IsTrue reports whether a boolean configuration value is set.
+func IsTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true
+	}
+
+	return false
+}
+
+// RootDisk returns the root disk device of expanded devices.
+func RootDisk(devices map[string]map[string]string) (string, map[string]string, bool) {
+	for name, dev := range devices {
+		if dev["type"] == "disk" && dev["path"] == "/" {
+			return name, dev, true
+		}
+	}
+
+	return "", nil, false
+}

@@ -1,0 +1,164 @@
+package instance
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+func TestValidName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"c1", true},
+		{"web-01", true},
+		{"A", true},
+		{"", false},
+		{"1abc", false},
+		{"-abc", false},
+		{"abc-", false},
+		{"a_b", false},
+		{"a.b", false},
+		{"a b", false},
+		{"a/b", false},
+		{"ü", false},
+		{string(make([]byte, 64)), false},
+		{"a23456789012345678901234567890123456789012345678901234567890123", true},
+		{"a234567890123456789012345678901234567890123456789012345678901234", false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidName(tt.name)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+			}
+
+			if err != nil && !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("got %v, want an ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	tests := []struct {
+		name     string
+		config   map[string]string
+		profile  bool
+		internal bool
+		ok       bool
+	}{
+		{"empty", nil, false, false, true},
+		{"cpu count", map[string]string{"limits.cpu": "2"}, false, false, true},
+		{"cpu set", map[string]string{"limits.cpu": "0-1,3"}, false, false, true},
+		{"cpu zero", map[string]string{"limits.cpu": "0"}, false, false, false},
+		{"cpu junk", map[string]string{"limits.cpu": "two"}, false, false, false},
+		{"memory unit", map[string]string{"limits.memory": "256MiB"}, false, false, true},
+		{"memory bytes", map[string]string{"limits.memory": "1048576"}, false, false, true},
+		{"memory percent", map[string]string{"limits.memory": "50%"}, false, false, true},
+		{"memory bad percent", map[string]string{"limits.memory": "150%"}, false, false, false},
+		{"memory junk", map[string]string{"limits.memory": "lots"}, false, false, false},
+		{"processes", map[string]string{"limits.processes": "100"}, false, false, true},
+		{"processes negative", map[string]string{"limits.processes": "-1"}, false, false, false},
+		{"environment", map[string]string{"environment.FOO": "bar baz"}, false, false, true},
+		{"environment empty name", map[string]string{"environment.": "x"}, false, false, false},
+		{"user", map[string]string{"user.anything": "x"}, false, false, true},
+		{"image", map[string]string{"image.os": "busybox"}, false, false, true},
+		{"bool", map[string]string{"boot.autostart": "true", "security.privileged": "0", "security.nesting": "no"}, false, false, true},
+		{"bad bool", map[string]string{"security.privileged": "maybe"}, false, false, false},
+		{"unknown", map[string]string{"limits.bogus": "1"}, false, false, false},
+		{"raw lxc refused", map[string]string{"raw.lxc": "lxc.foo=1"}, false, false, false},
+		{"volatile by user", map[string]string{"volatile.uuid": "x"}, false, false, false},
+		{"volatile internal", map[string]string{"volatile.uuid": "x"}, false, true, true},
+		{"volatile on profile", map[string]string{"volatile.uuid": "x"}, true, true, false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateConfig(tt.config, tt.profile, tt.internal)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateConfig(%v) = %v, want ok=%v", tt.config, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestValidateDevices(t *testing.T) {
+	root := map[string]string{"type": "disk", "path": "/", "pool": "default"}
+	tests := []struct {
+		name    string
+		devices map[string]map[string]string
+		ok      bool
+	}{
+		{"root", map[string]map[string]string{"root": root}, true},
+		{"root without pool", map[string]map[string]string{"root": {"type": "disk", "path": "/"}}, false},
+		{"two roots", map[string]map[string]string{"a": root, "b": root}, false},
+		{"bind disk", map[string]map[string]string{"d": {"type": "disk", "path": "/mnt", "source": "/srv"}}, true},
+		{"disk without source", map[string]map[string]string{"d": {"type": "disk", "path": "/mnt"}}, false},
+		{"bridged nic", map[string]map[string]string{"eth0": {"type": "nic", "nictype": "bridged", "parent": "br0"}}, true},
+		{"macvlan nic", map[string]map[string]string{"eth0": {"type": "nic", "nictype": "macvlan", "parent": "eth0"}}, false},
+		{"no type", map[string]map[string]string{"x": {"path": "/"}}, false},
+		{"unknown type", map[string]map[string]string{"x": {"type": "gpu"}}, false},
+		{"none", map[string]map[string]string{"root": {"type": "none"}}, true},
+		{"unknown disk key", map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "default", "x": "1"}}, false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateDevices(tt.devices)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateDevices(%v) = %v, want ok=%v", tt.devices, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	profiles := []Profile{
+		{Name: "default", Config: map[string]string{"limits.cpu": "1", "user.a": "p1"},
+			Devices: map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "default"}}},
+		{Name: "second", Config: map[string]string{"user.a": "p2"},
+			Devices: map[string]map[string]string{"data": {"type": "disk", "path": "/d", "source": "/s"}}},
+	}
+
+	config, devices := Expand(profiles, map[string]string{"limits.cpu": "2"},
+		map[string]map[string]string{"data": {"type": "none"}})
+	if config["limits.cpu"] != "2" || config["user.a"] != "p2" {
+		t.Fatalf("got config %v, want instance keys over later profiles over earlier ones", config)
+	}
+
+	_, hasData := devices["data"]
+	if hasData || devices["root"]["pool"] != "default" {
+		t.Fatalf("got devices %v, want root kept and data masked by a none device", devices)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"512", 512, true},
+		{"1KiB", 1024, true},
+		{"256MiB", 256 << 20, true},
+		{"2G", 2 << 30, true},
+		{"1GB", 1000 * 1000 * 1000, true},
+		{"0", 0, false},
+		{"-5MiB", 0, false},
+		{"MiB", 0, false},
+		{"1.5GiB", 0, false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseByteSize(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Fatalf("ParseByteSize(%q) = %d, %v, want %d ok=%v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}

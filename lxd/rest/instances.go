@@ -1,0 +1,466 @@
+package rest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/filter"
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+var instancesCmd = Endpoint{
+	Path: "instances",
+	Get:  Action{Handler: instancesGet, Access: allowTrusted},
+	Post: Action{Handler: instancesPost, Access: allowTrusted},
+}
+
+var instanceCmd = Endpoint{
+	Path:   "instances/{name}",
+	Get:    Action{Handler: instanceGet, Access: allowTrusted},
+	Put:    Action{Handler: instancePut, Access: allowTrusted},
+	Patch:  Action{Handler: instancePatch, Access: allowTrusted},
+	Delete: Action{Handler: instanceDelete, Access: allowTrusted},
+	Post:   Action{Handler: instancePost, Access: allowTrusted},
+}
+
+var instanceStateCmd = Endpoint{
+	Path: "instances/{name}/state",
+	Get:  Action{Handler: instanceStateGet, Access: allowTrusted},
+	Put:  Action{Handler: instanceStatePut, Access: allowTrusted},
+}
+
+// containerAlias serves an instance endpoint under /1.0/containers too, as older clients use it.
+func containerAlias(ep Endpoint) Endpoint {
+	ep.Path = "containers" + strings.TrimPrefix(ep.Path, "instances")
+	return ep
+}
+
+var (
+	containersCmd     = containerAlias(instancesCmd)
+	containerCmd      = containerAlias(instanceCmd)
+	containerStateCmd = containerAlias(instanceStateCmd)
+)
+
+// instanceResources names an instance in operation resources, under both collection names.
+func instanceResources(name string) map[string][]string {
+	return map[string][]string{
+		"containers": {"/1.0/containers/" + name},
+		"instances":  {instance.URL(name)},
+	}
+}
+
+// instanceName reads the {name} path variable.
+func instanceName(r *http.Request) (string, error) {
+	return request.PathVar(r, "name")
+}
+
+// statusFilter makes status comparisons in a filter case-insensitive, as "lxc list status=running" expects.
+var statusFilter = regexp.MustCompile(`(?i)\bstatus\s+(eq|ne)\s+("[^"]*"|'[^']*'|\S+)`)
+
+// filterInstances keeps the instances matching a ?filter= expression.
+func filterInstances[T any](items []T, raw string) ([]T, error) {
+	if strings.TrimSpace(raw) == "" {
+		return items, nil
+	}
+
+	raw = statusFilter.ReplaceAllStringFunc(raw, strings.ToLower)
+	expr, err := filter.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		data, err := json.Marshal(item)
+		if err != nil {
+			return nil, err
+		}
+
+		obj := map[string]any{}
+		err = json.Unmarshal(data, &obj)
+		if err != nil {
+			return nil, err
+		}
+
+		status, ok := obj["status"].(string)
+		if ok {
+			obj["status"] = strings.ToLower(status)
+		}
+
+		if expr.Match(obj) {
+			out = append(out, item)
+		}
+	}
+
+	return out, nil
+}
+
+func instancesGet(s *state.State, r *http.Request) response.Response {
+	list, err := s.Instances.List(r.Context())
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	rec := recursion(r)
+	if rec == 2 {
+		full := make([]api.InstanceFull, 0, len(list))
+		for _, inst := range list {
+			full = append(full, fullInstance(s, r.Context(), inst))
+		}
+
+		full, err = filterInstances(full, r.FormValue("filter"))
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return response.SyncResponse(full)
+	}
+
+	list, err = filterInstances(list, r.FormValue("filter"))
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if rec == 1 {
+		return response.SyncResponse(list)
+	}
+
+	prefix := "/1.0/instances/"
+	if strings.HasPrefix(r.URL.Path, "/1.0/containers") {
+		prefix = "/1.0/containers/"
+	}
+
+	urls := make([]string, 0, len(list))
+	for _, inst := range list {
+		urls = append(urls, prefix+inst.Name)
+	}
+
+	return response.SyncResponse(urls)
+}
+
+// fullInstance adds the state and snapshots to an instance.
+func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.InstanceFull {
+	full := api.InstanceFull{Instance: inst, Snapshots: nil, Backups: nil}
+	st, err := s.Instances.State(ctx, inst.Name)
+	if err == nil {
+		full.State = st
+	}
+
+	return full
+}
+
+// nameWords make generated instance names.
+var nameWords = [2][]string{
+	{"amber", "brave", "calm", "deep", "eager", "fair", "glad", "happy", "keen", "lucid", "merry", "noble", "proud",
+		"quick", "sharp", "tidy", "vivid", "wise"},
+	{"ant", "bee", "cat", "deer", "eel", "fox", "gnu", "hare", "ibis", "jay", "koi", "lark", "mole", "newt", "owl",
+		"puma", "quail", "seal", "toad", "wren"},
+}
+
+// generateName returns a random name for an instance created without one.
+func generateName() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return nameWords[0][int(b[0])%len(nameWords[0])] + "-" + nameWords[1][int(b[1])%len(nameWords[1])]
+}
+
+func instancesPost(s *state.State, r *http.Request) response.Response {
+	req := api.InstancesPost{}
+	err := request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if req.Type != "" && req.Type != api.InstanceTypeContainer {
+		return response.BadRequest(fmt.Errorf("instance type %q is not supported", req.Type))
+	}
+
+	if req.InstanceType != "" {
+		return response.BadRequest(fmt.Errorf("instance_type is not supported"))
+	}
+
+	if req.Stateful {
+		return response.BadRequest(fmt.Errorf("stateful instances are not supported"))
+	}
+
+	if req.Name == "" {
+		req.Name = generateName()
+	}
+
+	args := instance.CreateArgs{
+		Name:        req.Name,
+		Description: req.Description,
+		Ephemeral:   req.Ephemeral,
+		Config:      req.Config,
+		Devices:     req.Devices,
+		Profiles:    req.Profiles,
+	}
+
+	if args.Profiles == nil {
+		args.Profiles = []string{"default"}
+	}
+
+	switch req.Source.Type {
+	case "image":
+		if req.Source.Server != "" {
+			return response.NotImplemented(fmt.Errorf("creating from an image on another server (%s) is not supported yet: import the image first", req.Source.Server))
+		}
+
+		if req.Source.Alias == "" && req.Source.Fingerprint == "" {
+			if len(req.Source.Properties) > 0 {
+				return response.BadRequest(fmt.Errorf("selecting an image by properties is not supported"))
+			}
+
+			return response.BadRequest(fmt.Errorf("the image source needs an alias or a fingerprint"))
+		}
+
+		img, err := s.Instances.ResolveImage(r.Context(), req.Source.Alias, req.Source.Fingerprint)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		args.Image = img
+	case "none":
+	case "":
+		return response.BadRequest(fmt.Errorf("the source type is missing"))
+	default:
+		return response.NotImplemented(fmt.Errorf("source type %q is not supported", req.Source.Type))
+	}
+
+	err = s.Instances.ValidateCreate(r.Context(), &args)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Creating instance",
+		Resources:   instanceResources(args.Name),
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			err := s.Instances.Create(ctx, args, func(md map[string]any) { _ = op.UpdateMetadata(md) })
+			if err != nil {
+				return err
+			}
+
+			lifecycleBy(s, nil, "instance-created", instance.URL(args.Name),
+				map[string]any{"storage-pool": "default", "type": api.InstanceTypeContainer})
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+// instanceETag is what an instance's ETag is computed from: its writable state.
+func instanceETag(inst *api.Instance) any {
+	return []any{inst.Architecture, inst.Config, inst.Devices, inst.Ephemeral, inst.Profiles, inst.Description}
+}
+
+func instanceGet(s *state.State, r *http.Request) response.Response {
+	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	inst, err := s.Instances.Get(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if recursion(r) > 0 {
+		return response.SyncResponseETag(fullInstance(s, r.Context(), *inst), instanceETag(inst))
+	}
+
+	return response.SyncResponseETag(inst, instanceETag(inst))
+}
+
+func instancePut(s *state.State, r *http.Request) response.Response {
+	return instanceUpdate(s, r, false)
+}
+
+func instancePatch(s *state.State, r *http.Request) response.Response {
+	return instanceUpdate(s, r, true)
+}
+
+// instanceUpdate replaces (PUT) or merges (PATCH: config and devices key by key) the writable fields.
+func instanceUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	inst, err := s.Instances.Get(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	resp := checkETag(r, instanceETag(inst))
+	if resp != nil {
+		return resp
+	}
+
+	put := api.InstancePut{}
+	if merge {
+		put = inst.Writable()
+		put.Config = maps.Clone(inst.Config)
+		put.Devices = map[string]map[string]string{}
+		for k, v := range inst.Devices {
+			put.Devices[k] = maps.Clone(v)
+		}
+	}
+
+	err = request.DecodeJSON(r, &put)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if !merge {
+		// Volatile keys are the daemon's: a PUT that leaves them out keeps them.
+		if put.Config == nil {
+			put.Config = map[string]string{}
+		}
+
+		for k, v := range inst.Config {
+			_, set := put.Config[k]
+			if strings.HasPrefix(k, "volatile.") && !set {
+				put.Config[k] = v
+			}
+		}
+	}
+
+	err = s.Instances.Update(r.Context(), name, put)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if merge {
+		lifecycle(s, r, "instance-updated", instance.URL(name), nil)
+		return response.EmptySyncResponse
+	}
+
+	// LXD answers a PUT with an operation, and the stock client waits for one.
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Updating instance",
+		Resources:   instanceResources(name),
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			lifecycleBy(s, requestor, "instance-updated", instance.URL(name), nil)
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+func instanceDelete(s *state.State, r *http.Request) response.Response {
+	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.Instances.Exists(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if s.Instances.Status(name) != api.Stopped {
+		return response.BadRequest(fmt.Errorf("the instance is running, stop it first"))
+	}
+
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Deleting instance",
+		Resources:   instanceResources(name),
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			err := s.Instances.Delete(ctx, name)
+			if err != nil {
+				return err
+			}
+
+			lifecycleBy(s, nil, "instance-deleted", instance.URL(name), nil)
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+// instancePost renames an instance.
+func instancePost(s *state.State, r *http.Request) response.Response {
+	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	req := api.InstancePost{}
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if req.Migration {
+		return response.NotImplemented(fmt.Errorf("instance migration is not supported"))
+	}
+
+	err = instance.ValidName(req.Name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.Instances.Exists(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if s.Instances.Status(name) != api.Stopped {
+		return response.BadRequest(fmt.Errorf("renaming a running instance is not supported"))
+	}
+
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Renaming instance",
+		Resources:   instanceResources(name),
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			err := s.Instances.Rename(ctx, name, req.Name)
+			if err != nil {
+				return err
+			}
+
+			lifecycleBy(s, requestor, "instance-renamed", instance.URL(req.Name), map[string]any{"old_name": name})
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}

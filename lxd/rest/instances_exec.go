@@ -1,0 +1,416 @@
+package rest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+var instanceExecCmd = Endpoint{
+	Path: "instances/{name}/exec",
+	Post: Action{Handler: instanceExecPost, Access: allowTrusted},
+}
+
+var containerExecCmd = containerAlias(instanceExecCmd)
+
+// execConnectTimeout bounds how long an exec waits for its websockets.
+const execConnectTimeout = 30 * time.Second
+
+// execDrainTimeout bounds how long output is still forwarded after the command exited (a background child may
+// keep the pipes open).
+const execDrainTimeout = 5 * time.Second
+
+var execUpgrader = websocket.Upgrader{
+	ReadBufferSize:  32 << 10,
+	WriteBufferSize: 32 << 10,
+	CheckOrigin:     func(r *http.Request) bool { return true },
+}
+
+// execSession holds the websockets of one exec operation.
+type execSession struct {
+	secrets map[string]string
+
+	mu        sync.Mutex
+	conns     map[string]*websocket.Conn
+	connected chan struct{}
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// connect upgrades one websocket of the session, identified by its secret.
+func (e *execSession) connect(op *operations.Operation, r *http.Request, w http.ResponseWriter) error {
+	secret := r.FormValue("secret")
+	fd := ""
+	for k, v := range e.secrets {
+		if v == secret {
+			fd = k
+		}
+	}
+
+	if fd == "" {
+		return api.StatusErrorf(http.StatusForbidden, "unknown websocket secret")
+	}
+
+	e.mu.Lock()
+	_, taken := e.conns[fd]
+	e.mu.Unlock()
+	if taken {
+		return api.StatusErrorf(http.StatusBadRequest, "websocket %s is already connected", fd)
+	}
+
+	conn, err := execUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return err
+	}
+
+	_ = conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.conns[fd] = conn
+	if len(e.conns) == len(e.secrets) {
+		close(e.connected)
+	}
+
+	return nil
+}
+
+func (e *execSession) conn(fd string) *websocket.Conn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.conns[fd]
+}
+
+func (e *execSession) closeAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.conns {
+		_ = c.Close()
+	}
+}
+
+func instanceExecPost(s *state.State, r *http.Request) response.Response {
+	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	req := api.InstanceExecPost{}
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if len(req.Command) == 0 {
+		return response.BadRequest(errors.New("no command given"))
+	}
+
+	err = s.Instances.Exists(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if s.Instances.Status(name) != api.Running {
+		return response.BadRequest(errors.New("the instance is not running"))
+	}
+
+	requestor := request.GetRequestor(r)
+	metadata := map[string]any{"command": req.Command, "interactive": req.Interactive}
+	env := instance.ExecEnvironment(nil, req.Environment)
+	metadata["environment"] = env
+
+	if !req.WaitForWS {
+		op, err := s.Ops.Create(operations.Args{
+			Class:       api.OperationClassTask,
+			Description: "Executing command",
+			Resources:   instanceResources(name),
+			Metadata:    metadata,
+			Requestor:   requestor,
+			Run: func(ctx context.Context, op *operations.Operation) error {
+				return runDetachedExec(ctx, s, op, name, req, metadata)
+			},
+		})
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return operations.Response(op)
+	}
+
+	session := &execSession{secrets: map[string]string{}, conns: map[string]*websocket.Conn{}, connected: make(chan struct{})}
+	fds := []string{"0", "1", "2", "control"}
+	if req.Interactive {
+		fds = []string{"0", "control"}
+	}
+
+	for _, fd := range fds {
+		session.secrets[fd] = newSecret()
+	}
+
+	metadata["fds"] = session.secrets
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassWebsocket,
+		Description: "Executing command",
+		Resources:   instanceResources(name),
+		Metadata:    metadata,
+		Requestor:   requestor,
+		OnConnect:   session.connect,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			defer session.closeAll()
+			select {
+			case <-session.connected:
+			case <-time.After(execConnectTimeout):
+				return errors.New("timed out waiting for the websockets to connect")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+
+			code, err := runExec(ctx, s, session, name, req)
+			if err != nil {
+				return err
+			}
+
+			lifecycleBy(s, requestor, "instance-exec", instance.URL(name), map[string]any{"command": req.Command})
+			md := op.Metadata()
+			md["return"] = code
+			return op.UpdateMetadata(md)
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+// runDetachedExec runs a command with no websockets: output is discarded, the exit status kept.
+func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operation, name string, req api.InstanceExecPost, md map[string]any) error {
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = devNull.Close() }()
+	pid, _, err := s.Instances.Exec(ctx, name, instance.ExecRequest{
+		Command: req.Command, Env: req.Environment, Cwd: req.Cwd, UID: req.User, GID: req.Group,
+		Stdin: devNull, Stdout: devNull, Stderr: devNull,
+	})
+	if err != nil {
+		return err
+	}
+
+	code, err := instance.WaitExit(pid)
+	if err != nil {
+		return err
+	}
+
+	md["return"] = code
+	return op.UpdateMetadata(md)
+}
+
+// runExec runs the command with its standard streams on the session's websockets and returns its exit status.
+func runExec(ctx context.Context, s *state.State, session *execSession, name string, req api.InstanceExecPost) (int, error) {
+	var stdin, stdout, stderr *os.File
+	var parentFiles []*os.File
+	var outputs sync.WaitGroup
+	var master *os.File
+
+	if req.Interactive {
+		var tty *os.File
+		var err error
+		master, tty, err = s.Instances.OpenPty(ctx, name)
+		if err != nil {
+			return -1, err
+		}
+
+		defer func() { _ = master.Close() }()
+		if req.Width > 0 && req.Height > 0 {
+			_ = instance.SetPtySize(master, req.Width, req.Height)
+		}
+
+		stdin, stdout, stderr = tty, tty, tty
+		parentFiles = []*os.File{tty}
+		conn := session.conn("0")
+		outputs.Add(1)
+		go func() {
+			defer outputs.Done()
+			forwardOutput(master, conn)
+		}()
+
+		go forwardInput(conn, master, false)
+	} else {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return -1, err
+		}
+
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return -1, err
+		}
+
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			return -1, err
+		}
+
+		defer func() {
+			for _, f := range []*os.File{inW, outR, errR} {
+				_ = f.Close()
+			}
+		}()
+
+		stdin, stdout, stderr = inR, outW, errW
+		parentFiles = []*os.File{inR, outW, errW}
+		go forwardInput(session.conn("0"), inW, true)
+		for fd, r := range map[string]*os.File{"1": outR, "2": errR} {
+			conn := session.conn(fd)
+			outputs.Add(1)
+			go func() {
+				defer outputs.Done()
+				forwardOutput(r, conn)
+			}()
+		}
+	}
+
+	pid, _, err := s.Instances.Exec(ctx, name, instance.ExecRequest{
+		Command: req.Command, Env: req.Environment, Cwd: req.Cwd, UID: req.User, GID: req.Group,
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+	})
+	for _, f := range parentFiles {
+		_ = f.Close()
+	}
+
+	if err != nil {
+		return -1, err
+	}
+
+	go controlLoop(session.conn("control"), pid, master)
+	code, err := instance.WaitExit(pid)
+	if err != nil {
+		return -1, err
+	}
+
+	drained := make(chan struct{})
+	go func() {
+		outputs.Wait()
+		close(drained)
+	}()
+
+	select {
+	case <-drained:
+	case <-time.After(execDrainTimeout):
+		slog.Warn("exec output still open after the command exited", "instance", name, "pid", pid)
+	}
+
+	return code, nil
+}
+
+// forwardOutput copies r to the websocket as binary frames, then ends the stream with an empty text frame.
+func forwardOutput(r io.Reader, conn *websocket.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			werr := conn.WriteMessage(websocket.BinaryMessage, buf[:n])
+			if werr != nil {
+				return
+			}
+		}
+
+		if err != nil {
+			break
+		}
+	}
+
+	_ = conn.WriteMessage(websocket.TextMessage, []byte{})
+}
+
+// forwardInput copies binary frames from the websocket to w; an empty text frame (or the socket closing) is EOF.
+func forwardInput(conn *websocket.Conn, w *os.File, closeOnEOF bool) {
+	defer func() {
+		if closeOnEOF {
+			_ = w.Close()
+		}
+	}()
+
+	for {
+		kind, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+
+		if kind == websocket.TextMessage && len(data) == 0 {
+			return
+		}
+
+		_, err = w.Write(data)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// controlLoop applies window-resize and signal messages until the control socket closes.
+func controlLoop(conn *websocket.Conn, pid int, master *os.File) {
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+
+		msg := api.InstanceExecControl{}
+		err = json.Unmarshal(data, &msg)
+		if err != nil {
+			slog.Debug("bad exec control message", "err", err)
+			continue
+		}
+
+		switch msg.Command {
+		case "window-resize":
+			if master == nil {
+				continue
+			}
+
+			width, errW := strconv.Atoi(msg.Args["width"])
+			height, errH := strconv.Atoi(msg.Args["height"])
+			if errW == nil && errH == nil {
+				_ = instance.SetPtySize(master, width, height)
+			}
+
+		case "signal":
+			if msg.Signal > 0 {
+				err = unix.Kill(pid, unix.Signal(msg.Signal))
+				if err != nil {
+					slog.Debug("forwarding signal failed", "pid", pid, "signal", msg.Signal, "err", err)
+				}
+			}
+
+		default:
+			slog.Debug("unknown exec control command", "command", fmt.Sprint(msg.Command))
+		}
+	}
+}

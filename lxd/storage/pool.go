@@ -1,0 +1,435 @@
+// Package storage holds instance root filesystems on a storage pool. The dir pool keeps one read-only base per
+// image (and per id shift), unpacked once, and gives each container an overlayfs root: the base as lower layer,
+// and an upper and a work directory of its own, so creating a container copies nothing.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// DefaultPool is the name of the pool created at first start.
+const DefaultPool = "default"
+
+// Pool is a dir storage pool: images/<base>/rootfs holds the bases and containers/<name>/ the containers, each
+// with upper/, work/, rootfs/ (the overlay mount point) and a "lower" file naming its base.
+type Pool struct {
+	name string
+	dir  string
+
+	// mu serialises base creation and removal and container mounts.
+	mu sync.Mutex
+}
+
+// NewDirPool opens (creating it if needed) the dir pool name in dir.
+func NewDirPool(name string, dir string) (*Pool, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "images"), filepath.Join(dir, "containers")} {
+		err := os.MkdirAll(d, 0o711)
+		if err != nil {
+			return nil, fmt.Errorf("creating storage pool %q: %w", name, err)
+		}
+	}
+
+	p := &Pool{name: name, dir: dir}
+	entries, err := os.ReadDir(filepath.Join(dir, "images"))
+	if err != nil {
+		return nil, err
+	}
+
+	// Unpacks cut short by a crash are left as .tmp- directories.
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			_ = os.RemoveAll(filepath.Join(dir, "images", e.Name()))
+		}
+	}
+
+	return p, nil
+}
+
+// Name returns the pool name.
+func (p *Pool) Name() string {
+	return p.name
+}
+
+// Dir returns the pool directory.
+func (p *Pool) Dir() string {
+	return p.dir
+}
+
+// BaseName is the name of the base of image fp: fp itself unshifted, fp.shifted-<hostuid>-<hostgid> shifted.
+func BaseName(fp string, shiftUID int64, shiftGID int64) string {
+	if shiftUID == 0 && shiftGID == 0 {
+		return fp
+	}
+
+	return fmt.Sprintf("%s.shifted-%d-%d", fp, shiftUID, shiftGID)
+}
+
+// BaseImage returns the image fingerprint a base name belongs to.
+func BaseImage(base string) string {
+	fp, _, _ := strings.Cut(base, ".")
+	return fp
+}
+
+func (p *Pool) basePath(base string) string {
+	return filepath.Join(p.dir, "images", base)
+}
+
+// BaseRootfs returns the root filesystem directory of a base.
+func (p *Pool) BaseRootfs(base string) string {
+	return filepath.Join(p.basePath(base), "rootfs")
+}
+
+// HasBase reports whether a base is in place.
+func (p *Pool) HasBase(base string) bool {
+	_, err := os.Stat(p.BaseRootfs(base))
+	return err == nil
+}
+
+// EnsureBase makes sure the base exists, calling unpack to fill a fresh directory when it does not. Concurrent
+// callers for the same base unpack once. It reports whether it unpacked.
+func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx context.Context, dest string) error) (bool, error) {
+	if strings.ContainsAny(base, "/") || base == "" || strings.HasPrefix(base, ".") {
+		return false, fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.HasBase(base) {
+		return false, nil
+	}
+
+	tmp, err := os.MkdirTemp(filepath.Join(p.dir, "images"), ".tmp-")
+	if err != nil {
+		return false, err
+	}
+
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+
+	err = unpack(ctx, filepath.Join(tmp, "rootfs"))
+	if err != nil {
+		return false, err
+	}
+
+	err = os.Chmod(tmp, 0o700)
+	if err != nil {
+		return false, err
+	}
+
+	err = os.Rename(tmp, p.basePath(base))
+	if err != nil {
+		return false, err
+	}
+
+	ok = true
+	return true, nil
+}
+
+// Bases lists the bases in the pool.
+func (p *Pool) Bases() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(p.dir, "images"))
+	if err != nil {
+		return nil, err
+	}
+
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+
+	return out, nil
+}
+
+// DeleteBase removes a base; the caller makes sure no container uses it.
+func (p *Pool) DeleteBase(base string) error {
+	if strings.ContainsAny(base, "/") || base == "" || strings.HasPrefix(base, ".") {
+		return fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return os.RemoveAll(p.basePath(base))
+}
+
+// ContainerPath returns the directory of a container.
+func (p *Pool) ContainerPath(name string) string {
+	return filepath.Join(p.dir, "containers", name)
+}
+
+// ContainerRootfs returns the mount point of a container's root filesystem.
+func (p *Pool) ContainerRootfs(name string) string {
+	return filepath.Join(p.ContainerPath(name), "rootfs")
+}
+
+// CreateContainer lays out a container on a base: upper/ and work/ (upper's root takes the owner and mode of the
+// base's root, since the overlay root shows upper's), the rootfs/ mount point and the lower file. Without a base
+// the container gets a plain, empty rootfs/ directory owned by rootUID:rootGID.
+func (p *Pool) CreateContainer(name string, base string, rootUID int, rootGID int) error {
+	if base != "" && !p.HasBase(base) {
+		return fmt.Errorf("base %q: %w", base, errs.ErrNotFound)
+	}
+
+	dir := p.ContainerPath(name)
+	err := os.Mkdir(dir, 0o711)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("storage for %q already exists: %w", name, errs.ErrConflict)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+
+	err = os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
+	if err != nil {
+		return err
+	}
+
+	if base == "" {
+		err = os.Chown(filepath.Join(dir, "rootfs"), rootUID, rootGID)
+		if err != nil {
+			return err
+		}
+	} else {
+		var st unix.Stat_t
+		err = unix.Stat(p.BaseRootfs(base), &st)
+		if err != nil {
+			return err
+		}
+
+		for _, sub := range []string{"upper", "work"} {
+			err = os.Mkdir(filepath.Join(dir, sub), 0o755)
+			if err != nil {
+				return err
+			}
+		}
+
+		upper := filepath.Join(dir, "upper")
+		err = os.Chown(upper, int(st.Uid), int(st.Gid))
+		if err != nil {
+			return err
+		}
+
+		err = os.Chmod(upper, fs.FileMode(st.Mode&0o7777))
+		if err != nil {
+			return err
+		}
+	}
+
+	err = os.WriteFile(filepath.Join(dir, "lower"), []byte(base+"\n"), 0o600)
+	if err != nil {
+		return err
+	}
+
+	ok = true
+	return nil
+}
+
+// ContainerBase returns the base a container is built on.
+func (p *Pool) ContainerBase(name string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(p.ContainerPath(name), "lower"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("storage for %q: %w", name, errs.ErrNotFound)
+	}
+
+	if err != nil {
+		return "", err
+	}
+
+	return strings.TrimSpace(string(data)), nil
+}
+
+// OverlayOptions returns the overlayfs mount options of a container.
+func OverlayOptions(lower string, upper string, work string) string {
+	return "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+}
+
+// Mount mounts a container's root filesystem (if not mounted yet) and returns its path.
+func (p *Pool) Mount(name string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	base, err := p.ContainerBase(name)
+	if err != nil {
+		return "", err
+	}
+
+	dir := p.ContainerPath(name)
+	target := filepath.Join(dir, "rootfs")
+	if base == "" {
+		return target, nil
+	}
+
+	mounted, err := IsMountPoint(target)
+	if err != nil {
+		return "", err
+	}
+
+	if mounted {
+		return target, nil
+	}
+
+	opts := OverlayOptions(p.BaseRootfs(base), filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	err = unix.Mount("overlay", target, "overlay", 0, opts)
+	if err != nil {
+		return "", fmt.Errorf("mounting the root filesystem of %q: %w", name, err)
+	}
+
+	return target, nil
+}
+
+// Unmount unmounts a container's root filesystem if it is mounted.
+func (p *Pool) Unmount(name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return unmount(p.ContainerRootfs(name))
+}
+
+func unmount(target string) error {
+	for range 10 {
+		mounted, err := IsMountPoint(target)
+		if err != nil || !mounted {
+			return err
+		}
+
+		err = unix.Unmount(target, 0)
+		if errors.Is(err, syscall.EBUSY) {
+			slog.Debug("root filesystem busy, detaching it", "path", target)
+			err = unix.Unmount(target, unix.MNT_DETACH)
+		}
+
+		if err != nil && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("unmounting %s: %w", target, err)
+		}
+	}
+
+	return nil
+}
+
+// IsMounted reports whether a container's root filesystem is mounted.
+func (p *Pool) IsMounted(name string) bool {
+	mounted, _ := IsMountPoint(p.ContainerRootfs(name))
+	return mounted
+}
+
+// RenameContainer moves a stopped container's storage to a new name.
+func (p *Pool) RenameContainer(name string, newName string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	err := unmount(p.ContainerRootfs(name))
+	if err != nil {
+		return err
+	}
+
+	_, err = os.Lstat(p.ContainerPath(newName))
+	if err == nil {
+		return fmt.Errorf("storage for %q already exists: %w", newName, errs.ErrConflict)
+	}
+
+	return os.Rename(p.ContainerPath(name), p.ContainerPath(newName))
+}
+
+// DeleteContainer unmounts and removes a container's storage; a missing container is not an error.
+func (p *Pool) DeleteContainer(name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	err := unmount(p.ContainerRootfs(name))
+	if err != nil {
+		return err
+	}
+
+	return os.RemoveAll(p.ContainerPath(name))
+}
+
+// ContainerUsage returns the bytes a container adds to its base (its upper layer, or its whole root without one).
+func (p *Pool) ContainerUsage(name string) int64 {
+	var total int64
+	dir := filepath.Join(p.ContainerPath(name), "upper")
+	base, err := p.ContainerBase(name)
+	if err == nil && base == "" {
+		dir = p.ContainerRootfs(name)
+	}
+
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+
+		info, err := d.Info()
+		if err == nil && info.Mode().IsRegular() {
+			total += info.Size()
+		}
+
+		return nil
+	})
+
+	return total
+}
+
+// IsMountPoint reports whether path is a mount point, from /proc/self/mountinfo.
+func IsMountPoint(path string) (bool, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 4 && unescapeMountPath(fields[4]) == path {
+			return true, nil
+		}
+	}
+
+	return false, nil
+}
+
+// unescapeMountPath undoes the octal escapes of mountinfo (\040 for a space).
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v int
+			_, err := fmt.Sscanf(s[i+1:i+4], "%o", &v)
+			if err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+
+		b.WriteByte(s[i])
+	}
+
+	return b.String()
+}

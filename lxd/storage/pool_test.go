@@ -1,0 +1,174 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// needRoot skips, loudly, tests that mount.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: overlay mounts need root")
+	}
+}
+
+func writeBase(ctx context.Context, dest string) error {
+	err := os.MkdirAll(filepath.Join(dest, "etc"), 0o755)
+	if err != nil {
+		return err
+	}
+
+	return os.WriteFile(filepath.Join(dest, "etc", "hostname"), []byte("base\n"), 0o644)
+}
+
+func TestOverlayOptions(t *testing.T) {
+	got := OverlayOptions("/p/images/fp/rootfs", "/p/containers/c1/upper", "/p/containers/c1/work")
+	want := "lowerdir=/p/images/fp/rootfs,upperdir=/p/containers/c1/upper,workdir=/p/containers/c1/work"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestBaseName(t *testing.T) {
+	tests := []struct {
+		fp       string
+		uid, gid int64
+		want     string
+	}{
+		{"abc", 0, 0, "abc"},
+		{"abc", 1000000, 1000000, "abc.shifted-1000000-1000000"},
+	}
+
+	for _, tt := range tests {
+		got := BaseName(tt.fp, tt.uid, tt.gid)
+		if got != tt.want || BaseImage(got) != tt.fp {
+			t.Fatalf("BaseName(%q, %d, %d) = %q (image %q), want %q", tt.fp, tt.uid, tt.gid, got, BaseImage(got), tt.want)
+		}
+	}
+}
+
+func TestEnsureBaseOnce(t *testing.T) {
+	p, err := NewDirPool("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	calls := 0
+	unpack := func(ctx context.Context, dest string) error {
+		calls++
+		return writeBase(ctx, dest)
+	}
+
+	for range 3 {
+		_, err = p.EnsureBase(context.Background(), "fp1", unpack)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if calls != 1 {
+		t.Fatalf("got %d unpacks, want 1", calls)
+	}
+
+	failing := func(ctx context.Context, dest string) error {
+		_ = writeBase(ctx, dest)
+		return errors.New("broken image")
+	}
+
+	_, err = p.EnsureBase(context.Background(), "fp2", failing)
+	if err == nil || p.HasBase("fp2") {
+		t.Fatalf("got %v and base present %v, want an error and no base", err, p.HasBase("fp2"))
+	}
+
+	bases, err := p.Bases()
+	if err != nil || len(bases) != 1 || bases[0] != "fp1" {
+		t.Fatalf("got bases %v %v, want [fp1]", bases, err)
+	}
+
+	_, err = p.EnsureBase(context.Background(), "../escape", unpack)
+	if !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("got %v, want ErrInvalid for a bad base name", err)
+	}
+}
+
+func TestOverlayContainer(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	p, err := NewDirPool("default", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = p.EnsureBase(context.Background(), "fp", writeBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.CreateContainer("c1", "fp", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.CreateContainer("c1", "fp", 0, 0)
+	if !errors.Is(err, errs.ErrConflict) {
+		t.Fatalf("got %v, want ErrConflict for a second create", err)
+	}
+
+	rootfs, err := p.Mount("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = p.Unmount("c1") }()
+	_, err = p.Mount("c1")
+	if err != nil {
+		t.Fatalf("a second mount failed: %v", err)
+	}
+
+	data, err := os.ReadFile(filepath.Join(rootfs, "etc", "hostname"))
+	if err != nil || string(data) != "base\n" {
+		t.Fatalf("got %q %v, want the base's file through the overlay", data, err)
+	}
+
+	err = os.WriteFile(filepath.Join(rootfs, "etc", "hostname"), []byte("c1\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base, err := os.ReadFile(filepath.Join(p.BaseRootfs("fp"), "etc", "hostname"))
+	if err != nil || string(base) != "base\n" {
+		t.Fatalf("got base file %q %v, want it untouched", base, err)
+	}
+
+	upper, err := os.ReadFile(filepath.Join(p.ContainerPath("c1"), "upper", "etc", "hostname"))
+	if err != nil || string(upper) != "c1\n" {
+		t.Fatalf("got upper file %q %v, want the container's write", upper, err)
+	}
+
+	err = p.DeleteContainer("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if p.IsMounted("c1") {
+		t.Fatal("the container is still mounted after delete")
+	}
+
+	_, err = os.Stat(p.ContainerPath("c1"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v, want the container directory gone", err)
+	}
+}
+
+func TestUnescapeMountPath(t *testing.T) {
+	got := unescapeMountPath(`/a\040b/c`)
+	if got != "/a b/c" {
+		t.Fatalf("got %q, want %q", got, "/a b/c")
+	}
+}
