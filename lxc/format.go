@@ -184,8 +184,8 @@ func drawTable(header []string, data [][]string, borders bool) string {
 	return b.String()
 }
 
-// sortRows sorts rows the way LXD sorts its lists: by the first column that differs, where an empty value comes
-// after any other.
+// sortRows sorts rows the way LXD sorts its lists: by the first column that differs, naturally (runs of digits by
+// value), where an empty value comes after any other.
 func sortRows(data [][]string) {
 	sort.SliceStable(data, func(i, j int) bool {
 		a, b := data[i], data[j]
@@ -202,7 +202,7 @@ func sortRows(data [][]string) {
 				return true
 			}
 
-			return a[k] < b[k]
+			return naturalLess(a[k], b[k])
 		}
 
 		return len(a) < len(b)

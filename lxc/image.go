@@ -159,30 +159,6 @@ func splitRun(s string, digits bool) (string, string) {
 	return s[:i], s[i:]
 }
 
-// sortRowsNatural sorts rows by their first differing column, naturally, with empty values last.
-func sortRowsNatural(data [][]string) {
-	sort.SliceStable(data, func(i, j int) bool {
-		a, b := data[i], data[j]
-		for k := range min(len(a), len(b)) {
-			if a[k] == b[k] {
-				continue
-			}
-
-			if a[k] == "" {
-				return false
-			}
-
-			if b[k] == "" {
-				return true
-			}
-
-			return naturalLess(a[k], b[k])
-		}
-
-		return len(a) < len(b)
-	})
-}
-
 // yamlMarshalStock encodes v as the stock client prints YAML: as yamlMarshal, except that a list which is the value
 // of a mapping key is not indented under the key.
 func yamlMarshalStock(v any) ([]byte, error) {
@@ -559,7 +535,7 @@ func (c *cmdImageList) run(cmd *cobra.Command, args []string) error {
 		data = append(data, row)
 	}
 
-	sortRowsNatural(data)
+	sortRows(data)
 	header := make([]string, 0, len(columns))
 	for _, col := range columns {
 		header = append(header, col.header)

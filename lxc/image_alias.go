@@ -194,7 +194,7 @@ func (c *cmdImageAliasList) run(cmd *cobra.Command, args []string) error {
 		data = append(data, []string{a.Name, shortFingerprint(a.Target), strings.ToUpper(imageType(a.Type)), a.Description})
 	}
 
-	sortRowsNatural(data)
+	sortRows(data)
 	header := []string{"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}
 
 	// As the stock client does, json and yaml list every alias, whatever the filters.

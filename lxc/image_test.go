@@ -485,7 +485,7 @@ func TestNaturalSort(t *testing.T) {
 	}
 
 	rows := [][]string{{"", "x"}, {"img10", "a"}, {"img9", "b"}, {"img9", "a"}}
-	sortRowsNatural(rows)
+	sortRows(rows)
 	if fmt.Sprint(rows) != "[[img9 a] [img9 b] [img10 a] [ x]]" {
 		t.Fatalf("got %v", rows)
 	}

@@ -162,9 +162,19 @@ func (s *Store) ImportUnified(ctx context.Context, r io.Reader, opts ImportOptio
 		return nil, err
 	}
 
-	fp, err := rc.fingerprint()
+	p, err := rc.unified(name, size, info)
 	if err != nil {
 		rc.cleanup()
+		return nil, err
+	}
+
+	return p, nil
+}
+
+// unified is the pending image of a received unified tarball.
+func (rc *receiver) unified(name string, size int64, info *partInfo) (*Pending, error) {
+	fp, err := rc.fingerprint()
+	if err != nil {
 		return nil, err
 	}
 
@@ -175,7 +185,7 @@ func (s *Store) ImportUnified(ctx context.Context, r io.Reader, opts ImportOptio
 		Metadata:        info.metadata,
 		Type:            TypeContainer,
 		MetaCompression: info.compression,
-		store:           s,
+		store:           rc.store,
 		metaTmp:         name,
 	}, nil
 }
@@ -266,21 +276,7 @@ func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (
 
 	second, err := nextPart()
 	if errors.Is(err, io.EOF) {
-		fp, err := rc.fingerprint()
-		if err != nil {
-			return nil, err
-		}
-
-		return &Pending{
-			Fingerprint:     fp,
-			Size:            size,
-			MetaSize:        size,
-			Metadata:        info.metadata,
-			Type:            TypeContainer,
-			MetaCompression: info.compression,
-			store:           rc.store,
-			metaTmp:         name,
-		}, nil
+		return rc.unified(name, size, info)
 	}
 
 	if err != nil {
