@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -72,7 +73,8 @@ func helperDecompressor(compression string, r io.Reader) (io.Reader, func(), err
 		return nil, nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 
-	h := &helperReader{cmd: cmd, out: out, compression: compression, stderr: stderr}
+	// The tar reader asks for small pieces; a large buffer keeps the pipe reads few.
+	h := &helperReader{cmd: cmd, out: out, buf: bufio.NewReaderSize(out, 1<<20), compression: compression, stderr: stderr}
 	release := func() {
 		// Stop a helper whose output is no longer wanted, and reap it.
 		_ = cmd.Process.Kill()
@@ -87,6 +89,7 @@ func helperDecompressor(compression string, r io.Reader) (io.Reader, func(), err
 type helperReader struct {
 	cmd         *exec.Cmd
 	out         io.ReadCloser
+	buf         *bufio.Reader
 	compression string
 	stderr      *bytes.Buffer
 
@@ -103,7 +106,7 @@ func (h *helperReader) wait() error {
 }
 
 func (h *helperReader) Read(p []byte) (int, error) {
-	n, err := h.out.Read(p)
+	n, err := h.buf.Read(p)
 	if !errors.Is(err, io.EOF) {
 		return n, err
 	}

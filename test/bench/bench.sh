@@ -112,7 +112,7 @@ rss_mib() {
 }
 
 ratio() {
-	echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'
+	printf "%.3f" "$(echo "$1 / $2" | bc -l)"
 }
 
 # Idle memory, before any work.
