@@ -57,7 +57,7 @@ now() {
 }
 
 median() {
-	sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+	sort -g | awk '{a[NR]=$1} END {printf "%.3f\n", a[int((NR+1)/2)]}'
 }
 
 # import_once WHO FILE [ROOTFS]: imports an image and prints the seconds from the first byte sent to the end of the

@@ -1,0 +1,93 @@
+# Crash safety and concurrency: the store stays consistent whatever moment the daemon is killed at, and concurrent
+# clients lose nothing.
+
+# check_store_consistent DIR: every listed image's files hash to its fingerprint, no file is left that no image
+# records, no upload is left half-way, and the database passes its integrity check.
+check_store_consistent() {
+	local d=$1 fp file listed
+	listed=$(local_curl "${d}" /1.0/images | jq -r '.metadata[]' | xargs -r -n1 basename | sort)
+	for fp in ${listed}; do
+		if [ -e "${d}/images/${fp}.rootfs" ]; then
+			got=$(cat "${d}/images/${fp}" "${d}/images/${fp}.rootfs" | sha256sum | cut -d' ' -f1)
+		else
+			got=$(sha256sum "${d}/images/${fp}" | cut -d' ' -f1)
+		fi
+
+		assert_eq "${got}" "${fp}" "content of image ${fp}"
+		assert_eq "$(local_curl "${d}" "/1.0/images/${fp}/export" | sha256sum | cut -d' ' -f1 | head -c 64)" \
+			"$( [ -e "${d}/images/${fp}.rootfs" ] && echo "$(local_curl "${d}" "/1.0/images/${fp}/export" | sha256sum | cut -d' ' -f1)" || echo "${fp}")" \
+			"export of image ${fp}"
+	done
+
+	for file in "${d}"/images/*; do
+		[ -e "${file}" ] || continue
+		fp=$(basename "${file}" .rootfs)
+		echo "${listed}" | grep -qx "${fp}" || fail "file ${file} belongs to no image"
+	done
+
+	assert_eq "$(ls -A "${d}/images/.tmp")" "" "unfinished uploads"
+	assert_eq "$(sqlite3 "${d}/database/local.db" 'PRAGMA integrity_check')" "ok" "database integrity"
+}
+
+test_reliability_kill_during_imports() {
+	local d="${TEST_TMP}/d1" fixtures debian
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	debian=$("${TEST_DIR}/deps/debian-image.sh")
+	spawn_lxd "${d}"
+
+	local files=("${debian}/unified.tar.gz" "${debian}/unified.tar.xz" "${fixtures}/unified.tar.gz" "${fixtures}/unified.tar.zst")
+	for round in 1 2 3 4 5 6; do
+		# Uploads in flight, then a kill -9 at a different moment each round.
+		for f in "${files[@]}"; do
+			local_curl "${d}" /1.0/images -X POST --data-binary "@${f}" -o /dev/null 2>/dev/null &
+		done
+
+		sleep "0.$((round * 15))"
+		kill -9 "$(cat "${d}/lxd.pid")"
+		wait 2>/dev/null || true
+		rm -f "${d}/lxd.pid"
+		spawn_lxd "${d}"
+		check_store_consistent "${d}"
+	done
+
+	# Whatever survived, every image can still be deleted and imported again.
+	for fp in $(local_curl "${d}" /1.0/images | jq -r '.metadata[]' | xargs -r -n1 basename); do
+		op=$(local_curl "${d}" "/1.0/images/${fp}" -X DELETE | jq -r .operation)
+		local_curl "${d}" "${op}/wait?timeout=30" >/dev/null
+	done
+
+	out=$(local_curl "${d}" /1.0/images -X POST --data-binary "@${fixtures}/unified.tar.gz" | jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${out}/wait?timeout=30" | jq -r .metadata.status)" "Success" "import after the crashes"
+	check_store_consistent "${d}"
+}
+
+test_reliability_concurrent_imports_and_lists() {
+	local d="${TEST_TMP}/d1" work="${TEST_TMP}/tiny"
+	spawn_lxd "${d}"
+	mkdir -p "${work}/rootfs"
+
+	# 20 distinct small images.
+	for i in $(seq 20); do
+		printf 'architecture: x86_64\ncreation_date: %d\nproperties:\n  description: tiny %d\n' "$((1700000000 + i))" "${i}" \
+			>"${work}/metadata.yaml"
+		tar -C "${work}" -czf "${work}/img${i}.tar.gz" metadata.yaml rootfs
+	done
+
+	# 20 imports and 20 lists at once; every one must succeed.
+	for i in $(seq 20); do
+		(
+			op=$(local_curl "${d}" /1.0/images -X POST --data-binary "@${work}/img${i}.tar.gz" | jq -r .operation)
+			local_curl "${d}" "${op}/wait?timeout=60" | jq -r .metadata.status >"${work}/import${i}.status"
+		) &
+		(local_curl "${d}" '/1.0/images?recursion=1' | jq -r .type >"${work}/list${i}.status") &
+	done
+
+	wait
+	for i in $(seq 20); do
+		assert_eq "$(cat "${work}/import${i}.status")" "Success" "import ${i}"
+		assert_eq "$(cat "${work}/list${i}.status")" "sync" "list ${i}"
+	done
+
+	assert_eq "$(local_curl "${d}" /1.0/images | jq -r '.metadata | length')" "20" "images after concurrent imports"
+	check_store_consistent "${d}"
+}
