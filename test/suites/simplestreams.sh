@@ -1,0 +1,174 @@
+# Simplestreams trees served by nginx: read by our client and daemon, written by "lxc simplestreams export" and read
+# by the stock LXD 5.0.2 client and daemon.
+
+# ss_sha FILE...: prints the sha256 of the files concatenated.
+ss_sha() {
+	cat "$@" | sha256sum | cut -d' ' -f1
+}
+
+# ss_item FTYPE PATH ROOT [EXTRA]: prints the JSON of one item of the tree rooted at ROOT; EXTRA is more JSON members.
+ss_item() {
+	local ftype=$1 path=$2 root=$3 extra=${4:-}
+	printf '"%s": {"ftype": "%s", "path": "%s", "sha256": "%s", "size": %s%s}' "${ftype}" "${ftype}" "${path}" \
+		"$(ss_sha "${root}/${path}")" "$(stat -c %s "${root}/${path}")" "${extra:+, ${extra}}"
+}
+
+# ss_product NAME ALIASES ARCH ITEMS: prints the JSON of one product with a single version.
+ss_product() {
+	printf '"%s": {"aliases": "%s", "arch": "%s", "os": "Busybox", "release": "1.35", "release_title": "1.35",
+		"variant": "default", "versions": {"20240101_0000": {"items": {%s}}}}' "$1" "$2" "$3" "$4"
+}
+
+# ss_hand_tree ROOT FIXTURES ARCH: lays out by hand a tree of four products: bb (metadata, root.tar.xz and squashfs),
+# bbu (a unified tarball), bad (a rootfs whose bytes differ from its sha256) and badcomb (a wrong combined hash).
+ss_hand_tree() {
+	local root=$1 fx=$2 arch=$3 v=20240101_0000 items
+	for p in bb bbu bad badcomb; do
+		mkdir -p "${root}/images/${p}/${v}"
+	done
+
+	mkdir -p "${root}/streams/v1"
+	cp "${fx}/meta.tar.xz" "${root}/images/bb/${v}/lxd.tar.xz"
+	cp "${fx}/rootfs.tar.xz" "${root}/images/bb/${v}/root.tar.xz"
+	cp "${fx}/rootfs.squashfs" "${root}/images/bb/${v}/root.squashfs"
+	cp "${fx}/unified.tar.gz" "${root}/images/bbu/${v}/lxd_combined.tar.gz"
+	cp "${fx}/meta.tar.xz" "${root}/images/bad/${v}/lxd.tar.xz"
+	cp "${fx}/rootfs.tar.gz" "${root}/images/bad/${v}/root.tar.xz"
+	cp "${fx}/meta.tar.xz" "${root}/images/badcomb/${v}/lxd.tar.xz"
+	cp "${fx}/rootfs.tar.zst" "${root}/images/badcomb/${v}/root.tar.xz"
+
+	local d="images/bb/${v}"
+	items="$(ss_item lxd.tar.xz "${d}/lxd.tar.xz" "${root}" \
+		"\"combined_sha256\": \"$(ss_sha "${fx}/meta.tar.xz" "${fx}/rootfs.tar.xz")\",
+		 \"combined_rootxz_sha256\": \"$(ss_sha "${fx}/meta.tar.xz" "${fx}/rootfs.tar.xz")\",
+		 \"combined_squashfs_sha256\": \"$(ss_sha "${fx}/meta.tar.xz" "${fx}/rootfs.squashfs")\""),
+		$(ss_item root.tar.xz "${d}/root.tar.xz" "${root}"),
+		$(ss_item squashfs "${d}/root.squashfs" "${root}")"
+	local bb
+	bb=$(ss_product bb bb "${arch}" "${items}")
+
+	local bbu
+	bbu=$(ss_product bbu bbu "${arch}" "$(ss_item lxd_combined.tar.gz "images/bbu/${v}/lxd_combined.tar.gz" "${root}")")
+
+	# bad: the rootfs listed is rootfs.tar.gz, the bytes served are those of rootfs.tar.bz2.
+	d="images/bad/${v}"
+	items="$(ss_item lxd.tar.xz "${d}/lxd.tar.xz" "${root}" \
+		"\"combined_rootxz_sha256\": \"$(ss_sha "${fx}/meta.tar.xz" "${fx}/rootfs.tar.gz")\""),
+		$(ss_item root.tar.xz "${d}/root.tar.xz" "${root}")"
+	local bad
+	bad=$(ss_product bad bad "${arch}" "${items}")
+	cp "${fx}/rootfs.tar.bz2" "${root}/${d}/root.tar.xz"
+
+	# badcomb: every file matches its sha256, but the combined hash is not the sha256 of metadata and rootfs.
+	d="images/badcomb/${v}"
+	items="$(ss_item lxd.tar.xz "${d}/lxd.tar.xz" "${root}" \
+		"\"combined_rootxz_sha256\": \"$(echo nonsense | sha256sum | cut -d' ' -f1)\""),
+		$(ss_item root.tar.xz "${d}/root.tar.xz" "${root}")"
+	local badcomb
+	badcomb=$(ss_product badcomb badcomb "${arch}" "${items}")
+
+	printf '{"content_id": "images", "datatype": "image-downloads", "format": "products:1.0", "products": {%s, %s, %s, %s}}\n' \
+		"${bb}" "${bbu}" "${bad}" "${badcomb}" | jq . >"${root}/streams/v1/images.json"
+	cat >"${root}/streams/v1/index.json" <<'JSON'
+{"format": "index:1.0", "index": {"images": {"datatype": "image-downloads", "path": "streams/v1/images.json",
+  "format": "products:1.0", "products": ["bb", "bbu", "bad", "badcomb"]}}}
+JSON
+}
+
+test_simplestreams_client_reads_tree() {
+	local a="${TEST_TMP}/a" web="${TEST_TMP}/web" conf="${TEST_TMP}/conf" fixtures port arch
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	arch=$(dpkg --print-architecture)
+	make_netns
+	make_test_ca "${web}"
+	ss_hand_tree "${web}/root" "${fixtures}" "${arch}"
+	port=$(free_port)
+	start_nginx "${web}" "${port}" "location / { root ${web}/root; }"
+	spawn_lxd "${a}"
+
+	squash=$(ss_sha "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs")
+	rootxz=$(ss_sha "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.xz")
+	unified=$(ss_sha "${fixtures}/unified.tar.gz")
+
+	ours() {
+		LXD_DIR="${a}" LXD_CONF="${conf}" nsx "${LXC_BIN}" "$@"
+	}
+
+	ours remote add ss "https://127.0.0.1:${port}" --protocol simplestreams --public
+	# Without the pinned certificate, the test CA is unknown.
+	assert_fails ours image list ss:
+	assert_contains "${FAIL_OUTPUT}" "certificate"
+	mkdir -p "${conf}/servercerts"
+	cp "${web}/server.crt" "${conf}/servercerts/ss.crt"
+
+	# list, with filters; the split version gives two images, the alias going to the squashfs one.
+	out=$(ours image list ss: --format csv -c lf)
+	assert_contains "${out}" "bb (1 more),${squash:0:12}"
+	assert_contains "${out}" "bbu (1 more),${unified:0:12}"
+	assert_contains "${out}" ",${rootxz:0:12}"
+	assert_eq "$(ours image list ss: bbu --format csv -c f)" "${unified:0:12}" "list filtered by alias"
+	assert_eq "$(ours image list ss: type=tar.gz --format csv -c f)" "${unified:0:12}" "list filtered by property"
+
+	# info and show by alias, by NAME/<arch> and by fingerprint prefix.
+	out=$(ours image info ss:bb)
+	assert_contains "${out}" "Fingerprint: ${squash}"
+	assert_contains "${out}" "Public: yes"
+	assert_contains "${out}" "type: squashfs"
+	assert_contains "$(ours image info "ss:bb/${arch}")" "Fingerprint: ${squash}"
+	assert_contains "$(ours image info "ss:${rootxz:0:12}")" "type: root.tar.xz"
+	assert_contains "$(ours image show ss:bbu)" "public: true"
+	assert_fails ours image info ss:nope
+
+	# alias list, with a filter.
+	out=$(ours image alias list ss: --format csv)
+	assert_contains "${out}" "bb,${squash:0:12},CONTAINER"
+	assert_contains "${out}" "bb/${arch},${squash:0:12},CONTAINER"
+	assert_contains "${out}" "bbu,${unified:0:12},CONTAINER"
+	assert_eq "$(ours image alias list ss: bbu --format csv | cut -d, -f1 | sort | tr '\n' ' ')" "bbu bbu/${arch} " "filtered aliases"
+
+	# export: split (squashfs) and unified, byte for byte.
+	mkdir -p "${TEST_TMP}/exp"
+	ours image export ss:bb "${TEST_TMP}/exp/split" >/dev/null
+	cmp "${TEST_TMP}/exp/split" "${fixtures}/meta.tar.xz"
+	cmp "${TEST_TMP}/exp/split.root" "${fixtures}/rootfs.squashfs"
+	ours image export ss:bbu "${TEST_TMP}/exp/" >/dev/null
+	cmp "${TEST_TMP}/exp/lxd_combined.tar.gz" "${fixtures}/unified.tar.gz"
+
+	# The tampered products are refused by the client, leaving no file behind.
+	mkdir -p "${TEST_TMP}/bad"
+	assert_fails ours image export ss:bad "${TEST_TMP}/bad/"
+	assert_contains "${FAIL_OUTPUT}" "hash mismatch"
+	assert_fails ours image export ss:badcomb "${TEST_TMP}/bad/"
+	assert_contains "${FAIL_OUTPUT}" "fingerprint"
+	assert_eq "$(find "${TEST_TMP}/bad" -type f | wc -l)" "0" "files left by refused exports"
+
+	# Without the certificate, the daemon does not trust the tree.
+	out=$(local_curl "${a}" /1.0/images -X POST -H 'Content-Type: application/json' \
+		-d "{\"source\": {\"type\": \"image\", \"mode\": \"pull\", \"protocol\": \"simplestreams\", \"server\": \"https://127.0.0.1:${port}\", \"fingerprint\": \"bbu\"}}")
+	op=$(echo "${out}" | jq -r .operation)
+	assert_eq "$(local_curl "${a}" "${op}/wait?timeout=30" | jq -r .metadata.status)" "Failure" "pull without the certificate"
+	assert_eq "$(local_curl "${a}" /1.0/images | jq -r '.metadata | length')" "0" "images after an untrusted pull"
+
+	# The daemon pulls by alias (squashfs, root.tar.xz by fingerprint, unified) pinning the certificate it is given.
+	ours image copy ss:bb local: --alias c1 --auto-update >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c1 | jq -r .metadata.target)" "${squash}" "pulled squashfs image"
+	cmp "${a}/images/${squash}.rootfs" "${fixtures}/rootfs.squashfs"
+	info=$(local_curl "${a}" "/1.0/images/${squash}")
+	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.protocol)" "simplestreams" "source protocol"
+	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.alias)" "bb" "source alias"
+	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.certificate)" "$(cat "${web}/server.crt")" "source certificate"
+	ours image copy "ss:${rootxz:0:12}" local: >/dev/null
+	cmp "${a}/images/${rootxz}.rootfs" "${fixtures}/rootfs.tar.xz"
+	ours image copy ss:bbu local: --alias c3 >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c3 | jq -r .metadata.target)" "${unified}" "pulled unified image"
+
+	# The daemon refuses the tampered products and stores nothing.
+	before=$(ls "${a}/images")
+	assert_fails ours image copy ss:bad local:
+	assert_contains "${FAIL_OUTPUT}" "ash mismatch"
+	assert_fails ours image copy ss:badcomb local:
+	assert_contains "${FAIL_OUTPUT}" "fingerprint"
+
+	assert_eq "$(ls "${a}/images")" "${before}" "store after refused pulls"
+	assert_eq "$(local_curl "${a}" /1.0/images | jq -r '.metadata | length')" "3" "images after refused pulls"
+}
