@@ -39,6 +39,7 @@ http {
 		listen 127.0.0.1:${port} ssl;
 		ssl_certificate ${dir}/server.crt;
 		ssl_certificate_key ${dir}/server.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
 		${locations}
 	}
 }

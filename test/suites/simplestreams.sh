@@ -172,3 +172,91 @@ test_simplestreams_client_reads_tree() {
 	assert_eq "$(ls "${a}/images")" "${before}" "store after refused pulls"
 	assert_eq "$(local_curl "${a}" /1.0/images | jq -r '.metadata | length')" "3" "images after refused pulls"
 }
+
+# ss_mtimes DIR: prints the path and modification time (to the nanosecond) of every file under DIR, sorted.
+ss_mtimes() {
+	find "$1" -type f -printf '%P %T@\n' | sort
+}
+
+test_simplestreams_export_stock_reads() {
+	local a="${TEST_TMP}/a" stock="${TEST_TMP}/stock" web="${TEST_TMP}/web" conf="${TEST_TMP}/conf" fixtures port
+	local tree="${TEST_TMP}/web/tree"
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	make_test_ca "${web}"
+	spawn_lxd "${a}"
+	spawn_stock_lxd "${stock}"
+
+	unified=$(ss_sha "${fixtures}/unified.tar.xz")
+	squash=$(ss_sha "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs")
+	rootxz=$(ss_sha "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.xz")
+	private=$(ss_sha "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz")
+	newer=$(ss_sha "${fixtures}/unified.tar.gz")
+	lxc_in "${a}" image import "${fixtures}/unified.tar.xz" --alias bbu --public >/dev/null
+	lxc_in "${a}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" --alias bbsq --public >/dev/null
+	lxc_in "${a}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.xz" --alias bbxz --public >/dev/null
+	lxc_in "${a}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" --alias hidden >/dev/null
+
+	out=$(lxc_in "${a}" simplestreams export local: "${tree}")
+	assert_contains "${out}" "Exported 3 images: 3 downloaded, 0 unchanged, 0 removed"
+	[ ! -e "${tree}/images/${private}" ] || fail "a private image was exported"
+	cmp "${tree}/images/${squash}/${squash}.squashfs" "${fixtures}/rootfs.squashfs"
+
+	port=$(free_port)
+	start_nginx "${web}" "${port}" "location / { root ${tree}; } location /mirror/ { alias ${tree}/; }"
+
+	stk() {
+		LXD_DIR="${stock}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	stk remote add x "https://127.0.0.1:${port}" --protocol simplestreams --public
+	mkdir -p "${conf}/servercerts"
+	cp "${web}/server.crt" "${conf}/servercerts/x.crt"
+
+	# The stock client lists the tree, with the fingerprints of the images it was made from.
+	out=$(stk image list x: --format csv -c lF)
+	assert_contains "${out}" "bbu (1 more),${unified}"
+	assert_contains "${out}" "bbsq (1 more),${squash}"
+	assert_contains "${out}" "bbxz (1 more),${rootxz}"
+	case "${out}" in *"${private}"*) fail "a private image is in the tree: ${out}" ;; esac
+	assert_contains "$(stk image info x:bbsq)" "Fingerprint: ${squash}"
+
+	# The stock daemon pulls unified and split images, checking every hash.
+	stk image copy x:bbu local: --alias c1 >/dev/null
+	stk image copy x:bbsq local: --alias c2 >/dev/null
+	stk image copy x:bbxz local: --alias c3 >/dev/null
+	assert_contains "$(stk image info local:c1)" "Fingerprint: ${unified}"
+	assert_contains "$(stk image info local:c2)" "Fingerprint: ${squash}"
+	assert_contains "$(stk image info local:c3)" "Fingerprint: ${rootxz}"
+
+	# Our client reads it too, through the remote the stock client added.
+	assert_contains "$(LXD_DIR="${a}" LXD_CONF="${conf}" nsx "${LXC_BIN}" image info x:bbxz)" "Fingerprint: ${rootxz}"
+
+	# One image deleted, one added: the export follows, leaving the files of the others untouched.
+	ss_mtimes "${tree}/images/${squash}" >"${TEST_TMP}/kept.before"
+	ss_mtimes "${tree}/images/${unified}" >>"${TEST_TMP}/kept.before"
+	lxc_in "${a}" image delete bbxz
+	lxc_in "${a}" image import "${fixtures}/unified.tar.gz" --alias bbnew --public >/dev/null
+	out=$(lxc_in "${a}" simplestreams export local: "${tree}")
+	assert_contains "${out}" "Exported 3 images: 1 downloaded, 2 unchanged, 1 removed"
+	[ ! -e "${tree}/images/${rootxz}" ] || fail "the deleted image is still in the tree"
+	[ -d "${tree}/images/${newer}" ] || fail "the new image is not in the tree"
+	ss_mtimes "${tree}/images/${squash}" >"${TEST_TMP}/kept.after"
+	ss_mtimes "${tree}/images/${unified}" >>"${TEST_TMP}/kept.after"
+	assert_eq "$(cat "${TEST_TMP}/kept.after")" "$(cat "${TEST_TMP}/kept.before")" "files of unchanged images"
+	assert_eq "$(find "${tree}" -name '.export-*' | wc -l)" "0" "temporary files in the tree"
+
+	out=$(stk image list x: --format csv -c lF)
+	assert_contains "${out}" "bbnew (1 more),${newer}"
+	case "${out}" in *"${rootxz}"*) fail "the deleted image is still listed: ${out}" ;; esac
+	# The stock daemon keeps a server's stream for an hour: the new image is pulled through another URL of the tree.
+	stk remote add y "https://127.0.0.1:${port}/mirror" --protocol simplestreams --public
+	cp "${web}/server.crt" "${conf}/servercerts/y.crt"
+	stk image copy y:bbnew local: --alias c4 >/dev/null
+	assert_contains "$(stk image info local:c4)" "Fingerprint: ${newer}"
+	assert_fails stk image info x:bbxz
+
+	# Unchanged, a third export downloads nothing.
+	out=$(lxc_in "${a}" simplestreams export "${tree}")
+	assert_contains "${out}" "Exported 3 images: 0 downloaded, 3 unchanged, 0 removed"
+}
