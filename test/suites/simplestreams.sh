@@ -260,3 +260,53 @@ test_simplestreams_export_stock_reads() {
 	out=$(lxc_in "${a}" simplestreams export "${tree}")
 	assert_contains "${out}" "Exported 3 images: 0 downloaded, 3 unchanged, 0 removed"
 }
+
+# ss_pull DIR SERVER CERT NAME [ALIAS]: asks the daemon of DIR to pull NAME from the simplestreams SERVER, pinning
+# CERT, and prints the final status of the operation and the fingerprint it reports.
+ss_pull() {
+	local dir=$1 server=$2 cert=$3 name=$4 alias=${5:-} body op
+	body=$(jq -cn --arg server "${server}" --arg cert "${cert}" --arg name "${name}" --arg alias "${alias}" \
+		'{source: {type: "image", mode: "pull", protocol: "simplestreams", server: $server, certificate: $cert,
+		  fingerprint: $name}, aliases: (if $alias == "" then [] else [{name: $alias}] end)}')
+	op=$(local_curl "${dir}" /1.0/images -X POST -H 'Content-Type: application/json' -d "${body}" | jq -r .operation)
+	local_curl "${dir}" "${op}/wait?timeout=30" | jq -r '.metadata.status + " " + (.metadata.metadata.fingerprint // "")'
+}
+
+test_simplestreams_daemon_cache() {
+	local a="${TEST_TMP}/a" web="${TEST_TMP}/web" fixtures port arch server cert
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	arch=$(dpkg --print-architecture)
+	make_netns
+	make_test_ca "${web}"
+	ss_hand_tree "${web}/root" "${fixtures}" "${arch}"
+	port=$(free_port)
+	start_nginx "${web}" "${port}" "location / { root ${web}/root; }"
+	spawn_lxd "${a}"
+	server="https://127.0.0.1:${port}"
+	cert=$(cat "${web}/server.crt")
+	unified=$(ss_sha "${fixtures}/unified.tar.gz")
+
+	# Online: the pull stores the image and keeps the stream's documents with their fetch time.
+	assert_eq "$(ss_pull "${a}" "${server}" "${cert}" bbu first)" "Success ${unified}" "online pull"
+	cached=$(find "${a}/cache/simplestreams" -name '*.json')
+	assert_eq "$(echo "${cached}" | wc -l)" "1" "cached streams"
+	assert_eq "$(jq -r .server "${cached}")" "${server}" "cached server"
+	assert_eq "$(jq -r '.documents | keys | join(",")' "${cached}")" "streams/v1/images.json,streams/v1/index.json" "cached documents"
+	[ "$(date -d "$(jq -r .fetched_at "${cached}")" +%s)" -ge "$(($(date +%s) - 60))" ] || fail "fetch time of the cache"
+
+	# Offline: the cached image is still found by alias (and its NAME/<arch>); an image never pulled is not.
+	kill "$(cat "${web}/nginx.pid")"
+	for _ in $(seq 50); do
+		nsx sh -c "echo >/dev/tcp/127.0.0.1/${port}" 2>/dev/null || break
+		sleep 0.1
+	done
+
+	assert_eq "$(ss_pull "${a}" "${server}" "${cert}" bbu)" "Success ${unified}" "offline pull of a cached image"
+	assert_eq "$(ss_pull "${a}" "${server}" "${cert}" "bbu/${arch}")" "Success ${unified}" "offline pull by NAME/arch"
+	grep -q "using its cached index" "${a}/lxd.log" || fail "the offline pull is not logged"
+	assert_eq "$(ss_pull "${a}" "${server}" "${cert}" bb)" "Failure " "offline pull of an image never pulled"
+
+	# The cache is per certificate: another pinned certificate does not read it.
+	assert_eq "$(ss_pull "${a}" "${server}" "" bbu)" "Failure " "offline pull without the pinned certificate"
+	assert_eq "$(local_curl "${a}" /1.0/images | jq -r '.metadata | length')" "1" "images after offline pulls"
+}
