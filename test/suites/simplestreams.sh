@@ -202,6 +202,13 @@ test_simplestreams_export_stock_reads() {
 	[ ! -e "${tree}/images/${private}" ] || fail "a private image was exported"
 	cmp "${tree}/images/${squash}/${squash}.squashfs" "${fixtures}/rootfs.squashfs"
 
+	# The daemon's own live tree and the exported one are the same documents.
+	lxc_in "${a}" config set core.https_address 127.0.0.1:8443
+	for doc in index images; do
+		assert_eq "$(nsx curl -sk "https://127.0.0.1:8443/streams/v1/${doc}.json" | jq -S .)" \
+			"$(jq -S . "${tree}/streams/v1/${doc}.json")" "live and exported ${doc}.json"
+	done
+
 	port=$(free_port)
 	start_nginx "${web}" "${port}" "location / { root ${tree}; } location /mirror/ { alias ${tree}/; }"
 
