@@ -214,7 +214,8 @@ func TestExportLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if want := sortedFPs(unified, split, squash); !reflect.DeepEqual(res.Fetched, want) {
+	want := sortedFPs(unified, split, squash)
+	if !reflect.DeepEqual(res.Fetched, want) {
 		t.Fatalf("fetched: got %v, want %v", res.Fetched, want)
 	}
 
@@ -241,7 +242,8 @@ func TestExportLayout(t *testing.T) {
 				t.Fatalf("type: got %q, want %q", img.Properties["type"], tt.fileType)
 			}
 
-			if want := ItemPath(tt.f.img.Fingerprint, tt.f.metaName); img.Meta.Path != want {
+			want := ItemPath(tt.f.img.Fingerprint, tt.f.metaName)
+			if img.Meta.Path != want {
 				t.Fatalf("meta path: got %s, want %s", img.Meta.Path, want)
 			}
 
@@ -255,7 +257,8 @@ func TestExportLayout(t *testing.T) {
 		})
 	}
 
-	if tmp := temporaries(t, dir); len(tmp) != 0 {
+	tmp := temporaries(t, dir)
+	if len(tmp) != 0 {
 		t.Fatalf("temporary files left: %v", tmp)
 	}
 
@@ -434,11 +437,13 @@ func TestExportIncremental(t *testing.T) {
 				}
 			}
 
-			if _, ok := after[filepath.Join(dir, "images", "README")]; !ok {
+			_, ok := after[filepath.Join(dir, "images", "README")]
+			if !ok {
 				t.Fatal("a file that is not an image directory was removed")
 			}
 
-			if tmp := temporaries(t, dir); len(tmp) != 0 {
+			tmp := temporaries(t, dir)
+			if len(tmp) != 0 {
 				t.Fatalf("temporary files left: %v", tmp)
 			}
 		})
@@ -496,7 +501,8 @@ func TestExportFailureKeepsTree(t *testing.T) {
 			}
 
 			tree := readTree(t, dir)
-			if _, ok := tree[a.img.Fingerprint]; !ok || len(tree) != 1 {
+			_, ok := tree[a.img.Fingerprint]
+			if !ok || len(tree) != 1 {
 				t.Fatalf("tree after a failed export: got %v, want only %s", tree, a.img.Fingerprint)
 			}
 
@@ -505,7 +511,8 @@ func TestExportFailureKeepsTree(t *testing.T) {
 				t.Fatalf("files of the failed image: %v", err)
 			}
 
-			if tmp := temporaries(t, dir); len(tmp) != 0 {
+			tmp := temporaries(t, dir)
+			if len(tmp) != 0 {
 				t.Fatalf("temporary files left: %v", tmp)
 			}
 		})
