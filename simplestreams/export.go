@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -57,6 +59,18 @@ func Export(dir string, images []api.Image, fetch FetchFunc) (*ExportResult, err
 	err = os.MkdirAll(filepath.Join(dir, "streams", "v1"), 0o755)
 	if err != nil {
 		return nil, err
+	}
+
+	// One export at a time: each removes the temporaries it finds.
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = lock.Close() }()
+	err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if err != nil {
+		return nil, fmt.Errorf("another export is writing %s: %w", dir, err)
 	}
 
 	removeTemporaries(dir)

@@ -568,3 +568,29 @@ func TestExportRefusesBadFingerprint(t *testing.T) {
 		t.Fatal("got no error for an invalid fingerprint")
 	}
 }
+
+func TestExportOneAtATime(t *testing.T) {
+	a := newFakeImage("a", false, false)
+	srv := newFakeServer(a)
+	dir := t.TempDir()
+	var inner error
+	fetch := func(img api.Image, meta io.Writer, rootfs io.Writer) (string, string, error) {
+		// A second export while the first one downloads is refused, and leaves the first one's files alone.
+		_, inner = Export(dir, apiImages(a), srv.fetch)
+		return srv.fetch(img, meta, rootfs)
+	}
+
+	_, err := Export(dir, apiImages(a), fetch)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if inner == nil || !strings.Contains(inner.Error(), "another export") {
+		t.Fatalf("concurrent export: got %v, want it refused", inner)
+	}
+
+	_, ok := readTree(t, dir)[a.img.Fingerprint]
+	if !ok {
+		t.Fatal("the first export did not complete")
+	}
+}
