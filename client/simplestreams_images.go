@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -27,10 +30,12 @@ type ProtocolSimpleStreams struct {
 	httpClient *http.Client
 	userAgent  string
 	serverCert string
+	cacheDir   string
 
-	mu      sync.Mutex
-	images  []simplestreams.Image
-	aliases []api.ImageAliasesEntry
+	mu       sync.Mutex
+	images   []simplestreams.Image
+	aliases  []api.ImageAliasesEntry
+	cachedAt time.Time
 }
 
 // ConnectSimpleStreams connects to a simplestreams server. With args.TLSServerCert set that certificate is pinned;
@@ -96,6 +101,21 @@ func (c *ProtocolSimpleStreams) fileURL(p string) (string, error) {
 	return strings.TrimSuffix(c.base.String(), "/") + clean, nil
 }
 
+// unreachableError is a failure to get an answer from the server, as opposed to an answer refusing the request.
+type unreachableError struct {
+	err error
+}
+
+// Error returns the message of the underlying error.
+func (e *unreachableError) Error() string {
+	return e.err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *unreachableError) Unwrap() error {
+	return e.err
+}
+
 func (c *ProtocolSimpleStreams) get(ctx context.Context, p string) (*http.Response, error) {
 	u, err := c.fileURL(p)
 	if err != nil {
@@ -113,7 +133,7 @@ func (c *ProtocolSimpleStreams) get(ctx context.Context, p string) (*http.Respon
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &unreachableError{err: err}
 	}
 
 	if resp.StatusCode != http.StatusOK {
@@ -143,20 +163,134 @@ func (c *ProtocolSimpleStreams) getDocument(p string) ([]byte, error) {
 	return data, nil
 }
 
-// load reads the index and its products once per connection.
-func (c *ProtocolSimpleStreams) load() ([]simplestreams.Image, []api.ImageAliasesEntry, error) {
+// SetCacheDir keeps the stream's index and products in dir after every complete read, with their fetch time, and
+// makes them the fallback when the server cannot be reached (an answer from the server, even an error, is not
+// replaced by the cache). The cache is keyed by the server URL and the pinned certificate.
+func (c *ProtocolSimpleStreams) SetCacheDir(dir string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.images != nil {
-		return c.images, c.aliases, nil
+	c.cacheDir = dir
+}
+
+// CachedAt returns when the documents in use were fetched, when they come from the cache rather than the server.
+func (c *ProtocolSimpleStreams) CachedAt() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cachedAt, !c.cachedAt.IsZero()
+}
+
+// streamCache is the cached copy of a stream's documents.
+type streamCache struct {
+	Server    string            `json:"server"`
+	FetchedAt time.Time         `json:"fetched_at"`
+	Documents map[string]string `json:"documents"`
+}
+
+// cachePath is the cache file of the stream, or "" without a cache.
+func (c *ProtocolSimpleStreams) cachePath() string {
+	if c.cacheDir == "" {
+		return ""
 	}
 
-	data, err := c.getDocument("streams/v1/index.json")
+	sum := sha256.Sum256([]byte(c.base.String() + "\n" + c.serverCert))
+	return filepath.Join(c.cacheDir, hex.EncodeToString(sum[:16])+".json")
+}
+
+func (c *ProtocolSimpleStreams) readCache() (*streamCache, error) {
+	p := c.cachePath()
+	if p == "" {
+		return nil, os.ErrNotExist
+	}
+
+	data, err := os.ReadFile(p)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed parsing stream: %w", err)
+		return nil, err
 	}
 
+	var cached streamCache
+	err = json.Unmarshal(data, &cached)
+	if err != nil {
+		return nil, fmt.Errorf("invalid simplestreams cache %s: %w", p, err)
+	}
+
+	if cached.Server != c.base.String() {
+		return nil, fmt.Errorf("simplestreams cache %s is for %s", p, cached.Server)
+	}
+
+	return &cached, nil
+}
+
+// writeCache stores the documents through a temporary file renamed over the old copy.
+func (c *ProtocolSimpleStreams) writeCache(docs map[string]string) error {
+	p := c.cachePath()
+	if p == "" {
+		return nil
+	}
+
+	data, err := json.Marshal(streamCache{Server: c.base.String(), FetchedAt: time.Now().UTC(), Documents: docs})
+	if err != nil {
+		return err
+	}
+
+	err = os.MkdirAll(c.cacheDir, 0o700)
+	if err != nil {
+		return err
+	}
+
+	f, err := os.CreateTemp(c.cacheDir, ".tmp-")
+	if err != nil {
+		return err
+	}
+
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+
+	closeErr := f.Close()
+	if err == nil {
+		err = closeErr
+	}
+
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+
+	return err
+}
+
+// fetchDocuments reads the index and the products files it lists from the server.
+func (c *ProtocolSimpleStreams) fetchDocuments() (map[string]string, error) {
+	data, err := c.getDocument(simplestreams.IndexPath)
+	if err != nil {
+		return nil, fmt.Errorf("failed parsing stream: %w", err)
+	}
+
+	docs := map[string]string{simplestreams.IndexPath: string(data)}
 	index, err := simplestreams.ParseIndex(data)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, p := range index.ImageStreams() {
+		data, err := c.getDocument(p)
+		if err != nil {
+			return nil, err
+		}
+
+		docs[p] = string(data)
+	}
+
+	return docs, nil
+}
+
+// parseDocuments turns the index and products into images and aliases.
+func parseDocuments(docs map[string]string) ([]simplestreams.Image, []api.ImageAliasesEntry, error) {
+	index, err := simplestreams.ParseIndex([]byte(docs[simplestreams.IndexPath]))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,12 +298,12 @@ func (c *ProtocolSimpleStreams) load() ([]simplestreams.Image, []api.ImageAliase
 	images := []simplestreams.Image{}
 	aliases := []api.ImageAliasesEntry{}
 	for _, p := range index.ImageStreams() {
-		data, err := c.getDocument(p)
-		if err != nil {
-			return nil, nil, err
+		data, ok := docs[p]
+		if !ok {
+			return nil, nil, fmt.Errorf("products file %s missing", p)
 		}
 
-		products, err := simplestreams.ParseProducts(data)
+		products, err := simplestreams.ParseProducts([]byte(data))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -179,6 +313,47 @@ func (c *ProtocolSimpleStreams) load() ([]simplestreams.Image, []api.ImageAliase
 		aliases = append(aliases, as...)
 	}
 
+	return images, aliases, nil
+}
+
+// load reads the index and its products once per connection, from the server or, when it cannot be reached, from
+// the cache.
+func (c *ProtocolSimpleStreams) load() ([]simplestreams.Image, []api.ImageAliasesEntry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.images != nil {
+		return c.images, c.aliases, nil
+	}
+
+	docs, err := c.fetchDocuments()
+	if err != nil {
+		// A server that answered is not offline: its answer stands.
+		var unreachable *unreachableError
+		if !errors.As(err, &unreachable) {
+			return nil, nil, err
+		}
+
+		cached, cacheErr := c.readCache()
+		if cacheErr != nil {
+			return nil, nil, err
+		}
+
+		images, aliases, parseErr := parseDocuments(cached.Documents)
+		if parseErr != nil {
+			return nil, nil, err
+		}
+
+		c.images, c.aliases, c.cachedAt = images, aliases, cached.FetchedAt
+		return images, aliases, nil
+	}
+
+	images, aliases, err := parseDocuments(docs)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// The cache is a convenience: failing to write it does not fail the read.
+	_ = c.writeCache(docs)
 	c.images, c.aliases = images, aliases
 	return images, aliases, nil
 }

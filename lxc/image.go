@@ -69,6 +69,26 @@ func (g *cmdGlobal) imageTarget(arg string) (client.InstanceServer, string, erro
 	return d, name, nil
 }
 
+// imageSource parses "[<remote>:]<image>" and connects to the remote to read images from, which may be a
+// simplestreams server.
+func (g *cmdGlobal) imageSource(arg string) (client.ImageServer, string, error) {
+	remote, name, err := g.conf.ParseRemote(arg)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if name == "" {
+		return nil, "", errors.New("image identifier missing")
+	}
+
+	d, err := g.conf.GetImageServer(remote)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return d, name, nil
+}
+
 // remoteAndFilters reads "[<remote>:][<filter>] [<filter>...]" the way the stock list commands do: the first
 // argument may name a remote, and whatever follows its colon is a filter too.
 func (g *cmdGlobal) remoteAndFilters(args []string) (string, []string, error) {
@@ -92,7 +112,7 @@ func (g *cmdGlobal) remoteAndFilters(args []string) (string, []string, error) {
 // dereferenceAlias returns the fingerprint the alias name points to, or name itself (a fingerprint or prefix) when
 // no alias of the image type has that name. As the stock client, it does not report lookup errors: the request made
 // with the name then fails with the server's answer.
-func dereferenceAlias(d client.InstanceServer, imageType string, name string) string {
+func dereferenceAlias(d client.ImageServer, imageType string, name string) string {
 	alias, _, err := d.GetImageAliasType(imageType, name)
 	if err != nil {
 		return name
@@ -496,7 +516,7 @@ func (c *cmdImageList) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	d, err := c.global.conf.GetInstanceServer(remote)
+	d, err := c.global.conf.GetImageServer(remote)
 	if err != nil {
 		return err
 	}
@@ -504,8 +524,9 @@ func (c *cmdImageList) run(cmd *cobra.Command, args []string) error {
 	serverFilters, localFilters := splitImageFilters(filters)
 	var images []api.Image
 	filtered := false
-	if d.HasExtension("api_filtering") {
-		images, err = d.GetImagesWithFilter(serverFilters)
+	full, ok := d.(client.InstanceServer)
+	if ok && full.HasExtension("api_filtering") {
+		images, err = full.GetImagesWithFilter(serverFilters)
 		filtered = err == nil
 	}
 
@@ -589,7 +610,7 @@ func (c *cmdImageInfo) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	d, name, err := c.global.imageTarget(args[0])
+	d, name, err := c.global.imageSource(args[0])
 	if err != nil {
 		return err
 	}
@@ -699,7 +720,7 @@ func (c *cmdImageShow) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	d, name, err := c.global.imageTarget(args[0])
+	d, name, err := c.global.imageSource(args[0])
 	if err != nil {
 		return err
 	}

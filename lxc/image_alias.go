@@ -175,7 +175,7 @@ func (c *cmdImageAliasList) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	d, err := c.global.conf.GetInstanceServer(remote)
+	d, err := c.global.conf.GetImageServer(remote)
 	if err != nil {
 		return err
 	}

@@ -295,7 +295,7 @@ func (c *cmdImageExport) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	d, name, err := c.global.imageTarget(args[0])
+	d, name, err := c.global.imageSource(args[0])
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdMonitor{global: global}).command())
 	app.AddCommand((&cmdOperation{global: global}).command())
 	app.AddCommand((&cmdRemote{global: global}).command())
+	app.AddCommand((&cmdSimplestreams{global: global}).command())
 	app.AddCommand((&cmdVersion{global: global}).command())
 	app.AddCommand((&cmdInit{global: global}).command())
 	app.AddCommand((&cmdLaunch{init: cmdInit{global: global}}).command())

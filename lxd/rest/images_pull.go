@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sync"
 
 	"github.com/lxd-go/lxd/client"
@@ -122,6 +124,13 @@ func pullImage(ctx context.Context, s *state.State, op *operations.Operation, re
 		return "", err
 	}
 
+	// A simplestreams server's documents are kept, so that an image already here is found by alias offline.
+	stream, ok := server.server.(*client.ProtocolSimpleStreams)
+	if ok {
+		stream.SetCacheDir(filepath.Join(s.Dirs.Var, "cache", "simplestreams"))
+		defer logStreamCache(stream, src.Server)
+	}
+
 	name := src.Alias
 	if name == "" {
 		name = src.Fingerprint
@@ -179,6 +188,14 @@ func pullImage(ctx context.Context, s *state.State, op *operations.Operation, re
 	}
 
 	return fp, nil
+}
+
+// logStreamCache notes a pull that resolved its image from the cached documents of an unreachable server.
+func logStreamCache(stream *client.ProtocolSimpleStreams, server string) {
+	at, cached := stream.CachedAt()
+	if cached {
+		slog.Warn("simplestreams server unreachable, using its cached index", "server", server, "fetched_at", at)
+	}
 }
 
 func protocolName(p string) string {

@@ -14,7 +14,8 @@ make_test_ca() {
 }
 
 # start_nginx DIR PORT LOCATIONS: serves HTTPS on 127.0.0.1:PORT with the certificates of make_test_ca DIR and the
-# given location blocks (nginx syntax); stopped when the test ends. The access log is DIR/access.log.
+# given location blocks (nginx syntax); stopped when the test ends. The access log is DIR/access.log. With NETNS set,
+# nginx listens on that namespace's loopback.
 start_nginx() {
 	local dir=$1 port=$2 locations=$3
 	mkdir -p "${dir}/tmp"
@@ -38,10 +39,12 @@ http {
 		listen 127.0.0.1:${port} ssl;
 		ssl_certificate ${dir}/server.crt;
 		ssl_certificate_key ${dir}/server.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
 		${locations}
 	}
 }
 NGINX
-	nginx -c "${dir}/nginx.conf" -p "${dir}"
+	# shellcheck disable=SC2046
+	$(netns_prefix) nginx -c "${dir}/nginx.conf" -p "${dir}"
 	on_exit sh -c "kill \$(cat '${dir}/nginx.pid') 2>/dev/null"
 }
