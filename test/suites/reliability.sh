@@ -14,9 +14,9 @@ check_store_consistent() {
 		fi
 
 		assert_eq "${got}" "${fp}" "content of image ${fp}"
-		assert_eq "$(local_curl "${d}" "/1.0/images/${fp}/export" | sha256sum | cut -d' ' -f1 | head -c 64)" \
-			"$( [ -e "${d}/images/${fp}.rootfs" ] && echo "$(local_curl "${d}" "/1.0/images/${fp}/export" | sha256sum | cut -d' ' -f1)" || echo "${fp}")" \
-			"export of image ${fp}"
+		if [ ! -e "${d}/images/${fp}.rootfs" ]; then
+			assert_eq "$(local_curl "${d}" "/1.0/images/${fp}/export" | sha256sum | cut -d' ' -f1)" "${fp}" "export of image ${fp}"
+		fi
 	done
 
 	for file in "${d}"/images/*; do
@@ -38,13 +38,15 @@ test_reliability_kill_during_imports() {
 	local files=("${debian}/unified.tar.gz" "${debian}/unified.tar.xz" "${fixtures}/unified.tar.gz" "${fixtures}/unified.tar.zst")
 	for round in 1 2 3 4 5 6; do
 		# Uploads in flight, then a kill -9 at a different moment each round.
+		local uploads=()
 		for f in "${files[@]}"; do
 			local_curl "${d}" /1.0/images -X POST --data-binary "@${f}" -o /dev/null 2>/dev/null &
+			uploads+=($!)
 		done
 
 		sleep "0.$((round * 15))"
 		kill -9 "$(cat "${d}/lxd.pid")"
-		wait 2>/dev/null || true
+		wait "${uploads[@]}" 2>/dev/null || true
 		rm -f "${d}/lxd.pid"
 		spawn_lxd "${d}"
 		check_store_consistent "${d}"
@@ -73,16 +75,19 @@ test_reliability_concurrent_imports_and_lists() {
 		tar -C "${work}" -czf "${work}/img${i}.tar.gz" metadata.yaml rootfs
 	done
 
-	# 20 imports and 20 lists at once; every one must succeed.
+	# 20 imports and 20 lists at once; every one must succeed. (A bare "wait" would wait for the daemon too.)
+	local pids=()
 	for i in $(seq 20); do
 		(
 			op=$(local_curl "${d}" /1.0/images -X POST --data-binary "@${work}/img${i}.tar.gz" | jq -r .operation)
 			local_curl "${d}" "${op}/wait?timeout=60" | jq -r .metadata.status >"${work}/import${i}.status"
 		) &
+		pids+=($!)
 		(local_curl "${d}" '/1.0/images?recursion=1' | jq -r .type >"${work}/list${i}.status") &
+		pids+=($!)
 	done
 
-	wait
+	wait "${pids[@]}"
 	for i in $(seq 20); do
 		assert_eq "$(cat "${work}/import${i}.status")" "Success" "import ${i}"
 		assert_eq "$(cat "${work}/list${i}.status")" "sync" "list ${i}"
