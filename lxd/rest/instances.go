@@ -211,10 +211,17 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		args.Profiles = []string{"default"}
 	}
 
+	var remote *api.InstanceSource
 	switch req.Source.Type {
 	case "image":
 		if req.Source.Server != "" {
-			return response.NotImplemented(fmt.Errorf("creating from an image on another server (%s) is not supported yet: import the image first", req.Source.Server))
+			err = checkRemoteSource(req.Source)
+			if err != nil {
+				return response.SmartError(err)
+			}
+
+			remote = &req.Source
+			break
 		}
 
 		if req.Source.Alias == "" && req.Source.Fingerprint == "" {
@@ -250,9 +257,25 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		Resources:   instanceResources(args.Name),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
+			if remote != nil {
+				fp, err := remoteImage(ctx, s, op, requestor, *remote)
+				if err != nil {
+					return err
+				}
+
+				args.Image, err = s.Instances.ResolveImage(ctx, "", fp)
+				if err != nil {
+					return err
+				}
+			}
+
 			err := s.Instances.Create(ctx, args, func(md map[string]any) { _ = op.UpdateMetadata(md) })
 			if err != nil {
 				return err
+			}
+
+			if args.Image != nil {
+				markImageUsed(ctx, s, args.Image.Fingerprint)
 			}
 
 			lifecycleBy(s, nil, "instance-created", instance.URL(args.Name),
