@@ -157,6 +157,11 @@ func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.In
 		full.State = st
 	}
 
+	snaps, err := s.Instances.Snapshots(ctx, inst.Name)
+	if err == nil && len(snaps) > 0 {
+		full.Snapshots = snaps
+	}
+
 	return full
 }
 
@@ -353,6 +358,10 @@ func instanceUpdate(s *state.State, r *http.Request, merge bool) response.Respon
 		return response.SmartError(err)
 	}
 
+	if put.Restore != "" {
+		return instanceRestore(s, r, name, put.Restore)
+	}
+
 	if !merge {
 		// Volatile keys are the daemon's: a PUT that leaves them out keeps them.
 		if put.Config == nil {
@@ -418,9 +427,14 @@ func instanceDelete(s *state.State, r *http.Request) response.Response {
 		Resources:   instanceResources(name),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
+			snaps, _ := s.Instances.Snapshots(ctx, name)
 			err := s.Instances.Delete(ctx, name)
 			if err != nil {
 				return err
+			}
+
+			for _, snap := range snaps {
+				lifecycleBy(s, requestor, "instance-snapshot-deleted", instance.SnapshotURL(name, snap.Name), nil)
 			}
 
 			lifecycleBy(s, nil, "instance-deleted", instance.URL(name), nil)

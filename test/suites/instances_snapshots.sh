@@ -1,0 +1,84 @@
+# Instance snapshots: complete copies of the root filesystem, created, listed, renamed, restored and deleted with
+# our client, the stock client and the REST API.
+
+test_instances_snapshots() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	local stock="${d}.stock"
+
+	lxc_in "${d}" launch bb c1
+	lxc_in "${d}" exec c1 -- sh -c 'echo one > /root/state; mkdir -p /root/dir; ln -s state /root/link; chown 12:34 /root/state'
+
+	# A snapshot of a running instance, named by the daemon.
+	lxc_in "${d}" snapshot c1
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots | jq -r '.metadata[0]')" "/1.0/instances/c1/snapshots/snap0" "snapshot list"
+	snapdir="${d}/storage-pools/default/containers-snapshots/c1/snap0/rootfs"
+	assert_eq "$(cat "${snapdir}/root/state")" "one" "snapshot content"
+	assert_eq "$(readlink "${snapdir}/root/link")" "state" "snapshot symlink"
+	[ -x "${snapdir}/bin/busybox" ] || fail "the snapshot misses the image files"
+	host_uid=$(stat -c %u "${d}/storage-pools/default/containers/c1/rootfs/root/state")
+	assert_eq "$(stat -c %u "${snapdir}/root/state")" "${host_uid}" "snapshot ownership"
+
+	# Changes after the snapshot; a named snapshot from the stock client, with lifecycle events.
+	lxc_in "${d}" exec c1 -- sh -c 'echo two > /root/state; rm /root/link; touch /root/new'
+	LXD_DIR="${d}" stock_lxc "${stock}" monitor --type lifecycle --format json >"${d}.events" 2>/dev/null &
+	local mon=$!
+	sleep 0.5
+	LXD_DIR="${d}" stock_lxc "${stock}" snapshot c1 second
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots/second | jq -r .metadata.name)" "second"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" info c1)" "second"
+	assert_contains "$(lxc_in "${d}" info c1)" "snap0"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" list --format csv -c nS)" "c1,2"
+	assert_contains "$(lxc_in "${d}" list --format csv -c nS)" "c1,2"
+
+	# Restore: the running instance goes back to snap0 and runs again.
+	lxc_in "${d}" restore c1 snap0
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/state)" "one" "restored content"
+	assert_eq "$(lxc_in "${d}" exec c1 -- readlink /root/link)" "state" "restored symlink"
+	assert_fails lxc_in "${d}" exec c1 -- test -e /root/new
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c %u:%g /root/state)" "12:34" "restored ownership"
+	assert_contains "$(lxc_in "${d}" list --format csv -c ns)" "c1,RUNNING"
+
+	# The stock client restores a stopped instance, and deletes a snapshot.
+	lxc_in "${d}" stop c1
+	LXD_DIR="${d}" stock_lxc "${stock}" restore c1 second
+	lxc_in "${d}" start c1
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/state)" "two" "restored second"
+	LXD_DIR="${d}" stock_lxc "${stock}" delete c1/second
+	lxc_in "${d}" delete c1/snap0
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots | jq -r '.metadata | length')" "0" "snapshots after delete"
+	[ ! -e "${d}/storage-pools/default/containers-snapshots/c1/snap0" ] || fail "snapshot storage left behind"
+	kill "${mon}" 2>/dev/null || true
+	wait "${mon}" 2>/dev/null || true
+	for action in instance-snapshot-created instance-snapshot-restored instance-snapshot-deleted; do
+		grep -q "\"${action}\"" "${d}.events" || fail "no ${action} event"
+	done
+
+	# Rename, expiry, errors.
+	lxc_in "${d}" snapshot c1 a
+	out=$(local_curl "${d}" /1.0/instances/c1/snapshots/a -X POST -d '{"name": "b"}' | jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${out}/wait?timeout=30" | jq -r .metadata.status)" "Success" "rename"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots/b | jq -r .metadata.name)" "b"
+	[ -d "${d}/storage-pools/default/containers-snapshots/c1/b/rootfs" ] || fail "renamed snapshot storage"
+	out=$(local_curl "${d}" /1.0/instances/c1/snapshots -X POST -d '{"name": "exp", "expires_at": "2030-01-02T03:04:05Z"}' | jq -r .operation)
+	local_curl "${d}" "${out}/wait?timeout=30" >/dev/null
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots/exp | jq -r .metadata.expires_at)" "2030-01-02T03:04:05Z"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots -X POST -d '{"name": "b"}' | jq -r .error_code)" "409" "duplicate snapshot"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots -X POST -d '{"name": "a/b"}' | jq -r .error_code)" "400" "bad snapshot name"
+	assert_eq "$(local_curl "${d}" /1.0/instances/nope/snapshots -X POST -d '{"name": "s"}' | jq -r .error_code)" "404" "unknown instance"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/snapshots/nope | jq -r .error_code)" "404" "unknown snapshot"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 -X PUT -d '{"restore": "nope"}' | jq -r .error_code)" "404" "restore unknown"
+	assert_fails lxc_in "${d}" snapshot nope
+	assert_fails lxc_in "${d}" snapshot c1 b
+	assert_contains "${FAIL_OUTPUT}" "already exists"
+
+	# Renaming the instance keeps its snapshots; deleting it removes them.
+	lxc_in "${d}" stop c1
+	local_curl "${d}" "$(local_curl "${d}" /1.0/instances/c1 -X POST -d '{"name": "c2"}' | jq -r .operation)/wait?timeout=30" >/dev/null
+	assert_eq "$(local_curl "${d}" /1.0/instances/c2/snapshots | jq -r '.metadata | length')" "2" "snapshots after rename"
+	lxc_in "${d}" restore c2 b
+	lxc_in "${d}" delete c2
+	assert_no_instance "${d}" c2
+	[ ! -e "${d}/storage-pools/default/containers-snapshots/c2" ] || fail "snapshots left after delete"
+}
