@@ -82,3 +82,65 @@ test_instances_snapshots() {
 	assert_no_instance "${d}" c2
 	[ ! -e "${d}/storage-pools/default/containers-snapshots/c2" ] || fail "snapshots left after delete"
 }
+
+test_instances_publish() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	local stock="${d}.stock"
+
+	lxc_in "${d}" launch bb c1
+	lxc_in "${d}" exec c1 -- sh -c 'echo published > /root/mark; ln /root/mark /root/hard; chown 7:8 /root/mark'
+
+	# A running instance is refused without --force, and nothing is stored.
+	before=$(ls "${d}/images")
+	assert_fails lxc_in "${d}" publish c1 --alias p0
+	assert_contains "${FAIL_OUTPUT}" "running"
+	res=$(local_curl "${d}" /1.0/images -X POST -H 'Content-Type: application/json' -d '{"source": {"type": "instance", "name": "c1"}}')
+	assert_eq "$(echo "${res}" | jq -r .error_code)" "400" "publish running"
+	assert_eq "$(ls "${d}/images")" "${before}" "store after refused publish"
+
+	# --force stops, publishes (gzip by default) and starts again.
+	out=$(lxc_in "${d}" publish c1 --alias p1 --force description="my image")
+	assert_contains "${out}" "Instance published with fingerprint"
+	assert_contains "$(lxc_in "${d}" list --format csv -c ns)" "c1,RUNNING"
+	fp=$(local_curl "${d}" /1.0/images/aliases/p1 | jq -r .metadata.target)
+	assert_eq "$(sha256sum "${d}/images/${fp}" | cut -d' ' -f1)" "${fp}" "fingerprint of the stored file"
+	assert_eq "$(file -b --mime-type "${d}/images/${fp}")" "application/gzip" "default compression"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}" | jq -r .metadata.properties.description)" "my image"
+	assert_contains "$(tar -xzOf "${d}/images/${fp}" metadata.yaml)" "hostname"
+	assert_contains "$(tar -tzf "${d}/images/${fp}")" "templates/"
+	assert_contains "$(tar -tvzf "${d}/images/${fp}" rootfs/root/mark --numeric-owner)" " 7/8 "
+
+	# The export is byte-identical, and the image launches.
+	mkdir "${d}.export"
+	lxc_in "${d}" image export p1 "${d}.export/" >/dev/null
+	cmp "${d}.export/"* "${d}/images/${fp}"
+	lxc_in "${d}" launch p1 c2
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /root/mark)" "published" "published content"
+	assert_eq "$(lxc_in "${d}" exec c2 -- stat -c %u:%g:%h /root/mark)" "7:8:2" "owner and links in the new instance"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /etc/hostname)" "c2" "templates rendered for the new instance"
+
+	# From a snapshot, uncompressed, with the stock client; properties come from the instance's image keys.
+	lxc_in "${d}" snapshot c1 s0
+	LXD_DIR="${d}" stock_lxc "${stock}" publish c1/s0 --alias p2 --compression none >/dev/null
+	fp2=$(local_curl "${d}" /1.0/images/aliases/p2 | jq -r .metadata.target)
+	assert_eq "$(file -b --mime-type "${d}/images/${fp2}")" "application/x-tar" "uncompressed"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp2}" | jq -r .metadata.properties.os)" \
+		"$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.config["image.os"]')" "properties from the instance"
+
+	# The server's default compression applies, and the stock client publishes a stopped instance.
+	lxc_in "${d}" config set images.compression_algorithm xz
+	lxc_in "${d}" stop c2
+	LXD_DIR="${d}" stock_lxc "${stock}" publish c2 --alias p3 >/dev/null
+	fp3=$(local_curl "${d}" /1.0/images/aliases/p3 | jq -r .metadata.target)
+	assert_eq "$(file -b --mime-type "${d}/images/${fp3}")" "application/x-xz" "server compression"
+
+	# Errors.
+	assert_fails lxc_in "${d}" publish nope
+	assert_fails lxc_in "${d}" publish c1/nope
+	res=$(local_curl "${d}" /1.0/images -X POST -H 'Content-Type: application/json' -d '{"source": {"type": "snapshot", "name": "c1/s0"}, "compression_algorithm": "rar"}')
+	assert_eq "$(echo "${res}" | jq -r .error_code)" "400" "unknown compression"
+	assert_fails lxc_in "${d}" publish c1/s0 --alias p1
+	assert_contains "${FAIL_OUTPUT}" "already exists"
+}
