@@ -212,6 +212,10 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		Profiles:    req.Profiles,
 	}
 
+	if req.Source.Type == "copy" {
+		return instancesPostCopy(s, r, req)
+	}
+
 	if args.Profiles == nil {
 		args.Profiles = []string{"default"}
 	}

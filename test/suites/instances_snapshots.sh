@@ -144,3 +144,59 @@ test_instances_publish() {
 	assert_fails lxc_in "${d}" publish c1/s0 --alias p1
 	assert_contains "${FAIL_OUTPUT}" "already exists"
 }
+
+test_instances_copy() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	local stock="${d}.stock"
+
+	lxc_in "${d}" launch bb c1 -c user.note=orig
+	lxc_in "${d}" exec c1 -- sh -c 'echo data > /root/file; chown 3:4 /root/file'
+
+	# A copy of a running instance: its own root filesystem, fresh volatile keys, copy templates rendered.
+	lxc_in "${d}" copy c1 c2
+	c1=$(local_curl "${d}" /1.0/instances/c1 | jq .metadata)
+	c2=$(local_curl "${d}" /1.0/instances/c2 | jq .metadata)
+	assert_eq "$(echo "${c2}" | jq -r .status)" "Stopped" "copy status"
+	assert_eq "$(echo "${c2}" | jq -r '.config["user.note"]')" "orig" "copied config"
+	assert_eq "$(echo "${c2}" | jq -r '.config["volatile.base_image"]')" "$(echo "${c1}" | jq -r '.config["volatile.base_image"]')"
+	[ "$(echo "${c2}" | jq -r '.config["volatile.uuid"]')" != "$(echo "${c1}" | jq -r '.config["volatile.uuid"]')" ] || fail "uuid copied"
+	lxc_in "${d}" start c2
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /root/file)" "data" "copied content"
+	assert_eq "$(lxc_in "${d}" exec c2 -- stat -c %u:%g /root/file)" "3:4" "copied ownership"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /etc/hostname)" "c2" "copy template"
+
+	# Independent: changing the copy leaves the source alone.
+	lxc_in "${d}" exec c2 -- sh -c 'echo changed > /root/file'
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/file)" "data" "source after changing the copy"
+
+	# From a snapshot, with the stock client, and overriding config.
+	lxc_in "${d}" snapshot c1 s0
+	lxc_in "${d}" exec c1 -- rm /root/file
+	LXD_DIR="${d}" stock_lxc "${stock}" copy c1/s0 c3
+	lxc_in "${d}" copy c1/s0 c4 -c user.note=other
+	assert_eq "$(local_curl "${d}" /1.0/instances/c4 | jq -r '.metadata.config["user.note"]')" "other" "overridden config"
+	lxc_in "${d}" start c3
+	assert_eq "$(lxc_in "${d}" exec c3 -- cat /root/file)" "data" "copy of a snapshot"
+	assert_eq "$(lxc_in "${d}" exec c3 -- cat /etc/hostname)" "c3" "copy template from a snapshot"
+	LXD_DIR="${d}" stock_lxc "${stock}" copy c1 c5
+	assert_contains "$(lxc_in "${d}" list --format csv -c n)" "c5"
+
+	# Deleting the source keeps the copies working.
+	lxc_in "${d}" delete -f c1
+	lxc_in "${d}" restart c3
+	assert_contains "$(lxc_in "${d}" list --format csv -c ns)" "c3,RUNNING"
+
+	# Errors leave nothing behind.
+	assert_fails lxc_in "${d}" copy nope c6
+	assert_no_instance "${d}" c6
+	assert_fails lxc_in "${d}" copy c2/nope c6
+	assert_no_instance "${d}" c6
+	assert_fails lxc_in "${d}" copy c2 c3
+	assert_contains "${FAIL_OUTPUT}" "already exists"
+	assert_fails lxc_in "${d}" copy c2 c7 -c security.privileged=true
+	assert_no_instance "${d}" c7
+	res=$(local_curl "${d}" /1.0/instances -X POST -d '{"name": "c8", "source": {"type": "copy"}}')
+	assert_eq "$(echo "${res}" | jq -r .error_code)" "400" "copy without a source"
+}
