@@ -200,3 +200,29 @@ test_instances_copy() {
 	res=$(local_curl "${d}" /1.0/instances -X POST -d '{"name": "c8", "source": {"type": "copy"}}')
 	assert_eq "$(echo "${res}" | jq -r .error_code)" "400" "copy without a source"
 }
+
+test_instances_config() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+
+	lxc_in "${d}" init bb c1
+	lxc_in "${d}" config set c1 user.a=1 user.b=2
+	lxc_in "${d}" config set c1 limits.memory 128MiB
+	assert_eq "$(lxc_in "${d}" config get c1 user.a)" "1" "instance key"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.config["limits.memory"]')" "128MiB"
+	lxc_in "${d}" config unset c1 user.b
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.config["user.b"]')" "null" "unset key"
+	assert_fails lxc_in "${d}" config unset c1 user.b
+	assert_contains "$(lxc_in "${d}" config show c1)" "user.a: \"1\""
+	assert_contains "$(lxc_in "${d}" config show c1 --expanded)" "root:"
+	assert_contains "$(lxc_in "${d}" config get c1 volatile.uuid)" "-"
+	lxc_in "${d}" config show c1 | sed 's/user.a: "1"/user.a: "edited"/' | lxc_in "${d}" config edit c1
+	assert_eq "$(lxc_in "${d}" config get c1 user.a)" "edited" "edited key"
+	assert_fails lxc_in "${d}" config set c1 bogus.key=1
+	assert_fails lxc_in "${d}" config set nope user.a=1
+
+	# The server forms still work.
+	lxc_in "${d}" config set images.remote_cache_expiry 3
+	assert_eq "$(lxc_in "${d}" config get images.remote_cache_expiry)" "3" "server key"
+}
