@@ -37,7 +37,7 @@ The copy gets its own root filesystem and the source's configuration with fresh 
 	cmd.Flags().StringArrayVarP(&c.flagProfile, "profile", "p", nil, "Profile to apply to the new instance")
 	cmd.Flags().BoolVar(&c.flagNoProfiles, "no-profiles", false, "Create the instance with no profiles applied")
 	cmd.Flags().BoolVarP(&c.flagEphemeral, "ephemeral", "e", false, "Ephemeral instance")
-	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots (always the case here)")
+	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots")
 	return cmd
 }
 
@@ -66,7 +66,7 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 	}
 
 	req := api.InstancesPost{Name: dst, Type: api.InstanceTypeContainer}
-	req.Source = api.InstanceSource{Type: "copy", Source: src}
+	req.Source = api.InstanceSource{Type: "copy", Source: src, InstanceOnly: c.flagInstanceOnly}
 	req.Ephemeral = c.flagEphemeral
 	if len(c.flagConfig) > 0 {
 		req.Config = map[string]string{}

@@ -16,6 +16,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -33,6 +34,9 @@ type CopyArgs struct {
 	Config   map[string]string
 	Devices  map[string]map[string]string
 	Profiles []string
+
+	// InstanceOnly leaves the snapshots of a source instance out of the copy.
+	InstanceOnly bool
 }
 
 // copySource is the state a copy starts from: an instance's or a snapshot's.
@@ -267,6 +271,59 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
+	if src.snapshot == "" && !args.InstanceOnly {
+		rollback.add(func() { _ = m.pool.DeleteSnapshots(args.Name) })
+		err = m.copySnapshots(ctx, srcName, args.Name)
+		if err != nil {
+			return err
+		}
+	}
+
 	ok = true
+	return nil
+}
+
+// copySnapshots copies every snapshot of an instance, rows and storage, to another instance.
+func (m *Manager) copySnapshots(ctx context.Context, from string, to string) error {
+	var snaps []db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		snaps, err = tx.GetSnapshots(ctx, from)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	for _, snap := range snaps {
+		dest := m.pool.SnapshotPath(to, snap.Name)
+		err = os.MkdirAll(dest, 0o700)
+		if err != nil {
+			return err
+		}
+
+		err = storage.CopyTree(filepath.Join(m.pool.SnapshotPath(from, snap.Name), "rootfs"), filepath.Join(dest, "rootfs"))
+		if err != nil {
+			return fmt.Errorf("copying snapshot %q: %w", snap.Name, err)
+		}
+
+		snap.Instance = to
+		config := map[string]string{}
+		for k, v := range snap.Config {
+			if !strings.HasPrefix(k, "volatile.") || k == KeyBaseImage {
+				config[k] = v
+			}
+		}
+
+		snap.Config = config
+		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			_, err := tx.CreateSnapshot(ctx, snap)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+
 	return nil
 }

@@ -31,6 +31,8 @@ func instancesPostCopy(s *state.State, r *http.Request, req api.InstancesPost) r
 		Config:      req.Config,
 		Devices:     req.Devices,
 		Profiles:    req.Profiles,
+
+		InstanceOnly: req.Source.InstanceOnly,
 	}
 
 	err := s.Instances.ValidateCopy(r.Context(), args)

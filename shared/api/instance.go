@@ -244,6 +244,10 @@ type InstanceSource struct {
 	// Example: c1/snap0
 	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 
+	// InstanceOnly copies an instance without its snapshots.
+	// Example: false
+	InstanceOnly bool `json:"instance_only,omitempty" yaml:"instance_only,omitempty"`
+
 	// AllowInconsistent is accepted and ignored.
 	// Example: false
 	AllowInconsistent bool `json:"allow_inconsistent,omitempty" yaml:"allow_inconsistent,omitempty"`

@@ -182,10 +182,16 @@ test_instances_copy() {
 	assert_eq "$(lxc_in "${d}" exec c3 -- cat /etc/hostname)" "c3" "copy template from a snapshot"
 	LXD_DIR="${d}" stock_lxc "${stock}" copy c1 c5
 	assert_contains "$(lxc_in "${d}" list --format csv -c n)" "c5"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c5/snapshots | jq -r '.metadata[0]')" "/1.0/instances/c5/snapshots/s0" "snapshots copied"
+	lxc_in "${d}" copy c1 c9 --instance-only
+	assert_eq "$(local_curl "${d}" /1.0/instances/c9/snapshots | jq -r '.metadata | length')" "0" "instance only"
 
 	# Deleting the source keeps the copies working.
 	lxc_in "${d}" delete -f c1
 	lxc_in "${d}" restart c3
+	lxc_in "${d}" restore c5 s0
+	lxc_in "${d}" start c5
+	assert_eq "$(lxc_in "${d}" exec c5 -- cat /root/file)" "data" "copied snapshot restored"
 	assert_contains "$(lxc_in "${d}" list --format csv -c ns)" "c3,RUNNING"
 
 	# Errors leave nothing behind.
