@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -126,6 +127,9 @@ func remoteImage(ctx context.Context, s *state.State, op *operations.Operation, 
 	req.Source.Alias = src.Alias
 	req.Source.Fingerprint = src.Fingerprint
 	req.Source.Secret = src.Secret
+
+	// A cached image pulled by alias follows it when images.auto_update_cached is on.
+	req.AutoUpdate = src.Alias != "" && s.Config().Bool(config.AutoUpdateCached)
 	fp, err = pullImage(ctx, s, op, requestor, req)
 	if err != nil {
 		return "", fmt.Errorf("failed getting the image from %s: %w", src.Server, err)

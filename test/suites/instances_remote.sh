@@ -51,6 +51,7 @@ test_instances_remote_launch() {
 	info=$(local_curl "${a}" "/1.0/images/${unified}")
 	assert_eq "$(echo "${info}" | jq -r .metadata.cached)" "true" "pulled image is cached"
 	assert_eq "$(echo "${info}" | jq -r .metadata.update_source.alias)" "bb" "source alias"
+	assert_eq "$(echo "${info}" | jq -r .metadata.auto_update)" "true" "cached image follows its alias"
 	[ "$(echo "${info}" | jq -r .metadata.last_used_at)" != "0001-01-01T00:00:00Z" ] || fail "last use not recorded"
 	assert_eq "$(local_curl "${a}" /1.0/instances/c1 | jq -r '.metadata.config["volatile.base_image"]')" "${unified}"
 
