@@ -182,6 +182,25 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 		return err
 	}
 
+	// A running instance is frozen for the copy, so the snapshot is consistent.
+	if m.driver.Status(name) == api.Running {
+		err = m.driver.Freeze(name)
+		if err != nil {
+			slog.Warn("failed freezing the instance for a snapshot", "instance", name, "err", err)
+		} else {
+			m.lifecycle("instance-paused", name)
+			defer func() {
+				err := m.driver.Unfreeze(name)
+				if err != nil {
+					slog.Error("failed resuming the instance after a snapshot", "instance", name, "err", err)
+					return
+				}
+
+				m.lifecycle("instance-resumed", name)
+			}()
+		}
+	}
+
 	err = m.pool.CreateSnapshot(name, snap)
 	if err != nil {
 		dbErr := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {

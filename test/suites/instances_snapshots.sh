@@ -51,7 +51,7 @@ test_instances_snapshots() {
 	[ ! -e "${d}/storage-pools/default/containers-snapshots/c1/snap0" ] || fail "snapshot storage left behind"
 	kill "${mon}" 2>/dev/null || true
 	wait "${mon}" 2>/dev/null || true
-	for action in instance-snapshot-created instance-snapshot-restored instance-snapshot-deleted; do
+	for action in instance-snapshot-created instance-paused instance-resumed instance-snapshot-restored instance-snapshot-deleted; do
 		grep -q "\"${action}\"" "${d}.events" || fail "no ${action} event"
 	done
 
