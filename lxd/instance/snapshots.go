@@ -365,3 +365,70 @@ func (m *Manager) UpdateSnapshotExpiry(ctx context.Context, name string, snap st
 
 	return err
 }
+
+// snapshotPruneInterval is how often expired snapshots are looked for.
+const snapshotPruneInterval = time.Minute
+
+// pruneSnapshotsLoop deletes expired snapshots until ctx ends.
+func (m *Manager) pruneSnapshotsLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(snapshotPruneInterval):
+		}
+
+		_, err := m.PruneExpiredSnapshots(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			slog.Error("failed pruning expired snapshots", "err", err)
+		}
+	}
+}
+
+// PruneExpiredSnapshots deletes the snapshots whose expiry is before now and returns how many went.
+func (m *Manager) PruneExpiredSnapshots(ctx context.Context, now time.Time) (int, error) {
+	var expired []db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		insts, err := tx.GetInstances(ctx)
+		if err != nil {
+			return err
+		}
+
+		for _, inst := range insts {
+			snaps, err := tx.GetSnapshots(ctx, inst.Name)
+			if err != nil {
+				return err
+			}
+
+			for _, snap := range snaps {
+				if !snap.ExpiresAt.IsZero() && snap.ExpiresAt.Before(now) {
+					expired = append(expired, snap)
+				}
+			}
+		}
+
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+
+	n := 0
+	for _, snap := range expired {
+		err = m.DeleteSnapshot(ctx, snap.Instance, snap.Name)
+		if err != nil {
+			slog.Warn("failed deleting an expired snapshot", "instance", snap.Instance, "snapshot", snap.Name, "err", err)
+			continue
+		}
+
+		slog.Info("deleted expired snapshot", "instance", snap.Instance, "snapshot", snap.Name)
+		if m.events != nil {
+			m.events.SendLifecycle("default", api.EventLifecycle{Action: "instance-snapshot-deleted",
+				Source: SnapshotURL(snap.Instance, snap.Name)})
+		}
+
+		n++
+	}
+
+	return n, nil
+}

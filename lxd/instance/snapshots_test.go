@@ -147,6 +147,27 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 
 	pending.Abort()
 
+	// Expiry: only snapshots whose time has come go.
+	err = m.CreateSnapshot(ctx, "c1", "soon", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := m.PruneExpiredSnapshots(ctx, time.Now())
+	if err != nil || n != 0 {
+		t.Fatalf("prune now: got %d, %v", n, err)
+	}
+
+	n, err = m.PruneExpiredSnapshots(ctx, time.Now().Add(2*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("prune later: got %d, %v", n, err)
+	}
+
+	_, err = m.Snapshot(ctx, "c1", "soon")
+	if !api.StatusErrorCheck(err, 404) {
+		t.Fatalf("expired snapshot: got %v", err)
+	}
+
 	err = m.RenameSnapshot(ctx, "c1", "snap0", "first")
 	if err != nil {
 		t.Fatal(err)
