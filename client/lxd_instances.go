@@ -410,3 +410,44 @@ func (c *ProtocolLXD) DeleteInstanceFile(name string, p string) error {
 	_, _, err := c.rawQuery(http.MethodDelete, c.url("/1.0"+filesPath(name, p)), nil, "")
 	return err
 }
+
+// snapshotPath is the API path of an instance's snapshot under /1.0.
+func snapshotPath(name string, snap string) string {
+	return instancePath(name) + "/snapshots/" + url.PathEscape(snap)
+}
+
+// GetInstanceSnapshots returns the snapshots of an instance.
+func (c *ProtocolLXD) GetInstanceSnapshots(name string) ([]api.InstanceSnapshot, error) {
+	var out []api.InstanceSnapshot
+	_, err := c.queryStruct(http.MethodGet, instancePath(name)+"/snapshots?recursion=1", nil, "", &out)
+	return out, err
+}
+
+// GetInstanceSnapshot returns one snapshot of an instance.
+func (c *ProtocolLXD) GetInstanceSnapshot(name string, snap string) (*api.InstanceSnapshot, string, error) {
+	out := api.InstanceSnapshot{}
+	etag, err := c.queryStruct(http.MethodGet, snapshotPath(name, snap), nil, "", &out)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &out, etag, nil
+}
+
+// CreateInstanceSnapshot takes a snapshot of an instance.
+func (c *ProtocolLXD) CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, instancePath(name)+"/snapshots", req, "")
+	return op, err
+}
+
+// RenameInstanceSnapshot renames a snapshot of an instance.
+func (c *ProtocolLXD) RenameInstanceSnapshot(name string, snap string, req api.InstanceSnapshotPost) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, snapshotPath(name, snap), req, "")
+	return op, err
+}
+
+// DeleteInstanceSnapshot deletes a snapshot of an instance.
+func (c *ProtocolLXD) DeleteInstanceSnapshot(name string, snap string) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodDelete, snapshotPath(name, snap), nil, "")
+	return op, err
+}

@@ -62,10 +62,10 @@ func (c *cmdConfig) isRemoteOnly(arg string) bool {
 	return known
 }
 
-// serverOnly fails for instance targets, whose configuration this command does not handle.
+// serverOnly fails for instance targets.
 func (t target) serverOnly() error {
 	if t.instance != "" {
-		return fmt.Errorf("instance %q: instance configuration is not supported by this client yet", t.instance)
+		return fmt.Errorf("%q names an instance, not a server", t.instance)
 	}
 
 	return nil
@@ -95,6 +95,44 @@ func (c *cmdConfig) getServer(t target) (*serverConn, error) {
 	return &serverConn{update: d.UpdateServer, server: srv, etag: etag}, nil
 }
 
+// instanceConn is a fetched instance and the way to write it back.
+type instanceConn struct {
+	inst   *api.Instance
+	update func(api.InstancePut) error
+}
+
+// getInstance connects to the target's remote and fetches its instance.
+func (c *cmdConfig) getInstance(t target) (*instanceConn, error) {
+	if strings.Contains(t.instance, "/") {
+		return nil, fmt.Errorf("snapshot %q: snapshot configuration cannot be changed", t.instance)
+	}
+
+	d, err := c.global.conf.GetInstanceServer(t.remote)
+	if err != nil {
+		return nil, err
+	}
+
+	inst, etag, err := d.GetInstance(t.instance)
+	if err != nil {
+		return nil, err
+	}
+
+	if inst.Config == nil {
+		inst.Config = map[string]string{}
+	}
+
+	update := func(put api.InstancePut) error {
+		op, err := d.UpdateInstance(t.instance, put, etag)
+		if err != nil {
+			return err
+		}
+
+		return op.Wait()
+	}
+
+	return &instanceConn{inst: inst, update: update}, nil
+}
+
 // serverConn is a fetched server configuration and the way to write it back.
 type serverConn struct {
 	update func(api.ServerPut, string) error
@@ -113,14 +151,19 @@ func configValueString(v any) string {
 
 type cmdConfigGet struct {
 	config *cmdConfig
+
+	flagExpanded bool
 }
 
 func (c *cmdConfigGet) command() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "get [<remote>:][<instance>] <key>",
 		Short: "Get values for instance or server configuration keys",
 		RunE:  c.run,
 	}
+
+	cmd.Flags().BoolVarP(&c.flagExpanded, "expanded", "e", false, "Access the expanded configuration (with profiles)")
+	return cmd
 }
 
 func (c *cmdConfigGet) run(cmd *cobra.Command, args []string) error {
@@ -135,6 +178,21 @@ func (c *cmdConfigGet) run(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return err
 		}
+	}
+
+	if t.instance != "" {
+		ic, err := c.config.getInstance(t)
+		if err != nil {
+			return err
+		}
+
+		config := ic.inst.Config
+		if c.flagExpanded {
+			config = ic.inst.ExpandedConfig
+		}
+
+		_, err = fmt.Fprintln(cmd.OutOrStdout(), config[args[len(args)-1]])
+		return err
 	}
 
 	conn, err := c.config.getServer(t)
@@ -222,6 +280,19 @@ func (c *cmdConfigSet) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
+	if t.instance != "" {
+		ic, err := c.config.getInstance(t)
+		if err != nil {
+			return err
+		}
+
+		for k, v := range values {
+			ic.inst.Config[k] = v
+		}
+
+		return ic.update(ic.inst.Writable())
+	}
+
 	conn, err := c.config.getServer(t)
 	if err != nil {
 		return err
@@ -260,6 +331,22 @@ func (c *cmdConfigUnset) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
+	if t.instance != "" {
+		ic, err := c.config.getInstance(t)
+		if err != nil {
+			return err
+		}
+
+		key := args[len(args)-1]
+		_, ok := ic.inst.Config[key]
+		if !ok {
+			return fmt.Errorf("cannot unset key %q, it is not currently set", key)
+		}
+
+		delete(ic.inst.Config, key)
+		return ic.update(ic.inst.Writable())
+	}
+
 	conn, err := c.config.getServer(t)
 	if err != nil {
 		return err
@@ -272,14 +359,19 @@ func (c *cmdConfigUnset) run(cmd *cobra.Command, args []string) error {
 
 type cmdConfigShow struct {
 	config *cmdConfig
+
+	flagExpanded bool
 }
 
 func (c *cmdConfigShow) command() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "show [<remote>:][<instance>]",
 		Short: "Show instance or server configurations",
 		RunE:  c.run,
 	}
+
+	cmd.Flags().BoolVarP(&c.flagExpanded, "expanded", "e", false, "Show the expanded configuration (with profiles)")
+	return cmd
 }
 
 func (c *cmdConfigShow) run(cmd *cobra.Command, args []string) error {
@@ -294,6 +386,26 @@ func (c *cmdConfigShow) run(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return err
 		}
+	}
+
+	if t.instance != "" {
+		ic, err := c.config.getInstance(t)
+		if err != nil {
+			return err
+		}
+
+		put := ic.inst.Writable()
+		if c.flagExpanded {
+			put.Config, put.Devices = ic.inst.ExpandedConfig, ic.inst.ExpandedDevices
+		}
+
+		out, err := yamlMarshal(put)
+		if err != nil {
+			return err
+		}
+
+		_, err = cmd.OutOrStdout().Write(out)
+		return err
 	}
 
 	conn, err := c.config.getServer(t)
@@ -350,9 +462,8 @@ func (c *cmdConfigEdit) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	err = t.serverOnly()
-	if err != nil {
-		return err
+	if t.instance != "" {
+		return c.editInstance(cmd, t)
 	}
 
 	if !readerIsTerminal(cmd.InOrStdin()) {
@@ -396,6 +507,80 @@ func (c *cmdConfigEdit) run(cmd *cobra.Command, args []string) error {
 		err = yaml.Unmarshal(content, &put)
 		if err == nil {
 			err = conn.update(put, conn.etag)
+		}
+
+		if err == nil {
+			return nil
+		}
+
+		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "Config parsing error: %s\n", err)
+		_, err = ask.askString("Press enter to open the editor again or ctrl+c to abort change")
+		if err != nil {
+			return err
+		}
+
+		content, err = textEditor(content)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+const instanceEditHeader = `### This is a YAML representation of the instance configuration.
+### Any line starting with a '#' will be ignored.
+###
+### A sample configuration looks like:
+### architecture: x86_64
+### config:
+###   limits.memory: 256MiB
+### devices: {}
+### ephemeral: false
+### profiles:
+### - default
+### description: ""
+###
+### Note that the name is shown but cannot be changed
+
+`
+
+// editInstance edits an instance's writable state as YAML, from stdin or in the text editor.
+func (c *cmdConfigEdit) editInstance(cmd *cobra.Command, t target) error {
+	ic, err := c.config.getInstance(t)
+	if err != nil {
+		return err
+	}
+
+	if !readerIsTerminal(cmd.InOrStdin()) {
+		content, err := io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return err
+		}
+
+		put := api.InstancePut{}
+		err = yaml.Unmarshal(content, &put)
+		if err != nil {
+			return err
+		}
+
+		return ic.update(put)
+	}
+
+	data, err := yamlMarshal(ic.inst.Writable())
+	if err != nil {
+		return err
+	}
+
+	content, err := textEditor(append([]byte(instanceEditHeader), data...))
+	if err != nil {
+		return err
+	}
+
+	ask := newAsker(cmd)
+	for {
+		put := api.InstancePut{}
+		err = yaml.Unmarshal(content, &put)
+		if err == nil {
+			err = ic.update(put)
 		}
 
 		if err == nil {

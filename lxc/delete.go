@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -46,6 +47,21 @@ func (c *cmdDelete) run(cmd *cobra.Command, args []string) error {
 		d, err := c.global.conf.GetInstanceServer(remote)
 		if err != nil {
 			return err
+		}
+
+		instName, snap, isSnap := strings.Cut(name, "/")
+		if isSnap {
+			op, err := d.DeleteInstanceSnapshot(instName, snap)
+			if err != nil {
+				return err
+			}
+
+			err = op.Wait()
+			if err != nil {
+				return err
+			}
+
+			continue
 		}
 
 		inst, _, err := d.GetInstance(name)

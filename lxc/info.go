@@ -73,7 +73,33 @@ func (c *cmdInfo) instanceInfo(cmd *cobra.Command, remote string, name string) e
 
 	w := cmd.OutOrStdout()
 	printInstanceInfo(w, inst)
+	printSnapshots(w, inst.Snapshots)
 	return nil
+}
+
+// printSnapshots lists an instance's snapshots as the stock client does.
+func printSnapshots(w io.Writer, snaps []api.InstanceSnapshot) {
+	if len(snaps) == 0 {
+		return
+	}
+
+	const layout = "2006/01/02 15:04 MST"
+	rows := make([][]string, 0, len(snaps))
+	for _, snap := range snaps {
+		expires := ""
+		if !snap.ExpiresAt.IsZero() {
+			expires = snap.ExpiresAt.UTC().Format(layout)
+		}
+
+		stateful := "NO"
+		if snap.Stateful {
+			stateful = "YES"
+		}
+
+		rows = append(rows, []string{snap.Name, snap.CreatedAt.UTC().Format(layout), expires, stateful})
+	}
+
+	fmt.Fprintf(w, "\nSnapshots:\n%s", drawTable([]string{"NAME", "TAKEN AT", "EXPIRES AT", "STATEFUL"}, rows, true))
 }
 
 // humanBytes formats a byte count as the stock client does (1.50MiB).

@@ -93,19 +93,24 @@ func (c *cmdInit) imageSource(imageRemote string, image string, remote string) (
 	}
 
 	src.Mode = "pull"
-	if r.Protocol != "simplestreams" {
-		d, err := c.global.conf.GetInstanceServer(imageRemote)
+	server, err := c.global.conf.GetImageServer(imageRemote)
+	if err != nil {
+		return src, err
+	}
+
+	info, err := server.GetConnectionInfo()
+	if err != nil {
+		return src, err
+	}
+
+	src.Server = info.URL
+	src.Certificate = info.Certificate
+	d, ok := server.(client.InstanceServer)
+	if ok && r.Protocol != "simplestreams" {
+		err = imageSecret(d, &src)
 		if err != nil {
 			return src, err
 		}
-
-		info, err := d.GetConnectionInfo()
-		if err != nil {
-			return src, err
-		}
-
-		src.Server = info.URL
-		src.Certificate = info.Certificate
 	}
 
 	return src, nil

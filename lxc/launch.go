@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -42,4 +44,42 @@ func (c *cmdLaunch) run(cmd *cobra.Command, args []string) error {
 	}
 
 	return op.Wait()
+}
+
+// imageSecret looks the image up on its LXD server; a private one is named by its fingerprint and goes with a
+// one-time secret from that server, as the target daemon is not trusted by it.
+func imageSecret(server client.InstanceServer, src *api.InstanceSource) error {
+	fp := src.Fingerprint
+	if src.Alias != "" {
+		alias, _, err := server.GetImageAlias(src.Alias)
+		if err != nil {
+			return fmt.Errorf("image %q not found on %s: %w", src.Alias, src.Server, err)
+		}
+
+		fp = alias.Target
+	}
+
+	img, _, err := server.GetImage(fp)
+	if err != nil {
+		return err
+	}
+
+	if img.Public {
+		return nil
+	}
+
+	op, err := server.CreateImageSecret(img.Fingerprint)
+	if err != nil {
+		return err
+	}
+
+	secret, _ := op.Get().Metadata["secret"].(string)
+	if secret == "" {
+		return errors.New("the image server returned no image secret")
+	}
+
+	src.Alias = ""
+	src.Fingerprint = img.Fingerprint
+	src.Secret = secret
+	return nil
 }

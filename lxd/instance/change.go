@@ -35,6 +35,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 
+	err = m.pool.DeleteSnapshots(name)
+	if err != nil {
+		return err
+	}
+
 	err = m.driver.Cleanup(name)
 	if err != nil {
 		return err
@@ -93,6 +98,11 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 		_ = m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 			return tx.RenameInstance(ctx, newName, name)
 		})
+		return err
+	}
+
+	err = m.pool.RenameSnapshots(name, newName)
+	if err != nil {
 		return err
 	}
 

@@ -115,7 +115,7 @@ func DefaultProfile() db.Profile {
 }
 
 // Init creates the default profile when missing, follows containers still running from before, and starts the
-// ones that should run.
+// ones that should run. Expired snapshots are then deleted every minute until ctx ends.
 func (m *Manager) Init(ctx context.Context) error {
 	var insts []db.Instance
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -161,6 +161,7 @@ func (m *Manager) Init(ctx context.Context) error {
 		}
 	}
 
+	go m.pruneSnapshotsLoop(ctx)
 	return nil
 }
 

@@ -275,6 +275,8 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 		return imagesPostURL(s, r, req)
 	case "image":
 		return imagesPostPull(s, r, req)
+	case "instance", "container", "snapshot":
+		return imagesPostPublish(s, r, req)
 	}
 
 	return response.BadRequest(fmt.Errorf("image source type %q is not supported by this server", req.Source.Type))

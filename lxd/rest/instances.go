@@ -157,6 +157,11 @@ func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.In
 		full.State = st
 	}
 
+	snaps, err := s.Instances.Snapshots(ctx, inst.Name)
+	if err == nil && len(snaps) > 0 {
+		full.Snapshots = snaps
+	}
+
 	return full
 }
 
@@ -207,14 +212,25 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		Profiles:    req.Profiles,
 	}
 
+	if req.Source.Type == "copy" {
+		return instancesPostCopy(s, r, req)
+	}
+
 	if args.Profiles == nil {
 		args.Profiles = []string{"default"}
 	}
 
+	var remote *api.InstanceSource
 	switch req.Source.Type {
 	case "image":
 		if req.Source.Server != "" {
-			return response.NotImplemented(fmt.Errorf("creating from an image on another server (%s) is not supported yet: import the image first", req.Source.Server))
+			err = checkRemoteSource(req.Source)
+			if err != nil {
+				return response.SmartError(err)
+			}
+
+			remote = &req.Source
+			break
 		}
 
 		if req.Source.Alias == "" && req.Source.Fingerprint == "" {
@@ -250,9 +266,25 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		Resources:   instanceResources(args.Name),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
+			if remote != nil {
+				fp, err := remoteImage(ctx, s, op, requestor, *remote)
+				if err != nil {
+					return err
+				}
+
+				args.Image, err = s.Instances.ResolveImage(ctx, "", fp)
+				if err != nil {
+					return err
+				}
+			}
+
 			err := s.Instances.Create(ctx, args, func(md map[string]any) { _ = op.UpdateMetadata(md) })
 			if err != nil {
 				return err
+			}
+
+			if args.Image != nil {
+				markImageUsed(ctx, s, args.Image.Fingerprint)
 			}
 
 			lifecycleBy(s, nil, "instance-created", instance.URL(args.Name),
@@ -330,6 +362,10 @@ func instanceUpdate(s *state.State, r *http.Request, merge bool) response.Respon
 		return response.SmartError(err)
 	}
 
+	if put.Restore != "" {
+		return instanceRestore(s, r, name, put.Restore)
+	}
+
 	if !merge {
 		// Volatile keys are the daemon's: a PUT that leaves them out keeps them.
 		if put.Config == nil {
@@ -395,9 +431,14 @@ func instanceDelete(s *state.State, r *http.Request) response.Response {
 		Resources:   instanceResources(name),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
+			snaps, _ := s.Instances.Snapshots(ctx, name)
 			err := s.Instances.Delete(ctx, name)
 			if err != nil {
 				return err
+			}
+
+			for _, snap := range snaps {
+				lifecycleBy(s, requestor, "instance-snapshot-deleted", instance.SnapshotURL(name, snap.Name), nil)
 			}
 
 			lifecycleBy(s, nil, "instance-deleted", instance.URL(name), nil)

@@ -25,4 +25,6 @@ var APIExtensions = []string{
 	"file_symlinks",
 	"file_get_symlink",
 	"directory_manipulation",
+	"snapshot_expiry",
+	"image_compression_algorithm",
 }

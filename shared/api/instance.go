@@ -34,6 +34,10 @@ type InstancePut struct {
 	// Description is free text.
 	// Example: web server
 	Description string `json:"description" yaml:"description"`
+
+	// Restore names a snapshot to restore the instance from (PUT only).
+	// Example: snap0
+	Restore string `json:"restore,omitempty" yaml:"restore,omitempty"`
 }
 
 // Instance is an instance as the API shows it.
@@ -111,6 +115,91 @@ type InstanceSnapshot struct {
 	// CreatedAt is when the snapshot was taken.
 	// Example: 2021-03-23T20:00:00-04:00
 	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+
+	// Architecture of the instance when the snapshot was taken.
+	// Example: x86_64
+	Architecture string `json:"architecture" yaml:"architecture"`
+
+	// Config of the instance when the snapshot was taken.
+	// Example: {"limits.memory": "256MiB"}
+	Config map[string]string `json:"config" yaml:"config"`
+
+	// Devices of the instance when the snapshot was taken.
+	// Example: {}
+	Devices map[string]map[string]string `json:"devices" yaml:"devices"`
+
+	// Ephemeral tells whether the instance was ephemeral.
+	// Example: false
+	Ephemeral bool `json:"ephemeral" yaml:"ephemeral"`
+
+	// Profiles of the instance when the snapshot was taken.
+	// Example: ["default"]
+	Profiles []string `json:"profiles" yaml:"profiles"`
+
+	// ExpandedConfig is the config with the profiles applied.
+	// Example: {"limits.memory": "256MiB"}
+	ExpandedConfig map[string]string `json:"expanded_config" yaml:"expanded_config"`
+
+	// ExpandedDevices are the devices with the profiles applied.
+	// Example: {"root": {"type": "disk", "pool": "default", "path": "/"}}
+	ExpandedDevices map[string]map[string]string `json:"expanded_devices" yaml:"expanded_devices"`
+
+	// ExpiresAt is when the snapshot expires; the zero time means never.
+	// Example: 0001-01-01T00:00:00Z
+	ExpiresAt time.Time `json:"expires_at" yaml:"expires_at"`
+
+	// LastUsedAt is when the snapshot was last used.
+	// Example: 0001-01-01T00:00:00Z
+	LastUsedAt time.Time `json:"last_used_at" yaml:"last_used_at"`
+
+	// Stateful tells whether the snapshot holds runtime state (never, here).
+	// Example: false
+	Stateful bool `json:"stateful" yaml:"stateful"`
+
+	// Size of the snapshot in bytes, or -1 when unknown.
+	// Example: -1
+	Size int64 `json:"size" yaml:"size"`
+
+	// Description is free text.
+	// Example: before the upgrade
+	Description string `json:"description" yaml:"description"`
+}
+
+// InstanceSnapshotsPost creates a snapshot.
+type InstanceSnapshotsPost struct {
+	// Name of the snapshot; empty picks snapN.
+	// Example: snap0
+	Name string `json:"name" yaml:"name"`
+
+	// Stateful asks for runtime state too (not supported).
+	// Example: false
+	Stateful bool `json:"stateful" yaml:"stateful"`
+
+	// ExpiresAt is when the snapshot expires; null or the zero time means never.
+	// Example: 2021-03-23T17:38:37.753398689-04:00
+	ExpiresAt *time.Time `json:"expires_at" yaml:"expires_at"`
+}
+
+// InstanceSnapshotPost renames a snapshot.
+type InstanceSnapshotPost struct {
+	// Name is the new name.
+	// Example: snap1
+	Name string `json:"name" yaml:"name"`
+
+	// Migration asks for a migration (not supported).
+	// Example: false
+	Migration bool `json:"migration" yaml:"migration"`
+
+	// Live asks for a live migration (not supported).
+	// Example: false
+	Live bool `json:"live" yaml:"live"`
+}
+
+// InstanceSnapshotPut holds the writable fields of a snapshot.
+type InstanceSnapshotPut struct {
+	// ExpiresAt is when the snapshot expires.
+	// Example: 2021-03-23T17:38:37.753398689-04:00
+	ExpiresAt time.Time `json:"expires_at" yaml:"expires_at"`
 }
 
 // InstanceSource says where a new instance comes from.
@@ -150,6 +239,14 @@ type InstanceSource struct {
 	// Mode is pull or push for migrations.
 	// Example: pull
 	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
+
+	// Source is the instance, or instance/snapshot, a copy is made from.
+	// Example: c1/snap0
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
+
+	// InstanceOnly copies an instance without its snapshots.
+	// Example: false
+	InstanceOnly bool `json:"instance_only,omitempty" yaml:"instance_only,omitempty"`
 
 	// AllowInconsistent is accepted and ignored.
 	// Example: false

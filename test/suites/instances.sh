@@ -185,8 +185,8 @@ test_instances_errors() {
 	assert_contains "${FAIL_OUTPUT}" 'profile "nope" not found'
 	assert_fails lxc_in "${d}" launch bb c1 --no-profiles
 	assert_contains "${FAIL_OUTPUT}" "no root disk device"
-	code=$(local_curl "${d}" /1.0/instances -X POST -d '{"name":"c1","source":{"type":"image","alias":"bb","server":"https://127.0.0.1:1"}}' | jq -r .error_code)
-	assert_eq "${code}" "501" "remote image source"
+	op=$(local_curl "${d}" /1.0/instances -X POST -d '{"name":"c1","source":{"type":"image","alias":"bb","server":"https://127.0.0.1:1"}}' | jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=30" | jq -r .metadata.status)" "Failure" "unreachable image server"
 	assert_eq "$(local_curl "${d}" /1.0/instances | jq -r '.metadata | length')" "0" "instances after refused creates"
 	assert_eq "$(find "${d}/storage-pools/default/containers" -mindepth 1 | wc -l)" "0" "storage after refused creates"
 

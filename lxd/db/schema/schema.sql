@@ -96,6 +96,22 @@ CREATE TABLE instances_profiles (
     UNIQUE (instance_id, profile_id)
 );
 
+CREATE TABLE instances_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (name <> ''),
+    architecture TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL DEFAULT 0 CHECK (ephemeral IN (0, 1)),
+    stateful INTEGER NOT NULL DEFAULT 0 CHECK (stateful IN (0, 1)),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    expiry_date TEXT,
+    config TEXT NOT NULL DEFAULT '{}',
+    devices TEXT NOT NULL DEFAULT '{}',
+    profiles TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (instance_id, name)
+);
+
 CREATE TABLE patches (
     name TEXT PRIMARY KEY NOT NULL,
     applied_at TEXT NOT NULL

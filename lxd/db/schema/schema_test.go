@@ -319,3 +319,50 @@ func TestApplyUnknownTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdate4KeepsInstances checks that update 4 leaves instances alone and that their snapshots go with them.
+func TestUpdate4KeepsInstances(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	err := inTx(t, db, func(tx *sql.Tx) error {
+		_, err := Apply(ctx, tx, 3)
+		if err != nil {
+			return err
+		}
+
+		_, err = tx.Exec("INSERT INTO instances (name, architecture, creation_date) VALUES ('c1', 'x86_64', '2024-01-01T00:00:00.000000000Z')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = inTx(t, db, func(tx *sql.Tx) error {
+		_, err := Apply(ctx, tx, 4)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = db.Exec(`INSERT INTO instances_snapshots (instance_id, name, architecture, creation_date)
+SELECT id, 'snap0', architecture, creation_date FROM instances WHERE name = 'c1'`)
+	if err != nil {
+		t.Fatalf("instances_snapshots unusable after update 4: %v", err)
+	}
+
+	_, err = db.Exec("DELETE FROM instances WHERE name = 'c1'")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var n int
+	err = db.QueryRow("SELECT count(*) FROM instances_snapshots").Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if n != 0 {
+		t.Fatalf("got %d snapshots after deleting their instance, want 0", n)
+	}
+}

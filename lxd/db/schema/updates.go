@@ -8,6 +8,7 @@ var updates = map[int]string{
 	1: updateFromV0,
 	2: updateFromV1,
 	3: updateFromV2,
+	4: updateFromV3,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -145,4 +146,24 @@ CREATE TABLE instances_profiles (
 );
 
 CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);
+`
+
+// updateFromV3 adds instance snapshots: the instance's writable state when taken, config, devices and profiles
+// as JSON documents.
+const updateFromV3 = `
+CREATE TABLE instances_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (name <> ''),
+    architecture TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL DEFAULT 0 CHECK (ephemeral IN (0, 1)),
+    stateful INTEGER NOT NULL DEFAULT 0 CHECK (stateful IN (0, 1)),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    expiry_date TEXT,
+    config TEXT NOT NULL DEFAULT '{}',
+    devices TEXT NOT NULL DEFAULT '{}',
+    profiles TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (instance_id, name)
+);
 `

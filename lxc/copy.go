@@ -1,0 +1,100 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+type cmdCopy struct {
+	global *cmdGlobal
+
+	flagConfig       []string
+	flagProfile      []string
+	flagNoProfiles   bool
+	flagEphemeral    bool
+	flagInstanceOnly bool
+}
+
+func (c *cmdCopy) command() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "copy [<remote>:]<source>[/<snapshot>] [<remote>:]<destination>",
+		Aliases: []string{"cp"},
+		Short:   "Copy instances within a server",
+		Long: `Copy instances within a server
+
+The copy gets its own root filesystem and the source's configuration with fresh volatile keys.
+    lxc copy c1 c2
+    lxc copy c1/snap0 c3 -c user.note=restored`,
+		RunE: c.run,
+	}
+
+	cmd.Flags().StringArrayVarP(&c.flagConfig, "config", "c", nil, "Config key/value to apply to the new instance")
+	cmd.Flags().StringArrayVarP(&c.flagProfile, "profile", "p", nil, "Profile to apply to the new instance")
+	cmd.Flags().BoolVar(&c.flagNoProfiles, "no-profiles", false, "Create the instance with no profiles applied")
+	cmd.Flags().BoolVarP(&c.flagEphemeral, "ephemeral", "e", false, "Ephemeral instance")
+	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots")
+	return cmd
+}
+
+func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 2, 2)
+	if exit {
+		return err
+	}
+
+	srcRemote, src, err := c.global.conf.ParseRemote(args[0])
+	if err != nil {
+		return err
+	}
+
+	dstRemote, dst, err := c.global.conf.ParseRemote(args[1])
+	if err != nil {
+		return err
+	}
+
+	if srcRemote != dstRemote {
+		return errors.New("copying instances between servers is not supported")
+	}
+
+	if src == "" || dst == "" {
+		return errors.New("both a source and a destination instance name are needed")
+	}
+
+	req := api.InstancesPost{Name: dst, Type: api.InstanceTypeContainer}
+	req.Source = api.InstanceSource{Type: "copy", Source: src, InstanceOnly: c.flagInstanceOnly}
+	req.Ephemeral = c.flagEphemeral
+	if len(c.flagConfig) > 0 {
+		req.Config = map[string]string{}
+		for _, kv := range c.flagConfig {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("bad key=value pair: %q", kv)
+			}
+
+			req.Config[k] = v
+		}
+	}
+
+	if c.flagNoProfiles {
+		req.Profiles = []string{}
+	} else if len(c.flagProfile) > 0 {
+		req.Profiles = c.flagProfile
+	}
+
+	d, err := c.global.conf.GetInstanceServer(dstRemote)
+	if err != nil {
+		return err
+	}
+
+	op, err := d.CreateInstance(req)
+	if err != nil {
+		return err
+	}
+
+	return op.Wait()
+}

@@ -1,0 +1,329 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// CopyArgs describe a new instance copied from another one or from a snapshot.
+type CopyArgs struct {
+	// Source is "instance" or "instance/snapshot".
+	Source string
+
+	Name        string
+	Description string
+	Ephemeral   bool
+
+	// Config is laid over the source's configuration (its volatile keys are never copied); Devices and Profiles,
+	// when not nil, replace the source's.
+	Config   map[string]string
+	Devices  map[string]map[string]string
+	Profiles []string
+
+	// InstanceOnly leaves the snapshots of a source instance out of the copy.
+	InstanceOnly bool
+}
+
+// copySource is the state a copy starts from: an instance's or a snapshot's.
+type copySource struct {
+	instance *db.Instance
+	snapshot string
+	config   map[string]string
+	devices  map[string]map[string]string
+	profiles []string
+}
+
+// loadCopySource reads the instance or snapshot a copy is made from.
+func (m *Manager) loadCopySource(ctx context.Context, source string) (*copySource, error) {
+	name, snap, isSnap := strings.Cut(source, "/")
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+
+	src := &copySource{instance: inst, config: inst.Config, devices: inst.Devices, profiles: inst.Profiles}
+	if !isSnap {
+		return src, nil
+	}
+
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		row, err := tx.GetSnapshot(ctx, name, snap)
+		if err != nil {
+			return err
+		}
+
+		src.snapshot = snap
+		src.config, src.devices, src.profiles = row.Config, row.Devices, row.Profiles
+		return nil
+	})
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	return src, nil
+}
+
+// copyCreateArgs merges a copy request over its source into creation arguments.
+func copyCreateArgs(src *copySource, args CopyArgs) CreateArgs {
+	config := map[string]string{}
+	for k, v := range src.config {
+		if !strings.HasPrefix(k, "volatile.") {
+			config[k] = v
+		}
+	}
+
+	for k, v := range args.Config {
+		if !strings.HasPrefix(k, "volatile.") {
+			config[k] = v
+		}
+	}
+
+	devices := args.Devices
+	if devices == nil {
+		devices = map[string]map[string]string{}
+		for k, v := range src.devices {
+			devices[k] = maps.Clone(v)
+		}
+	}
+
+	profiles := args.Profiles
+	if profiles == nil {
+		profiles = src.profiles
+	}
+
+	return CreateArgs{
+		Name:        args.Name,
+		Description: args.Description,
+		Ephemeral:   args.Ephemeral,
+		Config:      config,
+		Devices:     devices,
+		Profiles:    profiles,
+	}
+}
+
+// ValidateCopy checks a copy request before any work starts.
+func (m *Manager) ValidateCopy(ctx context.Context, args CopyArgs) error {
+	src, err := m.loadCopySource(ctx, args.Source)
+	if err != nil {
+		return err
+	}
+
+	create := copyCreateArgs(src, args)
+	return m.ValidateCreate(ctx, &create)
+}
+
+// Copy creates an instance from another instance (running or not) or from a snapshot: a complete, independent
+// copy of the root filesystem, the source's configuration with fresh volatile keys, and the copy templates
+// rendered. On failure nothing is left.
+func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
+	src, err := m.loadCopySource(ctx, args.Source)
+	if err != nil {
+		return err
+	}
+
+	create := copyCreateArgs(src, args)
+	err = m.ValidateCreate(ctx, &create)
+	if err != nil {
+		return err
+	}
+
+	unlock := m.lock(args.Name)
+	defer unlock()
+
+	var rollback undo
+	ok := false
+	defer func() {
+		if !ok {
+			rollback.run()
+		}
+	}()
+
+	config := maps.Clone(create.Config)
+	if src.instance.Config[KeyBaseImage] != "" {
+		config[KeyBaseImage] = src.instance.Config[KeyBaseImage]
+	}
+
+	config[KeyUUID] = newUUID()
+	inst := db.Instance{
+		Name:         args.Name,
+		Type:         api.InstanceTypeContainer,
+		Architecture: src.instance.Architecture,
+		Ephemeral:    create.Ephemeral,
+		Description:  create.Description,
+		CreatedAt:    time.Now().UTC(),
+		Config:       config,
+		Devices:      create.Devices,
+		Profiles:     create.Profiles,
+	}
+
+	var expanded map[string]string
+	var devices map[string]map[string]string
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		profiles, err := loadProfiles(ctx, tx, create.Profiles)
+		if err != nil {
+			return err
+		}
+
+		srcProfiles, err := loadProfiles(ctx, tx, src.instance.Profiles)
+		if err != nil {
+			return err
+		}
+
+		srcExpanded, _ := Expand(srcProfiles, src.instance.Config, src.instance.Devices)
+		expanded, devices = Expand(profiles, config, create.Devices)
+		if m.privileged(expanded) != m.privileged(srcExpanded) {
+			return api.StatusErrorf(http.StatusBadRequest, "a copy cannot change security.privileged")
+		}
+
+		if !m.privileged(expanded) {
+			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
+			config[KeyIdmapNext] = m.idmap.JSON()
+			config[KeyLastIdmap] = m.idmap.JSON()
+		}
+
+		config[KeyLastStatePower] = "STOPPED"
+		_, err = tx.CreateInstance(ctx, inst)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	rollback.add(func() {
+		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteInstance(ctx, args.Name)
+		})
+		if err != nil {
+			slog.Error("failed removing the record of a failed copy", "instance", args.Name, "err", err)
+		}
+	})
+
+	srcName := src.instance.Name
+	root := filepath.Join(m.pool.SnapshotPath(srcName, src.snapshot), "rootfs")
+	if src.snapshot == "" {
+		unlockSrc := m.lock(srcName)
+		mounted := m.pool.IsMounted(srcName)
+		root, err = m.pool.Mount(srcName)
+		if err != nil {
+			unlockSrc()
+			return err
+		}
+
+		defer func() {
+			if !mounted {
+				_ = m.pool.Unmount(srcName)
+			}
+
+			unlockSrc()
+		}()
+	}
+
+	err = m.pool.CreateContainerFrom(args.Name, root)
+	if err != nil {
+		return err
+	}
+
+	rollback.add(func() {
+		err := m.pool.DeleteContainer(args.Name)
+		if err != nil {
+			slog.Error("failed removing the storage of a failed copy", "instance", args.Name, "err", err)
+		}
+	})
+
+	data, err := os.ReadFile(filepath.Join(m.pool.ContainerPath(srcName), templatesFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	if err == nil {
+		err = os.WriteFile(filepath.Join(m.pool.ContainerPath(args.Name), templatesFile), data, 0o600)
+		if err != nil {
+			return err
+		}
+	}
+
+	rootUID, rootGID := 0, 0
+	if !m.privileged(expanded) {
+		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
+	}
+
+	err = m.applyTemplates(args.Name, images.TriggerCopy, tplInstance(&inst, expanded, devices), rootUID, rootGID)
+	if err != nil {
+		return err
+	}
+
+	if src.snapshot == "" && !args.InstanceOnly {
+		rollback.add(func() { _ = m.pool.DeleteSnapshots(args.Name) })
+		err = m.copySnapshots(ctx, srcName, args.Name)
+		if err != nil {
+			return err
+		}
+	}
+
+	ok = true
+	return nil
+}
+
+// copySnapshots copies every snapshot of an instance, rows and storage, to another instance.
+func (m *Manager) copySnapshots(ctx context.Context, from string, to string) error {
+	var snaps []db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		snaps, err = tx.GetSnapshots(ctx, from)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	for _, snap := range snaps {
+		dest := m.pool.SnapshotPath(to, snap.Name)
+		err = os.MkdirAll(dest, 0o700)
+		if err != nil {
+			return err
+		}
+
+		err = storage.CopyTree(filepath.Join(m.pool.SnapshotPath(from, snap.Name), "rootfs"), filepath.Join(dest, "rootfs"))
+		if err != nil {
+			return fmt.Errorf("copying snapshot %q: %w", snap.Name, err)
+		}
+
+		snap.Instance = to
+		config := map[string]string{}
+		for k, v := range snap.Config {
+			if !strings.HasPrefix(k, "volatile.") || k == KeyBaseImage {
+				config[k] = v
+			}
+		}
+
+		snap.Config = config
+		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			_, err := tx.CreateSnapshot(ctx, snap)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
