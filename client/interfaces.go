@@ -65,6 +65,7 @@ type InstanceServer interface {
 	GetOperations() ([]api.Operation, error)
 	GetOperation(uuid string) (*api.Operation, string, error)
 	GetOperationWait(uuid string, timeout int) (*api.Operation, string, error)
+	GetOperationWaitSecret(uuid string, secret string, timeout int) (*api.Operation, string, error)
 	DeleteOperation(uuid string) error
 	GetOperationWebsocket(uuid string, secret string) (*websocket.Conn, error)
 
@@ -84,6 +85,7 @@ type InstanceServer interface {
 	UpdateImage(fingerprint string, image api.ImagePut, ETag string) error
 	DeleteImage(fingerprint string) (Operation, error)
 	RefreshImage(fingerprint string) (Operation, error)
+	ExportImage(fingerprint string, req api.ImageExportPost) (Operation, error)
 	CreateImageSecret(fingerprint string) (Operation, error)
 	CreateImageAlias(alias api.ImageAliasesPost) error
 	UpdateImageAlias(name string, alias api.ImageAliasesEntryPut, ETag string) error

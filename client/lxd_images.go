@@ -37,6 +37,11 @@ type ImageCreateArgs struct {
 
 	// Type is container or virtual-machine; a virtual-machine rootfs is sent as the part "rootfs.img".
 	Type string
+
+	// Secret and Fingerprint are sent (X-LXD-secret, X-LXD-fingerprint) when pushing to a server that handed out
+	// an upload secret.
+	Secret      string
+	Fingerprint string
 }
 
 // ImageFileRequest says where the files of an exported image go.
@@ -270,6 +275,14 @@ func (c *ProtocolLXD) imageUploadRequest(image api.ImagesPost, args *ImageCreate
 
 	if len(image.Profiles) > 0 {
 		req.Header.Set("X-LXD-profiles", url.Values{"profile": image.Profiles}.Encode())
+	}
+
+	if args.Secret != "" {
+		req.Header.Set("X-LXD-secret", args.Secret)
+	}
+
+	if args.Fingerprint != "" {
+		req.Header.Set("X-LXD-fingerprint", args.Fingerprint)
 	}
 
 	return req, nil
@@ -608,5 +621,11 @@ func (c *ProtocolLXD) DeleteImageAlias(name string) error {
 // metadata says whether a new image replaced it ("refreshed").
 func (c *ProtocolLXD) RefreshImage(fingerprint string) (Operation, error) {
 	op, _, err := c.queryOperation(http.MethodPost, "/images/"+url.PathEscape(fingerprint)+"/refresh", nil, "")
+	return op, err
+}
+
+// ExportImage asks the server to push an image to another server (push mode of an image copy).
+func (c *ProtocolLXD) ExportImage(fingerprint string, req api.ImageExportPost) (Operation, error) {
+	op, _, err := c.queryOperation(http.MethodPost, "/images/"+url.PathEscape(fingerprint)+"/export", req, "")
 	return op, err
 }

@@ -78,6 +78,18 @@ func (c *ProtocolLXD) GetOperationWait(uuid string, timeout int) (*api.Operation
 	return &op, etag, nil
 }
 
+// GetOperationWaitSecret is GetOperationWait for an untrusted caller holding the operation's secret.
+func (c *ProtocolLXD) GetOperationWaitSecret(uuid string, secret string, timeout int) (*api.Operation, string, error) {
+	op := api.Operation{}
+	p := fmt.Sprintf("/operations/%s/wait?secret=%s&timeout=%d", url.PathEscape(uuid), url.QueryEscape(secret), timeout)
+	etag, err := c.queryStruct(http.MethodGet, p, nil, "", &op)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &op, etag, nil
+}
+
 // DeleteOperation cancels an operation.
 func (c *ProtocolLXD) DeleteOperation(uuid string) error {
 	_, _, err := c.query(http.MethodDelete, "/operations/"+url.PathEscape(uuid), nil, "")

@@ -31,8 +31,8 @@ func (c *cmdImageCopy) command() *cobra.Command {
 The auto-update flag instructs the server to keep this image up to date.
 It requires the source to be an alias and for it to be public.
 
-In pull mode (the default) the destination server downloads the image from the source; in relay mode this client
-downloads it and uploads it to the destination.`,
+In pull mode (the default) the destination server downloads the image from the source; in push mode the source
+server uploads it to the destination; in relay mode this client downloads it and uploads it to the destination.`,
 		RunE: c.run,
 	}
 
@@ -40,7 +40,7 @@ downloads it and uploads it to the destination.`,
 	cmd.Flags().BoolVar(&c.flagCopyAliases, "copy-aliases", false, "Copy aliases from source")
 	cmd.Flags().BoolVar(&c.flagAutoUpdate, "auto-update", false, "Keep the image up to date after initial copy")
 	cmd.Flags().BoolVar(&c.flagPublic, "public", false, "Make image public")
-	cmd.Flags().StringVar(&c.flagMode, "mode", "pull", "Transfer mode. One of pull (default) or relay")
+	cmd.Flags().StringVar(&c.flagMode, "mode", "pull", "Transfer mode. One of pull (default), push or relay")
 	cmd.Flags().BoolVar(&c.flagVM, "vm", false, "Copy virtual machine images")
 	return cmd
 }
@@ -51,8 +51,8 @@ func (c *cmdImageCopy) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	if c.flagMode != "pull" && c.flagMode != "relay" {
-		return fmt.Errorf("invalid mode %q: pull or relay", c.flagMode)
+	if c.flagMode != "pull" && c.flagMode != "push" && c.flagMode != "relay" {
+		return fmt.Errorf("invalid mode %q: pull, push or relay", c.flagMode)
 	}
 
 	srcRemote, name, err := c.global.conf.ParseRemote(args[0])
@@ -107,9 +107,12 @@ func (c *cmdImageCopy) run(cmd *cobra.Command, args []string) error {
 	}
 
 	var op client.Operation
-	if mode == "relay" {
+	switch mode {
+	case "relay":
 		op, err = c.relay(src, dst, img, progress)
-	} else {
+	case "push":
+		op, err = c.push(src, dst, img)
+	default:
 		op, err = c.pull(src, dst, info, img, name, byAlias)
 	}
 
@@ -180,6 +183,48 @@ func (c *cmdImageCopy) pull(src client.ImageServer, dst client.InstanceServer, i
 	req.AutoUpdate = c.flagAutoUpdate
 	req.Public = c.flagPublic
 	return dst.CreateImage(req, nil)
+}
+
+// push has the destination hand out an upload secret and the source server upload the image with it.
+func (c *cmdImageCopy) push(src client.ImageServer, dst client.InstanceServer, img *api.Image) (client.Operation, error) {
+	server, ok := src.(client.InstanceServer)
+	if !ok {
+		return nil, errors.New("push mode needs an LXD server as the source")
+	}
+
+	dstInfo, err := dst.GetConnectionInfo()
+	if err != nil {
+		return nil, err
+	}
+
+	if dstInfo.SocketPath != "" {
+		return nil, errors.New("push mode needs a destination the source server can reach (use relay for the local socket)")
+	}
+
+	req := api.ImagesPost{Source: &api.ImagesPostSource{Mode: "push", Fingerprint: img.Fingerprint}}
+	req.Public = c.flagPublic
+	req.Properties = img.Properties
+	token, err := dst.CreateImage(req, nil)
+	if err != nil {
+		return nil, err
+	}
+
+	secret, _ := token.Get().Metadata["secret"].(string)
+	if secret == "" {
+		return nil, errors.New("the destination server returned no upload secret")
+	}
+
+	op, err := server.ExportImage(img.Fingerprint, api.ImageExportPost{
+		Target:      dstInfo.URL,
+		Secret:      secret,
+		Certificate: dstInfo.Certificate,
+	})
+	if err != nil {
+		_ = token.Cancel()
+		return nil, err
+	}
+
+	return op, nil
 }
 
 // relay downloads the image through this client and uploads it to the destination.

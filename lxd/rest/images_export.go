@@ -1,8 +1,6 @@
 package rest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -21,6 +19,7 @@ import (
 var imageExportCmd = Endpoint{
 	Path: "images/{fingerprint}/export",
 	Get:  Action{Handler: imageExport, AllowUntrusted: true},
+	Post: Action{Handler: imageExportPush, Access: allowTrusted},
 }
 
 var imageSecretCmd = Endpoint{
@@ -119,8 +118,7 @@ func imageSecret(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	buf := make([]byte, 32)
-	_, err = rand.Read(buf)
+	secret, err := randomSecret()
 	if err != nil {
 		return response.InternalError(err)
 	}
@@ -129,7 +127,7 @@ func imageSecret(s *state.State, r *http.Request) response.Response {
 		Class:       api.OperationClassToken,
 		Description: "Image download token",
 		Resources:   map[string][]string{"images": {imageURL(img.Fingerprint)}},
-		Metadata:    map[string]any{"secret": hex.EncodeToString(buf)},
+		Metadata:    map[string]any{"secret": secret},
 		Requestor:   request.GetRequestor(r),
 	})
 	if err != nil {

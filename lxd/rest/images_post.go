@@ -34,6 +34,9 @@ type imageUpload struct {
 	// autoUpdate and source are set for images pulled from another server.
 	autoUpdate bool
 	source     *db.ImageSource
+
+	// secret lets the untrusted server pushing the image wait for its operation.
+	secret string
 }
 
 func parseUploadHeaders(r *http.Request) (*imageUpload, error) {
@@ -77,15 +80,45 @@ func parseUploadHeaders(r *http.Request) (*imageUpload, error) {
 }
 
 func imagesPost(s *state.State, r *http.Request) response.Response {
+	requestor := request.GetRequestor(r)
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "application/json" {
+		if !requestor.Trusted {
+			return response.Forbidden(nil)
+		}
+
 		return imagesPostJSON(s, r)
+	}
+
+	// An untrusted caller may only push an image with an upload secret this server handed out.
+	var grant *pushGrant
+	if !requestor.Trusted {
+		var ok bool
+		grant, ok = usePushToken(s, r.Header.Get("X-LXD-secret"))
+		if !ok {
+			return response.Forbidden(nil)
+		}
 	}
 
 	up, err := parseUploadHeaders(r)
 	if err != nil {
 		drain(r)
 		return response.SmartError(err)
+	}
+
+	if grant != nil {
+		if grant.Fingerprint != "" && up.expected != grant.Fingerprint {
+			drain(r)
+			return response.BadRequest(fmt.Errorf("the upload secret is for image %s", grant.Fingerprint))
+		}
+
+		up.properties = grant.Properties
+		up.public = grant.Public
+		up.secret, err = randomSecret()
+		if err != nil {
+			drain(r)
+			return response.InternalError(err)
+		}
 	}
 
 	opts := images.ImportOptions{ExpectedFingerprint: up.expected}
@@ -101,7 +134,7 @@ func imagesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	return storeImageOperation(s, request.GetRequestor(r), pending, up)
+	return storeImageOperation(s, requestor, pending, up)
 }
 
 // drain reads what is left of a refused upload, so the client gets the error instead of a reset connection.
@@ -156,10 +189,16 @@ func importSplit(s *state.State, r *http.Request, up *imageUpload, opts images.I
 // storeImageOperation commits a received upload in an operation, as LXD does: the client waits for it on the events
 // stream.
 func storeImageOperation(s *state.State, requestor *request.Requestor, pending *images.Pending, up *imageUpload) response.Response {
+	var metadata map[string]any
+	if up.secret != "" {
+		metadata = map[string]any{"secret": up.secret}
+	}
+
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
 		Description: "Downloading image",
 		Resources:   map[string][]string{"images": {imageURL(pending.Fingerprint)}},
+		Metadata:    metadata,
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			return storeImage(ctx, s, op, requestor, pending, up, nil)
@@ -219,7 +258,12 @@ func storeImage(ctx context.Context, s *state.State, op *operations.Operation, r
 	}
 
 	lifecycleBy(s, requestor, "image-created", imageURL(img.Fingerprint), map[string]any{"type": "container"})
-	return op.UpdateMetadata(map[string]any{"fingerprint": img.Fingerprint, "size": sizeString(img.Size)})
+	final := map[string]any{"fingerprint": img.Fingerprint, "size": sizeString(img.Size)}
+	if up.secret != "" {
+		final["secret"] = up.secret
+	}
+
+	return op.UpdateMetadata(final)
 }
 
 // imageFromPending builds the image row of a received image: metadata.yaml's properties, overridden by those the
@@ -268,6 +312,10 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 		if err != nil {
 			return response.SmartError(err)
 		}
+	}
+
+	if req.Source.Mode == "push" {
+		return imagesPostPushToken(s, r, req)
 	}
 
 	switch req.Source.Type {

@@ -27,4 +27,5 @@ var APIExtensions = []string{
 	"directory_manipulation",
 	"snapshot_expiry",
 	"image_compression_algorithm",
+	"images_push_relay",
 }

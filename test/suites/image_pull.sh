@@ -152,3 +152,58 @@ test_image_copy_with_our_client() {
 	assert_fails ours image copy b:bb local: --mode sideways
 	assert_contains "${FAIL_OUTPUT}" "invalid mode"
 }
+
+test_image_copy_push_mode() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" oconf="${TEST_TMP}/oconf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	spawn_stock_lxd "${stock}"
+	unified=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	split=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" | sha256sum | cut -d' ' -f1)
+	fromstock=$(sha256sum "${fixtures}/unified.tar.bz2" | cut -d' ' -f1)
+
+	lxc_in "${a}" image import "${fixtures}/unified.tar.xz" --alias bb >/dev/null
+	lxc_in "${a}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" --alias bbsplit >/dev/null
+	LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.bz2" --alias st >/dev/null
+	for addr in "${a}:8443" "${b}:8444"; do
+		lxc_in "${addr%:*}" config set core.https_address "127.0.0.1:${addr##*:}"
+		lxc_in "${addr%:*}" config set core.trust_password pw
+	done
+
+	LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc config set core.https_address 127.0.0.1:8445
+	LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc config set core.trust_password pw
+
+	stk() {
+		LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	ours() {
+		LXD_CONF="${oconf}" nsx "${LXC_BIN}" "$@"
+	}
+
+	for cli in stk ours; do
+		"${cli}" remote add a https://127.0.0.1:8443 --accept-certificate --password pw >/dev/null
+		"${cli}" remote add b https://127.0.0.1:8444 --accept-certificate --password pw >/dev/null
+		"${cli}" remote add s https://127.0.0.1:8445 --accept-certificate --password pw >/dev/null
+	done
+
+	# The stock client pushes from our daemon to the stock daemon, and from the stock daemon to ours.
+	stk image copy a:bb s: --mode push --alias pushed >/dev/null
+	assert_contains "$(LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc image info pushed)" "Fingerprint: ${unified}"
+	stk image copy s:st a: --mode push --alias fromstock >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/fromstock | jq -r .metadata.target)" "${fromstock}" "pushed by the stock daemon"
+
+	# Our client pushes a split image between our daemons.
+	ours image copy a:bbsplit b: --mode push --alias pushedsplit >/dev/null
+	assert_eq "$(local_curl "${b}" /1.0/images/aliases/pushedsplit | jq -r .metadata.target)" "${split}" "pushed split image"
+	cmp "${b}/images/${split}.rootfs" "${fixtures}/rootfs.tar.gz"
+
+	# An upload without a valid secret is refused and stores nothing.
+	before=$(ls "${b}/images")
+	code=$(nsx curl -sk -o /dev/null -w '%{http_code}' -X POST --data-binary "@${fixtures}/unified.tar.zst" \
+		-H 'X-LXD-secret: not-a-secret' https://127.0.0.1:8444/1.0/images)
+	assert_eq "${code}" "403" "upload with a bad secret"
+	assert_eq "$(ls "${b}/images")" "${before}" "store after a refused upload"
+}
