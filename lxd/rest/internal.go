@@ -2,7 +2,9 @@ package rest
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/lxd-go/lxd/lxd/imagecache"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -30,6 +32,21 @@ func (srv *Server) internalEndpoints() []Endpoint {
 				// Stop after the answer is written, so the caller learns the request was taken.
 				go srv.Shutdown()
 				return response.EmptySyncResponse
+			}},
+		},
+		{
+			// Runs the periodic image refresh now, as the daemon does every images.auto_update_interval hours.
+			Path: "tasks/images-auto-update",
+			Post: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
+				return response.SmartError(AutoUpdateImages(r.Context(), s))
+			}},
+		},
+		{
+			// Prunes unused cached images now, as the daemon does daily.
+			Path: "tasks/images-prune",
+			Post: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
+				_, err := imagecache.Prune(r.Context(), s, time.Now())
+				return response.SmartError(err)
 			}},
 		},
 		{

@@ -121,3 +121,14 @@ free_port() {
 	fail "no free port found"
 	return 1
 }
+
+# traversable_parents DIR: lets every user through the directories above DIR (not into them), as containers'
+# unprivileged root needs to reach its root filesystem under DIR.
+traversable_parents() {
+	local p
+	p=$(dirname "$1")
+	while [ "${p}" != "/" ]; do
+		chmod o+x "${p}"
+		p=$(dirname "${p}")
+	done
+}

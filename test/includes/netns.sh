@@ -27,6 +27,7 @@ spawn_stock_lxd() {
 	local dir=$1
 	mkdir -p "${dir}"
 	chmod 711 "${dir}"
+	traversable_parents "${dir}"
 	# shellcheck disable=SC2046
 	LXD_DIR="${dir}" $(netns_prefix) /usr/bin/lxd --logfile "${dir}/stock.log" >/dev/null 2>&1 &
 	on_exit sh -c "LXD_DIR='${dir}' /usr/bin/lxd shutdown --timeout 30 >/dev/null 2>&1 || kill -9 $! 2>/dev/null"

@@ -27,7 +27,8 @@ error_log ${dir}/error.log;
 worker_processes 1;
 events { worker_connections 64; }
 http {
-	access_log ${dir}/access.log;
+	log_format withlxd '\$request \$status arch="\$http_lxd_server_architectures" version="\$http_lxd_server_version"';
+	access_log ${dir}/access.log withlxd;
 	client_body_temp_path ${dir}/tmp;
 	proxy_temp_path ${dir}/tmp;
 	fastcgi_temp_path ${dir}/tmp;

@@ -99,3 +99,34 @@ test_compat_stock_simplestreams_from_ours() {
 	code=$(nsx curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:8443/images/${private}/meta-${private}.tar.xz")
 	assert_eq "${code}" "404" "file of a private image"
 }
+
+test_compat_stock_daemon_launches_from_ours() {
+	local ours="${TEST_TMP}/ours" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${ours}"
+	spawn_stock_lxd "${stock}"
+	LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.gz" \
+		--alias private >/dev/null
+	lxc_in "${ours}" config set core.https_address 127.0.0.1:8443
+	lxc_in "${ours}" config set core.trust_password pw
+
+	stk() {
+		LXD_DIR="${stock}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	stk storage create default dir >/dev/null
+	stk profile device add default root disk path=/ pool=default >/dev/null
+	on_exit sh -c "LXD_DIR='${stock}' LXD_CONF='${conf}' /usr/bin/lxc delete -f c1 c2 >/dev/null 2>&1"
+
+	# A public image, and a private split one through a secret; our templates run in the stock daemon's containers.
+	stk remote add ourspub https://127.0.0.1:8443 --public --accept-certificate
+	stk launch ourspub:bb c1 >/dev/null
+	assert_eq "$(stk exec c1 -- cat /etc/hostname)" "c1" "hostname template in the stock daemon"
+	assert_eq "$(stk exec c1 -- cat /etc/motd)" "hello from c1 (start)" "start template in the stock daemon"
+	stk remote add ours https://127.0.0.1:8443 --accept-certificate --password pw >/dev/null
+	stk launch ours:private c2 >/dev/null
+	assert_contains "$(stk list --format csv -c ns)" "c2,RUNNING"
+	stk delete -f c1 c2
+}

@@ -22,6 +22,8 @@ test_image_pull() {
 	src "${b}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.bz2" --alias bbsplit >/dev/null
 	src "${b}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.squashfs" --alias bbsq --public >/dev/null
 	src "${stock}" image import "${fixtures}/unified.tar.zst" --alias fromstock >/dev/null
+	src "${stock}" image import "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.zst" --alias stocksplit >/dev/null
+	stocksplit=$(cat "${fixtures}/meta.tar.xz" "${fixtures}/rootfs.tar.zst" | sha256sum | cut -d' ' -f1)
 	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
 	lxc_in "${b}" config set core.trust_password pw
 	src "${stock}" config set core.https_address 127.0.0.1:8444
@@ -57,6 +59,9 @@ test_image_pull() {
 	# From the stock LXD daemon, and from a simplestreams tree (squashfs rootfs).
 	cli image copy s:fromstock local: --alias c3 >/dev/null
 	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c3 | jq -r .metadata.target)" "${fromstock}" "image from the stock daemon"
+	cli image copy s:stocksplit local: --alias c5 >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c5 | jq -r .metadata.target)" "${stocksplit}" "private split image from the stock daemon"
+	cmp "${a}/images/${stocksplit}.rootfs" "${fixtures}/rootfs.tar.zst"
 	cli image copy ss:bbsq local: --alias c4 >/dev/null
 	assert_eq "$(local_curl "${a}" /1.0/images/aliases/c4 | jq -r .metadata.target)" "${squash}" "image from simplestreams"
 	assert_eq "$(local_curl "${a}" "/1.0/images/${squash}" | jq -r .metadata.update_source.protocol)" "simplestreams"
@@ -206,4 +211,34 @@ test_image_copy_push_mode() {
 		-H 'X-LXD-secret: not-a-secret' https://127.0.0.1:8444/1.0/images)
 	assert_eq "${code}" "403" "upload with a bad secret"
 	assert_eq "$(ls "${b}/images")" "${before}" "store after a refused upload"
+}
+
+test_image_auto_update_task() {
+	local a="${TEST_TMP}/a" b="${TEST_TMP}/b" conf="${TEST_TMP}/conf" fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_lxd "${a}"
+	spawn_lxd "${b}"
+	v1=$(sha256sum "${fixtures}/unified.tar.xz" | cut -d' ' -f1)
+	v2=$(sha256sum "${fixtures}/unified.tar.gz" | cut -d' ' -f1)
+	lxc_in "${b}" image import "${fixtures}/unified.tar.xz" --alias bb --public >/dev/null
+	lxc_in "${b}" image import "${fixtures}/unified.tar.gz" --public >/dev/null
+	lxc_in "${b}" config set core.https_address 127.0.0.1:8443
+
+	LXD_DIR="${a}" LXD_CONF="${conf}" nsx "${LXC_BIN}" remote add bpub https://127.0.0.1:8443 --public --accept-certificate
+	LXD_DIR="${a}" LXD_CONF="${conf}" nsx "${LXC_BIN}" image copy bpub:bb local: --alias mine --auto-update >/dev/null
+
+	# The source moves its alias; the periodic refresh (run now instead of in images.auto_update_interval hours)
+	# follows it and moves the local alias.
+	local_curl "${b}" /1.0/images/aliases/bb -X PUT -d "{\"target\": \"${v2}\"}" >/dev/null
+	code=$(local_curl "${a}" /internal/tasks/images-auto-update -X POST -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "200" "auto-update task"
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/mine | jq -r .metadata.target)" "${v2}" "alias after the auto-update"
+	assert_eq "$(local_curl "${a}" "/1.0/images/${v2}" | jq -r .metadata.auto_update)" "true"
+
+	# With auto-update switched off on the image, nothing moves.
+	local_curl "${a}" "/1.0/images/${v2}" -X PATCH -d '{"auto_update": false}' >/dev/null
+	local_curl "${b}" /1.0/images/aliases/bb -X PUT -d "{\"target\": \"${v1}\"}" >/dev/null
+	local_curl "${a}" /internal/tasks/images-auto-update -X POST >/dev/null
+	assert_eq "$(local_curl "${a}" /1.0/images/aliases/mine | jq -r .metadata.target)" "${v2}" "alias with auto-update off"
 }

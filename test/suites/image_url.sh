@@ -34,6 +34,9 @@ test_image_url_import() {
 	cmp "${d}/images/${fp}" "${fixtures}/unified.tar.xz"
 	gets=$(grep -c 'GET /files/bb.tar.xz' "${web}/access.log")
 	assert_eq "${gets}" "1" "downloads of the image file"
+	head=$(grep 'HEAD /img/bb ' "${web}/access.log")
+	assert_contains "${head}" 'arch="x86_64, i686"' "LXD-Server-Architectures sent"
+	assert_contains "${head}" "version=\"$(lxc_in "${d}" version | awk '/Server version/ {print $3}')\"" "LXD-Server-Version sent"
 
 	# The same image again, by a relative LXD-Image-URL: nothing is downloaded.
 	out=$(local_curl "${d}" /1.0/images -X POST -H 'Content-Type: application/json' \

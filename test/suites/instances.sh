@@ -4,14 +4,9 @@
 # spawn_instance_lxd DIR: spawns a daemon whose directories unprivileged containers can reach: their root (a host
 # uid that is not 0) must be able to traverse every parent of the rootfs, as on a real host.
 spawn_instance_lxd() {
-	local dir=$1 p
+	local dir=$1
 	mkdir -p "${dir}"
-	p=$(dirname "${dir}")
-	while [ "${p}" != "/" ]; do
-		chmod o+x "${p}"
-		p=$(dirname "${p}")
-	done
-
+	traversable_parents "${dir}"
 	spawn_lxd "${dir}"
 }
 
