@@ -155,16 +155,16 @@ func AutoUpdateImages(ctx context.Context, s *state.State) error {
 	}
 
 	withCached := s.Config().Bool(config.AutoUpdateCached)
-	var todo []string
+	var due []string
 	for _, img := range imgs {
 		if img.Source == nil || img.Source.Alias == "" || (img.Cached && !withCached) {
 			continue
 		}
 
-		todo = append(todo, img.Fingerprint)
+		due = append(due, img.Fingerprint)
 	}
 
-	if len(todo) == 0 {
+	if len(due) == 0 {
 		return nil
 	}
 
@@ -172,7 +172,7 @@ func AutoUpdateImages(ctx context.Context, s *state.State) error {
 		Class:       api.OperationClassTask,
 		Description: "Updating images",
 		Run: func(ctx context.Context, op *operations.Operation) error {
-			for _, fp := range todo {
+			for _, fp := range due {
 				_, err := refreshImage(ctx, s, op, nil, fp)
 				if err != nil {
 					// One unreachable source must not stop the others.
