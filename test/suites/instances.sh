@@ -140,7 +140,7 @@ test_instances_ephemeral_and_restart() {
 	# An ephemeral instance goes away when it stops.
 	lxc_in "${d}" launch bb e1 -e
 	lxc_in "${d}" stop e1
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[ "$(local_curl "${d}" /1.0/instances/e1 | jq -r .error_code)" = "404" ] && break
 		sleep 0.1
 	done
