@@ -496,34 +496,15 @@ func (c *cmdConfigEdit) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	content, err := textEditor(append([]byte(serverEditHeader), data...))
-	if err != nil {
-		return err
-	}
-
-	ask := newAsker(cmd)
-	for {
+	return editUntilApplied(cmd, append([]byte(serverEditHeader), data...), func(edited []byte) error {
 		put := api.ServerPut{}
-		err = yaml.Unmarshal(content, &put)
-		if err == nil {
-			err = conn.update(put, conn.etag)
-		}
-
-		if err == nil {
-			return nil
-		}
-
-		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "Config parsing error: %s\n", err)
-		_, err = ask.askString("Press enter to open the editor again or ctrl+c to abort change")
+		err := yaml.Unmarshal(edited, &put)
 		if err != nil {
 			return err
 		}
 
-		content, err = textEditor(content)
-		if err != nil {
-			return err
-		}
-	}
+		return conn.update(put, conn.etag)
+	})
 }
 
 const instanceEditHeader = `### This is a YAML representation of the instance configuration.
@@ -570,32 +551,13 @@ func (c *cmdConfigEdit) editInstance(cmd *cobra.Command, t target) error {
 		return err
 	}
 
-	content, err := textEditor(append([]byte(instanceEditHeader), data...))
-	if err != nil {
-		return err
-	}
-
-	ask := newAsker(cmd)
-	for {
+	return editUntilApplied(cmd, append([]byte(instanceEditHeader), data...), func(edited []byte) error {
 		put := api.InstancePut{}
-		err = yaml.Unmarshal(content, &put)
-		if err == nil {
-			err = ic.update(put)
-		}
-
-		if err == nil {
-			return nil
-		}
-
-		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "Config parsing error: %s\n", err)
-		_, err = ask.askString("Press enter to open the editor again or ctrl+c to abort change")
+		err := yaml.Unmarshal(edited, &put)
 		if err != nil {
 			return err
 		}
 
-		content, err = textEditor(content)
-		if err != nil {
-			return err
-		}
-	}
+		return ic.update(put)
+	})
 }

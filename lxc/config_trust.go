@@ -635,32 +635,13 @@ func (c *cmdConfigTrustEdit) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	content, err := textEditor(append([]byte(trustEditHeader), data...))
-	if err != nil {
-		return err
-	}
-
-	ask := newAsker(cmd)
-	for {
+	return editUntilApplied(cmd, append([]byte(trustEditHeader), data...), func(edited []byte) error {
 		put := api.CertificatePut{}
-		err = yaml.Unmarshal(content, &put)
-		if err == nil {
-			err = d.UpdateCertificate(cert.Fingerprint, put, etag)
-		}
-
-		if err == nil {
-			return nil
-		}
-
-		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "Config parsing error: %s\n", err)
-		_, err = ask.askString("Press enter to open the editor again or ctrl+c to abort change")
+		err := yaml.Unmarshal(edited, &put)
 		if err != nil {
 			return err
 		}
 
-		content, err = textEditor(content)
-		if err != nil {
-			return err
-		}
-	}
+		return d.UpdateCertificate(cert.Fingerprint, put, etag)
+	})
 }

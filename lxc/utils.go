@@ -176,3 +176,31 @@ func textEditor(content []byte) ([]byte, error) {
 
 	return os.ReadFile(f.Name())
 }
+
+// editUntilApplied opens content in the text editor and hands the result to apply; while apply fails, the error is
+// shown and the editor opened again on what was written, until it succeeds or the user aborts.
+func editUntilApplied(cmd *cobra.Command, content []byte, apply func(edited []byte) error) error {
+	content, err := textEditor(content)
+	if err != nil {
+		return err
+	}
+
+	ask := newAsker(cmd)
+	for {
+		err = apply(content)
+		if err == nil {
+			return nil
+		}
+
+		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "Config parsing error: %s\n", err)
+		_, err = ask.askString("Press enter to open the editor again or ctrl+c to abort change")
+		if err != nil {
+			return err
+		}
+
+		content, err = textEditor(content)
+		if err != nil {
+			return err
+		}
+	}
+}
