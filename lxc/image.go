@@ -50,15 +50,25 @@ rootfs). Images can be referenced by their full fingerprint, a unique fingerprin
 	return cmd
 }
 
-// imageTarget parses "[<remote>:]<image>" and connects to the remote.
-func (g *cmdGlobal) imageTarget(arg string) (client.InstanceServer, string, error) {
+// remoteName parses "[<remote>:]<name>", refusing an empty name with "<what> missing".
+func (g *cmdGlobal) remoteName(arg string, what string) (string, string, error) {
 	remote, name, err := g.conf.ParseRemote(arg)
 	if err != nil {
-		return nil, "", err
+		return "", "", err
 	}
 
 	if name == "" {
-		return nil, "", errors.New("image identifier missing")
+		return "", "", errors.New(what + " missing")
+	}
+
+	return remote, name, nil
+}
+
+// imageTarget parses "[<remote>:]<image>" and connects to the remote.
+func (g *cmdGlobal) imageTarget(arg string) (client.InstanceServer, string, error) {
+	remote, name, err := g.remoteName(arg, "image identifier")
+	if err != nil {
+		return nil, "", err
 	}
 
 	d, err := g.conf.GetInstanceServer(remote)
@@ -72,13 +82,9 @@ func (g *cmdGlobal) imageTarget(arg string) (client.InstanceServer, string, erro
 // imageSource parses "[<remote>:]<image>" and connects to the remote to read images from, which may be a
 // simplestreams server.
 func (g *cmdGlobal) imageSource(arg string) (client.ImageServer, string, error) {
-	remote, name, err := g.conf.ParseRemote(arg)
+	remote, name, err := g.remoteName(arg, "image identifier")
 	if err != nil {
 		return nil, "", err
-	}
-
-	if name == "" {
-		return nil, "", errors.New("image identifier missing")
 	}
 
 	d, err := g.conf.GetImageServer(remote)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,13 +31,9 @@ func (c *cmdImageAlias) command() *cobra.Command {
 
 // aliasTarget parses "[<remote>:]<alias>" and connects to the remote.
 func (g *cmdGlobal) aliasTarget(arg string) (client.InstanceServer, string, error) {
-	remote, name, err := g.conf.ParseRemote(arg)
+	remote, name, err := g.remoteName(arg, "alias name")
 	if err != nil {
 		return nil, "", err
-	}
-
-	if name == "" {
-		return nil, "", errors.New("alias name missing")
 	}
 
 	d, err := g.conf.GetInstanceServer(remote)
