@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -194,5 +195,28 @@ func TestImportBoundedMemory(t *testing.T) {
 	t.Logf("heap grew by at most %d KiB while importing a 1 GiB rootfs", grew>>10)
 	if grew > 24<<20 {
 		t.Errorf("heap grew by %d MiB, want at most 24 MiB", grew>>20)
+	}
+}
+
+// BenchmarkImportFile imports the unified image named by LXD_BENCH_IMAGE (for instance the Debian fixture), to
+// compare the store alone with the import through the API.
+func BenchmarkImportFile(b *testing.B) {
+	path := os.Getenv("LXD_BENCH_IMAGE")
+	if path == "" {
+		b.Skip("SKIPPED: set LXD_BENCH_IMAGE to a unified image")
+	}
+
+	data, err := os.ReadFile(path)
+	must(b, err)
+	s := newTestStore(b)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := s.ImportUnified(context.Background(), bytes.NewReader(data), ImportOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+
+		p.Abort()
 	}
 }

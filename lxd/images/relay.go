@@ -28,8 +28,8 @@ type relay struct {
 	held []byte
 }
 
-// Read implements io.Reader for the validating goroutine.
-func (r *relay) Read(p []byte) (int, error) {
+// next makes the current chunk non-empty, giving the previous one back; false at the end of the stream.
+func (r *relay) next() (bool, error) {
 	for len(r.cur) == 0 {
 		if r.held != nil {
 			r.free <- r.held[:cap(r.held)]
@@ -38,19 +38,48 @@ func (r *relay) Read(p []byte) (int, error) {
 
 		b, ok := <-r.full
 		if !ok {
-			if r.err != nil {
-				return 0, r.err
-			}
-
-			return 0, io.EOF
+			return false, r.err
 		}
 
 		r.cur, r.held = b, b
 	}
 
+	return true, nil
+}
+
+// Read implements io.Reader for the validating goroutine.
+func (r *relay) Read(p []byte) (int, error) {
+	ok, err := r.next()
+	if !ok {
+		if err != nil {
+			return 0, err
+		}
+
+		return 0, io.EOF
+	}
+
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	return n, nil
+}
+
+// WriteTo implements io.WriterTo: each chunk goes to w in one write, with no copy in between (a decompressor's
+// input pipe takes a whole chunk per system call).
+func (r *relay) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		ok, err := r.next()
+		if !ok {
+			return total, err
+		}
+
+		n, err := w.Write(r.cur)
+		r.cur = r.cur[n:]
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // teeValidate reads src once to its end. On the calling goroutine each chunk goes to sink (the temp file and the

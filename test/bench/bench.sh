@@ -11,6 +11,8 @@ LIST_SIZES=${LIST_SIZES:-"200 1000"}
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 make -s build
 WORK=$(mktemp -d /var/tmp/lxd-bench.XXXXXX)
+# Unprivileged containers need to traverse the daemons' directories.
+chmod 711 "${WORK}"
 go build -o "${WORK}/apibench" ./test/bench/apibench
 NETNS="lxdbench-$$"
 ip netns add "${NETNS}"
@@ -64,14 +66,19 @@ median() {
 # operation; the image is deleted afterwards.
 import_once() {
 	local who=$1 t0 t1 resp fp
+	# The fingerprint is computed before the clock starts: it is not part of the import.
+	if [ "$#" -eq 2 ]; then
+		fp=$(sha256sum "$2" | cut -d' ' -f1)
+	else
+		fp=$(cat "$2" "$3" | sha256sum | cut -d' ' -f1)
+	fi
+
 	t0=$(now)
 	if [ "$#" -eq 2 ]; then
 		# -T streams the file, where --data-binary would first read it all into curl's memory.
 		resp=$(api "${who}" /1.0/images -X POST -H 'Content-Type: application/octet-stream' -H 'Expect:' -T "$2")
-		fp=$(sha256sum "$2" | cut -d' ' -f1)
 	else
 		resp=$(api "${who}" /1.0/images -X POST -F "metadata=@$2" -F "rootfs=@$3")
-		fp=$(cat "$2" "$3" | sha256sum | cut -d' ' -f1)
 	fi
 
 	wait_op "${who}" "${resp}"
@@ -102,10 +109,54 @@ time_sha256() {
 	local t0 t1
 	for _ in $(seq "${RUNS}"); do
 		t0=$(now)
-		cat "$@" | sha256sum >/dev/null
+		sha256sum "$@" >/dev/null
 		t1=$(now)
 		echo "${t1} - ${t0}" | bc -l
 	done | median
+}
+
+# lxcw WHO ARGS...: the stock client, the same for both daemons.
+lxcw() {
+	local who=$1
+	shift
+	LXD_DIR="${WORK}/${who}" LXD_CONF="${WORK}/conf" /usr/bin/lxc "$@"
+}
+
+# time_launch WHO IMAGE: seconds of `lxc launch` (create and start) from an image already in the store. One launch
+# first, untimed, as a warm-up; every container is deleted after its launch.
+time_launch() {
+	local who=$1 image=$2 t0 t1
+	lxcw "${who}" launch "${image}" bench-warm >/dev/null
+	lxcw "${who}" delete -f bench-warm
+	for _ in $(seq "${RUNS}"); do
+		t0=$(now)
+		lxcw "${who}" launch "${image}" bench-c >/dev/null
+		t1=$(now)
+		echo "${t1} - ${t0}" | bc -l
+		lxcw "${who}" delete -f bench-c
+	done | median
+}
+
+# concurrent_launch WHO N: launches N busybox containers at once; prints the seconds until all have returned and
+# the number of failed launches.
+concurrent_launch() {
+	local who=$1 n=$2 t0 t1 failed=0 pids=()
+	t0=$(now)
+	for i in $(seq "${n}"); do
+		lxcw "${who}" launch bench-busybox "bench-p${i}" >"${WORK}/launch-${who}-${i}.log" 2>&1 &
+		pids+=("$!")
+	done
+
+	for pid in "${pids[@]}"; do
+		wait "${pid}" || failed=$((failed + 1))
+	done
+
+	t1=$(now)
+	for i in $(seq "${n}"); do
+		lxcw "${who}" delete -f "bench-p${i}" >/dev/null 2>&1 || true
+	done
+
+	printf "%.3f %d\n" "$(echo "${t1} - ${t0}" | bc -l)" "${failed}"
 }
 
 rss_mib() {
@@ -150,6 +201,23 @@ done
 exp_ours=$(time_export ours "${fp}")
 exp_stock=$(time_export stock "${fp}")
 
+# Launches. The stock daemon needs a pool and a root disk in its default profile; ours has both from its start.
+mkdir -p "${WORK}/conf"
+lxcw stock storage create default dir >/dev/null
+lxcw stock profile device add default root disk path=/ pool=default >/dev/null
+busybox=$(test/deps/busybox-image.sh)
+for who in ours stock; do
+	lxcw "${who}" image import "${busybox}/unified.tar.xz" --alias bench-busybox >/dev/null
+	lxcw "${who}" image alias create bench-debian "${fp}" >/dev/null
+done
+
+launch_b_ours=$(time_launch ours bench-busybox)
+launch_b_stock=$(time_launch stock bench-busybox)
+launch_d_ours=$(time_launch ours bench-debian)
+launch_d_stock=$(time_launch stock bench-debian)
+read -r conc_ours conc_fail_ours < <(concurrent_launch ours 20)
+read -r conc_stock conc_fail_stock < <(concurrent_launch stock 20)
+
 # Listing N images: tiny distinct images, then many GET /1.0/images?recursion=1 from 4 concurrent clients.
 mkdir -p "${WORK}/tiny/rootfs"
 list_rows=""
@@ -179,6 +247,9 @@ table="| measure | ours | stock LXD 5.0.2 | ours / stock |
 | import split Debian image (s) | ${imp_s_ours} | ${imp_s_stock} | $(ratio "${imp_s_ours}" "${imp_s_stock}") |
 | import the unified image uncompressed, ${plain_mb} MB (s) | ${imp_p_ours} | ${imp_p_stock} | $(ratio "${imp_p_ours}" "${imp_p_stock}") |
 | export unified image (s) | ${exp_ours} | ${exp_stock} | $(ratio "${exp_ours}" "${exp_stock}") |
+| launch from a cached busybox image (s) | ${launch_b_ours} | ${launch_b_stock} | $(ratio "${launch_b_ours}" "${launch_b_stock}") |
+| launch from a cached Debian image (s) | ${launch_d_ours} | ${launch_d_stock} | $(ratio "${launch_d_ours}" "${launch_d_stock}") |
+| 20 concurrent busybox launches (s; failed) | ${conc_ours} (${conc_fail_ours} failed) | ${conc_stock} (${conc_fail_stock} failed) | $(ratio "${conc_ours}" "${conc_stock}") |
 ${list_rows}| idle daemon RSS (MiB) | ${rss_ours} | ${rss_stock} | $(ratio "${rss_ours}" "${rss_stock}") |
 
 | floor | seconds | our import / floor |
