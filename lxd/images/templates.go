@@ -72,30 +72,18 @@ func readMetaFile(ctx context.Context, file string, withTemplates bool) (*Metada
 
 	defer release()
 
-	templates := map[string][]byte{}
-	total := int64(0)
+	files := &templateFiles{files: map[string][]byte{}}
 	visit := func(e *entry, r io.Reader) error {
 		err := ctx.Err()
 		if err != nil {
 			return err
 		}
 
-		if !withTemplates || e.section != sectionTemplates || e.hdr.Typeflag != tar.TypeReg {
+		if !withTemplates {
 			return nil
 		}
 
-		if e.hdr.Size > maxTemplateSize || total+e.hdr.Size > maxTemplatesTotal {
-			return fmt.Errorf("template %q is too large", e.rel)
-		}
-
-		data, err := io.ReadAll(io.LimitReader(r, maxTemplateSize))
-		if err != nil {
-			return err
-		}
-
-		total += int64(len(data))
-		templates[e.rel] = data
-		return nil
+		return files.add(e, r)
 	}
 
 	// The unified layout allows everything a metadata part holds, so it serves both.
@@ -114,5 +102,37 @@ func readMetaFile(ctx context.Context, file string, withTemplates bool) (*Metada
 		return s.metadata, nil, nil
 	}
 
-	return s.metadata, templates, nil
+	return s.metadata, files.files, nil
+}
+
+// TemplateSet is an image's metadata.yaml and its template files, as ReadTemplates returns them.
+type TemplateSet struct {
+	Metadata *Metadata
+	Files    map[string][]byte
+}
+
+// templateFiles collects the regular files under templates/ within the bounds on their sizes.
+type templateFiles struct {
+	files map[string][]byte
+	total int64
+}
+
+// add keeps e if it is a template file.
+func (t *templateFiles) add(e *entry, r io.Reader) error {
+	if e.section != sectionTemplates || e.hdr.Typeflag != tar.TypeReg {
+		return nil
+	}
+
+	if e.hdr.Size > maxTemplateSize || t.total+e.hdr.Size > maxTemplatesTotal {
+		return fmt.Errorf("template %q is too large", e.rel)
+	}
+
+	data, err := io.ReadAll(io.LimitReader(r, maxTemplateSize))
+	if err != nil {
+		return err
+	}
+
+	t.total += int64(len(data))
+	t.files[e.rel] = data
+	return nil
 }

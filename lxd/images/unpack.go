@@ -30,6 +30,10 @@ type UnpackOptions struct {
 
 	// NoXattrs skips extended attributes.
 	NoXattrs bool
+
+	// Templates, if set, receives the image's metadata.yaml and template files, read in the same pass as the
+	// root filesystem for a unified image.
+	Templates *TemplateSet
 }
 
 // Unpack extracts an image's root filesystem into dest (created if missing): the rootfs/ subtree of a unified image
@@ -70,7 +74,12 @@ func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts U
 			return err
 		}
 
-		return u.fixTree()
+		err = u.fixTree()
+		if err != nil {
+			return err
+		}
+
+		return splitTemplates(ctx, meta, opts.Templates)
 	}
 
 	f, err := os.Open(file)
@@ -80,12 +89,50 @@ func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts U
 
 	defer func() { _ = f.Close() }()
 
-	_, err = scanTarball(bufio.NewReaderSize(f, 256<<10), compression, part, l, u.visit)
+	visit := u.visit
+	var tpl *templateFiles
+	if opts.Templates != nil && l == layoutUnified {
+		tpl = &templateFiles{files: map[string][]byte{}}
+		visit = func(e *entry, r io.Reader) error {
+			if e.section == sectionTemplates {
+				return tpl.add(e, r)
+			}
+
+			return u.visit(e, r)
+		}
+	}
+
+	sc, err := scanTarball(bufio.NewReaderSize(f, 256<<10), compression, part, l, visit)
 	if err != nil {
 		return fmt.Errorf("unpacking %q: %w", file, err)
 	}
 
-	return u.finish()
+	err = u.finish()
+	if err != nil {
+		return err
+	}
+
+	if opts.Templates == nil {
+		return nil
+	}
+
+	if tpl != nil {
+		opts.Templates.Metadata, opts.Templates.Files = sc.metadata, tpl.files
+		return nil
+	}
+
+	return splitTemplates(ctx, meta, opts.Templates)
+}
+
+// splitTemplates fills set, if not nil, from the metadata part of a split image: a small file, read apart.
+func splitTemplates(ctx context.Context, meta string, set *TemplateSet) error {
+	if set == nil {
+		return nil
+	}
+
+	var err error
+	set.Metadata, set.Files, err = ReadTemplates(ctx, meta)
+	return err
 }
 
 // Unpack extracts the root filesystem of a stored image into dest; see the package function Unpack.

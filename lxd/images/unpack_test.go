@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -370,6 +371,31 @@ func TestReadTemplates(t *testing.T) {
 		m2, err := s.Metadata(context.Background(), fp)
 		if err != nil || m2.Properties["os"] != "busybox" {
 			t.Errorf("metadata: got %+v, %v", m2, err)
+		}
+	}
+}
+
+func TestUnpackReadsTemplates(t *testing.T) {
+	requireRoot(t)
+	s := newTestStore(t)
+	unified := storeImage(t, s, compressAs(t, CompressionGzip, makeTar(t, unifiedEntries(goodMetadata))), nil)
+	split := storeImage(t, s, compressAs(t, CompressionGzip, makeTar(t, metaEntries(goodMetadata))),
+		compressAs(t, CompressionGzip, makeTar(t, rootfsTree())))
+
+	for _, fp := range []string{unified, split} {
+		set := &TemplateSet{}
+		err := s.Unpack(context.Background(), fp, filepath.Join(t.TempDir(), "rootfs"), UnpackOptions{Templates: set})
+		if err != nil {
+			t.Fatalf("unpack: %v", err)
+		}
+
+		m, files, err := s.Templates(context.Background(), fp)
+		if err != nil {
+			t.Fatalf("templates: %v", err)
+		}
+
+		if !reflect.DeepEqual(set.Metadata, m) || !reflect.DeepEqual(set.Files, files) {
+			t.Errorf("unpack read %+v %q, want %+v %q", set.Metadata, set.Files, m, files)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
@@ -217,7 +219,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	})
 
 	if args.Image != nil {
-		err = m.saveTemplates(ctx, args.Name, args.Image.Fingerprint)
+		err = m.saveTemplates(ctx, args.Name, args.Image.Fingerprint, base)
 		if err != nil {
 			return err
 		}
@@ -260,7 +262,19 @@ func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progr
 			})
 		}
 
-		return m.images.Unpack(ctx, fp, dest, opts)
+		set := &images.TemplateSet{}
+		opts.Templates = set
+		err := m.images.Unpack(ctx, fp, dest, opts)
+		if err != nil {
+			return err
+		}
+
+		data, err := m.imageTemplates(ctx, fp, set)
+		if err != nil {
+			return err
+		}
+
+		return os.WriteFile(filepath.Join(filepath.Dir(dest), templatesFile), data, 0o600)
 	})
 	if err != nil {
 		return "", fmt.Errorf("unpacking image %s: %w", fp, err)

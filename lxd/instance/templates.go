@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -28,29 +29,82 @@ type savedTemplates struct {
 
 const templatesFile = "templates.json"
 
-// saveTemplates copies the image's template definitions and sources next to the instance's storage.
-func (m *Manager) saveTemplates(ctx context.Context, name string, fp string) error {
-	meta, sources, err := m.images.Templates(ctx, fp)
-	if err != nil {
-		return fmt.Errorf("reading the templates of image %s: %w", fp, err)
-	}
-
-	saved := savedTemplates{Templates: meta.Templates, Sources: map[string][]byte{}}
-	for _, tpl := range meta.Templates {
-		src, ok := sources[tpl.Template]
-		if !ok {
-			return fmt.Errorf("template %q is missing from the image", tpl.Template)
+// saveTemplates copies the image's template definitions and sources next to the instance's storage: from the
+// copy kept with the image's base when there is one, otherwise from the image.
+func (m *Manager) saveTemplates(ctx context.Context, name string, fp string, base string) error {
+	data, err := os.ReadFile(m.baseTemplatesPath(base))
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = m.imageTemplates(ctx, fp, nil)
+		if err == nil && base != "" {
+			// A base unpacked before bases kept their templates gets them now, for the next instance.
+			keepErr := writeFileAtomic(m.baseTemplatesPath(base), data)
+			if keepErr != nil {
+				slog.Warn("failed keeping an image's templates with its base", "base", base, "err", keepErr)
+			}
 		}
-
-		saved.Sources[tpl.Template] = src
 	}
 
-	data, err := json.Marshal(saved)
 	if err != nil {
 		return err
 	}
 
 	return os.WriteFile(filepath.Join(m.pool.ContainerPath(name), templatesFile), data, 0o600)
+}
+
+// writeFileAtomic writes a file readers see either whole or not at all.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Close()
+	} else {
+		_ = f.Close()
+	}
+
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+
+	return err
+}
+
+// baseTemplatesPath is where a base keeps its image's templates: reading them from a unified image means reading
+// the whole tarball, which is done once, while unpacking the base.
+func (m *Manager) baseTemplatesPath(base string) string {
+	return filepath.Join(filepath.Dir(m.pool.BaseRootfs(base)), templatesFile)
+}
+
+// imageTemplates encodes an image's templates as an instance keeps them; set, if not nil, is what was read of the
+// image already.
+func (m *Manager) imageTemplates(ctx context.Context, fp string, set *images.TemplateSet) ([]byte, error) {
+	if set == nil {
+		set = &images.TemplateSet{}
+		var err error
+		set.Metadata, set.Files, err = m.images.Templates(ctx, fp)
+		if err != nil {
+			return nil, fmt.Errorf("reading the templates of image %s: %w", fp, err)
+		}
+	}
+
+	saved := savedTemplates{Templates: set.Metadata.Templates, Sources: map[string][]byte{}}
+	for _, tpl := range set.Metadata.Templates {
+		src, ok := set.Files[tpl.Template]
+		if !ok {
+			return nil, fmt.Errorf("template %q is missing from the image", tpl.Template)
+		}
+
+		saved.Sources[tpl.Template] = src
+	}
+
+	return json.Marshal(saved)
 }
 
 // loadTemplates reads an instance's saved templates; an instance without any has none.
