@@ -29,8 +29,30 @@ type Pool struct {
 	name string
 	dir  string
 
-	// mu serialises base creation and removal and container mounts.
+	// mu serialises container mounts and guards bases.
 	mu sync.Mutex
+
+	// bases serialises the creation and removal of each base, so that unpacking one image (seconds for a large
+	// one) holds up neither the mounts nor the unpacking of other images.
+	bases map[string]*sync.Mutex
+}
+
+// baseLock locks one base and returns its unlock function.
+func (p *Pool) baseLock(base string) func() {
+	p.mu.Lock()
+	if p.bases == nil {
+		p.bases = map[string]*sync.Mutex{}
+	}
+
+	l, ok := p.bases[base]
+	if !ok {
+		l = &sync.Mutex{}
+		p.bases[base] = l
+	}
+
+	p.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // NewDirPool opens (creating it if needed) the dir pool name in dir.
@@ -105,8 +127,8 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 		return false, fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	unlock := p.baseLock(base)
+	defer unlock()
 	if p.HasBase(base) {
 		return false, nil
 	}
@@ -165,8 +187,8 @@ func (p *Pool) DeleteBase(base string) error {
 		return fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	unlock := p.baseLock(base)
+	defer unlock()
 	return os.RemoveAll(p.basePath(base))
 }
 

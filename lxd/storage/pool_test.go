@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -170,5 +171,57 @@ func TestUnescapeMountPath(t *testing.T) {
 	got := unescapeMountPath(`/a\040b/c`)
 	if got != "/a b/c" {
 		t.Fatalf("got %q, want %q", got, "/a b/c")
+	}
+}
+
+func TestEnsureBaseUnpacksImagesConcurrently(t *testing.T) {
+	p, err := NewDirPool("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := func(ctx context.Context, dest string) error {
+		close(started)
+		<-release
+		return writeBase(ctx, dest)
+	}
+
+	var calls atomic.Int32
+	counted := func(ctx context.Context, dest string) error {
+		calls.Add(1)
+		return writeBase(ctx, dest)
+	}
+
+	slowDone := make(chan error, 2)
+	go func() {
+		_, err := p.EnsureBase(context.Background(), "slow", slow)
+		slowDone <- err
+	}()
+
+	<-started
+
+	// A second caller for the same base waits for the first and does not unpack again.
+	go func() {
+		_, err := p.EnsureBase(context.Background(), "slow", counted)
+		slowDone <- err
+	}()
+
+	// Another image's base is unpacked while the first one is still being unpacked.
+	_, err = p.EnsureBase(context.Background(), "other", counted)
+	if err != nil || !p.HasBase("other") {
+		t.Fatalf("got %v, want the other base while the first unpacks", err)
+	}
+
+	close(release)
+	for range 2 {
+		err = <-slowDone
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if calls.Load() != 1 || !p.HasBase("slow") {
+		t.Fatalf("got %d unpacks by the counted function, want 1 (the other base only)", calls.Load())
 	}
 }
