@@ -115,3 +115,51 @@ state_digest() {
 		local_curl "${d}" /1.0 | jq -cS .metadata.config
 	} | sha256sum | cut -d' ' -f1
 }
+
+# A container's root plants symlinks and the daemon is asked to follow them: through the files API (read, write,
+# create parents, delete) and through a start template. Nothing outside the container is read or changed.
+test_security_escapes() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1 >/dev/null
+
+	local host="${TEST_TMP}/host"
+	mkdir -p "${host}"
+	echo "host secret" >"${host}/secret"
+	echo "keep" >"${host}/victim"
+	lxc_in "${d}" exec c1 -- ln -s "${host}/secret" /root/to-secret
+	lxc_in "${d}" exec c1 -- ln -s "${host}" /root/to-host
+	lxc_in "${d}" exec c1 -- ln -s / /root/to-root
+
+	# Reads: a symlink is returned as a symlink, never as the host file it names.
+	out=$(local_curl "${d}" "/1.0/instances/c1/files?path=/root/to-secret" -D "${TEST_TMP}/headers")
+	assert_contains "$(cat "${TEST_TMP}/headers")" "X-Lxd-Type: symlink"
+	case "${out}" in *"host secret"*) fail "a symlink read the host file" ;; esac
+	code=$(local_curl "${d}" "/1.0/instances/c1/files?path=/root/to-host/secret" -o "${TEST_TMP}/out" -w '%{http_code}')
+	case "$(cat "${TEST_TMP}/out")" in *"host secret"*) fail "a directory symlink read the host file (${code})" ;; esac
+	assert_fails lxc_in "${d}" file pull "c1/root/to-root${host}/secret" "${TEST_TMP}/pulled"
+	[ ! -e "${TEST_TMP}/pulled" ] || fail "a pull through an absolute directory symlink wrote ${TEST_TMP}/pulled"
+
+	# Writes, parents and deletes through directory symlinks are refused.
+	echo "new" >"${TEST_TMP}/new"
+	assert_fails lxc_in "${d}" file push "${TEST_TMP}/new" c1/root/to-host/victim
+	assert_fails lxc_in "${d}" file push -p "${TEST_TMP}/new" c1/root/to-host/made/here
+	assert_fails lxc_in "${d}" file delete c1/root/to-host/victim
+	assert_fails lxc_in "${d}" file delete "c1/root/to-root${host}/victim"
+	code=$(local_curl "${d}" "/1.0/instances/c1/files?path=/root/to-host/dir" -X POST -H 'X-LXD-type: directory' \
+		-o /dev/null -w '%{http_code}')
+	[ "${code}" != "200" ] || fail "a directory was created through a symlink"
+	assert_eq "$(cat "${host}/victim")" "keep" "host file after writes through symlinks"
+	assert_eq "$(ls "${host}" | sort | tr '\n' ' ')" "secret victim " "host directory after writes through symlinks"
+
+	# A start template whose target the container replaced with a symlink to the host.
+	lxc_in "${d}" exec c1 -- rm -f /etc/motd
+	lxc_in "${d}" exec c1 -- ln -s "${host}/victim" /etc/motd
+	lxc_in "${d}" restart c1 --force
+	assert_eq "$(cat "${host}/victim")" "keep" "host file after a start template"
+	assert_eq "$(lxc_in "${d}" exec c1 -- readlink /etc/motd || true)" "" "the template replaced the symlink"
+
+	lxc_in "${d}" delete -f c1
+	assert_no_instance "${d}" c1
+}
