@@ -87,19 +87,7 @@ func benchImage(b *testing.B, compression string) []byte {
 func BenchmarkImportUnified(b *testing.B) {
 	for _, compression := range []string{CompressionGzip, CompressionXz} {
 		b.Run(compression, func(b *testing.B) {
-			data := benchImage(b, compression)
-			s := newTestStore(b)
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				p, err := s.ImportUnified(context.Background(), bytes.NewReader(data), ImportOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-
-				p.Abort()
-			}
+			benchImport(b, benchImage(b, compression))
 		})
 	}
 }
@@ -208,8 +196,14 @@ func BenchmarkImportFile(b *testing.B) {
 
 	data, err := os.ReadFile(path)
 	must(b, err)
+	benchImport(b, data)
+}
+
+// benchImport imports the unified image data into a new store once per iteration.
+func benchImport(b *testing.B, data []byte) {
 	s := newTestStore(b)
 	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		p, err := s.ImportUnified(context.Background(), bytes.NewReader(data), ImportOptions{})
