@@ -90,6 +90,12 @@ func Config(spec instance.Spec) ([][2]string, error) {
 	add("lxc.pty.max", "1024")
 	add("lxc.tty.max", "0")
 	add("lxc.init.cmd", "/sbin/init")
+	if spec.LogFile != "" {
+		add("lxc.console.buffer.size", "auto")
+		add("lxc.console.size", "auto")
+		add("lxc.console.logfile", filepath.Join(filepath.Dir(spec.LogFile), instance.ConsoleLogFile))
+	}
+
 	add("lxc.apparmor.profile", "unconfined")
 	if instance.IsTrue(spec.Config["security.nesting"]) {
 		add("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force")
@@ -466,4 +472,53 @@ func (d *Driver) OpenPty(name string) (*os.File, *os.File, error) {
 	}
 
 	return master, os.NewFile(peer, "pts"), nil
+}
+
+// Console attaches the terminal given as stdin, stdout and stderr to the running container's console and returns
+// when the container stops or that terminal hangs up.
+func (d *Driver) Console(name string, tty *os.File) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	err = c.Console(golxc.ConsoleOptions{
+		Tty:             0,
+		StdinFd:         tty.Fd(),
+		StdoutFd:        tty.Fd(),
+		StderrFd:        tty.Fd(),
+		EscapeCharacter: -1,
+	})
+	if err != nil {
+		return fmt.Errorf("attaching to the console of %q: %w", name, err)
+	}
+
+	return nil
+}
+
+// ConsoleLog returns the content of the running container's console ring buffer, also written to its console log
+// file; reset empties the ring buffer instead.
+func (d *Driver) ConsoleLog(name string, reset bool) ([]byte, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = c.Release() }()
+	opts := golxc.ConsoleLogOptions{ReadLog: true, WriteToLogFile: true}
+	if reset {
+		opts = golxc.ConsoleLogOptions{ClearLog: true}
+	}
+
+	data, err := c.ConsoleLog(opts)
+	if errors.Is(err, unix.ENODATA) {
+		return []byte{}, nil
+	}
+
+	if err != nil {
+		return nil, fmt.Errorf("reading the console of %q: %w", name, err)
+	}
+
+	return data, nil
 }
