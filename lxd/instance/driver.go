@@ -96,4 +96,7 @@ type ConsoleDriver interface {
 
 	// ConsoleLog returns the console ring buffer and writes it to the console log file; reset empties it instead.
 	ConsoleLog(name string, reset bool) ([]byte, error)
+
+	// ConsoleSize sets the window size of the running container's console.
+	ConsoleSize(name string, width int, height int) error
 }

@@ -310,6 +310,20 @@ func (m *Manager) Console(ctx context.Context, name string, tty *os.File) error 
 	return d.Console(name, tty)
 }
 
+// ResizeConsole sets the window size of a running instance's console.
+func (m *Manager) ResizeConsole(ctx context.Context, name string, width int, height int) error {
+	d, err := m.consoleDriver()
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Running {
+		return ErrNotRunning
+	}
+
+	return d.ConsoleSize(name, width, height)
+}
+
 // ConsoleLog returns the console output of an instance, as kept in its console log file. For a running instance,
 // what its console ring buffer holds is moved to that file first.
 func (m *Manager) ConsoleLog(ctx context.Context, name string) ([]byte, error) {

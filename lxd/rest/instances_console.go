@@ -194,6 +194,18 @@ func runConsole(ctx context.Context, s *state.State, session *execSession, name 
 		attached <- s.Instances.Console(context.WithoutCancel(ctx), name, tty)
 	}()
 
+	// The console's own terminal follows the size of the client's.
+	resize := func(width int, height int) {
+		err := s.Instances.ResizeConsole(ctx, name, width, height)
+		if err != nil {
+			slog.Debug("resizing the console", "instance", name, "err", err)
+		}
+	}
+
+	if req.Width > 0 && req.Height > 0 {
+		resize(req.Width, req.Height)
+	}
+
 	conn := session.conn("0")
 	output := make(chan struct{})
 	go func() {
@@ -205,7 +217,7 @@ func runConsole(ctx context.Context, s *state.State, session *execSession, name 
 	detached := make(chan struct{})
 	go func() {
 		defer close(detached)
-		controlLoop(session.conn("control"), 0, master)
+		controlLoop(session.conn("control"), 0, master, resize)
 	}()
 
 	var attachErr error

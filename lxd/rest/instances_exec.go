@@ -332,7 +332,7 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		return -1, err
 	}
 
-	go controlLoop(session.conn("control"), pid, master)
+	go controlLoop(session.conn("control"), pid, master, nil)
 	code, err := instance.WaitExit(pid)
 	if err != nil {
 		return -1, err
@@ -399,8 +399,8 @@ func forwardInput(conn *websocket.Conn, w *os.File, closeOnEOF bool) {
 }
 
 // controlLoop applies window-resize and signal messages until the control socket closes; signals are dropped when
-// pid is 0.
-func controlLoop(conn *websocket.Conn, pid int, master *os.File) {
+// pid is 0. resized, when set, is told each new size.
+func controlLoop(conn *websocket.Conn, pid int, master *os.File, resized func(width int, height int)) {
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {
@@ -424,6 +424,9 @@ func controlLoop(conn *websocket.Conn, pid int, master *os.File) {
 			height, errH := strconv.Atoi(msg.Args["height"])
 			if errW == nil && errH == nil {
 				_ = instance.SetPtySize(master, width, height)
+				if resized != nil {
+					resized(width, height)
+				}
 			}
 
 		case "signal":

@@ -102,9 +102,12 @@ test_console() {
 	fi
 
 	# Interactive console: the stock client on a terminal, then ours on a pipe; both detach with ctrl+a q.
-	LXD_DIR="${d}" LXD_CONF="${stock}" console_session "${out}" stock script -qfec "/usr/bin/lxc console c1" /dev/null
+	# The console takes the size of the client's terminal.
+	LXD_DIR="${d}" LXD_CONF="${stock}" console_session "${out}" stock \
+		script -qfec "stty cols 100 rows 30; /usr/bin/lxc console c1" /dev/null
 	assert_contains "$(cat "${out}")" "To detach from the console, press: <ctrl>+a q" "stock console banner"
 	assert_contains "$(cat "${out}")" "stock42" "stock console echo"
+	assert_contains "$(lxc_in "${d}" exec c1 -- sh -c 'stty -a </dev/console')" "rows 30; columns 100" "console size"
 	LXD_DIR="${d}" LXD_CONF="${d}.conf" console_session "${out}" ours "${LXC_BIN}" console c1
 	assert_contains "$(cat "${out}")" "ours42" "our console echo"
 	assert_contains "$(local_curl "${d}" /1.0/instances/c1/console)" "ours42" "console log after a session"

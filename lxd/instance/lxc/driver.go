@@ -522,3 +522,47 @@ func (d *Driver) ConsoleLog(name string, reset bool) ([]byte, error) {
 
 	return data, nil
 }
+
+// ConsoleSize sets the window size of the running container's console terminal, opened from inside the container's
+// root without following any symlink.
+func (d *Driver) ConsoleSize(name string, width int, height int) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	pid := c.InitPid()
+	if pid <= 0 {
+		return fmt.Errorf("the container %q is not running", name)
+	}
+
+	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = unix.Close(root) }()
+	fd, err := unix.Openat2(root, "dev/console", &unix.OpenHow{
+		Flags:   unix.O_RDWR | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the console of %q: %w", name, err)
+	}
+
+	defer func() { _ = unix.Close(fd) }()
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	if err != nil {
+		return err
+	}
+
+	// Unix98 pseudo-terminal slaves have the majors 136 to 143.
+	major := unix.Major(st.Rdev)
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || major < 136 || major > 143 {
+		return fmt.Errorf("the console of %q is not a terminal", name)
+	}
+
+	return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(width), Row: uint16(height)})
+}
