@@ -32,7 +32,7 @@ func (c *cmdConsole) command() *cobra.Command {
 		RunE: c.run,
 	}
 
-	cmd.Flags().BoolVar(&c.flagShowLog, "show-log", false, "Retrieve the instance's console log")
+	cmd.Flags().BoolVar(&c.flagShowLog, "show-log", false, "Retrieve the container's console log")
 	cmd.Flags().StringVarP(&c.flagType, "type", "t", "console", "Type of connection to establish: 'console' for serial console")
 	return cmd
 }

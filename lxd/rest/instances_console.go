@@ -43,6 +43,7 @@ func instanceConsoleLogGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	lifecycleBy(s, request.GetRequestor(r), "instance-console-retrieved", instance.URL(name), nil)
 	return serveBytes(data, instance.ConsoleLogFile)
 }
 
@@ -57,6 +58,7 @@ func instanceConsoleLogDelete(s *state.State, r *http.Request) response.Response
 		return response.SmartError(err)
 	}
 
+	lifecycleBy(s, request.GetRequestor(r), "instance-console-reset", instance.URL(name), nil)
 	return response.EmptySyncResponse
 }
 
@@ -99,12 +101,13 @@ func instanceConsolePost(s *state.State, r *http.Request) response.Response {
 		connected: make(chan struct{}),
 	}
 
+	requestor := request.GetRequestor(r)
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassWebsocket,
 		Description: "Showing console",
 		Resources:   instanceResources(name),
 		Metadata:    map[string]any{"fds": session.secrets},
-		Requestor:   request.GetRequestor(r),
+		Requestor:   requestor,
 		OnConnect:   session.connect,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			defer session.closeAll()
@@ -116,6 +119,7 @@ func instanceConsolePost(s *state.State, r *http.Request) response.Response {
 				return ctx.Err()
 			}
 
+			lifecycleBy(s, requestor, "instance-console", instance.URL(name), map[string]any{"type": req.Type})
 			return runConsole(ctx, s, session, name, req)
 		},
 	})

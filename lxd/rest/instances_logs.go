@@ -153,6 +153,7 @@ func instanceLogGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	lifecycleBy(s, request.GetRequestor(r), "instance-log-retrieved", logURL(name, file), nil)
 	return response.ManualResponse(func(w http.ResponseWriter) error {
 		defer func() { _ = f.Close() }()
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -194,6 +195,7 @@ func instanceLogDelete(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	lifecycleBy(s, request.GetRequestor(r), "instance-log-deleted", logURL(name, file), nil)
 	return response.EmptySyncResponse
 }
 

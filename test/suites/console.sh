@@ -112,8 +112,22 @@ test_console() {
 	assert_contains "$(cat "${out}")" "ours42" "our console echo"
 	assert_contains "$(local_curl "${d}" /1.0/instances/c1/console)" "ours42" "console log after a session"
 
+	# A second client cannot take the console while one holds it; stopping the instance ends the session.
+	local fifo="${TEST_TMP}/console.in" pid
+	rm -f "${fifo}"
+	mkfifo "${fifo}"
+	LXD_DIR="${d}" LXD_CONF="${d}.conf" timeout 20 "${LXC_BIN}" console c1 <"${fifo}" >"${out}" 2>&1 &
+	pid=$!
+	exec 9>"${fifo}"
+	wait_for_content "${out}" "press: <ctrl>+a q" || fail "no console session: $(cat "${out}")"
+	sleep 0.5
+	assert_fails lxc_in "${d}" console c1 </dev/null
+	assert_contains "${FAIL_OUTPUT}" "attaching to the console" "second console client"
+
 	# A stopped instance has no console to attach to, but keeps its console log.
 	lxc_in "${d}" stop c1 --force
+	wait "${pid}"
+	exec 9>&-
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1/console -X POST -d '{"width":80,"height":25,"type":"console"}' |
 		jq -r '[.error_code, .error] | join(" ")')" "400 instance is not running" "console of a stopped instance"
 	assert_fails lxc_in "${d}" console c1
