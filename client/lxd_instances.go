@@ -524,6 +524,10 @@ func (c *ProtocolLXD) ConsoleInstance(name string, req api.InstanceConsolePost, 
 		return nil, fmt.Errorf("the server is missing the required %q API extension", "console")
 	}
 
+	if args == nil || args.Terminal == nil {
+		return nil, fmt.Errorf("a console needs a terminal")
+	}
+
 	if req.Type == "" {
 		req.Type = "console"
 	}
@@ -531,10 +535,6 @@ func (c *ProtocolLXD) ConsoleInstance(name string, req api.InstanceConsolePost, 
 	op, _, err := c.queryOperation(http.MethodPost, instancePath(name)+"/console", req, "")
 	if err != nil {
 		return nil, err
-	}
-
-	if args == nil || args.Terminal == nil {
-		return nil, fmt.Errorf("a console needs a terminal")
 	}
 
 	fds := map[string]string{}
