@@ -113,6 +113,12 @@ type InstanceServer interface {
 	GetInstanceFile(name string, path string) (io.ReadCloser, *InstanceFileResponse, error)
 	CreateInstanceFile(name string, path string, args InstanceFileArgs) error
 	DeleteInstanceFile(name string, path string) error
+	GetInstanceLogfiles(name string) ([]string, error)
+	GetInstanceLogfile(name string, filename string) (io.ReadCloser, error)
+	DeleteInstanceLogfile(name string, filename string) error
+	ConsoleInstance(name string, req api.InstanceConsolePost, args *InstanceConsoleArgs) (Operation, error)
+	GetInstanceConsoleLog(name string) (io.ReadCloser, error)
+	DeleteInstanceConsoleLog(name string) error
 
 	// Profiles.
 	GetProfileNames() ([]string, error)

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -450,4 +452,150 @@ func (c *ProtocolLXD) RenameInstanceSnapshot(name string, snap string, req api.I
 func (c *ProtocolLXD) DeleteInstanceSnapshot(name string, snap string) (Operation, error) {
 	op, _, err := c.queryOperation(http.MethodDelete, snapshotPath(name, snap), nil, "")
 	return op, err
+}
+
+// getRaw sends a GET under /1.0 and returns the body of a 200 answer; any other answer is decoded as an error.
+func (c *ProtocolLXD) getRaw(p string) (io.ReadCloser, error) {
+	req, err := http.NewRequest(http.MethodGet, c.url("/1.0"+p), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+
+	if resp.StatusCode != http.StatusOK {
+		defer func() { _ = resp.Body.Close() }()
+		_, _, err := parseResponse(resp)
+		if err == nil {
+			err = fmt.Errorf("unexpected status %s", resp.Status)
+		}
+
+		return nil, err
+	}
+
+	return resp.Body, nil
+}
+
+// GetInstanceLogfiles lists the names of an instance's log files.
+func (c *ProtocolLXD) GetInstanceLogfiles(name string) ([]string, error) {
+	urls := []string{}
+	_, err := c.queryStruct(http.MethodGet, instancePath(name)+"/logs", nil, "", &urls)
+	if err != nil {
+		return nil, err
+	}
+
+	names := make([]string, 0, len(urls))
+	for _, u := range urls {
+		names = append(names, path.Base(u))
+	}
+
+	return names, nil
+}
+
+// GetInstanceLogfile reads one log file of an instance. The caller closes it.
+func (c *ProtocolLXD) GetInstanceLogfile(name string, filename string) (io.ReadCloser, error) {
+	return c.getRaw(instancePath(name) + "/logs/" + url.PathEscape(filename))
+}
+
+// DeleteInstanceLogfile removes one log file of an instance.
+func (c *ProtocolLXD) DeleteInstanceLogfile(name string, filename string) error {
+	_, _, err := c.query(http.MethodDelete, instancePath(name)+"/logs/"+url.PathEscape(filename), nil, "")
+	return err
+}
+
+// InstanceConsoleArgs connects a terminal to an instance's console.
+type InstanceConsoleArgs struct {
+	// Terminal receives the console output and feeds its input.
+	Terminal io.ReadWriteCloser
+
+	// Control, when set, receives the control websocket (window-resize messages). Closing it detaches.
+	Control func(conn *websocket.Conn)
+
+	// ConsoleDisconnect, when it receives or is closed, detaches from the console.
+	ConsoleDisconnect chan bool
+}
+
+// ConsoleInstance attaches to the console of a running instance; the operation ends once detached.
+func (c *ProtocolLXD) ConsoleInstance(name string, req api.InstanceConsolePost, args *InstanceConsoleArgs) (Operation, error) {
+	if !c.HasExtension("console") {
+		return nil, fmt.Errorf("the server is missing the required %q API extension", "console")
+	}
+
+	if args == nil || args.Terminal == nil {
+		return nil, fmt.Errorf("a console needs a terminal")
+	}
+
+	if req.Type == "" {
+		req.Type = "console"
+	}
+
+	op, _, err := c.queryOperation(http.MethodPost, instancePath(name)+"/console", req, "")
+	if err != nil {
+		return nil, err
+	}
+
+	fds := map[string]string{}
+	raw, _ := op.Get().Metadata["fds"].(map[string]any)
+	for k, v := range raw {
+		s, _ := v.(string)
+		fds[k] = s
+	}
+
+	if fds["control"] == "" || fds["0"] == "" {
+		return nil, fmt.Errorf("the console operation has no websockets")
+	}
+
+	control, err := op.GetWebsocket(fds["control"])
+	if err != nil {
+		return nil, err
+	}
+
+	conn, err := op.GetWebsocket(fds["0"])
+	if err != nil {
+		_ = control.Close()
+		return nil, err
+	}
+
+	if args.Control != nil {
+		go args.Control(control)
+	}
+
+	go func() {
+		receiveOutput(conn, args.Terminal)
+		_ = conn.Close()
+	}()
+
+	go sendInput(conn, args.Terminal)
+	if args.ConsoleDisconnect != nil {
+		go func() {
+			<-args.ConsoleDisconnect
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "detaching from the console")
+			_ = control.WriteControl(websocket.CloseMessage, msg, time.Now().Add(5*time.Second))
+			_ = control.Close()
+		}()
+	}
+
+	return op, nil
+}
+
+// GetInstanceConsoleLog reads the console log of an instance. The caller closes it.
+func (c *ProtocolLXD) GetInstanceConsoleLog(name string) (io.ReadCloser, error) {
+	if !c.HasExtension("console") {
+		return nil, fmt.Errorf("the server is missing the required %q API extension", "console")
+	}
+
+	return c.getRaw(instancePath(name) + "/console")
+}
+
+// DeleteInstanceConsoleLog empties the console log of an instance.
+func (c *ProtocolLXD) DeleteInstanceConsoleLog(name string) error {
+	if !c.HasExtension("console") {
+		return fmt.Errorf("the server is missing the required %q API extension", "console")
+	}
+
+	_, _, err := c.query(http.MethodDelete, instancePath(name)+"/console", nil, "")
+	return err
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 type cmdFile struct {
@@ -57,7 +60,16 @@ func (c *cmdFile) command() *cobra.Command {
 		RunE:    c.delete,
 	}
 
-	cmd.AddCommand(push, pull, del)
+	edit := &cobra.Command{
+		Use:   "edit [<remote>:]<instance>/<path>",
+		Short: "Edit files in instances",
+		Long: "Edit files in instances\n\nThe file is opened in $VISUAL or $EDITOR; when the standard input is not a " +
+			"terminal, its content replaces the file instead. The file keeps its owner and mode.",
+		Args: cobra.ExactArgs(1),
+		RunE: c.edit,
+	}
+
+	cmd.AddCommand(push, pull, del, edit)
 	return cmd
 }
 
@@ -286,4 +298,49 @@ func (c *cmdFile) delete(cmd *cobra.Command, args []string) error {
 	}
 
 	return nil
+}
+
+// edit replaces a file of an instance with what the user writes in the editor (or with the standard input when it
+// is not a terminal), keeping the file's owner and mode.
+func (c *cmdFile) edit(cmd *cobra.Command, args []string) error {
+	d, name, p, err := c.instancePath(args[0])
+	if err != nil {
+		return err
+	}
+
+	file := client.InstanceFileArgs{UID: 0, GID: 0, Mode: 0o644, Type: "file"}
+	content, resp, err := d.GetInstanceFile(name, p)
+	stdin := cmd.InOrStdin()
+	if err != nil && (readerIsTerminal(stdin) || !api.StatusErrorCheck(err, http.StatusNotFound)) {
+		return err
+	}
+
+	var current []byte
+	if err == nil {
+		defer func() { _ = content.Close() }()
+		if resp.Type != "file" {
+			return fmt.Errorf("%s is a %s, not a file", p, resp.Type)
+		}
+
+		current, err = io.ReadAll(content)
+		if err != nil {
+			return err
+		}
+
+		file.UID, file.GID, file.Mode = resp.UID, resp.GID, resp.Mode&0o7777
+	}
+
+	var edited []byte
+	if readerIsTerminal(stdin) {
+		edited, err = textEditor(current)
+	} else {
+		edited, err = io.ReadAll(stdin)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	file.Content = bytes.NewReader(edited)
+	return d.CreateInstanceFile(name, p, file)
 }

@@ -14,15 +14,20 @@ import (
 
 type cmdInfo struct {
 	global *cmdGlobal
+
+	flagShowLog bool
 }
 
 func (c *cmdInfo) command() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "info [<remote>:][<instance>]",
 		Short: "Show instance or server information",
 		Args:  cobra.MaximumNArgs(1),
 		RunE:  c.run,
 	}
+
+	cmd.Flags().BoolVar(&c.flagShowLog, "show-log", false, "Show the instance's last 100 log lines?")
+	return cmd
 }
 
 func (c *cmdInfo) run(cmd *cobra.Command, args []string) error {
@@ -74,6 +79,22 @@ func (c *cmdInfo) instanceInfo(cmd *cobra.Command, remote string, name string) e
 	w := cmd.OutOrStdout()
 	printInstanceInfo(w, inst)
 	printSnapshots(w, inst.Snapshots)
+	if !c.flagShowLog {
+		return nil
+	}
+
+	log, err := d.GetInstanceLogfile(name, "lxc.log")
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = log.Close() }()
+	content, err := io.ReadAll(log)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nLog:\n\n%s\n", content)
 	return nil
 }
 

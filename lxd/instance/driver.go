@@ -84,3 +84,19 @@ type Driver interface {
 	// Cleanup removes what the driver keeps for a deleted container.
 	Cleanup(name string) error
 }
+
+// ConsoleLogFile is the name of the console log in an instance's log directory.
+const ConsoleLogFile = "console.log"
+
+// ConsoleDriver is a Driver that gives access to a container's console.
+type ConsoleDriver interface {
+	// Console attaches tty (the terminal side of a pty pair) to the running container's console and returns when
+	// the container stops or tty hangs up.
+	Console(name string, tty *os.File) error
+
+	// ConsoleLog returns the console ring buffer and writes it to the console log file; reset empties it instead.
+	ConsoleLog(name string, reset bool) ([]byte, error)
+
+	// ConsoleSize sets the window size of the running container's console.
+	ConsoleSize(name string, width int, height int) error
+}

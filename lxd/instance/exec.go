@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unsafe"
@@ -166,7 +169,20 @@ func OpenPty(uid int, gid int) (*os.File, *os.File, error) {
 
 // SetPtySize sets the window size of a pseudo-terminal.
 func SetPtySize(f *os.File, width int, height int) error {
-	return unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(width), Row: uint16(height)})
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+
+	var ioctlErr error
+	err = rc.Control(func(fd uintptr) {
+		ioctlErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(width), Row: uint16(height)})
+	})
+	if err != nil {
+		return err
+	}
+
+	return ioctlErr
 }
 
 // OpenPty opens a pseudo-terminal for a command in a running instance: on the instance's own devpts when the driver
@@ -257,4 +273,113 @@ func (m *IDMap) Unshift(uid int, gid int) (int, int) {
 	}
 
 	return int(cu), int(cg)
+}
+
+// LogPath returns the log directory of an instance.
+func (m *Manager) LogPath(name string) string {
+	return filepath.Join(m.logDir, name)
+}
+
+// consoleDriver returns the driver's console access.
+func (m *Manager) consoleDriver() (ConsoleDriver, error) {
+	d, ok := m.driver.(ConsoleDriver)
+	if !ok {
+		return nil, api.StatusErrorf(http.StatusNotImplemented, "the instance driver has no console")
+	}
+
+	return d, nil
+}
+
+// Console attaches tty, the terminal side of a pty pair, to a running instance's console. It returns when the
+// instance stops or the other side of the pair is closed.
+func (m *Manager) Console(ctx context.Context, name string, tty *os.File) error {
+	d, err := m.consoleDriver()
+	if err != nil {
+		return err
+	}
+
+	_, err = m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Running {
+		return ErrNotRunning
+	}
+
+	return d.Console(name, tty)
+}
+
+// ResizeConsole sets the window size of a running instance's console.
+func (m *Manager) ResizeConsole(ctx context.Context, name string, width int, height int) error {
+	d, err := m.consoleDriver()
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Running {
+		return ErrNotRunning
+	}
+
+	return d.ConsoleSize(name, width, height)
+}
+
+// ConsoleLog returns the console output of an instance, as kept in its console log file. For a running instance,
+// what its console ring buffer holds is moved to that file first.
+func (m *Manager) ConsoleLog(ctx context.Context, name string) ([]byte, error) {
+	d, err := m.consoleDriver()
+	if err != nil {
+		return nil, err
+	}
+
+	_, err = m.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+
+	var recent []byte
+	if m.driver.Status(name) != api.Stopped {
+		recent, err = d.ConsoleLog(name, false)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	data, err := os.ReadFile(filepath.Join(m.LogPath(name), ConsoleLogFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if recent == nil {
+			recent = []byte{}
+		}
+
+		return recent, nil
+	}
+
+	return data, err
+}
+
+// ClearConsoleLog empties the console ring buffer of a running instance and its console log file.
+func (m *Manager) ClearConsoleLog(ctx context.Context, name string) error {
+	d, err := m.consoleDriver()
+	if err != nil {
+		return err
+	}
+
+	_, err = m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if m.driver.Status(name) != api.Stopped {
+		_, err = d.ConsoleLog(name, true)
+		if err != nil {
+			return err
+		}
+	}
+
+	err = os.Truncate(filepath.Join(m.LogPath(name), ConsoleLogFile), 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	return nil
 }

@@ -84,6 +84,12 @@ var api10 = []Endpoint{
 	containerExecCmd,
 	instanceFilesCmd,
 	containerFilesCmd,
+	instanceLogsCmd,
+	instanceLogCmd,
+	containerLogsCmd,
+	containerLogCmd,
+	instanceConsoleCmd,
+	containerConsoleCmd,
 	profilesCmd,
 	profileCmd,
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -206,7 +207,8 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 	return operations.Response(op)
 }
 
-// runDetachedExec runs a command with no websockets: output is discarded, the exit status kept.
+// runDetachedExec runs a command with no websockets: output is discarded, or recorded in the instance's log
+// directory when asked, and the exit status kept.
 func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operation, name string, req api.InstanceExecPost, md map[string]any) error {
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -214,9 +216,27 @@ func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operati
 	}
 
 	defer func() { _ = devNull.Close() }()
+	stdout, stderr := devNull, devNull
+	var output map[string]string
+	if req.RecordOutput {
+		output = map[string]string{}
+		files := map[string]**os.File{"1": &stdout, "2": &stderr}
+		for fd, ext := range map[string]string{"1": "stdout", "2": "stderr"} {
+			file := "exec_" + op.ID() + "." + ext
+			f, err := os.OpenFile(filepath.Join(s.Instances.LogPath(name), file), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("recording the output: %w", err)
+			}
+
+			defer func() { _ = f.Close() }()
+			*files[fd] = f
+			output[fd] = logURL(name, file)
+		}
+	}
+
 	pid, _, err := s.Instances.Exec(ctx, name, instance.ExecRequest{
 		Command: req.Command, Env: req.Environment, Cwd: req.Cwd, UID: req.User, GID: req.Group,
-		Stdin: devNull, Stdout: devNull, Stderr: devNull,
+		Stdin: devNull, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
 		return err
@@ -228,6 +248,10 @@ func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operati
 	}
 
 	md["return"] = code
+	if output != nil {
+		md["output"] = output
+	}
+
 	return op.UpdateMetadata(md)
 }
 
@@ -308,7 +332,7 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		return -1, err
 	}
 
-	go controlLoop(session.conn("control"), pid, master)
+	go controlLoop(session.conn("control"), pid, master, nil)
 	code, err := instance.WaitExit(pid)
 	if err != nil {
 		return -1, err
@@ -374,8 +398,9 @@ func forwardInput(conn *websocket.Conn, w *os.File, closeOnEOF bool) {
 	}
 }
 
-// controlLoop applies window-resize and signal messages until the control socket closes.
-func controlLoop(conn *websocket.Conn, pid int, master *os.File) {
+// controlLoop applies window-resize and signal messages until the control socket closes; signals are dropped when
+// pid is 0. resized, when set, is told each new size.
+func controlLoop(conn *websocket.Conn, pid int, master *os.File, resized func(width int, height int)) {
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {
@@ -399,10 +424,13 @@ func controlLoop(conn *websocket.Conn, pid int, master *os.File) {
 			height, errH := strconv.Atoi(msg.Args["height"])
 			if errW == nil && errH == nil {
 				_ = instance.SetPtySize(master, width, height)
+				if resized != nil {
+					resized(width, height)
+				}
 			}
 
 		case "signal":
-			if msg.Signal > 0 {
+			if msg.Signal > 0 && pid > 0 {
 				err = unix.Kill(pid, unix.Signal(msg.Signal))
 				if err != nil {
 					slog.Debug("forwarding signal failed", "pid", pid, "signal", msg.Signal, "err", err)

@@ -28,4 +28,6 @@ var APIExtensions = []string{
 	"snapshot_expiry",
 	"image_compression_algorithm",
 	"images_push_relay",
+	"console",
+	"container_exec_recording",
 }

@@ -90,6 +90,12 @@ func Config(spec instance.Spec) ([][2]string, error) {
 	add("lxc.pty.max", "1024")
 	add("lxc.tty.max", "0")
 	add("lxc.init.cmd", "/sbin/init")
+	if spec.LogFile != "" {
+		add("lxc.console.buffer.size", "auto")
+		add("lxc.console.size", "auto")
+		add("lxc.console.logfile", filepath.Join(filepath.Dir(spec.LogFile), instance.ConsoleLogFile))
+	}
+
 	add("lxc.apparmor.profile", "unconfined")
 	if instance.IsTrue(spec.Config["security.nesting"]) {
 		add("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force")
@@ -466,4 +472,97 @@ func (d *Driver) OpenPty(name string) (*os.File, *os.File, error) {
 	}
 
 	return master, os.NewFile(peer, "pts"), nil
+}
+
+// Console attaches the terminal given as stdin, stdout and stderr to the running container's console and returns
+// when the container stops or that terminal hangs up.
+func (d *Driver) Console(name string, tty *os.File) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	err = c.Console(golxc.ConsoleOptions{
+		Tty:             0,
+		StdinFd:         tty.Fd(),
+		StdoutFd:        tty.Fd(),
+		StderrFd:        tty.Fd(),
+		EscapeCharacter: -1,
+	})
+	if err != nil {
+		return fmt.Errorf("attaching to the console of %q: %w", name, err)
+	}
+
+	return nil
+}
+
+// ConsoleLog returns the content of the running container's console ring buffer, also written to its console log
+// file; reset empties the ring buffer instead.
+func (d *Driver) ConsoleLog(name string, reset bool) ([]byte, error) {
+	c, err := d.container(name)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = c.Release() }()
+	opts := golxc.ConsoleLogOptions{ReadLog: true, WriteToLogFile: true}
+	if reset {
+		opts = golxc.ConsoleLogOptions{ClearLog: true}
+	}
+
+	data, err := c.ConsoleLog(opts)
+	if errors.Is(err, unix.ENODATA) {
+		return []byte{}, nil
+	}
+
+	if err != nil {
+		return nil, fmt.Errorf("reading the console of %q: %w", name, err)
+	}
+
+	return data, nil
+}
+
+// ConsoleSize sets the window size of the running container's console terminal, opened from inside the container's
+// root without following any symlink.
+func (d *Driver) ConsoleSize(name string, width int, height int) error {
+	c, err := d.container(name)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	pid := c.InitPid()
+	if pid <= 0 {
+		return fmt.Errorf("the container %q is not running", name)
+	}
+
+	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = unix.Close(root) }()
+	fd, err := unix.Openat2(root, "dev/console", &unix.OpenHow{
+		Flags:   unix.O_RDWR | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the console of %q: %w", name, err)
+	}
+
+	defer func() { _ = unix.Close(fd) }()
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	if err != nil {
+		return err
+	}
+
+	// Unix98 pseudo-terminal slaves have the majors 136 to 143.
+	major := unix.Major(st.Rdev)
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || major < 136 || major > 143 {
+		return fmt.Errorf("the console of %q is not a terminal", name)
+	}
+
+	return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(width), Row: uint16(height)})
 }
