@@ -176,12 +176,13 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	uid, err := headerInt(r, "X-LXD-uid", 10, 0)
+	// An id the client does not send keeps the existing file's, as LXD does; a new file gets the container's root.
+	uid, err := headerInt(r, "X-LXD-uid", 10, -1)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	gid, err := headerInt(r, "X-LXD-gid", 10, 0)
+	gid, err := headerInt(r, "X-LXD-gid", 10, -1)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -206,9 +207,9 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 	}
 
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
-		hostUID, hostGID := uid, gid
-		if idmap != nil && uid >= 0 && gid >= 0 {
-			hostUID, hostGID, err = idmap.Shift(uid, gid)
+		hostUID, hostGID := max(uid, 0), max(gid, 0)
+		if idmap != nil {
+			hostUID, hostGID, err = idmap.Shift(hostUID, hostGID)
 			if err != nil {
 				return api.StatusErrorf(http.StatusBadRequest, "%v", err)
 			}
@@ -216,7 +217,8 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 
 		switch kind {
 		case "file":
-			return writeFile(root, rel, r.Body, write == "append", mode, hostUID, hostGID)
+			o := fileOwnerChange{uid: hostUID, gid: hostGID, keepUID: uid < 0, keepGID: gid < 0}
+			return writeFile(root, rel, r.Body, write == "append", mode, o)
 		case "directory":
 			if mode < 0 {
 				mode = 0o755
@@ -257,9 +259,15 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 	return response.EmptySyncResponse
 }
 
+// fileOwnerChange is the host owner a written file gets; keepUID and keepGID keep an existing file's ids instead.
+type fileOwnerChange struct {
+	uid, gid         int
+	keepUID, keepGID bool
+}
+
 // writeFile writes body to rel under root (truncating or appending), never through a symlink: an existing
 // symlink at rel is replaced.
-func writeFile(root *os.Root, rel string, body io.Reader, appendTo bool, mode int, uid int, gid int) error {
+func writeFile(root *os.Root, rel string, body io.Reader, appendTo bool, mode int, owner fileOwnerChange) error {
 	info, err := root.Lstat(rel)
 	exists := err == nil
 	if exists && info.Mode()&fs.ModeSymlink != 0 {
@@ -298,12 +306,19 @@ func writeFile(root *os.Root, rel string, body io.Reader, appendTo bool, mode in
 		return err
 	}
 
-	if uid >= 0 && gid >= 0 {
-		err = f.Chown(uid, gid)
-		if err != nil {
-			_ = f.Close()
-			return err
-		}
+	uid, gid := owner.uid, owner.gid
+	if exists && owner.keepUID {
+		uid = -1
+	}
+
+	if exists && owner.keepGID {
+		gid = -1
+	}
+
+	err = f.Chown(uid, gid)
+	if err != nil {
+		_ = f.Close()
+		return err
 	}
 
 	err = f.Chmod(perm)

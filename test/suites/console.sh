@@ -54,6 +54,9 @@ test_console() {
 		script -qec "${LXC_BIN} file edit c1/etc/owned" /dev/null >/dev/null
 	assert_eq "$(lxc_in "${d}" file pull c1/etc/owned -)" "edited" "content after the editor"
 	assert_fails lxc_in "${d}" file edit c1/etc </dev/null
+	# The stock client sends no owner on edit: the file keeps its own.
+	echo "stock" | LXD_DIR="${d}" stock_lxc "${stock}" file edit c1/etc/owned
+	assert_eq "$(lxc_in "${d}" file pull c1/etc/owned -)" "stock" "content after an edit by the stock client"
 	lxc_in "${d}" start c1
 	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u %g %a' /etc/owned)" "1000 1001 640" "owner and mode after edits"
 	assert_contains "$(lxc_in "${d}" exec c1 -- cat /etc/inittab)" "::respawn:/bin/sh"
