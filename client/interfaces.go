@@ -113,6 +113,13 @@ type InstanceServer interface {
 	GetInstanceFile(name string, path string) (io.ReadCloser, *InstanceFileResponse, error)
 	CreateInstanceFile(name string, path string, args InstanceFileArgs) error
 	DeleteInstanceFile(name string, path string) error
+	GetInstanceMetadata(name string) (*api.ImageMetadata, string, error)
+	UpdateInstanceMetadata(name string, metadata api.ImageMetadata, ETag string) error
+	GetInstanceTemplateFiles(name string) ([]string, error)
+	GetInstanceTemplateFile(name string, file string) (io.ReadCloser, error)
+	CreateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error
+	UpdateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error
+	DeleteInstanceTemplateFile(name string, file string) error
 
 	// Profiles.
 	GetProfileNames() ([]string, error)

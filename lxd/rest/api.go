@@ -84,6 +84,10 @@ var api10 = []Endpoint{
 	containerExecCmd,
 	instanceFilesCmd,
 	containerFilesCmd,
+	instanceMetadataCmd,
+	instanceMetadataTemplatesCmd,
+	containerMetadataCmd,
+	containerMetadataTemplatesCmd,
 	profilesCmd,
 	profileCmd,
 }

@@ -28,4 +28,5 @@ var APIExtensions = []string{
 	"snapshot_expiry",
 	"image_compression_algorithm",
 	"images_push_relay",
+	"container_edit_metadata",
 }

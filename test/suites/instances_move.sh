@@ -1,4 +1,5 @@
-# lxc move (instance and snapshot rename) with our client and the stock LXD 5.0.2 client.
+# lxc move (instance and snapshot rename), instance metadata and templates (lxc config metadata|template), with our
+# client, the stock LXD 5.0.2 client and the REST API.
 
 test_instances_move() {
 	local d="${TEST_TMP}/d1"
@@ -43,4 +44,56 @@ test_instances_move() {
 	assert_eq "$(lxc_in "${d}" list --format csv -c n | tr '\n' ' ')" "c3 c4 " "instances after failed moves"
 	assert_eq "$(cat "${pool}/containers/c3/upper/etc/hostname")" "c3" "hostname after failed moves"
 	assert_eq "$(local_curl "${d}" /1.0/instances/c3/snapshots | jq -r '.metadata | length')" "1" "snapshots after failed moves"
+
+	# The metadata and template files come from the image.
+	assert_contains "$(lxc_in "${d}" config metadata show c3)" "architecture: x86_64"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" config metadata show c3)" "/etc/hostname"
+	assert_contains "$(lxc_in "${d}" config template list c3)" "FILENAME"
+	assert_eq "$(lxc_in "${d}" config template list c3 --format csv | tr '\n' ' ')" "hostname.tpl motd.tpl " "template list"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" config template list c3)" "motd.tpl"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" config template show c3 hostname.tpl)" "{{ container.name }}" "stock template show"
+
+	# A new template, added to the metadata, renders at the next start.
+	printf 'name={{ container.name }} on {{ trigger }}\n' | lxc_in "${d}" config template create c3 who.tpl
+	assert_eq "$(lxc_in "${d}" config template show c3 who.tpl)" "name={{ container.name }} on {{ trigger }}" "template show"
+	local_curl "${d}" /1.0/instances/c3/metadata | jq '.metadata | .templates["/etc/who"] = {"when": ["start"], "template": "who.tpl"}' |
+		lxc_in "${d}" config metadata edit c3
+	assert_contains "$(lxc_in "${d}" config metadata show c3)" "/etc/who"
+	lxc_in "${d}" start c3
+	assert_eq "$(lxc_in "${d}" exec c3 -- cat /etc/who)" "name=c3 on start" "rendered template"
+	lxc_in "${d}" stop -f c3
+
+	# The stock client edits and deletes templates.
+	printf 'edited\n' | LXD_DIR="${d}" stock_lxc "${stock}" config template edit c3 who.tpl
+	assert_eq "$(lxc_in "${d}" config template show c3 who.tpl)" "edited" "stock template edit"
+	LXD_DIR="${d}" stock_lxc "${stock}" config template create c3 extra.tpl </dev/null
+	LXD_DIR="${d}" stock_lxc "${stock}" config template delete c3 extra.tpl
+	lxc_in "${d}" config template delete c3 who.tpl
+	assert_eq "$(lxc_in "${d}" config template list c3 --format csv | tr '\n' ' ')" "hostname.tpl motd.tpl " "templates after delete"
+	assert_fails lxc_in "${d}" config template delete c3 who.tpl
+	assert_fails lxc_in "${d}" config template show c3 who.tpl
+
+	# Validation, ETags, and names that would leave the templates directory.
+	assert_eq "$(local_curl "${d}" /1.0/instances/c3/metadata -X PUT -d '{"architecture": ""}' | jq -r .error_code)" "400" "metadata without architecture"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c3/metadata -X PATCH -d '{"templates": {"/x": {"template": "../x", "when": ["start"]}}}' | jq -r .error_code)" "400" "escaping template in metadata"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c3/metadata -X PATCH -H 'If-Match: nope' -d '{}' | jq -r .error_code)" "412" "metadata etag"
+	etag=$(local_curl "${d}" /1.0/instances/c3/metadata -D - -o /dev/null | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
+	assert_eq "$(local_curl "${d}" /1.0/instances/c3/metadata -X PATCH -H "If-Match: ${etag}" -d '{"properties": {"os": "patched"}}' | jq -r .status_code)" "200" "metadata patch"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c3/metadata | jq -r .metadata.properties.os)" "patched" "patched property"
+	assert_eq "$(local_curl "${d}" /1.0/instances/nope/metadata | jq -r .error_code)" "404" "metadata of an unknown instance"
+	for name in ../x a/b .. %2E%2E%2Fx ..%2Fx; do
+		assert_eq "$(local_curl "${d}" "/1.0/instances/c3/metadata/templates?path=${name}" -X POST --data-binary x | jq -r .error_code)" "400" "template name ${name}"
+	done
+	assert_fails lxc_in "${d}" config template create c3 ../x </dev/null
+	assert_fails lxc_in "${d}" config template create c3 a/b </dev/null
+	[ ! -e "${pool}/containers/c3/x" ] && [ ! -e "${pool}/containers/x" ] || fail "a template escaped its directory"
+
+	# A symlink planted in the templates directory is never followed.
+	echo "host file" >"${d}.outside"
+	ln -s "${d}.outside" "${pool}/containers/c3/templates/evil"
+	assert_fails lxc_in "${d}" config template show c3 evil
+	assert_eq "$(lxc_in "${d}" config template list c3 --format csv | tr '\n' ' ')" "hostname.tpl motd.tpl " "symlink not listed"
+	printf 'hacked\n' | lxc_in "${d}" config template edit c3 evil
+	assert_eq "$(cat "${d}.outside")" "host file" "file outside the templates directory"
+	[ ! -L "${pool}/containers/c3/templates/evil" ] || fail "the symlink was kept"
 }
