@@ -59,6 +59,8 @@ test_instances_move() {
 	local_curl "${d}" /1.0/instances/c3/metadata | jq '.metadata | .templates["/etc/who"] = {"when": ["start"], "template": "who.tpl"}' |
 		lxc_in "${d}" config metadata edit c3
 	assert_contains "$(lxc_in "${d}" config metadata show c3)" "/etc/who"
+	lxc_in "${d}" config metadata show c3 | LXD_DIR="${d}" stock_lxc "${stock}" config metadata edit c3
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" config metadata show c3)" "who.tpl"
 	lxc_in "${d}" start c3
 	assert_eq "$(lxc_in "${d}" exec c3 -- cat /etc/who)" "name=c3 on start" "rendered template"
 	lxc_in "${d}" stop -f c3
