@@ -119,6 +119,13 @@ type InstanceServer interface {
 	ConsoleInstance(name string, req api.InstanceConsolePost, args *InstanceConsoleArgs) (Operation, error)
 	GetInstanceConsoleLog(name string) (io.ReadCloser, error)
 	DeleteInstanceConsoleLog(name string) error
+	GetInstanceMetadata(name string) (*api.ImageMetadata, string, error)
+	UpdateInstanceMetadata(name string, metadata api.ImageMetadata, ETag string) error
+	GetInstanceTemplateFiles(name string) ([]string, error)
+	GetInstanceTemplateFile(name string, file string) (io.ReadCloser, error)
+	CreateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error
+	UpdateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error
+	DeleteInstanceTemplateFile(name string, file string) error
 
 	// Profiles.
 	GetProfileNames() ([]string, error)

@@ -599,3 +599,74 @@ func (c *ProtocolLXD) DeleteInstanceConsoleLog(name string) error {
 	_, _, err := c.query(http.MethodDelete, instancePath(name)+"/console", nil, "")
 	return err
 }
+
+// GetInstanceMetadata returns an instance's metadata.yaml and its ETag.
+func (c *ProtocolLXD) GetInstanceMetadata(name string) (*api.ImageMetadata, string, error) {
+	out := api.ImageMetadata{}
+	etag, err := c.queryStruct(http.MethodGet, instancePath(name)+"/metadata", nil, "", &out)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return &out, etag, nil
+}
+
+// UpdateInstanceMetadata replaces an instance's metadata.yaml.
+func (c *ProtocolLXD) UpdateInstanceMetadata(name string, metadata api.ImageMetadata, etag string) error {
+	_, _, err := c.query(http.MethodPut, instancePath(name)+"/metadata", metadata, etag)
+	return err
+}
+
+// templatesPath is the metadata templates endpoint of an instance, for one file when file is not empty.
+func templatesPath(name string, file string) string {
+	p := instancePath(name) + "/metadata/templates"
+	if file != "" {
+		p += "?path=" + url.QueryEscape(file)
+	}
+
+	return p
+}
+
+// GetInstanceTemplateFiles lists the template files of an instance.
+func (c *ProtocolLXD) GetInstanceTemplateFiles(name string) ([]string, error) {
+	var out []string
+	_, err := c.queryStruct(http.MethodGet, templatesPath(name, ""), nil, "", &out)
+	return out, err
+}
+
+// GetInstanceTemplateFile returns the content of one template file of an instance. The caller closes it.
+func (c *ProtocolLXD) GetInstanceTemplateFile(name string, file string) (io.ReadCloser, error) {
+	return c.getRaw(templatesPath(name, file))
+}
+
+// CreateInstanceTemplateFile creates (or replaces) one template file of an instance.
+func (c *ProtocolLXD) CreateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error {
+	return c.sendTemplateFile(http.MethodPost, name, file, content)
+}
+
+// UpdateInstanceTemplateFile replaces one template file of an instance.
+func (c *ProtocolLXD) UpdateInstanceTemplateFile(name string, file string, content io.ReadSeeker) error {
+	return c.sendTemplateFile(http.MethodPut, name, file, content)
+}
+
+func (c *ProtocolLXD) sendTemplateFile(method string, name string, file string, content io.ReadSeeker) error {
+	var body io.Reader = strings.NewReader("")
+	if content != nil {
+		body = content
+	}
+
+	req, err := http.NewRequest(method, c.url("/1.0"+templatesPath(name, file)), body)
+	if err != nil {
+		return err
+	}
+
+	req.Header.Set("Content-Type", "application/octet-stream")
+	_, _, err = c.doParse(req)
+	return err
+}
+
+// DeleteInstanceTemplateFile removes one template file of an instance.
+func (c *ProtocolLXD) DeleteInstanceTemplateFile(name string, file string) error {
+	_, _, err := c.query(http.MethodDelete, templatesPath(name, file), nil, "")
+	return err
+}

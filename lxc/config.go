@@ -28,8 +28,10 @@ func (c *cmdConfig) command() *cobra.Command {
 
 	cmd.AddCommand((&cmdConfigEdit{config: c}).command())
 	cmd.AddCommand((&cmdConfigGet{config: c}).command())
+	cmd.AddCommand((&cmdConfigMetadata{global: c.global}).command())
 	cmd.AddCommand((&cmdConfigSet{config: c}).command())
 	cmd.AddCommand((&cmdConfigShow{config: c}).command())
+	cmd.AddCommand((&cmdConfigTemplate{global: c.global}).command())
 	cmd.AddCommand((&cmdConfigTrust{global: c.global}).command())
 	cmd.AddCommand((&cmdConfigUnset{config: c}).command())
 	return cmd

@@ -70,6 +70,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdRestore{global: global}).command())
 	app.AddCommand((&cmdPublish{global: global}).command())
 	app.AddCommand((&cmdCopy{global: global}).command())
+	app.AddCommand((&cmdMove{global: global}).command())
 	app.AddCommand((&cmdDelete{global: global}).command())
 	app.AddCommand((&cmdProfile{global: global}).command())
 	app.AddCommand((&cmdExec{global: global}).command())

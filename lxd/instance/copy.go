@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -249,16 +248,9 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		}
 	})
 
-	data, err := os.ReadFile(filepath.Join(m.pool.ContainerPath(srcName), templatesFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = m.copyTemplates(srcName, args.Name)
+	if err != nil {
 		return err
-	}
-
-	if err == nil {
-		err = os.WriteFile(filepath.Join(m.pool.ContainerPath(args.Name), templatesFile), data, 0o600)
-		if err != nil {
-			return err
-		}
 	}
 
 	rootUID, rootGID := 0, 0

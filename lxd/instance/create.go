@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -269,12 +268,7 @@ func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progr
 			return err
 		}
 
-		data, err := m.imageTemplates(ctx, fp, set)
-		if err != nil {
-			return err
-		}
-
-		return os.WriteFile(filepath.Join(filepath.Dir(dest), templatesFile), data, 0o600)
+		return keepBaseTemplates(filepath.Dir(dest), set)
 	})
 	if err != nil {
 		return "", fmt.Errorf("unpacking image %s: %w", fp, err)

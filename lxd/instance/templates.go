@@ -6,18 +6,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 // savedTemplates is what an instance keeps of its image's templates, so start templates still render after the
@@ -27,89 +33,219 @@ type savedTemplates struct {
 	Sources   map[string][]byte           `json:"sources"`
 }
 
-const templatesFile = "templates.json"
+// An instance keeps its metadata.yaml and templates/ next to its root filesystem, as an image does. Instances
+// made before that kept a templates.json instead, which is still read, and converted on the first change.
+const (
+	metadataFile  = "metadata.yaml"
+	templatesDir  = "templates"
+	templatesFile = "templates.json"
+)
 
-// saveTemplates copies the image's template definitions and sources next to the instance's storage: from the
-// copy kept with the image's base when there is one, otherwise from the image.
+// maxTemplateFile is the largest template file accepted through the API.
+const maxTemplateFile = 1 << 20
+
+// saveTemplates copies the image's metadata.yaml and template files next to the instance's storage: from the copy
+// kept with the image's base when there is one, otherwise from the image.
 func (m *Manager) saveTemplates(ctx context.Context, name string, fp string, base string) error {
-	data, err := os.ReadFile(m.baseTemplatesPath(base))
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = m.imageTemplates(ctx, fp, nil)
-		if err == nil && base != "" {
-			// A base unpacked before bases kept their templates gets them now, for the next instance.
-			keepErr := writeFileAtomic(m.baseTemplatesPath(base), data)
-			if keepErr != nil {
-				slog.Warn("failed keeping an image's templates with its base", "base", base, "err", keepErr)
-			}
-		}
-	}
-
+	meta, sources, err := m.baseTemplates(ctx, fp, base)
 	if err != nil {
 		return err
 	}
 
-	return os.WriteFile(filepath.Join(m.pool.ContainerPath(name), templatesFile), data, 0o600)
+	for _, tpl := range meta.Templates {
+		_, ok := sources[tpl.Template]
+		if !ok {
+			return fmt.Errorf("template %q is missing from the image", tpl.Template)
+		}
+	}
+
+	return m.writeMetadataLayout(name, meta, sources)
 }
 
-// writeFileAtomic writes a file readers see either whole or not at all.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+// writeMetadataLayout writes metadata.yaml and the template files (names relative to templates/) of an instance.
+func (m *Manager) writeMetadataLayout(name string, meta *images.Metadata, sources map[string][]byte) error {
+	dir := m.pool.ContainerPath(name)
+	err := os.Mkdir(filepath.Join(dir, templatesDir), 0o700)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+
+	root, err := openTemplatesRoot(dir)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = root.Close() }()
+	for _, file := range slices.Sorted(maps.Keys(sources)) {
+		if !filepath.IsLocal(file) {
+			return fmt.Errorf("template file name %q is not local", file)
+		}
+
+		err = mkdirAllOwned(root, path.Dir(file), os.Getuid(), os.Getgid())
+		if err != nil {
+			return err
+		}
+
+		err = replaceInRoot(root, file, sources[file])
+		if err != nil {
+			return err
+		}
+	}
+
+	return writeMetadataFile(dir, meta)
+}
+
+// writeMetadataFile replaces the metadata.yaml of the instance directory dir.
+func writeMetadataFile(dir string, meta *images.Metadata) error {
+	data, err := meta.Marshal()
+	if err != nil {
+		return err
+	}
+
+	tmp := filepath.Join(dir, "."+metadataFile+".tmp")
+	err = os.WriteFile(tmp, data, 0o600)
+	if err != nil {
+		return err
+	}
+
+	return os.Rename(tmp, filepath.Join(dir, metadataFile))
+}
+
+// openTemplatesRoot opens the templates directory of the instance directory dir. The directory is opened through
+// a root on dir, so a templates entry that is a symlink pointing outside of it is refused.
+func openTemplatesRoot(dir string) (*os.Root, error) {
+	parent, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = parent.Close() }()
+	info, err := parent.Lstat(templatesDir)
+	if err != nil {
+		return nil, err
+	}
+
+	if !info.IsDir() {
+		return nil, fmt.Errorf("the templates directory is not a directory: %w", errs.ErrInvalid)
+	}
+
+	return parent.OpenRoot(templatesDir)
+}
+
+// readTemplateFile returns the content of the regular file rel under root; symlinks are refused.
+func readTemplateFile(root *os.Root, rel string) ([]byte, error) {
+	info, err := root.Lstat(rel)
+	if err != nil {
+		return nil, err
+	}
+
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("template file %q is not a regular file: %w", rel, errs.ErrInvalid)
+	}
+
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = f.Close() }()
+	info, err = f.Stat()
+	if err != nil {
+		return nil, err
+	}
+
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("template file %q is not a regular file: %w", rel, errs.ErrInvalid)
+	}
+
+	if info.Size() > maxTemplateFile {
+		return nil, fmt.Errorf("template file %q is larger than 1 MiB: %w", rel, errs.ErrInvalid)
+	}
+
+	return io.ReadAll(io.LimitReader(f, maxTemplateFile))
+}
+
+// replaceInRoot replaces the file rel under root with data: it is written to a new file and renamed over the old
+// entry, so a symlink in its place is replaced and never followed.
+func replaceInRoot(root *os.Root, rel string, data []byte) error {
+	tmp := path.Join(path.Dir(rel), "."+path.Base(rel)+".tmp")
+	_ = root.Remove(tmp)
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Close()
-	} else {
+	if err != nil {
 		_ = f.Close()
+		_ = root.Remove(tmp)
+		return err
 	}
 
-	if err == nil {
-		err = os.Rename(f.Name(), path)
+	err = f.Close()
+	if err != nil {
+		_ = root.Remove(tmp)
+		return err
+	}
+
+	return root.Rename(tmp, rel)
+}
+
+// loadTemplates reads an instance's metadata and template sources; an instance without any has none.
+func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
+	dir := m.pool.ContainerPath(name)
+	data, err := os.ReadFile(filepath.Join(dir, metadataFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return loadLegacyTemplates(dir)
 	}
 
 	if err != nil {
-		_ = os.Remove(f.Name())
+		return nil, err
 	}
 
-	return err
-}
+	meta, err := images.ParseMetadata(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("reading the metadata of %q: %w", name, err)
+	}
 
-// baseTemplatesPath is where a base keeps its image's templates: reading them from a unified image means reading
-// the whole tarball, which is done once, while unpacking the base.
-func (m *Manager) baseTemplatesPath(base string) string {
-	return filepath.Join(filepath.Dir(m.pool.BaseRootfs(base)), templatesFile)
-}
+	saved := &savedTemplates{Templates: meta.Templates, Sources: map[string][]byte{}}
+	root, err := openTemplatesRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return saved, nil
+	}
 
-// imageTemplates encodes an image's templates as an instance keeps them; set, if not nil, is what was read of the
-// image already.
-func (m *Manager) imageTemplates(ctx context.Context, fp string, set *images.TemplateSet) ([]byte, error) {
-	if set == nil {
-		set = &images.TemplateSet{}
-		var err error
-		set.Metadata, set.Files, err = m.images.Templates(ctx, fp)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = root.Close() }()
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return nil, fmt.Errorf("reading the templates of image %s: %w", fp, err)
-		}
-	}
-
-	saved := savedTemplates{Templates: set.Metadata.Templates, Sources: map[string][]byte{}}
-	for _, tpl := range set.Metadata.Templates {
-		src, ok := set.Files[tpl.Template]
-		if !ok {
-			return nil, fmt.Errorf("template %q is missing from the image", tpl.Template)
+			return err
 		}
 
-		saved.Sources[tpl.Template] = src
+		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+
+		src, err := readTemplateFile(root, p)
+		if err != nil {
+			return err
+		}
+
+		saved.Sources[p] = src
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the templates of %q: %w", name, err)
 	}
 
-	return json.Marshal(saved)
+	return saved, nil
 }
 
-// loadTemplates reads an instance's saved templates; an instance without any has none.
-func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
-	data, err := os.ReadFile(filepath.Join(m.pool.ContainerPath(name), templatesFile))
+// loadLegacyTemplates reads the templates.json of an instance directory, if it has one.
+func loadLegacyTemplates(dir string) (*savedTemplates, error) {
+	data, err := os.ReadFile(filepath.Join(dir, templatesFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return &savedTemplates{}, nil
 	}
@@ -121,10 +257,49 @@ func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
 	var saved savedTemplates
 	err = json.Unmarshal(data, &saved)
 	if err != nil {
-		return nil, fmt.Errorf("reading the templates of %q: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, templatesFile), err)
 	}
 
 	return &saved, nil
+}
+
+// copyTemplates gives the instance dst the metadata and templates of the instance src.
+func (m *Manager) copyTemplates(src string, dst string) error {
+	srcDir := m.pool.ContainerPath(src)
+	_, err := os.Stat(filepath.Join(srcDir, metadataFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err := os.ReadFile(filepath.Join(srcDir, templatesFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+
+		if err != nil {
+			return err
+		}
+
+		return os.WriteFile(filepath.Join(m.pool.ContainerPath(dst), templatesFile), data, 0o600)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	data, err := os.ReadFile(filepath.Join(srcDir, metadataFile))
+	if err != nil {
+		return err
+	}
+
+	meta, err := images.ParseMetadata(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+
+	saved, err := m.loadTemplates(src)
+	if err != nil {
+		return err
+	}
+
+	return m.writeMetadataLayout(dst, meta, saved.Sources)
 }
 
 // tplInstance builds the parts of the template context that describe the instance.
@@ -192,12 +367,17 @@ func (m *Manager) applyTemplates(name string, trigger string, tctx template.Cont
 			}
 		}
 
+		src, ok := saved.Sources[tpl.Template]
+		if !ok {
+			return fmt.Errorf("template %q for %s is missing", tpl.Template, target)
+		}
+
 		ctx := tctx
 		ctx.Trigger = trigger
 		ctx.Path = target
 		ctx.Properties = tpl.Properties
 		var buf bytes.Buffer
-		err = template.Render(&buf, tpl.Template, saved.Sources[tpl.Template], ctx)
+		err = template.Render(&buf, tpl.Template, src, ctx)
 		if err != nil {
 			return err
 		}
@@ -283,4 +463,389 @@ func mkdirAllOwned(root *os.Root, dir string, uid int, gid int) error {
 	}
 
 	return nil
+}
+
+// ValidTemplateName checks a template file name given to the API: a single path element, not "." or "..", with
+// no NUL byte and not hidden (the daemon keeps its temporary files as hidden ones).
+func ValidTemplateName(name string) error {
+	switch {
+	case name == "":
+		return api.StatusErrorf(http.StatusBadRequest, "the template name is missing")
+	case name == "." || name == "..", strings.ContainsAny(name, "/\\\x00"), strings.HasPrefix(name, "."):
+		return api.StatusErrorf(http.StatusBadRequest, "invalid template name %q: it must be a single file name", name)
+	case len(name) > 255:
+		return api.StatusErrorf(http.StatusBadRequest, "invalid template name %q: too long", name)
+	}
+
+	return nil
+}
+
+// convertLegacyTemplates moves an instance from templates.json to metadata.yaml and templates/, so the metadata
+// API can change it.
+func (m *Manager) convertLegacyTemplates(inst *db.Instance) error {
+	dir := m.pool.ContainerPath(inst.Name)
+	_, err := os.Stat(filepath.Join(dir, metadataFile))
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	saved, err := loadLegacyTemplates(dir)
+	if err != nil {
+		return err
+	}
+
+	if len(saved.Templates) == 0 {
+		return nil
+	}
+
+	meta := &images.Metadata{Architecture: inst.Architecture, CreationDate: inst.CreatedAt.Unix(), Templates: saved.Templates}
+	err = m.writeMetadataLayout(inst.Name, meta, saved.Sources)
+	if err != nil {
+		return err
+	}
+
+	return os.Remove(filepath.Join(dir, templatesFile))
+}
+
+// Metadata returns an instance's metadata.yaml; an instance without one has empty metadata.
+func (m *Manager) Metadata(ctx context.Context, name string) (*api.ImageMetadata, error) {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+
+	unlock := m.lock(name)
+	defer unlock()
+	err = m.convertLegacyTemplates(inst)
+	if err != nil {
+		return nil, err
+	}
+
+	data, err := os.ReadFile(filepath.Join(m.pool.ContainerPath(name), metadataFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &api.ImageMetadata{Properties: map[string]string{}, Templates: map[string]*api.ImageMetadataTemplate{}}, nil
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	meta, err := images.ParseMetadata(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("reading the metadata of %q: %w", name, err)
+	}
+
+	out := &api.ImageMetadata{
+		Architecture: meta.Architecture,
+		CreationDate: meta.CreationDate,
+		ExpiryDate:   meta.ExpiryDate,
+		Properties:   meta.Properties,
+		Templates:    map[string]*api.ImageMetadataTemplate{},
+	}
+
+	if out.Properties == nil {
+		out.Properties = map[string]string{}
+	}
+
+	for target, tpl := range meta.Templates {
+		out.Templates[target] = &api.ImageMetadataTemplate{
+			When:       tpl.When,
+			CreateOnly: tpl.CreateOnly,
+			Template:   tpl.Template,
+			Properties: tpl.Properties,
+		}
+	}
+
+	return out, nil
+}
+
+// UpdateMetadata replaces an instance's metadata.yaml, validated as an image's is.
+func (m *Manager) UpdateMetadata(ctx context.Context, name string, md api.ImageMetadata) error {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	meta := &images.Metadata{
+		Architecture: md.Architecture,
+		CreationDate: md.CreationDate,
+		ExpiryDate:   md.ExpiryDate,
+		Properties:   md.Properties,
+		Templates:    map[string]*images.Template{},
+	}
+
+	for target, tpl := range md.Templates {
+		if tpl == nil {
+			meta.Templates[target] = nil
+			continue
+		}
+
+		meta.Templates[target] = &images.Template{
+			When:       tpl.When,
+			CreateOnly: tpl.CreateOnly,
+			Template:   tpl.Template,
+			Properties: tpl.Properties,
+		}
+	}
+
+	err = meta.Validate()
+	if err != nil {
+		return api.StatusErrorf(http.StatusBadRequest, "%s", err.Error())
+	}
+
+	unlock := m.lock(name)
+	defer unlock()
+	err = m.convertLegacyTemplates(inst)
+	if err != nil {
+		return err
+	}
+
+	return writeMetadataFile(m.pool.ContainerPath(name), meta)
+}
+
+// templatesRoot opens an instance's templates directory, creating it when create is set.
+func (m *Manager) templatesRoot(ctx context.Context, name string, create bool) (*os.Root, func(), error) {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	unlock := m.lock(name)
+	err = m.convertLegacyTemplates(inst)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+
+	dir := m.pool.ContainerPath(name)
+	if create {
+		err = os.Mkdir(filepath.Join(dir, templatesDir), 0o700)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			unlock()
+			return nil, nil, err
+		}
+	}
+
+	root, err := openTemplatesRoot(dir)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+
+	return root, func() { _ = root.Close(); unlock() }, nil
+}
+
+// TemplateNames lists the template files of an instance.
+func (m *Manager) TemplateNames(ctx context.Context, name string) ([]string, error) {
+	root, done, err := m.templatesRoot(ctx, name, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = m.Exists(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+
+		return []string{}, nil
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	defer done()
+	entries, err := fs.ReadDir(root.FS(), ".")
+	if err != nil {
+		return nil, err
+	}
+
+	names := []string{}
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+
+	return names, nil
+}
+
+// TemplateFile returns the content of one template file of an instance.
+func (m *Manager) TemplateFile(ctx context.Context, name string, file string) ([]byte, error) {
+	err := ValidTemplateName(file)
+	if err != nil {
+		return nil, err
+	}
+
+	root, done, err := m.templatesRoot(ctx, name, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = m.Exists(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+
+		return nil, api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	defer done()
+	data, err := readTemplateFile(root, file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+	}
+
+	return data, err
+}
+
+// WriteTemplateFile creates or replaces one template file of an instance. A symlink in its place is replaced,
+// never followed.
+func (m *Manager) WriteTemplateFile(ctx context.Context, name string, file string, data []byte) error {
+	err := ValidTemplateName(file)
+	if err != nil {
+		return err
+	}
+
+	if len(data) > maxTemplateFile {
+		return api.StatusErrorf(http.StatusBadRequest, "template %q is larger than 1 MiB", file)
+	}
+
+	root, done, err := m.templatesRoot(ctx, name, true)
+	if err != nil {
+		return err
+	}
+
+	defer done()
+	info, err := root.Lstat(file)
+	if err == nil && info.IsDir() {
+		return api.StatusErrorf(http.StatusBadRequest, "template %q is a directory", file)
+	}
+
+	return replaceInRoot(root, file, data)
+}
+
+// DeleteTemplateFile removes one template file of an instance.
+func (m *Manager) DeleteTemplateFile(ctx context.Context, name string, file string) error {
+	err := ValidTemplateName(file)
+	if err != nil {
+		return err
+	}
+
+	root, done, err := m.templatesRoot(ctx, name, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = m.Exists(ctx, name)
+		if err != nil {
+			return err
+		}
+
+		return api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	defer done()
+	info, err := root.Lstat(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	if info.IsDir() {
+		return api.StatusErrorf(http.StatusBadRequest, "template %q is a directory", file)
+	}
+
+	return root.Remove(file)
+}
+
+// baseTemplateSet is what a base keeps of its image's templates: reading them from a unified image means reading
+// the whole tarball, which is done once, while unpacking the base.
+type baseTemplateSet struct {
+	Metadata []byte            `json:"metadata"`
+	Files    map[string][]byte `json:"files"`
+}
+
+// baseTemplatesPath is where a base keeps its image's templates.
+func (m *Manager) baseTemplatesPath(base string) string {
+	return filepath.Join(filepath.Dir(m.pool.BaseRootfs(base)), templatesFile)
+}
+
+// keepBaseTemplates writes the templates of an image into the base directory dir.
+func keepBaseTemplates(dir string, set *images.TemplateSet) error {
+	meta, err := set.Metadata.Marshal()
+	if err != nil {
+		return err
+	}
+
+	data, err := json.Marshal(baseTemplateSet{Metadata: meta, Files: set.Files})
+	if err != nil {
+		return err
+	}
+
+	return writeFileAtomic(filepath.Join(dir, templatesFile), data)
+}
+
+// baseTemplates returns the metadata and template files of image fp: from its base when the base kept them,
+// otherwise from the image, and then kept with the base (made before bases kept them) for the next instance.
+func (m *Manager) baseTemplates(ctx context.Context, fp string, base string) (*images.Metadata, map[string][]byte, error) {
+	if base != "" {
+		data, err := os.ReadFile(m.baseTemplatesPath(base))
+		if err == nil {
+			var kept baseTemplateSet
+			var meta *images.Metadata
+			err = json.Unmarshal(data, &kept)
+			if err == nil {
+				meta, err = images.ParseMetadata(bytes.NewReader(kept.Metadata))
+				if err == nil {
+					return meta, kept.Files, nil
+				}
+			}
+
+			slog.Warn("ignoring the unreadable templates kept with a base", "base", base, "err", err)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+	}
+
+	meta, files, err := m.images.Templates(ctx, fp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the templates of image %s: %w", fp, err)
+	}
+
+	if base != "" {
+		err = keepBaseTemplates(filepath.Dir(m.baseTemplatesPath(base)), &images.TemplateSet{Metadata: meta, Files: files})
+		if err != nil {
+			slog.Warn("failed keeping an image's templates with its base", "base", base, "err", err)
+		}
+	}
+
+	return meta, files, nil
+}
+
+// writeFileAtomic writes a file readers see either whole or not at all.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Close()
+	} else {
+		_ = f.Close()
+	}
+
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+
+	return err
 }

@@ -90,6 +90,10 @@ var api10 = []Endpoint{
 	containerLogCmd,
 	instanceConsoleCmd,
 	containerConsoleCmd,
+	instanceMetadataCmd,
+	instanceMetadataTemplatesCmd,
+	containerMetadataCmd,
+	containerMetadataTemplatesCmd,
 	profilesCmd,
 	profileCmd,
 }

@@ -480,7 +480,8 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 	}
 
 	if s.Instances.Status(name) != api.Stopped {
-		return response.BadRequest(fmt.Errorf("renaming a running instance is not supported"))
+		// The stock LXD text, which its client shows as is.
+		return response.SmartError(api.StatusErrorf(http.StatusBadRequest, "Renaming of running container not allowed"))
 	}
 
 	requestor := request.GetRequestor(r)

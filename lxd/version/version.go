@@ -30,4 +30,5 @@ var APIExtensions = []string{
 	"images_push_relay",
 	"console",
 	"container_exec_recording",
+	"container_edit_metadata",
 }

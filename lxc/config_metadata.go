@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"io"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+type cmdConfigMetadata struct {
+	global *cmdGlobal
+}
+
+func (c *cmdConfigMetadata) command() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "metadata",
+		Short: "Manage instance metadata files",
+		Long:  "Manage instance metadata files",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show [<remote>:]<instance>",
+		Short: "Show instance metadata files",
+		RunE:  c.runShow,
+	})
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "edit [<remote>:]<instance>",
+		Short: "Edit instance metadata files",
+		Long: `Edit instance metadata files
+
+When the input is not a terminal, the new metadata is read from it:
+    lxc config metadata edit c1 < metadata.yaml`,
+		RunE: c.runEdit,
+	})
+
+	return cmd
+}
+
+// instanceServer connects to the remote of "[<remote>:]<instance>" and returns the instance name.
+func instanceServer(g *cmdGlobal, arg string) (client.InstanceServer, string, error) {
+	remote, name, err := g.conf.ParseRemote(arg)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if name == "" {
+		return nil, "", errors.New("missing instance name")
+	}
+
+	d, err := g.conf.GetInstanceServer(remote)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return d, name, nil
+}
+
+func (c *cmdConfigMetadata) runShow(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 1, 1)
+	if exit {
+		return err
+	}
+
+	d, name, err := instanceServer(c.global, args[0])
+	if err != nil {
+		return err
+	}
+
+	md, _, err := d.GetInstanceMetadata(name)
+	if err != nil {
+		return err
+	}
+
+	out, err := yamlMarshal(md)
+	if err != nil {
+		return err
+	}
+
+	_, err = cmd.OutOrStdout().Write(out)
+	return err
+}
+
+const metadataEditHeader = `### This is a YAML representation of the instance metadata.
+### Any line starting with a '# will be ignored.
+###
+### A sample configuration looks like:
+###
+### architecture: x86_64
+### creation_date: 1477146654
+### expiry_date: 0
+### properties:
+###   description: BusyBox x86_64
+###   os: BusyBox
+### templates:
+###   /etc/hostname:
+###     when:
+###     - start
+###     create_only: false
+###     template: hostname.tpl
+###     properties: {}
+
+`
+
+func (c *cmdConfigMetadata) runEdit(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 1, 1)
+	if exit {
+		return err
+	}
+
+	d, name, err := instanceServer(c.global, args[0])
+	if err != nil {
+		return err
+	}
+
+	if !readerIsTerminal(cmd.InOrStdin()) {
+		content, err := io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return err
+		}
+
+		md := api.ImageMetadata{}
+		err = yaml.Unmarshal(content, &md)
+		if err != nil {
+			return err
+		}
+
+		return d.UpdateInstanceMetadata(name, md, "")
+	}
+
+	md, etag, err := d.GetInstanceMetadata(name)
+	if err != nil {
+		return err
+	}
+
+	data, err := yamlMarshal(md)
+	if err != nil {
+		return err
+	}
+
+	return editUntilApplied(cmd, append([]byte(metadataEditHeader), data...), func(edited []byte) error {
+		md := api.ImageMetadata{}
+		err := yaml.Unmarshal(edited, &md)
+		if err != nil {
+			return err
+		}
+
+		return d.UpdateInstanceMetadata(name, md, etag)
+	})
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+type cmdMove struct {
+	global *cmdGlobal
+}
+
+func (c *cmdMove) command() *cobra.Command {
+	return &cobra.Command{
+		Use:     "move [<remote>:]<instance>[/<snapshot>] [<remote>:][<instance>[/<snapshot>]]",
+		Aliases: []string{"mv"},
+		Short:   "Rename instances and snapshots",
+		Long: `Rename instances and snapshots
+
+The instance must be stopped; its snapshots follow it, and its rename templates are rendered.
+    lxc move c1 c2
+    lxc move c1/snap0 c1/first`,
+		RunE: c.run,
+	}
+}
+
+// moveTarget is one side of a move: the instance and, for a snapshot rename, the snapshot.
+type moveTarget struct {
+	remote   string
+	instance string
+	snapshot string
+	isSnap   bool
+}
+
+// parseMoveTarget reads "[<remote>:]<instance>[/<snapshot>]".
+func (c *cmdMove) parseMoveTarget(arg string) (moveTarget, error) {
+	remote, name, err := c.global.conf.ParseRemote(arg)
+	if err != nil {
+		return moveTarget{}, err
+	}
+
+	t := moveTarget{remote: remote}
+	t.instance, t.snapshot, t.isSnap = strings.Cut(name, "/")
+	return t, nil
+}
+
+// moveRequest checks a move from src to dst and says whether it renames a snapshot (and then its new name) or
+// the instance.
+func moveRequest(src moveTarget, dst moveTarget) (snapshot bool, newName string, err error) {
+	if src.instance == "" {
+		return false, "", errors.New("the source instance name is missing")
+	}
+
+	if src.remote != dst.remote {
+		return false, "", errors.New("moving instances between servers is not supported")
+	}
+
+	if src.isSnap {
+		if src.snapshot == "" {
+			return false, "", errors.New("the source snapshot name is missing")
+		}
+
+		if dst.instance != src.instance {
+			return false, "", errors.New("invalid new snapshot name, parent must be the same as source")
+		}
+
+		if !dst.isSnap || dst.snapshot == "" {
+			return false, "", errors.New("invalid new snapshot name, parent snapshot must be the same as source")
+		}
+
+		return true, dst.snapshot, nil
+	}
+
+	if dst.isSnap {
+		return false, "", errors.New("an instance cannot be renamed to a snapshot")
+	}
+
+	if dst.instance == "" {
+		return false, "", errors.New("the destination instance name is missing")
+	}
+
+	return false, dst.instance, nil
+}
+
+func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 2, 2)
+	if exit {
+		return err
+	}
+
+	src, err := c.parseMoveTarget(args[0])
+	if err != nil {
+		return err
+	}
+
+	dst, err := c.parseMoveTarget(args[1])
+	if err != nil {
+		return err
+	}
+
+	isSnap, newName, err := moveRequest(src, dst)
+	if err != nil {
+		return err
+	}
+
+	d, err := c.global.conf.GetInstanceServer(src.remote)
+	if err != nil {
+		return err
+	}
+
+	if isSnap {
+		op, err := d.RenameInstanceSnapshot(src.instance, src.snapshot, api.InstanceSnapshotPost{Name: newName})
+		if err != nil {
+			return err
+		}
+
+		return op.Wait()
+	}
+
+	op, err := d.RenameInstance(src.instance, api.InstancePost{Name: newName})
+	if err != nil {
+		return err
+	}
+
+	return op.Wait()
+}
