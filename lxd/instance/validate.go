@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -224,8 +225,11 @@ func ValidateDevices(devices map[string]map[string]string) error {
 				if dev["source"] != "" {
 					return fmt.Errorf("device %q: the root disk cannot have a source: %w", name, errs.ErrInvalid)
 				}
-			} else if dev["source"] == "" {
-				return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
+			} else {
+				err := validateBindDisk(name, dev)
+				if err != nil {
+					return err
+				}
 			}
 
 		case "nic":
@@ -249,6 +253,41 @@ func ValidateDevices(devices map[string]map[string]string) error {
 
 	if roots > 1 {
 		return fmt.Errorf("more than one root disk: %w", errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// validateBindDisk checks a disk device mounting a host path: an absolute source and an absolute path in the
+// container without "..".
+func validateBindDisk(name string, dev map[string]string) error {
+	source, path := dev["source"], dev["path"]
+	if source == "" {
+		return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
+	}
+
+	if !strings.HasPrefix(source, "/") {
+		return fmt.Errorf("device %q: the source %q must be an absolute host path (storage volumes are not supported): %w", name, source, errs.ErrInvalid)
+	}
+
+	if dev["pool"] != "" {
+		return fmt.Errorf("device %q: a disk with a host source cannot have a pool: %w", name, errs.ErrInvalid)
+	}
+
+	if !strings.HasPrefix(path, "/") || slices.Contains(strings.Split(path, "/"), "..") {
+		return fmt.Errorf("device %q: the path %q must be absolute and without \"..\": %w", name, path, errs.ErrInvalid)
+	}
+
+	if dev["size"] != "" {
+		return fmt.Errorf("device %q: a disk with a host source cannot have a size: %w", name, errs.ErrInvalid)
+	}
+
+	v, ok := dev["readonly"]
+	if ok {
+		err := checkBool(v)
+		if err != nil {
+			return fmt.Errorf("device %q: readonly: %w: %w", name, err, errs.ErrInvalid)
+		}
 	}
 
 	return nil

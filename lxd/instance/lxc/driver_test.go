@@ -1,7 +1,10 @@
 package lxc
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/instance"
@@ -89,5 +92,116 @@ func TestCPUSet(t *testing.T) {
 		if got != want {
 			t.Fatalf("cpuSet(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestConfigMounts(t *testing.T) {
+	host := t.TempDir()
+	dir := filepath.Join(host, "data dir")
+	file := filepath.Join(host, "file")
+	rootfs := filepath.Join(host, "rootfs")
+	for _, d := range []string{dir, filepath.Join(rootfs, "usr", "lib"), filepath.Join(rootfs, "etc")} {
+		err := os.MkdirAll(d, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	err := os.WriteFile(file, []byte("x"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for link, dest := range map[string]string{"lib": "usr/lib", "escape": "/etc/../../../..", "abs": "/usr", "hostish": host} {
+		err = os.Symlink(dest, filepath.Join(rootfs, link))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tests := []struct {
+		name string
+		dev  map[string]string
+		want string
+	}{
+		{"dir", map[string]string{"source": dir, "path": "/mnt/data"},
+			strings.ReplaceAll(dir, " ", "\\040") + " mnt/data none bind,create=dir 0 0"},
+		{"file readonly", map[string]string{"source": file, "path": "/etc/f", "readonly": "true"},
+			file + " etc/f none bind,create=file,ro 0 0"},
+		{"relative symlink", map[string]string{"source": dir, "path": "/lib/x"}, "usr/lib/x"},
+		{"absolute symlink", map[string]string{"source": dir, "path": "/abs/lib"}, "usr/lib"},
+		{"escaping symlink", map[string]string{"source": dir, "path": "/escape/x"}, " x none"},
+		{"host path symlink", map[string]string{"source": dir, "path": "/hostish/data"}, " " + strings.TrimPrefix(host, "/") + "/data none"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dev := map[string]string{"type": "disk"}
+			for k, v := range tt.dev {
+				dev[k] = v
+			}
+
+			got, err := Config(instance.Spec{Name: "c1", Rootfs: rootfs, Devices: map[string]map[string]string{"d": dev}})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			found := false
+			for _, kv := range got {
+				if kv[0] == "lxc.mount.entry" && strings.Contains(kv[1], tt.want) {
+					found = true
+				}
+			}
+
+			if !found {
+				t.Fatalf("got %v, want a mount entry containing %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigMountErrors(t *testing.T) {
+	rootfs := t.TempDir()
+	err := os.WriteFile(filepath.Join(rootfs, "file"), nil, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = os.Symlink("loop", filepath.Join(rootfs, "loop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		dev  map[string]string
+		want string
+	}{
+		{"missing source", map[string]string{"source": "/nonexistent/src", "path": "/mnt"}, `device "d": source "/nonexistent/src"`},
+		{"under a file", map[string]string{"source": rootfs, "path": "/file/x"}, "not a directory"},
+		{"symlink loop", map[string]string{"source": rootfs, "path": "/loop/x"}, "too many levels"},
+		{"rootfs itself", map[string]string{"source": rootfs, "path": "/"}, ""},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dev := map[string]string{"type": "disk"}
+			for k, v := range tt.dev {
+				dev[k] = v
+			}
+
+			got, err := Config(instance.Spec{Name: "c1", Rootfs: rootfs, Devices: map[string]map[string]string{"d": dev}})
+			if tt.want == "" {
+				if err != nil || slices.ContainsFunc(got, func(kv [2]string) bool { return kv[0] == "lxc.mount.entry" }) {
+					t.Fatalf("got %v, %v, want the root disk left to the pool", got, err)
+				}
+
+				return
+			}
+
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
