@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,6 +160,11 @@ func Config(spec instance.Spec) ([][2]string, error) {
 			continue
 		}
 
+		_, err := net.InterfaceByName(dev["parent"])
+		if err != nil {
+			return nil, fmt.Errorf("device %q: the parent %q does not exist on the host: %w", name, dev["parent"], err)
+		}
+
 		p := fmt.Sprintf("lxc.net.%d.", nics)
 		nics++
 		iface := dev["name"]
@@ -191,6 +197,10 @@ func Config(spec instance.Spec) ([][2]string, error) {
 func mountEntry(rootfs string, name string, dev map[string]string) (string, error) {
 	source := dev["source"]
 	fi, err := os.Stat(source)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("device %q: the source %q does not exist on the host", name, source)
+	}
+
 	if err != nil {
 		return "", fmt.Errorf("device %q: source %q: %w", name, source, err)
 	}

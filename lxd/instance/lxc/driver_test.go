@@ -32,9 +32,14 @@ func TestConfig(t *testing.T) {
 		{"environment", instance.Spec{Name: "c3", Config: map[string]string{"environment.FOO": "bar baz"}},
 			[][2]string{{"lxc.environment", "FOO=bar baz"}}, nil},
 		{"bridged nic", instance.Spec{Name: "c4", Devices: map[string]map[string]string{
-			"eth0": {"type": "nic", "nictype": "bridged", "parent": "br0", "hwaddr": "00:16:3e:00:00:01"}}},
-			[][2]string{{"lxc.net.0.type", "veth"}, {"lxc.net.0.link", "br0"}, {"lxc.net.0.name", "eth0"},
+			"eth0": {"type": "nic", "nictype": "bridged", "parent": "lo", "hwaddr": "00:16:3e:00:00:01", "mtu": "1400"}}},
+			[][2]string{{"lxc.net.0.type", "veth"}, {"lxc.net.0.link", "lo"}, {"lxc.net.0.flags", "up"}, {"lxc.net.0.mtu", "1400"}, {"lxc.net.0.name", "eth0"},
 				{"lxc.net.0.hwaddr", "00:16:3e:00:00:01"}},
+			[][2]string{{"lxc.net.0.type", "empty"}}},
+		{"named nics in device order", instance.Spec{Name: "c5", Devices: map[string]map[string]string{
+			"b": {"type": "nic", "nictype": "bridged", "parent": "lo"},
+			"a": {"type": "nic", "nictype": "bridged", "parent": "lo", "name": "eth9"}}},
+			[][2]string{{"lxc.net.0.name", "eth9"}, {"lxc.net.1.name", "b"}},
 			[][2]string{{"lxc.net.0.type", "empty"}}},
 	}
 
@@ -177,7 +182,7 @@ func TestConfigMountErrors(t *testing.T) {
 		dev  map[string]string
 		want string
 	}{
-		{"missing source", map[string]string{"source": "/nonexistent/src", "path": "/mnt"}, `device "d": source "/nonexistent/src"`},
+		{"missing source", map[string]string{"source": "/nonexistent/src", "path": "/mnt"}, `device "d": the source "/nonexistent/src" does not exist`},
 		{"under a file", map[string]string{"source": rootfs, "path": "/file/x"}, "not a directory"},
 		{"symlink loop", map[string]string{"source": rootfs, "path": "/loop/x"}, "too many levels"},
 		{"rootfs itself", map[string]string{"source": rootfs, "path": "/"}, ""},
@@ -203,5 +208,13 @@ func TestConfigMountErrors(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestConfigMissingParent(t *testing.T) {
+	_, err := Config(instance.Spec{Name: "c1", Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "nictype": "bridged", "parent": "nosuchbr0"}}})
+	if err == nil || !strings.Contains(err.Error(), `device "eth0": the parent "nosuchbr0" does not exist`) {
+		t.Fatalf("got %v, want an error naming the device and its parent", err)
 	}
 }
