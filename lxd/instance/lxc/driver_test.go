@@ -1,6 +1,8 @@
 package lxc
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -216,5 +218,69 @@ func TestConfigMissingParent(t *testing.T) {
 		"eth0": {"type": "nic", "nictype": "bridged", "parent": "nosuchbr0"}}})
 	if err == nil || !strings.Contains(err.Error(), `device "eth0": the parent "nosuchbr0" does not exist`) {
 		t.Fatalf("got %v, want an error naming the device and its parent", err)
+	}
+}
+
+// TestStartMountThroughSymlink starts a real container whose mount target crosses a symlink to a host path: liblxc
+// 5.0.2 would create the target's directories through it on the host (create=dir follows symlinks), so the target
+// must reach liblxc already resolved inside the rootfs.
+func TestStartMountThroughSymlink(t *testing.T) {
+	err := Available()
+	if err != nil {
+		t.Skipf("SKIPPED: containers cannot run here: %v", err)
+	}
+
+	rootfs := busyboxRootfs(t)
+	outside := t.TempDir()
+	err = os.Symlink(outside, filepath.Join(rootfs, "mnt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	source := t.TempDir()
+	err = os.WriteFile(filepath.Join(source, "file"), []byte("shared\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := New(filepath.Join(t.TempDir(), "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	name := "drvsymlink"
+	ctx := context.Background()
+	err = d.Start(ctx, instance.Spec{Name: name, Rootfs: rootfs, LogFile: filepath.Join(t.TempDir(), "lxc.log"),
+		Devices: map[string]map[string]string{"data": {"type": "disk", "source": source, "path": "/mnt/data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = d.Kill(ctx, name) }()
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(entries) != 0 {
+		t.Fatalf("the mount target was created on the host: %v", entries)
+	}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pid, err := d.Exec(name, instance.ExecSpec{Command: []string{"/bin/cat", "/mnt/data/file"}, Env: []string{"PATH=/bin"},
+		Cwd: "/", Stdin: outR, Stdout: outW, Stderr: outW})
+	_ = outW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, _ := io.ReadAll(outR)
+	code, err := instance.WaitExit(pid)
+	if err != nil || code != 0 || string(out) != "shared\n" {
+		t.Fatalf("got %q, status %d, %v; want the host file through the symlink resolved in the rootfs", out, code, err)
 	}
 }
