@@ -247,9 +247,7 @@ func (c *cmdDevice) remove(cmd *cobra.Command, h *deviceHolder, args []string) e
 	}
 
 	if !c.global.flagQuiet {
-		for _, name := range args {
-			fmt.Fprintf(cmd.OutOrStdout(), "Device %s removed from %s\n", name, h.name)
-		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Device %s removed from %s\n", strings.Join(args, ", "), h.name)
 	}
 
 	return nil

@@ -197,7 +197,7 @@ func TestDeviceCommands(t *testing.T) {
 		{args: "config device set c1 pd readonly=true", errText: "comes from a profile"},
 		{args: "config device remove c1 pd", errText: "comes from a profile"},
 		{args: "config device remove c1 nope", errText: `the device "nope" does not exist`},
-		{args: "config device remove c1 ro data", out: "Device ro removed from c1\nDevice data removed from c1\n",
+		{args: "config device remove c1 ro data", out: "Device ro, data removed from c1\n",
 			devices: map[string]map[string]string{}},
 		{args: "config device override c1 pd readonly=true", out: "Device pd overridden for c1\n",
 			devices: map[string]map[string]string{"pd": {"type": "disk", "source": "/opt", "path": "/opt", "readonly": "true"}}},

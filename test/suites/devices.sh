@@ -47,7 +47,7 @@ test_devices_disk() {
 	assert_eq "$(lxc_in "${d}" config device get c1 ro readonly)" "false" "device set"
 	lxc_in "${d}" config device unset c1 ro readonly
 	assert_eq "$(lxc_in "${d}" config device get c1 ro readonly)" "" "device unset"
-	assert_eq "$(lxc_in "${d}" config device remove c1 data evil | tr '\n' ' ')" "Device data removed from c1 Device evil removed from c1 " "device remove"
+	assert_eq "$(lxc_in "${d}" config device remove c1 data evil)" "Device data, evil removed from c1" "device remove"
 	lxc_in "${d}" restart c1 -f
 	assert_fails lxc_in "${d}" exec c1 -- test -e /mnt/data/file
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /mnt/ro/file)" "from the host" "the kept mount after a restart"
