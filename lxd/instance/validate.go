@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,6 +244,11 @@ func ValidateDevices(devices map[string]map[string]string) error {
 				return fmt.Errorf("device %q: only bridged nics with a parent are supported: %w", name, errs.ErrInvalid)
 			}
 
+			err := validateNic(name, dev)
+			if err != nil {
+				return err
+			}
+
 		case "none":
 		case "":
 			return fmt.Errorf("device %q has no type: %w", name, errs.ErrInvalid)
@@ -287,6 +293,34 @@ func validateBindDisk(name string, dev map[string]string) error {
 		err := checkBool(v)
 		if err != nil {
 			return fmt.Errorf("device %q: readonly: %w: %w", name, err, errs.ErrInvalid)
+		}
+	}
+
+	return nil
+}
+
+// validateNic checks the optional keys of a bridged nic: an interface name, a MAC address and an MTU.
+func validateNic(name string, dev map[string]string) error {
+	for _, k := range []string{"parent", "name"} {
+		v, ok := dev[k]
+		if ok && (v == "" || len(v) > 15 || strings.ContainsAny(v, "/: \t\n") || v == "." || v == "..") {
+			return fmt.Errorf("device %q: %s %q is not a valid interface name: %w", name, k, v, errs.ErrInvalid)
+		}
+	}
+
+	v, ok := dev["hwaddr"]
+	if ok {
+		mac, err := net.ParseMAC(v)
+		if err != nil || len(mac) != 6 {
+			return fmt.Errorf("device %q: hwaddr %q is not a MAC address: %w", name, v, errs.ErrInvalid)
+		}
+	}
+
+	v, ok = dev["mtu"]
+	if ok {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 68 || n > 65535 {
+			return fmt.Errorf("device %q: mtu %q is not between 68 and 65535: %w", name, v, errs.ErrInvalid)
 		}
 	}
 
