@@ -26,6 +26,7 @@ func (c *cmdConfig) command() *cobra.Command {
 		},
 	}
 
+	cmd.AddCommand((&cmdDevice{global: c.global}).command())
 	cmd.AddCommand((&cmdConfigEdit{config: c}).command())
 	cmd.AddCommand((&cmdConfigGet{config: c}).command())
 	cmd.AddCommand((&cmdConfigMetadata{global: c.global}).command())

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,7 +39,174 @@ func (c *cmdProfile) command() *cobra.Command {
 	cmd.AddCommand(c.simple("set <profile> <key>=<value>...", "Set profile configuration keys", -2, c.set))
 	cmd.AddCommand(c.simple("unset <profile> <key>", "Unset profile configuration keys", 2, c.unset))
 	cmd.AddCommand(c.simple("rename <profile> <new-name>", "Rename profiles", 2, c.rename))
+	cmd.AddCommand((&cmdDevice{global: c.global, profile: true}).command())
+	cmd.AddCommand(c.onInstance("assign [<remote>:]<instance> <profiles>", "Assign sets of profiles to instances", 2, c.assign))
+	cmd.AddCommand(c.onInstance("add [<remote>:]<instance> <profile>", "Add profiles to instances", 2, c.add))
+	cmd.AddCommand(c.onInstance("remove [<remote>:]<instance> <profile>", "Remove profiles from instances", 2, c.remove))
+	copyCmd := &cmdProfileCopy{profile: c}
+	cmd.AddCommand(copyCmd.command())
 	return cmd
+}
+
+// onInstance builds a subcommand changing the profiles of the instance named by its first argument.
+func (c *cmdProfile) onInstance(use string, short string, n int, run func(cmd *cobra.Command, inst *api.Instance, args []string) ([]string, string, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	if strings.HasPrefix(use, "assign") {
+		cmd.Aliases = []string{"apply"}
+	} else if strings.HasPrefix(use, "remove") {
+		cmd.Aliases = []string{"rm"}
+	}
+
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		exit, err := checkArgs(cmd, args, n, n)
+		if exit {
+			return err
+		}
+
+		remote, name, err := c.global.conf.ParseRemote(args[0])
+		if err != nil {
+			return err
+		}
+
+		if name == "" {
+			return errors.New("missing instance name")
+		}
+
+		d, err := c.global.conf.GetInstanceServer(remote)
+		if err != nil {
+			return err
+		}
+
+		inst, etag, err := d.GetInstance(name)
+		if err != nil {
+			return err
+		}
+
+		profiles, msg, err := run(cmd, inst, args[1:])
+		if err != nil {
+			return err
+		}
+
+		put := inst.Writable()
+		put.Profiles = profiles
+		op, err := d.UpdateInstance(name, put, etag)
+		if err != nil {
+			return err
+		}
+
+		err = op.Wait()
+		if err != nil {
+			return err
+		}
+
+		if !c.global.flagQuiet {
+			fmt.Fprintln(cmd.OutOrStdout(), msg)
+		}
+
+		return nil
+	}
+
+	return cmd
+}
+
+func (c *cmdProfile) assign(cmd *cobra.Command, inst *api.Instance, args []string) ([]string, string, error) {
+	if args[0] == "" {
+		return []string{}, fmt.Sprintf("Profiles (none) applied to %s", inst.Name), nil
+	}
+
+	return strings.Split(args[0], ","), fmt.Sprintf("Profiles %s applied to %s", args[0], inst.Name), nil
+}
+
+func (c *cmdProfile) add(cmd *cobra.Command, inst *api.Instance, args []string) ([]string, string, error) {
+	if slices.Contains(inst.Profiles, args[0]) {
+		return nil, "", fmt.Errorf("profile %s is already applied to %s", args[0], inst.Name)
+	}
+
+	return append(slices.Clone(inst.Profiles), args[0]), fmt.Sprintf("Profile %s added to %s", args[0], inst.Name), nil
+}
+
+func (c *cmdProfile) remove(cmd *cobra.Command, inst *api.Instance, args []string) ([]string, string, error) {
+	if !slices.Contains(inst.Profiles, args[0]) {
+		return nil, "", fmt.Errorf("profile %s isn't currently applied to %s", args[0], inst.Name)
+	}
+
+	profiles := slices.DeleteFunc(slices.Clone(inst.Profiles), func(p string) bool { return p == args[0] })
+	return profiles, fmt.Sprintf("Profile %s removed from %s", args[0], inst.Name), nil
+}
+
+type cmdProfileCopy struct {
+	profile *cmdProfile
+
+	flagRefresh bool
+}
+
+func (c *cmdProfileCopy) command() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "copy [<remote>:]<profile> [<remote>:]<profile>",
+		Aliases: []string{"cp"},
+		Short:   "Copy profiles",
+		RunE:    c.run,
+	}
+
+	cmd.Flags().BoolVar(&c.flagRefresh, "refresh", false, "Update the target profile from the source if it already exists")
+	return cmd
+}
+
+func (c *cmdProfileCopy) run(cmd *cobra.Command, args []string) error {
+	exit, err := checkArgs(cmd, args, 2, 2)
+	if exit {
+		return err
+	}
+
+	conf := c.profile.global.conf
+	srcRemote, srcName, err := conf.ParseRemote(args[0])
+	if err != nil {
+		return err
+	}
+
+	dstRemote, dstName, err := conf.ParseRemote(args[1])
+	if err != nil {
+		return err
+	}
+
+	if srcName == "" {
+		return errors.New("missing source profile name")
+	}
+
+	if dstName == "" {
+		dstName = srcName
+	}
+
+	src, err := conf.GetInstanceServer(srcRemote)
+	if err != nil {
+		return err
+	}
+
+	p, _, err := src.GetProfile(srcName)
+	if err != nil {
+		return err
+	}
+
+	dst := src
+	if dstRemote != srcRemote {
+		dst, err = conf.GetInstanceServer(dstRemote)
+		if err != nil {
+			return err
+		}
+	}
+
+	if c.flagRefresh {
+		_, etag, err := dst.GetProfile(dstName)
+		if err == nil {
+			return dst.UpdateProfile(dstName, p.Writable(), etag)
+		}
+
+		if !api.StatusErrorCheck(err, http.StatusNotFound) {
+			return err
+		}
+	}
+
+	return dst.CreateProfile(api.ProfilesPost{Name: dstName, ProfilePut: p.Writable()})
 }
 
 // simple builds a subcommand taking n arguments (-n: at least n).

@@ -3,6 +3,8 @@ package instance
 import (
 	"fmt"
 	"maps"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -224,8 +226,11 @@ func ValidateDevices(devices map[string]map[string]string) error {
 				if dev["source"] != "" {
 					return fmt.Errorf("device %q: the root disk cannot have a source: %w", name, errs.ErrInvalid)
 				}
-			} else if dev["source"] == "" {
-				return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
+			} else {
+				err := validateBindDisk(name, dev)
+				if err != nil {
+					return err
+				}
 			}
 
 		case "nic":
@@ -239,6 +244,11 @@ func ValidateDevices(devices map[string]map[string]string) error {
 				return fmt.Errorf("device %q: only bridged nics with a parent are supported: %w", name, errs.ErrInvalid)
 			}
 
+			err := validateNic(name, dev)
+			if err != nil {
+				return err
+			}
+
 		case "none":
 		case "":
 			return fmt.Errorf("device %q has no type: %w", name, errs.ErrInvalid)
@@ -249,6 +259,69 @@ func ValidateDevices(devices map[string]map[string]string) error {
 
 	if roots > 1 {
 		return fmt.Errorf("more than one root disk: %w", errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// validateBindDisk checks a disk device mounting a host path: an absolute source and an absolute path in the
+// container without "..".
+func validateBindDisk(name string, dev map[string]string) error {
+	source, path := dev["source"], dev["path"]
+	if source == "" {
+		return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
+	}
+
+	if !strings.HasPrefix(source, "/") {
+		return fmt.Errorf("device %q: the source %q must be an absolute host path (storage volumes are not supported): %w", name, source, errs.ErrInvalid)
+	}
+
+	if dev["pool"] != "" {
+		return fmt.Errorf("device %q: a disk with a host source cannot have a pool: %w", name, errs.ErrInvalid)
+	}
+
+	if !strings.HasPrefix(path, "/") || slices.Contains(strings.Split(path, "/"), "..") {
+		return fmt.Errorf("device %q: the path %q must be absolute and without \"..\": %w", name, path, errs.ErrInvalid)
+	}
+
+	if dev["size"] != "" {
+		return fmt.Errorf("device %q: a disk with a host source cannot have a size: %w", name, errs.ErrInvalid)
+	}
+
+	v, ok := dev["readonly"]
+	if ok {
+		err := checkBool(v)
+		if err != nil {
+			return fmt.Errorf("device %q: readonly: %w: %w", name, err, errs.ErrInvalid)
+		}
+	}
+
+	return nil
+}
+
+// validateNic checks the optional keys of a bridged nic: an interface name, a MAC address and an MTU.
+func validateNic(name string, dev map[string]string) error {
+	for _, k := range []string{"parent", "name"} {
+		v, ok := dev[k]
+		if ok && (v == "" || len(v) > 15 || strings.ContainsAny(v, "/: \t\n") || v == "." || v == "..") {
+			return fmt.Errorf("device %q: %s %q is not a valid interface name: %w", name, k, v, errs.ErrInvalid)
+		}
+	}
+
+	v, ok := dev["hwaddr"]
+	if ok {
+		mac, err := net.ParseMAC(v)
+		if err != nil || len(mac) != 6 {
+			return fmt.Errorf("device %q: hwaddr %q is not a MAC address: %w", name, v, errs.ErrInvalid)
+		}
+	}
+
+	v, ok = dev["mtu"]
+	if ok {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 68 || n > 65535 {
+			return fmt.Errorf("device %q: mtu %q is not between 68 and 65535: %w", name, v, errs.ErrInvalid)
+		}
 	}
 
 	return nil

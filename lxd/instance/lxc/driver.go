@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,10 +144,31 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		}
 	}
 
+	names := slices.Sorted(maps.Keys(spec.Devices))
+	for _, name := range names {
+		dev := spec.Devices[name]
+		if dev["type"] != "disk" || dev["path"] == "/" {
+			continue
+		}
+
+		entry, err := mountEntry(spec.Rootfs, name, dev)
+		if err != nil {
+			return nil, err
+		}
+
+		add("lxc.mount.entry", entry)
+	}
+
 	nics := 0
-	for name, dev := range spec.Devices {
+	for _, name := range names {
+		dev := spec.Devices[name]
 		if dev["type"] != "nic" {
 			continue
+		}
+
+		_, err := net.InterfaceByName(dev["parent"])
+		if err != nil {
+			return nil, fmt.Errorf("device %q: the parent %q does not exist on the host: %w", name, dev["parent"], err)
 		}
 
 		p := fmt.Sprintf("lxc.net.%d.", nics)
@@ -171,6 +196,119 @@ func Config(spec instance.Spec) ([][2]string, error) {
 	}
 
 	return out, nil
+}
+
+// mountEntry returns the lxc.mount.entry bind mounting a disk device's host source at its path. The target is
+// resolved inside the rootfs (symlinks there cannot lead out of it) and given to liblxc relative to the rootfs.
+func mountEntry(rootfs string, name string, dev map[string]string) (string, error) {
+	source := dev["source"]
+	fi, err := os.Stat(source)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("device %q: the source %q does not exist on the host", name, source)
+	}
+
+	if err != nil {
+		return "", fmt.Errorf("device %q: source %q: %w", name, source, err)
+	}
+
+	target, err := resolveInRoot(rootfs, dev["path"])
+	if err != nil {
+		return "", fmt.Errorf("device %q: path %q: %w", name, dev["path"], err)
+	}
+
+	opts := "bind,create=dir"
+	if !fi.IsDir() {
+		opts = "bind,create=file"
+	}
+
+	if instance.IsTrue(dev["readonly"]) {
+		opts += ",ro"
+	}
+
+	return fstabEscape(source) + " " + fstabEscape(target) + " none " + opts + " 0 0", nil
+}
+
+// maxSymlinks bounds the symlinks followed while resolving one path, as the kernel does.
+const maxSymlinks = 40
+
+// resolveInRoot resolves path as if root were "/": symlinks met on the way are followed inside root, absolute
+// ones from root and ".." never climbs above it. Components that do not exist yet are kept as they are. It
+// returns the result relative to root.
+func resolveInRoot(root string, path string) (string, error) {
+	todo := strings.Split(path, "/")
+	done := []string{}
+	links := 0
+	for len(todo) > 0 {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+
+			continue
+		}
+
+		cur := filepath.Join(root, filepath.Join(done...), part)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			done = append(done, part)
+			continue
+		}
+
+		if err != nil {
+			return "", err
+		}
+
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			if len(todo) > 0 && !fi.IsDir() {
+				return "", fmt.Errorf("%q is not a directory", "/"+filepath.Join(append(done, part)...))
+			}
+
+			done = append(done, part)
+			continue
+		}
+
+		links++
+		if links > maxSymlinks {
+			return "", errors.New("too many levels of symbolic links")
+		}
+
+		dest, err := os.Readlink(cur)
+		if err != nil {
+			return "", err
+		}
+
+		if strings.HasPrefix(dest, "/") {
+			done = done[:0]
+		}
+
+		todo = append(strings.Split(dest, "/"), todo...)
+	}
+
+	if len(done) == 0 {
+		return "", errors.New("resolves to the root of the container")
+	}
+
+	return filepath.Join(done...), nil
+}
+
+// fstabEscape escapes the characters an fstab field cannot hold.
+func fstabEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c == ' ' || c == '\t' || c == '\n' || c == '\\' {
+			fmt.Fprintf(&b, "\\%03o", c)
+			continue
+		}
+
+		b.WriteByte(c)
+	}
+
+	return b.String()
 }
 
 // memoryLimit turns limits.memory into bytes; a percentage is of the host's memory.

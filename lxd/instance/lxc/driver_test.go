@@ -1,7 +1,12 @@
 package lxc
 
 import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/instance"
@@ -29,9 +34,14 @@ func TestConfig(t *testing.T) {
 		{"environment", instance.Spec{Name: "c3", Config: map[string]string{"environment.FOO": "bar baz"}},
 			[][2]string{{"lxc.environment", "FOO=bar baz"}}, nil},
 		{"bridged nic", instance.Spec{Name: "c4", Devices: map[string]map[string]string{
-			"eth0": {"type": "nic", "nictype": "bridged", "parent": "br0", "hwaddr": "00:16:3e:00:00:01"}}},
-			[][2]string{{"lxc.net.0.type", "veth"}, {"lxc.net.0.link", "br0"}, {"lxc.net.0.name", "eth0"},
+			"eth0": {"type": "nic", "nictype": "bridged", "parent": "lo", "hwaddr": "00:16:3e:00:00:01", "mtu": "1400"}}},
+			[][2]string{{"lxc.net.0.type", "veth"}, {"lxc.net.0.link", "lo"}, {"lxc.net.0.flags", "up"}, {"lxc.net.0.mtu", "1400"}, {"lxc.net.0.name", "eth0"},
 				{"lxc.net.0.hwaddr", "00:16:3e:00:00:01"}},
+			[][2]string{{"lxc.net.0.type", "empty"}}},
+		{"named nics in device order", instance.Spec{Name: "c5", Devices: map[string]map[string]string{
+			"b": {"type": "nic", "nictype": "bridged", "parent": "lo"},
+			"a": {"type": "nic", "nictype": "bridged", "parent": "lo", "name": "eth9"}}},
+			[][2]string{{"lxc.net.0.name", "eth9"}, {"lxc.net.1.name", "b"}},
 			[][2]string{{"lxc.net.0.type", "empty"}}},
 	}
 
@@ -89,5 +99,188 @@ func TestCPUSet(t *testing.T) {
 		if got != want {
 			t.Fatalf("cpuSet(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestConfigMounts(t *testing.T) {
+	host := t.TempDir()
+	dir := filepath.Join(host, "data dir")
+	file := filepath.Join(host, "file")
+	rootfs := filepath.Join(host, "rootfs")
+	for _, d := range []string{dir, filepath.Join(rootfs, "usr", "lib"), filepath.Join(rootfs, "etc")} {
+		err := os.MkdirAll(d, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	err := os.WriteFile(file, []byte("x"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for link, dest := range map[string]string{"lib": "usr/lib", "escape": "/etc/../../../..", "abs": "/usr", "hostish": host} {
+		err = os.Symlink(dest, filepath.Join(rootfs, link))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tests := []struct {
+		name string
+		dev  map[string]string
+		want string
+	}{
+		{"dir", map[string]string{"source": dir, "path": "/mnt/data"},
+			strings.ReplaceAll(dir, " ", "\\040") + " mnt/data none bind,create=dir 0 0"},
+		{"file readonly", map[string]string{"source": file, "path": "/etc/f", "readonly": "true"},
+			file + " etc/f none bind,create=file,ro 0 0"},
+		{"relative symlink", map[string]string{"source": dir, "path": "/lib/x"}, "usr/lib/x"},
+		{"absolute symlink", map[string]string{"source": dir, "path": "/abs/lib"}, "usr/lib"},
+		{"escaping symlink", map[string]string{"source": dir, "path": "/escape/x"}, " x none"},
+		{"host path symlink", map[string]string{"source": dir, "path": "/hostish/data"}, " " + strings.TrimPrefix(host, "/") + "/data none"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dev := map[string]string{"type": "disk"}
+			for k, v := range tt.dev {
+				dev[k] = v
+			}
+
+			got, err := Config(instance.Spec{Name: "c1", Rootfs: rootfs, Devices: map[string]map[string]string{"d": dev}})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			found := false
+			for _, kv := range got {
+				if kv[0] == "lxc.mount.entry" && strings.Contains(kv[1], tt.want) {
+					found = true
+				}
+			}
+
+			if !found {
+				t.Fatalf("got %v, want a mount entry containing %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigMountErrors(t *testing.T) {
+	rootfs := t.TempDir()
+	err := os.WriteFile(filepath.Join(rootfs, "file"), nil, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = os.Symlink("loop", filepath.Join(rootfs, "loop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		dev  map[string]string
+		want string
+	}{
+		{"missing source", map[string]string{"source": "/nonexistent/src", "path": "/mnt"}, `device "d": the source "/nonexistent/src" does not exist`},
+		{"under a file", map[string]string{"source": rootfs, "path": "/file/x"}, "not a directory"},
+		{"symlink loop", map[string]string{"source": rootfs, "path": "/loop/x"}, "too many levels"},
+		{"rootfs itself", map[string]string{"source": rootfs, "path": "/"}, ""},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dev := map[string]string{"type": "disk"}
+			for k, v := range tt.dev {
+				dev[k] = v
+			}
+
+			got, err := Config(instance.Spec{Name: "c1", Rootfs: rootfs, Devices: map[string]map[string]string{"d": dev}})
+			if tt.want == "" {
+				if err != nil || slices.ContainsFunc(got, func(kv [2]string) bool { return kv[0] == "lxc.mount.entry" }) {
+					t.Fatalf("got %v, %v, want the root disk left to the pool", got, err)
+				}
+
+				return
+			}
+
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigMissingParent(t *testing.T) {
+	_, err := Config(instance.Spec{Name: "c1", Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "nictype": "bridged", "parent": "nosuchbr0"}}})
+	if err == nil || !strings.Contains(err.Error(), `device "eth0": the parent "nosuchbr0" does not exist`) {
+		t.Fatalf("got %v, want an error naming the device and its parent", err)
+	}
+}
+
+// TestStartMountThroughSymlink starts a real container whose mount target crosses a symlink to a host path: liblxc
+// 5.0.2 would create the target's directories through it on the host (create=dir follows symlinks), so the target
+// must reach liblxc already resolved inside the rootfs.
+func TestStartMountThroughSymlink(t *testing.T) {
+	err := Available()
+	if err != nil {
+		t.Skipf("SKIPPED: containers cannot run here: %v", err)
+	}
+
+	rootfs := busyboxRootfs(t)
+	outside := t.TempDir()
+	err = os.Symlink(outside, filepath.Join(rootfs, "mnt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	source := t.TempDir()
+	err = os.WriteFile(filepath.Join(source, "file"), []byte("shared\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := New(filepath.Join(t.TempDir(), "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	name := "drvsymlink"
+	ctx := context.Background()
+	err = d.Start(ctx, instance.Spec{Name: name, Rootfs: rootfs, LogFile: filepath.Join(t.TempDir(), "lxc.log"),
+		Devices: map[string]map[string]string{"data": {"type": "disk", "source": source, "path": "/mnt/data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = d.Kill(ctx, name) }()
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(entries) != 0 {
+		t.Fatalf("the mount target was created on the host: %v", entries)
+	}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pid, err := d.Exec(name, instance.ExecSpec{Command: []string{"/bin/cat", "/mnt/data/file"}, Env: []string{"PATH=/bin"},
+		Cwd: "/", Stdin: outR, Stdout: outW, Stderr: outW})
+	_ = outW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, _ := io.ReadAll(outR)
+	code, err := instance.WaitExit(pid)
+	if err != nil || code != 0 || string(out) != "shared\n" {
+		t.Fatalf("got %q, status %d, %v; want the host file through the symlink resolved in the rootfs", out, code, err)
 	}
 }
