@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -103,7 +104,19 @@ func (c *ProtocolLXD) GetOperationWebsocket(uuid string, secret string) (*websoc
 		p += "?secret=" + url.QueryEscape(secret)
 	}
 
-	return c.websocket(p)
+	conn, err := c.websocket(p)
+	if err != nil {
+		return nil, err
+	}
+
+	// The server may finish and hang up before a ping is read: a pong that cannot be sent back then must not end
+	// the reading of what the server sent before it.
+	conn.SetPingHandler(func(data string) error {
+		_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		return nil
+	})
+
+	return conn, nil
 }
 
 // queryOperation sends a request that starts an operation and returns it; the answer must be async.

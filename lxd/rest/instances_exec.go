@@ -88,7 +88,6 @@ func (e *execSession) connect(op *operations.Operation, r *http.Request, w http.
 		return err
 	}
 
-	_ = conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.conns[fd] = conn
@@ -105,10 +104,13 @@ func (e *execSession) conn(fd string) *websocket.Conn {
 	return e.conns[fd]
 }
 
+// closeAll ends every websocket of the session with a close frame, after everything written before it.
 func (e *execSession) closeAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	for _, c := range e.conns {
+		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		_ = c.Close()
 	}
 }
