@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -135,6 +137,11 @@ func (m *Manager) Init(ctx context.Context) error {
 		return fmt.Errorf("initialising instances: %w", err)
 	}
 
+	insts, err = m.reconcile(ctx, insts)
+	if err != nil {
+		return fmt.Errorf("reconciling instances with their storage: %w", err)
+	}
+
 	for _, inst := range insts {
 		if m.driver.Status(inst.Name) != api.Stopped {
 			m.follow(inst.Name)
@@ -162,6 +169,160 @@ func (m *Manager) Init(ctx context.Context) error {
 	}
 
 	go m.pruneSnapshotsLoop(ctx)
+	return nil
+}
+
+// reconcile makes instance records and storage match again after a crash, and returns the instances kept. An
+// instance whose storage was never completed (the daemon died while creating or copying it) is removed: its row,
+// snapshots, driver files and logs. Storage that no row owns (a crash between the two steps of a rename or delete)
+// is set aside in the pool's orphans directory rather than deleted, and so are snapshots without a row; a snapshot
+// row without storage (a crash during the copy) is removed.
+func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Instance, error) {
+	kept := make([]db.Instance, 0, len(insts))
+	owned := map[string]bool{}
+	for _, inst := range insts {
+		_, err := m.pool.ContainerBase(inst.Name)
+		if err == nil || !errors.Is(err, errs.ErrNotFound) || m.driver.Status(inst.Name) != api.Stopped {
+			kept = append(kept, inst)
+			owned[inst.Name] = true
+			continue
+		}
+
+		slog.Warn("removing an instance whose creation did not finish", "instance", inst.Name)
+		err = m.removeUnfinished(ctx, inst.Name)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	names, err := m.pool.Containers()
+	if err != nil {
+		return nil, err
+	}
+
+	for _, name := range names {
+		if owned[name] {
+			continue
+		}
+
+		dest, err := m.pool.SetAsideContainer(name)
+		if err != nil {
+			return nil, err
+		}
+
+		slog.Warn("set aside the storage of an instance that has no record", "instance", name, "path", dest)
+	}
+
+	for _, inst := range kept {
+		err = m.reconcileSnapshots(ctx, inst.Name)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	owners, err := m.pool.SnapshotOwners()
+	if err != nil {
+		return nil, err
+	}
+
+	for _, name := range owners {
+		if owned[name] {
+			continue
+		}
+
+		snaps, err := m.pool.SnapshotNames(name)
+		if err != nil {
+			return nil, err
+		}
+
+		for _, snap := range snaps {
+			dest, err := m.pool.SetAsideSnapshot(name, snap)
+			if err != nil {
+				return nil, err
+			}
+
+			slog.Warn("set aside a snapshot whose instance has no record", "instance", name, "snapshot", snap, "path", dest)
+		}
+	}
+
+	return kept, nil
+}
+
+// removeUnfinished removes what an interrupted creation of an instance left: row, snapshots, driver files, logs.
+func (m *Manager) removeUnfinished(ctx context.Context, name string) error {
+	err := m.pool.DeleteContainer(name)
+	if err != nil {
+		return err
+	}
+
+	err = m.pool.DeleteSnapshots(name)
+	if err != nil {
+		return err
+	}
+
+	err = m.driver.Cleanup(name)
+	if err != nil {
+		return err
+	}
+
+	_ = os.RemoveAll(filepath.Join(m.logDir, name))
+	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.DeleteInstance(ctx, name)
+	})
+}
+
+// reconcileSnapshots removes the snapshot rows of an instance that have no storage and sets aside the snapshot
+// storage that has no row.
+func (m *Manager) reconcileSnapshots(ctx context.Context, name string) error {
+	var rows []db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		rows, err = tx.GetSnapshots(ctx, name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	stored, err := m.pool.SnapshotNames(name)
+	if err != nil {
+		return err
+	}
+
+	onDisk := map[string]bool{}
+	for _, snap := range stored {
+		onDisk[snap] = true
+	}
+
+	recorded := map[string]bool{}
+	for _, row := range rows {
+		recorded[row.Name] = true
+		if onDisk[row.Name] {
+			continue
+		}
+
+		slog.Warn("removing a snapshot whose creation did not finish", "instance", name, "snapshot", row.Name)
+		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteSnapshot(ctx, name, row.Name)
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	for _, snap := range stored {
+		if recorded[snap] {
+			continue
+		}
+
+		dest, err := m.pool.SetAsideSnapshot(name, snap)
+		if err != nil {
+			return err
+		}
+
+		slog.Warn("set aside a snapshot that has no record", "instance", name, "snapshot", snap, "path", dest)
+	}
+
 	return nil
 }
 
