@@ -12,7 +12,7 @@ DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstra
 
 DATA_DIR ?= /var/lib/lxd
 
-.PHONY: all build deps test-deps run test unit integration static-analysis bench clean
+.PHONY: all build deps test-deps run test unit fuzz integration static-analysis bench clean
 
 all: build
 
@@ -31,10 +31,26 @@ run: deps build
 unit: deps
 	$(GO) test $(GOFLAGS_BUILD) -race -count=1 ./...
 
+# Fuzz targets, as package:function; each runs for FUZZTIME. Inputs that fail are written to the package's
+# testdata/fuzz/ and then run by every "go test" as regression cases.
+FUZZ_TARGETS := \
+	./lxd/rest:FuzzInstancesPost ./lxd/rest:FuzzInstancePut ./lxd/rest:FuzzInstancePatch \
+	./lxd/rest:FuzzImagesPost ./lxd/rest:FuzzImagePut ./lxd/rest:FuzzImageAliasesPost \
+	./lxd/rest:FuzzProfilesPost ./lxd/rest:FuzzCertificatesPost ./lxd/rest:FuzzInstanceExecPost \
+	./lxd/rest:FuzzInstanceSnapshotsPost
+FUZZTIME ?= 3s
+
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t ($(FUZZTIME))"; \
+		$(GO) test $(GOFLAGS_BUILD) -run "^$${t##*:}$$" -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" >/tmp/fuzz.$$$$.log 2>&1 \
+			|| { grep -v '^time=' /tmp/fuzz.$$$$.log | tail -n 30; rm -f /tmp/fuzz.$$$$.log; exit 1; }; \
+	done; rm -f /tmp/fuzz.$$$$.log
+
 integration: test-deps build
 	./test/main.sh
 
-test: unit integration
+test: unit fuzz integration
 
 static-analysis:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
