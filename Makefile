@@ -12,7 +12,7 @@ DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstra
 
 DATA_DIR ?= /var/lib/lxd
 
-.PHONY: all build deps test-deps run test unit fuzz integration static-analysis bench clean
+.PHONY: all build deps test-deps run test unit fuzz integration test-race static-analysis bench clean
 
 all: build
 
@@ -50,7 +50,15 @@ fuzz: deps
 integration: test-deps build
 	./test/main.sh
 
-test: unit fuzz integration
+test: unit fuzz integration test-race
+
+# Concurrency tests against a daemon built with the race detector (in bin/race/, apart from bin/lxd); a data race
+# in the daemon log fails the test.
+RACE_TESTS ?= test_reliability_concurrent_imports_and_lists test_reliability_kill_during_imports test_load_100_clients
+
+test-race: test-deps build
+	$(GO) build $(GOFLAGS_BUILD) -race -o bin/race/ ./lxd
+	LXD_RACE_BIN=$(CURDIR)/bin/race/lxd LOAD_DURATION=$${LOAD_DURATION:-15s} ./test/main.sh $(RACE_TESTS)
 
 static-analysis:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
