@@ -36,6 +36,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long to run")
 	flag.IntVar(&cfg.writes, "writes", 20, "percentage of write actions")
 	flag.IntVar(&cfg.instances, "instances", 4, "at most this many instance creations in flight")
+	flag.BoolVar(&cfg.lostEditsOK, "lost-edits-ok", false, "report accepted image edits that were lost without failing")
 	flag.Parse()
 
 	if cfg.socket == "" || cfg.image == "" {
@@ -50,6 +51,10 @@ func main() {
 	}
 
 	res.print(os.Stdout)
+	if cfg.lostEditsOK {
+		res.lostEdits = nil
+	}
+
 	if res.failed() {
 		os.Exit(1)
 	}
@@ -66,6 +71,8 @@ type config struct {
 	duration  time.Duration
 	writes    int
 	instances int
+
+	lostEditsOK bool
 }
 
 // target is one way to reach the daemon.
@@ -124,6 +131,13 @@ type results struct {
 	mu      sync.Mutex
 	kinds   map[string]*stats
 	elapsed time.Duration
+
+	// conflicts counts the conditional PATCHes refused with 412 because another client edited first.
+	conflicts int
+
+	// edits counts the clients with an accepted PATCH; lostEdits describes those whose last accepted value is gone.
+	edits     int
+	lostEdits []string
 }
 
 func (r *results) record(kind string, d time.Duration, err error) {
@@ -146,6 +160,10 @@ func (r *results) record(kind string, d time.Duration, err error) {
 }
 
 func (r *results) failed() bool {
+	if len(r.lostEdits) > 0 {
+		return true
+	}
+
 	for _, s := range r.kinds {
 		if s.errors > 0 {
 			return true
@@ -193,6 +211,17 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "%-28s %8d %7d %9s %9s %9s\n", "all", total, errs, ms(percentile(all, 50)),
 		ms(percentile(all, 95)), ms(percentile(all, 99)))
 	fmt.Fprintf(w, "throughput: %.0f requests/s over %s\n", float64(total)/r.elapsed.Seconds(), r.elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "conditional PATCH refused with 412: %d\n", r.conflicts)
+	fmt.Fprintf(w, "accepted image edits kept: %d of %d\n", r.edits-len(r.lostEdits), r.edits)
+	for i, e := range r.lostEdits {
+		if i == 5 {
+			fmt.Fprintf(w, "    ... %d more\n", len(r.lostEdits)-5)
+			break
+		}
+
+		fmt.Fprintf(w, "    lost edit: %s\n", e)
+	}
+
 	fmt.Fprintf(w, "p99: %s\n", ms(percentile(all, 99)))
 }
 
@@ -209,51 +238,66 @@ type client struct {
 	rng     *rand.Rand
 	seq     int
 	instSem chan struct{}
+
+	// lastProp is the value of this client's image property in its last accepted PATCH.
+	lastProp string
 }
 
-// do sends one request and checks that the status is one of want and the body an envelope of the matching type.
-func (c *client) do(kind string, method string, path string, body any, want ...int) (*envelope, error) {
+// reply is what the load test keeps of one response.
+type reply struct {
+	env    *envelope
+	status int
+	etag   string
+}
+
+// do sends one request, with If-Match when ifMatch is set, and checks that the status is one of want and the body
+// an envelope of the matching type.
+func (c *client) do(kind string, method string, path string, body any, ifMatch string, want ...int) (reply, error) {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return reply{}, err
 		}
 
 		rd = bytes.NewReader(data)
 	}
 
 	start := time.Now()
-	env, err := c.send(method, path, rd, want)
+	rep, err := c.send(method, path, rd, ifMatch, want)
 	c.res.record(kind+"/"+c.t.name, time.Since(start), err)
-	return env, err
+	return rep, err
 }
 
-func (c *client) send(method string, path string, body io.Reader, want []int) (*envelope, error) {
+func (c *client) send(method string, path string, body io.Reader, ifMatch string, want []int) (reply, error) {
 	req, err := http.NewRequest(method, c.t.base+path, body)
 	if err != nil {
-		return nil, err
+		return reply{}, err
 	}
 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+
 	resp, err := c.t.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the body: %w", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: reading the body: %w", method, path, err)
 	}
 
-	env := &envelope{}
-	err = json.Unmarshal(data, env)
+	rep := reply{env: &envelope{}, status: resp.StatusCode, etag: resp.Header.Get("ETag")}
+	err = json.Unmarshal(data, rep.env)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: status %d, body is not JSON: %q", method, path, resp.StatusCode, trim(data))
+		return rep, fmt.Errorf("%s %s: status %d, body is not JSON: %q", method, path, resp.StatusCode, trim(data))
 	}
 
 	ok := false
@@ -262,19 +306,22 @@ func (c *client) send(method string, path string, body io.Reader, want []int) (*
 	}
 
 	if !ok {
-		return env, fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, env.Error)
+		return rep, fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, rep.env.Error)
 	}
 
 	wantType := "sync"
-	if resp.StatusCode == http.StatusAccepted {
+	switch {
+	case resp.StatusCode == http.StatusAccepted:
 		wantType = "async"
+	case resp.StatusCode >= 400:
+		wantType = "error"
 	}
 
-	if env.Type != wantType {
-		return env, fmt.Errorf("%s %s: envelope type %q, want %q", method, path, env.Type, wantType)
+	if rep.env.Type != wantType {
+		return rep, fmt.Errorf("%s %s: envelope type %q, want %q", method, path, rep.env.Type, wantType)
 	}
 
-	return env, nil
+	return rep, nil
 }
 
 func trim(b []byte) string {
@@ -286,22 +333,22 @@ func trim(b []byte) string {
 }
 
 // wait waits for an operation to end and checks that it succeeded.
-func (c *client) wait(kind string, env *envelope) error {
-	if env.Operation == "" {
+func (c *client) wait(kind string, rep reply) error {
+	if rep.env.Operation == "" {
 		return fmt.Errorf("%s: no operation in the async response", kind)
 	}
 
 	start := time.Now()
-	got, err := c.send("GET", env.Operation+"/wait?timeout=90", nil, []int{http.StatusOK})
+	got, err := c.send("GET", rep.env.Operation+"/wait?timeout=90", nil, "", []int{http.StatusOK})
 	if err == nil {
 		var op struct {
 			Status string `json:"status"`
 			Err    string `json:"err"`
 		}
 
-		err = json.Unmarshal(got.Metadata, &op)
+		err = json.Unmarshal(got.env.Metadata, &op)
 		if err == nil && op.Status != "Success" {
-			err = fmt.Errorf("%s: operation %s ended %q: %s", kind, env.Operation, op.Status, op.Err)
+			err = fmt.Errorf("%s: operation %s ended %q: %s", kind, rep.env.Operation, op.Status, op.Err)
 		}
 	}
 
@@ -319,15 +366,15 @@ func (c *client) step() {
 	if c.rng.IntN(100) >= c.cfg.writes {
 		switch c.rng.IntN(5) {
 		case 0:
-			_, _ = c.do("get-server", "GET", "/1.0", nil, http.StatusOK)
+			_, _ = c.do("get-server", "GET", "/1.0", nil, "", http.StatusOK)
 		case 1:
-			_, _ = c.do("list-images", "GET", "/1.0/images?recursion=1", nil, http.StatusOK)
+			_, _ = c.do("list-images", "GET", "/1.0/images?recursion=1", nil, "", http.StatusOK)
 		case 2:
-			_, _ = c.do("list-instances", "GET", "/1.0/instances?recursion=1", nil, http.StatusOK)
+			_, _ = c.do("list-instances", "GET", "/1.0/instances?recursion=1", nil, "", http.StatusOK)
 		case 3:
-			_, _ = c.do("get-image", "GET", "/1.0/images/"+c.cfg.image, nil, http.StatusOK)
+			_, _ = c.do("get-image", "GET", "/1.0/images/"+c.cfg.image, nil, "", http.StatusOK)
 		case 4:
-			_, _ = c.do("list-profiles", "GET", "/1.0/profiles", nil, http.StatusOK)
+			_, _ = c.do("list-profiles", "GET", "/1.0/profiles", nil, "", http.StatusOK)
 		}
 
 		return
@@ -335,24 +382,21 @@ func (c *client) step() {
 
 	switch c.rng.IntN(4) {
 	case 0:
-		key := fmt.Sprintf("load.client%d", c.id)
-		body := map[string]any{"properties": map[string]string{key: fmt.Sprint(c.seq)}}
-		c.seq++
-		_, _ = c.do("patch-image", "PATCH", "/1.0/images/"+c.cfg.image, body, http.StatusOK)
+		c.patchImage()
 	case 1:
 		name := c.name("alias")
-		_, err := c.do("create-alias", "POST", "/1.0/images/aliases", map[string]string{"name": name, "target": c.cfg.image},
+		_, err := c.do("create-alias", "POST", "/1.0/images/aliases", map[string]string{"name": name, "target": c.cfg.image}, "",
 			http.StatusOK, http.StatusCreated)
 		if err == nil {
-			_, _ = c.do("delete-alias", "DELETE", "/1.0/images/aliases/"+name, nil, http.StatusOK)
+			_, _ = c.do("delete-alias", "DELETE", "/1.0/images/aliases/"+name, nil, "", http.StatusOK)
 		}
 
 	case 2:
 		name := c.name("profile")
-		_, err := c.do("create-profile", "POST", "/1.0/profiles", map[string]any{"name": name, "config": map[string]string{"user.k": "v"}},
+		_, err := c.do("create-profile", "POST", "/1.0/profiles", map[string]any{"name": name, "config": map[string]string{"user.k": "v"}}, "",
 			http.StatusOK, http.StatusCreated)
 		if err == nil {
-			_, _ = c.do("delete-profile", "DELETE", "/1.0/profiles/"+name, nil, http.StatusOK)
+			_, _ = c.do("delete-profile", "DELETE", "/1.0/profiles/"+name, nil, "", http.StatusOK)
 		}
 
 	case 3:
@@ -360,7 +404,7 @@ func (c *client) step() {
 		select {
 		case c.instSem <- struct{}{}:
 		default:
-			_, _ = c.do("get-server", "GET", "/1.0", nil, http.StatusOK)
+			_, _ = c.do("get-server", "GET", "/1.0", nil, "", http.StatusOK)
 			return
 		}
 
@@ -369,26 +413,64 @@ func (c *client) step() {
 	}
 }
 
+// propKey is the image property a client edits.
+func propKey(id int) string {
+	return fmt.Sprintf("load.client%d", id)
+}
+
+// patchImage sets this client's own image property with a conditional PATCH: the ETag of a fresh GET must still
+// match, or the daemon answers 412, which contention makes expected. The value of the last accepted PATCH is kept
+// to check, after the run, that no accepted edit was lost.
+func (c *client) patchImage() {
+	path := "/1.0/images/" + c.cfg.image
+	rep, err := c.do("get-image", "GET", path, nil, "", http.StatusOK)
+	if err != nil {
+		return
+	}
+
+	if rep.etag == "" {
+		c.res.record("patch-image/"+c.t.name, 0, fmt.Errorf("GET %s: no ETag", path))
+		return
+	}
+
+	c.seq++
+	value := fmt.Sprint(c.seq)
+	body := map[string]any{"properties": map[string]string{propKey(c.id): value}}
+	rep, err = c.do("patch-image", "PATCH", path, body, rep.etag, http.StatusOK, http.StatusPreconditionFailed)
+	if err != nil {
+		return
+	}
+
+	if rep.status == http.StatusOK {
+		c.lastProp = value
+		return
+	}
+
+	c.res.mu.Lock()
+	c.res.conflicts++
+	c.res.mu.Unlock()
+}
+
 // instance creates a stopped instance from the image and deletes it.
 func (c *client) instance() {
 	name := c.name("c")
 	body := map[string]any{"name": name, "source": map[string]string{"type": "image", "fingerprint": c.cfg.image}}
-	env, err := c.do("create-instance", "POST", "/1.0/instances", body, http.StatusAccepted)
+	rep, err := c.do("create-instance", "POST", "/1.0/instances", body, "", http.StatusAccepted)
 	if err != nil {
 		return
 	}
 
-	err = c.wait("create-instance", env)
+	err = c.wait("create-instance", rep)
 	if err != nil {
 		return
 	}
 
-	env, err = c.do("delete-instance", "DELETE", "/1.0/instances/"+name, nil, http.StatusAccepted)
+	rep, err = c.do("delete-instance", "DELETE", "/1.0/instances/"+name, nil, "", http.StatusAccepted)
 	if err != nil {
 		return
 	}
 
-	_ = c.wait("delete-instance", env)
+	_ = c.wait("delete-instance", rep)
 }
 
 func run(cfg config) (*results, error) {
@@ -405,7 +487,7 @@ func run(cfg config) (*results, error) {
 	// Every target must answer before the clock starts.
 	for _, t := range targets {
 		c := &client{t: t, cfg: cfg, res: &results{kinds: map[string]*stats{}}}
-		_, err := c.send("GET", "/1.0/images/"+cfg.image, nil, []int{http.StatusOK})
+		_, err := c.send("GET", "/1.0/images/"+cfg.image, nil, "", []int{http.StatusOK})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
@@ -416,6 +498,7 @@ func run(cfg config) (*results, error) {
 	deadline := time.Now().Add(cfg.duration)
 	start := time.Now()
 	var wg sync.WaitGroup
+	clients := make([]*client, cfg.clients)
 	for i := range cfg.clients {
 		c := &client{
 			id:      i,
@@ -426,6 +509,7 @@ func run(cfg config) (*results, error) {
 			instSem: instSem,
 		}
 
+		clients[i] = c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -441,5 +525,38 @@ func run(cfg config) (*results, error) {
 		return nil, errors.New("no request was made")
 	}
 
-	return res, nil
+	return res, checkEdits(clients, cfg.image, res)
+}
+
+// checkEdits checks that the image keeps, for every client, the value of its last accepted PATCH.
+func checkEdits(clients []*client, fp string, res *results) error {
+	c := &client{t: clients[0].t, cfg: clients[0].cfg, res: res}
+	rep, err := c.send("GET", "/1.0/images/"+fp, nil, "", []int{http.StatusOK})
+	if err != nil {
+		return err
+	}
+
+	var img struct {
+		Properties map[string]string `json:"properties"`
+	}
+
+	err = json.Unmarshal(rep.env.Metadata, &img)
+	if err != nil {
+		return err
+	}
+
+	for _, cl := range clients {
+		if cl.lastProp == "" {
+			continue
+		}
+
+		res.edits++
+		got := img.Properties[propKey(cl.id)]
+		if got != cl.lastProp {
+			res.lostEdits = append(res.lostEdits, fmt.Sprintf("client %d: property %s is %q, want %q from its last accepted PATCH",
+				cl.id, propKey(cl.id), got, cl.lastProp))
+		}
+	}
+
+	return nil
 }
