@@ -46,7 +46,7 @@ kill_when() {
 	done
 
 	compgen -G "${glob}" >/dev/null || fail "the operation never reached ${glob}"
-	sleep 0.3
+	sleep 0.1
 	kill -9 "$(cat "${d}/lxd.pid")"
 	wait "${pid}" 2>/dev/null || true
 	rm -f "${d}/lxd.pid"
