@@ -22,7 +22,7 @@ func TestManagerReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, name := range []string{"whole", "running", "stray"} {
+	for _, name := range []string{"whole", "running", "stray", "stray2"} {
 		args := CreateArgs{Name: name, Profiles: []string{"default"}, Image: img}
 		err = m.ValidateCreate(ctx, &args)
 		if err != nil {
@@ -45,8 +45,8 @@ func TestManagerReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// What crashes leave: a row without storage (creation cut during the unpack), storage without a row, a
-	// snapshot row without storage, snapshot storage without a row, and unfinished temporary directories.
+	// What crashes leave: a row without storage (creation cut during the unpack), storage without a row (two of
+	// them, so that no rename can be completed), a snapshot row without storage, snapshot storage without a row.
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.CreateInstance(ctx, db.Instance{Name: "half", Type: api.InstanceTypeContainer, Architecture: "x86_64",
 			CreatedAt: time.Now(), Profiles: []string{"default"}, Config: map[string]string{}})
@@ -61,6 +61,11 @@ func TestManagerReconcile(t *testing.T) {
 
 		_, err = tx.CreateSnapshot(ctx, db.Snapshot{Instance: "whole", Name: "snap2", Architecture: "x86_64",
 			CreatedAt: time.Now(), Profiles: []string{"default"}, Config: map[string]string{}})
+		if err != nil {
+			return err
+		}
+
+		err = tx.DeleteInstance(ctx, "stray2")
 		if err != nil {
 			return err
 		}
@@ -144,12 +149,117 @@ func TestManagerReconcile(t *testing.T) {
 	}
 
 	sort.Strings(set)
-	if strings.Join(set, " ") != "stray whole.snap1" {
-		t.Fatalf("got orphans %v, want the stray container and snapshot snap1 of whole set aside", set)
+	if strings.Join(set, " ") != "stray stray2 whole.snap1" {
+		t.Fatalf("got orphans %v, want the stray containers and snapshot snap1 of whole set aside", set)
 	}
 
 	_, err = os.Stat(filepath.Join(m.pool.ContainerPath("whole"), "lower"))
 	if err != nil {
 		t.Fatalf("the storage of a whole instance was touched: %v", err)
+	}
+}
+
+// reconcileNow runs the start-up reconciliation on the instances in the database and returns the names kept.
+func reconcileNow(t *testing.T, m *Manager) string {
+	t.Helper()
+	ctx := context.Background()
+	var insts []db.Instance
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		insts, err = tx.GetInstances(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	kept, err := m.reconcile(ctx, insts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var names []string
+	for _, inst := range kept {
+		names = append(names, inst.Name)
+	}
+
+	sort.Strings(names)
+	return strings.Join(names, " ")
+}
+
+func TestManagerReconcileRename(t *testing.T) {
+	tests := []struct {
+		name string
+
+		// crash leaves the state a crash in the middle of renaming r1 to r2 leaves.
+		crash func(m *Manager) error
+	}{
+		{"after the row", func(m *Manager) error { return nil }},
+		{"after the storage", func(m *Manager) error { return m.pool.RenameContainer("r1", "r2") }},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := testManager(t)
+			ctx := context.Background()
+			addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
+			img, err := m.ResolveImage(ctx, "img", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			args := CreateArgs{Name: "r1", Profiles: []string{"default"}, Image: img}
+			err = m.ValidateCreate(ctx, &args)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			err = m.Create(ctx, args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			err = m.CreateSnapshot(ctx, "r1", "snap0", time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+				return tx.RenameInstance(ctx, "r1", "r2")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			err = tt.crash(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			got := reconcileNow(t, m)
+			if got != "r2" {
+				t.Fatalf("got instances %q, want r2", got)
+			}
+
+			stored, err := m.pool.Containers()
+			if err != nil || strings.Join(stored, " ") != "r2" {
+				t.Fatalf("got container storage %v %v, want r2", stored, err)
+			}
+
+			snaps, err := m.pool.SnapshotNames("r2")
+			if err != nil || strings.Join(snaps, " ") != "snap0" {
+				t.Fatalf("got snapshot storage %v %v, want snap0 under r2", snaps, err)
+			}
+
+			rows, err := m.Snapshots(ctx, "r2")
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("got snapshots %v %v, want snap0", rows, err)
+			}
+
+			_, err = os.Stat(m.pool.OrphansPath())
+			if !os.IsNotExist(err) {
+				t.Fatalf("got %v, want nothing set aside", err)
+			}
+		})
 	}
 }
