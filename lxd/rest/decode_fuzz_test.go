@@ -66,6 +66,9 @@ func (fuzzDriver) Cleanup(name string) error                       { return nil 
 type fuzzEnv struct {
 	handler http.Handler
 	fp      string
+
+	// dir is the data directory: its images, containers and snapshots are part of the stored state.
+	dir string
 }
 
 // tinyImage returns a unified image tarball with an empty root filesystem.
@@ -157,7 +160,7 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 		Shutdown: func() {},
 	}
 
-	env := &fuzzEnv{handler: srv.Handler()}
+	env := &fuzzEnv{handler: srv.Handler(), dir: dir}
 	t.Cleanup(func() {
 		opsCtx, opsCancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer opsCancel()
@@ -207,7 +210,8 @@ func (e *fuzzEnv) send(t testing.TB, method string, path string, contentType str
 		t.Fatalf("%s %s: status %d, body is not a JSON envelope: %v: %q", method, path, rec.Code, err, rec.Body.String())
 	}
 
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	ct := rec.Header().Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("%s %s: content type %q, want JSON", method, path, ct)
 	}
 
@@ -275,6 +279,16 @@ func (e *fuzzEnv) stored(t testing.TB) string {
 		rec := httptest.NewRecorder()
 		e.handler.ServeHTTP(rec, req)
 		b.WriteString(path + " " + rec.Body.String() + "\n")
+	}
+
+	for _, sub := range []string{"images", "pool/images", "pool/containers", "pool/containers-snapshots"} {
+		entries, _ := os.ReadDir(filepath.Join(e.dir, sub))
+		b.WriteString(sub + ":")
+		for _, entry := range entries {
+			b.WriteString(" " + entry.Name())
+		}
+
+		b.WriteString("\n")
 	}
 
 	return b.String()
