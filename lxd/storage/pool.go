@@ -260,7 +260,12 @@ func (p *Pool) createContainer(name string, fill func(dir string) error, base st
 	}
 
 	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
-	if errors.Is(err, unix.EEXIST) {
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// A file system without RENAME_NOREPLACE: the check above and the instance lock keep the name free.
+		err = os.Rename(tmp, dir)
+	}
+
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
 		return fmt.Errorf("storage for %q already exists: %w", name, errs.ErrConflict)
 	}
 
