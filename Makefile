@@ -12,7 +12,7 @@ DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstra
 
 DATA_DIR ?= /var/lib/lxd
 
-.PHONY: all build deps test-deps run test unit integration static-analysis bench clean
+.PHONY: all build deps test-deps run test unit fuzz integration test-race static-analysis bench clean
 
 all: build
 
@@ -31,10 +31,35 @@ run: deps build
 unit: deps
 	$(GO) test $(GOFLAGS_BUILD) -race -count=1 ./...
 
+# Fuzz targets, as package:function; each runs for FUZZTIME. Inputs that fail are written to the package's
+# testdata/fuzz/ and then run by every "go test" as regression cases. The budget is a count of runs (about 2 s
+# here): a duration can fail spuriously with "context deadline exceeded" (go.dev/issue/75804, fixed in Go 1.27).
+FUZZ_TARGETS := \
+	./lxd/rest:FuzzInstancesPost ./lxd/rest:FuzzInstancePut ./lxd/rest:FuzzInstancePatch \
+	./lxd/rest:FuzzImagesPost ./lxd/rest:FuzzImagePut ./lxd/rest:FuzzImageAliasesPost \
+	./lxd/rest:FuzzProfilesPost ./lxd/rest:FuzzCertificatesPost ./lxd/rest:FuzzInstanceExecPost \
+	./lxd/rest:FuzzInstanceSnapshotsPost
+FUZZTIME ?= 500x
+
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t ($(FUZZTIME))"; \
+		$(GO) test $(GOFLAGS_BUILD) -run "^$${t##*:}$$" -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" >/tmp/fuzz.$$$$.log 2>&1 \
+			|| { grep -v '^time=' /tmp/fuzz.$$$$.log | tail -n 30; rm -f /tmp/fuzz.$$$$.log; exit 1; }; \
+	done; rm -f /tmp/fuzz.$$$$.log
+
 integration: test-deps build
 	./test/main.sh
 
-test: unit integration
+test: unit fuzz integration test-race
+
+# Concurrency tests against a daemon built with the race detector (in bin/race/, apart from bin/lxd); a data race
+# in the daemon log fails the test.
+RACE_TESTS ?= test_reliability_concurrent_imports_and_lists test_reliability_kill_during_imports test_load_100_clients
+
+test-race: test-deps build
+	$(GO) build $(GOFLAGS_BUILD) -race -o bin/race/ ./lxd
+	LXD_RACE_BIN=$(CURDIR)/bin/race/lxd LOAD_DURATION=$${LOAD_DURATION:-15s} ./test/main.sh $(RACE_TESTS)
 
 static-analysis:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -135,6 +137,11 @@ func (m *Manager) Init(ctx context.Context) error {
 		return fmt.Errorf("initialising instances: %w", err)
 	}
 
+	insts, err = m.reconcile(ctx, insts)
+	if err != nil {
+		return fmt.Errorf("reconciling instances with their storage: %w", err)
+	}
+
 	for _, inst := range insts {
 		if m.driver.Status(inst.Name) != api.Stopped {
 			m.follow(inst.Name)
@@ -162,6 +169,243 @@ func (m *Manager) Init(ctx context.Context) error {
 	}
 
 	go m.pruneSnapshotsLoop(ctx)
+	return nil
+}
+
+// reconcile makes instance records and storage match again after a crash, and returns the instances kept.
+//
+// Rows are written before storage when creating, storage is removed before rows when deleting, and a rename
+// renames the row, then the storage, then the snapshots' storage. So after a crash:
+//   - a row without storage is an instance whose creation or copy did not finish: it is removed, with its
+//     snapshots, driver files and logs;
+//   - storage without a row is the old name of an interrupted rename: when exactly one row lacks storage and
+//     exactly one storage lacks a row, the rename is completed; otherwise the storage is set aside in the pool's
+//     orphans directory, never deleted;
+//   - snapshot storage under a name no instance has is completed the same way when it pairs with exactly one
+//     instance whose snapshots have no storage at all, and is set aside otherwise;
+//   - a snapshot row without storage (a crash during the copy) is removed, and snapshot storage without a row is
+//     set aside.
+//
+// A running instance is never touched.
+func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Instance, error) {
+	kept := make([]db.Instance, 0, len(insts))
+	owned := map[string]bool{}
+	var missing []db.Instance
+	for _, inst := range insts {
+		_, err := m.pool.ContainerBase(inst.Name)
+		if err == nil || !errors.Is(err, errs.ErrNotFound) || m.driver.Status(inst.Name) != api.Stopped {
+			kept = append(kept, inst)
+			owned[inst.Name] = true
+			continue
+		}
+
+		missing = append(missing, inst)
+	}
+
+	names, err := m.pool.Containers()
+	if err != nil {
+		return nil, err
+	}
+
+	var unowned []string
+	for _, name := range names {
+		if !owned[name] {
+			unowned = append(unowned, name)
+		}
+	}
+
+	if len(missing) == 1 && len(unowned) == 1 {
+		from, to := unowned[0], missing[0].Name
+		slog.Warn("completing an interrupted rename", "from", from, "to", to)
+		err = m.pool.RenameContainer(from, to)
+		if err != nil {
+			return nil, err
+		}
+
+		err = m.pool.RenameSnapshots(from, to)
+		if err != nil {
+			return nil, err
+		}
+
+		_ = os.Rename(filepath.Join(m.logDir, from), filepath.Join(m.logDir, to))
+		kept = append(kept, missing[0])
+		owned[to] = true
+		missing, unowned = nil, nil
+	}
+
+	for _, inst := range missing {
+		slog.Warn("removing an instance whose creation did not finish", "instance", inst.Name)
+		err = m.removeUnfinished(ctx, inst.Name)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for _, name := range unowned {
+		dest, err := m.pool.SetAsideContainer(name)
+		if err != nil {
+			return nil, err
+		}
+
+		slog.Warn("set aside the storage of an instance that has no record", "instance", name, "path", dest)
+	}
+
+	err = m.reconcileSnapshotOwners(ctx, kept, owned)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, inst := range kept {
+		err = m.reconcileSnapshots(ctx, inst.Name)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	return kept, nil
+}
+
+// reconcileSnapshotOwners deals with snapshot storage kept under a name no instance has: it completes an
+// interrupted rename of the snapshots when it pairs with exactly one instance whose snapshot rows have no storage
+// at all, and sets the rest aside.
+func (m *Manager) reconcileSnapshotOwners(ctx context.Context, kept []db.Instance, owned map[string]bool) error {
+	owners, err := m.pool.SnapshotOwners()
+	if err != nil {
+		return err
+	}
+
+	var unowned []string
+	for _, name := range owners {
+		if !owned[name] {
+			unowned = append(unowned, name)
+		}
+	}
+
+	if len(unowned) == 0 {
+		return nil
+	}
+
+	var bare []string
+	for _, inst := range kept {
+		var rows []db.Snapshot
+		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			var err error
+			rows, err = tx.GetSnapshots(ctx, inst.Name)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+
+		stored, err := m.pool.SnapshotNames(inst.Name)
+		if err != nil {
+			return err
+		}
+
+		if len(rows) > 0 && len(stored) == 0 {
+			bare = append(bare, inst.Name)
+		}
+	}
+
+	if len(unowned) == 1 && len(bare) == 1 {
+		slog.Warn("completing an interrupted rename of snapshots", "from", unowned[0], "to", bare[0])
+		return m.pool.RenameSnapshots(unowned[0], bare[0])
+	}
+
+	for _, name := range unowned {
+		snaps, err := m.pool.SnapshotNames(name)
+		if err != nil {
+			return err
+		}
+
+		for _, snap := range snaps {
+			dest, err := m.pool.SetAsideSnapshot(name, snap)
+			if err != nil {
+				return err
+			}
+
+			slog.Warn("set aside a snapshot whose instance has no record", "instance", name, "snapshot", snap, "path", dest)
+		}
+	}
+
+	return nil
+}
+
+// removeUnfinished removes what an interrupted creation of an instance left: row, snapshots, driver files, logs.
+func (m *Manager) removeUnfinished(ctx context.Context, name string) error {
+	err := m.pool.DeleteContainer(name)
+	if err != nil {
+		return err
+	}
+
+	err = m.pool.DeleteSnapshots(name)
+	if err != nil {
+		return err
+	}
+
+	err = m.driver.Cleanup(name)
+	if err != nil {
+		return err
+	}
+
+	_ = os.RemoveAll(filepath.Join(m.logDir, name))
+	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.DeleteInstance(ctx, name)
+	})
+}
+
+// reconcileSnapshots removes the snapshot rows of an instance that have no storage and sets aside the snapshot
+// storage that has no row.
+func (m *Manager) reconcileSnapshots(ctx context.Context, name string) error {
+	var rows []db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		rows, err = tx.GetSnapshots(ctx, name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	stored, err := m.pool.SnapshotNames(name)
+	if err != nil {
+		return err
+	}
+
+	onDisk := map[string]bool{}
+	for _, snap := range stored {
+		onDisk[snap] = true
+	}
+
+	recorded := map[string]bool{}
+	for _, row := range rows {
+		recorded[row.Name] = true
+		if onDisk[row.Name] {
+			continue
+		}
+
+		slog.Warn("removing a snapshot whose creation did not finish", "instance", name, "snapshot", row.Name)
+		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteSnapshot(ctx, name, row.Name)
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	for _, snap := range stored {
+		if recorded[snap] {
+			continue
+		}
+
+		dest, err := m.pool.SetAsideSnapshot(name, snap)
+		if err != nil {
+			return err
+		}
+
+		slog.Warn("set aside a snapshot that has no record", "instance", name, "snapshot", snap, "path", dest)
+	}
+
 	return nil
 }
 

@@ -77,6 +77,7 @@ func NewDirPool(name string, dir string) (*Pool, error) {
 		}
 	}
 
+	p.removeUnfinished()
 	return p, nil
 }
 
@@ -210,34 +211,16 @@ func (p *Pool) CreateContainer(name string, base string, rootUID int, rootGID in
 		return fmt.Errorf("base %q: %w", base, errs.ErrNotFound)
 	}
 
-	dir := p.ContainerPath(name)
-	err := os.Mkdir(dir, 0o711)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("storage for %q already exists: %w", name, errs.ErrConflict)
-	}
-
-	if err != nil {
-		return err
-	}
-
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.RemoveAll(dir)
-		}
-	}()
-
-	err = os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
-	if err != nil {
-		return err
-	}
-
-	if base == "" {
-		err = os.Chown(filepath.Join(dir, "rootfs"), rootUID, rootGID)
+	return p.createContainer(name, func(dir string) error {
+		err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
 		if err != nil {
 			return err
 		}
-	} else {
+
+		if base == "" {
+			return os.Chown(filepath.Join(dir, "rootfs"), rootUID, rootGID)
+		}
+
 		var st unix.Stat_t
 		err = unix.Stat(p.BaseRootfs(base), &st)
 		if err != nil {
@@ -257,13 +240,57 @@ func (p *Pool) CreateContainer(name string, base string, rootUID int, rootGID in
 			return err
 		}
 
-		err = os.Chmod(upper, fs.FileMode(st.Mode&0o7777))
-		if err != nil {
-			return err
-		}
+		return os.Chmod(upper, fs.FileMode(st.Mode&0o7777))
+	}, base)
+}
+
+// createContainer fills a temporary directory with fill, writes the lower file naming base, and only then renames
+// the directory to the container's name: a crash never leaves a half-made container under its name, only a .tmp-
+// directory that the next start removes.
+func (p *Pool) createContainer(name string, fill func(dir string) error, base string) error {
+	dir := p.ContainerPath(name)
+	_, err := os.Lstat(dir)
+	if err == nil {
+		return fmt.Errorf("storage for %q already exists: %w", name, errs.ErrConflict)
 	}
 
-	err = os.WriteFile(filepath.Join(dir, "lower"), []byte(base+"\n"), 0o600)
+	tmp, err := os.MkdirTemp(filepath.Join(p.dir, "containers"), ".tmp-")
+	if err != nil {
+		return err
+	}
+
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+
+	err = os.Chmod(tmp, 0o711)
+	if err != nil {
+		return err
+	}
+
+	err = fill(tmp)
+	if err != nil {
+		return err
+	}
+
+	err = os.WriteFile(filepath.Join(tmp, "lower"), []byte(base+"\n"), 0o600)
+	if err != nil {
+		return err
+	}
+
+	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// A file system without RENAME_NOREPLACE: the check above and the instance lock keep the name free.
+		err = os.Rename(tmp, dir)
+	}
+
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
+		return fmt.Errorf("storage for %q already exists: %w", name, errs.ErrConflict)
+	}
+
 	if err != nil {
 		return err
 	}

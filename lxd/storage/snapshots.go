@@ -167,23 +167,9 @@ func (p *Pool) ReplaceRootfs(name string, src string) error {
 }
 
 // CreateContainerFrom lays out a new container whose root filesystem is a copy of the tree src, as a plain
-// directory without a base.
+// directory without a base. The container appears under its name only once the copy is complete.
 func (p *Pool) CreateContainerFrom(name string, src string) error {
-	err := p.CreateContainer(name, "", 0, 0)
-	if err != nil {
-		return err
-	}
-
-	dir := p.ContainerPath(name)
-	err = os.Remove(filepath.Join(dir, "rootfs"))
-	if err == nil {
-		err = CopyTree(src, filepath.Join(dir, "rootfs"))
-	}
-
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return err
-	}
-
-	return nil
+	return p.createContainer(name, func(dir string) error {
+		return CopyTree(src, filepath.Join(dir, "rootfs"))
+	}, "")
 }

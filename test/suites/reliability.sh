@@ -1,6 +1,21 @@
 # Crash safety and concurrency: the store stays consistent whatever moment the daemon is killed at, and concurrent
 # clients lose nothing.
 
+# With LXD_RACE_BIN set (make test-race), every test runs a daemon built with the race detector, through a wrapper
+# that appends the daemon's standard error, where the detector reports, to the daemon log: check_log then fails a
+# test whose daemon had a data race.
+if [ -n "${LXD_RACE_BIN:-}" ]; then
+	LXD_BIN="${LXD_RACE_BIN}.logged"
+	cat >"${LXD_BIN}" <<EOF
+#!/bin/sh
+case "\${1:-}" in
+-*) [ -n "\${LXD_DIR:-}" ] && exec "${LXD_RACE_BIN}" "\$@" 2>>"\${LXD_DIR}/lxd.log" ;;
+esac
+exec "${LXD_RACE_BIN}" "\$@"
+EOF
+	chmod +x "${LXD_BIN}"
+fi
+
 # check_store_consistent DIR: every listed image's files hash to its fingerprint, no file is left that no image
 # records, no upload is left half-way, and the database passes its integrity check.
 check_store_consistent() {

@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestNewDirPoolRemovesUnfinished(t *testing.T) {
+	dir := t.TempDir()
+	unfinished := []string{
+		filepath.Join(dir, "images", ".tmp-1"),
+		filepath.Join(dir, "containers", ".tmp-2"),
+		filepath.Join(dir, "containers-snapshots", "c1", ".tmp-3"),
+	}
+
+	kept := []string{
+		filepath.Join(dir, "containers", "c1"),
+		filepath.Join(dir, "containers-snapshots", "c1", "snap0"),
+	}
+
+	for _, d := range append(unfinished, kept...) {
+		err := os.MkdirAll(filepath.Join(d, "rootfs"), 0o700)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p, err := NewDirPool("default", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, d := range unfinished {
+		_, err = os.Stat(d)
+		if !os.IsNotExist(err) {
+			t.Errorf("got %v for %s, want it removed", err, d)
+		}
+	}
+
+	for _, d := range kept {
+		_, err = os.Stat(d)
+		if err != nil {
+			t.Errorf("got %v for %s, want it kept", err, d)
+		}
+	}
+
+	names, err := p.Containers()
+	if err != nil || len(names) != 1 || names[0] != "c1" {
+		t.Fatalf("got containers %v %v, want c1", names, err)
+	}
+}
+
+func TestCreateContainerIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p, err := NewDirPool("default", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	src := t.TempDir()
+	err = os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A copy that fails leaves nothing under the name, nor any temporary directory.
+	err = p.CreateContainerFrom("c1", filepath.Join(src, "missing"))
+	if err == nil {
+		t.Fatal("got no error copying a missing tree")
+	}
+
+	entries, err := os.ReadDir(filepath.Join(dir, "containers"))
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("got %v %v in containers/, want nothing after a failed creation", entries, err)
+	}
+
+	err = p.CreateContainerFrom("c1", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base, err := p.ContainerBase("c1")
+	if err != nil || base != "" {
+		t.Fatalf("got base %q %v, want a complete container without a base", base, err)
+	}
+
+	err = p.CreateContainerFrom("c1", src)
+	if err == nil {
+		t.Fatal("got no error creating c1 twice")
+	}
+
+	entries, err = os.ReadDir(filepath.Join(dir, "containers"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("got %v %v in containers/, want c1 only", entries, err)
+	}
+}
