@@ -1,15 +1,25 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 // checkETag refuses a PUT or PATCH whose If-Match does not match the current state's ETag.
 func checkETag(r *http.Request, current any) response.Response {
+	err := matchETag(r, current)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return nil
+}
+
+// matchETag is checkETag as an error (a 412 StatusError), for checks made inside a transaction.
+func matchETag(r *http.Request, current any) error {
 	match := strings.Trim(r.Header.Get("If-Match"), `"`)
 	if match == "" {
 		return nil
@@ -17,11 +27,11 @@ func checkETag(r *http.Request, current any) response.Response {
 
 	hash, err := response.ETag(current)
 	if err != nil {
-		return response.InternalError(err)
+		return err
 	}
 
 	if hash != match {
-		return response.PreconditionFailed(fmt.Errorf("ETag doesn't match: %s vs %s", hash, match))
+		return api.StatusErrorf(http.StatusPreconditionFailed, "ETag doesn't match: %s vs %s", hash, match)
 	}
 
 	return nil

@@ -2,8 +2,9 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -175,32 +176,43 @@ func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response 
 		return response.SmartError(err)
 	}
 
-	resp := checkETag(r, imageETag(img))
-	if resp != nil {
-		return resp
-	}
-
-	put := api.ImagePut{}
-	if merge {
-		put = img.Writable()
-		put.Properties = map[string]string{}
-		for k, v := range img.Properties {
-			put.Properties[k] = v
-		}
-	}
-
-	err = request.DecodeJSON(r, &put)
+	var body json.RawMessage
+	err = request.DecodeJSON(r, &body)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	for _, p := range put.Profiles {
-		if p != "default" {
-			return response.BadRequest(fmt.Errorf("profile %q not found", p))
-		}
-	}
-
+	// The ETag check, the merge and the write are one transaction: two updates made from the same state cannot
+	// both succeed and lose one another's changes.
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
+		found, err := tx.GetImage(ctx, img.Fingerprint)
+		if err != nil {
+			return err
+		}
+
+		current := found.ToAPI(nil)
+		err = matchETag(r, imageETag(&current))
+		if err != nil {
+			return err
+		}
+
+		put := api.ImagePut{}
+		if merge {
+			put = current.Writable()
+			put.Properties = maps.Clone(current.Properties)
+		}
+
+		err = json.Unmarshal(body, &put)
+		if err != nil {
+			return api.StatusErrorf(http.StatusBadRequest, "invalid JSON in request body: %v", err)
+		}
+
+		for _, p := range put.Profiles {
+			if p != "default" {
+				return api.StatusErrorf(http.StatusBadRequest, "profile %q not found", p)
+			}
+		}
+
 		return tx.UpdateImage(ctx, img.Fingerprint, db.ImageUpdate{
 			Public:     put.Public,
 			AutoUpdate: put.AutoUpdate,

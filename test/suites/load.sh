@@ -30,12 +30,9 @@ test_load_100_clients() {
 		-d "$(jq -nc --rawfile c "${TEST_TMP}/c.crt" '{certificate: $c, name: "load"}')"
 	addr=$(enable_https "${d}")
 
-	# Known: an image PATCH with If-Match checks the ETag before, not in, the transaction that writes, so two
-	# conditional edits can both be accepted and one lost (lxd/rest/images.go, imageUpdate). The loss is reported;
-	# drop -lost-edits-ok once the check and the write are atomic.
 	(cd "${MAIN_DIR}" && go build -o "${TEST_TMP}/load" ./test/load)
 	out=$("${TEST_TMP}/load" -socket "${d}/unix.socket" -https "${addr}" -cert "${TEST_TMP}/c.crt" -key "${TEST_TMP}/c.key" \
-		-image "${fp}" -clients "${LOAD_CLIENTS:-100}" -duration "${LOAD_DURATION:-30s}" -lost-edits-ok) || { echo "${out}"; fail "load run"; }
+		-image "${fp}" -clients "${LOAD_CLIENTS:-100}" -duration "${LOAD_DURATION:-30s}") || { echo "${out}"; fail "load run"; }
 	echo "${out}"
 	p99=$(echo "${out}" | sed -n 's/^p99: //p')
 	echo "load p99: ${p99}" | tee -a "${RUN_DIR}/timings"
