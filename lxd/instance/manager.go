@@ -16,6 +16,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/locking"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -55,8 +56,8 @@ type Manager struct {
 	idmap  *IDMap
 	logDir string
 
-	lockMu sync.Mutex
-	locks  map[string]*sync.Mutex
+	// locks holds one lock per instance name.
+	locks locking.Keyed
 
 	runMu   sync.Mutex
 	running map[string]*run
@@ -80,7 +81,6 @@ func NewManager(args ManagerArgs) *Manager {
 		events:  args.Events,
 		idmap:   args.IDMap,
 		logDir:  args.LogDir,
-		locks:   map[string]*sync.Mutex{},
 		running: map[string]*run{},
 	}
 }
@@ -92,16 +92,7 @@ func (m *Manager) Pool() *storage.Pool {
 
 // lock takes the lock of one instance and returns its release.
 func (m *Manager) lock(name string) func() {
-	m.lockMu.Lock()
-	l, ok := m.locks[name]
-	if !ok {
-		l = &sync.Mutex{}
-		m.locks[name] = l
-	}
-
-	m.lockMu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return m.locks.Lock(name)
 }
 
 // DefaultProfile is the profile created at first start: a root disk on the default pool.

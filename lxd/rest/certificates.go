@@ -252,6 +252,8 @@ func certificatePatch(s *state.State, r *http.Request) response.Response {
 
 // certificateUpdate replaces (PUT) or merges (PATCH) the writable fields of a trusted certificate.
 func certificateUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	// Prefixes name certificates too: one lock for all of them.
+	defer lockUpdate("certificates", "")()
 	cert, err := loadCertificate(r.Context(), s, r)
 	if err != nil {
 		return response.SmartError(err)

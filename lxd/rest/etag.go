@@ -4,9 +4,19 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lxd-go/lxd/lxd/locking"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/shared/api"
 )
+
+// updateLocks serialise the updates of each resource, from reading its state for the ETag check to writing the
+// new state, so that two conditional updates made from the same state cannot both succeed.
+var updateLocks locking.Keyed
+
+// lockUpdate takes the update lock of one resource (kind and name) and returns its release.
+func lockUpdate(kind string, name string) func() {
+	return updateLocks.Lock(kind + "/" + name)
+}
 
 // checkETag refuses a PUT or PATCH whose If-Match does not match the current state's ETag.
 func checkETag(r *http.Request, current any) response.Response {

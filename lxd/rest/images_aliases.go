@@ -200,6 +200,12 @@ func imageAliasPatch(s *state.State, r *http.Request) response.Response {
 
 // imageAliasUpdate replaces (PUT) or merges (PATCH) an alias's target and description.
 func imageAliasUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	defer lockUpdate("alias", name)()
 	alias, err := loadAlias(s, r)
 	if err != nil {
 		return response.SmartError(err)

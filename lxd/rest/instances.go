@@ -337,6 +337,8 @@ func instanceUpdate(s *state.State, r *http.Request, merge bool) response.Respon
 		return response.SmartError(err)
 	}
 
+	defer lockUpdate("instance", name)()
+
 	inst, err := s.Instances.Get(r.Context(), name)
 	if err != nil {
 		return response.SmartError(err)

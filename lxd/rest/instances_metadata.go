@@ -65,6 +65,8 @@ func instanceMetadataUpdate(s *state.State, r *http.Request, merge bool) respons
 		return response.SmartError(err)
 	}
 
+	defer lockUpdate("instance-metadata", name)()
+
 	cur, err := s.Instances.Metadata(r.Context(), name)
 	if err != nil {
 		return response.SmartError(err)

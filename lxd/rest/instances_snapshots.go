@@ -217,6 +217,8 @@ func instanceSnapshotPut(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	defer lockUpdate("snapshot", name+"/"+snap)()
+
 	cur, err := s.Instances.Snapshot(r.Context(), name, snap)
 	if err != nil {
 		return response.SmartError(err)

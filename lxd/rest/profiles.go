@@ -199,6 +199,12 @@ func profilePatch(s *state.State, r *http.Request) response.Response {
 
 // profileUpdate replaces (PUT) or merges (PATCH) a profile. The instances using it must keep a root disk.
 func profileUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	defer lockUpdate("profile", name)()
 	p, err := loadProfile(s, r)
 	if err != nil {
 		return response.SmartError(err)

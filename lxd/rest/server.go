@@ -73,6 +73,7 @@ func serverPatch(s *state.State, r *http.Request) response.Response {
 
 // serverUpdate applies a PUT (replace) or PATCH (merge) of the server configuration.
 func serverUpdate(s *state.State, r *http.Request, replace bool) response.Response {
+	defer lockUpdate("server", "")()
 	resp := checkETag(r, s.Config().Render())
 	if resp != nil {
 		return resp

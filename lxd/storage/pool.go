@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/locking"
 )
 
 // DefaultPool is the name of the pool created at first start.
@@ -29,30 +30,17 @@ type Pool struct {
 	name string
 	dir  string
 
-	// mu serialises container mounts and guards bases.
+	// mu serialises container mounts.
 	mu sync.Mutex
 
 	// bases serialises the creation and removal of each base, so that unpacking one image (seconds for a large
 	// one) holds up neither the mounts nor the unpacking of other images.
-	bases map[string]*sync.Mutex
+	bases locking.Keyed
 }
 
 // baseLock locks one base and returns its unlock function.
 func (p *Pool) baseLock(base string) func() {
-	p.mu.Lock()
-	if p.bases == nil {
-		p.bases = map[string]*sync.Mutex{}
-	}
-
-	l, ok := p.bases[base]
-	if !ok {
-		l = &sync.Mutex{}
-		p.bases[base] = l
-	}
-
-	p.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return p.bases.Lock(base)
 }
 
 // NewDirPool opens (creating it if needed) the dir pool name in dir.
