@@ -38,7 +38,9 @@ FUZZ_TARGETS := \
 	./lxd/rest:FuzzInstancesPost ./lxd/rest:FuzzInstancePut ./lxd/rest:FuzzInstancePatch \
 	./lxd/rest:FuzzImagesPost ./lxd/rest:FuzzImagePut ./lxd/rest:FuzzImageAliasesPost \
 	./lxd/rest:FuzzProfilesPost ./lxd/rest:FuzzCertificatesPost ./lxd/rest:FuzzInstanceExecPost \
-	./lxd/rest:FuzzInstanceSnapshotsPost
+	./lxd/rest:FuzzInstanceSnapshotsPost \
+	./lxd/images:FuzzParseMetadata ./lxd/images:FuzzValidateTar ./simplestreams:FuzzParseProducts \
+	./lxd/template:FuzzRender
 FUZZTIME ?= 500x
 
 fuzz: deps
