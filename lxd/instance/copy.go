@@ -200,6 +200,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		}
 
 		config[KeyLastStatePower] = "STOPPED"
+		config[KeyApplyTemplate] = images.TriggerCopy
 		_, err = tx.CreateInstance(ctx, inst)
 		return err
 	})
@@ -262,6 +263,8 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 	if err != nil {
 		return err
 	}
+
+	m.setVolatile(ctx, args.Name, map[string]string{KeyApplyTemplate: ""})
 
 	if src.snapshot == "" && !args.InstanceOnly {
 		rollback.add(func() { _ = m.pool.DeleteSnapshots(args.Name) })

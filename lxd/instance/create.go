@@ -137,6 +137,10 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	}()
 
 	config := maps.Clone(args.Config)
+	if config == nil {
+		config = map[string]string{}
+	}
+
 	arch := osarch.Host()
 	if args.Image != nil {
 		arch = args.Image.Architecture
@@ -175,6 +179,10 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		}
 
 		config[KeyLastStatePower] = "STOPPED"
+		if args.Image != nil {
+			config[KeyApplyTemplate] = images.TriggerCreate
+		}
+
 		_, err = tx.CreateInstance(ctx, inst)
 		return err
 	})
@@ -237,6 +245,8 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		if unmountErr != nil {
 			return unmountErr
 		}
+
+		m.setVolatile(ctx, args.Name, map[string]string{KeyApplyTemplate: ""})
 	}
 
 	ok = true

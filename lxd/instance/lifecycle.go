@@ -62,6 +62,17 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		rootUID, rootGID = int(idmap.HostUID), int(idmap.HostGID)
 	}
 
+	// Templates of a creation or copy cut short before they were rendered.
+	pending := inst.Config[KeyApplyTemplate]
+	if pending == images.TriggerCreate || pending == images.TriggerCopy {
+		err = m.applyTemplates(name, pending, tplInstance(inst, config, devices), rootUID, rootGID)
+		if err != nil {
+			return err
+		}
+
+		m.setVolatile(ctx, name, map[string]string{KeyApplyTemplate: ""})
+	}
+
 	err = m.applyTemplates(name, images.TriggerStart, tplInstance(inst, config, devices), rootUID, rootGID)
 	if err != nil {
 		return err

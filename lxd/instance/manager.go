@@ -29,6 +29,10 @@ const (
 	KeyIdmapBase      = "volatile.idmap.base"
 	KeyIdmapNext      = "volatile.idmap.next"
 	KeyLastIdmap      = "volatile.last_state.idmap"
+
+	// KeyApplyTemplate names the templates trigger (create or copy) still to render: it is set with the row and
+	// cleared once they are rendered, so that a creation cut short renders them at the next start.
+	KeyApplyTemplate = "volatile.apply_template"
 )
 
 // ManagerArgs are the subsystems a Manager works with.

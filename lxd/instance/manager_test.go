@@ -383,3 +383,61 @@ func TestManagerValidateCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestManagerRendersPendingTemplatesAtStart: a creation cut short before its templates were rendered (the key
+// volatile.apply_template still set) renders them at the next start, once.
+func TestManagerRendersPendingTemplatesAtStart(t *testing.T) {
+	m, drv := testManager(t)
+	ctx := context.Background()
+	addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
+	img, err := m.ResolveImage(ctx, "img", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Image: img}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, err := m.Get(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, pending := inst.Config[KeyApplyTemplate]
+	if pending {
+		t.Fatalf("got %s=%q after a complete creation, want it cleared", KeyApplyTemplate, inst.Config[KeyApplyTemplate])
+	}
+
+	// As if the daemon had died between laying out the storage and rendering the templates.
+	upper := filepath.Join(m.pool.ContainerPath("c1"), "upper", "etc", "hostname")
+	err = os.Remove(upper)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m.setVolatile(ctx, "c1", map[string]string{KeyApplyTemplate: "create"})
+
+	err = m.Start(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	data, err := os.ReadFile(upper)
+	if err != nil || string(data) != "c1\n" {
+		t.Fatalf("got %q %v, want the create template rendered at start", data, err)
+	}
+
+	inst, err = m.Get(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, pending = inst.Config[KeyApplyTemplate]
+	if pending {
+		t.Fatalf("got %s still set after the start rendered it", KeyApplyTemplate)
+	}
+
+	drv.stop("c1")
+}

@@ -2,7 +2,7 @@
 # Benchmarks our daemon against the stock LXD 5.0.2 in one run, with the same inputs and the same client (curl and
 # apibench over each daemon's unix socket), and writes the table to doc/benchmarks.md. Both daemons run in a network
 # namespace of their own: nothing they do reaches beyond this machine. Medians of RUNS runs (default 3).
-set -eu
+set -eu -o pipefail
 cd "$(dirname "$0")/../.."
 MAIN=$(pwd)
 RUNS=${RUNS:-3}
@@ -122,18 +122,32 @@ lxcw() {
 	LXD_DIR="${WORK}/${who}" LXD_CONF="${WORK}/conf" /usr/bin/lxc "$@"
 }
 
+# remove_instance WHO NAME: deletes an instance, retrying while the daemon is still busy with it (the stock daemon
+# refuses a delete while the stop it started is running).
+remove_instance() {
+	local who=$1 name=$2
+	for _ in $(seq 100); do
+		lxcw "${who}" delete -f "${name}" >/dev/null 2>&1 || true
+		lxcw "${who}" info "${name}" >/dev/null 2>&1 || return 0
+		sleep 0.2
+	done
+
+	echo "could not delete ${name} on ${who}" >&2
+	return 1
+}
+
 # time_launch WHO IMAGE: seconds of `lxc launch` (create and start) from an image already in the store. One launch
-# first, untimed, as a warm-up; every container is deleted after its launch.
+# first, untimed, as a warm-up; every container is deleted after its launch. A failed launch stops the run.
 time_launch() {
-	local who=$1 image=$2 t0 t1
-	lxcw "${who}" launch "${image}" bench-warm >/dev/null
-	lxcw "${who}" delete -f bench-warm
-	for _ in $(seq "${RUNS}"); do
+	local who=$1 image=$2 t0 t1 i
+	lxcw "${who}" launch "${image}" bench-warm >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
+	remove_instance "${who}" bench-warm
+	for i in $(seq "${RUNS}"); do
 		t0=$(now)
-		lxcw "${who}" launch "${image}" bench-c >/dev/null
+		lxcw "${who}" launch "${image}" "bench-c${i}" >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
 		t1=$(now)
 		echo "${t1} - ${t0}" | bc -l
-		lxcw "${who}" delete -f bench-c
+		remove_instance "${who}" "bench-c${i}"
 	done | median
 }
 
@@ -153,7 +167,7 @@ concurrent_launch() {
 
 	t1=$(now)
 	for i in $(seq "${n}"); do
-		lxcw "${who}" delete -f "bench-p${i}" >/dev/null 2>&1 || true
+		remove_instance "${who}" "bench-p${i}"
 	done
 
 	printf "%.3f %d\n" "$(echo "${t1} - ${t0}" | bc -l)" "${failed}"
