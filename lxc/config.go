@@ -3,11 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -469,45 +467,22 @@ func (c *cmdConfigEdit) run(cmd *cobra.Command, args []string) error {
 		return c.editInstance(cmd, t)
 	}
 
-	if !readerIsTerminal(cmd.InOrStdin()) {
-		content, err := io.ReadAll(cmd.InOrStdin())
-		if err != nil {
-			return err
-		}
-
-		put := api.ServerPut{}
-		err = yaml.Unmarshal(content, &put)
-		if err != nil {
-			return err
-		}
-
-		d, err := c.config.global.conf.GetInstanceServer(t.remote)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateServer(put, "")
-	}
-
-	conn, err := c.config.getServer(t)
+	d, err := c.config.global.conf.GetInstanceServer(t.remote)
 	if err != nil {
 		return err
 	}
 
-	data, err := yamlMarshal(conn.server.Writable())
-	if err != nil {
-		return err
-	}
-
-	return editUntilApplied(cmd, append([]byte(serverEditHeader), data...), func(edited []byte) error {
-		put := api.ServerPut{}
-		err := yaml.Unmarshal(edited, &put)
+	load := func() ([]byte, string, error) {
+		conn, err := c.config.getServer(t)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 
-		return conn.update(put, conn.etag)
-	})
+		data, err := yamlMarshal(conn.server.Writable())
+		return data, conn.etag, err
+	}
+
+	return editYAML(cmd, serverEditHeader, load, d.UpdateServer)
 }
 
 const instanceEditHeader = `### This is a YAML representation of the instance configuration.
@@ -534,33 +509,12 @@ func (c *cmdConfigEdit) editInstance(cmd *cobra.Command, t target) error {
 		return err
 	}
 
-	if !readerIsTerminal(cmd.InOrStdin()) {
-		content, err := io.ReadAll(cmd.InOrStdin())
-		if err != nil {
-			return err
-		}
-
-		put := api.InstancePut{}
-		err = yaml.Unmarshal(content, &put)
-		if err != nil {
-			return err
-		}
-
-		return ic.update(put)
+	load := func() ([]byte, string, error) {
+		data, err := yamlMarshal(ic.inst.Writable())
+		return data, "", err
 	}
 
-	data, err := yamlMarshal(ic.inst.Writable())
-	if err != nil {
-		return err
-	}
-
-	return editUntilApplied(cmd, append([]byte(instanceEditHeader), data...), func(edited []byte) error {
-		put := api.InstancePut{}
-		err := yaml.Unmarshal(edited, &put)
-		if err != nil {
-			return err
-		}
-
+	return editYAML(cmd, instanceEditHeader, load, func(put api.InstancePut, _ string) error {
 		return ic.update(put)
 	})
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"errors"
-	"io"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
@@ -120,38 +118,17 @@ func (c *cmdConfigMetadata) runEdit(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	if !readerIsTerminal(cmd.InOrStdin()) {
-		content, err := io.ReadAll(cmd.InOrStdin())
+	load := func() ([]byte, string, error) {
+		md, etag, err := d.GetInstanceMetadata(name)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 
-		md := api.ImageMetadata{}
-		err = yaml.Unmarshal(content, &md)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateInstanceMetadata(name, md, "")
+		data, err := yamlMarshal(md)
+		return data, etag, err
 	}
 
-	md, etag, err := d.GetInstanceMetadata(name)
-	if err != nil {
-		return err
-	}
-
-	data, err := yamlMarshal(md)
-	if err != nil {
-		return err
-	}
-
-	return editUntilApplied(cmd, append([]byte(metadataEditHeader), data...), func(edited []byte) error {
-		md := api.ImageMetadata{}
-		err := yaml.Unmarshal(edited, &md)
-		if err != nil {
-			return err
-		}
-
+	return editYAML(cmd, metadataEditHeader, load, func(md api.ImageMetadata, etag string) error {
 		return d.UpdateInstanceMetadata(name, md, etag)
 	})
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
@@ -610,38 +609,20 @@ func (c *cmdConfigTrustEdit) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	if !readerIsTerminal(cmd.InOrStdin()) {
-		content, err := io.ReadAll(cmd.InOrStdin())
+	// The fingerprint given may be a prefix: updates name the certificate read.
+	target := fp
+	load := func() ([]byte, string, error) {
+		cert, etag, err := d.GetCertificate(fp)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 
-		put := api.CertificatePut{}
-		err = yaml.Unmarshal(content, &put)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateCertificate(fp, put, "")
+		target = cert.Fingerprint
+		data, err := yamlMarshal(cert)
+		return data, etag, err
 	}
 
-	cert, etag, err := d.GetCertificate(fp)
-	if err != nil {
-		return err
-	}
-
-	data, err := yamlMarshal(cert)
-	if err != nil {
-		return err
-	}
-
-	return editUntilApplied(cmd, append([]byte(trustEditHeader), data...), func(edited []byte) error {
-		put := api.CertificatePut{}
-		err := yaml.Unmarshal(edited, &put)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateCertificate(cert.Fingerprint, put, etag)
+	return editYAML(cmd, trustEditHeader, load, func(put api.CertificatePut, etag string) error {
+		return d.UpdateCertificate(target, put, etag)
 	})
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
@@ -784,39 +783,19 @@ func (c *cmdImageEdit) run(cmd *cobra.Command, args []string) error {
 	}
 
 	fp := dereferenceAlias(d, "", name)
-	if !readerIsTerminal(cmd.InOrStdin()) {
-		content, err := io.ReadAll(cmd.InOrStdin())
+	load := func() ([]byte, string, error) {
+		img, etag, err := d.GetImage(fp)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 
-		put := api.ImagePut{}
-		err = yaml.Unmarshal(content, &put)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateImage(fp, put, "")
+		fp = img.Fingerprint
+		data, err := yamlMarshalStock(img.Writable())
+		return data, etag, err
 	}
 
-	img, etag, err := d.GetImage(fp)
-	if err != nil {
-		return err
-	}
-
-	data, err := yamlMarshalStock(img.Writable())
-	if err != nil {
-		return err
-	}
-
-	return editUntilApplied(cmd, append([]byte(imageEditHeader), data...), func(edited []byte) error {
-		put := api.ImagePut{}
-		err := yaml.Unmarshal(edited, &put)
-		if err != nil {
-			return err
-		}
-
-		return d.UpdateImage(img.Fingerprint, put, etag)
+	return editYAML(cmd, imageEditHeader, load, func(put api.ImagePut, etag string) error {
+		return d.UpdateImage(fp, put, etag)
 	})
 }
 

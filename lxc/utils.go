@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/lxc/config"
 )
@@ -175,6 +176,45 @@ func textEditor(content []byte) ([]byte, error) {
 	}
 
 	return os.ReadFile(f.Name())
+}
+
+// editYAML edits a T as YAML. When standard input is not a terminal, what it holds is applied with no ETag;
+// otherwise load gives the current YAML and its ETag, shown under header in the text editor until apply accepts
+// the result.
+func editYAML[T any](cmd *cobra.Command, header string, load func() ([]byte, string, error), apply func(put T, etag string) error) error {
+	decode := func(data []byte) (T, error) {
+		var put T
+		err := yaml.Unmarshal(data, &put)
+		return put, err
+	}
+
+	if !readerIsTerminal(cmd.InOrStdin()) {
+		content, err := io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return err
+		}
+
+		put, err := decode(content)
+		if err != nil {
+			return err
+		}
+
+		return apply(put, "")
+	}
+
+	data, etag, err := load()
+	if err != nil {
+		return err
+	}
+
+	return editUntilApplied(cmd, append([]byte(header), data...), func(edited []byte) error {
+		put, err := decode(edited)
+		if err != nil {
+			return err
+		}
+
+		return apply(put, etag)
+	})
 }
 
 // editUntilApplied opens content in the text editor and hands the result to apply; while apply fails, the error is
