@@ -67,6 +67,7 @@ func main() {
 
 	app.AddCommand((&cmdWaitready{global: global}).command())
 	app.AddCommand((&cmdShutdown{global: global}).command())
+	app.AddCommand(forkstartCommand())
 	app.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Show the server version",

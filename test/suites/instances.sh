@@ -121,6 +121,20 @@ test_instances_lifecycle() {
 	assert_eq "$(find "${pool}/containers" -mindepth 1 | wc -l)" "0" "files left in the pool"
 	assert_eq "$(instance_mounts "${d}")" "0" "mounts left"
 
+	# No cgroup is left behind, and the daemon stays in its own cgroups: liblxc moves whoever starts a container
+	# into the container's monitor cgroup, which then could never be removed. A name no other test uses.
+	local cg="cgroup-check-$$" daemon_cgroups
+	daemon_cgroups=$(cat "/proc/$(cat "${d}/lxd.pid")/cgroup")
+	lxc_in "${d}" launch bb "${cg}"
+	assert_eq "$(cat "/proc/$(cat "${d}/lxd.pid")/cgroup")" "${daemon_cgroups}" "cgroups of the daemon after a start"
+	lxc_in "${d}" delete -f "${cg}"
+	for _ in $(seq 20); do
+		[ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "lxc.*.${cg}*" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+
+	assert_eq "$(find /sys/fs/cgroup -maxdepth 3 -name "lxc.*.${cg}*" 2>/dev/null)" "" "cgroups left after delete"
+
 	# Bases stay while their image exists and go with it.
 	assert_eq "$(find "${pool}/images" -mindepth 1 -maxdepth 1 | wc -l)" "2" "bases after deleting the instances"
 	LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc image delete bb

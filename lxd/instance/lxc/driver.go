@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -372,8 +373,13 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 		}
 	}
 
-	_ = c.SaveConfigFile(filepath.Join(filepath.Dir(spec.LogFile), "lxc.conf"))
-	err = c.Start()
+	config := filepath.Join(filepath.Dir(spec.LogFile), "lxc.conf")
+	err = c.SaveConfigFile(config)
+	if err != nil {
+		return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
+	}
+
+	err = d.startInHelper(ctx, spec.Name, config)
 	if err != nil {
 		return fmt.Errorf("%w (see %s)", err, spec.LogFile)
 	}
@@ -383,6 +389,50 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 	}
 
 	return nil
+}
+
+// StartCommand is the hidden subcommand of the daemon's own binary that starts one container: liblxc moves the
+// process starting a container into the container's monitor cgroup, and the daemon must not end up there (the
+// monitor cgroup could then never be removed). A short-lived helper process starts it instead.
+const StartCommand = "forkstart"
+
+// startInHelper starts a container from its saved configuration in a child process running StartCommand.
+func (d *Driver) startInHelper(ctx context.Context, name string, config string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	cmd := exec.CommandContext(ctx, exe, StartCommand, name, d.lxcPath, config)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		detail := strings.TrimSpace(string(out))
+		if detail == "" {
+			return fmt.Errorf("starting %q: %w", name, err)
+		}
+
+		return fmt.Errorf("starting %q: %s", name, detail)
+	}
+
+	return nil
+}
+
+// ForkStart starts the container name of lxcPath with the configuration file config, as StartCommand does. It
+// returns once liblxc's monitor runs the container on its own.
+func ForkStart(name string, lxcPath string, config string) error {
+	c, err := golxc.NewContainer(name, lxcPath)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = c.Release() }()
+	err = c.LoadConfigFile(config)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", config, err)
+	}
+
+	return c.Start()
 }
 
 // Shutdown sends the halt signal to init and waits for the container to stop.
