@@ -152,6 +152,52 @@ var configKeys = map[string]keyCheck{
 	"boot.autostart":      checkBool,
 	"security.privileged": checkBool,
 	"security.nesting":    checkBool,
+	"raw.lxc":             checkRawLXC,
+}
+
+// RawLXC parses raw.lxc: one "key = value" liblxc setting a line; blank lines and lines starting with # are
+// skipped.
+func RawLXC(v string) ([][2]string, error) {
+	var out [][2]string
+	for i, line := range strings.Split(v, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+
+		key, value, ok := strings.Cut(line, "=")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		if !ok || key == "" || !strings.HasPrefix(key, "lxc.") {
+			return nil, fmt.Errorf("line %d: %q is not a \"lxc.<key> = <value>\" setting", i+1, line)
+		}
+
+		err := rawLXCKeyAllowed(key)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+
+		out = append(out, [2]string{key, value})
+	}
+
+	return out, nil
+}
+
+// rawLXCKeyAllowed refuses the liblxc keys the daemon owns: the log, the root filesystem, the user namespace
+// map and the container's name, as well as ephemeral containers.
+func rawLXCKeyAllowed(key string) error {
+	for _, owned := range []string{"lxc.log.", "lxc.logfile", "lxc.syslog", "lxc.rootfs.", "lxc.idmap", "lxc.uts.name",
+		"lxc.ephemeral", "lxc.console.logfile", "lxc.console.path"} {
+		if key == strings.TrimSuffix(owned, ".") || strings.HasPrefix(key, owned) {
+			return fmt.Errorf("setting %s is not allowed", key)
+		}
+	}
+
+	return nil
+}
+
+func checkRawLXC(v string) error {
+	_, err := RawLXC(v)
+	return err
 }
 
 // keyPrefixes are the free-form key namespaces.

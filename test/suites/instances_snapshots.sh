@@ -228,6 +228,21 @@ test_instances_config() {
 	assert_fails lxc_in "${d}" config set c1 bogus.key=1
 	assert_fails lxc_in "${d}" config set nope user.a=1
 
+	# raw.lxc: liblxc settings applied last; the keys the daemon owns are refused; a key liblxc does not know
+	# fails the start with its name and leaves the instance stopped.
+	lxc_in "${d}" config set c1 raw.lxc "lxc.environment = RAWTEST=yes"
+	lxc_in "${d}" start c1
+	assert_contains "$(lxc_in "${d}" exec c1 -- cat /proc/1/environ | tr '\0' '\n')" "RAWTEST=yes"
+	lxc_in "${d}" stop -f c1
+	assert_fails lxc_in "${d}" config set c1 raw.lxc "lxc.rootfs.path = dir:/"
+	assert_contains "${FAIL_OUTPUT}" "lxc.rootfs.path is not allowed"
+	assert_eq "$(lxc_in "${d}" config get c1 raw.lxc)" "lxc.environment = RAWTEST=yes" "raw.lxc after a refused change"
+	lxc_in "${d}" config set c1 raw.lxc "lxc.no.such.key = 1"
+	assert_fails lxc_in "${d}" start c1
+	assert_contains "${FAIL_OUTPUT}" "lxc.no.such.key"
+	assert_eq "$(lxc_in "${d}" list c1 -c s -f csv)" "STOPPED" "status after a refused raw.lxc"
+	lxc_in "${d}" config unset c1 raw.lxc
+
 	# The server forms still work.
 	lxc_in "${d}" config set images.remote_cache_expiry 3
 	assert_eq "$(lxc_in "${d}" config get images.remote_cache_expiry)" "3" "server key"

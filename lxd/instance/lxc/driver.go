@@ -196,6 +196,14 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		add("lxc.net.0.type", "empty")
 	}
 
+	// raw.lxc comes last, so that its settings win.
+	raw, err := instance.RawLXC(spec.Config["raw.lxc"])
+	if err != nil {
+		return nil, fmt.Errorf("raw.lxc: %w", err)
+	}
+
+	out = append(out, raw...)
+
 	return out, nil
 }
 

@@ -43,6 +43,8 @@ func TestConfig(t *testing.T) {
 			"a": {"type": "nic", "nictype": "bridged", "parent": "lo", "name": "eth9"}}},
 			[][2]string{{"lxc.net.0.name", "eth9"}, {"lxc.net.1.name", "b"}},
 			[][2]string{{"lxc.net.0.type", "empty"}}},
+		{"raw.lxc", instance.Spec{Name: "c6", Config: map[string]string{"raw.lxc": "lxc.environment = RAW=1\nlxc.apparmor.allow_nesting=1"}},
+			[][2]string{{"lxc.environment", "RAW=1"}, {"lxc.apparmor.allow_nesting", "1"}}, nil},
 	}
 
 	for _, tt := range tests {
@@ -64,6 +66,22 @@ func TestConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestConfigRawLXCComesLast(t *testing.T) {
+	got, err := Config(instance.Spec{Name: "c1", Config: map[string]string{"raw.lxc": "lxc.init.cmd = /bin/sh"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got[len(got)-1] != [2]string{"lxc.init.cmd", "/bin/sh"} {
+		t.Fatalf("got %v, want raw.lxc's setting last, to win over the daemon's", got)
+	}
+
+	_, err = Config(instance.Spec{Name: "c1", Config: map[string]string{"raw.lxc": "lxc.rootfs.path = dir:/"}})
+	if err == nil {
+		t.Fatal("got no error for a raw.lxc setting the root filesystem")
 	}
 }
 
