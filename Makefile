@@ -57,7 +57,7 @@ test: unit fuzz integration test-race
 
 # Concurrency tests against a daemon built with the race detector (in bin/race/, apart from bin/lxd); a data race
 # in the daemon log fails the test.
-RACE_TESTS ?= test_reliability_concurrent_imports_and_lists test_reliability_kill_during_imports test_load_100_clients
+RACE_TESTS ?= test_reliability_concurrent_imports_and_lists test_reliability_kill_during_imports test_reliability_parallel_launches test_load_100_clients
 
 test-race: test-deps build
 	$(GO) build $(GOFLAGS_BUILD) -race -o bin/race/ ./lxd

@@ -111,3 +111,43 @@ test_reliability_concurrent_imports_and_lists() {
 	assert_eq "$(local_curl "${d}" /1.0/images | jq -r '.metadata | length')" "20" "images after concurrent imports"
 	check_store_consistent "${d}"
 }
+
+# 20 launches at once from one image whose base is not unpacked yet, with lists and state reads alongside: every
+# launch succeeds, every container runs, and deleting them all leaves no row, storage or mount.
+test_reliability_parallel_launches() {
+	local d="${TEST_TMP}/d1" work="${TEST_TMP}/par" i
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	mkdir -p "${work}"
+
+	local pids=()
+	for i in $(seq 20); do
+		(lxc_in "${d}" launch bb "p${i}" >"${work}/launch${i}.log" 2>&1 && echo ok >"${work}/launch${i}.status") &
+		pids+=($!)
+		(local_curl "${d}" '/1.0/instances?recursion=1' | jq -r .type >"${work}/list${i}.status") &
+		pids+=($!)
+	done
+
+	wait "${pids[@]}"
+	for i in $(seq 20); do
+		[ -e "${work}/launch${i}.status" ] || fail "launch ${i} failed: $(cat "${work}/launch${i}.log")"
+		assert_eq "$(cat "${work}/list${i}.status")" "sync" "list ${i}"
+	done
+
+	assert_eq "$(lxc_in "${d}" list -c s -f csv | sort | uniq -c | sed 's/^ *//')" "20 RUNNING" "states after parallel launches"
+	assert_eq "$(find "${d}/storage-pools/default/images" -mindepth 1 -maxdepth 1 -name '*.shifted-*' | wc -l)" "1" "bases unpacked"
+
+	pids=()
+	for i in $(seq 20); do
+		lxc_in "${d}" delete -f "p${i}" &
+		pids+=($!)
+	done
+
+	wait "${pids[@]}"
+	for i in $(seq 20); do
+		assert_no_instance "${d}" "p${i}"
+	done
+
+	assert_eq "$(instance_mounts "${d}")" "0" "mounts left"
+	assert_eq "$(sqlite3 "${d}/database/local.db" 'PRAGMA integrity_check')" "ok" "database integrity"
+}
