@@ -249,7 +249,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		}
 	})
 
-	err = m.copyTemplates(srcName, args.Name)
+	err = copyTemplatesIn(m.templatesSource(srcName, src.snapshot), m.pool.ContainerPath(args.Name))
 	if err != nil {
 		return err
 	}
@@ -300,6 +300,11 @@ func (m *Manager) copySnapshots(ctx context.Context, from string, to string) err
 		err = storage.CopyTree(filepath.Join(m.pool.SnapshotPath(from, snap.Name), "rootfs"), filepath.Join(dest, "rootfs"))
 		if err != nil {
 			return fmt.Errorf("copying snapshot %q: %w", snap.Name, err)
+		}
+
+		err = copyTemplatesIn(m.pool.SnapshotPath(from, snap.Name), dest)
+		if err != nil {
+			return fmt.Errorf("copying the metadata of snapshot %q: %w", snap.Name, err)
 		}
 
 		snap.Instance = to

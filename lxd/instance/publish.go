@@ -101,7 +101,7 @@ func (m *Manager) Publish(ctx context.Context, args PublishArgs) (*images.Pendin
 		}
 	}
 
-	saved, err := m.loadTemplates(args.Instance)
+	saved, err := loadTemplatesIn(m.templatesSource(args.Instance, args.Snapshot))
 	if err != nil {
 		return nil, err
 	}

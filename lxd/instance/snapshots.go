@@ -202,6 +202,14 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 	}
 
 	err = m.pool.CreateSnapshot(name, snap)
+	if err == nil {
+		// The snapshot keeps the instance's metadata and templates as they are now.
+		err = copyTemplatesIn(m.pool.ContainerPath(name), m.pool.SnapshotPath(name, snap))
+		if err != nil {
+			_ = m.pool.DeleteSnapshot(name, snap)
+		}
+	}
+
 	if err != nil {
 		dbErr := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 			return tx.DeleteSnapshot(ctx, name, snap)
@@ -311,6 +319,13 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 	err = m.pool.RestoreSnapshot(name, snap)
 	if err != nil {
 		return err
+	}
+
+	if hasTemplates(m.pool.SnapshotPath(name, snap)) {
+		err = replaceTemplatesIn(m.pool.SnapshotPath(name, snap), m.pool.ContainerPath(name))
+		if err != nil {
+			return fmt.Errorf("restoring the metadata of snapshot %q: %w", snap, err)
+		}
 	}
 
 	config := map[string]string{}

@@ -64,7 +64,11 @@ func (m *Manager) saveTemplates(ctx context.Context, name string, fp string, bas
 
 // writeMetadataLayout writes metadata.yaml and the template files (names relative to templates/) of an instance.
 func (m *Manager) writeMetadataLayout(name string, meta *images.Metadata, sources map[string][]byte) error {
-	dir := m.pool.ContainerPath(name)
+	return writeMetadataLayoutIn(m.pool.ContainerPath(name), meta, sources)
+}
+
+// writeMetadataLayoutIn writes metadata.yaml and templates/ into the instance or snapshot directory dir.
+func writeMetadataLayoutIn(dir string, meta *images.Metadata, sources map[string][]byte) error {
 	err := os.Mkdir(filepath.Join(dir, templatesDir), 0o700)
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
@@ -193,7 +197,11 @@ func replaceInRoot(root *os.Root, rel string, data []byte) error {
 
 // loadTemplates reads an instance's metadata and template sources; an instance without any has none.
 func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
-	dir := m.pool.ContainerPath(name)
+	return loadTemplatesIn(m.pool.ContainerPath(name))
+}
+
+// loadTemplatesIn reads the metadata and template sources of the instance or snapshot directory dir.
+func loadTemplatesIn(dir string) (*savedTemplates, error) {
 	data, err := os.ReadFile(filepath.Join(dir, metadataFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return loadLegacyTemplates(dir)
@@ -205,7 +213,7 @@ func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
 
 	meta, err := images.ParseMetadata(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("reading the metadata of %q: %w", name, err)
+		return nil, fmt.Errorf("reading the metadata of %q: %w", dir, err)
 	}
 
 	saved := &savedTemplates{Templates: meta.Templates, Sources: map[string][]byte{}}
@@ -237,7 +245,7 @@ func (m *Manager) loadTemplates(name string) (*savedTemplates, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the templates of %q: %w", name, err)
+		return nil, fmt.Errorf("reading the templates of %q: %w", dir, err)
 	}
 
 	return saved, nil
@@ -263,9 +271,8 @@ func loadLegacyTemplates(dir string) (*savedTemplates, error) {
 	return &saved, nil
 }
 
-// copyTemplates gives the instance dst the metadata and templates of the instance src.
-func (m *Manager) copyTemplates(src string, dst string) error {
-	srcDir := m.pool.ContainerPath(src)
+// copyTemplatesIn gives the instance or snapshot directory dstDir the metadata and templates of srcDir.
+func copyTemplatesIn(srcDir string, dstDir string) error {
 	_, err := os.Stat(filepath.Join(srcDir, metadataFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		data, err := os.ReadFile(filepath.Join(srcDir, templatesFile))
@@ -277,7 +284,7 @@ func (m *Manager) copyTemplates(src string, dst string) error {
 			return err
 		}
 
-		return os.WriteFile(filepath.Join(m.pool.ContainerPath(dst), templatesFile), data, 0o600)
+		return os.WriteFile(filepath.Join(dstDir, templatesFile), data, 0o600)
 	}
 
 	if err != nil {
@@ -294,12 +301,46 @@ func (m *Manager) copyTemplates(src string, dst string) error {
 		return err
 	}
 
-	saved, err := m.loadTemplates(src)
+	saved, err := loadTemplatesIn(srcDir)
 	if err != nil {
 		return err
 	}
 
-	return m.writeMetadataLayout(dst, meta, saved.Sources)
+	return writeMetadataLayoutIn(dstDir, meta, saved.Sources)
+}
+
+// replaceTemplatesIn replaces the metadata and templates of dstDir with those of srcDir.
+func replaceTemplatesIn(srcDir string, dstDir string) error {
+	for _, name := range []string{metadataFile, templatesDir, templatesFile} {
+		err := os.RemoveAll(filepath.Join(dstDir, name))
+		if err != nil {
+			return err
+		}
+	}
+
+	return copyTemplatesIn(srcDir, dstDir)
+}
+
+// hasTemplates reports whether an instance or snapshot directory keeps metadata of its own.
+func hasTemplates(dir string) bool {
+	for _, name := range []string{metadataFile, templatesFile} {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if err == nil {
+			return true
+		}
+	}
+
+	return false
+}
+
+// templatesSource is the directory holding the metadata and templates of an instance, or of one of its
+// snapshots; a snapshot taken before snapshots kept them has its instance's.
+func (m *Manager) templatesSource(name string, snap string) string {
+	if snap != "" && hasTemplates(m.pool.SnapshotPath(name, snap)) {
+		return m.pool.SnapshotPath(name, snap)
+	}
+
+	return m.pool.ContainerPath(name)
 }
 
 // tplInstance builds the parts of the template context that describe the instance.

@@ -261,3 +261,61 @@ func TestTemplateFilesRefuseEscapes(t *testing.T) {
 		t.Fatalf("got %q %v, want the outside file untouched", data, err)
 	}
 }
+
+// TestSnapshotsKeepTheirTemplates: a snapshot keeps the metadata and templates of its time; a copy of it gets
+// them, a restore brings them back, and a copy of the instance carries them with its snapshots.
+func TestSnapshotsKeepTheirTemplates(t *testing.T) {
+	m := metadataManager(t)
+	ctx := context.Background()
+	err := m.CreateSnapshot(ctx, "c1", "s0", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.WriteTemplateFile(ctx, "c1", "hostname.tpl", []byte("changed\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	template := func(name string) string {
+		t.Helper()
+		data, err := m.TemplateFile(ctx, name, "hostname.tpl")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+
+		return string(data)
+	}
+
+	err = m.Copy(ctx, CopyArgs{Source: "c1/s0", Name: "from-snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := template("from-snap"); got != "{{ container.name }}\n" {
+		t.Fatalf("copy of the snapshot got template %q, want the snapshot's", got)
+	}
+
+	err = m.Copy(ctx, CopyArgs{Source: "c1", Name: "with-snaps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Copy(ctx, CopyArgs{Source: "with-snaps/s0", Name: "from-copied-snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := template("from-copied-snap"); got != "{{ container.name }}\n" {
+		t.Fatalf("copy of a copied snapshot got template %q, want the snapshot's", got)
+	}
+
+	err = m.RestoreSnapshot(ctx, "c1", "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := template("c1"); got != "{{ container.name }}\n" {
+		t.Fatalf("after the restore got template %q, want the snapshot's", got)
+	}
+}
