@@ -321,13 +321,6 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		return err
 	}
 
-	if hasTemplates(m.pool.SnapshotPath(name, snap)) {
-		err = replaceTemplatesIn(m.pool.SnapshotPath(name, snap), m.pool.ContainerPath(name))
-		if err != nil {
-			return fmt.Errorf("restoring the metadata of snapshot %q: %w", snap, err)
-		}
-	}
-
 	config := map[string]string{}
 	for k, v := range row.Config {
 		if !strings.HasPrefix(k, "volatile.") {

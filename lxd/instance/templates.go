@@ -309,18 +309,6 @@ func copyTemplatesIn(srcDir string, dstDir string) error {
 	return writeMetadataLayoutIn(dstDir, meta, saved.Sources)
 }
 
-// replaceTemplatesIn replaces the metadata and templates of dstDir with those of srcDir.
-func replaceTemplatesIn(srcDir string, dstDir string) error {
-	for _, name := range []string{metadataFile, templatesDir, templatesFile} {
-		err := os.RemoveAll(filepath.Join(dstDir, name))
-		if err != nil {
-			return err
-		}
-	}
-
-	return copyTemplatesIn(srcDir, dstDir)
-}
-
 // hasTemplates reports whether an instance or snapshot directory keeps metadata of its own.
 func hasTemplates(dir string) bool {
 	for _, name := range []string{metadataFile, templatesFile} {

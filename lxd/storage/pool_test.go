@@ -225,3 +225,65 @@ func TestEnsureBaseUnpacksImagesConcurrently(t *testing.T) {
 		t.Fatalf("got %d unpacks by the counted function, want 1 (the other base only)", calls.Load())
 	}
 }
+
+func TestRestoreSnapshotSwapsWholeDirectory(t *testing.T) {
+	needRoot(t)
+	p, err := NewDirPool("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.CreateContainer("c1", "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := p.ContainerPath("c1")
+	write := func(path string, content string) {
+		t.Helper()
+		err := os.WriteFile(path, []byte(content), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	write(filepath.Join(dir, "rootfs", "file"), "then\n")
+	write(filepath.Join(dir, "metadata.yaml"), "then\n")
+	err = p.CreateSnapshot("c1", "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	write(filepath.Join(p.SnapshotPath("c1", "s0"), "metadata.yaml"), "then\n")
+	write(filepath.Join(dir, "rootfs", "file"), "now\n")
+	write(filepath.Join(dir, "rootfs", "new"), "now\n")
+	write(filepath.Join(dir, "metadata.yaml"), "now\n")
+
+	err = p.RestoreSnapshot("c1", "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for path, want := range map[string]string{"rootfs/file": "then\n", "metadata.yaml": "then\n", "lower": "\n"} {
+		data, err := os.ReadFile(filepath.Join(dir, path))
+		if err != nil || string(data) != want {
+			t.Errorf("%s: got %q %v, want %q", path, data, err, want)
+		}
+	}
+
+	_, err = os.Stat(filepath.Join(dir, "rootfs", "new"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file made after the snapshot survived the restore: %v", err)
+	}
+
+	entries, err := os.ReadDir(filepath.Join(p.Dir(), "containers"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("got %v %v in containers/, want c1 alone (nothing left apart)", entries, err)
+	}
+
+	// A snapshot without its storage changes nothing.
+	err = p.RestoreSnapshot("c1", "gone")
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("got %v, want ErrNotFound", err)
+	}
+}

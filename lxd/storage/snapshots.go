@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lxd-go/lxd/lxd/errs"
 )
 
@@ -107,20 +109,38 @@ func (p *Pool) RenameSnapshots(name string, newName string) error {
 	return err
 }
 
-// RestoreSnapshot replaces the root filesystem of a stopped container with a copy of a snapshot's. The container
-// no longer depends on a base afterwards: its root is a plain directory.
+// RestoreSnapshot replaces the root filesystem of a stopped container with a copy of a snapshot's, and the files
+// kept next to it (metadata and templates) with the snapshot's when the snapshot keeps any. The container no
+// longer depends on a base afterwards: its root is a plain directory.
 func (p *Pool) RestoreSnapshot(name string, snap string) error {
-	src := filepath.Join(p.SnapshotPath(name, snap), "rootfs")
+	dir := p.SnapshotPath(name, snap)
+	src := filepath.Join(dir, "rootfs")
 	if !dirExists(src) {
 		return fmt.Errorf("snapshot storage %s/%s: %w", name, snap, errs.ErrNotFound)
+	}
+
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+
+	if len(entries) > 1 {
+		return p.replaceRootfs(name, src, dir)
 	}
 
 	return p.ReplaceRootfs(name, src)
 }
 
 // ReplaceRootfs replaces the root filesystem of a stopped container with a copy of the tree src, as a plain
-// directory without a base. The copy is made first, so a failure leaves the container as it was.
+// directory without a base. The new container directory is built apart (the copy, and the container's other files
+// carried over) and exchanged with the old one in one atomic rename, so that a failure or a crash at any moment
+// leaves the container either as it was or restored; what is left apart is removed at the next start.
 func (p *Pool) ReplaceRootfs(name string, src string) error {
+	return p.replaceRootfs(name, src, p.ContainerPath(name))
+}
+
+// replaceRootfs is ReplaceRootfs taking the files kept next to the root filesystem from the directory extras.
+func (p *Pool) replaceRootfs(name string, src string, extras string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
@@ -134,36 +154,95 @@ func (p *Pool) ReplaceRootfs(name string, src string) error {
 		return err
 	}
 
-	tmp, err := os.MkdirTemp(dir, ".rootfs-")
+	tmp, err := os.MkdirTemp(filepath.Join(p.dir, "containers"), ".tmp-")
 	if err != nil {
 		return err
 	}
 
 	defer func() { _ = os.RemoveAll(tmp) }()
+	err = os.Chmod(tmp, 0o711)
+	if err != nil {
+		return err
+	}
+
 	err = CopyTree(src, filepath.Join(tmp, "rootfs"))
 	if err != nil {
 		return err
 	}
 
-	old := filepath.Join(tmp, "old")
-	err = os.Mkdir(old, 0o700)
+	err = carryOver(extras, tmp)
 	if err != nil {
 		return err
 	}
 
-	for _, sub := range []string{"rootfs", "upper", "work"} {
-		err = os.Rename(filepath.Join(dir, sub), filepath.Join(old, sub))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = os.WriteFile(filepath.Join(tmp, "lower"), []byte("\n"), 0o600)
+	if err != nil {
+		return err
+	}
+
+	// tmp now holds the old container, which the deferred removal drops.
+	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// A file system without RENAME_EXCHANGE: two renames, with the old directory set aside in between.
+		old := tmp + ".old"
+		err = os.Rename(dir, old)
+		if err != nil {
+			return err
+		}
+
+		defer func() { _ = os.RemoveAll(old) }()
+		err = os.Rename(tmp, dir)
+		if err != nil {
+			_ = os.Rename(old, dir)
 			return err
 		}
 	}
 
-	err = os.Rename(filepath.Join(tmp, "rootfs"), filepath.Join(dir, "rootfs"))
+	return err
+}
+
+// carryOver copies the entries of a container or snapshot directory other than its root filesystem layers
+// (metadata and templates) into the new directory dst.
+func carryOver(dir string, dst string) error {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 
-	return os.WriteFile(filepath.Join(dir, "lower"), []byte("\n"), 0o600)
+	for _, e := range entries {
+		switch e.Name() {
+		case "rootfs", "upper", "work", "lower":
+			continue
+		}
+
+		from, to := filepath.Join(dir, e.Name()), filepath.Join(dst, e.Name())
+		if e.IsDir() {
+			err = CopyTree(from, to)
+		} else if e.Type().IsRegular() {
+			err = copyFile(from, to)
+		}
+
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// copyFile copies a regular file with its mode.
+func copyFile(src string, dst string) error {
+	info, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+
+	return os.WriteFile(dst, data, info.Mode().Perm())
 }
 
 // CreateContainerFrom lays out a new container whose root filesystem is a copy of the tree src, as a plain
