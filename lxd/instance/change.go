@@ -3,10 +3,13 @@ package instance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/db"
@@ -189,7 +192,8 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		return api.StatusErrorf(http.StatusBadRequest, "the architecture cannot be changed")
 	}
 
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	var oldDevices, newDevices map[string]map[string]string
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		newProfiles, err := loadProfiles(ctx, tx, profiles)
 		if err != nil {
 			return err
@@ -200,8 +204,9 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			return err
 		}
 
-		oldConfig, _ := Expand(oldProfiles, inst.Config, inst.Devices)
-		newConfig, newDevices := Expand(newProfiles, config, devices)
+		var oldConfig, newConfig map[string]string
+		oldConfig, oldDevices = Expand(oldProfiles, inst.Config, inst.Devices)
+		newConfig, newDevices = Expand(newProfiles, config, devices)
 		err = checkRootDisk(newDevices)
 		if err != nil {
 			return err
@@ -211,6 +216,22 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			return api.StatusErrorf(http.StatusBadRequest, "security.privileged cannot be changed after creation")
 		}
 
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	// A running container gets its disk changes at once; the record changes only if they worked.
+	undo := func() {}
+	if m.driver.Status(name) == api.Running {
+		undo, err = m.hotplugDisks(name, oldDevices, newDevices)
+		if err != nil {
+			return err
+		}
+	}
+
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.UpdateInstance(ctx, name, db.InstanceUpdate{
 			Architecture: arch,
 			Ephemeral:    put.Ephemeral,
@@ -220,4 +241,83 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			Profiles:     profiles,
 		})
 	})
+	if err != nil {
+		undo()
+		return err
+	}
+
+	return nil
+}
+
+// bindDisks returns the disk devices that bind mount a host path.
+func bindDisks(devices map[string]map[string]string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for name, dev := range devices {
+		if dev["type"] == "disk" && dev["source"] != "" && dev["path"] != "/" {
+			out[name] = dev
+		}
+	}
+
+	return out
+}
+
+// hotplugDisks applies the change from the old to the new bind-mounted disks of a running container, and returns
+// the function putting the old ones back. On error, what was changed is put back already.
+func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]map[string]string) (func(), error) {
+	hp, ok := m.driver.(DiskHotplugDriver)
+	if !ok {
+		return func() {}, nil
+	}
+
+	before, after := bindDisks(oldDevices), bindDisks(newDevices)
+	var undos []func()
+	undo := func() {
+		for i := len(undos) - 1; i >= 0; i-- {
+			undos[i]()
+		}
+	}
+
+	for _, dev := range sortedDevices(before) {
+		if maps.Equal(before[dev], after[dev]) {
+			continue
+		}
+
+		old := before[dev]
+		err := hp.DetachDisk(name, old["path"])
+		if err != nil {
+			undo()
+			return nil, fmt.Errorf("device %q: unmounting %s: %w", dev, old["path"], err)
+		}
+
+		undos = append(undos, func() { m.logHotplug(name, dev, hp.AttachDisk(name, old)) })
+	}
+
+	for _, dev := range sortedDevices(after) {
+		if maps.Equal(before[dev], after[dev]) {
+			continue
+		}
+
+		cur := after[dev]
+		err := hp.AttachDisk(name, cur)
+		if err != nil {
+			undo()
+			return nil, fmt.Errorf("device %q: %w", dev, err)
+		}
+
+		undos = append(undos, func() { m.logHotplug(name, dev, hp.DetachDisk(name, cur["path"])) })
+	}
+
+	return undo, nil
+}
+
+// logHotplug logs a failure to put a device back as it was.
+func (m *Manager) logHotplug(name string, dev string, err error) {
+	if err != nil {
+		slog.Error("failed putting a device back as it was", "instance", name, "device", dev, "err", err)
+	}
+}
+
+// sortedDevices returns device names in order.
+func sortedDevices(devices map[string]map[string]string) []string {
+	return slices.Sorted(maps.Keys(devices))
 }

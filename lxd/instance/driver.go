@@ -88,6 +88,15 @@ type Driver interface {
 // ConsoleLogFile is the name of the console log in an instance's log directory.
 const ConsoleLogFile = "console.log"
 
+// DiskHotplugDriver is a Driver that adds and removes the bind-mounted disks of a running container.
+type DiskHotplugDriver interface {
+	// AttachDisk mounts a disk device's host source at its path in the running container.
+	AttachDisk(name string, dev map[string]string) error
+
+	// DetachDisk unmounts what is mounted at path in the running container.
+	DetachDisk(name string, path string) error
+}
+
 // ConsoleDriver is a Driver that gives access to a container's console.
 type ConsoleDriver interface {
 	// Console attaches tty (the terminal side of a pty pair) to the running container's console and returns when

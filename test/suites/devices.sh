@@ -152,3 +152,40 @@ test_devices_nic() {
 	assert_contains "$(lxc_in "${d}" info c1)" "10.217.31.2"
 	lxc_in "${d}" delete -f c1
 }
+
+# Disks added to and removed from a running container take effect at once, with our client and the stock one; a
+# target through a symlink leading out of the container is refused and changes nothing.
+test_devices_hotplug() {
+	local d="${TEST_TMP}/d" host="${TEST_TMP}/host" before
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	mkdir -p "${host}/data" "${host}/outside"
+	echo "from the host" >"${host}/data/file"
+	echo "single file" >"${host}/single"
+	lxc_in "${d}" launch bb c1 >/dev/null
+
+	lxc_in "${d}" config device add c1 data disk source="${host}/data" path=/mnt/data >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /mnt/data/file)" "from the host" "hot-plugged directory"
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c %u /mnt)" "0" "owner of a created mount point's parent"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" config device add c1 one disk source="${host}/single" path=/etc/single readonly=true >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/single)" "single file" "hot-plugged file"
+	assert_fails lxc_in "${d}" exec c1 -- sh -c 'echo x > /etc/single'
+	assert_eq "$(cat "${host}/single")" "single file" "host file behind a read-only hot-plugged mount"
+
+	lxc_in "${d}" config device remove c1 data >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- grep -c ' /mnt/data ' /proc/mounts || true)" "0" "mount after the device was removed"
+
+	# A symlink in the container pointing at a host path: refused, the host untouched, the devices unchanged.
+	lxc_in "${d}" exec c1 -- ln -s "${host}/outside" /mnt/evil
+	before=$(config_devices "${d}" c1)
+	assert_fails lxc_in "${d}" config device add c1 evil disk source="${host}/data" path=/mnt/evil/sub
+	assert_contains "${FAIL_OUTPUT}" "escapes"
+	assert_eq "$(ls -A "${host}/outside")" "" "host directory behind the symlink"
+	assert_eq "$(config_devices "${d}" c1)" "${before}" "devices after a refused hot plug"
+
+	# The devices stay after a restart.
+	lxc_in "${d}" restart c1 -f
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/single)" "single file" "hot-plugged file after a restart"
+	lxc_in "${d}" delete -f c1
+	assert_no_instance "${d}" c1
+}
