@@ -68,6 +68,8 @@ func main() {
 	app.AddCommand((&cmdWaitready{global: global}).command())
 	app.AddCommand((&cmdShutdown{global: global}).command())
 	app.AddCommand(forkstartCommand())
+	app.AddCommand(forkmountCommand())
+	app.AddCommand(forkumountCommand())
 	app.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Show the server version",

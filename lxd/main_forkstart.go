@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/spf13/cobra"
 
 	"github.com/lxd-go/lxd/lxd/instance/lxc"
@@ -15,6 +17,42 @@ func forkstartCommand() *cobra.Command {
 		Args:   cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return lxc.ForkStart(args[0], args[1], args[2])
+		},
+	}
+}
+
+// forkmountCommand is run by the daemon to move a detached mount (file descriptor 3) into a container.
+func forkmountCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    lxc.MountCommand + " <pid> <target>",
+		Short:  "Mount into a running container (internal)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pid, err := strconv.Atoi(args[0])
+			if err != nil {
+				return err
+			}
+
+			return lxc.ForkMount(pid, args[1], 3)
+		},
+	}
+}
+
+// forkumountCommand is run by the daemon to unmount a path in a container.
+func forkumountCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    lxc.UnmountCommand + " <pid> <target>",
+		Short:  "Unmount in a running container (internal)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pid, err := strconv.Atoi(args[0])
+			if err != nil {
+				return err
+			}
+
+			return lxc.ForkUnmount(pid, args[1])
 		},
 	}
 }

@@ -183,6 +183,17 @@ test_devices_hotplug() {
 	assert_eq "$(ls -A "${host}/outside")" "" "host directory behind the symlink"
 	assert_eq "$(config_devices "${d}" c1)" "${before}" "devices after a refused hot plug"
 
+	# Every thread of the daemon stays in the host's mount namespace, and new instances get their root mounted.
+	local host_ns task
+	host_ns=$(readlink /proc/self/ns/mnt)
+	for task in /proc/"$(cat "${d}/lxd.pid")"/task/*; do
+		assert_eq "$(readlink "${task}/ns/mnt")" "${host_ns}" "mount namespace of daemon thread ${task##*/}"
+	done
+
+	for i in 1 2 3; do
+		lxc_in "${d}" init bb "n${i}" >/dev/null
+	done
+
 	# The devices stay after a restart.
 	lxc_in "${d}" restart c1 -f
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/single)" "single file" "hot-plugged file after a restart"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"runtime"
 	"strconv"
@@ -51,7 +52,8 @@ func (d *Driver) AttachDisk(name string, dev map[string]string) error {
 		return fmt.Errorf("cloning the mount of %q: %w", source, err)
 	}
 
-	defer func() { _ = unix.Close(fd) }()
+	tree := os.NewFile(uintptr(fd), "detached mount")
+	defer func() { _ = tree.Close() }()
 	if instance.IsTrue(dev["readonly"]) {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr)
@@ -60,9 +62,7 @@ func (d *Driver) AttachDisk(name string, dev map[string]string) error {
 		}
 	}
 
-	return inMountNamespace(pid, func() error {
-		return unix.MoveMount(fd, "", unix.AT_FDCWD, "/"+rel, unix.MOVE_MOUNT_F_EMPTY_PATH)
-	})
+	return runHelper([]string{MountCommand, strconv.Itoa(pid), "/" + rel}, tree)
 }
 
 // DetachDisk unmounts what a disk device mounted at path in a running container.
@@ -77,15 +77,66 @@ func (d *Driver) DetachDisk(name string, devPath string) error {
 		return err
 	}
 
+	return runHelper([]string{UnmountCommand, strconv.Itoa(pid), "/" + rel}, nil)
+}
+
+// The hidden subcommands of the daemon's binary that change a running container's mounts. Joining a container's
+// mount namespace is done in a short-lived process: a thread of the daemon that joined it could not be relied on
+// to go away (the main thread, for one, is never ended), and whatever ran on it later would see the container's
+// mounts instead of the host's.
+const (
+	// MountCommand moves the detached mount passed as file descriptor 3 to a path in a container.
+	MountCommand = "forkmount"
+
+	// UnmountCommand unmounts a path in a container.
+	UnmountCommand = "forkumount"
+)
+
+// ForkMount moves the detached mount fd to target in the mount namespace of the process pid. It is meant for a
+// process of its own (MountCommand), which it leaves in that namespace.
+func ForkMount(pid int, target string, fd int) error {
 	return inMountNamespace(pid, func() error {
-		err := unix.Unmount("/"+rel, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+		return unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	})
+}
+
+// ForkUnmount unmounts target in the mount namespace of the process pid; nothing mounted there is not an error.
+// It is meant for a process of its own (UnmountCommand).
+func ForkUnmount(pid int, target string) error {
+	return inMountNamespace(pid, func() error {
+		err := unix.Unmount(target, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
-			// Nothing mounted there any more.
 			return nil
 		}
 
 		return err
 	})
+}
+
+// runHelper runs the daemon's binary with a hidden subcommand; extra, if not nil, is its file descriptor 3.
+func runHelper(args []string, extra *os.File) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	cmd := exec.Command(exe, args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if extra != nil {
+		cmd.ExtraFiles = []*os.File{extra}
+	}
+
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		detail := strings.TrimSpace(string(out))
+		if detail == "" {
+			detail = err.Error()
+		}
+
+		return errors.New(detail)
+	}
+
+	return nil
 }
 
 // initPid returns the pid of a running container's init.
@@ -175,8 +226,8 @@ func createTarget(pid int, rel string, dir bool) error {
 	return nil
 }
 
-// inMountNamespace runs fn on an OS thread of its own that joined the mount namespace of pid (with that
-// namespace's root as its root and working directory). The thread is never used again: it ends with fn.
+// inMountNamespace runs fn on an OS thread that joined the mount namespace of pid (with that namespace's root as
+// its root and working directory). Only a helper process, which exits right after, may call it.
 func inMountNamespace(pid int, fn func() error) error {
 	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
 	if err != nil {
