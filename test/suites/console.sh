@@ -100,7 +100,7 @@ test_console() {
 	assert_contains "$(lxc_in "${d}" console c1 --show-log)" "$(printf '\nConsole log:\n\n')"
 	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" console c1 --show-log)" "console-marker" "stock show-log"
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1/console -X DELETE | jq -r .status_code)" "200" "clearing"
-	if local_curl "${d}" /1.0/instances/c1/console | grep -q console-marker; then
+	if grep -q console-marker <<<"$(local_curl "${d}" /1.0/instances/c1/console)"; then
 		fail "the console log still holds the marker after DELETE"
 	fi
 

@@ -46,7 +46,7 @@ test_image_corpus() {
 
 	# The stock client shows the refusal and exits non-zero.
 	local one
-	one=$(find "${corpus}" -name '*.img' | head -n 1)
+	one=$(find "${corpus}" -name '*.img' -print -quit)
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${TEST_TMP}/stock" /usr/bin/lxc image import "${one}"
 	assert_contains "${FAIL_OUTPUT}" "Error:"
 }

@@ -37,7 +37,8 @@ check_store_consistent() {
 	for file in "${d}"/images/*; do
 		[ -e "${file}" ] || continue
 		fp=$(basename "${file}" .rootfs)
-		echo "${listed}" | grep -qx "${fp}" || fail "file ${file} belongs to no image"
+		# A here-string, not a pipe: with pipefail, grep -q ending first could fail the pipe.
+		grep -qx "${fp}" <<<"${listed}" || fail "file ${file} belongs to no image"
 	done
 
 	assert_eq "$(ls -A "${d}/images/.tmp")" "" "unfinished uploads"

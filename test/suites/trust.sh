@@ -75,7 +75,7 @@ test_server_config_refusals() {
 	# The trust password is never shown and never stored in clear.
 	lxc_in "${d}" config set core.trust_password s3cret-pass
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["core.trust_password"]')" "true"
-	if sqlite3 "${d}/database/local.db" "SELECT value FROM config" | grep -q s3cret-pass; then
+	if grep -q s3cret-pass <<<"$(sqlite3 "${d}/database/local.db" "SELECT value FROM config")"; then
 		fail "the trust password is stored in clear"
 	fi
 
