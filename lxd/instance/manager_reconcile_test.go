@@ -202,19 +202,7 @@ func TestManagerReconcileRename(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m, _ := testManager(t)
 			ctx := context.Background()
-			addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-			img, err := m.ResolveImage(ctx, "img", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			args := CreateArgs{Name: "r1", Profiles: []string{"default"}, Image: img}
-			err = m.ValidateCreate(ctx, &args)
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			err = m.Create(ctx, args, nil)
+			err := createFromTestImage(t, m, "r1", "{{ container.name }}\n")
 			if err != nil {
 				t.Fatal(err)
 			}

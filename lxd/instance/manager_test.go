@@ -321,19 +321,7 @@ func TestManagerLifecycle(t *testing.T) {
 func TestManagerCreateFailureLeavesNothing(t *testing.T) {
 	m, _ := testManager(t)
 	ctx := context.Background()
-	addImage(t, m, testImage(t, "ok\n{% if %}\n"), "broken")
-	img, err := m.ResolveImage(ctx, "broken", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	args := CreateArgs{Name: "c1", Profiles: []string{"default"}, Image: img}
-	err = m.ValidateCreate(ctx, &args)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	err = m.Create(ctx, args, nil)
+	err := createFromTestImage(t, m, "c1", "ok\n{% if %}\n")
 	if err == nil || !strings.Contains(err.Error(), `template "hostname.tpl": line 2`) {
 		t.Fatalf("got %v, want the template's name and line", err)
 	}
@@ -389,13 +377,7 @@ func TestManagerValidateCreate(t *testing.T) {
 func TestManagerRendersPendingTemplatesAtStart(t *testing.T) {
 	m, drv := testManager(t)
 	ctx := context.Background()
-	addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-	img, err := m.ResolveImage(ctx, "img", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	err = m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Image: img}, nil)
+	err := createFromTestImage(t, m, "c1", "{{ container.name }}\n")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package instance
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,25 +51,32 @@ func TestValidTemplateName(t *testing.T) {
 func metadataManager(t *testing.T) *Manager {
 	t.Helper()
 	m, _ := testManager(t)
+	createFromTestImage(t, m, "c1", "{{ container.name }}\n")
+	return m
+}
+
+// createFromTestImage adds the test image with the given hostname template, if not there yet, and creates the
+// instance name from it; it returns Create's error.
+func createFromTestImage(t *testing.T, m *Manager, name string, tpl string) error {
+	t.Helper()
 	ctx := context.Background()
-	addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-	img, err := m.ResolveImage(ctx, "img", "")
+	alias := fmt.Sprintf("img-%x", sha256.Sum256([]byte(tpl)))
+	img, err := m.ResolveImage(ctx, alias, "")
 	if err != nil {
-		t.Fatal(err)
+		addImage(t, m, testImage(t, tpl), alias)
+		img, err = m.ResolveImage(ctx, alias, "")
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 
-	args := CreateArgs{Name: "c1", Profiles: []string{"default"}, Image: img}
+	args := CreateArgs{Name: name, Profiles: []string{"default"}, Image: img}
 	err = m.ValidateCreate(ctx, &args)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	err = m.Create(ctx, args, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return m
+	return m.Create(ctx, args, nil)
 }
 
 func TestInstanceMetadata(t *testing.T) {
