@@ -23,27 +23,21 @@ func forkstartCommand() *cobra.Command {
 
 // forkmountCommand is run by the daemon to move a detached mount (file descriptor 3) into a container.
 func forkmountCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:    lxc.MountCommand + " <pid> <target>",
-		Short:  "Mount into a running container (internal)",
-		Hidden: true,
-		Args:   cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pid, err := strconv.Atoi(args[0])
-			if err != nil {
-				return err
-			}
-
-			return lxc.ForkMount(pid, args[1], 3)
-		},
-	}
+	return containerMountCommand(lxc.MountCommand, "Mount into a running container (internal)", func(pid int, target string) error {
+		return lxc.ForkMount(pid, target, 3)
+	})
 }
 
 // forkumountCommand is run by the daemon to unmount a path in a container.
 func forkumountCommand() *cobra.Command {
+	return containerMountCommand(lxc.UnmountCommand, "Unmount in a running container (internal)", lxc.ForkUnmount)
+}
+
+// containerMountCommand is a hidden "<use> <pid> <target>" command running fn.
+func containerMountCommand(use string, short string, fn func(pid int, target string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:    lxc.UnmountCommand + " <pid> <target>",
-		Short:  "Unmount in a running container (internal)",
+		Use:    use + " <pid> <target>",
+		Short:  short,
 		Hidden: true,
 		Args:   cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -52,7 +46,7 @@ func forkumountCommand() *cobra.Command {
 				return err
 			}
 
-			return lxc.ForkUnmount(pid, args[1])
+			return fn(pid, args[1])
 		},
 	}
 }
