@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -406,21 +405,9 @@ const StartCommand = "forkstart"
 
 // startInHelper starts a container from its saved configuration in a child process running StartCommand.
 func (d *Driver) startInHelper(ctx context.Context, name string, config string) error {
-	exe, err := os.Executable()
+	err := runHelper(ctx, []string{StartCommand, name, d.lxcPath, config}, nil)
 	if err != nil {
-		return err
-	}
-
-	cmd := exec.CommandContext(ctx, exe, StartCommand, name, d.lxcPath, config)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		detail := strings.TrimSpace(string(out))
-		if detail == "" {
-			return fmt.Errorf("starting %q: %w", name, err)
-		}
-
-		return fmt.Errorf("starting %q: %s", name, detail)
+		return fmt.Errorf("starting %q: %w", name, err)
 	}
 
 	return nil

@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -62,7 +63,7 @@ func (d *Driver) AttachDisk(name string, dev map[string]string) error {
 		}
 	}
 
-	return runHelper([]string{MountCommand, strconv.Itoa(pid), "/" + rel}, tree)
+	return runHelper(context.Background(), []string{MountCommand, strconv.Itoa(pid), "/" + rel}, tree)
 }
 
 // DetachDisk unmounts what a disk device mounted at path in a running container.
@@ -77,7 +78,7 @@ func (d *Driver) DetachDisk(name string, devPath string) error {
 		return err
 	}
 
-	return runHelper([]string{UnmountCommand, strconv.Itoa(pid), "/" + rel}, nil)
+	return runHelper(context.Background(), []string{UnmountCommand, strconv.Itoa(pid), "/" + rel}, nil)
 }
 
 // The hidden subcommands of the daemon's binary that change a running container's mounts. Joining a container's
@@ -113,14 +114,15 @@ func ForkUnmount(pid int, target string) error {
 	})
 }
 
-// runHelper runs the daemon's binary with a hidden subcommand; extra, if not nil, is its file descriptor 3.
-func runHelper(args []string, extra *os.File) error {
+// runHelper runs the daemon's binary with a hidden subcommand; extra, if not nil, is its file descriptor 3. The
+// error carries what the helper printed.
+func runHelper(ctx context.Context, args []string, extra *os.File) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
 
-	cmd := exec.Command(exe, args...)
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if extra != nil {
 		cmd.ExtraFiles = []*os.File{extra}
@@ -128,7 +130,7 @@ func runHelper(args []string, extra *os.File) error {
 
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		detail := strings.TrimSpace(string(out))
+		detail := strings.TrimPrefix(strings.TrimSpace(string(out)), "Error: ")
 		if detail == "" {
 			detail = err.Error()
 		}
