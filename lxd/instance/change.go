@@ -321,3 +321,65 @@ func (m *Manager) logHotplug(name string, dev string, err error) {
 func sortedDevices(devices map[string]map[string]string) []string {
 	return slices.Sorted(maps.Keys(devices))
 }
+
+// ProfileUpdated brings the running instances using a profile in line with its new devices: the bind-mounted disks
+// it added, changed or removed are hot-plugged, as when an instance's own devices change. old is the profile as it
+// was. Other changes apply at each instance's next start.
+func (m *Manager) ProfileUpdated(ctx context.Context, old Profile) error {
+	var users []string
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		users, err = tx.GetProfileUsedBy(ctx, old.Name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	var errList []error
+	for _, name := range users {
+		err := m.profileUpdated(ctx, name, old)
+		if err != nil {
+			errList = append(errList, fmt.Errorf("instance %q: %w", name, err))
+		}
+	}
+
+	return errors.Join(errList...)
+}
+
+// profileUpdated hot-plugs the disk changes of one profile into one running instance using it.
+func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) error {
+	unlock := m.lock(name)
+	defer unlock()
+
+	if m.driver.Status(name) != api.Running {
+		return nil
+	}
+
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	var profiles []Profile
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		profiles, err = loadProfiles(ctx, tx, inst.Profiles)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	before := slices.Clone(profiles)
+	for i := range before {
+		if before[i].Name == old.Name {
+			before[i] = old
+		}
+	}
+
+	_, oldDevices := Expand(before, inst.Config, inst.Devices)
+	_, newDevices := Expand(profiles, inst.Config, inst.Devices)
+	_, err = m.hotplugDisks(name, oldDevices, newDevices)
+	return err
+}

@@ -253,6 +253,14 @@ func profileUpdate(s *state.State, r *http.Request, merge bool) response.Respons
 	}
 
 	lifecycle(s, r, "profile-updated", profileURL(p.Name), nil)
+
+	// Running instances get the profile's disk changes at once; one that cannot keeps its mounts as they were
+	// until its next start, and the error says which.
+	err = s.Instances.ProfileUpdated(r.Context(), instance.Profile{Name: p.Name, Config: p.Config, Devices: p.Devices})
+	if err != nil {
+		return response.InternalError(fmt.Errorf("the profile was updated, but not every running instance took its devices: %w", err))
+	}
+
 	return response.EmptySyncResponse
 }
 

@@ -194,9 +194,21 @@ test_devices_hotplug() {
 		lxc_in "${d}" init bb "n${i}" >/dev/null
 	done
 
+	# Disks of a profile: applied when the profile is added to the running instance, and when the profile's
+	# devices change.
+	lxc_in "${d}" profile create shared >/dev/null
+	lxc_in "${d}" profile device add shared pdata disk source="${host}/data" path=/srv/pdata >/dev/null
+	lxc_in "${d}" profile add c1 shared >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /srv/pdata/file)" "from the host" "disk of a profile added to a running instance"
+	lxc_in "${d}" profile device add shared pmore disk source="${host}/data" path=/srv/pmore readonly=true >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /srv/pmore/file)" "from the host" "disk added to a profile in use"
+	lxc_in "${d}" profile device remove shared pdata >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c1 -- grep -c ' /srv/pdata ' /proc/mounts || true)" "0" "disk removed from a profile in use"
+
 	# The devices stay after a restart.
 	lxc_in "${d}" restart c1 -f
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/single)" "single file" "hot-plugged file after a restart"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /srv/pmore/file)" "from the host" "profile disk after a restart"
 	lxc_in "${d}" delete -f c1
 	assert_no_instance "${d}" c1
 }
