@@ -25,6 +25,9 @@ type Spec struct {
 
 	// IDMap is the user namespace map; nil runs the container privileged.
 	IDMap *IDMap
+
+	// DevicesDir is where the driver makes the device nodes of unix-char and unix-block devices.
+	DevicesDir string
 }
 
 // ExecSpec is a command to run in a running container.

@@ -243,7 +243,8 @@ func ValidateConfig(config map[string]string, profile bool, internal bool) error
 }
 
 // ValidateDevices checks device definitions: each has a type; disk devices need a path (a root disk "/" also a
-// pool), and nic devices of type bridged need a parent. Other device types are refused.
+// pool), nic devices of type bridged need a parent, unix-char and unix-block devices a host device. Other device
+// types are refused.
 func ValidateDevices(devices map[string]map[string]string) error {
 	roots := 0
 	for name, dev := range devices {
@@ -295,6 +296,12 @@ func ValidateDevices(devices map[string]map[string]string) error {
 				return err
 			}
 
+		case "unix-char", "unix-block":
+			err := validateUnixDevice(name, dev)
+			if err != nil {
+				return err
+			}
+
 		case "none":
 		case "":
 			return fmt.Errorf("device %q has no type: %w", name, errs.ErrInvalid)
@@ -340,6 +347,52 @@ func validateBindDisk(name string, dev map[string]string) error {
 		if err != nil {
 			return fmt.Errorf("device %q: readonly: %w: %w", name, err, errs.ErrInvalid)
 		}
+	}
+
+	return nil
+}
+
+// validateUnixDevice checks a unix-char or unix-block device: a host device (source, or path) and where it shows in
+// the container (path, or source), both absolute without ".."; optional uid, gid (container ids), mode (octal) and
+// required (boolean). Devices the host does not have cannot be made from numbers: major and minor are refused.
+func validateUnixDevice(name string, dev map[string]string) error {
+	for k := range dev {
+		switch k {
+		case "type", "source", "path", "uid", "gid", "mode", "required":
+		default:
+			return fmt.Errorf("device %q: unknown %s key %q: %w", name, dev["type"], k, errs.ErrInvalid)
+		}
+	}
+
+	if dev["source"] == "" && dev["path"] == "" {
+		return fmt.Errorf("device %q: a %s device needs a source or a path: %w", name, dev["type"], errs.ErrInvalid)
+	}
+
+	for _, k := range []string{"source", "path"} {
+		v, ok := dev[k]
+		if ok && (!strings.HasPrefix(v, "/") || slices.Contains(strings.Split(v, "/"), "..")) {
+			return fmt.Errorf("device %q: the %s %q must be absolute and without \"..\": %w", name, k, v, errs.ErrInvalid)
+		}
+	}
+
+	for k, check := range map[string]keyCheck{"uid": checkUint, "gid": checkUint, "required": checkBool, "mode": checkMode} {
+		v, ok := dev[k]
+		if ok {
+			err := check(v)
+			if err != nil {
+				return fmt.Errorf("device %q: %s: %w: %w", name, k, err, errs.ErrInvalid)
+			}
+		}
+	}
+
+	return nil
+}
+
+// checkMode accepts an octal file mode of permission bits.
+func checkMode(v string) error {
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || n > 0o777 {
+		return fmt.Errorf("%q is not an octal mode", v)
 	}
 
 	return nil

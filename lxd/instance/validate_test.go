@@ -123,6 +123,13 @@ func TestValidateDevices(t *testing.T) {
 		{"macvlan nic", map[string]map[string]string{"eth0": {"type": "nic", "nictype": "macvlan", "parent": "eth0"}}, false},
 		{"no type", map[string]map[string]string{"x": {"path": "/"}}, false},
 		{"unknown type", map[string]map[string]string{"x": {"type": "gpu"}}, false},
+		{"unix-char", map[string]map[string]string{"t": {"type": "unix-char", "source": "/dev/net/tun", "path": "/dev/net/tun", "mode": "0666", "uid": "0", "gid": "5", "required": "false"}}, true},
+		{"unix-block by path", map[string]map[string]string{"l": {"type": "unix-block", "path": "/dev/loop0"}}, true},
+		{"unix-char without paths", map[string]map[string]string{"t": {"type": "unix-char"}}, false},
+		{"unix-char relative", map[string]map[string]string{"t": {"type": "unix-char", "path": "dev/x"}}, false},
+		{"unix-char dot-dot", map[string]map[string]string{"t": {"type": "unix-char", "path": "/dev/../etc/x"}}, false},
+		{"unix-char bad mode", map[string]map[string]string{"t": {"type": "unix-char", "path": "/dev/x", "mode": "999"}}, false},
+		{"unix-char major", map[string]map[string]string{"t": {"type": "unix-char", "path": "/dev/x", "major": "10"}}, false},
 		{"none", map[string]map[string]string{"root": {"type": "none"}}, true},
 		{"unknown disk key", map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "default", "x": "1"}}, false},
 	}

@@ -212,3 +212,34 @@ test_devices_hotplug() {
 	lxc_in "${d}" delete -f c1
 	assert_no_instance "${d}" c1
 }
+
+# Host devices given to a container: a node of the host device's numbers, with the owner and mode asked for, a
+# cgroup rule allowing it in the container's configuration, and nothing for a missing device that is not required.
+test_devices_unix() {
+	local d="${TEST_TMP}/d"
+	[ -c /dev/net/tun ] && [ -b /dev/loop0 ] || fail "the host has no /dev/net/tun or /dev/loop0 to test with"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" config device add c1 tun unix-char path=/dev/net/tun mode=0666 >/dev/null
+	lxc_in "${d}" config device add c1 loop unix-block source=/dev/loop0 path=/dev/myloop gid=6 mode=0660 >/dev/null
+	lxc_in "${d}" config device add c1 maybe unix-char path=/dev/not-on-this-host required=false >/dev/null
+	lxc_in "${d}" start c1
+
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%a %u %g %t:%T' /dev/net/tun)" "666 0 0 a:c8" "tun node in the container"
+	assert_eq "$(lxc_in "${d}" exec c1 -- sh -c 'exec 3<>/dev/net/tun && echo opened')" "opened" "opening tun in the container"
+	assert_contains "$(local_curl "${d}" /1.0/instances/c1/logs/lxc.conf)" "devices.allow = c 10:200 rwm"
+	assert_contains "$(local_curl "${d}" /1.0/instances/c1/logs/lxc.conf)" "devices.allow = b 7:0 rwm"
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%a %u %g %t:%T' /dev/myloop)" "660 0 6 7:0" "loop node in the container"
+	assert_fails lxc_in "${d}" exec c1 -- test -e /dev/not-on-this-host
+
+	# A required device the host does not have fails the start, which leaves the instance stopped.
+	lxc_in "${d}" stop -f c1
+	lxc_in "${d}" config device add c1 must unix-char path=/dev/not-on-this-host >/dev/null
+	assert_fails lxc_in "${d}" start c1
+	assert_contains "${FAIL_OUTPUT}" "/dev/not-on-this-host"
+	assert_eq "$(lxc_in "${d}" list c1 -c s -f csv)" "STOPPED" "status after a missing device"
+	assert_fails lxc_in "${d}" config device add c1 bad unix-char path=/dev/x major=10
+	lxc_in "${d}" delete -f c1
+	assert_no_instance "${d}" c1
+}

@@ -159,6 +159,25 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		add("lxc.mount.entry", entry)
 	}
 
+	for _, name := range names {
+		dev := spec.Devices[name]
+		if dev["type"] != "unix-char" && dev["type"] != "unix-block" {
+			continue
+		}
+
+		entry, allow, err := unixDevice(spec, name, dev)
+		if err != nil {
+			return nil, err
+		}
+
+		if entry == "" {
+			continue
+		}
+
+		add("lxc.mount.entry", entry)
+		add(prefix+"devices.allow", allow)
+	}
+
 	nics := 0
 	for _, name := range names {
 		dev := spec.Devices[name]
@@ -204,6 +223,100 @@ func Config(spec instance.Spec) ([][2]string, error) {
 	out = append(out, raw...)
 
 	return out, nil
+}
+
+// unixDevice makes the device node of a unix-char or unix-block device in spec.DevicesDir, with the host device's
+// numbers and the owner and mode the device asks for (in the container's ids), and returns the lxc.mount.entry
+// binding it at its path and the cgroup rule letting the container use it. A missing host device is an error
+// unless the device says required: false, when it is skipped (empty entry).
+func unixDevice(spec instance.Spec, name string, dev map[string]string) (string, string, error) {
+	source := dev["source"]
+	if source == "" {
+		source = dev["path"]
+	}
+
+	target := dev["path"]
+	if target == "" {
+		target = source
+	}
+
+	var st unix.Stat_t
+	err := unix.Stat(source, &st)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) && dev["required"] != "" && !instance.IsTrue(dev["required"]) {
+			return "", "", nil
+		}
+
+		return "", "", fmt.Errorf("device %q: the host device %q: %w", name, source, err)
+	}
+
+	kind, mode := "c", uint32(unix.S_IFCHR)
+	if dev["type"] == "unix-block" {
+		kind, mode = "b", unix.S_IFBLK
+	}
+
+	if st.Mode&unix.S_IFMT != mode {
+		return "", "", fmt.Errorf("device %q: %q is not a %s device", name, source, dev["type"])
+	}
+
+	perm := uint64(0o660)
+	if dev["mode"] != "" {
+		perm, err = strconv.ParseUint(dev["mode"], 8, 32)
+		if err != nil || perm > 0o777 {
+			return "", "", fmt.Errorf("device %q: invalid mode %q", name, dev["mode"])
+		}
+	}
+
+	uid, gid := 0, 0
+	for key, id := range map[string]*int{"uid": &uid, "gid": &gid} {
+		if dev[key] != "" {
+			*id, err = strconv.Atoi(dev[key])
+			if err != nil || *id < 0 {
+				return "", "", fmt.Errorf("device %q: invalid %s %q", name, key, dev[key])
+			}
+		}
+	}
+
+	if spec.IDMap != nil {
+		uid, gid, err = spec.IDMap.Shift(uid, gid)
+		if err != nil {
+			return "", "", fmt.Errorf("device %q: %w", name, err)
+		}
+	}
+
+	rel, err := resolveInRoot(spec.Rootfs, target)
+	if err != nil {
+		return "", "", fmt.Errorf("device %q: path %q: %w", name, target, err)
+	}
+
+	if spec.DevicesDir == "" {
+		return "", "", fmt.Errorf("device %q: no place for device nodes", name)
+	}
+
+	err = os.MkdirAll(spec.DevicesDir, 0o711)
+	if err != nil {
+		return "", "", err
+	}
+
+	node := filepath.Join(spec.DevicesDir, name)
+	_ = os.Remove(node)
+	err = unix.Mknod(node, mode|uint32(perm), int(st.Rdev))
+	if err != nil {
+		return "", "", fmt.Errorf("device %q: making its node: %w", name, err)
+	}
+
+	err = unix.Chmod(node, uint32(perm))
+	if err == nil {
+		err = unix.Lchown(node, uid, gid)
+	}
+
+	if err != nil {
+		return "", "", fmt.Errorf("device %q: %w", name, err)
+	}
+
+	entry := fstabEscape(node) + " " + fstabEscape(rel) + " none bind,create=file 0 0"
+	allow := fmt.Sprintf("%s %d:%d rwm", kind, unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	return entry, allow, nil
 }
 
 // mountEntry returns the lxc.mount.entry bind mounting a disk device's host source at its path. The target is
@@ -362,6 +475,7 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 	}
 
 	defer func() { _ = c.Release() }()
+	spec.DevicesDir = filepath.Join(d.lxcPath, spec.Name, "devices")
 	items, err := Config(spec)
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lxd-go/lxd/lxd/instance"
 )
 
@@ -66,6 +68,60 @@ func TestConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestConfigUnixDevices(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: making device nodes needs root")
+	}
+
+	rootfs := t.TempDir()
+	idmap := &instance.IDMap{HostUID: 1000000, HostGID: 1000000, Size: 65536}
+	spec := instance.Spec{Name: "c1", Rootfs: rootfs, IDMap: idmap, DevicesDir: filepath.Join(t.TempDir(), "devices"),
+		Devices: map[string]map[string]string{
+			"null": {"type": "unix-char", "source": "/dev/null", "path": "/dev/mynull", "mode": "0640", "gid": "5"},
+			"gone": {"type": "unix-char", "path": "/dev/nothing-here", "required": "false"},
+		}}
+	got, err := Config(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	node := filepath.Join(spec.DevicesDir, "null")
+	if !has(got, "lxc.mount.entry", node+" dev/mynull none bind,create=file 0 0") {
+		t.Fatalf("got %v, want the node bound at dev/mynull", got)
+	}
+
+	if !has(got, "lxc.cgroup.devices.allow", "c 1:3 rwm") && !has(got, "lxc.cgroup2.devices.allow", "c 1:3 rwm") {
+		t.Fatalf("got %v, want the device allowed", got)
+	}
+
+	var st unix.Stat_t
+	err = unix.Stat(node, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) || st.Mode&0o777 != 0o640 || st.Uid != 1000000 || st.Gid != 1000005 {
+		t.Fatalf("got node mode %o rdev %d owner %d:%d, want a 1:3 character device, 0640, 1000000:1000005", st.Mode, st.Rdev, st.Uid, st.Gid)
+	}
+
+	_, err = os.Lstat(filepath.Join(spec.DevicesDir, "gone"))
+	if err == nil {
+		t.Fatal("a node was made for a missing device that is not required")
+	}
+
+	spec.Devices = map[string]map[string]string{"blk": {"type": "unix-block", "path": "/dev/null"}}
+	_, err = Config(spec)
+	if err == nil || !strings.Contains(err.Error(), "not a unix-block device") {
+		t.Fatalf("got %v, want a refusal of a character device as a block device", err)
+	}
+
+	spec.Devices = map[string]map[string]string{"gone": {"type": "unix-char", "path": "/dev/nothing-here"}}
+	_, err = Config(spec)
+	if err == nil {
+		t.Fatal("got no error for a missing required device")
 	}
 }
 
