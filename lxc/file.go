@@ -26,6 +26,7 @@ type cmdFile struct {
 	flagGID        int
 	flagMode       string
 	flagCreateDirs bool
+	flagRecursive  bool
 }
 
 func (c *cmdFile) command() *cobra.Command {
@@ -46,12 +47,16 @@ func (c *cmdFile) command() *cobra.Command {
 	push.Flags().IntVar(&c.flagGID, "gid", -1, "Set the file's gid on push")
 	push.Flags().StringVar(&c.flagMode, "mode", "", "Set the file's perms on push")
 	push.Flags().BoolVarP(&c.flagCreateDirs, "create-dirs", "p", false, "Create any directories necessary")
+	push.Flags().BoolVarP(&c.flagRecursive, "recursive", "r", false, "Recursively transfer files")
 
 	pull := &cobra.Command{
 		Use:   "pull [<remote>:]<instance>/<path>... <target path>",
 		Short: "Pull files from instances",
 		RunE:  c.pull,
 	}
+
+	pull.Flags().BoolVarP(&c.flagRecursive, "recursive", "r", false, "Recursively transfer files")
+	pull.Flags().BoolVarP(&c.flagCreateDirs, "create-dirs", "p", false, "Create any directories necessary")
 
 	del := &cobra.Command{
 		Use:     "delete [<remote>:]<instance>/<path>...",
@@ -119,7 +124,8 @@ func (c *cmdFile) push(cmd *cobra.Command, args []string) error {
 
 	for _, src := range sources {
 		p := dest
-		if toDir {
+		if toDir || c.flagRecursive {
+			// A recursive push puts each source under the target directory, as LXD does.
 			p = path.Join(dest, filepath.Base(src))
 		}
 
@@ -130,13 +136,73 @@ func (c *cmdFile) push(cmd *cobra.Command, args []string) error {
 			}
 		}
 
-		err = c.pushOne(d, name, src, p, mode)
+		if c.flagRecursive && src != "-" {
+			err = c.pushTree(d, name, src, p, mode)
+		} else {
+			err = c.pushOne(d, name, src, p, mode)
+		}
+
 		if err != nil {
 			return err
 		}
 	}
 
 	return nil
+}
+
+// pushTree pushes the local tree src to dest in the instance: directories, files and symlinks, with their modes
+// (mode, when not negative, for the files) and owners (unless --uid or --gid say otherwise).
+func (c *cmdFile) pushTree(d client.InstanceServer, name string, src string, dest string, mode int) error {
+	return filepath.Walk(src, func(local string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+
+		rel, err := filepath.Rel(src, local)
+		if err != nil {
+			return err
+		}
+
+		target := path.Join(dest, filepath.ToSlash(rel))
+		uid, gid := c.owner(info)
+		switch {
+		case info.IsDir():
+			return d.CreateInstanceFile(name, target, client.InstanceFileArgs{Type: "directory",
+				Mode: int(info.Mode().Perm()), UID: uid, GID: gid})
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(local)
+			if err != nil {
+				return err
+			}
+
+			return d.CreateInstanceFile(name, target, client.InstanceFileArgs{Type: "symlink",
+				Content: strings.NewReader(link), Mode: -1, UID: uid, GID: gid})
+		case info.Mode().IsRegular():
+			return c.pushOne(d, name, local, target, mode)
+		}
+
+		// Devices, fifos and sockets are not transferred.
+		return nil
+	})
+}
+
+// owner returns the owner a pushed entry gets: the local file's, unless --uid or --gid say otherwise.
+func (c *cmdFile) owner(info os.FileInfo) (int64, int64) {
+	uid, gid := int64(0), int64(0)
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if ok {
+		uid, gid = int64(st.Uid), int64(st.Gid)
+	}
+
+	if c.flagUID >= 0 {
+		uid = int64(c.flagUID)
+	}
+
+	if c.flagGID >= 0 {
+		gid = int64(c.flagGID)
+	}
+
+	return uid, gid
 }
 
 // mkdirAll creates the parents of a path in the instance.
@@ -179,25 +245,23 @@ func (c *cmdFile) pushOne(d client.InstanceServer, name string, src string, dest
 		}
 
 		if info.IsDir() {
-			return fmt.Errorf("%s is a directory (recursive push is not supported)", src)
+			return fmt.Errorf("%s is a directory (use -r to push it with its content)", src)
 		}
 
-		st, ok := info.Sys().(*syscall.Stat_t)
-		if ok {
-			uid, gid = int64(st.Uid), int64(st.Gid)
-		}
-
+		uid, gid = c.owner(info)
 		if mode < 0 {
 			mode = int(info.Mode().Perm())
 		}
 	}
 
-	if c.flagUID >= 0 {
-		uid = int64(c.flagUID)
-	}
+	if src == "-" {
+		if c.flagUID >= 0 {
+			uid = int64(c.flagUID)
+		}
 
-	if c.flagGID >= 0 {
-		gid = int64(c.flagGID)
+		if c.flagGID >= 0 {
+			gid = int64(c.flagGID)
+		}
 	}
 
 	return d.CreateInstanceFile(name, dest, client.InstanceFileArgs{Content: f, UID: uid, GID: gid, Mode: mode, Type: "file"})
@@ -211,6 +275,13 @@ func (c *cmdFile) pull(cmd *cobra.Command, args []string) error {
 
 	sources := args[:len(args)-1]
 	target := args[len(args)-1]
+	if c.flagCreateDirs && target != "-" {
+		err = os.MkdirAll(target, 0o755)
+		if err != nil {
+			return err
+		}
+	}
+
 	info, statErr := os.Stat(target)
 	targetIsDir := statErr == nil && info.IsDir()
 	if len(sources) > 1 && !targetIsDir {
@@ -230,11 +301,59 @@ func (c *cmdFile) pull(cmd *cobra.Command, args []string) error {
 
 		if resp.Type == "directory" {
 			_ = content.Close()
-			return fmt.Errorf("%s is a directory (recursive pull is not supported)", p)
+			if !c.flagRecursive {
+				return fmt.Errorf("%s is a directory (use -r to pull it with its content)", p)
+			}
+
+			dest := target
+			if targetIsDir {
+				dest = filepath.Join(target, path.Base(p))
+			}
+
+			err = c.pullTree(cmd, d, name, p, dest, resp)
+			if err != nil {
+				return err
+			}
+
+			continue
 		}
 
 		err = c.writeLocal(cmd, content, target, targetIsDir, path.Base(p), resp)
 		_ = content.Close()
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// pullTree pulls the instance directory p (already read: resp) into the local directory dest, recursively.
+func (c *cmdFile) pullTree(cmd *cobra.Command, d client.InstanceServer, name string, p string, dest string, resp *client.InstanceFileResponse) error {
+	err := os.Mkdir(dest, os.FileMode(resp.Mode&0o777)|0o700)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+
+	for _, entry := range resp.Entries {
+		if entry == "" || entry == "." || entry == ".." || strings.Contains(entry, "/") {
+			return fmt.Errorf("invalid directory entry %q in %s", entry, p)
+		}
+
+		child := path.Join(p, entry)
+		content, info, err := d.GetInstanceFile(name, strings.TrimPrefix(child, "/"))
+		if err != nil {
+			return err
+		}
+
+		if info.Type == "directory" {
+			_ = content.Close()
+			err = c.pullTree(cmd, d, name, child, filepath.Join(dest, entry), info)
+		} else {
+			err = c.writeLocal(cmd, content, filepath.Join(dest, entry), false, entry, info)
+			_ = content.Close()
+		}
+
 		if err != nil {
 			return err
 		}

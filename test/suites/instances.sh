@@ -429,3 +429,41 @@ again" "append"
 	lxc_in "${d}" delete -f c1
 	assert_no_instance "${d}" c1
 }
+
+# Recursive push and pull: directories, files with their modes and symlinks, there and back, with our client and
+# the stock one.
+test_instances_files_recursive() {
+	local d="${TEST_TMP}/d1" tree="${TEST_TMP}/tree"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1 >/dev/null
+
+	mkdir -p "${tree}/sub/deeper"
+	echo "top" >"${tree}/a.txt"
+	echo "secret" >"${tree}/sub/private"
+	chmod 0600 "${tree}/sub/private"
+	echo "deep" >"${tree}/sub/deeper/b.txt"
+	chmod 0750 "${tree}/sub/deeper"
+	ln -s ../a.txt "${tree}/sub/link"
+
+	assert_fails lxc_in "${d}" file push "${tree}" c1/root/
+	assert_contains "${FAIL_OUTPUT}" "use -r"
+	lxc_in "${d}" file push -r "${tree}" c1/root/
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/tree/sub/deeper/b.txt)" "deep" "pushed nested file"
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c %a /root/tree/sub/private /root/tree/sub/deeper | tr '\n' ' ')" "600 750 " "pushed modes"
+	assert_eq "$(lxc_in "${d}" exec c1 -- readlink /root/tree/sub/link)" "../a.txt" "pushed symlink"
+
+	# Into an existing directory the tree goes under its own name; to a new path it takes that name, as cp -r does.
+	mkdir -p "${TEST_TMP}/back"
+	lxc_in "${d}" file pull -r c1/root/tree "${TEST_TMP}/back"
+	diff -r "${tree}" "${TEST_TMP}/back/tree" || fail "the tree pulled back differs"
+	lxc_in "${d}" file pull -r c1/root/tree "${TEST_TMP}/renamed"
+	diff -r "${tree}" "${TEST_TMP}/renamed" || fail "the tree pulled to a new path differs"
+	assert_eq "$(stat -c %a "${TEST_TMP}/back/tree/sub/private")" "600" "pulled mode"
+	assert_eq "$(readlink "${TEST_TMP}/back/tree/sub/link")" "../a.txt" "pulled symlink"
+
+	mkdir -p "${TEST_TMP}/stock"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" file pull -r c1/root/tree "${TEST_TMP}/stock"
+	diff -r "${tree}" "${TEST_TMP}/stock/tree" || fail "the tree pulled by the stock client differs"
+	lxc_in "${d}" delete -f c1
+}
