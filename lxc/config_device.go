@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -87,20 +86,12 @@ func (c *cmdDevice) sub(use string, short string, minArgs int, maxArgs int, run 
 
 // load fetches the instance or profile named by "[<remote>:]<name>".
 func (c *cmdDevice) load(arg string) (*deviceHolder, error) {
-	remote, name, err := c.global.conf.ParseRemote(arg)
-	if err != nil {
-		return nil, err
+	what := "instance"
+	if c.profile {
+		what = "profile"
 	}
 
-	if name == "" {
-		if c.profile {
-			return nil, errors.New("missing profile name")
-		}
-
-		return nil, errors.New("missing instance name")
-	}
-
-	d, err := c.global.conf.GetInstanceServer(remote)
+	d, name, err := namedServer(c.global, arg, what)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
-	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -40,25 +37,6 @@ When the input is not a terminal, the new metadata is read from it:
 	})
 
 	return cmd
-}
-
-// instanceServer connects to the remote of "[<remote>:]<instance>" and returns the instance name.
-func instanceServer(g *cmdGlobal, arg string) (client.InstanceServer, string, error) {
-	remote, name, err := g.conf.ParseRemote(arg)
-	if err != nil {
-		return nil, "", err
-	}
-
-	if name == "" {
-		return nil, "", errors.New("missing instance name")
-	}
-
-	d, err := g.conf.GetInstanceServer(remote)
-	if err != nil {
-		return nil, "", err
-	}
-
-	return d, name, nil
 }
 
 func (c *cmdConfigMetadata) runShow(cmd *cobra.Command, args []string) error {

@@ -38,16 +38,7 @@ func (c *cmdConsole) command() *cobra.Command {
 }
 
 func (c *cmdConsole) run(cmd *cobra.Command, args []string) error {
-	remote, name, err := c.global.conf.ParseRemote(args[0])
-	if err != nil {
-		return err
-	}
-
-	if name == "" {
-		return fmt.Errorf("missing instance name")
-	}
-
-	d, err := c.global.conf.GetInstanceServer(remote)
+	d, name, err := instanceServer(c.global, args[0])
 	if err != nil {
 		return err
 	}

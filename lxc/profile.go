@@ -63,16 +63,7 @@ func (c *cmdProfile) onInstance(use string, short string, n int, run func(cmd *c
 			return err
 		}
 
-		remote, name, err := c.global.conf.ParseRemote(args[0])
-		if err != nil {
-			return err
-		}
-
-		if name == "" {
-			return errors.New("missing instance name")
-		}
-
-		d, err := c.global.conf.GetInstanceServer(remote)
+		d, name, err := instanceServer(c.global, args[0])
 		if err != nil {
 			return err
 		}
@@ -228,16 +219,7 @@ func (c *cmdProfile) simple(use string, short string, n int, run func(cmd *cobra
 			return err
 		}
 
-		remote, name, err := c.global.conf.ParseRemote(args[0])
-		if err != nil {
-			return err
-		}
-
-		if name == "" {
-			return errors.New("missing profile name")
-		}
-
-		d, err := c.global.conf.GetInstanceServer(remote)
+		d, name, err := namedServer(c.global, args[0], "profile")
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/lxc/config"
 )
 
@@ -176,6 +177,31 @@ func textEditor(content []byte) ([]byte, error) {
 	}
 
 	return os.ReadFile(f.Name())
+}
+
+// instanceServer connects to the remote of "[<remote>:]<instance>" and returns the instance name.
+func instanceServer(g *cmdGlobal, arg string) (client.InstanceServer, string, error) {
+	return namedServer(g, arg, "instance")
+}
+
+// namedServer connects to the remote of "[<remote>:]<name>" and returns the name, which must not be empty; what
+// names the kind of object in the error ("missing instance name").
+func namedServer(g *cmdGlobal, arg string, what string) (client.InstanceServer, string, error) {
+	remote, name, err := g.conf.ParseRemote(arg)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if name == "" {
+		return nil, "", fmt.Errorf("missing %s name", what)
+	}
+
+	d, err := g.conf.GetInstanceServer(remote)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return d, name, nil
 }
 
 // editYAML edits a T as YAML. When standard input is not a terminal, what it holds is applied with no ETag;
