@@ -26,8 +26,13 @@ func CopyTree(src string, dst string) error {
 		return fmt.Errorf("copying %s: not a directory", src)
 	}
 
-	c := &treeCopier{dev: rootSt.Dev, links: map[[2]uint64]string{}}
-	err = c.copyEntry(src, dst, &rootSt)
+	return copyEntryTree(src, dst, &rootSt)
+}
+
+// copyEntryTree copies the entry src (of any type, st its Lstat) to dst as CopyTree copies a tree.
+func copyEntryTree(src string, dst string, st *unix.Stat_t) error {
+	c := &treeCopier{dev: st.Dev, links: map[[2]uint64]string{}}
+	err := c.copyEntry(src, dst, st)
 	if err != nil {
 		return err
 	}

@@ -215,34 +215,20 @@ func carryOver(dir string, dst string) error {
 			continue
 		}
 
-		from, to := filepath.Join(dir, e.Name()), filepath.Join(dst, e.Name())
-		if e.IsDir() {
-			err = CopyTree(from, to)
-		} else if e.Type().IsRegular() {
-			err = copyFile(from, to)
+		from := filepath.Join(dir, e.Name())
+		var st unix.Stat_t
+		err = unix.Lstat(from, &st)
+		if err != nil {
+			return err
 		}
 
+		err = copyEntryTree(from, filepath.Join(dst, e.Name()), &st)
 		if err != nil {
 			return err
 		}
 	}
 
 	return nil
-}
-
-// copyFile copies a regular file with its mode.
-func copyFile(src string, dst string) error {
-	info, err := os.Lstat(src)
-	if err != nil {
-		return err
-	}
-
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-
-	return os.WriteFile(dst, data, info.Mode().Perm())
 }
 
 // CreateContainerFrom lays out a new container whose root filesystem is a copy of the tree src, as a plain
