@@ -356,12 +356,12 @@ const maxSymlinks = 40
 // ones from root and ".." never climbs above it. Components that do not exist yet are kept as they are. It
 // returns the result relative to root.
 func resolveInRoot(root string, path string) (string, error) {
-	todo := strings.Split(path, "/")
+	rest := strings.Split(path, "/")
 	done := []string{}
 	links := 0
-	for len(todo) > 0 {
-		part := todo[0]
-		todo = todo[1:]
+	for len(rest) > 0 {
+		part := rest[0]
+		rest = rest[1:]
 		switch part {
 		case "", ".":
 			continue
@@ -385,7 +385,7 @@ func resolveInRoot(root string, path string) (string, error) {
 		}
 
 		if fi.Mode()&fs.ModeSymlink == 0 {
-			if len(todo) > 0 && !fi.IsDir() {
+			if len(rest) > 0 && !fi.IsDir() {
 				return "", fmt.Errorf("%q is not a directory", "/"+filepath.Join(append(done, part)...))
 			}
 
@@ -407,7 +407,7 @@ func resolveInRoot(root string, path string) (string, error) {
 			done = done[:0]
 		}
 
-		todo = append(strings.Split(dest, "/"), todo...)
+		rest = append(strings.Split(dest, "/"), rest...)
 	}
 
 	if len(done) == 0 {
