@@ -218,6 +218,8 @@ func SmartError(err error) Response {
 		return ErrorResponse(http.StatusForbidden, err.Error())
 	case errors.Is(err, errs.ErrBusy):
 		return ErrorResponse(http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, errs.ErrUnsupported):
+		return ErrorResponse(http.StatusNotImplemented, err.Error())
 	}
 
 	slog.Debug("internal error", "err", err)
