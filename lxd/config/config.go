@@ -4,6 +4,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,8 +108,10 @@ func NormalizeListenAddress(v string) (string, error) {
 		return "", fmt.Errorf("invalid port in address %q", v)
 	}
 
-	if strings.ContainsAny(host, " /") {
-		return "", fmt.Errorf("invalid host in address %q", v)
+	// Binding to a name would need a DNS lookup (and could bind wherever the answer points): only the wildcard,
+	// IP literals and localhost are accepted, all checked without a lookup.
+	if _, perr := netip.ParseAddr(host); host != "" && host != "localhost" && perr != nil {
+		return "", fmt.Errorf("invalid host in address %q: use an IP address, localhost or an empty host for every address", v)
 	}
 
 	return net.JoinHostPort(host, port), nil

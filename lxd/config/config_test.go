@@ -41,6 +41,8 @@ func TestChange(t *testing.T) {
 		{CompressionAlgorithm: "xz; rm -rf /"},
 		{AutoUpdateCached: "maybe"},
 		{HTTPSAddress: "127.0.0.1:99999"},
+		{HTTPSAddress: "notanaddress"},
+		{HTTPSAddress: "example.org:8443"},
 		{AutoUpdateInterval: []any{1}},
 	}
 
@@ -48,6 +50,24 @@ func TestChange(t *testing.T) {
 		_, _, err := current.Change(b, false)
 		if !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("change %v: got %v, want an invalid error", b, err)
+		}
+	}
+}
+
+func TestListenAddressAcceptedWithoutLookup(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		":8443":          ":8443",
+		"127.0.0.1":      "127.0.0.1:8443",
+		"[::1]:9000":     "[::1]:9000",
+		"::":             "[::]:8443",
+		"localhost:8444": "localhost:8444",
+		"[fe80::1%lo]:1": "[fe80::1%lo]:1",
+		"0.0.0.0:443":    "0.0.0.0:443",
+	} {
+		got, err := NormalizeListenAddress(in)
+		if err != nil || got != want {
+			t.Errorf("%q: got %q, %v, want %q", in, got, err, want)
 		}
 	}
 }
