@@ -1,5 +1,3 @@
-// Package template renders image templates (pongo2) at instance lifecycle events, sandboxed: no tag can read
-// another file, output is bounded, and a broken template is an error naming the template and line, never a panic.
 package template
 
 import (
@@ -9,15 +7,6 @@ import (
 
 	"github.com/flosch/pongo2/v6"
 )
-
-// MaxOutput is the largest output a template may produce.
-const MaxOutput = 16 << 20
-
-// MaxSource is the largest template source accepted.
-const MaxSource = 1 << 20
-
-// bannedTags could read files or pull in other templates.
-var bannedTags = []string{"include", "import", "extends", "ssi"}
 
 // noFiles is a loader that refuses every path, so no tag can ever read a file.
 type noFiles struct{}
@@ -112,69 +101,79 @@ func (c Context) pongo() pongo2.Context {
 	}
 }
 
-// limitWriter stops rendering once more than n bytes were written. pongo2 ignores write errors, so it unwinds
-// the rendering with a panic that Render recovers.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-type tooLarge struct{}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		panic(tooLarge{})
+// Render renders the template source named name with ctx into w, within the budget of a template (see Limits).
+// Its errors name the template; one that went over the budget wraps ErrLimit.
+func Render(w io.Writer, name string, source []byte, ctx Context) error {
+	err := render(w, source, ctx)
+	if err != nil {
+		return fmt.Errorf("template %q: %w", name, err)
 	}
 
-	l.n -= int64(len(p))
-	return l.w.Write(p)
+	return nil
 }
 
-// Render renders the template source named name with ctx into w.
-func Render(w io.Writer, name string, source []byte, ctx Context) (err error) {
+func render(w io.Writer, source []byte, ctx Context) (err error) {
 	if len(source) > MaxSource {
-		return fmt.Errorf("template %q: larger than %d bytes", name, MaxSource)
+		return fmt.Errorf("larger than %d bytes: %w", MaxSource, ErrLimit)
 	}
 
-	// pongo2 may panic on pathological input; a template must never take the daemon down.
+	err = checkShape(source)
+	if err != nil {
+		return err
+	}
+
+	// pongo2 may panic on pathological input, and an overrun seen by a writer unwinds with a panic: a template
+	// must never take the daemon down.
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
 
-		_, ok := r.(tooLarge)
+		lerr, ok := r.(limitError)
 		if ok {
-			err = fmt.Errorf("template %q: output larger than %d bytes", name, MaxOutput)
+			err = fmt.Errorf("%s: %w", lerr, ErrLimit)
 			return
 		}
 
-		err = fmt.Errorf("template %q: %v", name, r)
+		err = fmt.Errorf("%v", r)
 	}()
 
 	tpl, err := newSet().FromBytes(source)
 	if err != nil {
-		return fmt.Errorf("template %q: %s", name, describe(err))
+		return describe(err, false)
 	}
 
-	err = tpl.ExecuteWriterUnbuffered(ctx.pongo(), &limitWriter{w: w, n: MaxOutput})
+	renderMu.Lock()
+	b := newBudget()
+	active = b
+	defer func() {
+		active = nil
+		renderMu.Unlock()
+	}()
+
+	err = tpl.ExecuteWriterUnbuffered(ctx.pongo(), &budgetWriter{w: w, b: b, left: &b.output, limit: MaxOutput})
 	if err != nil {
-		return fmt.Errorf("template %q: %s", name, describe(err))
+		return describe(err, b.over)
 	}
 
 	return nil
 }
 
-// describe turns a pongo2 error into "line N: message".
-func describe(err error) string {
+// describe turns a pongo2 error into "line N: message", wrapping ErrLimit after an overrun.
+func describe(err error, over bool) error {
+	msg := err.Error()
 	var perr *pongo2.Error
 	if errors.As(err, &perr) {
+		msg = perr.OrigError.Error()
 		if perr.Line > 0 {
-			return fmt.Sprintf("line %d: %s", perr.Line, perr.OrigError)
+			msg = fmt.Sprintf("line %d: %s", perr.Line, msg)
 		}
-
-		return perr.OrigError.Error()
 	}
 
-	return err.Error()
+	if over {
+		return fmt.Errorf("%s: %w", msg, ErrLimit)
+	}
+
+	return errors.New(msg)
 }

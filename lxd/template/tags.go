@@ -1,0 +1,419 @@
+package template
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/flosch/pongo2/v6"
+)
+
+// bannedTags could read files or pull in other templates (include, import, extends, ssi), or render their body
+// into a buffer of their own, out of reach of the output budget (filter, spaceless, ifchanged).
+var bannedTags = []string{"include", "import", "extends", "ssi", "filter", "spaceless", "ifchanged"}
+
+// The tags that can run many times (for, macro) or evaluate an expression without writing (if, set) are
+// pongo2's, rewritten to charge a step to the budget each time they run.
+func init() {
+	replacements := map[string]pongo2.TagParser{"for": forParser, "if": ifParser, "set": setParser, "macro": macroParser}
+	for name, parser := range replacements {
+		err := pongo2.ReplaceTag(name, parser)
+		if err != nil {
+			panic(err)
+		}
+	}
+}
+
+// step charges one step to the budget of the render, as an error at the tag's position.
+func step(ctx *pongo2.ExecutionContext, position *pongo2.Token, work int) *pongo2.Error {
+	err := active.spend(work)
+	if err != nil {
+		return ctx.OrigError(err, position)
+	}
+
+	return nil
+}
+
+// forLoop is the forloop variable of pongo2's for tag, with the same fields.
+type forLoop struct {
+	Counter     int
+	Counter0    int
+	Revcounter  int
+	Revcounter0 int
+	First       bool
+	Last        bool
+	Parentloop  *forLoop
+}
+
+type forNode struct {
+	position     *pongo2.Token
+	key          string
+	value        string
+	object       pongo2.IEvaluator
+	reversed     bool
+	sorted       bool
+	bodyWrapper  *pongo2.NodeWrapper
+	emptyWrapper *pongo2.NodeWrapper
+}
+
+// Execute is pongo2's, with a step charged for each iteration.
+func (node *forNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.TemplateWriter) (forError *pongo2.Error) {
+	forCtx := pongo2.NewChildExecutionContext(ctx)
+	loopInfo := &forLoop{First: true}
+	parent, ok := forCtx.Private["forloop"].(*forLoop)
+	if ok {
+		loopInfo.Parentloop = parent
+	}
+
+	forCtx.Private["forloop"] = loopInfo
+	obj, err := node.object.Evaluate(forCtx)
+	if err != nil {
+		return err
+	}
+
+	obj.IterateOrder(func(idx, count int, key, value *pongo2.Value) bool {
+		forError = step(ctx, node.position, 0)
+		if forError != nil {
+			return false
+		}
+
+		forCtx.Private[node.key] = key
+		if value != nil {
+			forCtx.Private[node.value] = value
+		}
+
+		loopInfo.Counter = idx + 1
+		loopInfo.Counter0 = idx
+		if idx == 1 {
+			loopInfo.First = false
+		}
+
+		if idx+1 == count {
+			loopInfo.Last = true
+		}
+
+		loopInfo.Revcounter = count - idx
+		loopInfo.Revcounter0 = count - (idx + 1)
+		forError = node.bodyWrapper.Execute(forCtx, writer)
+		return forError == nil
+	}, func() {
+		if node.emptyWrapper != nil {
+			forError = node.emptyWrapper.Execute(forCtx, writer)
+		}
+	}, node.reversed, node.sorted)
+
+	return forError
+}
+
+func forParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	node := &forNode{position: start}
+	keyToken := arguments.MatchType(pongo2.TokenIdentifier)
+	if keyToken == nil {
+		return nil, arguments.Error("Expected an key identifier as first argument for 'for'-tag", nil)
+	}
+
+	node.key = keyToken.Val
+	if arguments.Match(pongo2.TokenSymbol, ",") != nil {
+		valueToken := arguments.MatchType(pongo2.TokenIdentifier)
+		if valueToken == nil {
+			return nil, arguments.Error("Value name must be an identifier.", nil)
+		}
+
+		node.value = valueToken.Val
+	}
+
+	if arguments.Match(pongo2.TokenKeyword, "in") == nil {
+		return nil, arguments.Error("Expected keyword 'in'.", nil)
+	}
+
+	object, err := arguments.ParseExpression()
+	if err != nil {
+		return nil, err
+	}
+
+	node.object = object
+	node.reversed = arguments.MatchOne(pongo2.TokenIdentifier, "reversed") != nil
+	node.sorted = arguments.MatchOne(pongo2.TokenIdentifier, "sorted") != nil
+	if arguments.Remaining() > 0 {
+		return nil, arguments.Error("Malformed for-loop arguments.", nil)
+	}
+
+	wrapper, endargs, err := doc.WrapUntilTag("empty", "endfor")
+	if err != nil {
+		return nil, err
+	}
+
+	node.bodyWrapper = wrapper
+	if endargs.Count() > 0 {
+		return nil, endargs.Error("Arguments not allowed here.", nil)
+	}
+
+	if wrapper.Endtag == "empty" {
+		wrapper, endargs, err = doc.WrapUntilTag("endfor")
+		if err != nil {
+			return nil, err
+		}
+
+		node.emptyWrapper = wrapper
+		if endargs.Count() > 0 {
+			return nil, endargs.Error("Arguments not allowed here.", nil)
+		}
+	}
+
+	return node, nil
+}
+
+type ifNode struct {
+	position   *pongo2.Token
+	conditions []pongo2.IEvaluator
+	wrappers   []*pongo2.NodeWrapper
+}
+
+// Execute is pongo2's, with a step charged for each condition evaluated.
+func (node *ifNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.TemplateWriter) *pongo2.Error {
+	for i, condition := range node.conditions {
+		err := step(ctx, node.position, 0)
+		if err != nil {
+			return err
+		}
+
+		result, err := condition.Evaluate(ctx)
+		if err != nil {
+			return err
+		}
+
+		if result.IsTrue() {
+			return node.wrappers[i].Execute(ctx, writer)
+		}
+
+		if len(node.conditions) == i+1 && len(node.wrappers) > i+1 {
+			return node.wrappers[i+1].Execute(ctx, writer)
+		}
+	}
+
+	return nil
+}
+
+func ifParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	node := &ifNode{position: start}
+	condition, err := arguments.ParseExpression()
+	if err != nil {
+		return nil, err
+	}
+
+	node.conditions = append(node.conditions, condition)
+	if arguments.Remaining() > 0 {
+		return nil, arguments.Error("If-condition is malformed.", nil)
+	}
+
+	for {
+		wrapper, tagArgs, err := doc.WrapUntilTag("elif", "else", "endif")
+		if err != nil {
+			return nil, err
+		}
+
+		node.wrappers = append(node.wrappers, wrapper)
+		if wrapper.Endtag == "elif" {
+			condition, err = tagArgs.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+
+			node.conditions = append(node.conditions, condition)
+			if tagArgs.Remaining() > 0 {
+				return nil, tagArgs.Error("Elif-condition is malformed.", nil)
+			}
+		} else if tagArgs.Count() > 0 {
+			return nil, tagArgs.Error("Arguments not allowed here.", nil)
+		}
+
+		if wrapper.Endtag == "endif" {
+			return node, nil
+		}
+	}
+}
+
+type setNode struct {
+	position   *pongo2.Token
+	name       string
+	expression pongo2.IEvaluator
+}
+
+// Execute is pongo2's, with a step charged.
+func (node *setNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.TemplateWriter) *pongo2.Error {
+	err := step(ctx, node.position, 0)
+	if err != nil {
+		return err
+	}
+
+	value, err := node.expression.Evaluate(ctx)
+	if err != nil {
+		return err
+	}
+
+	ctx.Private[node.name] = value
+	return nil
+}
+
+func setParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	node := &setNode{position: start}
+	nameToken := arguments.MatchType(pongo2.TokenIdentifier)
+	if nameToken == nil {
+		return nil, arguments.Error("Expected an identifier.", nil)
+	}
+
+	node.name = nameToken.Val
+	if arguments.Match(pongo2.TokenSymbol, "=") == nil {
+		return nil, arguments.Error("Expected '='.", nil)
+	}
+
+	expression, err := arguments.ParseExpression()
+	if err != nil {
+		return nil, err
+	}
+
+	node.expression = expression
+	if arguments.Remaining() > 0 {
+		return nil, arguments.Error("Malformed 'set'-tag arguments.", nil)
+	}
+
+	return node, nil
+}
+
+type macroNode struct {
+	position  *pongo2.Token
+	name      string
+	argsOrder []string
+	args      map[string]pongo2.IEvaluator
+	wrapper   *pongo2.NodeWrapper
+}
+
+// Execute defines the macro in the context, as pongo2's does.
+func (node *macroNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.TemplateWriter) *pongo2.Error {
+	ctx.Private[node.name] = func(args ...*pongo2.Value) (*pongo2.Value, error) {
+		return node.call(ctx, args...)
+	}
+
+	return nil
+}
+
+// call is pongo2's, with a step charged, the nesting of calls bounded (a recursive macro would otherwise
+// overflow the stack and end the daemon), and the body rendered into a buffer of at most MaxValue bytes whose
+// content is charged as work.
+func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value) (*pongo2.Value, error) {
+	b := active
+	err := step(ctx, node.position, 0)
+	if err != nil {
+		return nil, err
+	}
+
+	if b != nil {
+		if b.depth >= MaxNesting {
+			return nil, ctx.OrigError(b.fail(fmt.Sprintf("macro calls nested deeper than %d", MaxNesting)), node.position)
+		}
+
+		b.depth++
+		defer func() { b.depth-- }()
+	}
+
+	argsCtx := make(pongo2.Context)
+	for k, v := range node.args {
+		if v == nil {
+			argsCtx[k] = nil
+			continue
+		}
+
+		value, err := v.Evaluate(ctx)
+		if err != nil {
+			return pongo2.AsSafeValue(""), err
+		}
+
+		argsCtx[k] = value
+	}
+
+	if len(args) > len(node.argsOrder) {
+		return pongo2.AsSafeValue(""), ctx.Error(fmt.Sprintf("Macro '%s' called with too many arguments (%d instead of %d).",
+			node.name, len(args), len(node.argsOrder)), node.position)
+	}
+
+	macroCtx := pongo2.NewChildExecutionContext(ctx)
+	macroCtx.Private.Update(argsCtx)
+	for idx, arg := range args {
+		macroCtx.Private[node.argsOrder[idx]] = arg.Interface()
+	}
+
+	var buf bytes.Buffer
+	var writer pongo2.TemplateWriter = &buf
+	if b != nil {
+		left := MaxValue
+		writer = &budgetWriter{w: &buf, b: b, left: &left, limit: MaxValue}
+	}
+
+	err = node.wrapper.Execute(macroCtx, writer)
+	if err != nil {
+		return pongo2.AsSafeValue(""), err
+	}
+
+	err = step(ctx, node.position, buf.Len())
+	if err != nil {
+		return nil, err
+	}
+
+	return pongo2.AsSafeValue(buf.String()), nil
+}
+
+func macroParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	node := &macroNode{position: start, args: make(map[string]pongo2.IEvaluator)}
+	nameToken := arguments.MatchType(pongo2.TokenIdentifier)
+	if nameToken == nil {
+		return nil, arguments.Error("Macro-tag needs at least an identifier as name.", nil)
+	}
+
+	node.name = nameToken.Val
+	if arguments.MatchOne(pongo2.TokenSymbol, "(") == nil {
+		return nil, arguments.Error("Expected '('.", nil)
+	}
+
+	for arguments.Match(pongo2.TokenSymbol, ")") == nil {
+		argNameToken := arguments.MatchType(pongo2.TokenIdentifier)
+		if argNameToken == nil {
+			return nil, arguments.Error("Expected argument name as identifier.", nil)
+		}
+
+		node.argsOrder = append(node.argsOrder, argNameToken.Val)
+		node.args[argNameToken.Val] = nil
+		if arguments.Match(pongo2.TokenSymbol, "=") != nil {
+			def, err := arguments.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+
+			node.args[argNameToken.Val] = def
+		}
+
+		if arguments.Match(pongo2.TokenSymbol, ")") != nil {
+			break
+		}
+
+		if arguments.Match(pongo2.TokenSymbol, ",") == nil {
+			return nil, arguments.Error("Expected ',' or ')'.", nil)
+		}
+	}
+
+	// export only matters to import, which is banned.
+	arguments.Match(pongo2.TokenKeyword, "export")
+	if arguments.Remaining() > 0 {
+		return nil, arguments.Error("Malformed macro-tag.", nil)
+	}
+
+	wrapper, endargs, err := doc.WrapUntilTag("endmacro")
+	if err != nil {
+		return nil, err
+	}
+
+	node.wrapper = wrapper
+	if endargs.Count() > 0 {
+		return nil, endargs.Error("Arguments not allowed here.", nil)
+	}
+
+	return node, nil
+}
