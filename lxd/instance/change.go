@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // Delete removes a stopped instance: storage, driver files, logs and row, then bases nothing uses any more.
@@ -29,7 +29,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	}
 
 	if m.driver.Status(name) != api.Stopped {
-		return api.StatusErrorf(http.StatusBadRequest, "the instance is running, stop it first")
+		return errs.Invalid("the instance is running, stop it first")
 	}
 
 	m.waitRunDone(name)
@@ -82,14 +82,14 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 	}
 
 	if m.driver.Status(name) != api.Stopped {
-		return api.StatusErrorf(http.StatusBadRequest, "renaming a running instance is not supported")
+		return errs.Invalid("renaming a running instance is not supported")
 	}
 
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.RenameInstance(ctx, name, newName)
 	})
 	if errors.Is(err, errs.ErrConflict) {
-		return api.StatusErrorf(http.StatusConflict, "instance %q already exists", newName)
+		return errs.Conflict("instance %q already exists", newName)
 	}
 
 	if err != nil {
@@ -148,7 +148,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	for k, v := range put.Config {
 		if strings.HasPrefix(k, "volatile.") {
 			if inst.Config[k] != v {
-				return api.StatusErrorf(http.StatusBadRequest, "volatile key %q is internal and cannot be changed", k)
+				return errs.Invalid("volatile key %q is internal and cannot be changed", k)
 			}
 
 			continue
@@ -189,7 +189,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 
 	if arch != inst.Architecture {
-		return api.StatusErrorf(http.StatusBadRequest, "the architecture cannot be changed")
+		return errs.Invalid("the architecture cannot be changed")
 	}
 
 	var oldDevices, newDevices map[string]map[string]string
@@ -213,7 +213,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		}
 
 		if m.privileged(oldConfig) != m.privileged(newConfig) && inst.Config[KeyBaseImage] != "" {
-			return api.StatusErrorf(http.StatusBadRequest, "security.privileged cannot be changed after creation")
+			return errs.Invalid("security.privileged cannot be changed after creation")
 		}
 
 		return nil
@@ -223,12 +223,20 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 
 	// A running container gets its disk changes at once; the record changes only if they worked.
-	undo := func() {}
+	r := revert.New()
+	defer r.Fail()
 	if m.driver.Status(name) == api.Running {
-		undo, err = m.hotplugDisks(name, oldDevices, newDevices)
+		undo, err := m.hotplugDisks(name, oldDevices, newDevices)
+		if errors.Is(err, ErrNotRunning) {
+			// The container stopped meanwhile: say so as it is, without the device the hotplug failed on.
+			return ErrNotRunning
+		}
+
 		if err != nil {
 			return err
 		}
+
+		r.Add(undo.Fail)
 	}
 
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -242,10 +250,10 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		})
 	})
 	if err != nil {
-		undo()
 		return err
 	}
 
+	r.Success()
 	return nil
 }
 
@@ -262,20 +270,16 @@ func bindDisks(devices map[string]map[string]string) map[string]map[string]strin
 }
 
 // hotplugDisks applies the change from the old to the new bind-mounted disks of a running container, and returns
-// the function putting the old ones back. On error, what was changed is put back already.
-func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]map[string]string) (func(), error) {
+// the reverter whose Fail puts the old ones back. On error, what was changed is put back already.
+func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]map[string]string) (*revert.Reverter, error) {
+	r := revert.New()
+	defer r.Fail()
 	hp, ok := m.driver.(DiskHotplugDriver)
 	if !ok {
-		return func() {}, nil
+		return revert.New(), nil
 	}
 
 	before, after := bindDisks(oldDevices), bindDisks(newDevices)
-	var undos []func()
-	undo := func() {
-		for i := len(undos) - 1; i >= 0; i-- {
-			undos[i]()
-		}
-	}
 
 	for _, dev := range sortedDevices(before) {
 		if maps.Equal(before[dev], after[dev]) {
@@ -285,11 +289,10 @@ func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]ma
 		old := before[dev]
 		err := hp.DetachDisk(name, old["path"])
 		if err != nil {
-			undo()
 			return nil, fmt.Errorf("device %q: unmounting %s: %w", dev, old["path"], err)
 		}
 
-		undos = append(undos, func() { m.logHotplug(name, dev, hp.AttachDisk(name, old)) })
+		r.Add(func() { m.logHotplug(name, dev, hp.AttachDisk(name, old)) })
 	}
 
 	for _, dev := range sortedDevices(after) {
@@ -300,13 +303,14 @@ func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]ma
 		cur := after[dev]
 		err := hp.AttachDisk(name, cur)
 		if err != nil {
-			undo()
 			return nil, fmt.Errorf("device %q: %w", dev, err)
 		}
 
-		undos = append(undos, func() { m.logHotplug(name, dev, hp.DetachDisk(name, cur["path"])) })
+		r.Add(func() { m.logHotplug(name, dev, hp.DetachDisk(name, cur["path"])) })
 	}
 
+	undo := r.Clone()
+	r.Success()
 	return undo, nil
 }
 

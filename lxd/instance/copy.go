@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // CopyArgs describe a new instance copied from another one or from a snapshot.
@@ -71,7 +71,7 @@ func (m *Manager) loadCopySource(ctx context.Context, source string) (*copySourc
 		return nil
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return nil, api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return nil, errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	if err != nil {
@@ -148,13 +148,8 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 	unlock := m.lock(args.Name)
 	defer unlock()
 
-	var rollback undo
-	ok := false
-	defer func() {
-		if !ok {
-			rollback.run()
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
 
 	config := maps.Clone(create.Config)
 	if src.instance.Config[KeyBaseImage] != "" {
@@ -190,7 +185,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		srcExpanded, _ := Expand(srcProfiles, src.instance.Config, src.instance.Devices)
 		expanded, devices = Expand(profiles, config, create.Devices)
 		if m.privileged(expanded) != m.privileged(srcExpanded) {
-			return api.StatusErrorf(http.StatusBadRequest, "a copy cannot change security.privileged")
+			return errs.Invalid("a copy cannot change security.privileged")
 		}
 
 		if !m.privileged(expanded) {
@@ -208,7 +203,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
-	rollback.add(func() {
+	r.Add(func() {
 		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 			return tx.DeleteInstance(ctx, args.Name)
 		})
@@ -242,7 +237,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
-	rollback.add(func() {
+	r.Add(func() {
 		err := m.pool.DeleteContainer(args.Name)
 		if err != nil {
 			slog.Error("failed removing the storage of a failed copy", "instance", args.Name, "err", err)
@@ -267,14 +262,14 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 	m.setVolatile(ctx, args.Name, map[string]string{KeyApplyTemplate: ""})
 
 	if src.snapshot == "" && !args.InstanceOnly {
-		rollback.add(func() { _ = m.pool.DeleteSnapshots(args.Name) })
+		r.Add(func() { _ = m.pool.DeleteSnapshots(args.Name) })
 		err = m.copySnapshots(ctx, srcName, args.Name)
 		if err != nil {
 			return err
 		}
 	}
 
-	ok = true
+	r.Success()
 	return nil
 }
 

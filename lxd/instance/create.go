@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/osarch"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // ResolveImage finds a local image by alias or fingerprint prefix.
@@ -54,7 +54,7 @@ func (m *Manager) ResolveImage(ctx context.Context, alias string, fingerprint st
 			name = fingerprint
 		}
 
-		return nil, api.StatusErrorf(http.StatusNotFound, "image %q not found", name)
+		return nil, errs.NotFound("image %q not found", name)
 	}
 
 	if err != nil {
@@ -105,7 +105,7 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.GetInstance(ctx, args.Name)
 		if err == nil {
-			return api.StatusErrorf(http.StatusConflict, "instance %q already exists", args.Name)
+			return errs.Conflict("instance %q already exists", args.Name)
 		}
 
 		if !errors.Is(err, errs.ErrNotFound) {
@@ -128,13 +128,8 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	unlock := m.lock(args.Name)
 	defer unlock()
 
-	var rollback undo
-	ok := false
-	defer func() {
-		if !ok {
-			rollback.run()
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
 
 	config := maps.Clone(args.Config)
 	if config == nil {
@@ -190,7 +185,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		return err
 	}
 
-	rollback.add(func() {
+	r.Add(func() {
 		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 			return tx.DeleteInstance(ctx, args.Name)
 		})
@@ -218,7 +213,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		return err
 	}
 
-	rollback.add(func() {
+	r.Add(func() {
 		err := m.pool.DeleteContainer(args.Name)
 		if err != nil {
 			slog.Error("failed removing the storage of a failed instance", "instance", args.Name, "err", err)
@@ -249,7 +244,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		m.setVolatile(ctx, args.Name, map[string]string{KeyApplyTemplate: ""})
 	}
 
-	ok = true
+	r.Success()
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -57,7 +57,7 @@ func ExecEnvironment(config map[string]string, req map[string]string) map[string
 // a child of the daemon: reap it with WaitExit.
 func (m *Manager) Exec(ctx context.Context, name string, req ExecRequest) (int, map[string]string, error) {
 	if len(req.Command) == 0 {
-		return -1, nil, api.StatusErrorf(400, "no command given")
+		return -1, nil, errs.Invalid("no command given")
 	}
 
 	inst, err := m.load(ctx, name)
@@ -284,7 +284,7 @@ func (m *Manager) LogPath(name string) string {
 func (m *Manager) consoleDriver() (ConsoleDriver, error) {
 	d, ok := m.driver.(ConsoleDriver)
 	if !ok {
-		return nil, api.StatusErrorf(http.StatusNotImplemented, "the instance driver has no console")
+		return nil, errs.Unsupported("the instance driver has no console")
 	}
 
 	return d, nil

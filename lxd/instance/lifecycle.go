@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // Start starts a stopped instance.
@@ -29,7 +30,7 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 
 	status := m.driver.Status(name)
 	if status != api.Stopped {
-		return api.StatusErrorf(http.StatusBadRequest, "the instance is already running")
+		return errs.Invalid("the instance is already running")
 	}
 
 	m.waitRunDone(name)
@@ -48,12 +49,9 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
-	started := false
-	defer func() {
-		if !started {
-			_ = m.pool.Unmount(name)
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { _ = m.pool.Unmount(name) })
 
 	var idmap *IDMap
 	rootUID, rootGID := 0, 0
@@ -96,7 +94,7 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return fmt.Errorf("starting instance %q: %w", name, err)
 	}
 
-	started = true
+	r.Success()
 	m.follow(name)
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		err := tx.SetInstanceConfig(ctx, name, map[string]string{KeyLastStatePower: "RUNNING"})
@@ -218,7 +216,7 @@ func (m *Manager) stopLocked(ctx context.Context, name string, timeout time.Dura
 
 	status := m.driver.Status(name)
 	if status == api.Stopped {
-		return api.StatusErrorf(http.StatusBadRequest, "the instance is already stopped")
+		return errs.Invalid("the instance is already stopped")
 	}
 
 	m.runMu.Lock()
@@ -278,7 +276,7 @@ func (m *Manager) Unfreeze(ctx context.Context, name string) error {
 	unlock := m.lock(name)
 	defer unlock()
 	if m.driver.Status(name) != api.Frozen {
-		return api.StatusErrorf(http.StatusBadRequest, "the instance is not frozen")
+		return errs.Invalid("the instance is not frozen")
 	}
 
 	return m.driver.Unfreeze(name)

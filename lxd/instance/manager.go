@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
-	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/locking"
 	"github.com/lxd-go/lxd/lxd/storage"
@@ -35,13 +33,21 @@ const (
 	KeyApplyTemplate = "volatile.apply_template"
 )
 
+// EventSender is what the manager needs of the event server: sending the lifecycle events of what it does on its
+// own (an instance stopping by itself, an expired snapshot deleted).
+type EventSender interface {
+	SendLifecycle(project string, ev api.EventLifecycle)
+}
+
 // ManagerArgs are the subsystems a Manager works with.
 type ManagerArgs struct {
 	DB     *db.DB
 	Images *images.Store
 	Pool   *storage.Pool
 	Driver Driver
-	Events *events.Server
+
+	// Events receives lifecycle events; nil sends none.
+	Events EventSender
 
 	// IDMap is the map of unprivileged containers; nil makes every container privileged.
 	IDMap *IDMap
@@ -56,7 +62,7 @@ type Manager struct {
 	images *images.Store
 	pool   *storage.Pool
 	driver Driver
-	events *events.Server
+	events EventSender
 	idmap  *IDMap
 	logDir string
 
@@ -437,11 +443,11 @@ func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
 func checkRootDisk(devices map[string]map[string]string) error {
 	_, root, ok := RootDisk(devices)
 	if !ok {
-		return api.StatusErrorf(http.StatusBadRequest, "no root disk device: add one or use a profile that has one")
+		return errs.Invalid("no root disk device: add one or use a profile that has one")
 	}
 
 	if root["pool"] != storage.DefaultPool {
-		return api.StatusErrorf(http.StatusNotFound, "storage pool %q not found", root["pool"])
+		return errs.NotFound("storage pool %q not found", root["pool"])
 	}
 
 	return nil
@@ -452,13 +458,13 @@ func loadProfiles(ctx context.Context, tx *db.Tx, names []string) ([]Profile, er
 	seen := map[string]bool{}
 	for _, name := range names {
 		if seen[name] {
-			return nil, api.StatusErrorf(http.StatusBadRequest, "profile %q is listed twice", name)
+			return nil, errs.Invalid("profile %q is listed twice", name)
 		}
 
 		seen[name] = true
 		p, err := tx.GetProfile(ctx, name)
 		if errors.Is(err, errs.ErrNotFound) {
-			return nil, api.StatusErrorf(http.StatusNotFound, "profile %q not found", name)
+			return nil, errs.NotFound("profile %q not found", name)
 		}
 
 		if err != nil {
@@ -501,20 +507,6 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// undo collects the steps to roll back when a multi-step change fails.
-type undo []func()
-
-func (u *undo) add(f func()) {
-	*u = append(*u, f)
-}
-
-// run rolls back, last step first.
-func (u *undo) run() {
-	for i := len(*u) - 1; i >= 0; i-- {
-		(*u)[i]()
-	}
-}
-
 // load reads one instance row.
 func (m *Manager) load(ctx context.Context, name string) (*db.Instance, error) {
 	var inst *db.Instance
@@ -524,13 +516,13 @@ func (m *Manager) load(ctx context.Context, name string) (*db.Instance, error) {
 		return err
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return nil, api.StatusErrorf(http.StatusNotFound, "instance %q not found", name)
+		return nil, errs.NotFound("instance %q not found", name)
 	}
 
 	return inst, err
 }
 
-// Exists reports whether an instance exists, as a 404 StatusError when it does not.
+// Exists reports whether an instance exists, as an error of class errs.ErrNotFound when it does not.
 func (m *Manager) Exists(ctx context.Context, name string) error {
 	_, err := m.load(ctx, name)
 	return err
@@ -552,4 +544,4 @@ func URL(name string) string {
 }
 
 // ErrNotRunning is returned when an action needs a running instance.
-var ErrNotRunning = api.NewStatusError(http.StatusBadRequest, "the instance is not running")
+var ErrNotRunning = errs.Invalid("the instance is not running")

@@ -114,7 +114,7 @@ func TestManagerReconcile(t *testing.T) {
 	}
 
 	_, err = m.load(ctx, "half")
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("got %v loading the half-created instance, want a 404", err)
 	}
 

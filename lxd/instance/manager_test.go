@@ -327,7 +327,7 @@ func TestManagerCreateFailureLeavesNothing(t *testing.T) {
 	}
 
 	_, err = m.Get(ctx, "c1")
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("got %v, want no instance row", err)
 	}
 
@@ -365,7 +365,7 @@ func TestManagerValidateCreate(t *testing.T) {
 				t.Fatal("got no error")
 			}
 
-			if tt.code != 400 && !api.StatusErrorCheck(err, tt.code) {
+			if httpStatus(t, err) != tt.code {
 				t.Fatalf("got %v, want HTTP %d", err, tt.code)
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -63,13 +63,13 @@ func (m *Manager) Publish(ctx context.Context, args PublishArgs) (*images.Pendin
 			return err
 		})
 		if err != nil {
-			return nil, api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", args.Snapshot, args.Instance)
+			return nil, errs.NotFound("snapshot %q of instance %q not found", args.Snapshot, args.Instance)
 		}
 
 		root = filepath.Join(m.pool.SnapshotPath(args.Instance, args.Snapshot), "rootfs")
 	} else {
 		if m.driver.Status(args.Instance) != api.Stopped {
-			return nil, api.StatusErrorf(http.StatusBadRequest, "the instance is running, stop it first")
+			return nil, errs.Invalid("the instance is running, stop it first")
 		}
 
 		root, err = m.pool.Mount(args.Instance)
@@ -208,7 +208,7 @@ func compressWriter(compression string, w io.Writer) (io.WriteCloser, error) {
 	case "bzip2":
 		path, err := exec.LookPath("bzip2")
 		if err != nil {
-			return nil, api.StatusErrorf(http.StatusBadRequest, "bzip2 compression needs the bzip2 program")
+			return nil, errs.Invalid("bzip2 compression needs the bzip2 program")
 		}
 
 		cmd := exec.Command(path, "-c")
@@ -226,7 +226,7 @@ func compressWriter(compression string, w io.Writer) (io.WriteCloser, error) {
 		return &commandWriteCloser{stdin: stdin, cmd: cmd}, nil
 	}
 
-	return nil, api.StatusErrorf(http.StatusBadRequest, "unsupported compression algorithm %q", compression)
+	return nil, errs.Invalid("unsupported compression algorithm %q", compression)
 }
 
 // PackImage writes the entries of a unified image to tw: metadata.yaml, the templates and the root filesystem

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"strings"
 	"time"
 
@@ -113,7 +112,7 @@ func (m *Manager) Snapshot(ctx context.Context, name string, snap string) (*api.
 		return err
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return nil, api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return nil, errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	if err != nil {
@@ -175,7 +174,7 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 		return err
 	})
 	if errors.Is(err, errs.ErrConflict) {
-		return api.StatusErrorf(http.StatusConflict, "snapshot %q of instance %q already exists", snap, name)
+		return errs.Conflict("snapshot %q of instance %q already exists", snap, name)
 	}
 
 	if err != nil {
@@ -238,11 +237,11 @@ func (m *Manager) RenameSnapshot(ctx context.Context, name string, snap string, 
 		return tx.RenameSnapshot(ctx, name, snap, newSnap)
 	})
 	if errors.Is(err, errs.ErrConflict) {
-		return api.StatusErrorf(http.StatusConflict, "snapshot %q of instance %q already exists", newSnap, name)
+		return errs.Conflict("snapshot %q of instance %q already exists", newSnap, name)
 	}
 
 	if errors.Is(err, errs.ErrNotFound) {
-		return api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	if err != nil {
@@ -269,7 +268,7 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, name string, snap string) 
 		return tx.DeleteSnapshot(ctx, name, snap)
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	if err != nil {
@@ -296,7 +295,7 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		return err
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	if err != nil {
@@ -305,7 +304,7 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 
 	running := m.driver.Status(name) != api.Stopped
 	if running && inst.Ephemeral {
-		return api.StatusErrorf(http.StatusBadRequest, "stop the ephemeral instance before restoring it")
+		return errs.Invalid("stop the ephemeral instance before restoring it")
 	}
 
 	if running {
@@ -368,7 +367,7 @@ func (m *Manager) UpdateSnapshotExpiry(ctx context.Context, name string, snap st
 		return tx.UpdateSnapshotExpiry(ctx, name, snap, expires)
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return api.StatusErrorf(http.StatusNotFound, "snapshot %q of instance %q not found", snap, name)
+		return errs.NotFound("snapshot %q of instance %q not found", snap, name)
 	}
 
 	return err

@@ -66,12 +66,12 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 	}
 
 	err = m.CreateSnapshot(ctx, "c1", "snap0", time.Time{})
-	if !api.StatusErrorCheck(err, 409) {
+	if httpStatus(t, err) != 409 {
 		t.Fatalf("duplicate snapshot: got %v, want 409", err)
 	}
 
 	err = m.CreateSnapshot(ctx, "nope", "snap0", time.Time{})
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("snapshot of an unknown instance: got %v, want 404", err)
 	}
 
@@ -126,7 +126,7 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 	}
 
 	err = m.Copy(ctx, CopyArgs{Source: "c1/nope", Name: "c3"})
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("copy of an unknown snapshot: got %v", err)
 	}
 
@@ -164,7 +164,7 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 	}
 
 	_, err = m.Snapshot(ctx, "c1", "soon")
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("expired snapshot: got %v", err)
 	}
 
@@ -184,7 +184,7 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 	}
 
 	err = m.DeleteSnapshot(ctx, "c1", "first")
-	if !api.StatusErrorCheck(err, 404) {
+	if httpStatus(t, err) != 404 {
 		t.Fatalf("deleting a missing snapshot: got %v", err)
 	}
 }

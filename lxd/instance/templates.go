@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -499,11 +498,11 @@ func mkdirAllOwned(root *os.Root, dir string, uid int, gid int) error {
 func ValidTemplateName(name string) error {
 	switch {
 	case name == "":
-		return api.StatusErrorf(http.StatusBadRequest, "the template name is missing")
+		return errs.Invalid("the template name is missing")
 	case name == "." || name == "..", strings.ContainsAny(name, "/\\\x00"), strings.HasPrefix(name, "."):
-		return api.StatusErrorf(http.StatusBadRequest, "invalid template name %q: it must be a single file name", name)
+		return errs.Invalid("invalid template name %q: it must be a single file name", name)
 	case len(name) > 255:
-		return api.StatusErrorf(http.StatusBadRequest, "invalid template name %q: too long", name)
+		return errs.Invalid("invalid template name %q: too long", name)
 	}
 
 	return nil
@@ -619,7 +618,7 @@ func (m *Manager) UpdateMetadata(ctx context.Context, name string, md api.ImageM
 
 	err = meta.Validate()
 	if err != nil {
-		return api.StatusErrorf(http.StatusBadRequest, "%s", err.Error())
+		return errs.Invalid("%s", err.Error())
 	}
 
 	unlock := m.lock(name)
@@ -710,7 +709,7 @@ func (m *Manager) TemplateFile(ctx context.Context, name string, file string) ([
 			return nil, err
 		}
 
-		return nil, api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+		return nil, errs.NotFound("template %q not found", file)
 	}
 
 	if err != nil {
@@ -720,7 +719,7 @@ func (m *Manager) TemplateFile(ctx context.Context, name string, file string) ([
 	defer done()
 	data, err := readTemplateFile(root, file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+		return nil, errs.NotFound("template %q not found", file)
 	}
 
 	return data, err
@@ -735,7 +734,7 @@ func (m *Manager) WriteTemplateFile(ctx context.Context, name string, file strin
 	}
 
 	if len(data) > maxTemplateFile {
-		return api.StatusErrorf(http.StatusBadRequest, "template %q is larger than 1 MiB", file)
+		return errs.Invalid("template %q is larger than 1 MiB", file)
 	}
 
 	root, done, err := m.templatesRoot(ctx, name, true)
@@ -746,7 +745,7 @@ func (m *Manager) WriteTemplateFile(ctx context.Context, name string, file strin
 	defer done()
 	info, err := root.Lstat(file)
 	if err == nil && info.IsDir() {
-		return api.StatusErrorf(http.StatusBadRequest, "template %q is a directory", file)
+		return errs.Invalid("template %q is a directory", file)
 	}
 
 	return replaceInRoot(root, file, data)
@@ -766,7 +765,7 @@ func (m *Manager) DeleteTemplateFile(ctx context.Context, name string, file stri
 			return err
 		}
 
-		return api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+		return errs.NotFound("template %q not found", file)
 	}
 
 	if err != nil {
@@ -776,7 +775,7 @@ func (m *Manager) DeleteTemplateFile(ctx context.Context, name string, file stri
 	defer done()
 	info, err := root.Lstat(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return api.StatusErrorf(http.StatusNotFound, "template %q not found", file)
+		return errs.NotFound("template %q not found", file)
 	}
 
 	if err != nil {
@@ -784,7 +783,7 @@ func (m *Manager) DeleteTemplateFile(ctx context.Context, name string, file stri
 	}
 
 	if info.IsDir() {
-		return api.StatusErrorf(http.StatusBadRequest, "template %q is a directory", file)
+		return errs.Invalid("template %q is a directory", file)
 	}
 
 	return root.Remove(file)

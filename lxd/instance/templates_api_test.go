@@ -40,7 +40,7 @@ func TestValidTemplateName(t *testing.T) {
 				t.Fatalf("got %v, want ok %v", err, tt.ok)
 			}
 
-			if err != nil && !api.StatusErrorCheck(err, http.StatusBadRequest) {
+			if err != nil && httpStatus(t, err) != http.StatusBadRequest {
 				t.Fatalf("got %v, want a 400 error", err)
 			}
 		})
@@ -134,12 +134,12 @@ func TestInstanceMetadata(t *testing.T) {
 	}
 
 	_, err = m.TemplateFile(ctx, "c1", "motd.tpl")
-	if !api.StatusErrorCheck(err, http.StatusNotFound) {
+	if httpStatus(t, err) != http.StatusNotFound {
 		t.Fatalf("got %v, want 404 after delete", err)
 	}
 
 	err = m.DeleteTemplateFile(ctx, "c1", "motd.tpl")
-	if !api.StatusErrorCheck(err, http.StatusNotFound) {
+	if httpStatus(t, err) != http.StatusNotFound {
 		t.Fatalf("got %v, want 404 for a second delete", err)
 	}
 
@@ -182,7 +182,7 @@ func TestInstanceMetadataValidation(t *testing.T) {
 				t.Fatalf("got %v, want ok %v", err, tt.ok)
 			}
 
-			if err != nil && !api.StatusErrorCheck(err, http.StatusBadRequest) {
+			if err != nil && httpStatus(t, err) != http.StatusBadRequest {
 				t.Fatalf("got %v, want a 400 error", err)
 			}
 		})
@@ -203,12 +203,12 @@ func TestTemplateFilesRefuseEscapes(t *testing.T) {
 
 	for _, name := range []string{"../x", "a/b", "..", "/etc/passwd", "../../outside"} {
 		err := m.WriteTemplateFile(ctx, "c1", name, []byte("x"))
-		if !api.StatusErrorCheck(err, http.StatusBadRequest) {
+		if httpStatus(t, err) != http.StatusBadRequest {
 			t.Fatalf("write %q: got %v, want a 400 error", name, err)
 		}
 
 		_, err = m.TemplateFile(ctx, "c1", name)
-		if !api.StatusErrorCheck(err, http.StatusBadRequest) {
+		if httpStatus(t, err) != http.StatusBadRequest {
 			t.Fatalf("read %q: got %v, want a 400 error", name, err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/locking"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // DefaultPool is the name of the pool created at first start.
@@ -127,12 +128,9 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 		return false, err
 	}
 
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.RemoveAll(tmp)
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { _ = os.RemoveAll(tmp) })
 
 	err = unpack(ctx, filepath.Join(tmp, "rootfs"))
 	if err != nil {
@@ -149,7 +147,7 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 		return false, err
 	}
 
-	ok = true
+	r.Success()
 	return true, nil
 }
 
@@ -247,12 +245,9 @@ func (p *Pool) createContainer(name string, fill func(dir string) error, base st
 		return err
 	}
 
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.RemoveAll(tmp)
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { _ = os.RemoveAll(tmp) })
 
 	err = os.Chmod(tmp, 0o711)
 	if err != nil {
@@ -283,7 +278,7 @@ func (p *Pool) createContainer(name string, fill func(dir string) error, base st
 		return err
 	}
 
-	ok = true
+	r.Success()
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // SnapshotPath returns the directory of a container's snapshot; it holds rootfs/, a complete copy of the
@@ -52,12 +53,9 @@ func (p *Pool) CreateSnapshot(name string, snap string) error {
 		return err
 	}
 
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.RemoveAll(tmp)
-		}
-	}()
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { _ = os.RemoveAll(tmp) })
 
 	err = CopyTree(root, filepath.Join(tmp, "rootfs"))
 	if err != nil {
@@ -69,7 +67,7 @@ func (p *Pool) CreateSnapshot(name string, snap string) error {
 		return err
 	}
 
-	ok = true
+	r.Success()
 	return nil
 }
 
