@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/osarch"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 	"github.com/lxd-go/lxd/simplestreams"
@@ -237,30 +238,7 @@ func (c *ProtocolSimpleStreams) writeCache(docs map[string]string) error {
 		return err
 	}
 
-	f, err := os.CreateTemp(c.cacheDir, ".tmp-")
-	if err != nil {
-		return err
-	}
-
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-
-	closeErr := f.Close()
-	if err == nil {
-		err = closeErr
-	}
-
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-
-	return err
+	return fsutil.WriteFileAtomic(p, data, 0o600)
 }
 
 // fetchDocuments reads the index and the products files it lists from the server.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // Paths of the documents of a tree, relative to its root.
@@ -350,6 +350,11 @@ func fetchImage(dir string, img api.Image, fetch FetchFunc) (*SourceImage, error
 		return nil, err
 	}
 
+	err = fsutil.SyncDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+
 	final := filepath.Join(dir, "images", img.Fingerprint)
 	err = os.RemoveAll(final)
 	if err != nil {
@@ -357,6 +362,12 @@ func fetchImage(dir string, img api.Image, fetch FetchFunc) (*SourceImage, error
 	}
 
 	err = os.Rename(tmp, final)
+	if err != nil {
+		return nil, err
+	}
+
+	// The documents written next list these files: the rename must reach the disk first.
+	err = fsutil.SyncDir(filepath.Dir(final))
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +385,8 @@ func fileName(name string, fallback string) string {
 	return name
 }
 
-// writeDocument writes v as JSON to rel under dir through a temporary file renamed over the old one.
+// writeDocument writes v as JSON to rel under dir through a temporary file renamed over the old one. The temporary
+// file has the prefix removeTemporaries looks for.
 func writeDocument(dir string, rel string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -382,61 +394,8 @@ func writeDocument(dir string, rel string, v any) error {
 	}
 
 	data = append(data, '\n')
-	target := filepath.Join(dir, filepath.FromSlash(rel))
-	f, err := os.CreateTemp(filepath.Dir(target), tmpPrefix)
-	if err != nil {
+	return fsutil.WriteAtomicTemp(filepath.Join(dir, filepath.FromSlash(rel)), tmpPrefix, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-
-	done := false
-	defer func() {
-		if !done {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-
-	_, err = f.Write(data)
-	if err != nil {
-		return err
-	}
-
-	err = f.Chmod(0o644)
-	if err != nil {
-		return err
-	}
-
-	err = f.Sync()
-	if err != nil {
-		return err
-	}
-
-	err = f.Close()
-	if err != nil {
-		return err
-	}
-
-	err = os.Rename(f.Name(), target)
-	if err != nil {
-		return err
-	}
-
-	done = true
-	return syncDir(filepath.Dir(target))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = d.Close() }()
-	err = d.Sync()
-	if err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-
-	return nil
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // Remote is a server the CLI knows. The YAML form is the one the stock client reads and writes; the JSON form
@@ -175,27 +177,7 @@ func (c *Config) Save() error {
 	}
 
 	path := filepath.Join(c.ConfigDir, "config.yml")
-	tmp, err := os.CreateTemp(c.ConfigDir, ".config.yml.")
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-
-	closeErr := tmp.Close()
-	if err == nil {
-		err = closeErr
-	}
-
-	if err != nil {
-		return err
-	}
-
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFileAtomic(path, data, 0o644)
 }
 
 // RemoteNames returns the remote names in order.

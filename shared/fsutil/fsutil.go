@@ -21,8 +21,20 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 // written to a temporary file beside path, synced, given mode, renamed over path, and the directory is synced. On
 // error path is left as it was and the temporary file is removed.
 func WriteAtomic(path string, mode os.FileMode, write func(w io.Writer) error) error {
+	return WriteAtomicTemp(path, TempPrefix(path), mode, write)
+}
+
+// TempPrefix is the name prefix of the temporary files WriteAtomic and WriteFileAtomic create beside path, which a
+// crash may leave behind.
+func TempPrefix(path string) string {
+	return "." + filepath.Base(path) + ".tmp-"
+}
+
+// WriteAtomicTemp is WriteAtomic with the temporary file named prefix followed by random characters, for a writer
+// whose start-up cleanup removes the leftovers of a crash by a prefix of its own.
+func WriteAtomicTemp(path string, prefix string, mode os.FileMode, write func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	f, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		return err
 	}

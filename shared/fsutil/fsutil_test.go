@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,4 +89,65 @@ func assertOnly(t *testing.T, dir string, name string) {
 	if len(entries) != 1 || entries[0].Name() != name {
 		t.Fatalf("directory holds %v, want only %s", entries, name)
 	}
+}
+
+func TestWriteAtomicTempPrefix(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "doc.json")
+	var tmpName string
+	err := WriteAtomicTemp(p, ".export-", 0o644, func(w io.Writer) error {
+		tmpName = filepath.Base(w.(*os.File).Name())
+		_, err := w.Write([]byte("{}"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !strings.HasPrefix(tmpName, ".export-") || tmpName == ".export-" {
+		t.Fatalf("got temporary file %q, want .export- and a random suffix", tmpName)
+	}
+
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if string(got) != "{}" {
+		t.Fatalf("got %q, want %q", got, "{}")
+	}
+
+	assertOnly(t, dir, "doc.json")
+}
+
+func TestWriteAtomicTempName(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.yml")
+	var tmpName string
+	err := WriteAtomic(p, 0o644, func(w io.Writer) error {
+		tmpName = filepath.Base(w.(*os.File).Name())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !strings.HasPrefix(tmpName, TempPrefix(p)) {
+		t.Fatalf("got temporary file %q, want prefix %q", tmpName, TempPrefix(p))
+	}
+}
+
+func TestWriteAtomicTempBadPrefix(t *testing.T) {
+	dir := t.TempDir()
+	err := WriteFileAtomic(filepath.Join(dir, "f"), nil, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = WriteAtomicTemp(filepath.Join(dir, "f"), "sub/x", 0o644, func(w io.Writer) error { return nil })
+	if err == nil {
+		t.Fatal("got no error for a prefix with a path separator")
+	}
+
+	assertOnly(t, dir, "f")
 }

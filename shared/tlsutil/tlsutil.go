@@ -20,6 +20,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"time"
+
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // CertInfo is a loaded key pair.
@@ -112,12 +114,12 @@ func Generate(certPath, keyPath string, client bool) error {
 		return err
 	}
 
-	err = writeFileAtomic(keyPath, keyPEM, 0o600)
+	err = fsutil.WriteFileAtomic(keyPath, keyPEM, 0o600)
 	if err != nil {
 		return err
 	}
 
-	return writeFileAtomic(certPath, certPEM, 0o644)
+	return fsutil.WriteFileAtomic(certPath, certPEM, 0o644)
 }
 
 // GeneratePEM returns a new self-signed certificate and key in PEM form.
@@ -186,34 +188,6 @@ func GeneratePEM(client bool) ([]byte, []byte, error) {
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 	return certPEM, keyPEM, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-
-	if err == nil {
-		err = tmp.Sync()
-	}
-
-	closeErr := tmp.Close()
-	if err == nil {
-		err = closeErr
-	}
-
-	if err != nil {
-		return err
-	}
-
-	return os.Rename(tmp.Name(), path)
 }
 
 // ServerConfig returns the TLS configuration of the HTTPS listener: TLS 1.3, client certificates requested but
