@@ -7,20 +7,35 @@ import (
 	"github.com/flosch/pongo2/v6"
 )
 
-// bannedTags could read files or pull in other templates (include, import, extends, ssi), or render their body
-// into a buffer of their own, out of reach of the output budget (filter, spaceless, ifchanged).
-var bannedTags = []string{"include", "import", "extends", "ssi", "filter", "spaceless", "ifchanged"}
+// bannedTags could read files or pull in other templates (include, import, extends, ssi), render their body into
+// a buffer of their own, out of reach of the output budget (filter, spaceless, ifchanged), or keep a value of
+// any size from one iteration to the next (cycle ... as).
+var bannedTags = []string{"include", "import", "extends", "ssi", "filter", "spaceless", "ifchanged", "cycle"}
 
-// The tags that can run many times (for, macro) or evaluate an expression without writing (if, set) are
-// pongo2's, rewritten to charge a step to the budget each time they run.
+// The tags that can run many times (for, macro), evaluate an expression without writing (if) or bind a value to
+// a name (set, with, macro arguments) are pongo2's, rewritten to charge a step to the budget each time they run
+// and to refuse binding a value larger than MaxValue: pongo2 concatenates strings with + without any hook, so
+// a value bound on each iteration of a loop could otherwise double each time.
 func init() {
-	replacements := map[string]pongo2.TagParser{"for": forParser, "if": ifParser, "set": setParser, "macro": macroParser}
+	replacements := map[string]pongo2.TagParser{
+		"for": forParser, "if": ifParser, "set": setParser, "with": withParser, "macro": macroParser,
+	}
+
 	for name, parser := range replacements {
 		err := pongo2.ReplaceTag(name, parser)
 		if err != nil {
 			panic(err)
 		}
 	}
+}
+
+// bindable refuses a value larger than MaxValue.
+func bindable(ctx *pongo2.ExecutionContext, position *pongo2.Token, value *pongo2.Value) *pongo2.Error {
+	if size(value) > MaxValue {
+		return ctx.OrigError(active.fail(fmt.Sprintf("a value larger than %d bytes", MaxValue)), position)
+	}
+
+	return nil
 }
 
 // step charges one step to the budget of the render, as an error at the tag's position.
@@ -250,6 +265,11 @@ func (node *setNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.Templat
 		return err
 	}
 
+	err = bindable(ctx, node.position, value)
+	if err != nil {
+		return err
+	}
+
 	ctx.Private[node.name] = value
 	return nil
 }
@@ -300,15 +320,16 @@ func (node *macroNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.Templ
 // overflow the stack and end the daemon), and the body rendered into a buffer of at most MaxValue bytes whose
 // content is charged as work.
 func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value) (*pongo2.Value, error) {
+	// An overrun unwinds with a panic, as in the writer: pongo2 would wrap a returned error once per nested call.
 	b := active
-	err := step(ctx, node.position, 0)
+	err := b.spend(0)
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
 
 	if b != nil {
 		if b.depth >= MaxNesting {
-			return nil, ctx.OrigError(b.fail(fmt.Sprintf("macro calls nested deeper than %d", MaxNesting)), node.position)
+			panic(b.fail(fmt.Sprintf("macro calls nested deeper than %d", MaxNesting)))
 		}
 
 		b.depth++
@@ -327,6 +348,11 @@ func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value)
 			return pongo2.AsSafeValue(""), err
 		}
 
+		err = bindable(ctx, node.position, value)
+		if err != nil {
+			return nil, err
+		}
+
 		argsCtx[k] = value
 	}
 
@@ -338,6 +364,11 @@ func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value)
 	macroCtx := pongo2.NewChildExecutionContext(ctx)
 	macroCtx.Private.Update(argsCtx)
 	for idx, arg := range args {
+		err = bindable(ctx, node.position, arg)
+		if err != nil {
+			return nil, err
+		}
+
 		macroCtx.Private[node.argsOrder[idx]] = arg.Interface()
 	}
 
@@ -348,14 +379,14 @@ func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value)
 		writer = &budgetWriter{w: &buf, b: b, left: &left, limit: MaxValue}
 	}
 
-	err = node.wrapper.Execute(macroCtx, writer)
-	if err != nil {
-		return pongo2.AsSafeValue(""), err
+	perr := node.wrapper.Execute(macroCtx, writer)
+	if perr != nil {
+		return pongo2.AsSafeValue(""), perr
 	}
 
-	err = step(ctx, node.position, buf.Len())
+	err = b.spend(buf.Len())
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
 
 	return pongo2.AsSafeValue(buf.String()), nil
@@ -413,6 +444,102 @@ func macroParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Pars
 	node.wrapper = wrapper
 	if endargs.Count() > 0 {
 		return nil, endargs.Error("Arguments not allowed here.", nil)
+	}
+
+	return node, nil
+}
+
+type withNode struct {
+	position  *pongo2.Token
+	withPairs map[string]pongo2.IEvaluator
+	wrapper   *pongo2.NodeWrapper
+}
+
+// Execute is pongo2's, with a step charged and the values bound checked.
+func (node *withNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.TemplateWriter) *pongo2.Error {
+	err := step(ctx, node.position, 0)
+	if err != nil {
+		return err
+	}
+
+	withCtx := pongo2.NewChildExecutionContext(ctx)
+	for key, expr := range node.withPairs {
+		value, err := expr.Evaluate(ctx)
+		if err != nil {
+			return err
+		}
+
+		err = bindable(ctx, node.position, value)
+		if err != nil {
+			return err
+		}
+
+		withCtx.Private[key] = value
+	}
+
+	return node.wrapper.Execute(withCtx, writer)
+}
+
+func withParser(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	node := &withNode{position: start, withPairs: make(map[string]pongo2.IEvaluator)}
+	if arguments.Count() == 0 {
+		return nil, arguments.Error("Tag 'with' requires at least one argument.", nil)
+	}
+
+	wrapper, endargs, err := doc.WrapUntilTag("endwith")
+	if err != nil {
+		return nil, err
+	}
+
+	node.wrapper = wrapper
+	if endargs.Count() > 0 {
+		return nil, endargs.Error("Arguments not allowed here.", nil)
+	}
+
+	// "{% with expr as name %}" (old style) when any "as" is there, else "{% with name=expr %}".
+	oldStyle := false
+	for i := 0; i < arguments.Count(); i++ {
+		if arguments.PeekN(i, pongo2.TokenKeyword, "as") != nil {
+			oldStyle = true
+			break
+		}
+	}
+
+	for arguments.Remaining() > 0 {
+		if oldStyle {
+			valueExpr, err := arguments.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+
+			if arguments.Match(pongo2.TokenKeyword, "as") == nil {
+				return nil, arguments.Error("Expected 'as' keyword.", nil)
+			}
+
+			keyToken := arguments.MatchType(pongo2.TokenIdentifier)
+			if keyToken == nil {
+				return nil, arguments.Error("Expected an identifier", nil)
+			}
+
+			node.withPairs[keyToken.Val] = valueExpr
+			continue
+		}
+
+		keyToken := arguments.MatchType(pongo2.TokenIdentifier)
+		if keyToken == nil {
+			return nil, arguments.Error("Expected an identifier", nil)
+		}
+
+		if arguments.Match(pongo2.TokenSymbol, "=") == nil {
+			return nil, arguments.Error("Expected '='.", nil)
+		}
+
+		valueExpr, err := arguments.ParseExpression()
+		if err != nil {
+			return nil, err
+		}
+
+		node.withPairs[keyToken.Val] = valueExpr
 	}
 
 	return node, nil

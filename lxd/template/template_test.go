@@ -84,6 +84,10 @@ func FuzzRender(f *testing.F) {
 	f.Add([]byte("{{ container.name }}"))
 	f.Add([]byte("{% if config_get(\"a\", \"b\") == \"b\" %}x{% endif %}"))
 	f.Add([]byte("{% for k, v in config %}{{ k }}={{ v }}\n{% endfor %}"))
+	for _, h := range hostile {
+		f.Add([]byte(h.src))
+	}
+
 	f.Fuzz(func(t *testing.T, src []byte) {
 		var out bytes.Buffer
 		_ = Render(&out, "fuzz.tpl", src, goldenCtx)
