@@ -51,6 +51,7 @@ fuzz: deps
 	done; rm -f /tmp/fuzz.$$$$.log
 
 integration: test-deps build
+	./test/machine-check.sh
 	./test/main.sh
 
 test: unit fuzz integration test-race

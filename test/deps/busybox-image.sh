@@ -11,6 +11,8 @@ set -eu
 
 BUSYBOX=/bin/busybox
 [ -x "${BUSYBOX}" ] || { echo "busybox-static is not installed" >&2; exit 1; }
+# Required, not optional: a fixture built without it would be cached without rootfs.squashfs for good.
+command -v mksquashfs >/dev/null || { echo "mksquashfs is not installed (Debian package squashfs-tools)" >&2; exit 1; }
 
 # shellcheck source=test/deps/fixture.sh
 . "$(dirname "$0")/fixture.sh"
@@ -94,9 +96,7 @@ for base in unified rootfs; do
 	zstd -q -c "${tmp}/${base}.tar" >"${tmp}/${base}.tar.zst"
 done
 xz -T1 -c "${tmp}/meta.tar" >"${tmp}/meta.tar.xz"
-if command -v mksquashfs >/dev/null; then
-	mksquashfs "${root}" "${tmp}/rootfs.squashfs" -noappend -no-progress -quiet -all-root -mkfs-time 1700000000 \
-		-all-time 1700000000 >/dev/null
-fi
+mksquashfs "${root}" "${tmp}/rootfs.squashfs" -noappend -no-progress -quiet -all-root -mkfs-time 1700000000 \
+	-all-time 1700000000 >/dev/null
 
 fixture_done

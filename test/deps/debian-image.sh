@@ -14,7 +14,8 @@ SUITE=bookworm
 command -v debootstrap >/dev/null || { echo "debootstrap is not installed" >&2; exit 1; }
 # shellcheck source=test/deps/fixture.sh
 . "$(dirname "$0")/fixture.sh"
-fixture_begin debian "$(sha256sum "$0") $(dpkg-query -W -f='${Version}' debootstrap)"
+# The key is the script's content, not its path: every checkout on the machine shares the image.
+fixture_begin debian "$(sha256sum <"$0") $(dpkg-query -W -f='${Version}' debootstrap)"
 debootstrap --variant=minbase --include=systemd-sysv,iproute2 "${SUITE}" "${tmp}/rootfs" "${MIRROR}" >"${tmp}/debootstrap.log" 2>&1 || {
 	tail -n 30 "${tmp}/debootstrap.log" >&2
 	exit 1

@@ -62,17 +62,25 @@ test_instances_lifecycle() {
 	assert_contains "${out}" "c2,RUNNING"
 	assert_contains "$(lxc_in "${d}" list)" "| c1   | RUNNING |      |      | CONTAINER | 0         |"
 
-	# One base per image and id map, both unpacked once.
-	local pool="${d}/storage-pools/default"
-	assert_eq "$(find "${pool}/images" -mindepth 1 -maxdepth 1 | wc -l)" "2" "bases in the pool"
-	assert_eq "$(stat -c %u "${pool}/images/"*.shifted-*/rootfs/bin/busybox)" "1000000" "owner in the shifted base"
-	assert_eq "$(stat -c %u "${pool}/images/"????????????????????????????????????????????????????????????????/rootfs/bin/busybox)" "0" "owner in the privileged base"
+	# One base per image and id map, both unpacked once: the shifted one owned by the host ids the daemon mapped the
+	# containers' root to (root's range in /etc/subuid and /etc/subgid), the other by the host's root.
+	local pool="${d}/storage-pools/default" ids host_uid host_gid fp
+	ids=$(instance_idmap "${d}" c1)
+	read -r host_uid host_gid _ <<<"${ids}"
+	assert_eq "$(instance_idmap "${d}" c3)" "${ids}" "id map of c3"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c2 | jq -r '.metadata.config | keys[] | select(startswith("volatile.idmap") or . == "volatile.last_state.idmap")')" "" "id map keys of the privileged c2"
+	fp=$(local_curl "${d}" /1.0/images/aliases/bb | jq -r .metadata.target)
+	assert_eq "$(find "${pool}/images" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" \
+		"${fp} ${fp}.shifted-${host_uid}-${host_gid} " "bases in the pool"
+	assert_eq "$(stat -c %u:%g "${pool}/images/${fp}.shifted-${host_uid}-${host_gid}/rootfs/bin/busybox")" "${host_uid}:${host_gid}" "owner in the shifted base"
+	assert_eq "$(stat -c %u:%g "${pool}/images/${fp}/rootfs/bin/busybox")" "0:0" "owner in the privileged base"
 	grep -q "${pool}/containers/c1/rootfs overlay" /proc/self/mountinfo || grep -q " ${pool}/containers/c1/rootfs .* - overlay " /proc/self/mountinfo || fail "c1 has no overlay root"
 
 	# The create template wrote the hostname, the start template the motd.
 	assert_eq "$(cat "${pool}/containers/c1/rootfs/etc/hostname")" "c1" "hostname of c1"
 	assert_eq "$(cat "${pool}/containers/c2/rootfs/etc/motd")" "hello from c2 (start)" "motd of c2"
-	assert_eq "$(stat -c %u "${pool}/containers/c1/upper/etc/hostname")" "1000000" "owner of a rendered file"
+	assert_eq "$(stat -c %u:%g "${pool}/containers/c1/upper/etc/hostname")" "${host_uid}:${host_gid}" "owner of a rendered file"
+	assert_eq "$(stat -c %u:%g "${pool}/containers/c2/upper/etc/hostname")" "0:0" "owner of a rendered file of the privileged c2"
 
 	# The server applies status filters, the client name filters.
 	assert_eq "$(lxc_in "${d}" list status=running --format csv -c n | sort | tr '\n' ' ')" "c1 c2 c3 " "running filter"
@@ -123,17 +131,20 @@ test_instances_lifecycle() {
 
 	# No cgroup is left behind, and the daemon stays in its own cgroups: liblxc moves whoever starts a container
 	# into the container's monitor cgroup, which then could never be removed. A name no other test uses.
+	# Where liblxc puts them depends on the host's layout (v1, hybrid or unified) and on the cgroup the daemon was
+	# started in, so the whole tree is searched, and the search must find them while the container runs.
 	local cg="cgroup-check-$$" daemon_cgroups
 	daemon_cgroups=$(cat "/proc/$(cat "${d}/lxd.pid")/cgroup")
 	lxc_in "${d}" launch bb "${cg}"
 	assert_eq "$(cat "/proc/$(cat "${d}/lxd.pid")/cgroup")" "${daemon_cgroups}" "cgroups of the daemon after a start"
+	[ -n "$(find /sys/fs/cgroup -type d -name "lxc.*.${cg}*" 2>/dev/null)" ] || fail "no cgroup lxc.*.${cg} found under /sys/fs/cgroup while it runs"
 	lxc_in "${d}" delete -f "${cg}"
 	for _ in $(seq 20); do
-		[ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "lxc.*.${cg}*" 2>/dev/null)" ] && break
+		[ -z "$(find /sys/fs/cgroup -type d -name "lxc.*.${cg}*" 2>/dev/null)" ] && break
 		sleep 0.1
 	done
 
-	assert_eq "$(find /sys/fs/cgroup -maxdepth 3 -name "lxc.*.${cg}*" 2>/dev/null)" "" "cgroups left after delete"
+	assert_eq "$(find /sys/fs/cgroup -type d -name "lxc.*.${cg}*" 2>/dev/null)" "" "cgroups left after delete"
 
 	# Bases stay while their image exists and go with it.
 	assert_eq "$(find "${pool}/images" -mindepth 1 -maxdepth 1 | wc -l)" "2" "bases after deleting the instances"
@@ -316,8 +327,16 @@ test_instances_exec() {
 
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/hostname)" "c1" "hostname from the create template"
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/motd)" "hello from c1 (start)" "motd from the start template"
-	assert_eq "$(lxc_in "${d}" exec c1 -- cat /proc/self/uid_map | awk '{print $2}')" "1000000" "unprivileged id map"
-	assert_eq "$(lxc_in "${d}" exec c2 -- cat /proc/self/uid_map | awk '{print $2}')" "0" "privileged id map"
+	# The kernel's maps of c1 are the ones the daemon recorded; c2 runs with the host's ids.
+	local host_uid host_gid count ids
+	ids=$(instance_idmap "${d}" c1)
+	read -r host_uid host_gid count <<<"${ids}"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /proc/self/uid_map | awk '{print $1, $2, $3}')" "0 ${host_uid} ${count}" "unprivileged uid map"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /proc/self/gid_map | awk '{print $1, $2, $3}')" "0 ${host_gid} ${count}" "unprivileged gid map"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /proc/self/uid_map | awk '{print $1, $2}')" "0 0" "privileged uid map"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /proc/self/gid_map | awk '{print $1, $2}')" "0 0" "privileged gid map"
+	# The init of c1, seen from the host, runs as the mapped root.
+	assert_eq "$(stat -c %u:%g "/proc/$(local_curl "${d}" /1.0/instances/c1/state | jq -r .metadata.pid)")" "${host_uid}:${host_gid}" "host owner of the init of c1"
 
 	# Exit status, stdout and stderr kept apart, stdin forwarded.
 	set +e
@@ -380,7 +399,10 @@ test_instances_files() {
 	# The stock client pushes with an absolute path and pulls with a relative one.
 	LXD_DIR="${d}" stock_lxc "${stock}" file push "${src}" c1/root/hello.txt >/dev/null
 	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u:%g %a' /root/hello.txt)" "0:0 640" "owner and mode of a pushed file"
-	assert_eq "$(stat -c %u "${d}/storage-pools/default/containers/c1/upper/root/hello.txt")" "1000000" "host owner of a pushed file"
+	local host_uid host_gid ids
+	ids=$(instance_idmap "${d}" c1)
+	read -r host_uid host_gid _ <<<"${ids}"
+	assert_eq "$(stat -c %u:%g "${d}/storage-pools/default/containers/c1/upper/root/hello.txt")" "${host_uid}:${host_gid}" "host owner of a pushed file"
 	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" file pull c1/root/hello.txt -)" "hello" "stock pull"
 	LXD_DIR="${d}" stock_lxc "${stock}" file push --uid 12 --gid 34 --mode 0600 "${src}" c1/tmp/x >/dev/null
 	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u:%g %a' /tmp/x)" "12:34 600" "explicit owner and mode"
