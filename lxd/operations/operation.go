@@ -95,6 +95,43 @@ func (op *Operation) Wait(ctx context.Context) error {
 	}
 }
 
+// WaitTimeout blocks until the operation is final, ctx ends or timeout has passed on the registry's clock. A
+// negative timeout waits without limit; zero does not wait. It returns nil once the operation is final,
+// context.DeadlineExceeded when the timeout passed first, and ctx's error when ctx ended first.
+func (op *Operation) WaitTimeout(ctx context.Context, timeout time.Duration) error {
+	if timeout < 0 {
+		return op.Wait(ctx)
+	}
+
+	select {
+	case <-op.finished:
+		return nil
+	default:
+	}
+
+	if timeout == 0 {
+		return context.DeadlineExceeded
+	}
+
+	expired := make(chan struct{})
+	timer := op.reg.clock.AfterFunc(timeout, func() { close(expired) })
+	defer timer.Stop()
+	select {
+	case <-op.finished:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expired:
+		// A timer and the end of the operation can come due together: the final status wins.
+		select {
+		case <-op.finished:
+			return nil
+		default:
+			return context.DeadlineExceeded
+		}
+	}
+}
+
 // Render returns the operation as the API shows it.
 func (op *Operation) Render() api.Operation {
 	op.mu.Lock()
@@ -162,7 +199,7 @@ func (op *Operation) Start() error {
 	}
 
 	op.status = api.Running
-	op.updatedAt = time.Now().UTC()
+	op.updatedAt = op.reg.now()
 	op.sendLocked()
 	op.mu.Unlock()
 
@@ -216,7 +253,7 @@ func (op *Operation) safeRun() (err error) {
 func (op *Operation) finishLocked(status api.StatusCode, msg string) {
 	op.status = status
 	op.err = msg
-	op.updatedAt = time.Now().UTC()
+	op.updatedAt = op.reg.now()
 	op.sendLocked()
 	close(op.finished)
 	op.cancelCtx()
@@ -241,7 +278,7 @@ func (op *Operation) UpdateMetadata(metadata map[string]any) error {
 	}
 
 	op.metadata = copyMap(metadata)
-	op.updatedAt = time.Now().UTC()
+	op.updatedAt = op.reg.now()
 	op.sendLocked()
 	return nil
 }
@@ -299,7 +336,7 @@ func (op *Operation) cancel(force bool) error {
 
 	previous := op.status
 	op.status = api.Cancelling
-	op.updatedAt = time.Now().UTC()
+	op.updatedAt = op.reg.now()
 	op.sendLocked()
 	op.mu.Unlock()
 
@@ -309,7 +346,7 @@ func (op *Operation) cancel(force bool) error {
 			op.mu.Lock()
 			if op.status == api.Cancelling {
 				op.status = previous
-				op.updatedAt = time.Now().UTC()
+				op.updatedAt = op.reg.now()
 				op.sendLocked()
 			}
 

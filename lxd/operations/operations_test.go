@@ -11,15 +11,32 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations/clock"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
 // recorder collects the events a registry sends.
 type recorder struct {
-	l *events.Listener
+	l  *events.Listener
+	ev *events.Server
 }
 
+// start is the fake clock's initial time in every test.
+var start = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// eventWait bounds how long a test waits for something that must happen; generous, since -race on a busy
+// machine is slow, and it only matters when the test is failing anyway.
+const eventWait = 10 * time.Second
+
+// newRegistry returns a registry on a fake clock, and a recorder of its operation and lifecycle events.
 func newRegistry(t *testing.T) (*Registry, *recorder) {
+	t.Helper()
+	reg, rec, _ := newRegistryClock(t, RegistryArgs{})
+	return reg, rec
+}
+
+// newRegistryClock is newRegistry with args (whose Events and Clock it sets) and the fake clock.
+func newRegistryClock(t *testing.T, args RegistryArgs) (*Registry, *recorder, *clock.Fake) {
 	t.Helper()
 	ev := events.NewServer()
 	l, err := ev.Subscribe(events.ListenerArgs{Types: []string{api.EventTypeOperation, api.EventTypeLifecycle}})
@@ -27,17 +44,20 @@ func newRegistry(t *testing.T) (*Registry, *recorder) {
 		t.Fatal(err)
 	}
 
-	reg := NewRegistry(ev)
+	fake := clock.NewFake(start)
+	args.Events = ev
+	args.Clock = fake
+	reg := NewRegistryWithArgs(args)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 		defer cancel()
 		_ = reg.Shutdown(ctx)
 	})
 
-	return reg, &recorder{l: l}
+	return reg, &recorder{l: l, ev: ev}, fake
 }
 
-// next returns the next event, failing after a second.
+// next returns the next event, failing when none comes.
 func (r *recorder) next(t *testing.T) api.Event {
 	t.Helper()
 	select {
@@ -49,8 +69,8 @@ func (r *recorder) next(t *testing.T) api.Event {
 		}
 
 		return ev
-	case <-time.After(time.Second):
-		t.Fatal("no event within 1s")
+	case <-time.After(eventWait):
+		t.Fatalf("no event within %v", eventWait)
 	}
 
 	return api.Event{}
@@ -73,19 +93,23 @@ func (r *recorder) nextOp(t *testing.T) api.Operation {
 	return op
 }
 
-// none checks that no event is pending.
+// none checks that no event was sent before now: it sends a marker event and wants it to be the next one (each
+// listener receives events in the order they were sent). Callers first make sure that whatever they check has
+// happened (an operation's status read takes its lock, so an event it was sending is out).
 func (r *recorder) none(t *testing.T) {
 	t.Helper()
-	select {
-	case frame := <-r.l.Frames():
-		t.Fatalf("got unexpected event %s", frame)
-	case <-time.After(50 * time.Millisecond):
+	r.ev.SendLifecycle("default", api.EventLifecycle{Action: "test-marker"})
+	ev := r.next(t)
+	var lc api.EventLifecycle
+	_ = json.Unmarshal(ev.Metadata, &lc)
+	if ev.Type != api.EventTypeLifecycle || lc.Action != "test-marker" {
+		t.Fatalf("got unexpected %s event %s before the marker", ev.Type, ev.Metadata)
 	}
 }
 
 func waitFinal(t *testing.T, op *Operation) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 	err := op.Wait(ctx)
 	if err != nil {
@@ -322,8 +346,7 @@ func TestCancelRefused(t *testing.T) {
 }
 
 func TestTokenLifecycle(t *testing.T) {
-	reg, rec := newRegistry(t)
-	reg.Retention = 100 * time.Millisecond
+	reg, rec, fake := newRegistryClock(t, RegistryArgs{Retention: 100 * time.Millisecond})
 	op, err := reg.Create(Args{
 		Class:       api.OperationClassToken,
 		Description: "Image download token",
@@ -344,7 +367,12 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("got %+v, want a running cancellable token with its secret", running)
 	}
 
-	// The token stays running until consumed.
+	// The token stays running until consumed, however long that takes.
+	fake.Advance(24 * time.Hour)
+	if op.Status() != api.Running {
+		t.Fatalf("got status %d a day later, want the token still running", op.Status())
+	}
+
 	rec.none(t)
 
 	bySecret := func(secret string) func(*Operation) bool {
@@ -370,6 +398,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	// Finished tokens stay findable for the retention time, then are dropped.
+	fake.Advance(100*time.Millisecond - time.Nanosecond)
 	if reg.Find(bySecret("s3cret")) != op {
 		t.Fatal("finished token not found by its secret during retention")
 	}
@@ -379,7 +408,7 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("finished token not readable during retention: %v", err)
 	}
 
-	time.Sleep(250 * time.Millisecond)
+	fake.Advance(time.Nanosecond)
 	_, err = reg.Get(op.ID())
 	if !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("got %v after retention, want not found", err)
@@ -395,6 +424,250 @@ func TestDefaultRetention(t *testing.T) {
 	if reg.Retention != 5*time.Second {
 		t.Fatalf("got retention %v, want 5s", reg.Retention)
 	}
+
+	if NewRegistry(nil).Retention != DefaultRetention {
+		t.Fatalf("NewRegistry: got retention %v, want the default", NewRegistry(nil).Retention)
+	}
+
+	if _, ok := NewRegistry(nil).Clock().(clock.Real); !ok {
+		t.Fatal("NewRegistry does not use the system clock")
+	}
+}
+
+// TestRetention checks that every way of finishing keeps the operation readable, listed and findable for exactly
+// the retention time, counted from the moment it finished.
+func TestRetention(t *testing.T) {
+	finishers := []struct {
+		name   string
+		class  api.OperationClass
+		finish func(op *Operation) error
+		want   api.StatusCode
+	}{
+		{"done", api.OperationClassToken, func(op *Operation) error { return op.Done(nil) }, api.Success},
+		{"failed", api.OperationClassToken, func(op *Operation) error { return op.Fail(errors.New("x")) }, api.Failure},
+		{"cancelled", api.OperationClassToken, func(op *Operation) error { return op.Cancel() }, api.Cancelled},
+		{"task returned", api.OperationClassTask, nil, api.Success},
+	}
+
+	for _, tt := range finishers {
+		t.Run(tt.name, func(t *testing.T) {
+			reg, _, fake := newRegistryClock(t, RegistryArgs{Retention: time.Minute})
+			release := make(chan struct{})
+			args := Args{Class: tt.class, Metadata: map[string]any{"secret": "k"}}
+			if tt.class == api.OperationClassTask {
+				args.Run = func(ctx context.Context, op *Operation) error {
+					<-release
+					return nil
+				}
+			}
+
+			op, err := reg.Create(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			err = op.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Time spent running does not count.
+			fake.Advance(time.Hour)
+			if tt.finish != nil {
+				err = tt.finish(op)
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				close(release)
+			}
+
+			waitFinal(t, op)
+			if op.Status() != tt.want {
+				t.Fatalf("got status %d, want %d", op.Status(), tt.want)
+			}
+
+			if tt.finish != nil {
+				close(release)
+			}
+
+			present := func() bool {
+				_, err := reg.Get(op.ID())
+				listed := len(reg.List("default")) == 1
+				found := reg.Find(func(o *Operation) bool { return o.MatchSecret("k") }) == op
+				if (err == nil) != listed || listed != found {
+					t.Fatalf("Get (%v), List (%v) and Find (%v) disagree", err, listed, found)
+				}
+
+				return listed
+			}
+
+			fake.Advance(time.Minute - time.Nanosecond)
+			if !present() {
+				t.Fatal("dropped before the end of its retention")
+			}
+
+			fake.Advance(time.Nanosecond)
+			if present() {
+				t.Fatal("still there after its retention")
+			}
+		})
+	}
+}
+
+// TestTimestamps checks that created_at and updated_at come from the registry's clock.
+func TestTimestamps(t *testing.T) {
+	reg, _, fake := newRegistryClock(t, RegistryArgs{})
+	op, err := reg.Create(Args{Class: api.OperationClassToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	fake.Advance(time.Minute)
+	err = op.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := op.Render()
+	if !got.CreatedAt.Equal(start) || !got.UpdatedAt.Equal(start.Add(time.Minute)) {
+		t.Fatalf("got created %v updated %v, want %v and a minute later", got.CreatedAt, got.UpdatedAt, start)
+	}
+
+	fake.Advance(time.Minute)
+	err = op.UpdateMetadata(map[string]any{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !op.Render().UpdatedAt.Equal(start.Add(2 * time.Minute)) {
+		t.Fatalf("got updated %v after the metadata change, want two minutes after the start", op.Render().UpdatedAt)
+	}
+}
+
+// waitResult runs op.WaitTimeout in a goroutine and returns where its result arrives.
+func waitResult(ctx context.Context, op *Operation, timeout time.Duration) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		ch <- op.WaitTimeout(ctx, timeout)
+	}()
+
+	return ch
+}
+
+// receive returns the result of a wait, failing when none comes.
+func receive(t *testing.T, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(eventWait):
+		t.Fatal("the wait did not return")
+	}
+
+	return nil
+}
+
+// timersEventually waits until the fake clock has at least n pending timers.
+func timersEventually(t *testing.T, fake *clock.Fake, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	err := fake.WaitForTimers(ctx, n)
+	if err != nil {
+		t.Fatalf("got %d timers, want %d: %v", fake.Timers(), n, err)
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	newToken := func(t *testing.T) (*Operation, *clock.Fake) {
+		t.Helper()
+		reg, _, fake := newRegistryClock(t, RegistryArgs{})
+		op, err := reg.Create(Args{Class: api.OperationClassToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		err = op.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return op, fake
+	}
+
+	t.Run("zero returns at once", func(t *testing.T) {
+		op, fake := newToken(t)
+		err := op.WaitTimeout(context.Background(), 0)
+		if !errors.Is(err, context.DeadlineExceeded) || fake.Timers() != 0 {
+			t.Fatalf("got %v with %d timers, want the deadline error and no timer", err, fake.Timers())
+		}
+
+		_ = op.Done(nil)
+		err = op.WaitTimeout(context.Background(), 0)
+		if err != nil {
+			t.Fatalf("got %v for a finished operation, want nil", err)
+		}
+	})
+
+	t.Run("positive ends when the clock reaches it", func(t *testing.T) {
+		op, fake := newToken(t)
+		ch := waitResult(context.Background(), op, 30*time.Second)
+		timersEventually(t, fake, 1)
+		fake.Advance(30*time.Second - time.Nanosecond)
+		if fake.Timers() != 1 {
+			t.Fatal("the wait's timer fired early")
+		}
+
+		fake.Advance(time.Nanosecond)
+		err := receive(t, ch)
+		if !errors.Is(err, context.DeadlineExceeded) || op.Status() != api.Running {
+			t.Fatalf("got %v with status %d, want the deadline error on a running operation", err, op.Status())
+		}
+	})
+
+	t.Run("positive ends when the operation does", func(t *testing.T) {
+		op, fake := newToken(t)
+		ch := waitResult(context.Background(), op, time.Hour)
+		timersEventually(t, fake, 1)
+		_ = op.Done(nil)
+		err := receive(t, ch)
+		if err != nil {
+			t.Fatalf("got %v, want nil once the operation is final", err)
+		}
+
+		// The wait's timer is gone; the one left keeps the finished operation for its retention.
+		if fake.Timers() != 1 {
+			t.Fatalf("got %d timers, want only the retention one", fake.Timers())
+		}
+	})
+
+	t.Run("negative waits without limit", func(t *testing.T) {
+		op, fake := newToken(t)
+		ch := waitResult(context.Background(), op, -1)
+		fake.Advance(100 * 365 * 24 * time.Hour)
+		if fake.Timers() != 0 {
+			t.Fatalf("got %d timers, want none for a wait without limit", fake.Timers())
+		}
+
+		_ = op.Done(nil)
+		err := receive(t, ch)
+		if err != nil {
+			t.Fatalf("got %v, want nil once the operation is final", err)
+		}
+	})
+
+	t.Run("context ends first", func(t *testing.T) {
+		op, fake := newToken(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := waitResult(ctx, op, time.Hour)
+		timersEventually(t, fake, 1)
+		cancel()
+		err := receive(t, ch)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want the context error", err)
+		}
+	})
 }
 
 func TestCancelToken(t *testing.T) {
@@ -601,11 +874,13 @@ func TestResponse(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	reg, _ := newRegistry(t)
+	reg, _, fake := newRegistryClock(t, RegistryArgs{})
 	a, err := reg.Create(Args{Class: api.OperationClassToken})
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	fake.Advance(time.Second)
 
 	b, err := reg.Create(Args{Class: api.OperationClassToken, Project: "p1"})
 	if err != nil {

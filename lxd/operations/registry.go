@@ -6,6 +6,9 @@
 // until the code consuming it calls Done or Cancel. Finished operations stay readable (and findable by secret) for
 // Registry.Retention, then are dropped.
 //
+// Time comes from the registry's clock (RegistryArgs.Clock): the system clock in the daemon, a fake one in tests, so
+// that retention and bounded waits are tested by moving the clock rather than by sleeping.
+//
 // may_cancel: every task and token may be cancelled while it is not final; Run must honour its context (that is the
 // contract of Run). A websocket operation may be cancelled only when it has an OnCancel hook.
 package operations
@@ -21,6 +24,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/operations/clock"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -34,6 +38,7 @@ type Registry struct {
 	Retention time.Duration
 
 	events *events.Server
+	clock  clock.Clock
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -46,16 +51,53 @@ type Registry struct {
 	running sync.WaitGroup
 }
 
-// NewRegistry returns an empty registry publishing to ev (which may be nil, then no event is sent).
+// RegistryArgs configures a new registry.
+type RegistryArgs struct {
+	// Events receives the operation events; nil sends none.
+	Events *events.Server
+
+	// Retention is how long finished operations stay readable; DefaultRetention when zero.
+	Retention time.Duration
+
+	// Clock is the time source for timestamps, retention and bounded waits; the system clock when nil.
+	Clock clock.Clock
+}
+
+// NewRegistry returns an empty registry publishing to ev (which may be nil, then no event is sent), on the system
+// clock with the default retention.
 func NewRegistry(ev *events.Server) *Registry {
+	return NewRegistryWithArgs(RegistryArgs{Events: ev})
+}
+
+// NewRegistryWithArgs returns an empty registry configured by args.
+func NewRegistryWithArgs(args RegistryArgs) *Registry {
+	if args.Retention == 0 {
+		args.Retention = DefaultRetention
+	}
+
+	if args.Clock == nil {
+		args.Clock = clock.Real{}
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Registry{
-		Retention: DefaultRetention,
-		events:    ev,
+		Retention: args.Retention,
+		events:    args.Events,
+		clock:     args.Clock,
 		ctx:       ctx,
 		cancel:    cancel,
 		ops:       map[string]*Operation{},
 	}
+}
+
+// Clock returns the registry's time source.
+func (reg *Registry) Clock() clock.Clock {
+	return reg.clock
+}
+
+// now is the registry's current time in UTC, for the operations' timestamps.
+func (reg *Registry) now() time.Time {
+	return reg.clock.Now().UTC()
 }
 
 // Args describes a new operation.
@@ -118,7 +160,7 @@ func (reg *Registry) Create(args Args) (*Operation, error) {
 		return nil, err
 	}
 
-	now := time.Now().UTC()
+	now := reg.now()
 	ctx, cancel := context.WithCancel(reg.ctx)
 	op := &Operation{
 		reg:         reg,
@@ -231,12 +273,12 @@ func (reg *Registry) Shutdown(ctx context.Context) error {
 	}
 }
 
-// forget drops a finished operation once its retention has passed.
+// forget drops a finished operation once its retention has passed on the registry's clock.
 func (reg *Registry) forget(op *Operation) {
 	reg.mu.Lock()
 	retention := reg.Retention
 	reg.mu.Unlock()
-	time.AfterFunc(retention, func() {
+	reg.clock.AfterFunc(retention, func() {
 		reg.mu.Lock()
 		defer reg.mu.Unlock()
 		if reg.ops[op.id] == op {

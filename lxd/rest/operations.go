@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -107,10 +108,33 @@ func operationDelete(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), cancelWait)
-	defer cancel()
-	_ = op.Wait(ctx)
+	_ = op.WaitTimeout(r.Context(), cancelWait)
 	return response.EmptySyncResponse
+}
+
+// waitTimeout reads ?timeout= of a wait: -1 (the default) waits without limit, 0 returns at once, a positive value
+// waits that many seconds. Any other negative value is refused, as LXD gives only -1 a meaning.
+func waitTimeout(r *http.Request) (time.Duration, error) {
+	timeout, err := request.QueryInt(r, "timeout", -1)
+	if err != nil {
+		return 0, err
+	}
+
+	if timeout < -1 {
+		return 0, api.StatusErrorf(http.StatusBadRequest,
+			"invalid timeout %d: use -1 to wait without limit, or 0 or more seconds", timeout)
+	}
+
+	if timeout == -1 {
+		return -1, nil
+	}
+
+	// More seconds than a Duration holds is as good as no limit.
+	if int64(timeout) > int64(math.MaxInt64/time.Second) {
+		return -1, nil
+	}
+
+	return time.Duration(timeout) * time.Second, nil
 }
 
 // operationWaitGet returns the operation once it is final or after ?timeout= seconds (-1, the default, waits
@@ -125,19 +149,12 @@ func operationWaitGet(s *state.State, r *http.Request) response.Response {
 		return response.Forbidden(nil)
 	}
 
-	timeout, err := request.QueryInt(r, "timeout", -1)
+	timeout, err := waitTimeout(r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	ctx := r.Context()
-	if timeout >= 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
-		defer cancel()
-	}
-
-	err = op.Wait(ctx)
+	err = op.WaitTimeout(r.Context(), timeout)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return response.SmartError(err)
 	}
