@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/ws"
 )
 
 // instancePath is the API path of an instance under /1.0.
@@ -203,14 +204,7 @@ func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *
 	if args.Control != nil {
 		go args.Control(control)
 	} else {
-		go func() {
-			for {
-				_, _, err := control.ReadMessage()
-				if err != nil {
-					return
-				}
-			}
-		}()
+		go ws.Drain(control)
 	}
 
 	conns := map[string]*websocket.Conn{}
@@ -226,7 +220,7 @@ func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *
 	}
 
 	var wg sync.WaitGroup
-	go sendInput(conns["0"], args.Stdin)
+	go func() { _ = ws.Send(conns["0"], args.Stdin) }()
 	outputs := map[string]io.Writer{"0": args.Stdout, "1": args.Stdout, "2": args.Stderr}
 	if req.Interactive {
 		delete(outputs, "1")
@@ -248,7 +242,7 @@ func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			receiveOutput(conn, w)
+			_ = ws.Receive(conn, w)
 		}()
 	}
 
@@ -264,51 +258,6 @@ func (c *ProtocolLXD) ExecInstance(name string, req api.InstanceExecPost, args *
 	}()
 
 	return op, nil
-}
-
-// sendInput streams r to the websocket as binary frames and ends with an empty text frame.
-func sendInput(conn *websocket.Conn, r io.Reader) {
-	if conn == nil {
-		return
-	}
-
-	if r != nil {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				werr := conn.WriteMessage(websocket.BinaryMessage, buf[:n])
-				if werr != nil {
-					return
-				}
-			}
-
-			if err != nil {
-				break
-			}
-		}
-	}
-
-	_ = conn.WriteMessage(websocket.TextMessage, []byte{})
-}
-
-// receiveOutput writes binary frames to w until an empty text frame or the end of the connection.
-func receiveOutput(conn *websocket.Conn, w io.Writer) {
-	for {
-		kind, data, err := conn.ReadMessage()
-		if err != nil {
-			return
-		}
-
-		if kind == websocket.TextMessage && len(data) == 0 {
-			return
-		}
-
-		_, err = w.Write(data)
-		if err != nil {
-			return
-		}
-	}
 }
 
 // InstanceFileArgs describe a file to write into an instance.
@@ -564,11 +513,11 @@ func (c *ProtocolLXD) ConsoleInstance(name string, req api.InstanceConsolePost, 
 	}
 
 	go func() {
-		receiveOutput(conn, args.Terminal)
+		_ = ws.Receive(conn, args.Terminal)
 		_ = conn.Close()
 	}()
 
-	go sendInput(conn, args.Terminal)
+	go func() { _ = ws.Send(conn, args.Terminal) }()
 	if args.ConsoleDisconnect != nil {
 		go func() {
 			<-args.ConsoleDisconnect

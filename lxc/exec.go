@@ -15,6 +15,7 @@ import (
 
 	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/ws"
 )
 
 type cmdExec struct {
@@ -198,12 +199,7 @@ func controlHandler(conn *websocket.Conn, interactive bool, fd int) {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		for {
-			_, _, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-		}
+		ws.Drain(conn)
 	}()
 
 	for {

@@ -18,6 +18,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/ws"
 )
 
 var instanceConsoleCmd = Endpoint{
@@ -214,10 +215,10 @@ func runConsole(ctx context.Context, s *state.State, session *execSession, name 
 	output := make(chan struct{})
 	go func() {
 		defer close(output)
-		forwardOutput(master, conn)
+		_ = ws.Send(conn, master)
 	}()
 
-	go forwardInput(conn, master, false)
+	go func() { _ = ws.Receive(conn, master) }()
 	detached := make(chan struct{})
 	go func() {
 		defer close(detached)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/ws"
 )
 
 var instanceExecCmd = Endpoint{
@@ -283,10 +283,11 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		outputs.Add(1)
 		go func() {
 			defer outputs.Done()
-			forwardOutput(master, conn)
+			_ = ws.Send(conn, master)
 		}()
 
-		go forwardInput(conn, master, false)
+		// At the end of the input the terminal stays open: the command may still write to it.
+		go func() { _ = ws.Receive(conn, master) }()
 	} else {
 		inR, inW, err := os.Pipe()
 		if err != nil {
@@ -311,13 +312,17 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 
 		stdin, stdout, stderr = inR, outW, errW
 		parentFiles = []*os.File{inR, outW, errW}
-		go forwardInput(session.conn("0"), inW, true)
+		go func() {
+			_ = ws.Receive(session.conn("0"), inW)
+			_ = inW.Close()
+		}()
+
 		for fd, r := range map[string]*os.File{"1": outR, "2": errR} {
 			conn := session.conn(fd)
 			outputs.Add(1)
 			go func() {
 				defer outputs.Done()
-				forwardOutput(r, conn)
+				_ = ws.Send(conn, r)
 			}()
 		}
 	}
@@ -353,51 +358,6 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 	}
 
 	return code, nil
-}
-
-// forwardOutput copies r to the websocket as binary frames, then ends the stream with an empty text frame.
-func forwardOutput(r io.Reader, conn *websocket.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			werr := conn.WriteMessage(websocket.BinaryMessage, buf[:n])
-			if werr != nil {
-				return
-			}
-		}
-
-		if err != nil {
-			break
-		}
-	}
-
-	_ = conn.WriteMessage(websocket.TextMessage, []byte{})
-}
-
-// forwardInput copies binary frames from the websocket to w; an empty text frame (or the socket closing) is EOF.
-func forwardInput(conn *websocket.Conn, w *os.File, closeOnEOF bool) {
-	defer func() {
-		if closeOnEOF {
-			_ = w.Close()
-		}
-	}()
-
-	for {
-		kind, data, err := conn.ReadMessage()
-		if err != nil {
-			return
-		}
-
-		if kind == websocket.TextMessage && len(data) == 0 {
-			return
-		}
-
-		_, err = w.Write(data)
-		if err != nil {
-			return
-		}
-	}
 }
 
 // controlLoop applies window-resize and signal messages until the control socket closes; signals are dropped when
