@@ -102,7 +102,7 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
-	imageStore, err := d.openImageStore(ctx)
+	imageStore, imageManager, err := d.openImages(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,6 +121,7 @@ func (d *Daemon) Init() error {
 		HTTPSAddresses: d.httpsAddresses,
 		ReloadTrust:    d.reloadTrust,
 		Images:         imageStore,
+		Image:          imageManager,
 		Ops:            d.ops,
 		Events:         d.events,
 	}
@@ -131,11 +132,6 @@ func (d *Daemon) Init() error {
 	}
 
 	err = d.state.Instances.Init(ctx)
-	if err != nil {
-		return err
-	}
-
-	err = d.pruneBasesOnImageDelete(ctx, d.state.Instances)
 	if err != nil {
 		return err
 	}

@@ -2,75 +2,64 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"strings"
+	"path/filepath"
 
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
-// openImageStore opens the image store and brings it back in line with the database after a crash: unfinished
-// uploads are removed, and so are image files that no row records (an import that stopped between moving its files
-// into place and writing its row, or a deletion that stopped after removing the row).
-func (d *Daemon) openImageStore(ctx context.Context) (*images.Store, error) {
+// openImages opens the image store and the image manager, and brings the store back in line with the database
+// after a crash. Deleting an image prunes the instance bases it leaves unused, through the instance manager.
+func (d *Daemon) openImages(ctx context.Context) (*images.Store, *image.Manager, error) {
 	store, err := images.NewStore(d.dirs.ImagesDir())
 	if err != nil {
-		return nil, fmt.Errorf("open image store: %w", err)
+		return nil, nil, fmt.Errorf("open image store: %w", err)
 	}
 
-	err = store.CleanTemp()
+	m := image.NewManager(image.ManagerArgs{
+		DB:              d.db,
+		Store:           store,
+		Events:          d.events,
+		Config:          d.currentConfig,
+		StreamsCacheDir: filepath.Join(d.dirs.Var, "cache", "simplestreams"),
+		PruneBases: func(ctx context.Context) error {
+			if d.state == nil || d.state.Instances == nil {
+				return nil
+			}
+
+			return d.state.Instances.PruneBases(ctx)
+		},
+		RunTask: d.runImageTask,
+	})
+
+	err = m.Init(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clean image store: %w", err)
+		return nil, nil, err
 	}
 
-	known := map[string]bool{}
-	err = d.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
-		if err != nil {
-			return err
-		}
+	return store, m, nil
+}
 
-		for _, img := range imgs {
-			known[img.Fingerprint] = true
-		}
-
-		return nil
+// runImageTask runs an image task (the auto-update) as an operation clients see, and waits for it.
+func (d *Daemon) runImageTask(ctx context.Context, description string, fn func(ctx context.Context, progress image.Progress) error) error {
+	op, err := d.ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: description,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			return fn(ctx, func(metadata map[string]any) { _ = op.UpdateMetadata(metadata) })
+		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list images: %w", err)
+		return err
 	}
 
-	entries, err := os.ReadDir(store.Dir())
+	err = op.Start()
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	orphans := map[string]bool{}
-	for _, e := range entries {
-		fp := strings.TrimSuffix(e.Name(), ".rootfs")
-		if images.ValidFingerprint(fp) && !known[fp] {
-			orphans[fp] = true
-		}
-	}
-
-	for fp := range orphans {
-		slog.Warn("removing image files no image record points to", "fingerprint", fp)
-		err = store.Delete(fp)
-		if err != nil && !errors.Is(err, errs.ErrNotFound) {
-			return nil, fmt.Errorf("remove orphan image %s: %w", fp, err)
-		}
-	}
-
-	for fp := range known {
-		_, _, err := store.Paths(fp)
-		if err != nil {
-			slog.Error("image recorded without its files", "fingerprint", fp, "err", err)
-		}
-	}
-
-	return store, nil
+	return op.Wait(ctx)
 }

@@ -1,19 +1,14 @@
 package daemon
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/instance/lxc"
 	"github.com/lxd-go/lxd/lxd/storage"
-	"github.com/lxd-go/lxd/shared/api"
 )
 
 // instanceStopTimeout bounds the clean stop of each container when the daemon stops.
@@ -47,43 +42,4 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		IDMap:  idmap,
 		LogDir: d.dirs.Logs(),
 	}), nil
-}
-
-// pruneBasesOnImageDelete removes an image's unused bases once the image is deleted.
-func (d *Daemon) pruneBasesOnImageDelete(ctx context.Context, m *instance.Manager) error {
-	l, err := d.events.Subscribe(events.ListenerArgs{Types: []string{api.EventTypeLifecycle}})
-	if err != nil {
-		return err
-	}
-
-	go func() {
-		defer l.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case frame, ok := <-l.Frames():
-				if !ok {
-					return
-				}
-
-				if !bytes.Contains(frame, []byte(`"image-deleted"`)) {
-					continue
-				}
-
-				var ev api.Event
-				err := json.Unmarshal(frame, &ev)
-				if err != nil {
-					continue
-				}
-
-				err = m.PruneBases(ctx)
-				if err != nil {
-					slog.Warn("failed pruning image bases", "err", err)
-				}
-			}
-		}
-	}()
-
-	return nil
 }

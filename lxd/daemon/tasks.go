@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/config"
-	"github.com/lxd-go/lxd/lxd/imagecache"
-	"github.com/lxd-go/lxd/lxd/rest"
 )
 
 // pruneInterval is how often unused cached images are looked for; the first look is at start.
@@ -19,7 +17,7 @@ func (d *Daemon) startTasks(ctx context.Context) {
 	go func() {
 		defer d.tasks.Done()
 		every(ctx, pruneInterval, func() {
-			_, err := imagecache.Prune(ctx, d.state, time.Now())
+			_, err := d.state.Image.Prune(ctx, time.Now())
 			if err != nil && ctx.Err() == nil {
 				slog.Error("failed pruning cached images", "err", err)
 			}
@@ -53,7 +51,7 @@ func (d *Daemon) autoUpdateLoop(ctx context.Context) {
 			continue
 		}
 
-		err := rest.AutoUpdateImages(ctx, d.state)
+		err := d.state.Image.AutoUpdate(ctx)
 		if err != nil && ctx.Err() == nil {
 			slog.Error("failed auto-updating images", "err", err)
 		}

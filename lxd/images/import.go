@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // TypeContainer is the only image type this package produces.
@@ -372,7 +373,7 @@ func (p *Pending) commit() error {
 		return fmt.Errorf("committing image %q: %w", p.Fingerprint, err)
 	}
 
-	return syncDir(s.dir)
+	return fsutil.SyncDir(s.dir)
 }
 
 // Abort removes the temp files. It is idempotent, and does nothing after Commit.

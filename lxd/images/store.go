@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // Store is the content-addressed image store: images/<fingerprint> holds a unified image or the metadata part
@@ -170,21 +171,5 @@ func (s *Store) Delete(fp string) error {
 		return fmt.Errorf("deleting image %q: %w", fp, err)
 	}
 
-	return syncDir(s.dir)
-}
-
-// syncDir makes renames and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-
-	err = d.Sync()
-	closeErr := d.Close()
-	if err != nil {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-
-	return closeErr
+	return fsutil.SyncDir(s.dir)
 }

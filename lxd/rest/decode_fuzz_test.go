@@ -19,6 +19,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -146,6 +147,7 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 		HTTPSAddresses: func() []string { return nil },
 		ReloadTrust:    func(context.Context) error { return nil },
 		Images:         store,
+		Image:          image.NewManager(image.ManagerArgs{DB: d, Store: store, Events: ev, Config: func() *config.Config { return cfg }}),
 		Ops:            operations.NewRegistry(ev),
 		Events:         ev,
 		Instances:      m,

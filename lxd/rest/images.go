@@ -3,15 +3,11 @@ package rest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
 	"net/http"
-	"strconv"
 
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/filter"
-	"github.com/lxd-go/lxd/lxd/imagecache"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -35,34 +31,52 @@ var imageCmd = Endpoint{
 
 var errImageNotFound = api.NewStatusError(http.StatusNotFound, "image not found")
 
-// imageURL is the API path of an image.
-func imageURL(fp string) string {
-	return "/1.0/images/" + fp
-}
-
 // imageETag is what an image's ETag is computed from, as LXD does: its writable state.
 func imageETag(img *api.Image) any {
 	return []any{img.Public, img.AutoUpdate, img.Properties}
 }
 
-// imagesToAPI renders images with their aliases, reading all aliases at once.
-func imagesToAPI(ctx context.Context, tx *db.Tx, imgs []db.Image) ([]api.Image, error) {
-	aliases, err := tx.GetImageAliases(ctx)
+// lifecycleRequestor is how a lifecycle event names the caller; nil for the daemon's own actions.
+func lifecycleRequestor(req *request.Requestor) *api.EventLifecycleRequestor {
+	if req == nil {
+		return nil
+	}
+
+	return req.Lifecycle()
+}
+
+// opProgress shows the domain's progress reports in the operation's metadata.
+func opProgress(op *operations.Operation) image.Progress {
+	return func(metadata map[string]any) { _ = op.UpdateMetadata(metadata) }
+}
+
+// imageOp creates an operation running fn on the images at resources (API paths).
+func imageOp(s *state.State, r *http.Request, description string, resources []string, metadata map[string]any,
+	fn func(ctx context.Context, op *operations.Operation) error) (*operations.Operation, error) {
+	args := operations.Args{
+		Class:       api.OperationClassTask,
+		Description: description,
+		Metadata:    metadata,
+		Requestor:   request.GetRequestor(r),
+		Run:         fn,
+	}
+
+	if len(resources) > 0 {
+		args.Resources = map[string][]string{"images": resources}
+	}
+
+	return s.Ops.Create(args)
+}
+
+// imageTask answers with an operation running fn.
+func imageTask(s *state.State, r *http.Request, description string, resources []string,
+	fn func(ctx context.Context, op *operations.Operation) error) response.Response {
+	op, err := imageOp(s, r, description, resources, nil, fn)
 	if err != nil {
-		return nil, err
+		return response.SmartError(err)
 	}
 
-	byTarget := map[string][]db.ImageAlias{}
-	for _, a := range aliases {
-		byTarget[a.Target] = append(byTarget[a.Target], a)
-	}
-
-	out := make([]api.Image, 0, len(imgs))
-	for i := range imgs {
-		out = append(out, imgs[i].ToAPI(byTarget[imgs[i].Fingerprint]))
-	}
-
-	return out, nil
+	return operations.Response(op)
 }
 
 func imagesGet(s *state.State, r *http.Request) response.Response {
@@ -71,22 +85,7 @@ func imagesGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	f := db.ImageFilter{}
-	if !request.GetRequestor(r).Trusted {
-		public := true
-		f.Public = &public
-	}
-
-	var out []api.Image
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		imgs, err := tx.GetImages(ctx, f)
-		if err != nil {
-			return err
-		}
-
-		out, err = imagesToAPI(ctx, tx, imgs)
-		return err
-	})
+	out, err := s.Image.List(r.Context(), !request.GetRequestor(r).Trusted)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -99,7 +98,7 @@ func imagesGet(s *state.State, r *http.Request) response.Response {
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(out))
 		for _, img := range out {
-			urls = append(urls, imageURL(img.Fingerprint))
+			urls = append(urls, image.URL(img.Fingerprint))
 		}
 
 		return response.SyncResponse(urls)
@@ -117,31 +116,13 @@ func loadImage(s *state.State, r *http.Request) (*api.Image, error) {
 	}
 
 	trusted := request.GetRequestor(r).Trusted
-	var img api.Image
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		found, err := tx.GetImageByPrefix(ctx, prefix, db.ImageFilter{})
-		if err != nil {
-			return err
-		}
-
-		aliases, err := tx.GetImageAliasesForImage(ctx, found.Fingerprint)
-		if err != nil {
-			return err
-		}
-
-		img = found.ToAPI(aliases)
-		return nil
-	})
-	if errors.Is(err, errs.ErrNotFound) {
+	img, err := s.Image.Get(r.Context(), prefix)
+	if err != nil && !trusted {
+		// An ambiguous prefix would reveal that private images exist.
 		return nil, errImageNotFound
 	}
 
 	if err != nil {
-		if !trusted {
-			// An ambiguous prefix would reveal that private images exist.
-			return nil, errImageNotFound
-		}
-
 		return nil, err
 	}
 
@@ -149,7 +130,7 @@ func loadImage(s *state.State, r *http.Request) (*api.Image, error) {
 		return nil, errImageNotFound
 	}
 
-	return &img, nil
+	return img, nil
 }
 
 func imageGet(s *state.State, r *http.Request) response.Response {
@@ -182,18 +163,11 @@ func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response 
 		return response.SmartError(err)
 	}
 
-	// The ETag check, the merge and the write are one transaction: two updates made from the same state cannot
-	// both succeed and lose one another's changes.
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		found, err := tx.GetImage(ctx, img.Fingerprint)
+	// The ETag check and the merge run in the domain's transaction, with the write.
+	err = s.Image.Update(r.Context(), img.Fingerprint, func(current api.Image) (api.ImagePut, error) {
+		err := matchETag(r, imageETag(&current))
 		if err != nil {
-			return err
-		}
-
-		current := found.ToAPI(nil)
-		err = matchETag(r, imageETag(&current))
-		if err != nil {
-			return err
+			return api.ImagePut{}, err
 		}
 
 		put := api.ImagePut{}
@@ -204,27 +178,16 @@ func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response 
 
 		err = json.Unmarshal(body, &put)
 		if err != nil {
-			return api.StatusErrorf(http.StatusBadRequest, "invalid JSON in request body: %v", err)
+			return api.ImagePut{}, api.StatusErrorf(http.StatusBadRequest, "invalid JSON in request body: %v", err)
 		}
 
-		for _, p := range put.Profiles {
-			if p != "default" {
-				return api.StatusErrorf(http.StatusBadRequest, "profile %q not found", p)
-			}
-		}
-
-		return tx.UpdateImage(ctx, img.Fingerprint, db.ImageUpdate{
-			Public:     put.Public,
-			AutoUpdate: put.AutoUpdate,
-			ExpiresAt:  put.ExpiresAt,
-			Properties: put.Properties,
-		})
+		return put, nil
 	})
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "image-updated", imageURL(img.Fingerprint), nil)
+	lifecycle(s, r, "image-updated", image.URL(img.Fingerprint), nil)
 	return response.EmptySyncResponse
 }
 
@@ -236,29 +199,7 @@ func imageDelete(s *state.State, r *http.Request) response.Response {
 
 	fp := img.Fingerprint
 	requestor := request.GetRequestor(r)
-	op, err := s.Ops.Create(operations.Args{
-		Class:       api.OperationClassTask,
-		Description: "Deleting image",
-		Resources:   map[string][]string{"images": {imageURL(fp)}},
-		Requestor:   requestor,
-		Run: func(ctx context.Context, op *operations.Operation) error {
-			err := imagecache.Delete(ctx, s, fp)
-			if err != nil {
-				return err
-			}
-
-			lifecycleBy(s, requestor, "image-deleted", imageURL(fp), nil)
-			return nil
-		},
+	return imageTask(s, r, "Deleting image", []string{image.URL(fp)}, func(ctx context.Context, op *operations.Operation) error {
+		return s.Image.Delete(ctx, fp, lifecycleRequestor(requestor))
 	})
-	if err != nil {
-		return response.SmartError(err)
-	}
-
-	return operations.Response(op)
-}
-
-// sizeString is how LXD puts sizes in operation metadata: as a string.
-func sizeString(n int64) string {
-	return strconv.FormatInt(n, 10)
 }

@@ -1,16 +1,9 @@
 package rest
 
 import (
-	"context"
-	"errors"
-
 	"net/http"
 	"net/url"
-	"strings"
-	"unicode"
 
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -39,54 +32,8 @@ func imageAliasURL(name string) string {
 	return "/1.0/images/aliases/" + url.PathEscape(name)
 }
 
-// validateAliasName refuses names that could not be typed back as "remote:alias".
-func validateAliasName(name string) error {
-	if name == "" {
-		return api.NewStatusError(http.StatusBadRequest, "alias name must not be empty")
-	}
-
-	if len(name) > 255 {
-		return api.NewStatusError(http.StatusBadRequest, "alias name longer than 255 characters")
-	}
-
-	if name == "." || name == ".." || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") {
-		return api.StatusErrorf(http.StatusBadRequest, "invalid alias name %q", name)
-	}
-
-	for _, c := range name {
-		if c == ':' || c == '\\' || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return api.StatusErrorf(http.StatusBadRequest, "invalid character %q in alias name %q", c, name)
-		}
-	}
-
-	return nil
-}
-
-// resolveTarget expands an alias target given as a fingerprint prefix, as the stock client sends it.
-func resolveTarget(ctx context.Context, tx *db.Tx, target string) (string, error) {
-	if target == "" {
-		return "", api.NewStatusError(http.StatusBadRequest, "alias target must not be empty")
-	}
-
-	img, err := tx.GetImageByPrefix(ctx, target, db.ImageFilter{})
-	if errors.Is(err, errs.ErrNotFound) {
-		return "", api.StatusErrorf(http.StatusNotFound, "image %q not found", target)
-	}
-
-	if err != nil {
-		return "", err
-	}
-
-	return img.Fingerprint, nil
-}
-
 func imageAliasesGet(s *state.State, r *http.Request) response.Response {
-	var aliases []db.ImageAlias
-	err := s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		var err error
-		aliases, err = tx.GetImageAliases(ctx)
-		return err
-	})
+	aliases, err := s.Image.Aliases(r.Context())
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -100,12 +47,7 @@ func imageAliasesGet(s *state.State, r *http.Request) response.Response {
 		return response.SyncResponse(urls)
 	}
 
-	out := make([]api.ImageAliasesEntry, 0, len(aliases))
-	for _, a := range aliases {
-		out = append(out, a.ToAPI())
-	}
-
-	return response.SyncResponse(out)
+	return response.SyncResponse(aliases)
 }
 
 func imageAliasesPost(s *state.State, r *http.Request) response.Response {
@@ -115,24 +57,7 @@ func imageAliasesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	err = validateAliasName(req.Name)
-	if err != nil {
-		return response.SmartError(err)
-	}
-
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		fp, err := resolveTarget(ctx, tx, req.Target)
-		if err != nil {
-			return err
-		}
-
-		_, err = tx.CreateImageAlias(ctx, db.ImageAlias{Name: req.Name, Description: req.Description, Target: fp})
-		if errors.Is(err, errs.ErrConflict) {
-			return api.StatusErrorf(http.StatusConflict, "alias %q already exists", req.Name)
-		}
-
-		return err
-	})
+	err = s.Image.CreateAlias(r.Context(), req)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -141,44 +66,24 @@ func imageAliasesPost(s *state.State, r *http.Request) response.Response {
 	return response.SyncResponseLocation(nil, imageAliasURL(req.Name))
 }
 
-// loadAlias finds the alias of the path; an untrusted caller sees it only when it points at a public image.
+// loadAlias finds the alias of the path; an untrusted caller sees it only when it points at a public image (or
+// presents a secret for it).
 func loadAlias(s *state.State, r *http.Request) (*api.ImageAliasesEntry, error) {
 	name, err := request.PathVar(r, "name")
 	if err != nil {
 		return nil, err
 	}
 
-	trusted := request.GetRequestor(r).Trusted
-	var alias api.ImageAliasesEntry
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		a, err := tx.GetImageAlias(ctx, name)
-		if err != nil {
-			return err
-		}
-
-		if !trusted {
-			img, err := tx.GetImage(ctx, a.Target)
-			if err != nil {
-				return err
-			}
-
-			if !img.Public && !useImageSecret(s, img.Fingerprint, r.FormValue("secret")) {
-				return errAliasNotFound
-			}
-		}
-
-		alias = a.ToAPI()
-		return nil
-	})
-	if errors.Is(err, errs.ErrNotFound) {
-		return nil, errAliasNotFound
-	}
-
+	alias, img, err := s.Image.Alias(r.Context(), name)
 	if err != nil {
 		return nil, err
 	}
 
-	return &alias, nil
+	if !request.GetRequestor(r).Trusted && !img.Public && !useImageSecret(s, img.Fingerprint, r.FormValue("secret")) {
+		return nil, errAliasNotFound
+	}
+
+	return alias, nil
 }
 
 func imageAliasGet(s *state.State, r *http.Request) response.Response {
@@ -226,14 +131,7 @@ func imageAliasUpdate(s *state.State, r *http.Request, merge bool) response.Resp
 		return response.SmartError(err)
 	}
 
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		fp, err := resolveTarget(ctx, tx, put.Target)
-		if err != nil {
-			return err
-		}
-
-		return tx.UpdateImageAlias(ctx, alias.Name, fp, put.Description)
-	})
+	err = s.Image.UpdateAlias(r.Context(), alias.Name, put)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -254,19 +152,7 @@ func imageAliasPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	err = validateAliasName(req.Name)
-	if err != nil {
-		return response.SmartError(err)
-	}
-
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		err := tx.RenameImageAlias(ctx, alias.Name, req.Name)
-		if errors.Is(err, errs.ErrConflict) {
-			return api.StatusErrorf(http.StatusConflict, "alias %q already exists", req.Name)
-		}
-
-		return err
-	})
+	err = s.Image.RenameAlias(r.Context(), alias.Name, req.Name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -281,9 +167,7 @@ func imageAliasDelete(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		return tx.DeleteImageAlias(ctx, alias.Name)
-	})
+	err = s.Image.DeleteAlias(r.Context(), alias.Name)
 	if err != nil {
 		return response.SmartError(err)
 	}

@@ -1,14 +1,9 @@
 package rest
 
 import (
-	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
-	"os"
 
-	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -27,17 +22,7 @@ var imageSecretCmd = Endpoint{
 	Post: Action{Handler: imageSecret, Access: allowTrusted},
 }
 
-// exportName is the file name an image part is offered under: the fingerprint with the extension of its
-// compression, "meta-" in front for the metadata part of a split image.
-func exportName(path string, prefix string, fp string) string {
-	comp, err := images.DetectFile(path)
-	if err != nil {
-		return prefix + fp
-	}
-
-	return prefix + fp + images.FileExtension(comp)
-}
-
+// imageExport serves the image's file, or its metadata and rootfs parts as a multipart body.
 func imageExport(s *state.State, r *http.Request) response.Response {
 	img, err := loadImage(s, r)
 	if err != nil {
@@ -45,69 +30,20 @@ func imageExport(s *state.State, r *http.Request) response.Response {
 	}
 
 	fp := img.Fingerprint
-	meta, rootfs, err := s.Images.Paths(fp)
+	meta, rootfs, err := s.Image.Files(fp)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
+	files := []response.FileEntry{{Path: meta.Path, Filename: meta.Name, Identifier: "metadata"}}
+	if rootfs != nil {
+		files = append(files, response.FileEntry{Path: rootfs.Path, Filename: rootfs.Name, Identifier: "rootfs"})
+	}
+
 	requestor := request.GetRequestor(r)
-	if rootfs == "" {
-		return response.ManualResponse(func(w http.ResponseWriter) error {
-			f, err := os.Open(meta)
-			if err != nil {
-				return err
-			}
-
-			defer func() { _ = f.Close() }()
-			info, err := f.Stat()
-			if err != nil {
-				return err
-			}
-
-			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Content-Disposition", "inline;filename="+exportName(meta, "", fp))
-			lifecycleBy(s, requestor, "image-retrieved", imageURL(fp), nil)
-			http.ServeContent(w, r, "", info.ModTime(), f)
-			return nil
-		})
-	}
-
-	return response.ManualResponse(func(w http.ResponseWriter) error {
-		mw := multipart.NewWriter(w)
-		w.Header().Set("Content-Type", mw.FormDataContentType())
-		w.WriteHeader(http.StatusOK)
-		lifecycleBy(s, requestor, "image-retrieved", imageURL(fp), nil)
-		for _, part := range []struct{ name, path, filename string }{
-			{"metadata", meta, exportName(meta, "meta-", fp)},
-			{"rootfs", rootfs, exportName(rootfs, "", fp)},
-		} {
-			err := writeFilePart(mw, part.name, part.filename, part.path)
-			if err != nil {
-				return err
-			}
-		}
-
-		return mw.Close()
+	return response.FileResponse(files, func() {
+		lifecycleBy(s, requestor, "image-retrieved", image.URL(fp), nil)
 	})
-}
-
-func writeFilePart(mw *multipart.Writer, name string, filename string, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = f.Close() }()
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf("form-data; name=%q; filename=%q", name, filename))
-	h.Set("Content-Type", "application/octet-stream")
-	w, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-
-	_, err = io.Copy(w, f)
-	return err
 }
 
 // imageSecret creates a one-time secret letting an untrusted server read and export a private image, as a token
@@ -126,7 +62,7 @@ func imageSecret(s *state.State, r *http.Request) response.Response {
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassToken,
 		Description: "Image download token",
-		Resources:   map[string][]string{"images": {imageURL(img.Fingerprint)}},
+		Resources:   map[string][]string{"images": {image.URL(img.Fingerprint)}},
 		Metadata:    map[string]any{"secret": secret},
 		Requestor:   request.GetRequestor(r),
 	})
@@ -134,7 +70,7 @@ func imageSecret(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "image-secret-created", imageURL(img.Fingerprint), nil)
+	lifecycle(s, r, "image-secret-created", image.URL(img.Fingerprint), nil)
 	return operations.Response(op)
 }
 
@@ -152,7 +88,7 @@ func useImageSecret(s *state.State, fp string, secret string) bool {
 		}
 
 		for _, res := range op.Render().Resources["images"] {
-			if res == imageURL(fp) {
+			if res == image.URL(fp) {
 				return true
 			}
 		}

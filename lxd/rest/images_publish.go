@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
@@ -36,13 +35,9 @@ func imagesPostPublish(s *state.State, r *http.Request, req api.ImagesPost) resp
 		return response.BadRequest(fmt.Errorf("no source instance given"))
 	}
 
-	compression := req.CompressionAlgorithm
-	if compression == "" {
-		compression = s.Config().Get(config.CompressionAlgorithm)
-	}
-
-	if !slices.Contains(config.Compressions, compression) {
-		return response.BadRequest(fmt.Errorf("unsupported compression algorithm %q", compression))
+	compression, err := s.Image.Compression(req.CompressionAlgorithm)
+	if err != nil {
+		return response.SmartError(err)
 	}
 
 	if snap == "" {
@@ -94,12 +89,13 @@ func imagesPostPublish(s *state.State, r *http.Request, req api.ImagesPost) resp
 			return err
 		}
 
-		up := &imageUpload{public: req.Public, properties: req.Properties, autoUpdate: req.AutoUpdate}
-		if req.Filename != "" {
-			up.filename = req.Filename
+		img, err := s.Image.Store(ctx, pending, image.StoreArgs{Filename: req.Filename, Public: req.Public,
+			Properties: req.Properties, AutoUpdate: req.AutoUpdate, Aliases: req.Aliases, Requestor: requestor.Lifecycle()})
+		if err != nil {
+			return err
 		}
 
-		return storeImage(ctx, s, op, requestor, pending, up, req.Aliases)
+		return op.UpdateMetadata(image.Result(img))
 	}
 
 	op, err := s.Ops.Create(operations.Args{

@@ -7,15 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 
-	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/shared/api"
-	"github.com/lxd-go/lxd/shared/version"
 )
 
 // Push mode of an image copy: the destination hands out an upload secret (a token operation), and the source server
@@ -113,7 +111,7 @@ func imageExportPush(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	_, err = parseWebURL(req.Target)
+	_, err = image.ParseWebURL(req.Target)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -123,75 +121,7 @@ func imageExportPush(s *state.State, r *http.Request) response.Response {
 	}
 
 	fp := img.Fingerprint
-	op, err := s.Ops.Create(operations.Args{
-		Class:       api.OperationClassTask,
-		Description: "Exporting image",
-		Resources:   map[string][]string{"images": {imageURL(fp)}},
-		Requestor:   request.GetRequestor(r),
-		Run: func(ctx context.Context, op *operations.Operation) error {
-			return pushImage(s, op, fp, req)
-		},
+	return imageTask(s, r, "Exporting image", []string{image.URL(fp)}, func(ctx context.Context, op *operations.Operation) error {
+		return s.Image.Push(fp, req, opProgress(op))
 	})
-	if err != nil {
-		return response.SmartError(err)
-	}
-
-	return operations.Response(op)
-}
-
-// pushImage uploads image fp to the target as an untrusted caller with the target's upload secret, and waits for
-// the target to store it.
-func pushImage(s *state.State, op *operations.Operation, fp string, req api.ImageExportPost) error {
-	target, err := client.ConnectLXD(req.Target, &client.ConnectionArgs{TLSServerCert: req.Certificate, UserAgent: version.UserAgent()})
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", req.Target, err)
-	}
-
-	meta, rootfs, err := s.Images.Paths(fp)
-	if err != nil {
-		return err
-	}
-
-	metaFile, err := os.Open(meta)
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = metaFile.Close() }()
-	report := downloadReporter(op)
-	args := &client.ImageCreateArgs{
-		MetaFile:        metaFile,
-		MetaName:        fp,
-		Secret:          req.Secret,
-		Fingerprint:     fp,
-		ProgressHandler: report,
-	}
-
-	if rootfs != "" {
-		rootfsFile, err := os.Open(rootfs)
-		if err != nil {
-			return err
-		}
-
-		defer func() { _ = rootfsFile.Close() }()
-		args.RootfsFile = rootfsFile
-		args.RootfsName = fp + ".rootfs"
-	}
-
-	upload, err := target.CreateImage(api.ImagesPost{}, args)
-	if err != nil {
-		return fmt.Errorf("push to %s: %w", req.Target, err)
-	}
-
-	secret, _ := upload.Get().Metadata["secret"].(string)
-	result, _, err := target.GetOperationWaitSecret(upload.Get().ID, secret, -1)
-	if err != nil {
-		return fmt.Errorf("push to %s: %w", req.Target, err)
-	}
-
-	if result.StatusCode != api.Success {
-		return fmt.Errorf("push to %s: %s", req.Target, result.Err)
-	}
-
-	return nil
 }

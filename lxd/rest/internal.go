@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/imagecache"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -38,14 +37,14 @@ func (srv *Server) internalEndpoints() []Endpoint {
 			// Runs the periodic image refresh now, as the daemon does every images.auto_update_interval hours.
 			Path: "tasks/images-auto-update",
 			Post: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
-				return response.SmartError(AutoUpdateImages(r.Context(), s))
+				return response.SmartError(s.Image.AutoUpdate(r.Context()))
 			}},
 		},
 		{
 			// Prunes unused cached images now, as the daemon does daily.
 			Path: "tasks/images-prune",
 			Post: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
-				_, err := imagecache.Prune(r.Context(), s, time.Now())
+				_, err := s.Image.Prune(r.Context(), time.Now())
 				return response.SmartError(err)
 			}},
 		},

@@ -8,6 +8,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -99,8 +100,13 @@ type State struct {
 
 	// ReloadTrust reloads the set of trusted certificates after a change in the database.
 	ReloadTrust func(ctx context.Context) error
-	// Images is the image content store.
+
+	// Images is the image content store: handlers stream uploads into it, and reach everything else about images
+	// through Image.
 	Images *images.Store
+
+	// Image stores, pulls, refreshes, caches and deletes images.
+	Image *image.Manager
 
 	// Ops is the registry of background operations.
 	Ops *operations.Registry

@@ -1,0 +1,189 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// Progress receives an operation's new metadata: download progress while it runs, then the result
+// ({"fingerprint": ..., "size": ...}). It replaces what the previous call gave.
+type Progress func(metadata map[string]any)
+
+// TaskRunner runs fn as a background operation described by description (its progress shows in the operation's
+// metadata) and waits for it to end.
+type TaskRunner func(ctx context.Context, description string, fn func(ctx context.Context, progress Progress) error) error
+
+// ManagerArgs are the subsystems a Manager works with.
+type ManagerArgs struct {
+	DB     *db.DB
+	Store  *images.Store
+	Events *events.Server
+
+	// Config returns the server configuration in force (images.* keys).
+	Config func() *config.Config
+
+	// StreamsCacheDir keeps the documents of the simplestreams servers images were pulled from, so that an image
+	// already here is found by alias while its server is unreachable.
+	StreamsCacheDir string
+
+	// PruneBases removes the instance bases no image and no instance needs any more; it is called after every
+	// image deletion. Nil does nothing.
+	PruneBases func(ctx context.Context) error
+
+	// RunTask runs the auto-update task as an operation. Nil runs it without one.
+	RunTask TaskRunner
+}
+
+// Manager owns the images of the daemon: their rows, files, aliases and sources.
+type Manager struct {
+	db              *db.DB
+	store           *images.Store
+	events          *events.Server
+	config          func() *config.Config
+	streamsCacheDir string
+	pruneBases      func(ctx context.Context) error
+	runTask         TaskRunner
+}
+
+// NewManager returns a manager over the given subsystems.
+func NewManager(args ManagerArgs) *Manager {
+	return &Manager{
+		db:              args.DB,
+		store:           args.Store,
+		events:          args.Events,
+		config:          args.Config,
+		streamsCacheDir: args.StreamsCacheDir,
+		pruneBases:      args.PruneBases,
+		runTask:         args.RunTask,
+	}
+}
+
+// URL is the API path of an image.
+func URL(fp string) string {
+	return "/1.0/images/" + fp
+}
+
+// Init brings the store back in line with the database after a crash: unfinished uploads are removed, and so are
+// image files that no row records (an import that stopped between moving its files into place and writing its
+// row, or a deletion that stopped after removing the row). Images recorded without their files are logged.
+func (m *Manager) Init(ctx context.Context) error {
+	err := m.store.CleanTemp()
+	if err != nil {
+		return fmt.Errorf("clean image store: %w", err)
+	}
+
+	known := map[string]bool{}
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
+		if err != nil {
+			return err
+		}
+
+		for _, img := range imgs {
+			known[img.Fingerprint] = true
+		}
+
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list images: %w", err)
+	}
+
+	entries, err := os.ReadDir(m.store.Dir())
+	if err != nil {
+		return err
+	}
+
+	orphans := map[string]bool{}
+	for _, e := range entries {
+		fp := strings.TrimSuffix(e.Name(), ".rootfs")
+		if images.ValidFingerprint(fp) && !known[fp] {
+			orphans[fp] = true
+		}
+	}
+
+	for fp := range orphans {
+		slog.Warn("removing image files no image record points to", "fingerprint", fp)
+		err = m.store.Delete(fp)
+		if err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return fmt.Errorf("remove orphan image %s: %w", fp, err)
+		}
+	}
+
+	for fp := range known {
+		_, _, err := m.store.Paths(fp)
+		if err != nil {
+			slog.Error("image recorded without its files", "fingerprint", fp, "err", err)
+		}
+	}
+
+	return nil
+}
+
+// lifecycle sends a lifecycle event about the image fp; requestor is nil for the daemon's own actions.
+func (m *Manager) lifecycle(requestor *api.EventLifecycleRequestor, action string, fp string, ctx map[string]any) {
+	if m.events == nil {
+		return
+	}
+
+	m.events.SendLifecycle("default", api.EventLifecycle{Action: action, Source: URL(fp), Context: ctx, Requestor: requestor})
+}
+
+// sizeString is how LXD puts sizes in operation metadata: as a string.
+func sizeString(n int64) string {
+	return fmt.Sprintf("%d", n)
+}
+
+// Result is the final metadata of an operation that stored or found the image img.
+func Result(img *db.Image) map[string]any {
+	return map[string]any{"fingerprint": img.Fingerprint, "size": sizeString(img.Size)}
+}
+
+// report calls progress when there is one.
+func report(progress Progress, metadata map[string]any) {
+	if progress != nil {
+		progress(metadata)
+	}
+}
+
+// downloadReporter returns a function reporting download progress as LXD shows it
+// ("download_progress": "42% (12.34MB/s)"), at most a few times a second; total is 0 or less when unknown.
+func downloadReporter(progress Progress) func(done int64, total int64) {
+	var mu sync.Mutex
+	start := time.Now()
+	var last time.Time
+	return func(done int64, total int64) {
+		if progress == nil {
+			return
+		}
+
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if now.Sub(last) < 250*time.Millisecond {
+			return
+		}
+
+		last = now
+		speed := float64(done) / now.Sub(start).Seconds() / 1e6
+		text := fmt.Sprintf("%.2fMB (%.2fMB/s)", float64(done)/1e6, speed)
+		if total > 0 {
+			text = fmt.Sprintf("%d%% (%.2fMB/s)", done*100/total, speed)
+		}
+
+		progress(map[string]any{"download_progress": text})
+	}
+}
