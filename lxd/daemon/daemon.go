@@ -51,6 +51,10 @@ type Daemon struct {
 	unixServer *http.Server
 	https      *httpsListener
 
+	// limits bound what untrusted HTTPS callers can hold; guard enforces them on every HTTPS listener.
+	limits httpLimits
+	guard  *httpsGuard
+
 	// tasks are the periodic jobs; Stop waits for them before closing the database.
 	tasks sync.WaitGroup
 
@@ -60,7 +64,7 @@ type Daemon struct {
 
 // New returns a daemon using the data directory dir.
 func New(dir string) *Daemon {
-	return &Daemon{dirs: state.NewDirs(dir), stopped: make(chan struct{})}
+	return &Daemon{dirs: state.NewDirs(dir), stopped: make(chan struct{}), limits: defaultHTTPLimits()}
 }
 
 // Init prepares the data directory, loads the certificate and starts the listeners.
@@ -144,6 +148,7 @@ func (d *Daemon) Init() error {
 	}
 
 	d.handler = api.Handler()
+	d.guard = d.newGuard(d.limits)
 
 	err = d.listenUnix()
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
@@ -39,17 +41,11 @@ func (d *Daemon) setHTTPSAddress(addr string) error {
 			return fmt.Errorf("cannot listen on %s: %w", addr, err)
 		}
 
-		srv := &http.Server{
-			Handler:           d.handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
-		}
-
+		// Callers whose certificate is not trusted get the limits of the guard (see limits.go).
+		srv := d.guard.server(d.handler)
 		next = &httpsListener{address: addr, server: srv, bound: l.Addr()}
-		tlsListener := tls.NewListener(l, tlsutil.ServerConfig(d.cert))
 		go func() {
-			err := srv.Serve(tlsListener)
+			err := d.guard.serve(srv, l, tlsutil.ServerConfig(d.cert))
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				slog.Error("HTTPS server stopped", "address", addr, "err", err)
 			}
@@ -108,4 +104,28 @@ func (d *Daemon) httpsAddresses() []string {
 	}
 
 	return out
+}
+
+// newGuard builds the guard of the HTTPS listeners from the daemon's trust store and operations.
+func (d *Daemon) newGuard(limits httpLimits) *httpsGuard {
+	if limits == (httpLimits{}) {
+		limits = defaultHTTPLimits()
+	}
+
+	trusted := func(cs *tls.ConnectionState) bool {
+		return d.authenticateTLS(cs, "").Trusted
+	}
+
+	uploadSecret := func(secret string) bool {
+		if secret == "" || d.ops == nil {
+			return false
+		}
+
+		op := d.ops.Find(func(op *operations.Operation) bool {
+			return op.Class() == api.OperationClassToken && op.Status() == api.Running && op.MatchSecret(secret)
+		})
+		return op != nil
+	}
+
+	return newHTTPSGuard(limits, trusted, uploadSecret)
 }
