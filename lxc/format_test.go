@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,90 @@ func TestSortRows(t *testing.T) {
 	want := "a|y,b|x,client|aa|z,client|zz|other,client||root@vm,|first?"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("got %s, want %s", strings.Join(got, ","), want)
+	}
+}
+
+func TestNaturalSort(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"img9", "img10", true},
+		{"img10", "img9", false},
+		{"img10", "img10b", true},
+		{"R8", "images", true},
+		{"a", "a", false},
+		{"a1b2", "a1b10", true},
+		{"a01", "a1", false},
+		{"a1", "a01", true},
+		{"", "a", true},
+		{"x", "10", false},
+	}
+
+	for _, tt := range tests {
+		got := naturalLess(tt.a, tt.b)
+		if got != tt.want {
+			t.Errorf("naturalLess(%q, %q): got %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+
+	rows := [][]string{{"", "x"}, {"img10", "a"}, {"img9", "b"}, {"img9", "a"}}
+	sortRows(rows)
+	if fmt.Sprint(rows) != "[[img9 a] [img9 b] [img10 a] [ x]]" {
+		t.Fatalf("got %v", rows)
+	}
+}
+
+func TestYAMLStock(t *testing.T) {
+	type inner struct {
+		Names []string `yaml:"names"`
+	}
+
+	type doc struct {
+		Profiles []string          `yaml:"profiles"`
+		Empty    []string          `yaml:"empty"`
+		Items    []inner           `yaml:"items"`
+		Cert     string            `yaml:"cert"`
+		Props    map[string]string `yaml:"props"`
+		Nested   []map[string]any  `yaml:"nested"`
+	}
+
+	in := []doc{{
+		Profiles: []string{"default", "p2"},
+		Empty:    []string{},
+		Items:    []inner{{Names: []string{"a", "b"}}, {}},
+		Cert:     "-----BEGIN-----\nlist:\n  - not a list\n-----END-----\n",
+		Props:    map[string]string{"release": "1.35", "fp": "0011"},
+		Nested:   []map[string]any{{"k": []string{"v"}}},
+	}}
+
+	got, err := yamlMarshalStock(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := `- profiles:
+  - default
+  - p2
+  empty: []
+  items:
+  - names:
+    - a
+    - b
+  - names: []
+  cert: |
+    -----BEGIN-----
+    list:
+      - not a list
+    -----END-----
+  props:
+    fp: "0011"
+    release: "1.35"
+  nested:
+  - k:
+    - v
+`
+	if string(got) != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -49,20 +49,6 @@ rootfs). Images can be referenced by their full fingerprint, a unique fingerprin
 	return cmd
 }
 
-// remoteName parses "[<remote>:]<name>", refusing an empty name with "<what> missing".
-func (g *cmdGlobal) remoteName(arg string, what string) (string, string, error) {
-	remote, name, err := g.conf.ParseRemote(arg)
-	if err != nil {
-		return "", "", err
-	}
-
-	if name == "" {
-		return "", "", errors.New(what + " missing")
-	}
-
-	return remote, name, nil
-}
-
 // imageTarget parses "[<remote>:]<image>" and connects to the remote.
 func (g *cmdGlobal) imageTarget(arg string) (client.InstanceServer, string, error) {
 	remote, name, err := g.remoteName(arg, "image identifier")
@@ -94,26 +80,6 @@ func (g *cmdGlobal) imageSource(arg string) (client.ImageServer, string, error) 
 	return d, name, nil
 }
 
-// remoteAndFilters reads "[<remote>:][<filter>] [<filter>...]" the way the stock list commands do: the first
-// argument may name a remote, and whatever follows its colon is a filter too.
-func (g *cmdGlobal) remoteAndFilters(args []string) (string, []string, error) {
-	if len(args) == 0 {
-		return g.conf.DefaultRemote, nil, nil
-	}
-
-	remote, name, err := g.conf.ParseRemote(args[0])
-	if err != nil {
-		return "", nil, err
-	}
-
-	filters := args[1:]
-	if name != "" {
-		filters = append([]string{name}, filters...)
-	}
-
-	return remote, filters, nil
-}
-
 // dereferenceAlias returns the fingerprint the alias name points to, or name itself (a fingerprint or prefix) when
 // no alias of the image type has that name. As the stock client, it does not report lookup errors: the request made
 // with the name then fails with the server's answer.
@@ -133,148 +99,6 @@ func imageTypeFlag(vm bool) string {
 	}
 
 	return ""
-}
-
-// naturalLess compares strings the way the stock client sorts lists: runs of digits compare by value, the rest
-// byte by byte.
-func naturalLess(a string, b string) bool {
-	for a != "" && b != "" {
-		da, db := isDigit(a[0]), isDigit(b[0])
-		if da && db {
-			na, ra := splitRun(a, true)
-			nb, rb := splitRun(b, true)
-			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(ta) != len(tb) {
-				return len(ta) < len(tb)
-			}
-
-			if ta != tb {
-				return ta < tb
-			}
-
-			if len(na) != len(nb) {
-				return len(na) < len(nb)
-			}
-
-			a, b = ra, rb
-			continue
-		}
-
-		if da != db || a[0] != b[0] {
-			return a[0] < b[0]
-		}
-
-		a, b = a[1:], b[1:]
-	}
-
-	return len(a) < len(b)
-}
-
-func isDigit(c byte) bool {
-	return c >= '0' && c <= '9'
-}
-
-// splitRun splits s after its leading run of digits (or of non-digits).
-func splitRun(s string, digits bool) (string, string) {
-	i := 0
-	for i < len(s) && isDigit(s[i]) == digits {
-		i++
-	}
-
-	return s[:i], s[i:]
-}
-
-// yamlMarshalStock encodes v as the stock client prints YAML: as yamlMarshal, except that a list which is the value
-// of a mapping key is not indented under the key.
-func yamlMarshalStock(v any) ([]byte, error) {
-	out, err := yamlMarshal(v)
-	if err != nil {
-		return nil, err
-	}
-
-	return dedentKeySequences(out), nil
-}
-
-// dedentKeySequences moves each block sequence that is the value of a mapping key two columns left, with everything
-// nested in it, so that its dashes line up with the key. Block scalars are moved but not looked into.
-func dedentKeySequences(in []byte) []byte {
-	lines := strings.SplitAfter(string(in), "\n")
-	indentOf := func(s string) int {
-		return len(s) - len(strings.TrimLeft(s, " "))
-	}
-
-	var out strings.Builder
-	var keys []int
-	scalarIndent := -1
-	for i, line := range lines {
-		content := strings.TrimRight(line, "\n")
-		blank := strings.TrimSpace(content) == ""
-		indent := indentOf(content)
-		if !blank {
-			for len(keys) > 0 && indent <= keys[len(keys)-1] {
-				keys = keys[:len(keys)-1]
-			}
-		}
-
-		shift := 2 * len(keys)
-		if !blank && indent >= shift {
-			out.WriteString(line[shift:])
-		} else {
-			out.WriteString(line)
-		}
-
-		if scalarIndent >= 0 && (blank || indent > scalarIndent) {
-			continue
-		}
-
-		scalarIndent = -1
-		if blank {
-			continue
-		}
-
-		trimmed := strings.TrimLeft(content, " ")
-		keyIndent := indent
-		for strings.HasPrefix(trimmed, "- ") {
-			trimmed = strings.TrimPrefix(trimmed, "- ")
-			keyIndent += 2
-		}
-
-		if isBlockScalarHeader(trimmed) {
-			scalarIndent = indent
-			continue
-		}
-
-		if !strings.HasSuffix(trimmed, ":") {
-			continue
-		}
-
-		for _, next := range lines[i+1:] {
-			next = strings.TrimRight(next, "\n")
-			if strings.TrimSpace(next) == "" {
-				continue
-			}
-
-			if indentOf(next) == keyIndent+2 && strings.HasPrefix(strings.TrimLeft(next, " "), "-") {
-				keys = append(keys, keyIndent)
-			}
-
-			break
-		}
-	}
-
-	return []byte(out.String())
-}
-
-// isBlockScalarHeader reports whether a line (without indentation and dashes) opens a literal or folded scalar.
-func isBlockScalarHeader(s string) bool {
-	value := s
-	k := strings.LastIndex(s, ": ")
-	if k >= 0 {
-		value = s[k+2:]
-	}
-
-	value = strings.TrimRight(value, "-+0123456789")
-	return value == "|" || value == ">"
 }
 
 // imageColumn is one column of "lxc image list".
@@ -324,23 +148,6 @@ func imageShortestAlias(img api.Image) string {
 	return shortest
 }
 
-func shortFingerprint(fp string) string {
-	if len(fp) > 12 {
-		return fp[:12]
-	}
-
-	return fp
-}
-
-// lowerYesNo is how the image commands print booleans.
-func lowerYesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-
-	return "no"
-}
-
 // imageType is the type of an image, container when the server gives none.
 func imageType(t string) string {
 	if t == "" {
@@ -348,11 +155,6 @@ func imageType(t string) string {
 	}
 
 	return t
-}
-
-// imageSize is how the stock client prints image sizes: MiB with two decimals, labelled MB.
-func imageSize(size int64) string {
-	return fmt.Sprintf("%.2fMB", float64(size)/1024/1024)
 }
 
 // parseImageColumns reads the -c flag: shorthand letters, optionally in comma-separated groups.
@@ -570,21 +372,6 @@ func (c *cmdImageList) run(cmd *cobra.Command, args []string) error {
 	return renderList(cmd.OutOrStdout(), c.flagFormat, header, data, shown)
 }
 
-// renderList is renderTable with YAML written as the stock client writes it.
-func renderList(w io.Writer, format string, header []string, data [][]string, raw any) error {
-	if format != formatYAML {
-		return renderTable(w, format, header, data, raw)
-	}
-
-	out, err := yamlMarshalStock(raw)
-	if err != nil {
-		return err
-	}
-
-	_, err = w.Write(out)
-	return err
-}
-
 type cmdImageInfo struct {
 	global *cmdGlobal
 	flagVM bool
@@ -603,11 +390,6 @@ func (c *cmdImageInfo) command() *cobra.Command {
 
 // imageInfoDateLayout is how "lxc image info" prints dates.
 const imageInfoDateLayout = "2006/01/02 15:04 UTC"
-
-// timeIsSet reports whether a date is set: the zero time and the Unix epoch both mean unset.
-func timeIsSet(t time.Time) bool {
-	return t.Unix() > 0
-}
 
 func (c *cmdImageInfo) run(cmd *cobra.Command, args []string) error {
 	exit, err := checkArgs(cmd, args, 1, 1)

@@ -270,3 +270,37 @@ func editUntilApplied(cmd *cobra.Command, content []byte, apply func(edited []by
 		}
 	}
 }
+
+// remoteName parses "[<remote>:]<name>", refusing an empty name with "<what> missing".
+func (g *cmdGlobal) remoteName(arg string, what string) (string, string, error) {
+	remote, name, err := g.conf.ParseRemote(arg)
+	if err != nil {
+		return "", "", err
+	}
+
+	if name == "" {
+		return "", "", errors.New(what + " missing")
+	}
+
+	return remote, name, nil
+}
+
+// remoteAndFilters reads "[<remote>:][<filter>] [<filter>...]" the way the stock list commands do: the first
+// argument may name a remote, and whatever follows its colon is a filter too.
+func (g *cmdGlobal) remoteAndFilters(args []string) (string, []string, error) {
+	if len(args) == 0 {
+		return g.conf.DefaultRemote, nil, nil
+	}
+
+	remote, name, err := g.conf.ParseRemote(args[0])
+	if err != nil {
+		return "", nil, err
+	}
+
+	filters := args[1:]
+	if name != "" {
+		filters = append([]string{name}, filters...)
+	}
+
+	return remote, filters, nil
+}
