@@ -33,6 +33,7 @@ var hostile = []struct {
 	{"long filter chain", `{% set s = "x"|ljust:300000 %}{% if s` + strings.Repeat("|upper", 1000) + ` %}{% endif %}`, "work"},
 	{"removetags", `{{ "x"|ljust:100000|removetags:"` + strings.Repeat("a,", 10000) + `a" }}`, "work"},
 	{"macro recursion", `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`, "nested deeper"},
+	{"macro argument", `{% macro m(a) %}{{ m(a+a) }}{% endmacro %}{{ m("x"|ljust:600000) }}`, "value larger"},
 	{"macro output", `{% macro m() %}{% for i in "` + strings.Repeat("i", 2000) + `" %}` + strings.Repeat("z", 1000) + `{% endfor %}{% endmacro %}{{ m()|length }}`, "output larger"},
 	{"macro fan-out", `{% macro m() %}` + strings.Repeat("z", 100000) + `{% endmacro %}{% for i in "` + strings.Repeat("i", 10000) + `" %}{% set x = m() %}{% endfor %}`, "work"},
 	{"lorem", `{% lorem 100000000 w %}`, "output larger"},

@@ -30,9 +30,19 @@ func init() {
 }
 
 // bindable refuses a value larger than MaxValue.
-func bindable(ctx *pongo2.ExecutionContext, position *pongo2.Token, value *pongo2.Value) *pongo2.Error {
+func bindable(value *pongo2.Value) error {
 	if size(value) > MaxValue {
-		return ctx.OrigError(active.fail(fmt.Sprintf("a value larger than %d bytes", MaxValue)), position)
+		return active.fail(fmt.Sprintf("a value larger than %d bytes", MaxValue))
+	}
+
+	return nil
+}
+
+// bind is bindable as an error at the tag's position.
+func bind(ctx *pongo2.ExecutionContext, position *pongo2.Token, value *pongo2.Value) *pongo2.Error {
+	err := bindable(value)
+	if err != nil {
+		return ctx.OrigError(err, position)
 	}
 
 	return nil
@@ -265,7 +275,7 @@ func (node *setNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.Templat
 		return err
 	}
 
-	err = bindable(ctx, node.position, value)
+	err = bind(ctx, node.position, value)
 	if err != nil {
 		return err
 	}
@@ -343,14 +353,14 @@ func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value)
 			continue
 		}
 
-		value, err := v.Evaluate(ctx)
-		if err != nil {
-			return pongo2.AsSafeValue(""), err
+		value, perr := v.Evaluate(ctx)
+		if perr != nil {
+			return pongo2.AsSafeValue(""), perr
 		}
 
-		err = bindable(ctx, node.position, value)
+		err = bindable(value)
 		if err != nil {
-			return nil, err
+			panic(err)
 		}
 
 		argsCtx[k] = value
@@ -364,9 +374,9 @@ func (node *macroNode) call(ctx *pongo2.ExecutionContext, args ...*pongo2.Value)
 	macroCtx := pongo2.NewChildExecutionContext(ctx)
 	macroCtx.Private.Update(argsCtx)
 	for idx, arg := range args {
-		err = bindable(ctx, node.position, arg)
+		err = bindable(arg)
 		if err != nil {
-			return nil, err
+			panic(err)
 		}
 
 		macroCtx.Private[node.argsOrder[idx]] = arg.Interface()
@@ -469,7 +479,7 @@ func (node *withNode) Execute(ctx *pongo2.ExecutionContext, writer pongo2.Templa
 			return err
 		}
 
-		err = bindable(ctx, node.position, value)
+		err = bind(ctx, node.position, value)
 		if err != nil {
 			return err
 		}
