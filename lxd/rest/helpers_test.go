@@ -365,3 +365,16 @@ func pollUntil(timeout time.Duration, cond func() bool) error {
 
 	return nil
 }
+
+// snapshot returns the metadata of GET requests (as the trusted local caller) to paths, to compare what is stored
+// before and after a request that must change nothing.
+func (e *apiEnv) snapshot(t testing.TB, paths ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range paths {
+		res := e.request(t, http.MethodGet, p, nil)
+		fmt.Fprintf(&b, "%s %d %s\n", p, res.Code, res.Env.Metadata)
+	}
+
+	return b.String()
+}

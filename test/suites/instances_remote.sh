@@ -79,8 +79,9 @@ test_instances_remote_launch() {
 	assert_no_instance "${a}" e1
 	res=$(create_from_remote "${a}" e2 "{\"type\": \"image\", \"server\": \"https://127.0.0.1:8443\", \"protocol\": \"lxd\", \"fingerprint\": \"${split:0:12}\", \"certificate\": $(jq -Rs . "${b}/server.crt")}")
 	assert_eq "$(echo "${res}" | jq -r .metadata.status)" "Success" "a cached image by fingerprint needs no secret"
-	local_curl "${a}" /1.0/instances/e2 -X DELETE >/dev/null
-	sleep 1
+	op=$(local_curl "${a}" /1.0/instances/e2 -X DELETE | jq -r .operation)
+	assert_eq "$(local_curl "${a}" "${op}/wait?timeout=60" | jq -r .metadata.status)" "Success" "deletion of e2"
+	assert_no_instance "${a}" e2
 	res=$(create_from_remote "${a}" e3 "{\"type\": \"image\", \"server\": \"https://127.0.0.1:8443\", \"protocol\": \"lxd\", \"alias\": \"bbsplit\", \"certificate\": $(jq -Rs . "${b}/server.crt")}")
 	assert_eq "$(echo "${res}" | jq -r .metadata.status)" "Failure" "private alias without a secret"
 	assert_no_instance "${a}" e3
