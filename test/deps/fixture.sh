@@ -18,7 +18,9 @@ fixture_begin() {
 	fi
 
 	tmp=$(mktemp -d /var/tmp/lxd-go-fixtures/.build.XXXXXX)
+	# sh runs no EXIT trap when a signal kills it: a cancelled run would leave the build (hundreds of MB) behind.
 	trap 'rm -rf "${tmp}"' EXIT
+	trap 'exit 1' HUP INT TERM
 }
 
 # fixture_done moves the finished build into place and prints its directory.
@@ -26,6 +28,6 @@ fixture_done() {
 	touch "${tmp}/.done"
 	rm -rf "${out}"
 	mv "${tmp}" "${out}"
-	trap - EXIT
+	trap - EXIT HUP INT TERM
 	echo "${out}"
 }
