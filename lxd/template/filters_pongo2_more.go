@@ -388,7 +388,8 @@ func filterSlice(in *pongo2.Value, param *pongo2.Value) (*pongo2.Value, *pongo2.
 	comp := strings.Split(param.String(), ":")
 	if len(comp) != 2 {
 		return nil, &pongo2.Error{
-			Sender:    "filter:slice",
+			Sender: "filter:slice",
+			//lint:ignore ST1005 pongo2's own message, kept as templates see it
 			OrigError: errors.New("Slice string must have the format 'from:to' [from/to can be omitted, but the ':' is required]"),
 		}
 	}
@@ -439,6 +440,7 @@ func filterTitle(in *pongo2.Value, param *pongo2.Value) (*pongo2.Value, *pongo2.
 	if !in.IsString() {
 		return pongo2.AsValue(""), nil
 	}
+	//lint:ignore SA1019 pongo2's own word boundaries, kept so templates render as before
 	return pongo2.AsValue(strings.Title(strings.ToLower(in.String()))), nil
 }
 
