@@ -305,7 +305,12 @@ func (g *httpsGuard) serveJoin(w *untrustedWriter, r *http.Request, next http.Ha
 	wait, ok := g.joins.allow(addr, time.Now())
 	if !ok {
 		g.joins.logRefusal(addr)
-		w.Header().Set("Connection", "close")
+		// A small body is read (within the body timeout) so that the connection stays usable: refusing over a
+		// keep-alive connection costs less than a new TLS handshake.
+		if r.ContentLength >= 0 && r.ContentLength <= 64<<10 {
+			_, _ = io.Copy(io.Discard, r.Body)
+		}
+
 		refuse(w, r, http.StatusForbidden, fmt.Sprintf("not authorized: too many attempts from %s, retry in %s", addr,
 			wait.Round(time.Second)))
 		return
