@@ -27,13 +27,14 @@ fi
 # --- Tools the suites call, and the Debian packages holding them ("make test-deps" installs the Makefile's lists).
 tools="curl:curl jq:jq openssl:openssl nginx:nginx-light bc:bc busybox:busybox-static debootstrap:debootstrap
 ip:iproute2 sqlite3:sqlite3 script:bsdutils flock:util-linux unshare:util-linux findmnt:util-linux
-xz:xz-utils zstd:zstd bzip2:bzip2 gzip:gzip mksquashfs:squashfs-tools tar:tar awk:mawk sha256sum:coreutils
-go:golang"
+xz:xz-utils zstd:zstd bzip2:bzip2 gzip:gzip mksquashfs:squashfs-tools tar:tar awk:mawk sha256sum:coreutils"
 missing=""
 for t in ${tools}; do
 	command -v "${t%%:*}" >/dev/null 2>&1 || missing="${missing} ${t%%:*} (Debian package ${t#*:})"
 done
 
+# test_load_100_clients and test_image_corpus build and run Go code of the repository.
+command -v go >/dev/null 2>&1 || missing="${missing} go (the Go toolchain that builds the daemon)"
 if [ -n "${missing}" ]; then
 	bad "commands the suites call are missing:${missing}"
 else
@@ -160,14 +161,30 @@ else
 	bad "cannot mount overlayfs (${out}): containers' roots are overlays (kernel module overlay)"
 fi
 
-# User namespaces with root's ranges: unprivileged containers' ids.
+# User namespaces with root's ranges: unprivileged containers' ids. liblxc, run by root, writes the maps itself (no
+# newuidmap, which would also look at /etc/subuid): so does this, into a namespace a child holds.
+userns_map() {
+	local pid i
+	unshare --user sleep 30 &
+	pid=$!
+	for i in $(seq 50); do
+		[ "$(readlink "/proc/${pid}/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.1
+	done
+
+	{ echo "0 ${uid_start} 65536" >"/proc/${pid}/uid_map" && echo "0 ${gid_start} 65536" >"/proc/${pid}/gid_map" &&
+		awk '{print $1, $2, $3}' "/proc/${pid}/uid_map" "/proc/${pid}/gid_map"; } 2>&1
+	kill "${pid}" 2>/dev/null
+	wait "${pid}" 2>/dev/null
+	return 0
+}
+
 if [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)" -eq 0 ]; then
 	bad "user namespaces are disabled (user.max_user_namespaces is 0): unprivileged containers cannot start"
-elif out=$(unshare --user --map-users="${uid_start},0,65536" --map-groups="${gid_start},0,65536" cat /proc/self/uid_map 2>&1) &&
-	[ "$(echo "${out}" | awk '{print $1, $2, $3}')" = "0 ${uid_start} 65536" ]; then
+elif out=$(userns_map) && [ "${out}" = "$(printf '0 %s 65536\n0 %s 65536' "${uid_start}" "${gid_start}")" ]; then
 	ok "user namespaces map root to host uid ${uid_start} and gid ${gid_start}"
 else
-	bad "cannot create a user namespace mapping root to host uid ${uid_start}, gid ${gid_start}: ${out}"
+	bad "cannot give a user namespace the map root -> host uid ${uid_start}, gid ${gid_start}: ${out}"
 fi
 
 # Network namespaces (ip netns, used by the suites to keep daemons off the host's network), veth pairs and bridges
