@@ -300,7 +300,10 @@ func (d *Daemon) Stop() {
 		d.mu.Unlock()
 		for _, srv := range servers {
 			if srv != nil {
-				_ = srv.Shutdown(ctx)
+				// Connections still busy when the grace period ends (a stalled upload) are closed.
+				if srv.Shutdown(ctx) != nil {
+					_ = srv.Close()
+				}
 			}
 		}
 

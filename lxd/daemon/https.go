@@ -60,7 +60,10 @@ func (d *Daemon) setHTTPSAddress(addr string) error {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = old.server.Shutdown(ctx)
+			if old.server.Shutdown(ctx) != nil {
+				_ = old.server.Close()
+			}
+
 			slog.Info("HTTPS listener stopped", "address", old.address)
 		}()
 	}
