@@ -31,6 +31,10 @@ const (
 	// MaxNesting is how deep brackets, blocks ({% if %}, {% for %}...) and macro calls may nest.
 	MaxNesting = 64
 
+	// MaxCode is the longest code of one {{ }} or {% %}: pongo2 evaluates an expression in one go, so its length
+	// bounds the work between two checks of the budget.
+	MaxCode = 16 << 10
+
 	// MaxConcat is how many + operators a template may hold: pongo2 concatenates strings with + without any hook,
 	// so a + chain is bounded by its length (MaxConcat+1 values of at most MaxValue bytes).
 	MaxConcat = 16

@@ -12,8 +12,8 @@ var blockTags = map[string]bool{
 }
 
 // checkShape bounds, before parsing, what pongo2 does without any hook: it parses nested brackets and blocks
-// recursively (deep enough, the stack overflows and the daemon ends), and concatenates strings with + (a chain
-// of + grows a string with each term). It reads the code as pongo2's lexer does: {{ }} and {% %} outside of
+// recursively (deep enough, the stack overflows and the daemon ends), concatenates strings with + (a chain of +
+// grows a string with each term), and evaluates each expression in one go (its length bounds that work). It reads the code as pongo2's lexer does: {{ }} and {% %} outside of
 // {# #} comments and verbatim blocks, and skips string literals.
 func checkShape(src []byte) error {
 	plus, blocks := 0, 0
@@ -36,6 +36,10 @@ func checkShape(src []byte) error {
 			i += end + 2
 		case bytes.HasPrefix(rest, []byte("{{")) || bytes.HasPrefix(rest, []byte("{%")):
 			n, err := checkCode(rest[2:], rest[1] == '%', &plus, &blocks)
+			if err == nil {
+				err = checkCodeLength(n)
+			}
+
 			if err != nil {
 				return fmt.Errorf("line %d: %w", bytes.Count(src[:i], []byte("\n"))+1, err)
 			}
@@ -107,4 +111,13 @@ func checkCode(code []byte, tag bool, plus *int, blocks *int) (int, error) {
 	}
 
 	return i, nil
+}
+
+// checkCodeLength refuses the code of a {{ }} or {% %} longer than MaxCode.
+func checkCodeLength(n int) error {
+	if n > MaxCode {
+		return fmt.Errorf("code of a tag or variable longer than %d bytes: %w", MaxCode, ErrLimit)
+	}
+
+	return nil
 }

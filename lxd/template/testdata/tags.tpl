@@ -11,3 +11,5 @@
 {% autoescape on %}{{ "<b>&" }}{% endautoescape %}
 {% firstof "" "first" %} {% widthratio 3 4 100 %} {% templatetag openblock %}
 {% verbatim %}{{ kept }}{% endverbatim %}
+{% ifequal trigger "create" %}eq{% else %}ne{% endifequal %} {% ifnotequal trigger "create" %}ne{% else %}eq{% endifnotequal %} {% ifequal 1 2 %}no{% endifequal %}
+{% widthratio 1 3 100 as w %}{{ w }} {% widthratio 175 200 100 %}
