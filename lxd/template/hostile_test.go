@@ -24,7 +24,7 @@ var hostile = []struct {
 	{"nested loops writing", `{% set s = "` + strings.Repeat("x", 10000) + `" %}{% for a in s %}{% for b in s %}{{ b }}{% endfor %}{% endfor %}`, "steps"},
 	{"add doubling", `{% set s = "x" %}{% for i in "` + strings.Repeat("i", 40) + `" %}{% set s = s|add:s %}{% endfor %}{{ s|length }}`, "filter add"},
 	{"plus doubling", `{% set s = "x" %}{% for i in "` + strings.Repeat("i", 40) + `" %}{% set s = s + s %}{% endfor %}{{ s|length }}`, "value larger"},
-	{"plus chain", `{% set s = "x"|ljust:1000000 %}{{ (` + strings.Repeat("s+", 40) + `s)|length }}`, "+ operators"},
+	{"plus chain", `{% set s = "x"|ljust:1000000 %}{% set t = ` + strings.Repeat("s+", 40) + `s %}{{ t|length }}`, "+ operators"},
 	{"with doubling", `{% set s = "x"|ljust:1000000 %}{% with a=s+s %}{% with b=a+a %}{% with c=b+b %}{{ c|length }}{% endwith %}{% endwith %}{% endwith %}`, "value larger"},
 	{"join", `{{ "x"|ljust:30000|make_list|join:"` + strings.Repeat("y", 1000) + `"|length }}`, "filter join"},
 	{"join string", `{{ "x"|ljust:1000000|join:""|length }}`, "filter join"},
