@@ -305,19 +305,6 @@ func (e *apiEnv) expect(t testing.TB, code int, method string, path string, body
 	return res
 }
 
-// waitOperation waits for the operation at url (an async answer's Env.Operation) to end and returns it.
-func (e *apiEnv) waitOperation(t testing.TB, url string) api.Operation {
-	t.Helper()
-	res := e.expect(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/wait?timeout=%d", url, int(testWait.Seconds())), nil)
-	var op api.Operation
-	res.metadata(t, &op)
-	if !op.StatusCode.IsFinal() {
-		t.Fatalf("operation %s still %s after %v", url, op.Status, testWait)
-	}
-
-	return op
-}
-
 // setConfig applies a server configuration change, as PATCH /1.0 does.
 func (e *apiEnv) setConfig(t testing.TB, changes map[string]any) {
 	t.Helper()
