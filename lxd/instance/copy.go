@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/storage"
-	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
 )
 
@@ -156,27 +153,13 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		config[KeyBaseImage] = src.instance.Config[KeyBaseImage]
 	}
 
-	config[KeyUUID] = newUUID()
-	inst := db.Instance{
-		Name:         args.Name,
-		Type:         api.InstanceTypeContainer,
-		Architecture: src.instance.Architecture,
-		Ephemeral:    create.Ephemeral,
-		Description:  create.Description,
-		CreatedAt:    time.Now().UTC(),
-		Config:       config,
-		Devices:      create.Devices,
-		Profiles:     create.Profiles,
-	}
-
+	inst := newInstanceRow(args.Name, src.instance.Architecture, create.Ephemeral, create.Description, config,
+		create.Devices, create.Profiles)
 	var expanded map[string]string
 	var devices map[string]map[string]string
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		profiles, err := loadProfiles(ctx, tx, create.Profiles)
-		if err != nil {
-			return err
-		}
-
+	// A copy runs privileged exactly when its source does. Its templates see the configuration and devices
+	// expanded here, before the volatile keys of a new instance are added.
+	sameIDMap := func(ctx context.Context, tx *db.Tx, profiles []Profile) error {
 		srcProfiles, err := loadProfiles(ctx, tx, src.instance.Profiles)
 		if err != nil {
 			return err
@@ -188,29 +171,13 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 			return errs.Invalid("a copy cannot change security.privileged")
 		}
 
-		if !m.privileged(expanded) {
-			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
-			config[KeyIdmapNext] = m.idmap.JSON()
-			config[KeyLastIdmap] = m.idmap.JSON()
-		}
+		return nil
+	}
 
-		config[KeyLastStatePower] = "STOPPED"
-		config[KeyApplyTemplate] = images.TriggerCopy
-		_, err = tx.CreateInstance(ctx, inst)
-		return err
-	})
+	_, err = m.createRecord(ctx, r, inst, images.TriggerCopy, "copy", sameIDMap)
 	if err != nil {
 		return err
 	}
-
-	r.Add(func() {
-		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-			return tx.DeleteInstance(ctx, args.Name)
-		})
-		if err != nil {
-			slog.Error("failed removing the record of a failed copy", "instance", args.Name, "err", err)
-		}
-	})
 
 	srcName := src.instance.Name
 	root := filepath.Join(m.pool.SnapshotPath(srcName, src.snapshot), "rootfs")
@@ -237,23 +204,14 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
-	r.Add(func() {
-		err := m.pool.DeleteContainer(args.Name)
-		if err != nil {
-			slog.Error("failed removing the storage of a failed copy", "instance", args.Name, "err", err)
-		}
-	})
+	m.undoStorage(r, args.Name, "copy")
 
 	err = copyTemplatesIn(m.templatesSource(srcName, src.snapshot), m.pool.ContainerPath(args.Name))
 	if err != nil {
 		return err
 	}
 
-	rootUID, rootGID := 0, 0
-	if !m.privileged(expanded) {
-		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
-	}
-
+	rootUID, rootGID := m.rootIDs(expanded)
 	err = m.applyTemplates(args.Name, images.TriggerCopy, tplInstance(&inst, expanded, devices), rootUID, rootGID)
 	if err != nil {
 		return err

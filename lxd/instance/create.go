@@ -145,54 +145,16 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		}
 	}
 
-	config[KeyUUID] = newUUID()
-	inst := db.Instance{
-		Name:         args.Name,
-		Type:         api.InstanceTypeContainer,
-		Architecture: arch,
-		Ephemeral:    args.Ephemeral,
-		Description:  args.Description,
-		CreatedAt:    time.Now().UTC(),
-		Config:       config,
-		Devices:      args.Devices,
-		Profiles:     args.Profiles,
+	inst := newInstanceRow(args.Name, arch, args.Ephemeral, args.Description, config, args.Devices, args.Profiles)
+	trigger := ""
+	if args.Image != nil {
+		trigger = images.TriggerCreate
 	}
 
-	var profiles []Profile
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		var err error
-		profiles, err = loadProfiles(ctx, tx, args.Profiles)
-		if err != nil {
-			return err
-		}
-
-		expanded, _ := Expand(profiles, config, args.Devices)
-		if !m.privileged(expanded) {
-			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
-			config[KeyIdmapNext] = m.idmap.JSON()
-			config[KeyLastIdmap] = m.idmap.JSON()
-		}
-
-		config[KeyLastStatePower] = "STOPPED"
-		if args.Image != nil {
-			config[KeyApplyTemplate] = images.TriggerCreate
-		}
-
-		_, err = tx.CreateInstance(ctx, inst)
-		return err
-	})
+	profiles, err := m.createRecord(ctx, r, inst, trigger, "instance", nil)
 	if err != nil {
 		return err
 	}
-
-	r.Add(func() {
-		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-			return tx.DeleteInstance(ctx, args.Name)
-		})
-		if err != nil {
-			slog.Error("failed removing the record of a failed instance", "instance", args.Name, "err", err)
-		}
-	})
 
 	expanded, devices := Expand(profiles, config, args.Devices)
 	base := ""
@@ -203,22 +165,13 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		}
 	}
 
-	rootUID, rootGID := 0, 0
-	if !m.privileged(expanded) {
-		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
-	}
-
+	rootUID, rootGID := m.rootIDs(expanded)
 	err = m.pool.CreateContainer(args.Name, base, rootUID, rootGID)
 	if err != nil {
 		return err
 	}
 
-	r.Add(func() {
-		err := m.pool.DeleteContainer(args.Name)
-		if err != nil {
-			slog.Error("failed removing the storage of a failed instance", "instance", args.Name, "err", err)
-		}
-	})
+	m.undoStorage(r, args.Name, "instance")
 
 	if args.Image != nil {
 		err = m.saveTemplates(ctx, args.Name, args.Image.Fingerprint, base)
@@ -246,6 +199,97 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 
 	r.Success()
 	return nil
+}
+
+// newInstanceRow returns the row of a new container, with a fresh UUID. config is kept, not copied: createRecord
+// adds the volatile keys of a new instance to it.
+func newInstanceRow(name string, arch string, ephemeral bool, description string, config map[string]string,
+	devices map[string]map[string]string, profiles []string) db.Instance {
+	config[KeyUUID] = newUUID()
+	return db.Instance{
+		Name:         name,
+		Type:         api.InstanceTypeContainer,
+		Architecture: arch,
+		Ephemeral:    ephemeral,
+		Description:  description,
+		CreatedAt:    time.Now().UTC(),
+		Config:       config,
+		Devices:      devices,
+		Profiles:     profiles,
+	}
+}
+
+// createRecord is the first step of a creation or a copy: in one transaction it loads the instance's profiles, runs
+// check (when not nil) on them, gives the configuration the volatile keys of a new instance (its id map when it is
+// unprivileged, a stopped power state, and trigger, when not empty, as the templates still to render) and creates
+// the row. The removal of the row is added to r; what names the kind of creation in its log. It returns the
+// profiles.
+func (m *Manager) createRecord(ctx context.Context, r *revert.Reverter, inst db.Instance, trigger string, what string,
+	check func(ctx context.Context, tx *db.Tx, profiles []Profile) error) ([]Profile, error) {
+	config := inst.Config
+	var profiles []Profile
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		profiles, err = loadProfiles(ctx, tx, inst.Profiles)
+		if err != nil {
+			return err
+		}
+
+		if check != nil {
+			err = check(ctx, tx, profiles)
+			if err != nil {
+				return err
+			}
+		}
+
+		expanded, _ := Expand(profiles, config, inst.Devices)
+		if !m.privileged(expanded) {
+			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
+			config[KeyIdmapNext] = m.idmap.JSON()
+			config[KeyLastIdmap] = m.idmap.JSON()
+		}
+
+		config[KeyLastStatePower] = "STOPPED"
+		if trigger != "" {
+			config[KeyApplyTemplate] = trigger
+		}
+
+		_, err = tx.CreateInstance(ctx, inst)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	r.Add(func() {
+		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteInstance(ctx, inst.Name)
+		})
+		if err != nil {
+			slog.Error("failed removing the record of a failed "+what, "instance", inst.Name, "err", err)
+		}
+	})
+
+	return profiles, nil
+}
+
+// undoStorage adds to r the removal of the storage of a failed creation or copy (what names which).
+func (m *Manager) undoStorage(r *revert.Reverter, name string, what string) {
+	r.Add(func() {
+		err := m.pool.DeleteContainer(name)
+		if err != nil {
+			slog.Error("failed removing the storage of a failed "+what, "instance", name, "err", err)
+		}
+	})
+}
+
+// rootIDs returns the host uid and gid of the root of a container with the expanded configuration.
+func (m *Manager) rootIDs(expanded map[string]string) (int, int) {
+	if m.privileged(expanded) {
+		return 0, 0
+	}
+
+	return int(m.idmap.HostUID), int(m.idmap.HostGID)
 }
 
 // ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers.
