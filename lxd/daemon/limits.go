@@ -271,14 +271,9 @@ func (g *httpsGuard) wrap(next http.Handler) http.Handler {
 func (g *httpsGuard) serveUntrusted(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, next http.Handler) {
 	var body *deadlineBody
 	if r.Body != nil && r.Body != http.NoBody {
+		// Handlers refuse most untrusted requests without reading their body, and their answer (403, 404) is the one
+		// LXD gives: an oversized body is cut where it is read, not refused up front.
 		exempt := r.Method == http.MethodPost && isPath(r, imagesPath) && g.uploadSecret(r.Header.Get("X-LXD-secret"))
-		if !exempt && r.ContentLength > g.limits.MaxUntrustedBody {
-			w.Header().Set("Connection", "close")
-			refuse(w, r, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body larger than %d bytes", g.limits.MaxUntrustedBody))
-			return
-		}
-
 		body = newDeadlineBody(r.Body, rc, g.limits.BodyTimeout)
 		r.Body = body
 		if !exempt {
@@ -301,6 +296,11 @@ func (g *httpsGuard) serveUntrusted(w http.ResponseWriter, r *http.Request, rc *
 // checked: within the address's budget of attempts, with its body read in full first, and with a hashing slot so
 // that PBKDF2 runs on a bounded number of cores.
 func (g *httpsGuard) serveJoin(w *untrustedWriter, r *http.Request, next http.Handler) {
+	if r.ContentLength > g.limits.MaxUntrustedBody {
+		refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", g.limits.MaxUntrustedBody))
+		return
+	}
+
 	addr := addrKey(r.RemoteAddr)
 	wait, ok := g.joins.allow(addr, time.Now())
 	if !ok {

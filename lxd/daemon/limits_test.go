@@ -180,28 +180,38 @@ func TestUntrustedStalledBodyClosed(t *testing.T) {
 
 func TestUntrustedBodyTooLarge(t *testing.T) {
 	limits := testLimits()
-	gs := startGuarded(t, limits, echoBody)
+	gs := startGuarded(t, limits, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/1.0/refused" {
+			// As the router does for an untrusted caller: refused without reading the body.
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 
-	// Announced too large: refused at once, without waiting for the body.
-	c := gs.dial(t, nil)
-	stalledPost(t, c, "/1.0/certificates", 100000000)
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+		echoBody(w, r)
+	}))
 
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("got %d, want 413", resp.StatusCode)
-	}
+	// Announced too large: a trust attempt is refused at once, and a request the handler refuses without reading
+	// gets the handler's answer; either way the connection closes without waiting for the body.
+	for path, want := range map[string]int{"/1.0/certificates": http.StatusRequestEntityTooLarge, "/1.0/refused": http.StatusForbidden} {
+		c := gs.dial(t, nil)
+		stalledPost(t, c, path, 100000000)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 
-	took, closed := closedWithin(c, 2*time.Second)
-	if !closed || took > time.Second {
-		t.Fatalf("got closed %v after %v, want closed at once", closed, took)
+		if resp.StatusCode != want {
+			t.Fatalf("%s: got %d, want %d", path, resp.StatusCode, want)
+		}
+
+		took, closed := closedWithin(c, 2*time.Second)
+		if !closed || took > time.Second {
+			t.Fatalf("%s: got closed %v after %v, want closed at once", path, closed, took)
+		}
 	}
 
 	// Chunked, so not announced: cut at the limit.
-	resp, err = gs.client(nil).Post("https://"+gs.addr+"/1.0/instances", "application/octet-stream",
+	resp, err := gs.client(nil).Post("https://"+gs.addr+"/1.0/instances", "application/octet-stream",
 		io.MultiReader(strings.NewReader(strings.Repeat("x", 4096))))
 	if err != nil {
 		t.Fatal(err)
@@ -252,8 +262,9 @@ func TestSlowUploads(t *testing.T) {
 		// A pushed image with its upload secret: bigger than the limit, slower than the body timeout in all, but
 		// never stalled for that long.
 		{"push with secret", &gs.other, "/1.0/images", testSecret, &slowBody{left: 8000, chunk: 1000, pause: 100 * time.Millisecond}, 8000, 200},
-		{"push with a wrong secret", &gs.other, "/1.0/images", "nope", strings.NewReader(strings.Repeat("x", 8000)), 8000, 413},
-		{"push elsewhere with the secret", &gs.other, "/1.0/instances", testSecret, strings.NewReader(strings.Repeat("x", 8000)), 8000, 413},
+		// Without a valid secret the body is cut at the limit where the handler reads it (echoBody answers 400).
+		{"push with a wrong secret", &gs.other, "/1.0/images", "nope", strings.NewReader(strings.Repeat("x", 8000)), 8000, 400},
+		{"push elsewhere with the secret", &gs.other, "/1.0/instances", testSecret, strings.NewReader(strings.Repeat("x", 8000)), 8000, 400},
 		// A trusted client keeps today's limits: no size cap, and pauses longer than the untrusted body timeout.
 		{"trusted", &gs.trusted, "/1.0/instances", "", &slowBody{left: 8000, chunk: 4000, pause: 600 * time.Millisecond}, 8000, 200},
 	}
