@@ -22,7 +22,8 @@ const (
 	// MaxDuration is how long a template may render.
 	MaxDuration = 2 * time.Second
 
-	// MaxSteps is how many loop iterations, if and set tags, macro calls and filter applications a template may run.
+	// MaxSteps is how many loop iterations, macro calls, filter applications and runs of the tags that evaluate
+	// without writing (if, ifequal, ifnotequal, set, with, widthratio) a template may make.
 	MaxSteps = 100_000
 
 	// MaxWork is how many bytes the filters and macros of a template may read and produce in all.
@@ -54,8 +55,8 @@ type budget struct {
 	output   int
 	steps    int
 	work     int
-	depth    int  // of macro calls
-	over     bool // a bound was crossed
+	depth    int   // of macro calls
+	err      error // the first overrun
 }
 
 func newBudget() *budget {
@@ -69,39 +70,39 @@ var (
 	active   *budget // the budget of the render holding renderMu, nil outside of Render
 )
 
-// spend charges one step and n bytes of work; it fails once the render is over a bound, and then at every call.
-// A nil budget (a filter used outside Render) charges nothing.
+// spend charges one step and n bytes of work; it fails once the render is over a bound, and then at every call
+// with the same error. A nil budget (a filter used outside Render) charges nothing.
 func (b *budget) spend(n int) error {
 	if b == nil {
 		return nil
 	}
 
+	if b.err != nil {
+		return b.err
+	}
+
 	b.steps--
-	if b.steps < 0 {
-		return b.fail(fmt.Sprintf("more than %d steps (loop iterations, if and set tags, macro calls, filters)", MaxSteps))
-	}
-
-	if n > b.work {
-		b.work = -1
-		return b.fail(fmt.Sprintf("more than %d bytes of work for filters and macros", MaxWork))
-	}
-
 	b.work -= n
-	if time.Now().After(b.deadline) {
-		b.steps = -1
+	switch {
+	case b.steps < 0:
+		return b.fail(fmt.Sprintf("more than %d steps (loop iterations, tags, macro calls, filters)", MaxSteps))
+	case b.work < 0:
+		return b.fail(fmt.Sprintf("more than %d bytes of work for filters and macros", MaxWork))
+	case time.Now().After(b.deadline):
 		return b.fail(fmt.Sprintf("rendering took longer than %s", MaxDuration))
 	}
 
 	return nil
 }
 
-// fail records an overrun and returns it as an error. A nil budget returns the error only.
+// fail records the first overrun and returns it as an error. A nil budget returns the error only.
 func (b *budget) fail(msg string) error {
-	if b != nil {
-		b.over = true
+	err := limitError(msg)
+	if b != nil && b.err == nil {
+		b.err = err
 	}
 
-	return limitError(msg)
+	return err
 }
 
 // budgetWriter writes what a template renders and charges it to the budget. pongo2 ignores write errors, so an
@@ -124,6 +125,10 @@ func (w *budgetWriter) WriteString(s string) (int, error) {
 }
 
 func (w *budgetWriter) charge(n int) {
+	if w.b.err != nil {
+		panic(w.b.err)
+	}
+
 	if n > *w.left {
 		*w.left = -1
 		panic(w.b.fail(fmt.Sprintf("output larger than %d bytes", w.limit)))

@@ -2,10 +2,13 @@
 // another file, and a broken or hostile template is an error naming the template, never a panic nor a daemon
 // that runs out of memory or time.
 //
-// Images come from remote servers, so their templates are untrusted. Every render has a budget (see Limits):
-// a deadline, an output size, a number of steps and an amount of work. pongo2 has no context, so the budget is
-// checked from the inside: every filter is wrapped to charge it and to refuse, before allocating, a result
-// larger than MaxValue; the for, if, set and macro tags are replaced by versions that charge a step each time
-// they run; the output writer charges the bytes written. The shape of the source is checked before parsing,
-// for what pongo2 evaluates without any hook: the nesting of brackets and blocks, and the + operator.
+// Images come from remote servers, so their templates are untrusted. Every render has a budget (the Max
+// constants): a deadline, an output size, a number of steps and an amount of work. pongo2 has no context, so the
+// budget is checked from the inside, and renders take turns so that filters find it: every filter is wrapped to
+// charge it and to refuse, before allocating, a result larger than MaxValue; the tags that repeat, evaluate
+// without writing or bind a value (for, macro, if, ifequal, ifnotequal, widthratio, set, with) are replaced by
+// versions that charge a step each time they run; the output writer charges the bytes written. Tags that render
+// into buffers of their own or carry values across iterations are refused. The shape of the source is checked
+// before parsing, for what pongo2 does without any hook: nested brackets and blocks, the length of the code of
+// one tag or variable, and the + operator.
 package template

@@ -154,7 +154,7 @@ func render(w io.Writer, source []byte, ctx Context) (err error) {
 
 	err = tpl.ExecuteWriterUnbuffered(ctx.pongo(), &budgetWriter{w: w, b: b, left: &b.output, limit: MaxOutput})
 	if err != nil {
-		return describe(err, b.over)
+		return describe(err, b.err != nil)
 	}
 
 	return nil
