@@ -36,6 +36,10 @@ const (
 	// bounds the work between two checks of the budget.
 	MaxCode = 16 << 10
 
+	// MaxTokens is how many tokens (names, numbers, strings, operators, delimiters, runs of text) a template may
+	// hold: parsing takes a few hundred bytes of memory per token.
+	MaxTokens = 50_000
+
 	// MaxConcat is how many + operators a template may hold: pongo2 concatenates strings with + without any hook,
 	// so a + chain is bounded by its length (MaxConcat+1 values of at most MaxValue bytes).
 	MaxConcat = 16

@@ -40,6 +40,7 @@ var hostile = []struct {
 	{"macro fan-out", `{% macro m() %}` + strings.Repeat("z", 100000) + `{% endmacro %}{% for i in "` + strings.Repeat("i", 10000) + `" %}{% set x = m() %}{% endfor %}`, "work"},
 	{"lorem", `{% lorem 100000000 w %}`, "output larger"},
 	{"output", `{% for a in "` + strings.Repeat("x", 1000) + `" %}{% for b in "` + strings.Repeat("x", 1000) + `" %}` + strings.Repeat("y", 100) + `{% endfor %}{% endfor %}`, "output larger"},
+	{"tokens", strings.Repeat("{{a}}", MaxSource/5), "tokens"},
 	{"brackets", "{{ " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }}", "brackets nested"},
 	{"blocks", strings.Repeat("{% if 1 %}", 20000) + strings.Repeat("{% endif %}", 20000), "blocks nested"},
 	{"cycle", `{% for i in "ab" %}{% cycle "" + s + s as s silent %}{% endfor %}`, "cycle"},
@@ -114,6 +115,7 @@ func TestWithinBudget(t *testing.T) {
 	}{
 		{"output", `{{ "x"|ljust:1048575 }}`, MaxOutput - 1},
 		{"loop", `{% for a in "` + strings.Repeat("x", 300) + `" %}{% for b in "` + strings.Repeat("x", 300) + `" %}{% endfor %}{% endfor %}`, 0},
+		{"tokens", strings.Repeat("{{ a }}", 12000), 0},
 		{"concat", `{% set s = "x"|ljust:60000 %}{{ ` + strings.Repeat("s+", MaxConcat) + `s }}`, 60000 * (MaxConcat + 1)},
 	}
 
