@@ -286,10 +286,15 @@ func (g *httpsGuard) serveUntrusted(w http.ResponseWriter, r *http.Request, rc *
 	_ = rc.SetWriteDeadline(time.Now().Add(g.limits.WriteTimeout))
 	if r.Method == http.MethodPost && isPath(r, certificatesPath) {
 		g.serveJoin(uw, r, next)
-		return
+	} else {
+		next.ServeHTTP(uw, r)
 	}
 
-	next.ServeHTTP(uw, r)
+	// The server flushes the end of the response after the handler, however long the handler took; a hijacked
+	// connection (a websocket) is its new owner's.
+	if !uw.hijacked {
+		_ = rc.SetWriteDeadline(time.Now().Add(g.limits.WriteTimeout))
+	}
 }
 
 // serveJoin serves an untrusted POST /1.0/certificates, the only place the trust password or a join token is
@@ -408,6 +413,7 @@ type untrustedWriter struct {
 	timeout time.Duration
 
 	wroteHeader bool
+	hijacked    bool
 }
 
 // WriteHeader sends the status line and headers.
@@ -419,6 +425,7 @@ func (w *untrustedWriter) WriteHeader(code int) {
 		}
 	}
 
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -444,6 +451,7 @@ func (w *untrustedWriter) Flush() {
 
 // Hijack hands the connection over (websockets); their owner sets its own deadlines.
 func (w *untrustedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.hijacked = true
 	return w.rc.Hijack()
 }
 
