@@ -77,7 +77,8 @@ func TestDaemonUnixSocketUnderStalledHTTPS(t *testing.T) {
 
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
-		if took := time.Since(t0); took > 2*time.Second {
+		took := time.Since(t0)
+		if took > 2*time.Second {
 			t.Fatalf("got GET /1.0 on the unix socket in %v, want under 2s", took)
 		}
 	}
@@ -89,7 +90,8 @@ func TestDaemonUnixSocketUnderStalledHTTPS(t *testing.T) {
 		}
 	}
 
-	if took := time.Since(start); took > limits.BodyTimeout+2*time.Second {
+	took := time.Since(start)
+	if took > limits.BodyTimeout+2*time.Second {
 		t.Fatalf("got the stalled connections closed after %v, want about %v", took, limits.BodyTimeout)
 	}
 

@@ -445,7 +445,8 @@ func TestJoinRateLimit(t *testing.T) {
 		}
 	}
 
-	if got := int(reached.Load()); got != limits.JoinBurst {
+	got := int(reached.Load())
+	if got != limits.JoinBurst {
 		t.Fatalf("got %d attempts handled, want %d", got, limits.JoinBurst)
 	}
 
@@ -457,7 +458,8 @@ func TestJoinRateLimit(t *testing.T) {
 	}
 
 	_ = resp.Body.Close()
-	if got := int(reached.Load()); got != limits.JoinBurst+1 {
+	got = int(reached.Load())
+	if got != limits.JoinBurst+1 {
 		t.Fatalf("got %d requests handled, want the trusted one handled too", got)
 	}
 }
@@ -504,7 +506,8 @@ func TestJoinHashingBounded(t *testing.T) {
 	}
 
 	wg.Wait()
-	if got := int(most.Load()); got < 1 || got > limits.HashSlots {
+	got := int(most.Load())
+	if got < 1 || got > limits.HashSlots {
 		t.Fatalf("got %d attempts at once, want 1 to %d", got, limits.HashSlots)
 	}
 }

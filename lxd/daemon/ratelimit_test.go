@@ -73,15 +73,18 @@ func TestJoinLimiterBounded(t *testing.T) {
 
 	// Refilled addresses are forgotten.
 	l.allow("10.1.0.1", now.Add(time.Hour))
-	if got := l.tracked(); got != 1 {
+	got := l.tracked()
+	if got != 1 {
 		t.Fatalf("got %d addresses tracked after they refilled, want 1", got)
 	}
 }
 
 func TestConnLimiter(t *testing.T) {
 	l := newConnLimiter(3, 2)
-	if !l.acquire("a") || !l.acquire("a") {
-		t.Fatal("got a refused under its cap")
+	for i := range 2 {
+		if !l.acquire("a") {
+			t.Fatalf("got connection %d of a refused under its cap", i)
+		}
 	}
 
 	if l.acquire("a") {
@@ -102,7 +105,8 @@ func TestConnLimiter(t *testing.T) {
 		t.Fatal("got c refused after a released")
 	}
 
-	if got := len(l.byAddr); got != 2 {
+	got := len(l.byAddr)
+	if got != 2 {
 		t.Fatalf("got %d addresses tracked, want 2", got)
 	}
 }
