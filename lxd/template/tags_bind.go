@@ -7,6 +7,9 @@ import (
 	"github.com/flosch/pongo2/v6"
 )
 
+// The tags that bind a value to a name (set, with, and macro for its arguments), rewritten from pongo2's: see
+// tags.go.
+
 // bindable refuses a value larger than MaxValue.
 func bindable(value *pongo2.Value) error {
 	if size(value) > MaxValue {

@@ -28,12 +28,13 @@ test_template_hostile_bounded() {
 	x10k=$(printf '%10000s' '' | tr ' ' x)
 	local -A templates=(
 		[ljust]='{{ "x"|ljust:200000000|length }}'
-		[loops]="{% set s = \"${x10k}\" %}{% for a in s %}{% for b in s %}{{ b }}{% endfor %}{% endfor %}"
+		[loops]="{% set s = \"${x10k}\" %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
+		[writing]="{% set s = \"${x10k}\" %}{% for a in s %}{% for b in s %}{{ b }}{% endfor %}{% endfor %}"
 		[recursion]='{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}'
 	)
 
 	local name hwm_before hwm_after start secs
-	for name in ljust loops recursion; do
+	for name in ljust loops writing recursion; do
 		hostile_image "${d}" "${name}" "${templates[${name}]}"
 		lxc_in "${d}" init "${name}" "c-${name}"
 
