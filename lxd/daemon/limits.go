@@ -317,7 +317,7 @@ func (g *httpsGuard) serveJoin(w *untrustedWriter, r *http.Request, next http.Ha
 		}
 
 		refuse(w, r, http.StatusForbidden, fmt.Sprintf("not authorized: too many attempts from %s, retry in %s", addr,
-			wait.Round(time.Second)))
+			(wait + time.Second - 1).Truncate(time.Second)))
 		return
 	}
 

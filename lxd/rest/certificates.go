@@ -194,7 +194,9 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 }
 
 // authorizeJoin checks the secret an untrusted caller offers: the trust password, or a join token. It returns the
-// name a token carries.
+// name a token carries. Untrusted attempts only get here through the HTTPS guard (lxd/daemon/limits.go), which
+// holds them to a budget per address and runs them on a few hashing slots: the PBKDF2 below must stay off every
+// path a trusted caller takes.
 func authorizeJoin(s *state.State, secret string, fingerprint string) (string, bool) {
 	if secret == "" {
 		return "", false
