@@ -13,10 +13,10 @@ import (
 var bannedTags = []string{"include", "import", "extends", "ssi", "filter", "spaceless", "ifchanged", "cycle"}
 
 // The tags that can run many times (for, macro), evaluate an expression without writing (if, ifequal,
-// ifnotequal, widthratio ... as) or bind a value to
-// a name (set, with, macro arguments) are pongo2's, rewritten to charge a step to the budget each time they run
-// and to refuse binding a value larger than MaxValue: pongo2 concatenates strings with + without any hook, so
-// a value bound on each iteration of a loop could otherwise double each time.
+// ifnotequal, widthratio ... as) or bind a value to a name (set, with, macro arguments) are pongo2's, rewritten
+// to charge a step to the budget each time they run and to refuse binding a value larger than MaxValue: pongo2
+// concatenates strings with + without any hook, so a value bound on each iteration of a loop could otherwise
+// double each time.
 func init() {
 	replacements := map[string]pongo2.TagParser{
 		"for": forParser, "if": ifParser, "ifequal": ifEqualParser, "ifnotequal": ifNotEqualParser,

@@ -33,7 +33,7 @@ test_template_hostile_bounded() {
 		[recursion]='{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}'
 	)
 
-	local name hwm_before hwm_after start secs
+	local name hwm_before hwm_after start ms
 	for name in ljust loops writing recursion; do
 		hostile_image "${d}" "${name}" "${templates[${name}]}"
 		lxc_in "${d}" init "${name}" "c-${name}"
@@ -41,13 +41,13 @@ test_template_hostile_bounded() {
 		hwm_before=$(daemon_hwm "${d}")
 		start=$(date +%s%N)
 		assert_fails lxc_in "${d}" start "c-${name}"
-		secs=$(( ($(date +%s%N) - start) / 1000000 ))
+		ms=$(( ($(date +%s%N) - start) / 1000000 ))
 		hwm_after=$(daemon_hwm "${d}")
-		echo "${name}: start refused in ${secs} ms, daemon VmHWM ${hwm_before} kB -> ${hwm_after} kB: ${FAIL_OUTPUT}"
+		echo "${name}: start refused in ${ms} ms, daemon VmHWM ${hwm_before} kB -> ${hwm_after} kB: ${FAIL_OUTPUT}"
 
 		assert_contains "${FAIL_OUTPUT}" 'template "motd.tpl"'
 		assert_contains "${FAIL_OUTPUT}" "template budget exceeded"
-		[ "${secs}" -lt 5000 ] || fail "${name}: the start took ${secs} ms, want under 5 s"
+		[ "${ms}" -lt 5000 ] || fail "${name}: the start took ${ms} ms, want under 5 s"
 		[ $((hwm_after - hwm_before)) -lt 65536 ] || fail "${name}: the daemon grew from ${hwm_before} kB to ${hwm_after} kB"
 		assert_eq "$(lxc_in "${d}" list "c-${name}" --format csv -c s)" "STOPPED" "status of c-${name} after the refused start"
 	done
