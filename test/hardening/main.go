@@ -3,8 +3,8 @@
 //
 // Usage:
 //
-//	hardening stall -addr HOST:PORT [-n 400] [-sources 40] [-length 100000] [-hold 70s]
-//	    opens n TLS connections (from 127.0.2.1 upwards, n/sources per source address), sends the headers of a
+//	hardening stall -addr HOST:PORT [-n 400] [-sources 40] [-first 127.0.2.1] [-length 100000] [-hold 70s]
+//	    opens n TLS connections (from -first upwards, n/sources per source address), sends the headers of a
 //	    POST /1.0/certificates announcing length bytes and a part of the body, then nothing; prints how many the
 //	    server answered or closed and when, and exits once all are closed or after hold.
 //	hardening guess -addr HOST:PORT [-clients 40] [-first 127.0.1.1] [-same] [-duration 10s]
@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -53,7 +54,7 @@ func main() {
 	length := fs.Int("length", 100000, "stall: announced body length")
 	hold := fs.Duration("hold", 70*time.Second, "stall: longest wait for the server to close them")
 	clients := fs.Int("clients", 40, "guess: concurrent guessers")
-	first := fs.String("first", "127.0.1.1", "guess: first source address")
+	first := fs.String("first", "", "guess, stall: first source address (default 127.0.1.1, stall 127.0.2.1)")
 	same := fs.Bool("same", false, "guess: every guesser from the first source address")
 	duration := fs.Duration("duration", 10*time.Second, "guess, latency: how long")
 	interval := fs.Duration("interval", 20*time.Millisecond, "latency: pause between requests")
@@ -62,9 +63,9 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "stall":
-		err = stall(*addr, *n, *sources, *length, *hold)
+		err = stall(*addr, *n, *sources, cmp.Or(*first, "127.0.2.1"), *length, *hold)
 	case "guess":
-		err = guess(*addr, *clients, *first, *same, *duration)
+		err = guess(*addr, *clients, cmp.Or(*first, "127.0.1.1"), *same, *duration)
 	case "latency":
 		err = latency(*socket, *duration, *interval)
 	default:
@@ -102,13 +103,17 @@ func tlsConfig() *tls.Config {
 	return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}
 }
 
-func stall(addr string, n int, sources int, length int, hold time.Duration) error {
+func stall(addr string, n int, sources int, firstSource string, length int, hold time.Duration) error {
 	err := loopback(addr)
 	if err != nil {
 		return err
 	}
 
-	first := netip.MustParseAddr("127.0.2.1")
+	first, err := netip.ParseAddr(firstSource)
+	if err != nil || !first.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address", firstSource)
+	}
+
 	start := time.Now()
 	var opened, failed atomic.Int32
 	var mu sync.Mutex

@@ -31,6 +31,21 @@ test_hardening_http_stalled_bodies() {
 	took=$(echo "${out}" | sed -n 's/.* last_close \([0-9.]*\)s.*/\1/p')
 	ms_below "${took}" 3 || fail "huge announced bodies closed after ${took}s, want at once"
 
+	# 400 stalled bodies from one address: beyond 64 they are closed at accept (their TLS handshake fails); the 64
+	# others are answered (10 trust attempts, then refusals) but held until the body timeout, so they are still open
+	# when the helper stops after 5 s.
+	"${TEST_TMP}/hardening" stall -addr "${addr}" -n 400 -sources 1 -first 127.0.3.1 -length 100000 -hold 5s \
+		>"${TEST_TMP}/one.out" 2>&1 &
+	local one_pid=$!
+	on_exit kill "${one_pid}"
+	sleep 2
+	n=$(https_conns "${port}")
+	wait "${one_pid}"
+	out=$(cat "${TEST_TMP}/one.out")
+	echo "400 stalled bodies from one address: ${out}; held by the daemon after 2 s: ${n}" | tee -a "${RUN_DIR}/timings"
+	[ "${n}" -le 64 ] || fail "the daemon holds ${n} connections of one address, want at most 64"
+	assert_contains "${out}" "opened 64 failed 336 "
+
 	# 400 stalled bodies under the size cap, from 40 loopback addresses so that no per-address cap turns them away:
 	# the body deadline must close them.
 	"${TEST_TMP}/hardening" stall -addr "${addr}" -n 400 -sources 40 -length 100000 -hold 70s >"${TEST_TMP}/stall.out" 2>&1 &
