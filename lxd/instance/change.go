@@ -96,13 +96,20 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 		return err
 	}
 
-	err = m.pool.RenameContainer(name, newName)
-	if err != nil {
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() {
 		_ = m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 			return tx.RenameInstance(ctx, newName, name)
 		})
+	})
+
+	err = m.pool.RenameContainer(name, newName)
+	if err != nil {
 		return err
 	}
+
+	r.Success()
 
 	err = m.pool.RenameSnapshots(name, newName)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/revert"
 )
 
 // SnapshotURL is the API path of a snapshot.
@@ -181,6 +182,16 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 		return err
 	}
 
+	r := revert.New()
+	r.Add(func() {
+		err := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			return tx.DeleteSnapshot(ctx, name, snap)
+		})
+		if err != nil {
+			slog.Error("failed removing the record of a failed snapshot", "instance", name, "snapshot", snap, "err", err)
+		}
+	})
+
 	// A running instance is frozen for the copy, so the snapshot is consistent.
 	if m.driver.Status(name) == api.Running {
 		err = m.driver.Freeze(name)
@@ -200,26 +211,22 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 		}
 	}
 
+	// Deferred after the unfreeze, so it runs first: a failed snapshot is rolled back before the instance resumes.
+	defer r.Fail()
 	err = m.pool.CreateSnapshot(name, snap)
-	if err == nil {
-		// The snapshot keeps the instance's metadata and templates as they are now.
-		err = copyTemplatesIn(m.pool.ContainerPath(name), m.pool.SnapshotPath(name, snap))
-		if err != nil {
-			_ = m.pool.DeleteSnapshot(name, snap)
-		}
-	}
-
 	if err != nil {
-		dbErr := m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-			return tx.DeleteSnapshot(ctx, name, snap)
-		})
-		if dbErr != nil {
-			slog.Error("failed removing the record of a failed snapshot", "instance", name, "snapshot", snap, "err", dbErr)
-		}
-
 		return err
 	}
 
+	r.Add(func() { _ = m.pool.DeleteSnapshot(name, snap) })
+
+	// The snapshot keeps the instance's metadata and templates as they are now.
+	err = copyTemplatesIn(m.pool.ContainerPath(name), m.pool.SnapshotPath(name, snap))
+	if err != nil {
+		return err
+	}
+
+	r.Success()
 	return nil
 }
 

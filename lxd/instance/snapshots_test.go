@@ -188,3 +188,28 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 		t.Fatalf("deleting a missing snapshot: got %v", err)
 	}
 }
+
+// TestCreateSnapshotFailureLeavesNoRecord: a snapshot whose storage cannot be made leaves no row.
+func TestCreateSnapshotFailureLeavesNoRecord(t *testing.T) {
+	m, _ := testManager(t)
+	ctx := context.Background()
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = os.MkdirAll(m.pool.SnapshotPath("c1", "s0"), 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.CreateSnapshot(ctx, "c1", "s0", time.Time{})
+	if err == nil {
+		t.Fatal("got no error with the snapshot's storage in the way")
+	}
+
+	_, err = m.Snapshot(ctx, "c1", "s0")
+	if httpStatus(t, err) != 404 {
+		t.Fatalf("got %v, want no row for the failed snapshot", err)
+	}
+}
