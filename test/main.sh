@@ -61,6 +61,19 @@ run_one() {
 	echo "$rc $((SECONDS - start))" >"${RUN_DIR}/${name}.rc"
 }
 
+# The test images are built once per machine (test/deps/, cached under /var/tmp): build them, or find them, before
+# any test starts, so that a first build (minutes for the Debian one, which also needs the network) neither runs
+# inside a test, holding a slot and its timeouts, nor fails several tests at once.
+images=$("${TEST_DIR}/deps/busybox-image.sh") || { echo "cannot build the busybox test image" >&2; exit 1; }
+for t in "${tests[@]}"; do
+	if declare -f "${t}" | grep -q 'deps/debian-image\.sh'; then
+		images="${images} $("${TEST_DIR}/deps/debian-image.sh")" || { echo "cannot build the Debian test image" >&2; exit 1; }
+		break
+	fi
+done
+
+echo "test images: ${images}"
+
 pids=()
 for t in "${tests[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "${JOBS}" ]; do
