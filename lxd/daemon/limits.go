@@ -63,6 +63,10 @@ type httpLimits struct {
 	// hashing never takes every core; HashWait is how long an attempt waits for a slot before it is refused.
 	HashSlots int
 	HashWait  time.Duration
+
+	// HandshakeSlots is how many TLS handshakes do their cryptography at once (a handshake waiting for its client
+	// holds no slot), so that a flood of handshakes never takes every core either.
+	HandshakeSlots int
 }
 
 // defaultHTTPLimits are the limits of a running daemon.
@@ -81,6 +85,7 @@ func defaultHTTPLimits() httpLimits {
 		JoinAddrs:                4096,
 		HashSlots:                max(1, runtime.NumCPU()/2),
 		HashWait:                 10 * time.Second,
+		HandshakeSlots:           max(1, runtime.NumCPU()/2),
 	}
 }
 
@@ -98,6 +103,7 @@ type httpsGuard struct {
 	conns     *connLimiter
 	joins     *joinLimiter
 	hashSlots chan struct{}
+	handshake *cpuSlots
 }
 
 func newHTTPSGuard(limits httpLimits, trusted func(cs *tls.ConnectionState) bool, uploadSecret func(string) bool) *httpsGuard {
@@ -108,6 +114,7 @@ func newHTTPSGuard(limits httpLimits, trusted func(cs *tls.ConnectionState) bool
 		conns:        newConnLimiter(limits.MaxUntrustedConns, limits.MaxUntrustedConnsPerAddr),
 		joins:        newJoinLimiter(limits.JoinBurst, limits.JoinInterval, limits.JoinAddrs),
 		hashSlots:    make(chan struct{}, max(1, limits.HashSlots)),
+		handshake:    newCPUSlots(limits.HandshakeSlots, limits.HeaderTimeout),
 	}
 }
 
@@ -124,9 +131,9 @@ func (g *httpsGuard) server(handler http.Handler) *http.Server {
 }
 
 // serve serves srv on the TCP listener l: connections are counted (and refused beyond the caps) before the TLS
-// handshake.
+// handshake, and handshakes take turns for the CPU.
 func (g *httpsGuard) serve(srv *http.Server, l net.Listener, conf *tls.Config) error {
-	return srv.Serve(tls.NewListener(&guardedListener{Listener: l, g: g}, conf))
+	return srv.Serve(tls.NewListener(&guardedListener{Listener: l, g: g}, g.gatedTLS(conf)))
 }
 
 // guardedListener counts every accepted connection as untrusted until it shows otherwise.
@@ -162,6 +169,9 @@ type guardedConn struct {
 
 	releaseOnce sync.Once
 
+	// gate holds a handshake's turn for the CPU while it computes, never while it waits for its client.
+	gate handshakeGate
+
 	mu        sync.Mutex
 	trusted   bool
 	idle      bool
@@ -176,6 +186,7 @@ func (c *guardedConn) release() {
 // Close closes the connection and frees its slot.
 func (c *guardedConn) Close() error {
 	c.release()
+	c.gate.end()
 	c.mu.Lock()
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
@@ -317,7 +328,7 @@ func (g *httpsGuard) serveJoin(w *untrustedWriter, r *http.Request, next http.Ha
 		}
 
 		refuse(w, r, http.StatusForbidden, fmt.Sprintf("not authorized: too many attempts from %s, retry in %s", addr,
-			(wait + time.Second - 1).Truncate(time.Second)))
+			(wait+time.Second-1).Truncate(time.Second)))
 		return
 	}
 

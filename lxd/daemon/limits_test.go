@@ -525,3 +525,50 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// stallReads is a client connection that sends but never reads: its TLS handshake stops after the ClientHello.
+type stallReads struct {
+	net.Conn
+	done chan struct{}
+}
+
+func (c stallReads) Read(p []byte) (int, error) {
+	<-c.done
+	return 0, io.EOF
+}
+
+func TestHandshakeTurns(t *testing.T) {
+	limits := testLimits()
+	limits.HeaderTimeout = 5 * time.Second
+	limits.HandshakeSlots = 1
+	gs := startGuarded(t, limits, echoBody)
+
+	// Handshakes stalled after their ClientHello hold no turn: a real client gets through at once.
+	done := make(chan struct{})
+	defer close(done)
+	for range 4 {
+		raw, err := net.Dial("tcp", gs.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		t.Cleanup(func() { _ = raw.Close() })
+		tc := tls.Client(stallReads{Conn: raw, done: done}, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		go func() { _ = tc.Handshake() }()
+	}
+
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	resp, err := gs.client(&gs.trusted).Get("https://" + gs.addr + "/1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_ = resp.Body.Close()
+	took := time.Since(start)
+	if took > 2*time.Second {
+		t.Fatalf("got a handshake after %v behind stalled ones, want at once", took)
+	}
+
+	waitFor(t, func() bool { return len(gs.guard.handshake.ch) == 0 }, "the turns to be free")
+}
