@@ -194,13 +194,14 @@ func TestOperationCancel(t *testing.T) {
 		t.Fatalf("got %+v %v, want the running token", ops, err)
 	}
 
+	// Cancel once the waiter is listening, so the Cancelled event reaches it: AddHandler returns with the
+	// operation's event listener connected, and Wait uses that listener.
+	listen(t, cop)
 	waited := make(chan error, 1)
 	go func() {
 		waited <- cop.Wait()
 	}()
 
-	// Cancel once the waiter is listening, so the Cancelled event reaches it.
-	time.Sleep(100 * time.Millisecond)
 	err = cop.Cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -310,12 +311,12 @@ func TestEventsEndOnDaemonStop(t *testing.T) {
 	}
 
 	cop := clientOp(t, c, op.ID())
+	listen(t, cop)
 	waited := make(chan error, 1)
 	go func() {
 		waited <- cop.Wait()
 	}()
 
-	time.Sleep(100 * time.Millisecond)
 	d.Stop()
 	select {
 	case err = <-waited:
@@ -326,6 +327,16 @@ func TestEventsEndOnDaemonStop(t *testing.T) {
 	// Shutdown cancels the operation and flushes its last event before closing the listeners.
 	if err == nil || err.Error() != "operation cancelled" {
 		t.Fatalf("got %v, want operation cancelled", err)
+	}
+}
+
+// listen connects the event listener of op and returns once it is connected, with the operation read again
+// after the connection; a later Wait uses that listener.
+func listen(t *testing.T, op client.Operation) {
+	t.Helper()
+	_, err := op.AddHandler(func(api.Operation) {})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -415,8 +426,10 @@ func TestEventsOverHTTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			for ev.ListenerCount() == 0 {
-				time.Sleep(5 * time.Millisecond)
+			// The server subscribes a listener before it answers the upgrade: it is registered once GetEvents
+			// has returned.
+			if ev.ListenerCount() != 1 {
+				t.Fatalf("got %d listeners once connected, want 1", ev.ListenerCount())
 			}
 
 			ev.SendLifecycle("", api.EventLifecycle{Action: "image-deleted"})

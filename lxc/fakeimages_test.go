@@ -187,37 +187,44 @@ func (s *fakeImageServer) startOp(w http.ResponseWriter, desc string, final api.
 		"operation": "/1.0/operations/" + id, "metadata": op})
 }
 
-func (s *fakeImageServer) finishLater(id string) {
-	go func() {
-		time.Sleep(10 * time.Millisecond)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		final, ok := s.finals[id]
-		if !ok {
-			return
-		}
+// finish sends the final state of an operation as an event, right after the answer in progress, which it flushes
+// first: the client connected its events websocket before reading the operation, so the event reaches it whether it
+// reads the answer or the event first. The caller holds s.mu.
+func (s *fakeImageServer) finish(w http.ResponseWriter, id string) {
+	f, ok := w.(http.Flusher)
+	if ok {
+		f.Flush()
+	}
 
-		delete(s.finals, id)
-		*s.ops[id] = final
-		ev := api.Event{Type: api.EventTypeOperation, Timestamp: time.Now(), Location: "none"}
-		ev.Metadata, _ = json.Marshal(final)
-		for _, c := range s.conns {
-			_ = c.WriteJSON(ev)
-		}
-	}()
+	final, ok := s.finals[id]
+	if !ok {
+		return
+	}
+
+	delete(s.finals, id)
+	*s.ops[id] = final
+	ev := api.Event{Type: api.EventTypeOperation, Timestamp: time.Now(), Location: "none"}
+	ev.Metadata, _ = json.Marshal(final)
+	for _, c := range s.conns {
+		_ = c.WriteJSON(ev)
+	}
 }
 
 func (s *fakeImageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
 	if p == "/1.0/events" {
+		// As the daemon does, the listener is registered before the client sees the upgrade answer: a request
+		// the client sends once connected waits for s.mu, so an event it causes reaches this connection.
+		s.mu.Lock()
 		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err == nil {
+			s.conns = append(s.conns, conn)
+		}
+
+		s.mu.Unlock()
 		if err != nil {
 			return
 		}
-
-		s.mu.Lock()
-		s.conns = append(s.conns, conn)
-		s.mu.Unlock()
 		go func() {
 			for {
 				_, _, err := conn.ReadMessage()
@@ -270,7 +277,7 @@ func (s *fakeImageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 
 		fakeReply(w, 200, op)
-		s.finishLater(id)
+		s.finish(w, id)
 	case p == "/1.0/images/aliases" && r.Method == http.MethodPost:
 		s.aliasCreate(w, body)
 	case p == "/1.0/images/aliases":

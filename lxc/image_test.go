@@ -542,13 +542,16 @@ func TestProgressRenderer(t *testing.T) {
 
 	p.terminal = true
 	p.width = func() int { return 10 }
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p.now = func() time.Time { return clock }
 	handler := p.transferHandler()
+	clock = clock.Add(99 * time.Millisecond)
 	handler(10, 100)
 	if out.Len() != 0 {
 		t.Fatalf("got %q, want no redraw in the first 100ms", out.String())
 	}
 
-	time.Sleep(110 * time.Millisecond)
+	clock = clock.Add(11 * time.Millisecond)
 	handler(50, 100)
 	if !strings.HasPrefix(out.String(), "\rT: 50% (") || len(out.String()) != 10 {
 		t.Fatalf("got %q, want a 50%% update cut to the terminal width", out.String())

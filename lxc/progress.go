@@ -26,6 +26,9 @@ type progressRenderer struct {
 	// width returns the terminal width (0 when unknown); updates are cut to fit on one line.
 	width func() int
 
+	// now is the clock transfer updates are timed with.
+	now func() time.Time
+
 	mu      sync.Mutex
 	maxLen  int
 	stopped bool
@@ -33,7 +36,7 @@ type progressRenderer struct {
 
 // newProgress returns a renderer writing to out; format has one %s for the status ("Transferring image: %s").
 func newProgress(out io.Writer, format string, quiet bool) *progressRenderer {
-	p := &progressRenderer{out: out, format: format, quiet: quiet, width: func() int { return 0 }}
+	p := &progressRenderer{out: out, format: format, quiet: quiet, width: func() int { return 0 }, now: time.Now}
 	f, ok := out.(*os.File)
 	if ok && isTerminal(int(f.Fd())) {
 		p.terminal = true
@@ -122,10 +125,10 @@ func (p *progressRenderer) transferHandler() func(done int64, total int64) {
 	}
 
 	// The first redraw waits 100ms too: the rate of the first buffered writes means nothing.
-	start := time.Now()
+	start := p.now()
 	last := start
 	return func(done int64, total int64) {
-		now := time.Now()
+		now := p.now()
 		if now.Sub(last) < 100*time.Millisecond && (total <= 0 || done < total) {
 			return
 		}
