@@ -66,7 +66,7 @@ func (c *cmdImageCopy) run(cmd *cobra.Command, args []string) error {
 	}
 
 	if name == "" || dstName != "" {
-		return errors.New("usage: lxc image copy [<remote>:]<image> <remote>:")
+		return errors.New("usage: lxc image copy [<remote>:]<image> <remote>: [flags]")
 	}
 
 	src, err := c.global.conf.GetImageServer(srcRemote)

@@ -62,7 +62,7 @@ func (c *cmdMonitor) run(cmd *cobra.Command, args []string) error {
 		}
 
 		if name != "" {
-			return fmt.Errorf("invalid remote %q: expected <remote>:", args[0])
+			return fmt.Errorf("invalid remote %q: use %q", args[0], remote+":")
 		}
 	}
 
