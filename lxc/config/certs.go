@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
@@ -34,7 +35,7 @@ func (c *Config) SaveServerCert(remote string, certPEM []byte) error {
 		return err
 	}
 
-	return os.WriteFile(path, certPEM, 0o644)
+	return fsutil.WriteFileAtomic(path, certPEM, 0o644)
 }
 
 // RemoveServerCert removes a remote's pinned certificate, if any.
