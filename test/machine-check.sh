@@ -234,8 +234,10 @@ for dir in /tmp /var/tmp; do
 done
 
 # The Debian image is built once with debootstrap from the network; say so when it is not cached yet.
-if ls -d /var/tmp/lxd-go-fixtures/debian-*/.done >/dev/null 2>&1; then
-	ok "a Debian image fixture is cached under /var/tmp/lxd-go-fixtures"
+# (The key as deps/debian-image.sh and deps/fixture.sh compute it.)
+key=$(printf '%s' "$(sha256sum <deps/debian-image.sh) $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null)" | sha256sum | cut -c1-16)
+if [ -f "/var/tmp/lxd-go-fixtures/debian-${key}/.done" ]; then
+	ok "the Debian test image is cached: /var/tmp/lxd-go-fixtures/debian-${key}"
 else
 	mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 	if curl -sfI --max-time 15 "${mirror}/dists/bookworm/Release" >/dev/null 2>&1; then
