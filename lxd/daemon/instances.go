@@ -9,6 +9,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/instance/lxc"
 	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template"
 )
 
 // instanceStopTimeout bounds the clean stop of each container when the daemon stops.
@@ -41,5 +42,6 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		Events: d.events,
 		IDMap:  idmap,
 		LogDir: d.dirs.Logs(),
+		Render: template.Render,
 	}), nil
 }

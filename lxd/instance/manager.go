@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/locking"
 	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template/tplctx"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -54,6 +56,10 @@ type ManagerArgs struct {
 
 	// LogDir holds one log directory per instance.
 	LogDir string
+
+	// Render renders the image template source named name with ctx into w: lxd/template.Render, injected so that
+	// this package does not depend on the template engine. Required.
+	Render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
 }
 
 // Manager creates, runs and deletes instances. Operations on one instance are serialised.
@@ -65,6 +71,7 @@ type Manager struct {
 	events EventSender
 	idmap  *IDMap
 	logDir string
+	render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
 
 	// locks holds one lock per instance name.
 	locks locking.Keyed
@@ -81,8 +88,12 @@ type run struct {
 	done chan struct{}
 }
 
-// NewManager returns a manager over the given subsystems.
+// NewManager returns a manager over the given subsystems. It panics when args.Render is nil.
 func NewManager(args ManagerArgs) *Manager {
+	if args.Render == nil {
+		panic("instance.NewManager: ManagerArgs.Render is nil")
+	}
+
 	return &Manager{
 		db:      args.DB,
 		images:  args.Images,
@@ -91,6 +102,7 @@ func NewManager(args ManagerArgs) *Manager {
 		events:  args.Events,
 		idmap:   args.IDMap,
 		logDir:  args.LogDir,
+		render:  args.Render,
 		running: map[string]*run{},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -163,7 +164,7 @@ func testManager(t *testing.T) (*Manager, *fakeDriver) {
 
 	drv := newFakeDriver()
 	m := NewManager(ManagerArgs{DB: d, Images: store, Pool: pool, Driver: drv, LogDir: filepath.Join(dir, "logs"),
-		IDMap: &IDMap{HostUID: 1000000, HostGID: 1000000, Size: 65536}})
+		IDMap: &IDMap{HostUID: 1000000, HostGID: 1000000, Size: 65536}, Render: template.Render})
 	err = m.Init(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -12,13 +12,13 @@ import (
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/lxd/template/tplctx"
 )
 
 // tplInstance builds the parts of the template context that describe the instance.
-func tplInstance(inst *db.Instance, config map[string]string, devices map[string]map[string]string) template.Context {
-	return template.Context{
-		Instance: template.Instance{
+func tplInstance(inst *db.Instance, config map[string]string, devices map[string]map[string]string) tplctx.Context {
+	return tplctx.Context{
+		Instance: tplctx.Instance{
 			Name:         inst.Name,
 			Architecture: inst.Architecture,
 			Privileged:   IsTrue(config["security.privileged"]),
@@ -32,7 +32,7 @@ func tplInstance(inst *db.Instance, config map[string]string, devices map[string
 // applyTemplates renders the instance's templates for trigger into its mounted root filesystem. Every file is
 // rendered in memory first, then written through an os.Root on the rootfs, so no symlink in the container can make
 // the daemon write outside it. Files are owned by the container's root (rootUID:rootGID on the host).
-func (m *Manager) applyTemplates(name string, trigger string, tctx template.Context, rootUID int, rootGID int) error {
+func (m *Manager) applyTemplates(name string, trigger string, tctx tplctx.Context, rootUID int, rootGID int) error {
 	saved, err := m.loadTemplates(name)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func (m *Manager) applyTemplates(name string, trigger string, tctx template.Cont
 		ctx.Path = target
 		ctx.Properties = tpl.Properties
 		var buf bytes.Buffer
-		err = template.Render(&buf, tpl.Template, src, ctx)
+		err = m.render(&buf, tpl.Template, src, ctx)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/lxd/template/tplctx"
 )
 
 // templateManager returns a manager over a pool holding one plain (no base) container c1 with the given templates.
@@ -40,7 +42,7 @@ func templateManager(t *testing.T, tpls map[string]*images.Template, sources map
 		t.Fatal(err)
 	}
 
-	return &Manager{pool: pool}, pool.ContainerRootfs("c1")
+	return &Manager{pool: pool, render: template.Render}, pool.ContainerRootfs("c1")
 }
 
 func TestApplyTemplates(t *testing.T) {
@@ -57,7 +59,7 @@ func TestApplyTemplates(t *testing.T) {
 		"once.tpl":     "first\n",
 	}
 
-	ctx := template.Context{Instance: template.Instance{Name: "c1"}, Config: map[string]string{}}
+	ctx := tplctx.Context{Instance: tplctx.Instance{Name: "c1"}, Config: map[string]string{}}
 	tests := []struct {
 		name    string
 		trigger string
@@ -127,7 +129,7 @@ func TestApplyTemplatesRefusesEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = m.applyTemplates("c1", "create", template.Context{}, os.Getuid(), os.Getgid())
+	err = m.applyTemplates("c1", "create", tplctx.Context{}, os.Getuid(), os.Getgid())
 	if err == nil {
 		t.Fatal("got no error writing through a directory symlink leading out of the rootfs")
 	}
@@ -141,7 +143,7 @@ func TestApplyTemplatesRefusesEscapes(t *testing.T) {
 func TestApplyTemplatesBroken(t *testing.T) {
 	tpls := map[string]*images.Template{"/etc/hostname": {When: []string{"create"}, Template: "h.tpl"}}
 	m, rootfs := templateManager(t, tpls, map[string]string{"h.tpl": "ok\n{{ container.name \n"})
-	err := m.applyTemplates("c1", "create", template.Context{}, os.Getuid(), os.Getgid())
+	err := m.applyTemplates("c1", "create", tplctx.Context{}, os.Getuid(), os.Getgid())
 	if err == nil || !strings.Contains(err.Error(), `template "h.tpl": line 2`) {
 		t.Fatalf("got %v, want an error naming the template and line 2", err)
 	}
@@ -150,6 +152,17 @@ func TestApplyTemplatesBroken(t *testing.T) {
 	if !os.IsNotExist(statErr) {
 		t.Fatalf("a broken template left a file: %v", statErr)
 	}
+}
+
+func TestNewManagerRequiresRender(t *testing.T) {
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "Render") {
+			t.Fatalf("got %v, want a panic naming Render", r)
+		}
+	}()
+
+	NewManager(ManagerArgs{})
 }
 
 func writeFile(t *testing.T, path string, content string) {

@@ -26,6 +26,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -131,7 +132,7 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	ev := events.NewServer()
 	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
-		LogDir: filepath.Join(dir, "logs")})
+		LogDir: filepath.Join(dir, "logs"), Render: template.Render})
 	err = m.Init(ctx)
 	if err != nil {
 		t.Fatal(err)

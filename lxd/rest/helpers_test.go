@@ -29,6 +29,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
@@ -76,7 +77,7 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	ev := events.NewServer()
 	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
-		LogDir: filepath.Join(e.Dir, "logs")})
+		LogDir: filepath.Join(e.Dir, "logs"), Render: template.Render})
 	err = m.Init(ctx)
 	if err != nil {
 		t.Fatal(err)

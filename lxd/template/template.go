@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/flosch/pongo2/v6"
+
+	"github.com/lxd-go/lxd/lxd/template/tplctx"
 )
 
 // noFiles is a loader that refuses every path, so no tag can ever read a file.
@@ -31,35 +33,8 @@ func newSet() *pongo2.TemplateSet {
 	return set
 }
 
-// Instance describes the instance a template is rendered for.
-type Instance struct {
-	Name         string
-	Architecture string
-	Privileged   bool
-	Ephemeral    bool
-}
-
-// Context is everything a template can see, as LXD provides it.
-type Context struct {
-	// Trigger is create, copy, start or rename.
-	Trigger string
-
-	// Path is the target path inside the instance.
-	Path string
-
-	Instance Instance
-
-	// Config is the instance's expanded configuration.
-	Config map[string]string
-
-	// Devices are the instance's expanded devices.
-	Devices map[string]map[string]string
-
-	// Properties are the template's own properties from metadata.yaml.
-	Properties map[string]string
-}
-
-func (c Context) pongo() pongo2.Context {
+// pongoContext is ctx as templates see it.
+func pongoContext(c tplctx.Context) pongo2.Context {
 	container := map[string]any{
 		"name":         c.Instance.Name,
 		"architecture": c.Instance.Architecture,
@@ -103,7 +78,7 @@ func (c Context) pongo() pongo2.Context {
 
 // Render renders the template source named name with ctx into w, within the budget of a template (see Limits).
 // Its errors name the template; one that went over the budget wraps ErrLimit.
-func Render(w io.Writer, name string, source []byte, ctx Context) error {
+func Render(w io.Writer, name string, source []byte, ctx tplctx.Context) error {
 	err := render(w, source, ctx)
 	if err != nil {
 		return fmt.Errorf("template %q: %w", name, err)
@@ -112,7 +87,7 @@ func Render(w io.Writer, name string, source []byte, ctx Context) error {
 	return nil
 }
 
-func render(w io.Writer, source []byte, ctx Context) (err error) {
+func render(w io.Writer, source []byte, ctx tplctx.Context) (err error) {
 	if len(source) > MaxSource {
 		return fmt.Errorf("larger than %d bytes: %w", MaxSource, ErrLimit)
 	}
@@ -152,7 +127,7 @@ func render(w io.Writer, source []byte, ctx Context) (err error) {
 		renderMu.Unlock()
 	}()
 
-	err = tpl.ExecuteWriterUnbuffered(ctx.pongo(), &budgetWriter{w: w, b: b, left: &b.output, limit: MaxOutput})
+	err = tpl.ExecuteWriterUnbuffered(pongoContext(ctx), &budgetWriter{w: w, b: b, left: &b.output, limit: MaxOutput})
 	if err != nil {
 		return describe(err, b.err != nil)
 	}

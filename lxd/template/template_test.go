@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lxd-go/lxd/lxd/template/tplctx"
 )
 
-var goldenCtx = Context{
+var goldenCtx = tplctx.Context{
 	Trigger:    "create",
 	Path:       "/etc/hostname",
-	Instance:   Instance{Name: "c1", Architecture: "x86_64", Privileged: false},
+	Instance:   tplctx.Instance{Name: "c1", Architecture: "x86_64", Privileged: false},
 	Config:     map[string]string{"user.greeting": "hi", "limits.cpu": "2"},
 	Devices:    map[string]map[string]string{"root": {"type": "disk", "path": "/"}},
 	Properties: map[string]string{"default": "fallback"},
