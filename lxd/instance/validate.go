@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -70,48 +74,169 @@ func checkUint(v string) error {
 	return nil
 }
 
-// checkCPU accepts a CPU count ("2") or a set of CPUs ("0-1,3").
-func checkCPU(v string) error {
+// MinMemory is the smallest limits.memory. liblxc's setup of a container, its start hooks and a small init are
+// charged to the container's memory cgroup and take about 1MiB; a limit near that kills init as it starts.
+const MinMemory = 16 << 20
+
+// MinProcesses is the smallest limits.processes. liblxc runs its start hooks (lxcfs's mount hook is a shell
+// script starting commands) inside the container's pids cgroup, and a start with fewer than 3 processes fails.
+const MinProcesses = 10
+
+// MaxProcesses is the largest limits.processes: the kernel refuses a pids.max above PID_MAX_LIMIT.
+const MaxProcesses = 4 << 20
+
+// HostCPUs returns the host's online CPUs, in order.
+func HostCPUs() []int {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err == nil {
+		ranges, err := parseCPUList(strings.TrimSpace(string(data)))
+		if err == nil {
+			var cpus []int
+			for _, r := range ranges {
+				for c := r[0]; c <= r[1]; c++ {
+					cpus = append(cpus, c)
+				}
+			}
+
+			return cpus
+		}
+	}
+
+	cpus := make([]int, runtime.NumCPU())
+	for i := range cpus {
+		cpus[i] = i
+	}
+
+	return cpus
+}
+
+// formatCPUList writes CPU numbers in order as a list of ranges ("0-3,6").
+func formatCPUList(cpus []int) string {
+	var parts []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+
+		if i == j {
+			parts = append(parts, strconv.Itoa(cpus[i]))
+		} else {
+			parts = append(parts, strconv.Itoa(cpus[i])+"-"+strconv.Itoa(cpus[j]))
+		}
+
+		i = j + 1
+	}
+
+	return strings.Join(parts, ",")
+}
+
+// parseCPUList parses a CPU set ("0-1,3") into its ranges.
+func parseCPUList(v string) ([][2]int, error) {
+	var out [][2]int
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			hi = lo
+		}
+
+		a, errA := strconv.ParseUint(lo, 10, 32)
+		b, errB := strconv.ParseUint(hi, 10, 32)
+		if errA != nil || errB != nil || b < a {
+			return nil, fmt.Errorf("%q is neither a CPU count nor a CPU set such as \"0-1,3\"", v)
+		}
+
+		out = append(out, [2]int{int(a), int(b)})
+	}
+
+	return out, nil
+}
+
+// CPUSet turns limits.cpu into the cpuset of the host's CPUs it names. A count N is the host's first N online
+// CPUs, all of them when N is larger than their number (as LXD does); a set must only name online CPUs.
+func CPUSet(v string) (string, error) {
+	host := HostCPUs()
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err == nil {
 		if n == 0 {
-			return fmt.Errorf("limits.cpu must be at least 1")
+			return "", fmt.Errorf("%q is not a CPU count of at least 1", v)
 		}
 
-		return nil
+		return formatCPUList(host[:min(int(n), len(host))]), nil
 	}
 
-	for _, part := range strings.Split(v, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		_, err = strconv.ParseUint(lo, 10, 32)
-		if err != nil {
-			return fmt.Errorf("%q is neither a CPU count nor a CPU set", v)
-		}
+	ranges, err := parseCPUList(v)
+	if err != nil {
+		return "", err
+	}
 
-		if isRange {
-			_, err = strconv.ParseUint(hi, 10, 32)
-			if err != nil {
-				return fmt.Errorf("%q is neither a CPU count nor a CPU set", v)
+	// The walk stops at the first CPU the host lacks: a huge range costs no more than the host's CPUs.
+	for _, r := range ranges {
+		for c := r[0]; c <= r[1]; c++ {
+			if !slices.Contains(host, c) {
+				return "", fmt.Errorf("%q names CPU %d, which the host does not have (its CPUs are %s)", v, c, formatCPUList(host))
 			}
 		}
 	}
 
-	return nil
+	return v, nil
 }
 
-// checkMemory accepts a byte size with an optional unit ("256MiB", "1GB", "512") or a percentage ("50%").
-func checkMemory(v string) error {
+// checkCPU accepts a CPU count ("2") or a set of the host's CPUs ("0-1,3").
+func checkCPU(v string) error {
+	_, err := CPUSet(v)
+	return err
+}
+
+// MemoryLimit turns limits.memory into bytes: a size with an optional unit ("256MiB", "1GB", "512") or a
+// percentage of the host's memory ("50%"). Limits below MinMemory are refused.
+func MemoryLimit(v string) (int64, error) {
+	var limit int64
 	if p, ok := strings.CutSuffix(v, "%"); ok {
 		n, err := strconv.ParseUint(p, 10, 8)
 		if err != nil || n == 0 || n > 100 {
-			return fmt.Errorf("%q is not a percentage between 1%% and 100%%", v)
+			return 0, fmt.Errorf("%q is not a percentage between 1%% and 100%%", v)
 		}
 
-		return nil
+		var info unix.Sysinfo_t
+		err = unix.Sysinfo(&info)
+		if err != nil {
+			return 0, fmt.Errorf("reading the host's memory: %w", err)
+		}
+
+		limit = int64(info.Totalram) * int64(info.Unit) / 100 * int64(n)
+		if limit < MinMemory {
+			return 0, fmt.Errorf("%q of the host's memory is %d bytes, below the minimum of 16MiB", v, limit)
+		}
+
+		return limit, nil
 	}
 
-	_, err := ParseByteSize(v)
+	limit, err := ParseByteSize(v)
+	if err != nil {
+		return 0, err
+	}
+
+	if limit < MinMemory {
+		return 0, fmt.Errorf("%q is below the minimum of 16MiB", v)
+	}
+
+	return limit, nil
+}
+
+func checkMemory(v string) error {
+	_, err := MemoryLimit(v)
 	return err
+}
+
+// checkProcesses accepts a number of processes between MinProcesses and MaxProcesses.
+func checkProcesses(v string) error {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n < MinProcesses || n > MaxProcesses {
+		return fmt.Errorf("%q is not a number of processes between %d and %d", v, MinProcesses, MaxProcesses)
+	}
+
+	return nil
 }
 
 // ParseByteSize parses a size such as "512", "256MiB", "1GB" or "2G" into bytes.
@@ -148,7 +273,7 @@ func checkAny(string) error { return nil }
 var configKeys = map[string]keyCheck{
 	"limits.cpu":          checkCPU,
 	"limits.memory":       checkMemory,
-	"limits.processes":    checkUint,
+	"limits.processes":    checkProcesses,
 	"boot.autostart":      checkBool,
 	"security.privileged": checkBool,
 	"security.nesting":    checkBool,

@@ -2,6 +2,8 @@ package instance
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -53,16 +55,31 @@ func TestValidateConfig(t *testing.T) {
 	}{
 		{"empty", nil, false, false, true},
 		{"cpu count", map[string]string{"limits.cpu": "2"}, false, false, true},
-		{"cpu set", map[string]string{"limits.cpu": "0-1,3"}, false, false, true},
+		{"cpu set", map[string]string{"limits.cpu": "0-0"}, false, false, true},
+		{"cpu count above the host's", map[string]string{"limits.cpu": "4096"}, false, false, true},
+		{"cpu set beyond the host's", map[string]string{"limits.cpu": "0-9999999"}, false, false, false},
+		{"cpu set past the last", map[string]string{"limits.cpu": "4095-4095"}, false, false, true},
+		{"cpu reversed range", map[string]string{"limits.cpu": "1-0"}, false, false, false},
+		{"cpu empty part", map[string]string{"limits.cpu": "0,,1"}, false, false, false},
+		{"cpu negative", map[string]string{"limits.cpu": "-1"}, false, false, false},
 		{"cpu zero", map[string]string{"limits.cpu": "0"}, false, false, false},
 		{"cpu junk", map[string]string{"limits.cpu": "two"}, false, false, false},
 		{"memory unit", map[string]string{"limits.memory": "256MiB"}, false, false, true},
-		{"memory bytes", map[string]string{"limits.memory": "1048576"}, false, false, true},
+		{"memory bytes", map[string]string{"limits.memory": "16777216"}, false, false, true},
+		{"memory below the floor", map[string]string{"limits.memory": "1048576"}, false, false, false},
+		{"memory one byte", map[string]string{"limits.memory": "1B"}, false, false, false},
+		{"memory zero", map[string]string{"limits.memory": "0"}, false, false, false},
+		{"memory negative", map[string]string{"limits.memory": "-1GiB"}, false, false, false},
+		{"memory huge", map[string]string{"limits.memory": "99999999999TiB"}, false, false, false},
 		{"memory percent", map[string]string{"limits.memory": "50%"}, false, false, true},
 		{"memory bad percent", map[string]string{"limits.memory": "150%"}, false, false, false},
 		{"memory junk", map[string]string{"limits.memory": "lots"}, false, false, false},
 		{"processes", map[string]string{"limits.processes": "100"}, false, false, true},
 		{"processes negative", map[string]string{"limits.processes": "-1"}, false, false, false},
+		{"processes zero", map[string]string{"limits.processes": "0"}, false, false, false},
+		{"processes below the floor", map[string]string{"limits.processes": "2"}, false, false, false},
+		{"processes at the kernel's limit", map[string]string{"limits.processes": "4194304"}, false, false, true},
+		{"processes above the kernel's limit", map[string]string{"limits.processes": "4194305"}, false, false, false},
 		{"environment", map[string]string{"environment.FOO": "bar baz"}, false, false, true},
 		{"environment empty name", map[string]string{"environment.": "x"}, false, false, false},
 		{"user", map[string]string{"user.anything": "x"}, false, false, true},
@@ -83,13 +100,78 @@ func TestValidateConfig(t *testing.T) {
 		{"volatile on profile", map[string]string{"volatile.uuid": "x"}, true, true, false},
 	}
 
+	host := HostCPUs()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.config["limits.cpu"] == "4095-4095" && len(host) < 4096 {
+				tt.ok = false
+			}
+
 			err := ValidateConfig(tt.config, tt.profile, tt.internal)
 			if (err == nil) != tt.ok {
 				t.Fatalf("ValidateConfig(%v) = %v, want ok=%v", tt.config, err, tt.ok)
 			}
+
+			if err == nil {
+				return
+			}
+
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("got %v, want an ErrInvalid", err)
+			}
+
+			for k, v := range tt.config {
+				_, known := configKeys[k]
+				if known && strings.HasPrefix(k, "limits.") && (!strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), v)) {
+					t.Fatalf("got %q, want the key %s and the value %q named", err, k, v)
+				}
+			}
 		})
+	}
+}
+
+func TestCPUSet(t *testing.T) {
+	host := HostCPUs()
+	all := formatCPUList(host)
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"1", strconv.Itoa(host[0])},
+		{strconv.Itoa(len(host)), all},
+		{strconv.Itoa(len(host) + 5), all},
+		{all, all},
+	}
+
+	for _, tt := range tests {
+		got, err := CPUSet(tt.in)
+		if err != nil || got != tt.want {
+			t.Fatalf("CPUSet(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+
+	beyond := strconv.Itoa(host[len(host)-1] + 1)
+	_, err := CPUSet("0," + beyond)
+	if err == nil || !strings.Contains(err.Error(), "CPU "+beyond) || !strings.Contains(err.Error(), all) {
+		t.Fatalf("got %v, want CPU %s refused, naming the host's CPUs %s", err, beyond, all)
+	}
+}
+
+func TestFormatCPUList(t *testing.T) {
+	tests := []struct {
+		in   []int
+		want string
+	}{
+		{[]int{0}, "0"},
+		{[]int{0, 1, 2, 3}, "0-3"},
+		{[]int{0, 2, 3, 5}, "0,2-3,5"},
+	}
+
+	for _, tt := range tests {
+		got := formatCPUList(tt.in)
+		if got != tt.want {
+			t.Fatalf("formatCPUList(%v) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

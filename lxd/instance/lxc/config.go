@@ -74,21 +74,34 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		memKey = "memory.max"
 	}
 
+	// The limits were checked when set; the host may have changed since (fewer CPUs online, less memory), so
+	// they are checked again here and a start fails with the key rather than in liblxc.
 	if v := spec.Config["limits.memory"]; v != "" {
-		limit, err := memoryLimit(v)
+		limit, err := instance.MemoryLimit(v)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("invalid value for %q: %w", "limits.memory", err)
 		}
 
 		add(prefix+memKey, strconv.FormatInt(limit, 10))
 	}
 
 	if v := spec.Config["limits.processes"]; v != "" {
-		add(prefix+pidsKey, v)
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < instance.MinProcesses || n > instance.MaxProcesses {
+			return nil, fmt.Errorf("invalid value for %q: %q is not a number of processes between %d and %d",
+				"limits.processes", v, instance.MinProcesses, instance.MaxProcesses)
+		}
+
+		add(prefix+pidsKey, strconv.FormatUint(n, 10))
 	}
 
 	if v := spec.Config["limits.cpu"]; v != "" {
-		add(prefix+"cpuset.cpus", cpuSet(v))
+		cpus, err := instance.CPUSet(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid value for %q: %w", "limits.cpu", err)
+		}
+
+		add(prefix+"cpuset.cpus", cpus)
 	}
 
 	for k, v := range spec.Config {
@@ -384,39 +397,4 @@ func fstabEscape(s string) string {
 	}
 
 	return b.String()
-}
-
-// memoryLimit turns limits.memory into bytes; a percentage is of the host's memory.
-func memoryLimit(v string) (int64, error) {
-	pct, ok := strings.CutSuffix(v, "%")
-	if !ok {
-		return instance.ParseByteSize(v)
-	}
-
-	n, err := strconv.ParseInt(pct, 10, 64)
-	if err != nil {
-		return 0, err
-	}
-
-	var info unix.Sysinfo_t
-	err = unix.Sysinfo(&info)
-	if err != nil {
-		return 0, err
-	}
-
-	return int64(info.Totalram) * int64(info.Unit) * n / 100, nil
-}
-
-// cpuSet turns limits.cpu into a cpuset: a count N means CPUs 0 to N-1.
-func cpuSet(v string) string {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return v
-	}
-
-	if n <= 1 {
-		return "0"
-	}
-
-	return fmt.Sprintf("0-%d", n-1)
 }

@@ -1,11 +1,16 @@
 package lxc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,16 +96,254 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 		return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
 	}
 
+	var logStart int64
+	fi, err := os.Stat(spec.LogFile)
+	if err == nil {
+		logStart = fi.Size()
+	}
+
 	err = d.startInHelper(ctx, spec.Name, config)
+	if err == nil && !c.Wait(golxc.RUNNING, startTimeout) {
+		err = errors.New("the container did not reach RUNNING")
+	}
+
 	if err != nil {
+		detail := logError(spec.LogFile, logStart)
+		if detail != "" {
+			err = fmt.Errorf("%w: %s", err, detail)
+		}
+
+		// liblxc made the container's cgroups before it failed, and leaves some behind.
+		c.Wait(golxc.STOPPED, startTimeout)
+		cleanErr := d.removeCgroups(spec.Name)
+		if cleanErr != nil {
+			slog.Error("failed removing the cgroups of a container that did not start", "instance", spec.Name, "err", cleanErr)
+		}
+
 		return fmt.Errorf("%w (see %s)", err, spec.LogFile)
 	}
 
-	if !c.Wait(golxc.RUNNING, startTimeout) {
-		return fmt.Errorf("the container did not reach RUNNING (see %s)", spec.LogFile)
+	return nil
+}
+
+// logError returns the first error liblxc logged to logFile after offset, without its source location: the
+// reason a start failed ("Numerical result out of range - Failed to set \"cpuset.cpus\" to \"5-9\"").
+func logError(logFile string, offset int64) string {
+	f, err := os.Open(logFile)
+	if err != nil {
+		return ""
+	}
+
+	defer func() { _ = f.Close() }()
+	_, err = f.Seek(offset, io.SeekStart)
+	if err != nil {
+		return ""
+	}
+
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		// lxc <name> <time> ERROR <module> - <file>:<function>:<line> - <message>
+		parts := strings.Split(sc.Text(), " - ")
+		fields := strings.Fields(parts[0])
+		if len(parts) < 3 || len(fields) < 4 || fields[3] != "ERROR" {
+			continue
+		}
+
+		return strings.Join(parts[2:], " - ")
+	}
+
+	return ""
+}
+
+// cgroupTimeout bounds the wait for the processes left in a stopped container's cgroups (liblxc's monitor
+// tearing down) to exit.
+const cgroupTimeout = 10 * time.Second
+
+// removeCgroups removes what is left of the cgroups liblxc made for the container name, which must be stopped,
+// on every hierarchy: lxc.monitor.<name> and lxc.payload.<name>, and the "-<n>" variants liblxc picks when
+// those exist already (unless a running container has that name). liblxc leaves the monitor's cgroups behind
+// when a start fails and, on a host mixing cgroup v1 and v2, when a container stops. It first waits for the
+// processes still in them to exit.
+func (d *Driver) removeCgroups(name string) error {
+	if d.Status(name) != api.Stopped {
+		return fmt.Errorf("the container %q is not stopped", name)
+	}
+
+	var dirs []string
+	for _, base := range cgroupBases() {
+		entries, err := os.ReadDir(base)
+		if err != nil {
+			continue
+		}
+
+		for _, e := range entries {
+			owner, ok := cgroupOwner(e.Name(), name)
+			if !e.IsDir() || !ok || (owner != name && d.Status(owner) != api.Stopped) {
+				continue
+			}
+
+			dirs = append(dirs, filepath.Join(base, e.Name()))
+		}
+	}
+
+	var tree []string
+	for _, dir := range dirs {
+		_ = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				tree = append(tree, p)
+			}
+
+			return nil
+		})
+	}
+
+	err := waitCgroupsEmpty(tree, time.Now().Add(cgroupTimeout))
+	if err != nil {
+		return err
+	}
+
+	// Children before their parents.
+	slices.SortFunc(tree, func(a string, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	var errList []error
+	for _, dir := range tree {
+		err := unix.Rmdir(dir)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			errList = append(errList, fmt.Errorf("removing %s: %w", dir, err))
+		}
+	}
+
+	return errors.Join(errList...)
+}
+
+// cgroupOwner reports whether entry is a cgroup liblxc names for the container name: lxc.monitor.<name>,
+// lxc.payload.<name>, or one of those with a "-<n>" suffix. The suffixed ones could also be those of the
+// container "<name>-<n>", returned as their owner.
+func cgroupOwner(entry string, name string) (string, bool) {
+	for _, prefix := range []string{"lxc.monitor.", "lxc.payload."} {
+		rest, ok := strings.CutPrefix(entry, prefix+name)
+		if !ok {
+			continue
+		}
+
+		if rest == "" {
+			return name, true
+		}
+
+		n, ok := strings.CutPrefix(rest, "-")
+		if ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return name + rest, true
+		}
+	}
+
+	return "", false
+}
+
+// cgroupBases returns the directories where liblxc makes a container's cgroups: the root of each cgroup
+// hierarchy mounted on the host and, below it, the cgroups of this process and their ancestors.
+func cgroupBases() []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		_, after, ok := strings.Cut(line, " - ")
+		fields := strings.Fields(line)
+		if !ok || len(fields) < 5 {
+			continue
+		}
+
+		fsType, _, _ := strings.Cut(after, " ")
+		if fsType == "cgroup" || fsType == "cgroup2" {
+			mounts = append(mounts, fields[4])
+		}
+	}
+
+	own := []string{"/"}
+	data, err = os.ReadFile("/proc/self/cgroup")
+	if err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			parts := strings.SplitN(line, ":", 3)
+			if len(parts) != 3 {
+				continue
+			}
+
+			for p := filepath.Clean(parts[2]); p != "/" && p != "."; p = filepath.Dir(p) {
+				own = append(own, p)
+			}
+		}
+	}
+
+	var bases []string
+	for _, m := range mounts {
+		for _, p := range own {
+			base := filepath.Join(m, p)
+			if !slices.Contains(bases, base) {
+				bases = append(bases, base)
+			}
+		}
+	}
+
+	return bases
+}
+
+// waitCgroupsEmpty waits until the processes in the cgroups dirs have exited, or until deadline.
+func waitCgroupsEmpty(dirs []string, deadline time.Time) error {
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+
+		for _, field := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				continue
+			}
+
+			err = waitPidExit(pid, deadline)
+			if err != nil {
+				return fmt.Errorf("process %d in %s: %w", pid, dir, err)
+			}
+		}
 	}
 
 	return nil
+}
+
+// waitPidExit waits until the process pid has exited, or until deadline.
+func waitPidExit(pid int, deadline time.Time) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = unix.Close(fd) }()
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errors.New("still running")
+		}
+
+		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+
+		if err != nil {
+			return err
+		}
+
+		if n > 0 {
+			return nil
+		}
+	}
 }
 
 // StartCommand is the hidden subcommand of the daemon's own binary that starts one container: liblxc moves the
@@ -322,8 +565,14 @@ func (d *Driver) Exec(name string, spec instance.ExecSpec) (int, error) {
 	return pid, nil
 }
 
-// Cleanup removes liblxc's directory of a container.
+// Cleanup removes liblxc's directory of a container and what is left of its cgroups (a failed start of an
+// earlier daemon may have left some).
 func (d *Driver) Cleanup(name string) error {
+	err := d.removeCgroups(name)
+	if err != nil {
+		slog.Warn("failed removing the cgroups of a deleted container", "instance", name, "err", err)
+	}
+
 	return os.RemoveAll(filepath.Join(d.lxcPath, name))
 }
 

@@ -2,9 +2,12 @@ package lxc
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +139,118 @@ func TestStartExecStop(t *testing.T) {
 	err = d.Cleanup(name)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// cgroupsNamed returns the cgroups on the host whose name holds name.
+func cgroupsNamed(t *testing.T, name string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir("/sys/fs/cgroup", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+
+		if e.IsDir() && strings.Contains(e.Name(), name) {
+			found = append(found, p)
+		}
+
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return found
+}
+
+// TestStartLeavesNoCgroup checks that no cgroup named for a container remains after a start that fails once
+// liblxc made its cgroups, nor after a container that started is stopped.
+func TestStartLeavesNoCgroup(t *testing.T) {
+	err := Available()
+	if err != nil {
+		t.Skipf("SKIPPED: containers cannot run here: %v", err)
+	}
+
+	// A cgroup file liblxc only finds missing when it sets the container's limits, after making its cgroups.
+	bogus := "lxc.cgroup.memory.bogus = 1"
+	if cgroup2() {
+		bogus = "lxc.cgroup2.memory.bogus = 1"
+	}
+
+	rootfs := busyboxRootfs(t)
+	d, err := New(filepath.Join(t.TempDir(), "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	name := fmt.Sprintf("cgtest%d", os.Getpid())
+	logFile := filepath.Join(t.TempDir(), "lxc.log")
+	for i := range 2 {
+		err = d.Start(ctx, instance.Spec{Name: name, Rootfs: rootfs, LogFile: logFile,
+			Config: map[string]string{"raw.lxc": bogus}})
+		if err == nil {
+			_ = d.Kill(ctx, name)
+			t.Fatal("got a start with a bogus cgroup setting")
+		}
+
+		if !strings.Contains(err.Error(), "memory.bogus") {
+			t.Fatalf("got %q, want liblxc's reason naming memory.bogus", err)
+		}
+
+		left := cgroupsNamed(t, name)
+		if len(left) > 0 {
+			t.Fatalf("attempt %d: got the cgroups %v left after a failed start, want none", i+1, left)
+		}
+	}
+
+	err = d.Start(ctx, instance.Spec{Name: name, Rootfs: rootfs, LogFile: logFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(cgroupsNamed(t, name)) == 0 {
+		t.Fatal("got no cgroup named for a running container")
+	}
+
+	err = d.Kill(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	left := cgroupsNamed(t, name)
+	if len(left) > 0 {
+		t.Fatalf("got the cgroups %v left after a stop, want none", left)
+	}
+
+	err = d.Cleanup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCgroupOwner(t *testing.T) {
+	tests := []struct {
+		entry string
+		owner string
+		ok    bool
+	}{
+		{"lxc.monitor.c1", "c1", true},
+		{"lxc.payload.c1", "c1", true},
+		{"lxc.payload.c1-3", "c1-3", true},
+		{"lxc.monitor.c1-12", "c1-12", true},
+		{"lxc.payload.c10", "", false},
+		{"lxc.payload.c1-", "", false},
+		{"lxc.payload.c1-x", "", false},
+		{"lxc.pivot", "", false},
+		{"c1", "", false},
+	}
+
+	for _, tt := range tests {
+		owner, ok := cgroupOwner(tt.entry, "c1")
+		if owner != tt.owner || ok != tt.ok {
+			t.Fatalf("cgroupOwner(%q, \"c1\") = %q, %v; want %q, %v", tt.entry, owner, ok, tt.owner, tt.ok)
+		}
 	}
 }
