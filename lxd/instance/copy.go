@@ -3,9 +3,7 @@ package instance
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -205,6 +203,7 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 	}
 
 	m.undoStorage(r, args.Name, "copy")
+	storage.CrashPoint("copy-storage-created")
 
 	err = copyTemplatesIn(m.templatesSource(srcName, src.snapshot), m.pool.ContainerPath(args.Name))
 	if err != nil {
@@ -244,20 +243,11 @@ func (m *Manager) copySnapshots(ctx context.Context, from string, to string) err
 	}
 
 	for _, snap := range snaps {
-		dest := m.pool.SnapshotPath(to, snap.Name)
-		err = os.MkdirAll(dest, 0o700)
+		// Storage first, built apart and renamed into place, then the row: a crash in between leaves complete
+		// storage without a row, which the next start removes.
+		err = m.pool.CopySnapshot(from, to, snap.Name)
 		if err != nil {
 			return err
-		}
-
-		err = storage.CopyTree(filepath.Join(m.pool.SnapshotPath(from, snap.Name), "rootfs"), filepath.Join(dest, "rootfs"))
-		if err != nil {
-			return fmt.Errorf("copying snapshot %q: %w", snap.Name, err)
-		}
-
-		err = copyTemplatesIn(m.pool.SnapshotPath(from, snap.Name), dest)
-		if err != nil {
-			return fmt.Errorf("copying the metadata of snapshot %q: %w", snap.Name, err)
 		}
 
 		snap.Instance = to

@@ -155,11 +155,20 @@ func (m *Manager) Init(ctx context.Context) error {
 		return fmt.Errorf("reconciling instances with their storage: %w", err)
 	}
 
+	// Bases whose image went while the daemon was down, or whose pruning a crash cut short.
+	err = m.PruneBases(ctx)
+	if err != nil {
+		slog.Warn("failed pruning image bases", "err", err)
+	}
+
 	for _, inst := range insts {
+		m.thawSnapshotFreeze(ctx, &inst)
 		if m.driver.Status(inst.Name) != api.Stopped {
 			m.follow(inst.Name)
 			continue
 		}
+
+		m.finishRestore(ctx, &inst)
 
 		// A daemon that died may have left the root of a stopped instance mounted.
 		err = m.pool.Unmount(inst.Name)
@@ -187,28 +196,43 @@ func (m *Manager) Init(ctx context.Context) error {
 
 // reconcile makes instance records and storage match again after a crash, and returns the instances kept.
 //
-// Rows are written before storage when creating, storage is removed before rows when deleting, and a rename
-// renames the row, then the storage, then the snapshots' storage. So after a crash:
-//   - a row without storage is an instance whose creation or copy did not finish: it is removed, with its
-//     snapshots, driver files and logs;
+// Rows are written before storage when creating; deleting renames the storage (with its snapshots') to a tombstone
+// before the row is removed; a rename renames the row, then the storage, then the snapshots' storage. So after a
+// crash:
+//   - orphans set aside by an earlier start whose owner (instance row, or snapshot row for a snapshot) is still
+//     gone are removed;
+//   - a row whose storage is missing is removed with its snapshots, driver files and logs: with a tombstone of its
+//     storage, the delete is finished ("finishing an interrupted delete"); without, it is a creation or a copy
+//     that did not finish, or storage removed outside the daemon, and the log says which;
 //   - storage without a row is the old name of an interrupted rename: when exactly one row lacks storage and
 //     exactly one storage lacks a row, the rename is completed; otherwise the storage is set aside in the pool's
-//     orphans directory, never deleted;
+//     orphans directory, removed at a later start if its owner is still gone;
 //   - snapshot storage under a name no instance has is completed the same way when it pairs with exactly one
 //     instance whose snapshots have no storage at all, and is set aside otherwise;
-//   - a snapshot row without storage (a crash during the copy) is removed, and snapshot storage without a row is
-//     set aside.
+//   - snapshots are reconciled per instance (reconcileSnapshots);
+//   - tombstones are removed last.
 //
 // A running instance is never touched.
 func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Instance, error) {
+	err := m.pruneOrphans(ctx, insts)
+	if err != nil {
+		return nil, err
+	}
+
+	deleted := m.pool.DeletedContainers()
 	kept := make([]db.Instance, 0, len(insts))
 	owned := map[string]bool{}
-	var missing []db.Instance
+	var missing, interrupted []db.Instance
 	for _, inst := range insts {
 		_, err := m.pool.ContainerBase(inst.Name)
 		if err == nil || !errors.Is(err, errs.ErrNotFound) || m.driver.Status(inst.Name) != api.Stopped {
 			kept = append(kept, inst)
 			owned[inst.Name] = true
+			continue
+		}
+
+		if deleted[inst.Name] {
+			interrupted = append(interrupted, inst)
 			continue
 		}
 
@@ -246,8 +270,21 @@ func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Inst
 		missing, unowned = nil, nil
 	}
 
+	for _, inst := range interrupted {
+		slog.Warn("finishing an interrupted delete", "instance", inst.Name)
+		err = m.removeUnfinished(ctx, inst.Name)
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	for _, inst := range missing {
-		slog.Warn("removing an instance whose creation did not finish", "instance", inst.Name)
+		if inst.Config[KeyApplyTemplate] != "" {
+			slog.Warn("removing an instance whose creation did not finish", "instance", inst.Name)
+		} else {
+			slog.Error("removing an instance that has no storage: its creation did not finish or its storage was removed outside the daemon", "instance", inst.Name)
+		}
+
 		err = m.removeUnfinished(ctx, inst.Name)
 		if err != nil {
 			return nil, err
@@ -275,7 +312,97 @@ func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Inst
 		}
 	}
 
+	err = m.pool.RemoveTombstones()
+	if err != nil {
+		return nil, err
+	}
+
 	return kept, nil
+}
+
+// pruneOrphans removes the entries of the pool's orphans directory whose owner is gone: the instance row of a
+// container's storage, the snapshot row of a snapshot's. It runs before this start sets anything aside, so that
+// what is set aside stays for one run of the daemon, for an administrator to look at.
+func (m *Manager) pruneOrphans(ctx context.Context, insts []db.Instance) error {
+	orphans, err := m.pool.Orphans()
+	if err != nil || len(orphans) == 0 {
+		return err
+	}
+
+	rows := map[string]bool{}
+	for _, inst := range insts {
+		rows[inst.Name] = true
+	}
+
+	for _, o := range orphans {
+		owned := rows[o.Instance]
+		if owned && o.Snapshot != "" {
+			_, err = m.loadSnapshot(ctx, o.Instance, o.Snapshot)
+			if err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+
+			owned = err == nil
+		}
+
+		if owned {
+			continue
+		}
+
+		slog.Warn("removing set-aside storage whose owner is gone", "path", o.Path, "instance", o.Instance, "snapshot", o.Snapshot)
+		err = m.pool.RemoveOrphan(o)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// thawSnapshotFreeze undoes the freeze of a snapshot a crash interrupted: an instance whose row records that the
+// daemon froze it for a snapshot (KeySnapshotFreeze) is thawed if still frozen, and the record is cleared. An
+// instance a user paused has no record and stays frozen.
+func (m *Manager) thawSnapshotFreeze(ctx context.Context, inst *db.Instance) {
+	snap := inst.Config[KeySnapshotFreeze]
+	if snap == "" {
+		return
+	}
+
+	if m.driver.Status(inst.Name) == api.Frozen {
+		slog.Warn("resuming an instance frozen for a snapshot that a crash interrupted", "instance", inst.Name, "snapshot", snap)
+		err := m.driver.Unfreeze(inst.Name)
+		if err != nil {
+			slog.Error("failed resuming an instance frozen for a snapshot", "instance", inst.Name, "err", err)
+			return
+		}
+	}
+
+	m.setVolatile(ctx, inst.Name, map[string]string{KeySnapshotFreeze: ""})
+	delete(inst.Config, KeySnapshotFreeze)
+}
+
+// finishRestore does again the restore of a stopped instance to a snapshot that a crash interrupted (its row still
+// records it, KeyRestoring). A restore that cannot be done again is logged as an error and its record cleared: the
+// instance keeps either its old or the snapshot's root filesystem whole, with its old configuration.
+func (m *Manager) finishRestore(ctx context.Context, inst *db.Instance) {
+	snap := inst.Config[KeyRestoring]
+	if snap == "" {
+		return
+	}
+
+	slog.Warn("completing an interrupted restore", "instance", inst.Name, "snapshot", snap)
+	unlock := m.lock(inst.Name)
+	defer unlock()
+	err := m.restoreLocked(ctx, inst.Name, snap)
+	if err != nil {
+		slog.Error("failed completing an interrupted restore", "instance", inst.Name, "snapshot", snap, "err", err)
+		m.setVolatile(ctx, inst.Name, map[string]string{KeyRestoring: ""})
+	}
+
+	fresh, err := m.load(ctx, inst.Name)
+	if err == nil {
+		*inst = *fresh
+	}
 }
 
 // reconcileSnapshotOwners deals with snapshot storage kept under a name no instance has: it completes an
@@ -367,8 +494,13 @@ func (m *Manager) removeUnfinished(ctx context.Context, name string) error {
 	})
 }
 
-// reconcileSnapshots removes the snapshot rows of an instance that have no storage and sets aside the snapshot
-// storage that has no row.
+// reconcileSnapshots makes the snapshot rows of an instance and their storage match. Snapshot rows are written
+// before storage when snapshotting, removed before storage when deleting, and storage (complete, renamed into
+// place) is written before rows when copying; a rename renames the row, then the storage. So a crash leaves at
+// most one of these per instance:
+//   - one row without storage and one storage without a row: an interrupted rename, completed;
+//   - a row without storage: a snapshot whose copy did not finish, removed;
+//   - storage without a row: a delete (or the copy of an instance's snapshots) that did not finish, removed.
 func (m *Manager) reconcileSnapshots(ctx context.Context, name string) error {
 	var rows []db.Snapshot
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -391,32 +523,41 @@ func (m *Manager) reconcileSnapshots(ctx context.Context, name string) error {
 	}
 
 	recorded := map[string]bool{}
+	var missing, unrecorded []string
 	for _, row := range rows {
 		recorded[row.Name] = true
-		if onDisk[row.Name] {
-			continue
+		if !onDisk[row.Name] {
+			missing = append(missing, row.Name)
 		}
+	}
 
-		slog.Warn("removing a snapshot whose creation did not finish", "instance", name, "snapshot", row.Name)
+	for _, snap := range stored {
+		if !recorded[snap] {
+			unrecorded = append(unrecorded, snap)
+		}
+	}
+
+	if len(missing) == 1 && len(unrecorded) == 1 {
+		slog.Warn("completing an interrupted rename of a snapshot", "instance", name, "from", unrecorded[0], "to", missing[0])
+		return m.pool.RenameSnapshot(name, unrecorded[0], missing[0])
+	}
+
+	for _, snap := range missing {
+		slog.Warn("removing a snapshot whose creation did not finish", "instance", name, "snapshot", snap)
 		err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-			return tx.DeleteSnapshot(ctx, name, row.Name)
+			return tx.DeleteSnapshot(ctx, name, snap)
 		})
 		if err != nil {
 			return err
 		}
 	}
 
-	for _, snap := range stored {
-		if recorded[snap] {
-			continue
-		}
-
-		dest, err := m.pool.SetAsideSnapshot(name, snap)
+	for _, snap := range unrecorded {
+		slog.Warn("finishing the removal of a snapshot that has no record", "instance", name, "snapshot", snap)
+		err = m.pool.DeleteSnapshot(name, snap)
 		if err != nil {
 			return err
 		}
-
-		slog.Warn("set aside a snapshot that has no record", "instance", name, "snapshot", snap, "path", dest)
 	}
 
 	return nil

@@ -11,8 +11,21 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
+)
+
+// Volatile keys recording a multi-step snapshot change while it runs, so that the next start undoes or completes
+// what a crash interrupted.
+const (
+	// KeySnapshotFreeze names the snapshot an instance was frozen for by the daemon: an instance found frozen at
+	// start with it set is thawed, while one a user paused (without it) stays frozen.
+	KeySnapshotFreeze = "volatile.snapshot_freeze"
+
+	// KeyRestoring names the snapshot an instance is being restored to: a restore found interrupted at start is
+	// done again.
+	KeyRestoring = "volatile.restoring"
 )
 
 // SnapshotURL is the API path of a snapshot.
@@ -194,40 +207,58 @@ func (m *Manager) CreateSnapshot(ctx context.Context, name string, snap string, 
 
 	// A running instance is frozen for the copy, so the snapshot is consistent.
 	if m.driver.Status(name) == api.Running {
-		err = m.driver.Freeze(name)
-		if err != nil {
-			slog.Warn("failed freezing the instance for a snapshot", "instance", name, "err", err)
-		} else {
-			m.lifecycle("instance-paused", name)
-			defer func() {
-				err := m.driver.Unfreeze(name)
-				if err != nil {
-					slog.Error("failed resuming the instance after a snapshot", "instance", name, "err", err)
-					return
-				}
-
-				m.lifecycle("instance-resumed", name)
-			}()
-		}
+		thaw := m.freezeForSnapshot(ctx, name, snap)
+		defer thaw()
 	}
 
-	// Deferred after the unfreeze, so it runs first: a failed snapshot is rolled back before the instance resumes.
+	// Deferred after the thaw, so it runs first: a failed snapshot is rolled back before the instance resumes.
 	defer r.Fail()
-	err = m.pool.CreateSnapshot(name, snap)
-	if err != nil {
-		return err
-	}
-
-	r.Add(func() { _ = m.pool.DeleteSnapshot(name, snap) })
 
 	// The snapshot keeps the instance's metadata and templates as they are now.
-	err = copyTemplatesIn(m.pool.ContainerPath(name), m.pool.SnapshotPath(name, snap))
+	err = m.pool.CreateSnapshot(name, snap, func(dir string) error {
+		return copyTemplatesIn(m.pool.ContainerPath(name), dir)
+	})
 	if err != nil {
 		return err
 	}
 
 	r.Success()
 	return nil
+}
+
+// freezeForSnapshot freezes a running instance for a snapshot and returns what thaws it. The instance row records
+// the freeze first (KeySnapshotFreeze), so that a crash before the thaw is undone at the next start; an instance
+// whose freeze cannot be recorded is not frozen.
+func (m *Manager) freezeForSnapshot(ctx context.Context, name string, snap string) func() {
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.SetInstanceConfig(ctx, name, map[string]string{KeySnapshotFreeze: snap})
+	})
+	if err != nil {
+		slog.Warn("not freezing the instance for a snapshot: its freeze cannot be recorded", "instance", name, "err", err)
+		return func() {}
+	}
+
+	forget := func() { m.setVolatile(context.Background(), name, map[string]string{KeySnapshotFreeze: ""}) }
+	err = m.driver.Freeze(name)
+	if err != nil {
+		slog.Warn("failed freezing the instance for a snapshot", "instance", name, "err", err)
+		forget()
+		return func() {}
+	}
+
+	m.lifecycle("instance-paused", name)
+	storage.CrashPoint("snapshot-frozen")
+	return func() {
+		err := m.driver.Unfreeze(name)
+		if err != nil {
+			// The record stays, so that the next start thaws it.
+			slog.Error("failed resuming the instance after a snapshot", "instance", name, "err", err)
+			return
+		}
+
+		forget()
+		m.lifecycle("instance-resumed", name)
+	}
 }
 
 // RenameSnapshot renames a snapshot of an instance.
@@ -282,6 +313,8 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, name string, snap string) 
 		return err
 	}
 
+	// A crash from here on leaves storage without a row, which the next start removes.
+	storage.CrashPoint("snapshot-delete-row-deleted")
 	return m.pool.DeleteSnapshot(name, snap)
 }
 
@@ -296,22 +329,14 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		return err
 	}
 
-	var row *db.Snapshot
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		row, err = tx.GetSnapshot(ctx, name, snap)
-		return err
-	})
-	if errors.Is(err, errs.ErrNotFound) {
-		return errs.NotFound("snapshot %q of instance %q not found", snap, name)
-	}
-
-	if err != nil {
-		return err
-	}
-
 	running := m.driver.Status(name) != api.Stopped
 	if running && inst.Ephemeral {
 		return errs.Invalid("stop the ephemeral instance before restoring it")
+	}
+
+	_, err = m.loadSnapshot(ctx, name, snap)
+	if err != nil {
+		return err
 	}
 
 	if running {
@@ -322,6 +347,58 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 	}
 
 	m.waitRunDone(name)
+	err = m.restoreLocked(ctx, name, snap)
+	if err != nil {
+		return err
+	}
+
+	if running {
+		return m.startLocked(ctx, name)
+	}
+
+	return nil
+}
+
+// loadSnapshot reads one snapshot row.
+func (m *Manager) loadSnapshot(ctx context.Context, name string, snap string) (*db.Snapshot, error) {
+	var row *db.Snapshot
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		row, err = tx.GetSnapshot(ctx, name, snap)
+		return err
+	})
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, errs.NotFound("snapshot %q of instance %q not found", snap, name)
+	}
+
+	return row, err
+}
+
+// restoreLocked restores a stopped instance to a snapshot. The row records the restore (KeyRestoring) before the
+// root filesystem is exchanged, and the row's update to the snapshot's state clears it: a crash in between leaves
+// the record, and the next start does the restore again (finishRestore), which gives the same result.
+func (m *Manager) restoreLocked(ctx context.Context, name string, snap string) error {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	row, err := m.loadSnapshot(ctx, name, snap)
+	if err != nil {
+		return err
+	}
+
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.SetInstanceConfig(ctx, name, map[string]string{KeyRestoring: snap})
+	})
+	if err != nil {
+		return err
+	}
+
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { m.setVolatile(context.Background(), name, map[string]string{KeyRestoring: ""}) })
+
 	err = m.pool.RestoreSnapshot(name, snap)
 	if err != nil {
 		return err
@@ -334,8 +411,9 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		}
 	}
 
+	// The instance's volatile keys as loaded before KeyRestoring was set: the update clears it.
 	for k, v := range inst.Config {
-		if strings.HasPrefix(k, "volatile.") {
+		if strings.HasPrefix(k, "volatile.") && k != KeyRestoring {
 			config[k] = v
 		}
 	}
@@ -361,10 +439,7 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		return err
 	}
 
-	if running {
-		return m.startLocked(ctx, name)
-	}
-
+	r.Success()
 	return nil
 }
 

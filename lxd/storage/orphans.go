@@ -4,38 +4,43 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 )
 
-// removeUnfinished removes the .tmp- directories of container creations and snapshots a crash cut short.
+// removeUnfinished removes what a crash left of the pool's own changes: the .tmp- directories of unpacks,
+// container creations, copies, restores and snapshots, and the tombstones of image bases and of single snapshots
+// being removed. The tombstones of whole containers are left to the instance manager (DeletedContainers).
 func (p *Pool) removeUnfinished() {
-	dirs := []string{filepath.Join(p.dir, "containers")}
+	dirs := []string{filepath.Join(p.dir, "images"), filepath.Join(p.dir, "containers"), p.OrphansPath()}
 	snaps, _ := os.ReadDir(filepath.Join(p.dir, "containers-snapshots"))
 	for _, e := range snaps {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			dirs = append(dirs, p.snapshotsPath(e.Name()))
 		}
 	}
 
-	for _, dir := range dirs {
+	var unfinished, entombed []string
+	for i, dir := range dirs {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), ".tmp-") {
-				continue
+			path := filepath.Join(dir, e.Name())
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				unfinished = append(unfinished, path)
 			}
 
-			path := filepath.Join(dir, e.Name())
-			slog.Warn("removing storage left unfinished by a crash", "path", path)
-			err := os.RemoveAll(path)
-			if err != nil {
-				slog.Error("failed removing unfinished storage", "path", path, "err", err)
+			// The containers directory (index 1) keeps its tombstones for the instance manager.
+			_, ok := tombstoneOwner(e.Name())
+			if ok && i != 1 {
+				entombed = append(entombed, path)
 			}
 		}
 	}
+
+	_ = removeAll(unfinished, "removing storage left unfinished by a crash")
+	_ = removeAll(entombed, "finishing the removal of storage a crash interrupted")
 }
 
 // listDirs returns the names of the directories in dir that do not start with a dot; a missing dir is empty.
@@ -128,4 +133,48 @@ func (p *Pool) SetAsideSnapshot(name string, snap string) (string, error) {
 
 	_ = os.Remove(p.snapshotsPath(name))
 	return dest, nil
+}
+
+// Orphan is one entry of the orphans directory: the instance it was set aside from and, for a snapshot, the
+// snapshot's name.
+type Orphan struct {
+	Path     string
+	Instance string
+	Snapshot string
+}
+
+// Orphans lists the entries of the orphans directory: <instance>.<nanoseconds> for a container,
+// <instance>.<snapshot>.<nanoseconds> for a snapshot (instance names have no dots).
+func (p *Pool) Orphans() ([]Orphan, error) {
+	entries, err := os.ReadDir(p.OrphansPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	var out []Orphan
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+
+		label := e.Name()
+		i := strings.LastIndex(label, ".")
+		if i > 0 {
+			label = label[:i]
+		}
+
+		inst, snap, _ := strings.Cut(label, ".")
+		out = append(out, Orphan{Path: filepath.Join(p.OrphansPath(), e.Name()), Instance: inst, Snapshot: snap})
+	}
+
+	return out, nil
+}
+
+// RemoveOrphan removes one entry of the orphans directory, renaming it out of the way first.
+func (p *Pool) RemoveOrphan(o Orphan) error {
+	return removeEntombed(o.Path, "")
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/locking"
+	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/revert"
 )
 
@@ -54,19 +55,12 @@ func NewDirPool(name string, dir string) (*Pool, error) {
 	}
 
 	p := &Pool{name: name, dir: dir}
-	entries, err := os.ReadDir(filepath.Join(dir, "images"))
+	p.removeUnfinished()
+	err := p.checkBases()
 	if err != nil {
 		return nil, err
 	}
 
-	// Unpacks cut short by a crash are left as .tmp- directories.
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			_ = os.RemoveAll(filepath.Join(dir, "images", e.Name()))
-		}
-	}
-
-	p.removeUnfinished()
 	return p, nil
 }
 
@@ -104,10 +98,62 @@ func (p *Pool) BaseRootfs(base string) string {
 	return filepath.Join(p.basePath(base), "rootfs")
 }
 
-// HasBase reports whether a base is in place.
+// baseComplete is the file written last into a base, once its unpack is complete: a base is used only under its
+// final name and with this file.
+const baseComplete = "complete"
+
+// HasBase reports whether a complete base is in place.
 func (p *Pool) HasBase(base string) bool {
-	_, err := os.Stat(p.BaseRootfs(base))
+	_, err := os.Stat(filepath.Join(p.basePath(base), baseComplete))
 	return err == nil
+}
+
+// checkBases deals with the bases that lack their completeness file at start. One that a container is built on was
+// made before bases had the file (they were always unpacked apart and renamed into place, and only unused bases
+// were removed in place), so it is complete and gets the file. An unused one may be what a removal cut short
+// left: it is removed, and unpacked again when next needed.
+func (p *Pool) checkBases() error {
+	bases, err := p.Bases()
+	if err != nil {
+		return err
+	}
+
+	used := map[string]bool{}
+	names, err := p.Containers()
+	if err != nil {
+		return err
+	}
+
+	for _, name := range names {
+		base, err := p.ContainerBase(name)
+		if err == nil && base != "" {
+			used[base] = true
+		}
+	}
+
+	for _, base := range bases {
+		if p.HasBase(base) {
+			continue
+		}
+
+		if used[base] {
+			slog.Info("marking a base from before completeness files as complete", "base", base)
+			err = fsutil.WriteFileAtomic(filepath.Join(p.basePath(base), baseComplete), nil, 0o600)
+			if err != nil {
+				return err
+			}
+
+			continue
+		}
+
+		slog.Warn("removing an image base that is not complete", "base", base)
+		err = removeEntombed(p.basePath(base), "")
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
 
 // EnsureBase makes sure the base exists, calling unpack to fill a fresh directory when it does not. Concurrent
@@ -137,12 +183,29 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 		return false, err
 	}
 
+	CrashPoint("base-unpacked")
+	err = fsutil.WriteFileAtomic(filepath.Join(tmp, baseComplete), nil, 0o600)
+	if err != nil {
+		return false, err
+	}
+
 	err = os.Chmod(tmp, 0o700)
 	if err != nil {
 		return false, err
 	}
 
+	// A directory left under the final name without the completeness file is not a base: out of the way first.
+	err = removeEntombed(p.basePath(base), "")
+	if err != nil {
+		return false, err
+	}
+
 	err = os.Rename(tmp, p.basePath(base))
+	if err != nil {
+		return false, err
+	}
+
+	err = fsutil.SyncDir(filepath.Join(p.dir, "images"))
 	if err != nil {
 		return false, err
 	}
@@ -168,7 +231,8 @@ func (p *Pool) Bases() ([]string, error) {
 	return out, nil
 }
 
-// DeleteBase removes a base; the caller makes sure no container uses it.
+// DeleteBase removes a base; the caller makes sure no container uses it. The base is renamed out of the way
+// before its removal, so that a crash never leaves part of it under its name.
 func (p *Pool) DeleteBase(base string) error {
 	if strings.ContainsAny(base, "/") || base == "" || strings.HasPrefix(base, ".") {
 		return fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
@@ -176,7 +240,7 @@ func (p *Pool) DeleteBase(base string) error {
 
 	unlock := p.baseLock(base)
 	defer unlock()
-	return os.RemoveAll(p.basePath(base))
+	return removeEntombed(p.basePath(base), "base-delete-entombed")
 }
 
 // ContainerPath returns the directory of a container.
@@ -387,7 +451,9 @@ func (p *Pool) RenameContainer(name string, newName string) error {
 	return os.Rename(p.ContainerPath(name), p.ContainerPath(newName))
 }
 
-// DeleteContainer unmounts and removes a container's storage; a missing container is not an error.
+// DeleteContainer unmounts and removes a container's storage and its snapshots' storage; a missing container is
+// not an error. Both are renamed to tombstones first: a crash during the removal leaves no container under its
+// name, and the tombstones tell the next start that a deletion was under way (DeletedContainers).
 func (p *Pool) DeleteContainer(name string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -397,7 +463,30 @@ func (p *Pool) DeleteContainer(name string) error {
 		return err
 	}
 
-	return os.RemoveAll(p.ContainerPath(name))
+	tomb, err := entomb(p.ContainerPath(name))
+	if err != nil {
+		return err
+	}
+
+	snaps, err := entomb(p.snapshotsPath(name))
+	if err != nil {
+		return err
+	}
+
+	CrashPoint("instance-delete-entombed")
+	for _, path := range []string{tomb, snaps} {
+		if path == "" {
+			continue
+		}
+
+		err = os.RemoveAll(path)
+		if err != nil {
+			return err
+		}
+	}
+
+	CrashPoint("instance-delete-removed")
+	return nil
 }
 
 // ContainerUsage returns the bytes a container adds to its base (its upper layer, or its whole root without one).

@@ -249,7 +249,7 @@ func TestRestoreSnapshotSwapsWholeDirectory(t *testing.T) {
 
 	write(filepath.Join(dir, "rootfs", "file"), "then\n")
 	write(filepath.Join(dir, "metadata.yaml"), "then\n")
-	err = p.CreateSnapshot("c1", "s0")
+	err = p.CreateSnapshot("c1", "s0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

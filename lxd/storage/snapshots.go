@@ -24,9 +24,10 @@ func (p *Pool) snapshotsPath(name string) string {
 	return filepath.Join(p.dir, "containers-snapshots", name)
 }
 
-// CreateSnapshot copies the merged root filesystem of a container into a new snapshot. The container's root is
-// mounted for the copy if it is not already (a running container's is).
-func (p *Pool) CreateSnapshot(name string, snap string) error {
+// CreateSnapshot copies the merged root filesystem of a container into a new snapshot, then calls extra (when not
+// nil) on the snapshot's directory for the files kept next to it. The container's root is mounted for the copy if
+// it is not already (a running container's is). The snapshot appears under its name only once complete.
+func (p *Pool) CreateSnapshot(name string, snap string, extra func(dir string) error) error {
 	dir := p.SnapshotPath(name, snap)
 	_, err := os.Lstat(dir)
 	if err == nil {
@@ -62,6 +63,14 @@ func (p *Pool) CreateSnapshot(name string, snap string) error {
 		return fmt.Errorf("copying the root filesystem of %q: %w", name, err)
 	}
 
+	if extra != nil {
+		err = extra(tmp)
+		if err != nil {
+			return err
+		}
+	}
+
+	CrashPoint("snapshot-copied")
 	err = os.Rename(tmp, dir)
 	if err != nil {
 		return err
@@ -71,9 +80,9 @@ func (p *Pool) CreateSnapshot(name string, snap string) error {
 	return nil
 }
 
-// DeleteSnapshot removes a snapshot's storage; a missing one is not an error.
+// DeleteSnapshot removes a snapshot's storage, renaming it out of the way first; a missing one is not an error.
 func (p *Pool) DeleteSnapshot(name string, snap string) error {
-	err := os.RemoveAll(p.SnapshotPath(name, snap))
+	err := removeEntombed(p.SnapshotPath(name, snap), "snapshot-delete-entombed")
 	if err != nil {
 		return err
 	}
@@ -82,9 +91,58 @@ func (p *Pool) DeleteSnapshot(name string, snap string) error {
 	return nil
 }
 
-// DeleteSnapshots removes the storage of all of a container's snapshots.
+// DeleteSnapshots removes the storage of all of a container's snapshots, renaming it out of the way first.
 func (p *Pool) DeleteSnapshots(name string) error {
-	return os.RemoveAll(p.snapshotsPath(name))
+	return removeEntombed(p.snapshotsPath(name), "")
+}
+
+// CopySnapshot copies the storage of snapshot snap of instance from to the same snapshot of instance to. The copy
+// is built under a .tmp- name and appears under its own only once complete.
+func (p *Pool) CopySnapshot(from string, to string, snap string) error {
+	dir := p.SnapshotPath(to, snap)
+	_, err := os.Lstat(dir)
+	if err == nil {
+		return fmt.Errorf("snapshot storage %s/%s already exists: %w", to, snap, errs.ErrConflict)
+	}
+
+	err = os.MkdirAll(p.snapshotsPath(to), 0o700)
+	if err != nil {
+		return err
+	}
+
+	tmp, err := os.MkdirTemp(p.snapshotsPath(to), ".tmp-")
+	if err != nil {
+		return err
+	}
+
+	r := revert.New()
+	defer r.Fail()
+	r.Add(func() { _ = os.RemoveAll(tmp) })
+
+	err = os.Chmod(tmp, 0o700)
+	if err != nil {
+		return err
+	}
+
+	src := p.SnapshotPath(from, snap)
+	err = CopyTree(filepath.Join(src, "rootfs"), filepath.Join(tmp, "rootfs"))
+	if err != nil {
+		return fmt.Errorf("copying snapshot %q: %w", snap, err)
+	}
+
+	err = carryOver(src, tmp)
+	if err != nil {
+		return fmt.Errorf("copying the metadata of snapshot %q: %w", snap, err)
+	}
+
+	CrashPoint("copy-snapshot-copied")
+	err = os.Rename(tmp, dir)
+	if err != nil {
+		return err
+	}
+
+	r.Success()
+	return nil
 }
 
 // RenameSnapshot renames a snapshot's storage.
@@ -178,6 +236,8 @@ func (p *Pool) replaceRootfs(name string, src string, extras string) error {
 		return err
 	}
 
+	CrashPoint("restore-copied")
+
 	// tmp now holds the old container, which the deferred removal drops.
 	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
@@ -194,6 +254,10 @@ func (p *Pool) replaceRootfs(name string, src string, extras string) error {
 			_ = os.Rename(old, dir)
 			return err
 		}
+	}
+
+	if err == nil {
+		CrashPoint("restore-exchanged")
 	}
 
 	return err
