@@ -62,7 +62,7 @@ func fileHeaders(info fs.FileInfo, idmap *instance.IDMap, kind string) map[strin
 	return map[string]string{
 		"X-LXD-uid":      strconv.Itoa(uid),
 		"X-LXD-gid":      strconv.Itoa(gid),
-		"X-LXD-mode":     fmt.Sprintf("%04o", info.Mode().Perm()|info.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)),
+		"X-LXD-mode":     fmt.Sprintf("%04o", unixMode(info.Mode())),
 		"X-LXD-type":     kind,
 		"X-LXD-modified": info.ModTime().UTC().String(),
 	}
@@ -118,12 +118,8 @@ func instanceFileGet(s *state.State, r *http.Request) response.Response {
 
 		return api.StatusErrorf(http.StatusBadRequest, "%s is not a file, directory or symlink", rel)
 	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return response.NotFound(fmt.Errorf("%s not found in the instance", r.URL.Query().Get("path")))
-	}
-
 	if err != nil {
-		return response.SmartError(err)
+		return fileError(err, r.URL.Query().Get("path"))
 	}
 
 	if entries != nil {
@@ -192,6 +188,13 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	// A negative mode keeps the existing file's, as LXD's client sends -1 ("-001") for it.
+	if mode > 0o7777 {
+		return response.BadRequest(fmt.Errorf("invalid X-LXD-mode header %q: not an octal mode up to 7777", r.Header.Get("X-LXD-mode")))
+	}
+
+	mode = max(mode, -1)
+
 	kind := r.Header.Get("X-LXD-type")
 	if kind == "" {
 		kind = "file"
@@ -208,6 +211,7 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
 		hostUID, hostGID := max(uid, 0), max(gid, 0)
+		var err error
 		if idmap != nil {
 			hostUID, hostGID, err = idmap.Shift(hostUID, hostGID)
 			if err != nil {
@@ -224,17 +228,18 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 				mode = 0o755
 			}
 
-			err := root.Mkdir(rel, fs.FileMode(mode))
+			err := root.Mkdir(rel, 0o700)
 			if err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 
-			err = root.Chmod(rel, fs.FileMode(mode))
+			err = root.Lchown(rel, hostUID, hostGID)
 			if err != nil {
 				return err
 			}
 
-			return root.Lchown(rel, hostUID, hostGID)
+			// After the owner, whose change clears the setuid and setgid bits.
+			return root.Chmod(rel, fileMode(mode))
 		case "symlink":
 			target, err := io.ReadAll(io.LimitReader(r.Body, 4096))
 			if err != nil {
@@ -253,10 +258,76 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 		return api.StatusErrorf(http.StatusBadRequest, "invalid X-LXD-type %q", kind)
 	})
 	if err != nil {
-		return response.SmartError(err)
+		return fileError(err, r.URL.Query().Get("path"))
 	}
 
 	return response.EmptySyncResponse
+}
+
+// specialModes pairs the unix setuid, setgid and sticky bits with Go's own.
+var specialModes = []struct {
+	bit  int
+	flag fs.FileMode
+}{{0o4000, fs.ModeSetuid}, {0o2000, fs.ModeSetgid}, {0o1000, fs.ModeSticky}}
+
+// fileMode turns a unix mode (0o4755) into an fs.FileMode.
+func fileMode(mode int) fs.FileMode {
+	m := fs.FileMode(mode & 0o777)
+	for _, sm := range specialModes {
+		if mode&sm.bit != 0 {
+			m |= sm.flag
+		}
+	}
+
+	return m
+}
+
+// unixMode is the inverse of fileMode: the permission, setuid, setgid and sticky bits of m as a unix mode.
+func unixMode(m fs.FileMode) int {
+	mode := int(m.Perm())
+	for _, sm := range specialModes {
+		if m&sm.flag != 0 {
+			mode |= sm.bit
+		}
+	}
+
+	return mode
+}
+
+// isPathEscape reports whether err is os.Root refusing a path that leads out of the root: through "..", an
+// absolute symlink or a relative one climbing above the root.
+func isPathEscape(err error) bool {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && pathErr.Err != nil && pathErr.Err.Error() == "path escapes from parent" {
+		return true
+	}
+
+	var linkErr *os.LinkError
+	return errors.As(err, &linkErr) && linkErr.Err != nil && linkErr.Err.Error() == "path escapes from parent"
+}
+
+// fileError answers a file request that failed: a missing path is a 404; a path leading out of the instance's
+// root through a symlink, or naming a file where a directory is needed (or the reverse), is the client's error.
+func fileError(err error, p string) response.Response {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return response.NotFound(fmt.Errorf("%s not found in the instance", p))
+	case isPathEscape(err):
+		return response.BadRequest(fmt.Errorf("path %q leads out of the instance through a symlink: absolute symlinks and "+
+			"symlinks above the instance's root are not followed", p))
+	case errors.Is(err, syscall.ENOTDIR):
+		return response.BadRequest(fmt.Errorf("path %q: a component is not a directory", p))
+	case errors.Is(err, syscall.EISDIR):
+		return response.BadRequest(fmt.Errorf("path %q is a directory", p))
+	case errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EEXIST):
+		return response.BadRequest(fmt.Errorf("path %q: %w", p, errors.Unwrap(err)))
+	case errors.Is(err, syscall.ELOOP):
+		return response.BadRequest(fmt.Errorf("path %q: too many levels of symbolic links", p))
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return response.BadRequest(fmt.Errorf("path %q is too long", p))
+	}
+
+	return response.SmartError(err)
 }
 
 // fileOwnerChange is the host owner a written file gets; keepUID and keepGID keep an existing file's ids instead.
@@ -290,12 +361,13 @@ func writeFile(root *os.Root, rel string, body io.Reader, appendTo bool, mode in
 
 	perm := fs.FileMode(0o644)
 	if mode >= 0 {
-		perm = fs.FileMode(mode)
+		perm = fileMode(mode)
 	} else if exists {
-		perm = info.Mode().Perm()
+		perm = info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	}
 
-	f, err := root.OpenFile(rel, flags, perm)
+	// Created with the permission bits only (os.Root takes no others); the full mode is set after the owner.
+	f, err := root.OpenFile(rel, flags, perm.Perm())
 	if err != nil {
 		return err
 	}
@@ -348,12 +420,8 @@ func instanceFileDelete(s *state.State, r *http.Request) response.Response {
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
 		return root.Remove(rel)
 	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return response.NotFound(fmt.Errorf("%s not found in the instance", r.URL.Query().Get("path")))
-	}
-
 	if err != nil {
-		return response.SmartError(err)
+		return fileError(err, r.URL.Query().Get("path"))
 	}
 
 	return response.EmptySyncResponse

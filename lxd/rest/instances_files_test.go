@@ -1,0 +1,246 @@
+package rest
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/lxd/template"
+)
+
+// testIDMap is the map of the unprivileged containers of filesEnv.
+var testIDMap = &instance.IDMap{HostUID: 1000000, HostGID: 1000000, Size: 65536}
+
+// filesEnv is an API whose containers are unprivileged (testIDMap) over a dir pool under dir, holding the stopped
+// instance "c1" with an empty root.
+type filesEnv struct {
+	handler http.Handler
+	rootfs  string
+}
+
+func newFilesEnv(t *testing.T) *filesEnv {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: instance storage needs root")
+	}
+
+	dir := t.TempDir()
+	d, err := db.Open(filepath.Join(dir, "database"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store, err := images.NewStore(filepath.Join(dir, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pool, err := storage.NewDirPool(storage.DefaultPool, filepath.Join(dir, "pool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ev := events.NewServer()
+	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
+		LogDir: filepath.Join(dir, "logs"), Render: template.Render, IDMap: testIDMap})
+	err = m.Init(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.New(nil)
+	s := &state.State{
+		ShutdownCtx:    ctx,
+		Dirs:           state.NewDirs(dir),
+		DB:             d,
+		Config:         func() *config.Config { return cfg },
+		HTTPSAddresses: func() []string { return nil },
+		ReloadTrust:    func(context.Context) error { return nil },
+		Images:         store,
+		Ops:            operations.NewRegistry(ev),
+		Events:         ev,
+		Instances:      m,
+	}
+
+	srv := &Server{
+		State: s,
+		Authenticate: func(r *http.Request) *request.Requestor {
+			return &request.Requestor{Trusted: true, Protocol: "unix", Address: "@"}
+		},
+		Ready:    func() bool { return true },
+		Shutdown: func() {},
+	}
+
+	t.Cleanup(func() {
+		opsCtx, opsCancel := context.WithTimeout(context.Background(), testWait)
+		defer opsCancel()
+		_ = s.Ops.Shutdown(opsCtx)
+		cancel()
+		ev.Close(time.Second)
+		_ = d.Close()
+	})
+
+	env := &filesEnv{handler: srv.Handler()}
+	rec := env.do(t, http.MethodPost, "/1.0/instances", `{"name": "c1", "source": {"type": "none"}}`, nil)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("got %d creating c1: %s", rec.Code, rec.Body)
+	}
+
+	env.rootfs = filepath.Join(dir, "pool", "containers", "c1", "rootfs")
+	waitFor(t, "c1 created", func() bool {
+		return env.do(t, http.MethodGet, "/1.0/instances/c1/files?path=/", "", nil).Code == http.StatusOK
+	})
+
+	return env
+}
+
+// do serves one request with headers.
+func (e *filesEnv) do(t *testing.T, method string, path string, body string, headers map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestFilePushSpecialModes pushes files and directories with the setuid, setgid and sticky bits: they keep them,
+// owned by the container ids asked for, shifted through the idmap.
+func TestFilePushSpecialModes(t *testing.T) {
+	e := newFilesEnv(t)
+	tests := []struct {
+		path    string
+		kind    string
+		mode    string
+		want    fs.FileMode
+		wantRaw uint32
+	}{
+		{"/su", "file", "4755", 0o755 | fs.ModeSetuid, 0o4755},
+		{"/sg", "file", "2711", 0o711 | fs.ModeSetgid, 0o2711},
+		{"/all", "file", "7777", 0o777 | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky, 0o7777},
+		{"/shared", "directory", "2775", fs.ModeDir | 0o775 | fs.ModeSetgid, 0o2775},
+		{"/tmp", "directory", "1777", fs.ModeDir | 0o777 | fs.ModeSticky, 0o1777},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec := e.do(t, http.MethodPost, "/1.0/instances/c1/files?path="+tt.path, "#!/bin/sh\n",
+				map[string]string{"X-LXD-type": tt.kind, "X-LXD-mode": tt.mode, "X-LXD-uid": "1000", "X-LXD-gid": "50"})
+			if rec.Code != http.StatusOK {
+				t.Fatalf("got %d (%s), want 200", rec.Code, rec.Body)
+			}
+
+			fi, err := os.Lstat(filepath.Join(e.rootfs, tt.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			st := fi.Sys().(*syscall.Stat_t)
+			if fi.Mode() != tt.want || st.Mode&0o7777 != tt.wantRaw {
+				t.Fatalf("got mode %v (%o), want %v (%o)", fi.Mode(), st.Mode&0o7777, tt.want, tt.wantRaw)
+			}
+
+			if st.Uid != 1001000 || st.Gid != 1000050 {
+				t.Fatalf("got owner %d:%d on the host, want 1001000:1000050", st.Uid, st.Gid)
+			}
+
+			rec = e.do(t, http.MethodGet, "/1.0/instances/c1/files?path="+tt.path, "", nil)
+			if rec.Code != http.StatusOK || rec.Header().Get("X-LXD-mode") != tt.mode ||
+				rec.Header().Get("X-LXD-uid") != "1000" || rec.Header().Get("X-LXD-gid") != "50" {
+				t.Fatalf("got %d with mode %q and owner %s:%s, want 200, %q and 1000:50", rec.Code,
+					rec.Header().Get("X-LXD-mode"), rec.Header().Get("X-LXD-uid"), rec.Header().Get("X-LXD-gid"), tt.mode)
+			}
+		})
+	}
+
+	// A later push without a mode keeps the special bits of the file it overwrites.
+	rec := e.do(t, http.MethodPost, "/1.0/instances/c1/files?path=/su", "new", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got %d (%s), want 200", rec.Code, rec.Body)
+	}
+
+	fi, err := os.Stat(filepath.Join(e.rootfs, "su"))
+	if err != nil || fi.Mode() != 0o755|fs.ModeSetuid {
+		t.Fatalf("got %v, %v after an overwrite without a mode, want %v", fi.Mode(), err, 0o755|fs.ModeSetuid)
+	}
+
+	for _, mode := range []string{"10000", "77777", "9", "x"} {
+		rec := e.do(t, http.MethodPost, "/1.0/instances/c1/files?path=/bad", "", map[string]string{"X-LXD-mode": mode})
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("X-LXD-mode %q: got %d (%s), want 400", mode, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestFileSymlinkEscape goes through symlinks leading out of the instance's root: every method answers 400
+// saying so, and nothing is written outside the root.
+func TestFileSymlinkEscape(t *testing.T) {
+	e := newFilesEnv(t)
+	outside := t.TempDir()
+	for name, target := range map[string]string{"abs": outside, "rel": "../../../../../../../../../../" + outside} {
+		err := os.Symlink(target, filepath.Join(e.rootfs, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, link := range []string{"abs", "rel"} {
+		p := "/" + link + "/victim"
+		for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
+			rec := e.do(t, method, "/1.0/instances/c1/files?path="+p, "x", nil)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "leads out of the instance") {
+				t.Fatalf("%s %s: got %d (%s), want 400 saying the path leads out of the instance", method, p, rec.Code, rec.Body)
+			}
+		}
+	}
+
+	entries, err := os.ReadDir(outside)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("got %v, %v outside the root, want nothing written", entries, err)
+	}
+
+	// A path under a file, and a directory that is not empty, are the client's errors too.
+	rec := e.do(t, http.MethodPost, "/1.0/instances/c1/files?path=/f", "x", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got %d (%s), want 200", rec.Code, rec.Body)
+	}
+
+	rec = e.do(t, http.MethodPost, "/1.0/instances/c1/files?path=/d", "", map[string]string{"X-LXD-type": "directory"})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got %d (%s), want 200", rec.Code, rec.Body)
+	}
+
+	rec = e.do(t, http.MethodPost, "/1.0/instances/c1/files?path=/d/x", "x", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got %d (%s), want 200", rec.Code, rec.Body)
+	}
+
+	for _, req := range []struct{ method, path string }{
+		{http.MethodPost, "/f/x"}, {http.MethodGet, "/f/x"}, {http.MethodDelete, "/d"},
+	} {
+		rec := e.do(t, req.method, "/1.0/instances/c1/files?path="+req.path, "x", nil)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("%s %s: got %d (%s), want 400", req.method, req.path, rec.Code, rec.Body)
+		}
+	}
+}
