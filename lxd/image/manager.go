@@ -13,7 +13,6 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
-	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -26,11 +25,17 @@ type Progress func(metadata map[string]any)
 // metadata) and waits for it to end.
 type TaskRunner func(ctx context.Context, description string, fn func(ctx context.Context, progress Progress) error) error
 
+// EventSender is what the manager needs of the event server: sending the lifecycle events of the images it
+// changes.
+type EventSender interface {
+	SendLifecycle(project string, ev api.EventLifecycle)
+}
+
 // ManagerArgs are the subsystems a Manager works with.
 type ManagerArgs struct {
 	DB     *db.DB
 	Store  *images.Store
-	Events *events.Server
+	Events EventSender
 
 	// Config returns the server configuration in force (images.* keys).
 	Config func() *config.Config
@@ -51,7 +56,7 @@ type ManagerArgs struct {
 type Manager struct {
 	db              *db.DB
 	store           *images.Store
-	events          *events.Server
+	events          EventSender
 	config          func() *config.Config
 	streamsCacheDir string
 	pruneBases      func(ctx context.Context) error
