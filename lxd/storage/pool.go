@@ -455,24 +455,12 @@ func (p *Pool) RenameContainer(name string, newName string) error {
 // not an error. Both are renamed to tombstones first: a crash during the removal leaves no container under its
 // name, and the tombstones tell the next start that a deletion was under way (DeletedContainers).
 func (p *Pool) DeleteContainer(name string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-
-	err := unmount(p.ContainerRootfs(name))
+	tomb, snaps, err := p.entombContainer(name)
 	if err != nil {
 		return err
 	}
 
-	tomb, err := entomb(p.ContainerPath(name))
-	if err != nil {
-		return err
-	}
-
-	snaps, err := entomb(p.snapshotsPath(name))
-	if err != nil {
-		return err
-	}
-
+	// Outside the mount lock: removing large snapshots takes a while and holds up no other container.
 	CrashPoint("instance-delete-entombed")
 	for _, path := range []string{tomb, snaps} {
 		if path == "" {
@@ -487,6 +475,26 @@ func (p *Pool) DeleteContainer(name string) error {
 
 	CrashPoint("instance-delete-removed")
 	return nil
+}
+
+// entombContainer unmounts a container's root filesystem and renames its directory and its snapshots' directory
+// to tombstones, returning their paths ("" for a missing one).
+func (p *Pool) entombContainer(name string) (string, string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	err := unmount(p.ContainerRootfs(name))
+	if err != nil {
+		return "", "", err
+	}
+
+	tomb, err := entomb(p.ContainerPath(name))
+	if err != nil {
+		return "", "", err
+	}
+
+	snaps, err := entomb(p.snapshotsPath(name))
+	return tomb, snaps, err
 }
 
 // ContainerUsage returns the bytes a container adds to its base (its upper layer, or its whole root without one).
