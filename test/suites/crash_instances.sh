@@ -87,6 +87,26 @@ test_crash_instances() {
 	lxc_in "${d}" launch deb c3
 	assert_eq "$(lxc_in "${d}" list c3 --format csv -c s)" "RUNNING" "launch after the crashes"
 	check_instances_consistent "${d}"
-	lxc_in "${d}" delete -f c1 c2 c3
+
+	# Killed while deleting an instance that has a snapshot (a full copy of the Debian root, so the removal takes a
+	# while): at whatever moment the kill lands, c2 is then either whole or gone, never listed without its files.
+	local etc pid
+	etc=$(find "${pool}/containers/c2/rootfs/etc" | wc -l)
+	lxc_in "${d}" delete c2 >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.3
+	kill -9 "$(cat "${d}/lxd.pid")"
+	wait "${pid}" 2>/dev/null || true
+	rm -f "${d}/lxd.pid"
+	spawn_lxd "${d}"
+	check_instances_consistent "${d}"
+	if [ "$(local_curl "${d}" /1.0/instances/c2 | jq -r .error_code)" != "404" ]; then
+		assert_eq "$(find "${pool}/containers/c2/rootfs/etc" | wc -l)" "${etc}" "/etc of c2 after a killed delete"
+		assert_eq "$(local_curl "${d}" /1.0/instances/c2/snapshots | jq -r '.metadata | length')" "1" "snapshots of c2 after a killed delete"
+		lxc_in "${d}" delete c2
+	fi
+
+	check_instances_consistent "${d}"
+	lxc_in "${d}" delete -f c1 c3
 	check_instances_consistent "${d}"
 }
