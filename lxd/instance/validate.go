@@ -44,9 +44,11 @@ func ValidName(name string) error {
 	return nil
 }
 
-// ValidProfileName checks a profile name: not empty, no slash, not "." or "..".
+// ValidProfileName checks a profile name: not empty, at most 63 bytes, no slash, backslash, white space or other
+// control character, not "." or "..".
 func ValidProfileName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\ \t\n") || len(name) > 63 {
+	bad := strings.ContainsFunc(name, func(c rune) bool { return c < 0x20 || c == 0x7f || c == ' ' || c == '/' || c == '\\' })
+	if name == "" || name == "." || name == ".." || bad || len(name) > 63 {
 		return fmt.Errorf("invalid profile name %q: %w", name, errs.ErrInvalid)
 	}
 

@@ -272,3 +272,34 @@ func TestParseByteSize(t *testing.T) {
 		})
 	}
 }
+
+func TestValidProfileName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"default", true},
+		{"web_servers.v2", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"a/b", false},
+		{"a\\b", false},
+		{"a b", false},
+		{"a\x00b", false},
+		{"a\nb", false},
+		{"a\x7fb", false},
+		{string(make([]byte, 64)), false},
+	}
+
+	for _, tt := range tests {
+		err := ValidProfileName(tt.name)
+		if (err == nil) != tt.ok {
+			t.Fatalf("ValidProfileName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+
+		if err != nil && !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("got %v, want an ErrInvalid", err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,10 @@ func filePath(r *http.Request) (string, error) {
 	p := r.URL.Query().Get("path")
 	if p == "" {
 		return "", api.StatusErrorf(http.StatusBadRequest, "missing path")
+	}
+
+	if strings.ContainsRune(p, 0) {
+		return "", api.StatusErrorf(http.StatusBadRequest, "invalid path %q: it contains a NUL byte", p)
 	}
 
 	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
@@ -244,6 +249,10 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 			target, err := io.ReadAll(io.LimitReader(r.Body, 4096))
 			if err != nil {
 				return err
+			}
+
+			if len(target) == 0 || bytes.IndexByte(target, 0) >= 0 {
+				return api.StatusErrorf(http.StatusBadRequest, "invalid symlink target %q: empty or with a NUL byte", target)
 			}
 
 			_ = root.Remove(rel)
