@@ -267,6 +267,13 @@ func (m *Manager) createRecord(ctx context.Context, r *revert.Reverter, inst db.
 		})
 		if err != nil {
 			slog.Error("failed removing the record of a failed "+what, "instance", inst.Name, "err", err)
+			return
+		}
+
+		// The row is gone: the tombstone of storage removed by undoStorage has done its job.
+		err = m.pool.RemoveTombstones(inst.Name)
+		if err != nil {
+			slog.Warn("failed removing the tombstone of a failed "+what, "instance", inst.Name, "err", err)
 		}
 	})
 
@@ -330,7 +337,8 @@ func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progr
 	return base, nil
 }
 
-// PruneBases removes the bases whose image is gone and that no instance uses.
+// PruneBases removes the bases whose image is gone and that no instance uses, and the tombstones of instances
+// whose deletion is complete (their row is gone too); Delete calls it once the row is gone.
 func (m *Manager) PruneBases(ctx context.Context) error {
 	bases, err := m.pool.Bases()
 	if err != nil {
@@ -339,6 +347,7 @@ func (m *Manager) PruneBases(ctx context.Context) error {
 
 	var live map[string]bool
 	used := map[string]bool{}
+	rows := map[string]bool{}
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
 		if err != nil {
@@ -356,6 +365,7 @@ func (m *Manager) PruneBases(ctx context.Context) error {
 		}
 
 		for _, inst := range insts {
+			rows[inst.Name] = true
 			base, err := m.pool.ContainerBase(inst.Name)
 			if err == nil && base != "" {
 				used[base] = true
@@ -366,6 +376,20 @@ func (m *Manager) PruneBases(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+
+	var deleted []string
+	for name := range m.pool.DeletedContainers() {
+		if !rows[name] {
+			deleted = append(deleted, name)
+		}
+	}
+
+	if len(deleted) > 0 {
+		err = m.pool.RemoveTombstones(deleted...)
+		if err != nil {
+			return err
+		}
 	}
 
 	for _, base := range bases {

@@ -196,8 +196,8 @@ func (m *Manager) Init(ctx context.Context) error {
 
 // reconcile makes instance records and storage match again after a crash, and returns the instances kept.
 //
-// Rows are written before storage when creating; deleting renames the storage (with its snapshots') to a tombstone
-// before the row is removed; a rename renames the row, then the storage, then the snapshots' storage. So after a
+// Rows are written before storage when creating; deleting renames the storage (with its snapshots') to a tombstone,
+// empties it, removes the row, then the tombstone; a rename renames the row, then the storage, then the snapshots' storage. So after a
 // crash:
 //   - orphans set aside by an earlier start whose owner (instance row, or snapshot row for a snapshot) is still
 //     gone are removed;
@@ -310,6 +310,10 @@ func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Inst
 		if err != nil {
 			return nil, err
 		}
+	}
+
+	for name := range deleted {
+		slog.Warn("finishing the removal of the storage of a deleted instance", "instance", name)
 	}
 
 	err = m.pool.RemoveTombstones()

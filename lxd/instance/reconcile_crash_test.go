@@ -75,6 +75,12 @@ func TestManagerReconcileInterruptedDelete(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"storage removed before the row", func(t *testing.T, m *Manager) {
+			err := m.pool.DeleteContainer("k")
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"snapshots entombed", func(t *testing.T, m *Manager) {
 			err := os.RemoveAll(m.pool.ContainerPath("k"))
 			if err != nil {
@@ -146,6 +152,39 @@ func TestManagerReconcileInterruptedDelete(t *testing.T) {
 				t.Fatal("the snapshots of another instance were touched")
 			}
 		})
+	}
+}
+
+// A delete and a failed creation leave no tombstone once their row is gone.
+func TestManagerDeleteLeavesNoTombstone(t *testing.T) {
+	m, _ := testManager(t)
+	ctx := context.Background()
+	err := createFromTestImage(t, m, "k", "{{ container.name }}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.CreateSnapshot(ctx, "k", "snap0", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Delete(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A creation failing after its storage was laid out: its template cannot render.
+	err = createFromTestImage(t, m, "broken", "{{ broken")
+	if err == nil {
+		t.Fatal("got no error creating from a broken template")
+	}
+
+	for _, dir := range []string{"containers", "containers-snapshots"} {
+		got := listDir(t, filepath.Join(m.pool.Dir(), dir))
+		if got != "" {
+			t.Errorf("got %q in %s/, want nothing", got, dir)
+		}
 	}
 }
 

@@ -452,8 +452,9 @@ func (p *Pool) RenameContainer(name string, newName string) error {
 }
 
 // DeleteContainer unmounts and removes a container's storage and its snapshots' storage; a missing container is
-// not an error. Both are renamed to tombstones first: a crash during the removal leaves no container under its
-// name, and the tombstones tell the next start that a deletion was under way (DeletedContainers).
+// not an error. Both are renamed to tombstones first, so that a crash never leaves part of them under their names.
+// The container's tombstone, emptied, stays as the record that the deletion is under way (DeletedContainers) until
+// the instance's row is gone too: the caller then removes it with RemoveTombstones.
 func (p *Pool) DeleteContainer(name string) error {
 	tomb, snaps, err := p.entombContainer(name)
 	if err != nil {
@@ -462,18 +463,44 @@ func (p *Pool) DeleteContainer(name string) error {
 
 	// Outside the mount lock: removing large snapshots takes a while and holds up no other container.
 	CrashPoint("instance-delete-entombed")
+	marker := tomb
+	if marker == "" {
+		marker = snaps
+	}
+
 	for _, path := range []string{tomb, snaps} {
-		if path == "" {
+		switch path {
+		case "":
 			continue
+		case marker:
+			err = removeContents(path)
+		default:
+			err = os.RemoveAll(path)
 		}
 
-		err = os.RemoveAll(path)
 		if err != nil {
 			return err
 		}
 	}
 
 	CrashPoint("instance-delete-removed")
+	return nil
+}
+
+// removeContents removes everything in the directory dir, keeping dir.
+func removeContents(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+
+	for _, e := range entries {
+		err = os.RemoveAll(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+	}
+
 	return nil
 }
 

@@ -123,14 +123,30 @@ func (p *Pool) DeletedContainers() map[string]bool {
 	return out
 }
 
-// RemoveTombstones removes every tombstone of a container or of a container's snapshots.
-func (p *Pool) RemoveTombstones() error {
+// RemoveTombstones removes the tombstones of the named containers and of their snapshots, or every container's
+// when no name is given.
+func (p *Pool) RemoveTombstones(names ...string) error {
+	only := map[string]bool{}
+	for _, name := range names {
+		only[name] = true
+	}
+
 	var paths []string
 	for _, dir := range []string{filepath.Join(p.dir, "containers"), filepath.Join(p.dir, "containers-snapshots")} {
-		for path := range tombstones(dir) {
-			paths = append(paths, path)
+		for path, owner := range tombstones(dir) {
+			if len(only) == 0 || only[owner] {
+				paths = append(paths, path)
+			}
 		}
 	}
 
-	return removeAll(paths, "finishing the removal of storage a crash interrupted")
+	var errs []error
+	for _, path := range paths {
+		err := os.RemoveAll(path)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	return errors.Join(errs...)
 }

@@ -237,15 +237,44 @@ func TestDeleteContainerRemovesSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, sub := range []string{"containers", "containers-snapshots"} {
-		got := entries(t, filepath.Join(dir, sub))
-		if got != "" {
-			t.Errorf("got %q in %s/, want nothing", got, sub)
-		}
+	// The emptied tombstone records the deletion until the caller is done with the row.
+	got := entries(t, filepath.Join(dir, "containers-snapshots"))
+	if got != "" {
+		t.Errorf("got %q in containers-snapshots/, want nothing", got)
 	}
 
-	if len(p.DeletedContainers()) != 0 {
-		t.Fatalf("got %v, want no deletion pending", p.DeletedContainers())
+	got = entries(t, filepath.Join(dir, "containers"))
+	if !strings.HasPrefix(got, ".deleted-c1.") || strings.Contains(got, " ") {
+		t.Fatalf("got %q in containers/, want the tombstone of c1 alone", got)
+	}
+
+	got = entries(t, filepath.Join(dir, "containers", got))
+	if got != "" {
+		t.Fatalf("got %q in the tombstone, want it empty", got)
+	}
+
+	deleted := p.DeletedContainers()
+	if len(deleted) != 1 || !deleted["c1"] {
+		t.Fatalf("got %v, want the deletion of c1 pending", deleted)
+	}
+
+	err = p.RemoveTombstones("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(p.DeletedContainers()) != 1 {
+		t.Fatal("the tombstone of another container was removed")
+	}
+
+	err = p.RemoveTombstones("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got = entries(t, filepath.Join(dir, "containers"))
+	if got != "" {
+		t.Fatalf("got %q in containers/, want nothing", got)
 	}
 }
 

@@ -242,6 +242,7 @@ test_crash_storage_instances() {
 	crash_at "${d}" instance-delete-removed lxc_in "${d}" delete k2
 	forget_whole k2 k2@s0
 	assert_absent "${d}" k2
+	grep -q "finishing an interrupted delete.*instance=k2" "${d}/lxd.log" || fail "the delete of k2 is not finished"
 
 	# Every name works again.
 	lxc_in "${d}" launch bb k
