@@ -329,14 +329,14 @@ func (m *Manager) RestoreSnapshot(ctx context.Context, name string, snap string)
 		return err
 	}
 
-	running := m.driver.Status(name) != api.Stopped
-	if running && inst.Ephemeral {
-		return errs.Invalid("stop the ephemeral instance before restoring it")
-	}
-
 	_, err = m.loadSnapshot(ctx, name, snap)
 	if err != nil {
 		return err
+	}
+
+	running := m.driver.Status(name) != api.Stopped
+	if running && inst.Ephemeral {
+		return errs.Invalid("stop the ephemeral instance before restoring it")
 	}
 
 	if running {
