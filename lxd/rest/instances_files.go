@@ -322,7 +322,7 @@ func fileError(err error, p string) response.Response {
 	case errors.Is(err, fs.ErrNotExist):
 		return response.NotFound(fmt.Errorf("%s not found in the instance", p))
 	case isPathEscape(err):
-		return response.BadRequest(fmt.Errorf("path %q leads out of the instance through a symlink: absolute symlinks and "+
+		return response.BadRequest(fmt.Errorf("path %q escapes from the instance through a symlink: absolute symlinks and "+
 			"symlinks above the instance's root are not followed", p))
 	case errors.Is(err, syscall.ENOTDIR):
 		return response.BadRequest(fmt.Errorf("path %q: a component is not a directory", p))

@@ -208,8 +208,8 @@ func TestFileSymlinkEscape(t *testing.T) {
 		p := "/" + link + "/victim"
 		for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 			rec := e.do(t, method, "/1.0/instances/c1/files?path="+p, "x", nil)
-			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "leads out of the instance") {
-				t.Fatalf("%s %s: got %d (%s), want 400 saying the path leads out of the instance", method, p, rec.Code, rec.Body)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "escapes from the instance") {
+				t.Fatalf("%s %s: got %d (%s), want 400 saying the path escapes from the instance", method, p, rec.Code, rec.Body)
 			}
 		}
 	}
