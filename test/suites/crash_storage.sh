@@ -203,6 +203,15 @@ test_crash_storage_instances() {
 	forget_whole k@s2
 	assert_absent "${d}" k/snapshots/s2
 
+	# A snapshot rename killed after the row: completed at start.
+	lxc_in "${d}" snapshot k s3
+	expect_whole "${d}" k s4
+	crash_at "${d}" snapshot-rename-row-renamed lxc_in "${d}" move k/s3 k/s4
+	assert_eq "$(local_curl "${d}" /1.0/instances/k/snapshots/s4 | jq -r .metadata.name)" "s4" "snapshot whose rename was killed"
+	grep -q "completing an interrupted rename of a snapshot.*from=s3 to=s4" "${d}/lxd.log" || fail "the snapshot rename is not completed"
+	lxc_in "${d}" delete k/s4
+	forget_whole k@s4
+
 	# Restores killed before and after the exchange of the root filesystem are done again at start.
 	head -c 200000 /dev/urandom >"${TEST_TMP}/data1"
 	lxc_in "${d}" file push "${TEST_TMP}/data1" k/root/data
