@@ -113,7 +113,13 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 			err = fmt.Errorf("%w: %s", err, detail)
 		}
 
-		// liblxc made the container's cgroups before it failed, and leaves some behind.
+		// A start cut short (its context cancelled while liblxc's monitor went on, or RUNNING reached late) may
+		// have left the container running: nothing of a failed start stays. liblxc made the container's cgroups
+		// before it failed, and leaves some behind.
+		if c.State() != golxc.STOPPED {
+			_ = c.Stop()
+		}
+
 		c.Wait(golxc.STOPPED, startTimeout)
 		cleanErr := d.removeCgroups(spec.Name)
 		if cleanErr != nil {
