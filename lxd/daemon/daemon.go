@@ -51,6 +51,10 @@ type Daemon struct {
 	unixServer *http.Server
 	https      *httpsListener
 
+	// socketGID, when hasSocketGID, is the group the unix socket is given ("lxd --group").
+	socketGID    int
+	hasSocketGID bool
+
 	// limits bound what untrusted HTTPS callers can hold; guard enforces them on every HTTPS listener.
 	limits httpLimits
 	guard  *httpsGuard
@@ -65,6 +69,13 @@ type Daemon struct {
 // New returns a daemon using the data directory dir.
 func New(dir string) *Daemon {
 	return &Daemon{dirs: state.NewDirs(dir), stopped: make(chan struct{}), limits: defaultHTTPLimits()}
+}
+
+// SetSocketGroup makes the unix socket belong to the group gid, so that its members may use the local API (as
+// LXD's "--group"). Call it before Init; without it the socket keeps the daemon's own group.
+func (d *Daemon) SetSocketGroup(gid int) {
+	d.socketGID = gid
+	d.hasSocketGID = true
 }
 
 // Init prepares the data directory, loads the certificate and starts the listeners.
@@ -197,6 +208,20 @@ func (d *Daemon) listenUnix() error {
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", path, err)
+	}
+
+	// Stop removes the socket itself once everything else has stopped; closing the server must not remove it first.
+	ul, ok := l.(*net.UnixListener)
+	if ok {
+		ul.SetUnlinkOnClose(false)
+	}
+
+	if d.hasSocketGID {
+		err = os.Chown(path, -1, d.socketGID)
+		if err != nil {
+			_ = l.Close()
+			return fmt.Errorf("give %s to group %d: %w", path, d.socketGID, err)
+		}
 	}
 
 	err = os.Chmod(path, 0o660)
