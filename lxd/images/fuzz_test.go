@@ -52,6 +52,8 @@ func FuzzValidateTar(f *testing.F) {
 	f.Add(compressAs(f, CompressionGzip, makeTar(f, unifiedEntries(goodMetadata))), uint8(layoutUnified))
 	f.Add(makeTar(f, metaEntries(goodMetadata)), uint8(layoutMeta))
 	f.Add(makeTar(f, rootfsTree()), uint8(layoutRootfs))
+	f.Add(makeTar(f, renamed(append(unifiedEntries(goodMetadata), strayEntries()...), func(n string) string { return "/" + n })),
+		uint8(layoutUnifiedOrMeta))
 	for _, b := range badImages(f) {
 		if b.split() {
 			f.Add(b.meta, uint8(layoutMeta))
@@ -65,7 +67,7 @@ func FuzzValidateTar(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, data []byte, l uint8) {
-		lay := layout(l % 3)
+		lay := layout(l % 4)
 		info, err := validatePart(bytes.NewReader(data), partImage, lay)
 		if err != nil {
 			var invalid *InvalidError

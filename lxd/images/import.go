@@ -269,23 +269,24 @@ func (s *Store) ImportAuto(ctx context.Context, first io.Reader, nextPart func()
 }
 
 func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error)) (*Pending, error) {
-	// The unified layout accepts everything a metadata part may hold; what follows decides which it was.
-	name, size, info, err := rc.part(ctx, first, partImage, layoutUnified)
+	// What follows decides whether the first part was a unified image or a metadata part: it is checked as either,
+	// the refusals that only a unified image's rootfs/ deserves kept aside until then.
+	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta)
 	if err != nil {
 		return nil, err
 	}
 
 	second, err := nextPart()
 	if errors.Is(err, io.EOF) {
+		if info.rootfsErr != nil {
+			return nil, info.rootfsErr
+		}
+
 		return rc.unified(name, size, info)
 	}
 
 	if err != nil {
 		return nil, fmt.Errorf("reading the rootfs part: %w", err)
-	}
-
-	if info.rootfsEntries > 0 {
-		return nil, invalidf(partMetadata, "the metadata part holds rootfs/ entries")
 	}
 
 	return rc.splitRootfs(ctx, name, size, info, second)

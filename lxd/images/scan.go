@@ -23,6 +23,11 @@ const (
 
 	// layoutRootfs is the rootfs part of a split image: the filesystem at the root.
 	layoutRootfs
+
+	// layoutUnifiedOrMeta is a part that is a unified image or the metadata part of a split one, as the first part
+	// of a download is: scanned as unified, with the rootfs/ refusals kept aside (scanner.rootfsErr) for when the
+	// part turns out to be unified.
+	layoutUnifiedOrMeta
 )
 
 // section is the part of an image tree an entry belongs to.
@@ -33,6 +38,10 @@ const (
 	sectionMetadata
 	sectionRootfs
 	sectionTemplates
+
+	// sectionIgnored holds the entries a layout does not use (a README beside metadata.yaml, rootfs/ in a metadata
+	// part): checked for what makes an entry hostile anywhere, never passed to visit and so never extracted.
+	sectionIgnored
 )
 
 const metadataName = "metadata.yaml"
@@ -57,7 +66,7 @@ var allowedCharDevices = map[[2]int64]string{
 type entry struct {
 	hdr *tar.Header
 
-	// name is the cleaned archive path ("rootfs/etc/passwd"; "" for the archive root).
+	// name is the normalised archive path ("rootfs/etc/passwd"; "" for the archive root), as normaliseName gives it.
 	name string
 
 	section section
@@ -82,8 +91,12 @@ type scanner struct {
 	metadata      *Metadata
 	metadataCount int
 
-	// rootfsEntries counts the entries under rootfs/ of a unified layout.
-	rootfsEntries int
+	// deferRootfs makes the rootfs/ rules of a unified layout not fatal: the first entry under rootfs/ they refuse
+	// is kept in rootfsErr and the scan goes on, that entry then being ignored. ImportAuto reads a first part that
+	// is a unified image or, if a rootfs part follows, the metadata part of a split one, which ignores rootfs/.
+	deferRootfs bool
+	rootfsErr   error
+
 	templateFiles map[string]struct{}
 	entries       int
 	last          string
@@ -93,9 +106,15 @@ type scanner struct {
 }
 
 func newScanner(part string, l layout) *scanner {
+	deferRootfs := l == layoutUnifiedOrMeta
+	if deferRootfs {
+		l = layoutUnified
+	}
+
 	return &scanner{
 		part:          part,
 		layout:        l,
+		deferRootfs:   deferRootfs,
 		seed:          maphash.MakeSeed(),
 		kinds:         map[uint64]uint8{},
 		templateFiles: map[string]struct{}{},
@@ -110,23 +129,22 @@ func (s *scanner) setKind(name string, k uint8) {
 	s.kinds[maphash.String(s.seed, name)] = k
 }
 
-// cleanName normalises an archive path: "./" prefixes and trailing slashes go, and absolute paths,
-// ".." elements and other non-local names are refused. The archive root is "".
-func cleanName(name string) (string, error) {
+// normaliseName reads an archive member name as GNU tar does when it extracts: leading slashes are stripped
+// ("/rootfs/etc" is "rootfs/etc", "/" the archive root), and so are "./" elements, repeated and trailing slashes.
+// A name with a NUL byte or a ".." element is refused, wherever it is and whether or not the entry is used: GNU tar
+// would write it outside the directory it extracts to. The archive root is "". Validation and unpacking both see
+// entries and hard link targets through this one function, so they agree on every name.
+func normaliseName(name string) (string, error) {
 	if strings.ContainsRune(name, 0) {
 		return "", errors.New("name contains a NUL byte")
-	}
-
-	if strings.HasPrefix(name, "/") {
-		return "", errors.New("absolute path")
 	}
 
 	if hasDotDot(name) {
 		return "", errors.New(`path contains ".."`)
 	}
 
-	clean := path.Clean(name)
-	if clean == "." {
+	clean := strings.TrimLeft(path.Clean("/"+name), "/")
+	if clean == "" {
 		return "", nil
 	}
 
@@ -137,33 +155,30 @@ func cleanName(name string) (string, error) {
 	return clean, nil
 }
 
-// locate maps a cleaned archive path to its section and the path relative to that section.
-func (s *scanner) locate(name string) (section, string, error) {
+// locate maps a normalised archive path to its section and the path relative to that section. What the layout
+// does not use is sectionIgnored.
+func (s *scanner) locate(name string) (section, string) {
 	if s.layout == layoutRootfs {
-		return sectionRootfs, name, nil
+		return sectionRootfs, name
 	}
 
 	if name == "" {
-		return sectionTop, "", nil
+		return sectionTop, ""
 	}
 
 	if name == metadataName {
-		return sectionMetadata, "", nil
+		return sectionMetadata, ""
 	}
 
 	first, rest, _ := strings.Cut(name, "/")
 	switch {
 	case first == "templates":
-		return sectionTemplates, rest, nil
+		return sectionTemplates, rest
 	case first == "rootfs" && s.layout == layoutUnified:
-		return sectionRootfs, rest, nil
+		return sectionRootfs, rest
 	}
 
-	if s.layout == layoutUnified {
-		return 0, "", errors.New("not under rootfs/ or templates/ and not metadata.yaml")
-	}
-
-	return 0, "", errors.New("not under templates/ and not metadata.yaml")
+	return sectionIgnored, ""
 }
 
 // scan reads every entry of tr. visit, if not nil, is called for each validated entry, with the entry's content.
@@ -208,7 +223,7 @@ func (s *scanner) scan(tr *tar.Reader, visit func(e *entry, r io.Reader) error) 
 			continue
 		}
 
-		if visit != nil {
+		if visit != nil && e.section != sectionIgnored {
 			err = visit(e, tr)
 			if err != nil {
 				return err
@@ -219,66 +234,121 @@ func (s *scanner) scan(tr *tar.Reader, visit func(e *entry, r io.Reader) error) 
 
 // check applies the per-entry rules and records what the entry creates.
 func (s *scanner) check(hdr *tar.Header) (*entry, error) {
-	name, err := cleanName(hdr.Name)
+	name, err := normaliseName(hdr.Name)
 	if err != nil {
 		return nil, err
 	}
 
-	sec, rel, err := s.locate(name)
-	if err != nil {
-		return nil, err
-	}
-
+	sec, rel := s.locate(name)
 	e := &entry{hdr: hdr, name: name, section: sec, rel: rel}
-	if sec == sectionRootfs && s.layout == layoutUnified {
-		s.rootfsEntries++
+	if sec == sectionIgnored {
+		return e, checkIgnored(e)
 	}
 
-	err = s.checkParents(name)
+	if sec == sectionRootfs && s.deferRootfs {
+		return s.checkDeferred(e)
+	}
+
+	return e, s.checkUsed(e)
+}
+
+// checkDeferred applies the rules of an ignored entry to an entry under rootfs/, then the rootfs/ rules, whose
+// first refusal is kept in rootfsErr rather than returned; an entry they refuse is ignored from then on.
+func (s *scanner) checkDeferred(e *entry) (*entry, error) {
+	err := checkIgnored(e)
 	if err != nil {
 		return nil, err
+	}
+
+	err = s.checkUsed(e)
+	if err != nil {
+		if s.rootfsErr == nil {
+			s.rootfsErr = &InvalidError{Part: s.part, Entry: e.hdr.Name, Reason: err.Error()}
+		}
+
+		e.section = sectionIgnored
+	}
+
+	return e, nil
+}
+
+// checkUsed applies the rules of the section an entry the layout uses is in, and records what it creates.
+func (s *scanner) checkUsed(e *entry) error {
+	hdr, name, sec, rel := e.hdr, e.name, e.section, e.rel
+	err := s.checkParents(name)
+	if err != nil {
+		return err
 	}
 
 	if sec == sectionMetadata {
 		if hdr.Typeflag != tar.TypeReg {
-			return nil, errors.New("metadata.yaml is not a regular file")
+			return errors.New("metadata.yaml is not a regular file")
 		}
 
 		s.metadataCount++
 		if s.metadataCount > 1 {
-			return nil, errors.New("duplicate metadata.yaml")
+			return errors.New("duplicate metadata.yaml")
 		}
 
 		if hdr.Size > MaxMetadataSize {
-			return nil, fmt.Errorf("metadata.yaml is larger than 1 MiB (%d bytes)", hdr.Size)
+			return fmt.Errorf("metadata.yaml is larger than 1 MiB (%d bytes)", hdr.Size)
 		}
 
-		return e, nil
+		return nil
 	}
 
 	// The archive root and the rootfs/ and templates/ directories themselves must be directories.
 	if (sec == sectionTop || rel == "") && hdr.Typeflag != tar.TypeDir {
-		return nil, errors.New("must be a directory")
+		return errors.New("must be a directory")
 	}
 
 	if sec == sectionTemplates && hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeReg {
-		return nil, errors.New("templates/ may only hold regular files and directories")
+		return errors.New("templates/ may only hold regular files and directories")
 	}
 
 	err = s.checkType(e)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	if sec == sectionTemplates && hdr.Typeflag == tar.TypeReg {
 		if len(s.templateFiles) >= maxTemplateFiles {
-			return nil, errors.New("too many files under templates/")
+			return errors.New("too many files under templates/")
 		}
 
 		s.templateFiles[name] = struct{}{}
 	}
 
-	return e, nil
+	return nil
+}
+
+// checkIgnored applies to an entry the layout does not use the rules that make an entry hostile wherever it is
+// (its name was checked already): a hard link target must be a local name, a symlink must have a target, and a
+// device node is refused, except the harmless character devices under rootfs/ (a unified tree given as the
+// metadata part). Unsupported entry types are refused as everywhere else.
+func checkIgnored(e *entry) error {
+	hdr := e.hdr
+	switch hdr.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeFifo:
+		return nil
+	case tar.TypeSymlink:
+		return checkSymlink(hdr)
+	case tar.TypeLink:
+		_, err := normaliseName(hdr.Linkname)
+		if err != nil {
+			return fmt.Errorf("hard link target %q: %w", hdr.Linkname, err)
+		}
+
+		return nil
+	case tar.TypeChar:
+		if !strings.HasPrefix(e.name, "rootfs/") {
+			return fmt.Errorf("character device %d:%d is outside rootfs/", hdr.Devmajor, hdr.Devminor)
+		}
+
+		return checkCharDevice(hdr)
+	}
+
+	return unsupportedType(hdr)
 }
 
 // checkParents refuses an entry that would be written through a symlink seen earlier in the archive.
@@ -306,60 +376,97 @@ func (s *scanner) checkType(e *entry) error {
 	case tar.TypeReg, tar.TypeFifo:
 		s.setKind(e.name, kindFile)
 	case tar.TypeSymlink:
-		if hdr.Linkname == "" {
-			return errors.New("symlink with an empty target")
-		}
-
-		if strings.ContainsRune(hdr.Linkname, 0) {
-			return errors.New("symlink target contains a NUL byte")
+		err := checkSymlink(hdr)
+		if err != nil {
+			return err
 		}
 
 		s.setKind(e.name, kindSymlink)
 	case tar.TypeLink:
-		target, err := cleanName(hdr.Linkname)
-		if err != nil {
-			return fmt.Errorf("hard link target %q: %w", hdr.Linkname, err)
-		}
-
-		sec, rel, err := s.locate(target)
-		if err != nil || sec != e.section || rel == "" {
-			return fmt.Errorf("hard link target %q is outside %s", hdr.Linkname, s.sectionName(e.section))
-		}
-
-		if target == e.name {
-			return errors.New("hard link to itself")
-		}
-
-		k := s.kind(target)
-		if k == 0 {
-			return fmt.Errorf("hard link target %q does not appear earlier in the archive", hdr.Linkname)
-		}
-
-		if k == kindDir {
-			return fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
-		}
-
-		e.linkRel = rel
-		s.setKind(e.name, k)
+		return s.checkHardLink(e)
 	case tar.TypeChar:
-		_, ok := allowedCharDevices[[2]int64{hdr.Devmajor, hdr.Devminor}]
-		if !ok {
-			return fmt.Errorf("character device %d:%d is not one of null, zero, full, random, urandom, tty, console, ptmx",
-				hdr.Devmajor, hdr.Devminor)
+		err := checkCharDevice(hdr)
+		if err != nil {
+			return err
 		}
 
 		s.setKind(e.name, kindFile)
+	default:
+		return unsupportedType(hdr)
+	}
+
+	return nil
+}
+
+// checkHardLink refuses a hard link whose target is outside the entry's section, not seen earlier in the archive,
+// a directory, or the entry itself.
+func (s *scanner) checkHardLink(e *entry) error {
+	hdr := e.hdr
+	target, err := normaliseName(hdr.Linkname)
+	if err != nil {
+		return fmt.Errorf("hard link target %q: %w", hdr.Linkname, err)
+	}
+
+	sec, rel := s.locate(target)
+	if sec != e.section || rel == "" {
+		return fmt.Errorf("hard link target %q is outside %s", hdr.Linkname, s.sectionName(e.section))
+	}
+
+	if target == e.name {
+		return errors.New("hard link to itself")
+	}
+
+	k := s.kind(target)
+	if k == 0 {
+		return fmt.Errorf("hard link target %q does not appear earlier in the archive", hdr.Linkname)
+	}
+
+	if k == kindDir {
+		return fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
+	}
+
+	e.linkRel = rel
+	s.setKind(e.name, k)
+	return nil
+}
+
+// checkSymlink refuses a symlink without a target or with a NUL byte in it. Targets are otherwise free: they are
+// only ever resolved inside the container root.
+func checkSymlink(hdr *tar.Header) error {
+	if hdr.Linkname == "" {
+		return errors.New("symlink with an empty target")
+	}
+
+	if strings.ContainsRune(hdr.Linkname, 0) {
+		return errors.New("symlink target contains a NUL byte")
+	}
+
+	return nil
+}
+
+// checkCharDevice refuses a character device other than the harmless ones of allowedCharDevices.
+func checkCharDevice(hdr *tar.Header) error {
+	_, ok := allowedCharDevices[[2]int64{hdr.Devmajor, hdr.Devminor}]
+	if !ok {
+		return fmt.Errorf("character device %d:%d is not one of null, zero, full, random, urandom, tty, console, ptmx",
+			hdr.Devmajor, hdr.Devminor)
+	}
+
+	return nil
+}
+
+// unsupportedType is the refusal of an entry type no image may hold.
+func unsupportedType(hdr *tar.Header) error {
+	switch hdr.Typeflag {
 	case tar.TypeBlock:
 		return fmt.Errorf("block device %d:%d is not allowed", hdr.Devmajor, hdr.Devminor)
 	case tar.TypeGNUSparse:
 		return errors.New("GNU sparse files are not supported")
 	case tar.TypeCont:
 		return errors.New("contiguous files are not supported")
-	default:
-		return fmt.Errorf("unsupported entry type %q", string(rune(hdr.Typeflag)))
 	}
 
-	return nil
+	return fmt.Errorf("unsupported entry type %q", string(rune(hdr.Typeflag)))
 }
 
 func (s *scanner) sectionName(sec section) string {

@@ -18,8 +18,9 @@ type partInfo struct {
 	// metadata is the parsed metadata.yaml (unified and metadata parts).
 	metadata *Metadata
 
-	// rootfsEntries counts the entries under rootfs/ (unified layout).
-	rootfsEntries int
+	// rootfsErr is the first refusal of an entry under rootfs/, kept aside by layoutUnifiedOrMeta: it refuses the
+	// part as a unified image, not as a metadata part.
+	rootfsErr error
 }
 
 // validatePart reads one image part to its end: it detects the compression from the leading bytes, decompresses
@@ -70,7 +71,7 @@ func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
 	}
 
 	info.metadata = sc.metadata
-	info.rootfsEntries = sc.rootfsEntries
+	info.rootfsErr = sc.rootfsErr
 
 	return info, nil
 }
