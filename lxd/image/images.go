@@ -3,7 +3,9 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -121,6 +123,95 @@ func (m *Manager) Update(ctx context.Context, fp string, change func(current api
 			Properties: put.Properties,
 		})
 	})
+}
+
+// updateCopied applies a copy request to image fp, which the store already holds, as LXD updates the row of an image
+// it is asked to pull again: auto_update and public are switched on when the request asks (a copy never switches
+// them off, where LXD would reset the one not asked for: lxc image edit does that), the request's properties are
+// added, a cached image becomes one kept for good, and the request's aliases are added (one already pointing at fp
+// is left as it is; one pointing elsewhere is a conflict, as for a new image). src, where this copy found the image,
+// becomes its source for auto-update (see replacesSource). A change sends image-updated.
+func (m *Manager) updateCopied(ctx context.Context, fp string, req api.ImagesPost, src *db.ImageSource,
+	requestor *api.EventLifecycleRequestor) error {
+	var changed bool
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		changed = false
+		cur, err := tx.GetImage(ctx, fp)
+		if err != nil {
+			return err
+		}
+
+		upd := db.ImageUpdate{Public: cur.Public || req.Public, AutoUpdate: cur.AutoUpdate || req.AutoUpdate,
+			ExpiresAt: cur.ExpiresAt, Properties: map[string]string{}}
+		maps.Copy(upd.Properties, cur.Properties)
+		maps.Copy(upd.Properties, req.Properties)
+		if upd.Public != cur.Public || upd.AutoUpdate != cur.AutoUpdate || !maps.Equal(upd.Properties, cur.Properties) {
+			changed = true
+			err = tx.UpdateImage(ctx, fp, upd)
+			if err != nil {
+				return err
+			}
+		}
+
+		if cur.Cached {
+			changed = true
+			err = tx.UpdateImageCached(ctx, fp, false)
+			if err != nil {
+				return err
+			}
+		}
+
+		if replacesSource(cur.Source, src) {
+			changed = true
+			err = tx.SetImageSource(ctx, fp, *src)
+			if err != nil {
+				return err
+			}
+		}
+
+		for _, a := range req.Aliases {
+			found, err := tx.GetImageAlias(ctx, a.Name)
+			if err == nil && found.Target == fp {
+				continue
+			}
+
+			if err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+
+			changed = true
+			err = createAlias(ctx, tx, a.Name, a.Description, fp)
+			if err != nil {
+				return err
+			}
+		}
+
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update image %s: %w", fp[:12], err)
+	}
+
+	if changed {
+		m.lifecycle(requestor, "image-updated", fp, nil)
+	}
+
+	return nil
+}
+
+// replacesSource tells whether src, where a copy found an image, replaces the source cur recorded for it: when there
+// is none, or another one; but a source without an alias (a copy by fingerprint, which auto-update cannot follow)
+// never replaces one with an alias.
+func replacesSource(cur *db.ImageSource, src *db.ImageSource) bool {
+	if cur == nil {
+		return true
+	}
+
+	if *cur == *src {
+		return false
+	}
+
+	return src.Alias != "" || cur.Alias == ""
 }
 
 // Delete removes image fp (its row, aliases and files), sends the image-deleted event and prunes the instance

@@ -108,12 +108,37 @@ func (src *pullSource) resolve(name string) (*api.Image, string, error) {
 
 // Pull copies the image a request names from another server into the store, unless it is there already, and
 // returns it. The download streams into the store like an upload: hashed, validated and committed in one pass, the
-// fingerprint recomputed from the bytes, never taken on the server's word.
+// fingerprint recomputed from the bytes, never taken on the server's word. An image already here is returned as it
+// is: Pull serves the daemon's own pulls (instance creation, refresh); a client's copy goes through Copy.
 func (m *Manager) Pull(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, error) {
+	img, _, err := m.pull(ctx, req, args)
+	return img, err
+}
+
+// Copy is the pull a client asks for ("lxc image copy SRC:IMG DST:"). An image the store does not hold is pulled as
+// Pull does. One it holds is not downloaded again: the request updates it, as LXD updates the row of an image it is
+// asked to pull again (see updateCopied), and the source is recorded for auto-update.
+func (m *Manager) Copy(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, error) {
+	img, existing, err := m.pull(ctx, req, args)
+	if err != nil || existing == nil {
+		return img, err
+	}
+
+	err = m.updateCopied(ctx, img.Fingerprint, req, existing, args.Requestor)
+	if err != nil {
+		return nil, err
+	}
+
+	return img, nil
+}
+
+// pull is Pull. When the store held the image already, it also returns the source this pull found it at (for
+// Copy), and nil otherwise.
+func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, *db.ImageSource, error) {
 	src := req.Source
 	server, err := m.connect(src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	stream, ok := server.server.(*client.ProtocolSimpleStreams)
@@ -128,22 +153,30 @@ func (m *Manager) Pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 
 	info, alias, err := server.resolve(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+
+	source := &db.ImageSource{
+		Server:      src.Server,
+		Protocol:    protocolName(src.Protocol),
+		Certificate: src.Certificate,
+		Alias:       alias,
+		ImageType:   src.ImageType,
 	}
 
 	img, err := m.existing(ctx, info.Fingerprint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if img != nil {
 		report(args.Progress, Result(img))
-		return img, nil
+		return img, source, nil
 	}
 
 	pending, err := m.download(ctx, server, info, args.Progress)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	props := maps.Clone(info.Properties)
@@ -156,22 +189,16 @@ func (m *Manager) Pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 		Public:     req.Public,
 		Properties: props,
 		AutoUpdate: req.AutoUpdate,
-		Source: &db.ImageSource{
-			Server:      src.Server,
-			Protocol:    protocolName(src.Protocol),
-			Certificate: src.Certificate,
-			Alias:       alias,
-			ImageType:   src.ImageType,
-		},
-		Aliases:   req.Aliases,
-		Requestor: args.Requestor,
+		Source:     source,
+		Aliases:    req.Aliases,
+		Requestor:  args.Requestor,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	report(args.Progress, Result(img))
-	return img, nil
+	return img, nil, nil
 }
 
 // logStreamCache notes a pull that resolved its image from the cached documents of an unreachable server.

@@ -241,7 +241,7 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 			return err
 		}
 
-		_, err := s.Image.Pull(ctx, req, args)
+		_, err := s.Image.Copy(ctx, req, args)
 		return err
 	})
 }
