@@ -3,8 +3,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -12,10 +10,13 @@ import (
 	"github.com/lxd-go/lxd/shared/version"
 )
 
+// cmdGlobal holds the flags every command accepts, as stock LXD's lxd does.
 type cmdGlobal struct {
 	flagDebug   bool
 	flagVerbose bool
 	flagLogFile string
+	flagSyslog  bool
+	flagTrace   []string
 }
 
 // varDir returns the data directory from LXD_DIR, or the default.
@@ -28,58 +29,61 @@ func varDir() string {
 	return "/var/lib/lxd"
 }
 
-// setupLogging sends log records to stderr or the log file at the level the flags ask for.
-func (g *cmdGlobal) setupLogging() error {
-	var out io.Writer = os.Stderr
-	if g.flagLogFile != "" {
-		f, err := os.OpenFile(g.flagLogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("open log file: %w", err)
-		}
-
-		out = f
-	}
-
-	level := slog.LevelWarn
-	if g.flagVerbose {
-		level = slog.LevelInfo
-	}
-
-	if g.flagDebug {
-		level = slog.LevelDebug
-	}
-
-	slog.SetDefault(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})))
-	return nil
-}
-
-func main() {
+// newApp builds the command line: the daemon itself and its subcommands, with the flags of stock LXD 5.0.2.
+func newApp() *cobra.Command {
 	global := &cmdGlobal{}
-	daemonCmd := &cmdDaemon{global: global}
-	app := daemonCmd.command()
+	app := (&cmdDaemon{global: global}).command()
 	app.Version = version.Version
+	app.SetVersionTemplate("{{.Version}}\n")
 	app.SilenceUsage = true
 	app.SilenceErrors = true
-	app.PersistentFlags().BoolVarP(&global.flagDebug, "debug", "d", false, "Show all debug messages")
-	app.PersistentFlags().BoolVarP(&global.flagVerbose, "verbose", "v", false, "Show all information messages")
-	app.PersistentFlags().StringVar(&global.flagLogFile, "logfile", "", "Path to the log file")
 	app.CompletionOptions.DisableDefaultCmd = true
 
+	flags := app.PersistentFlags()
+	flags.BoolVarP(&global.flagDebug, "debug", "d", false, "Show all debug messages")
+	flags.BoolVarP(&global.flagVerbose, "verbose", "v", false, "Show all information messages")
+	flags.StringVar(&global.flagLogFile, "logfile", "", "Path to the log file")
+	flags.BoolVar(&global.flagSyslog, "syslog", false, "Log to syslog")
+	flags.StringSliceVar(&global.flagTrace, "trace", nil, "Log tracing targets (accepted for compatibility, no effect)")
+	flags.BoolP("help", "h", false, "Print help")
+	flags.Bool("version", false, "Print version number")
+
+	app.AddCommand((&cmdActivateifneeded{global: global}).command())
 	app.AddCommand((&cmdWaitready{global: global}).command())
 	app.AddCommand((&cmdShutdown{global: global}).command())
+	app.AddCommand((&cmdSQL{global: global}).command())
+	app.AddCommand(versionCommand())
 	app.AddCommand(forkstartCommand())
 	app.AddCommand(forkmountCommand())
 	app.AddCommand(forkumountCommand())
-	app.AddCommand(&cobra.Command{
+	return app
+}
+
+// noArgs refuses positional arguments, except the empty ones scripts pass as "${VAR-}".
+func noArgs(cmd *cobra.Command, args []string) error {
+	for _, a := range args {
+		if a != "" {
+			return fmt.Errorf("unknown command %q for %q", a, cmd.CommandPath())
+		}
+	}
+
+	return nil
+}
+
+// versionCommand prints the version, as "lxd version" and "lxd --version" of stock LXD do: the number alone.
+func versionCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "version",
 		Short: "Show the server version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			fmt.Println(version.Version)
+			fmt.Fprintln(cmd.OutOrStdout(), version.Version)
 		},
-	})
+	}
+}
 
-	err := app.Execute()
+func main() {
+	err := newApp().Execute()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		os.Exit(1)

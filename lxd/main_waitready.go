@@ -20,7 +20,7 @@ func (c *cmdWaitready) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "waitready",
 		Short: "Wait for the daemon to be ready to process requests",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  c.run,
 	}
 

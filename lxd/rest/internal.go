@@ -48,6 +48,7 @@ func (srv *Server) internalEndpoints() []Endpoint {
 				return response.SmartError(err)
 			}},
 		},
+		internalSQLCmd,
 		{
 			Path: "ready",
 			Get: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
