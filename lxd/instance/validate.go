@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -231,6 +232,80 @@ func checkMemory(v string) error {
 	return err
 }
 
+// maxCFSQuota is the largest CFS quota the kernel takes (2^44 microseconds, about 203 days).
+const maxCFSQuota = time.Duration(1<<44) * time.Microsecond
+
+// CPUShares turns limits.cpu.allowance and limits.cpu.priority into the CPU weight (cpu.shares, 2 to 1024) and
+// the CFS quota and period, as LXD does: the priority (0 to 10, 10 when unset) takes 10 - priority off the 1024
+// shares; an allowance in percent ("50%") scales the shares (a soft limit, felt under contention only); one in
+// time ("25ms/100ms") is a hard quota of CPU time per period. shares is 0 when neither key is set, and quota and
+// period are 0 without a time allowance.
+func CPUShares(allowance string, priority string) (shares int64, quota time.Duration, period time.Duration, err error) {
+	shares = 1024
+	if priority != "" {
+		p, err := strconv.ParseUint(priority, 10, 8)
+		if err != nil || p > 10 {
+			return 0, 0, 0, fmt.Errorf("%q is not a priority between 0 and 10", priority)
+		}
+
+		shares -= 10 - int64(p)
+	}
+
+	if allowance == "" {
+		if priority == "" {
+			shares = 0
+		}
+
+		return shares, 0, 0, nil
+	}
+
+	if pct, ok := strings.CutSuffix(allowance, "%"); ok {
+		n, err := strconv.ParseUint(pct, 10, 8)
+		if err != nil || n == 0 || n > 100 {
+			return 0, 0, 0, fmt.Errorf("%q is not a percentage between 1%% and 100%%", allowance)
+		}
+
+		return max(shares*int64(n)/100, 2), 0, 0, nil
+	}
+
+	q, p, ok := strings.Cut(allowance, "/")
+	quota, errQ := time.ParseDuration(q)
+	period, errP := time.ParseDuration(p)
+	if !ok || errQ != nil || errP != nil {
+		return 0, 0, 0, fmt.Errorf("%q is neither a percentage (\"50%%\") nor a time per period (\"25ms/100ms\")", allowance)
+	}
+
+	if period < time.Millisecond || period > time.Second {
+		return 0, 0, 0, fmt.Errorf("%q: the period must be between 1ms and 1s", allowance)
+	}
+
+	if quota < time.Millisecond || quota > maxCFSQuota {
+		return 0, 0, 0, fmt.Errorf("%q: the CPU time must be between 1ms and %s", allowance, maxCFSQuota)
+	}
+
+	return shares, quota, period, nil
+}
+
+func checkCPUAllowance(v string) error {
+	_, _, _, err := CPUShares(v, "")
+	return err
+}
+
+func checkCPUPriority(v string) error {
+	_, _, _, err := CPUShares("", v)
+	return err
+}
+
+// checkMemoryEnforce accepts "hard" (the limit is a ceiling) or "soft" (memory beyond it is reclaimed first when
+// the host runs short).
+func checkMemoryEnforce(v string) error {
+	if v != "hard" && v != "soft" {
+		return fmt.Errorf("%q is neither \"hard\" nor \"soft\"", v)
+	}
+
+	return nil
+}
+
 // checkProcesses accepts a number of processes between MinProcesses and MaxProcesses.
 func checkProcesses(v string) error {
 	n, err := strconv.ParseUint(v, 10, 64)
@@ -273,13 +348,17 @@ func checkAny(string) error { return nil }
 
 // configKeys are the instance configuration keys a user may set, with their checks.
 var configKeys = map[string]keyCheck{
-	"limits.cpu":          checkCPU,
-	"limits.memory":       checkMemory,
-	"limits.processes":    checkProcesses,
-	"boot.autostart":      checkBool,
-	"security.privileged": checkBool,
-	"security.nesting":    checkBool,
-	"raw.lxc":             checkRawLXC,
+	"limits.cpu":            checkCPU,
+	"limits.cpu.allowance":  checkCPUAllowance,
+	"limits.cpu.priority":   checkCPUPriority,
+	"limits.memory":         checkMemory,
+	"limits.memory.enforce": checkMemoryEnforce,
+	"limits.memory.swap":    checkBool,
+	"limits.processes":      checkProcesses,
+	"boot.autostart":        checkBool,
+	"security.privileged":   checkBool,
+	"security.nesting":      checkBool,
+	"raw.lxc":               checkRawLXC,
 }
 
 // RawLXC parses raw.lxc: one "key = value" liblxc setting a line; blank lines and lines starting with # are

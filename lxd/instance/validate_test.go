@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -77,6 +78,22 @@ func TestValidateConfig(t *testing.T) {
 		{"processes", map[string]string{"limits.processes": "100"}, false, false, true},
 		{"processes negative", map[string]string{"limits.processes": "-1"}, false, false, false},
 		{"processes zero", map[string]string{"limits.processes": "0"}, false, false, false},
+		{"cpu allowance percent", map[string]string{"limits.cpu.allowance": "50%"}, false, false, true},
+		{"cpu allowance time", map[string]string{"limits.cpu.allowance": "25ms/100ms"}, false, false, true},
+		{"cpu allowance above the period", map[string]string{"limits.cpu.allowance": "200ms/100ms"}, false, false, true},
+		{"cpu allowance zero", map[string]string{"limits.cpu.allowance": "0%"}, false, false, false},
+		{"cpu allowance over 100%", map[string]string{"limits.cpu.allowance": "101%"}, false, false, false},
+		{"cpu allowance short quota", map[string]string{"limits.cpu.allowance": "500us/100ms"}, false, false, false},
+		{"cpu allowance long period", map[string]string{"limits.cpu.allowance": "25ms/2s"}, false, false, false},
+		{"cpu allowance negative", map[string]string{"limits.cpu.allowance": "-25ms/100ms"}, false, false, false},
+		{"cpu allowance junk", map[string]string{"limits.cpu.allowance": "lots"}, false, false, false},
+		{"cpu priority", map[string]string{"limits.cpu.priority": "0"}, false, false, true},
+		{"cpu priority above 10", map[string]string{"limits.cpu.priority": "11"}, false, false, false},
+		{"cpu priority negative", map[string]string{"limits.cpu.priority": "-1"}, false, false, false},
+		{"memory enforce", map[string]string{"limits.memory.enforce": "soft"}, false, false, true},
+		{"memory enforce junk", map[string]string{"limits.memory.enforce": "firm"}, false, false, false},
+		{"memory swap", map[string]string{"limits.memory.swap": "false"}, false, false, true},
+		{"memory swap junk", map[string]string{"limits.memory.swap": "sometimes"}, false, false, false},
 		{"processes below the floor", map[string]string{"limits.processes": "2"}, false, false, false},
 		{"processes at the kernel's limit", map[string]string{"limits.processes": "4194304"}, false, false, true},
 		{"processes above the kernel's limit", map[string]string{"limits.processes": "4194305"}, false, false, false},
@@ -154,6 +171,31 @@ func TestCPUSet(t *testing.T) {
 	_, err := CPUSet("0," + beyond)
 	if err == nil || !strings.Contains(err.Error(), "CPU "+beyond) || !strings.Contains(err.Error(), all) {
 		t.Fatalf("got %v, want CPU %s refused, naming the host's CPUs %s", err, beyond, all)
+	}
+}
+
+func TestCPUShares(t *testing.T) {
+	tests := []struct {
+		allowance, priority string
+		shares              int64
+		quota, period       time.Duration
+	}{
+		{"", "", 0, 0, 0},
+		{"", "10", 1024, 0, 0},
+		{"", "0", 1014, 0, 0},
+		{"50%", "", 512, 0, 0},
+		{"50%", "0", 507, 0, 0},
+		{"1%", "", 10, 0, 0},
+		{"25ms/100ms", "", 1024, 25 * time.Millisecond, 100 * time.Millisecond},
+		{"1.5s/1s", "5", 1019, 1500 * time.Millisecond, time.Second},
+	}
+
+	for _, tt := range tests {
+		shares, quota, period, err := CPUShares(tt.allowance, tt.priority)
+		if err != nil || shares != tt.shares || quota != tt.quota || period != tt.period {
+			t.Fatalf("CPUShares(%q, %q) = %d, %v, %v, %v; want %d, %v, %v", tt.allowance, tt.priority, shares, quota, period,
+				err, tt.shares, tt.quota, tt.period)
+		}
 	}
 }
 

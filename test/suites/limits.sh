@@ -15,7 +15,9 @@ test_limits_set_time() {
 
 	# Refused with a 400 naming the key and the value, on the instance (PATCH and PUT) and on a profile.
 	for kv in "limits.cpu=0-9999999" "limits.cpu=${ncpu}-$((ncpu + 5))" "limits.cpu=1-0" "limits.processes=0" \
-		"limits.processes=2" "limits.processes=4194305" "limits.memory=1B" "limits.memory=1MiB" "limits.memory=0%"; do
+		"limits.processes=2" "limits.processes=4194305" "limits.memory=1B" "limits.memory=1MiB" "limits.memory=0%" \
+		"limits.cpu.allowance=0%" "limits.cpu.allowance=500us/100ms" "limits.cpu.priority=11" \
+		"limits.memory.enforce=firm" "limits.memory.swap=maybe"; do
 		key=${kv%%=*} value=${kv#*=}
 		assert_fails lxc_in "${d}" config set "${name}" "${key}" "${value}"
 		assert_contains "${FAIL_OUTPUT}" "invalid value for \"${key}\""
@@ -37,9 +39,17 @@ test_limits_set_time() {
 	lxc_in "${d}" config set "${name}" limits.cpu "$((ncpu + 3))"
 	lxc_in "${d}" config set "${name}" limits.memory 64MiB
 	lxc_in "${d}" config set "${name}" limits.processes 100
+	lxc_in "${d}" config set "${name}" limits.cpu.allowance 25ms/100ms
+	lxc_in "${d}" config set "${name}" limits.cpu.priority 5
+	lxc_in "${d}" config set "${name}" limits.memory.swap false
 	lxc_in "${d}" profile set default limits.memory 50%
 	lxc_in "${d}" start "${name}"
 	assert_eq "$(lxc_in "${d}" list "${name}" -c s --format csv)" "RUNNING" "started with limits"
+	if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+		assert_eq "$(cat "/sys/fs/cgroup/cpu/lxc.payload.${name}/cpu.cfs_quota_us")" "25000" "CPU quota"
+		assert_eq "$(cat "/sys/fs/cgroup/pids/lxc.payload.${name}/pids.max")" "100" "processes"
+	fi
+
 	lxc_in "${d}" delete -f "${name}"
 	assert_eq "$(instance_cgroups "${name}")" "" "cgroups after delete -f"
 }

@@ -67,22 +67,29 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		}
 	}
 
-	prefix := "lxc.cgroup."
-	memKey, pidsKey := "memory.limit_in_bytes", "pids.max"
+	prefix, pidsKey := "lxc.cgroup.", "pids.max"
 	if cgroup2() {
 		prefix = "lxc.cgroup2."
-		memKey = "memory.max"
 	}
 
 	// The limits were checked when set; the host may have changed since (fewer CPUs online, less memory), so
 	// they are checked again here and a start fails with the key rather than in liblxc.
-	if v := spec.Config["limits.memory"]; v != "" {
-		limit, err := instance.MemoryLimit(v)
-		if err != nil {
-			return nil, fmt.Errorf("invalid value for %q: %w", "limits.memory", err)
-		}
+	memory, err := memoryLimits(spec.Config)
+	if err != nil {
+		return nil, err
+	}
 
-		add(prefix+memKey, strconv.FormatInt(limit, 10))
+	for _, kv := range memory {
+		add(prefix+kv[0], kv[1])
+	}
+
+	cpu, err := cpuLimits(spec.Config)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, kv := range cpu {
+		add(prefix+kv[0], kv[1])
 	}
 
 	if v := spec.Config["limits.processes"]; v != "" {
@@ -397,4 +404,86 @@ func fstabEscape(s string) string {
 	}
 
 	return b.String()
+}
+
+// memoryLimits returns the cgroup settings (without the lxc.cgroup prefix) of limits.memory,
+// limits.memory.enforce and limits.memory.swap: a hard limit, or with enforce "soft" a limit the kernel reclaims
+// down to when the host runs short; swap "false" keeps the container's memory out of swap.
+func memoryLimits(config map[string]string) ([][2]string, error) {
+	var out [][2]string
+	v2 := cgroup2()
+	hard := int64(0)
+	if v := config["limits.memory"]; v != "" {
+		limit, err := instance.MemoryLimit(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid value for %q: %w", "limits.memory", err)
+		}
+
+		key, softKey := "memory.limit_in_bytes", "memory.soft_limit_in_bytes"
+		if v2 {
+			key, softKey = "memory.max", "memory.high"
+		}
+
+		if config["limits.memory.enforce"] == "soft" {
+			key = softKey
+		} else {
+			hard = limit
+		}
+
+		out = append(out, [2]string{key, strconv.FormatInt(limit, 10)})
+	}
+
+	v := config["limits.memory.swap"]
+	if v == "" || instance.IsTrue(v) {
+		return out, nil
+	}
+
+	if v2 {
+		return append(out, [2]string{"memory.swap.max", "0"}), nil
+	}
+
+	out = append(out, [2]string{"memory.swappiness", "0"})
+
+	// Memory and swap together capped at the memory limit, where the host accounts for swap.
+	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+	if hard > 0 && err == nil {
+		out = append(out, [2]string{"memory.memsw.limit_in_bytes", strconv.FormatInt(hard, 10)})
+	}
+
+	return out, nil
+}
+
+// cpuLimits returns the cgroup settings (without the lxc.cgroup prefix) of limits.cpu.allowance and
+// limits.cpu.priority: the CPU weight and the CFS quota per period.
+func cpuLimits(config map[string]string) ([][2]string, error) {
+	allowance, priority := config["limits.cpu.allowance"], config["limits.cpu.priority"]
+	_, _, _, err := instance.CPUShares(allowance, "")
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for %q: %w", "limits.cpu.allowance", err)
+	}
+
+	shares, quota, period, err := instance.CPUShares(allowance, priority)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for %q: %w", "limits.cpu.priority", err)
+	}
+
+	var out [][2]string
+	v2 := cgroup2()
+	if shares > 0 && v2 {
+		// cgroup v2's weight is 100 where cgroup v1's shares are 1024.
+		out = append(out, [2]string{"cpu.weight", strconv.FormatInt(min(max(shares*100/1024, 1), 10000), 10)})
+	} else if shares > 0 {
+		out = append(out, [2]string{"cpu.shares", strconv.FormatInt(shares, 10)})
+	}
+
+	if quota == 0 {
+		return out, nil
+	}
+
+	if v2 {
+		return append(out, [2]string{"cpu.max", fmt.Sprintf("%d %d", quota.Microseconds(), period.Microseconds())}), nil
+	}
+
+	return append(out, [2]string{"cpu.cfs_period_us", strconv.FormatInt(period.Microseconds(), 10)},
+		[2]string{"cpu.cfs_quota_us", strconv.FormatInt(quota.Microseconds(), 10)}), nil
 }

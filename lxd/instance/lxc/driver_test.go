@@ -143,26 +143,89 @@ func TestConfigRawLXCComesLast(t *testing.T) {
 }
 
 func TestConfigLimits(t *testing.T) {
-	got, err := Config(instance.Spec{Name: "c1", Config: map[string]string{
-		"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "1"}})
+	v2 := cgroup2()
+	prefix := "lxc.cgroup."
+	if v2 {
+		prefix = "lxc.cgroup2."
+	}
+
+	pick := func(v1Key string, v2Key string) string {
+		if v2 {
+			return prefix + v2Key
+		}
+
+		return prefix + v1Key
+	}
+
+	_, memswErr := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+	swapOff := [][2]string{{pick("memory.swappiness", "memory.swap.max"), "0"}}
+	if !v2 && memswErr == nil {
+		swapOff = append(swapOff, [2]string{prefix + "memory.memsw.limit_in_bytes", "268435456"})
+	}
+
+	tests := []struct {
+		name    string
+		config  map[string]string
+		want    [][2]string
+		notWant []string
+	}{
+		{"memory, processes, cpu", map[string]string{"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "1"},
+			[][2]string{{pick("memory.limit_in_bytes", "memory.max"), "268435456"}, {prefix + "pids.max", "100"},
+				{prefix + "cpuset.cpus", strconv.Itoa(instance.HostCPUs()[0])}},
+			[]string{pick("cpu.shares", "cpu.weight"), pick("memory.swappiness", "memory.swap.max")}},
+		{"soft memory", map[string]string{"limits.memory": "256MiB", "limits.memory.enforce": "soft"},
+			[][2]string{{pick("memory.soft_limit_in_bytes", "memory.high"), "268435456"}},
+			[]string{pick("memory.limit_in_bytes", "memory.max")}},
+		{"no swap", map[string]string{"limits.memory": "256MiB", "limits.memory.swap": "false"}, swapOff, nil},
+		{"swap", map[string]string{"limits.memory": "256MiB", "limits.memory.swap": "true"}, nil,
+			[]string{pick("memory.swappiness", "memory.swap.max")}},
+		{"cpu percent and priority", map[string]string{"limits.cpu.allowance": "50%", "limits.cpu.priority": "0"},
+			[][2]string{{pick("cpu.shares", "cpu.weight"), map[bool]string{false: "507", true: "49"}[v2]}},
+			[]string{pick("cpu.cfs_quota_us", "cpu.max")}},
+		{"cpu time", map[string]string{"limits.cpu.allowance": "25ms/100ms"},
+			[][2]string{{pick("cpu.shares", "cpu.weight"), map[bool]string{false: "1024", true: "100"}[v2]}}, nil},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Config(instance.Spec{Name: "c1", Config: tt.config})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			for _, kv := range tt.want {
+				if !has(got, kv[0], kv[1]) {
+					t.Fatalf("got %v, want %s = %s", got, kv[0], kv[1])
+				}
+			}
+
+			for _, kv := range got {
+				if slices.Contains(tt.notWant, kv[0]) {
+					t.Fatalf("got %v, want no %s", got, kv[0])
+				}
+			}
+		})
+	}
+
+	got, err := Config(instance.Spec{Name: "c1", Config: map[string]string{"limits.cpu.allowance": "25ms/100ms"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	prefix := "lxc.cgroup."
-	mem := "memory.limit_in_bytes"
-	if cgroup2() {
-		prefix, mem = "lxc.cgroup2.", "memory.max"
+	quota := [][2]string{{prefix + "cpu.cfs_period_us", "100000"}, {prefix + "cpu.cfs_quota_us", "25000"}}
+	if v2 {
+		quota = [][2]string{{prefix + "cpu.max", "25000 100000"}}
 	}
 
-	for _, kv := range [][2]string{{prefix + mem, "268435456"}, {prefix + "pids.max", "100"}, {prefix + "cpuset.cpus", strconv.Itoa(instance.HostCPUs()[0])}} {
+	for _, kv := range quota {
 		if !has(got, kv[0], kv[1]) {
 			t.Fatalf("got %v, want %s = %s", got, kv[0], kv[1])
 		}
 	}
 
 	for _, config := range []map[string]string{{"limits.memory": "lots"}, {"limits.memory": "1B"},
-		{"limits.cpu": "0-9999999"}, {"limits.processes": "0"}, {"limits.processes": "4194305"}} {
+		{"limits.cpu": "0-9999999"}, {"limits.processes": "0"}, {"limits.processes": "4194305"},
+		{"limits.cpu.allowance": "0%"}, {"limits.cpu.priority": "11"}} {
 		_, err = Config(instance.Spec{Name: "c1", Config: config})
 		if err == nil {
 			t.Fatalf("got no error for %v", config)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,86 @@ func TestCgroupOwner(t *testing.T) {
 		if owner != tt.owner || ok != tt.ok {
 			t.Fatalf("cgroupOwner(%q, \"c1\") = %q, %v; want %q, %v", tt.entry, owner, ok, tt.owner, tt.ok)
 		}
+	}
+}
+
+// TestStartWithLimits starts containers with every limit and reads back what the kernel holds for them.
+func TestStartWithLimits(t *testing.T) {
+	err := Available()
+	if err != nil {
+		t.Skipf("SKIPPED: containers cannot run here: %v", err)
+	}
+
+	v2 := cgroup2()
+	pick := func(v1Key string, v2Key string) string {
+		if v2 {
+			return v2Key
+		}
+
+		return v1Key
+	}
+
+	_, memswErr := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+	tests := []struct {
+		config map[string]string
+		want   map[string]string
+	}{
+		{map[string]string{"limits.cpu": "1", "limits.memory": "64MiB", "limits.memory.swap": "false",
+			"limits.processes": "50", "limits.cpu.allowance": "25ms/100ms", "limits.cpu.priority": "5"},
+			map[string]string{pick("memory.limit_in_bytes", "memory.max"): "67108864", "pids.max": "50",
+				pick("cpu.shares", "cpu.weight"): pick("1019", "99"), "cpuset.cpus": strconv.Itoa(instance.HostCPUs()[0]),
+				pick("cpu.cfs_quota_us", "cpu.max"):          pick("25000", "25000 100000"),
+				pick("memory.swappiness", "memory.swap.max"): "0"}},
+		{map[string]string{"limits.memory": "64MiB", "limits.memory.enforce": "soft", "limits.cpu.allowance": "50%"},
+			map[string]string{pick("memory.soft_limit_in_bytes", "memory.high"): "67108864",
+				pick("cpu.shares", "cpu.weight"): pick("512", "50")}},
+	}
+
+	if !v2 && memswErr == nil {
+		tests[0].want["memory.memsw.limit_in_bytes"] = "67108864"
+	}
+
+	rootfs := busyboxRootfs(t)
+	d, err := New(filepath.Join(t.TempDir(), "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	name := fmt.Sprintf("limtest%d", os.Getpid())
+	for _, tt := range tests {
+		err = d.Start(ctx, instance.Spec{Name: name, Rootfs: rootfs, LogFile: filepath.Join(t.TempDir(), "lxc.log"),
+			Config: tt.config})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.config, err)
+		}
+
+		c, err := d.container(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		for key, want := range tt.want {
+			got := c.CgroupItem(key)
+			if len(got) != 1 || strings.TrimSpace(got[0]) != want {
+				t.Errorf("%v: got %s = %q, want %q", tt.config, key, got, want)
+			}
+		}
+
+		_ = c.Release()
+		err = d.Kill(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	err = d.Cleanup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	left := cgroupsNamed(t, name)
+	if len(left) > 0 {
+		t.Fatalf("got the cgroups %v left, want none", left)
 	}
 }
