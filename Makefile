@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 # Debian packages needed to build and run.
 DEB_RUN := gcc pkg-config lxc lxc-dev libsqlite3-dev uidmap xz-utils zstd bzip2 squashfs-tools ca-certificates isal
 # Debian packages needed by the integration suite only.
-DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstrap iproute2 bc
+DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstrap iproute2 bc sqlite3
 
 DATA_DIR ?= /var/lib/lxd
 
@@ -54,7 +54,7 @@ integration: test-deps build
 	./test/machine-check.sh
 	./test/main.sh
 
-test: unit fuzz integration test-race
+test: static-analysis unit fuzz integration test-race
 
 # Concurrency tests against a daemon built with the race detector (in bin/race/, apart from bin/lxd); a data race
 # in the daemon log fails the test.
@@ -64,9 +64,20 @@ test-race: test-deps build
 	$(GO) build $(GOFLAGS_BUILD) -race -o bin/race/ ./lxd
 	LXD_RACE_BIN=$(CURDIR)/bin/race/lxd LOAD_DURATION=$${LOAD_DURATION:-15s} ./test/main.sh $(RACE_TESTS)
 
-static-analysis:
+# Static analysis: gofmt, vet, staticcheck (pinned, installed under bin/tools/), the import boundaries of
+# doc/architecture.md (test/lint/imports.sh, with the reviewed list in test/lint/imports.list) and the file size limit.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+static-analysis: deps $(STATICCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags "$(GOTAGS)" ./...
+	$(STATICCHECK) -tags "$(GOTAGS)" ./...
+	GOTAGS="$(GOTAGS)" ./test/lint/imports.sh
+	./test/lint/filesize.sh
 
 clean:
 	rm -rf bin/
