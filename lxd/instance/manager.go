@@ -214,7 +214,17 @@ func (m *Manager) Init(ctx context.Context) error {
 //
 // A running instance is never touched.
 func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Instance, error) {
-	err := m.pruneOrphans(ctx, insts)
+	disjoint, err := m.disjointFromPool(insts)
+	if err != nil {
+		return nil, err
+	}
+
+	if disjoint != "" {
+		slog.Error("instance records and storage left as they are: "+disjoint, "pool", m.pool.Name())
+		return insts, nil
+	}
+
+	err = m.pruneOrphans(ctx, insts)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +332,39 @@ func (m *Manager) reconcile(ctx context.Context, insts []db.Instance) ([]db.Inst
 	}
 
 	return kept, nil
+}
+
+// disjointFromPool says why the instance records and the pool's storage share nothing a crash could explain, or ""
+// when they do: records are written before storage and storage is removed through tombstones, so a crash never
+// leaves a pool of containers without any record, nor several finished instances without their storage and without
+// a tombstone. That is a lost or replaced database, or a pool that is not mounted, and reconciling it would remove
+// data that is only out of reach.
+func (m *Manager) disjointFromPool(insts []db.Instance) (string, error) {
+	names, err := m.pool.Containers()
+	if err != nil {
+		return "", err
+	}
+
+	if len(insts) == 0 && len(names) > 0 {
+		return fmt.Sprintf("the pool holds %d containers and the database records no instance (a lost or replaced database?)", len(names)), nil
+	}
+
+	if len(names) > 0 || len(m.pool.DeletedContainers()) > 0 {
+		return "", nil
+	}
+
+	finished := 0
+	for _, inst := range insts {
+		if inst.Config[KeyApplyTemplate] == "" && m.driver.Status(inst.Name) == api.Stopped {
+			finished++
+		}
+	}
+
+	if finished > 1 {
+		return fmt.Sprintf("%d instances are recorded and the pool holds no container storage (is the pool's file system mounted?)", finished), nil
+	}
+
+	return "", nil
 }
 
 // pruneOrphans removes the entries of the pool's orphans directory whose owner is gone: the instance row of a

@@ -257,3 +257,77 @@ func TestManagerReconcileRename(t *testing.T) {
 		})
 	}
 }
+
+// TestManagerReconcileDisjoint checks that records and storage that share nothing a crash could explain (a lost
+// database, an unmounted pool) are left as they are.
+func TestManagerReconcileDisjoint(t *testing.T) {
+	for _, lost := range []string{"database", "pool"} {
+		t.Run(lost, func(t *testing.T) {
+			m, _ := testManager(t)
+			ctx := context.Background()
+			addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
+			img, err := m.ResolveImage(ctx, "img", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			for _, name := range []string{"a", "b"} {
+				args := CreateArgs{Name: name, Profiles: []string{"default"}, Image: img}
+				err = m.ValidateCreate(ctx, &args)
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				err = m.Create(ctx, args, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			want := "a b"
+			for _, name := range []string{"a", "b"} {
+				if lost == "database" {
+					err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+						return tx.DeleteInstance(ctx, name)
+					})
+					want = ""
+				} else {
+					// What an unmounted pool shows: no container directory at all, and no tombstone.
+					err = os.RemoveAll(m.pool.ContainerPath(name))
+				}
+
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			got := reconcileNow(t, m)
+			if got != want {
+				t.Fatalf("got instances %q kept, want %q", got, want)
+			}
+
+			stored, err := m.pool.Containers()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			wantStored := "a b"
+			if lost == "pool" {
+				wantStored = ""
+			}
+
+			if strings.Join(stored, " ") != wantStored {
+				t.Fatalf("got container storage %v, want %q", stored, wantStored)
+			}
+
+			orphans, err := os.ReadDir(m.pool.OrphansPath())
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+
+			if len(orphans) != 0 {
+				t.Fatalf("got %d entries set aside, want none", len(orphans))
+			}
+		})
+	}
+}
