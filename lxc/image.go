@@ -42,10 +42,13 @@ rootfs). Images can be referenced by their full fingerprint, a unique fingerprin
 	cmd.AddCommand((&cmdImageDelete{global: c.global}).command())
 	cmd.AddCommand((&cmdImageEdit{global: c.global}).command())
 	cmd.AddCommand((&cmdImageExport{global: c.global}).command())
+	cmd.AddCommand((&cmdImageGetProp{global: c.global}).command())
 	cmd.AddCommand((&cmdImageImport{global: c.global}).command())
 	cmd.AddCommand((&cmdImageInfo{global: c.global}).command())
 	cmd.AddCommand((&cmdImageList{global: c.global}).command())
+	cmd.AddCommand((&cmdImageSetProp{global: c.global}).command())
 	cmd.AddCommand((&cmdImageShow{global: c.global}).command())
+	cmd.AddCommand((&cmdImageUnsetProp{global: c.global}).command())
 	return cmd
 }
 

@@ -55,11 +55,13 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.PersistentFlags().BoolVarP(&global.flagVerbose, "verbose", "v", false, "Show all information messages")
 	app.PersistentFlags().StringVar(&global.flagProject, "project", "", "Override the source project")
 
+	app.AddCommand((&cmdAlias{global: global}).command())
 	app.AddCommand((&cmdConfig{global: global}).command())
 	app.AddCommand((&cmdImage{global: global}).command())
 	app.AddCommand((&cmdInfo{global: global}).command())
 	app.AddCommand((&cmdMonitor{global: global}).command())
 	app.AddCommand((&cmdOperation{global: global}).command())
+	app.AddCommand((&cmdQuery{global: global}).command())
 	app.AddCommand((&cmdRemote{global: global}).command())
 	app.AddCommand((&cmdSimplestreams{global: global}).command())
 	app.AddCommand((&cmdVersion{global: global}).command())
@@ -71,6 +73,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdPublish{global: global}).command())
 	app.AddCommand((&cmdCopy{global: global}).command())
 	app.AddCommand((&cmdMove{global: global}).command())
+	app.AddCommand((&cmdRename{global: global}).command())
 	app.AddCommand((&cmdDelete{global: global}).command())
 	app.AddCommand((&cmdProfile{global: global}).command())
 	app.AddCommand((&cmdExec{global: global}).command())
@@ -80,7 +83,13 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 		app.AddCommand((&cmdAction{global: global, action: action}).command())
 	}
 
-	err := app.Execute()
+	// Aliases of config.yml (and the built-in "shell") are expanded before the command line is parsed.
+	args, err := aliasedArgs(os.Args)
+	if err == nil {
+		app.SetArgs(args[1:])
+		err = app.Execute()
+	}
+
 	if err != nil {
 		// A command's own exit status (lxc exec) is passed on without a message.
 		var es exitStatusError
