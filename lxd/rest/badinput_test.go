@@ -9,17 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/instance"
-	"github.com/lxd-go/lxd/lxd/storage"
-	"github.com/lxd-go/lxd/lxd/template"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -249,25 +245,12 @@ func newCorpusEnv(t *testing.T, inst string, driver instance.Driver) *corpusEnv 
 		t.Skip("SKIPPED: instance storage needs root")
 	}
 
-	e := newAPIEnv(t)
-	e.State.Image = image.NewManager(image.ManagerArgs{DB: e.State.DB, Store: e.State.Images, Events: e.State.Events,
-		Config: e.State.Config})
+	var opts []envOption
 	if driver != nil {
-		pool, err := storage.NewDirPool(storage.DefaultPool, filepath.Join(e.Dir, "pool"))
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		m := instance.NewManager(instance.ManagerArgs{DB: e.State.DB, Images: e.State.Images, Pool: pool, Driver: driver,
-			Events: e.State.Events, LogDir: filepath.Join(e.Dir, "logs"), Render: template.Render})
-		err = m.Init(e.State.ShutdownCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		e.State.Instances = m
+		opts = append(opts, withDriver(driver))
 	}
 
+	e := newAPIEnv(t, opts...)
 	c := &corpusEnv{e: e, server: httptest.NewServer(e.Handler), client: &http.Client{Timeout: 30 * time.Second}, inst: inst}
 	t.Cleanup(c.server.Close)
 

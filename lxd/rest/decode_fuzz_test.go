@@ -16,17 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/config"
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/events"
-	"github.com/lxd-go/lxd/lxd/image"
-	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
-	"github.com/lxd-go/lxd/lxd/operations"
-	"github.com/lxd-go/lxd/lxd/request"
-	"github.com/lxd-go/lxd/lxd/state"
-	"github.com/lxd-go/lxd/lxd/storage"
-	"github.com/lxd-go/lxd/lxd/template"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -113,66 +103,8 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 		t.Skip("SKIPPED: instance storage needs root")
 	}
 
-	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	store, err := images.NewStore(filepath.Join(dir, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	pool, err := storage.NewDirPool(storage.DefaultPool, filepath.Join(dir, "pool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ev := events.NewServer()
-	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
-		LogDir: filepath.Join(dir, "logs"), Render: template.Render})
-	err = m.Init(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	cfg := config.New(nil)
-	s := &state.State{
-		ShutdownCtx:    ctx,
-		Dirs:           state.NewDirs(dir),
-		DB:             d,
-		Config:         func() *config.Config { return cfg },
-		UpdateConfig:   func(context.Context, map[string]any, bool) error { return errors.New("no configuration changes here") },
-		HTTPSAddresses: func() []string { return nil },
-		ReloadTrust:    func(context.Context) error { return nil },
-		Images:         store,
-		Image:          image.NewManager(image.ManagerArgs{DB: d, Store: store, Events: ev, Config: func() *config.Config { return cfg }}),
-		Ops:            operations.NewRegistry(ev),
-		Events:         ev,
-		Instances:      m,
-	}
-
-	srv := &Server{
-		State: s,
-		Authenticate: func(r *http.Request) *request.Requestor {
-			return &request.Requestor{Trusted: true, Protocol: "unix", Address: "@"}
-		},
-		Ready:    func() bool { return true },
-		Shutdown: func() {},
-	}
-
-	env := &fuzzEnv{handler: srv.Handler(), dir: dir}
-	t.Cleanup(func() {
-		opsCtx, opsCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer opsCancel()
-		_ = s.Ops.Shutdown(opsCtx)
-		cancel()
-		ev.Close(time.Second)
-		_ = d.Close()
-	})
-
+	e := newAPIEnv(t)
+	env := &fuzzEnv{handler: e.Handler, dir: e.Dir}
 	img := tinyImage(t)
 	env.fp = sha256Hex(img)
 	code, _ := env.send(t, "POST", "/1.0/images", "application/octet-stream", img)

@@ -23,6 +23,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -55,8 +56,21 @@ type apiEnv struct {
 	trusted map[string]bool
 }
 
+// envOption changes how newAPIEnv builds the instance manager.
+type envOption func(args *instance.ManagerArgs)
+
+// withIDMap makes the containers unprivileged, mapped through m.
+func withIDMap(m *instance.IDMap) envOption {
+	return func(args *instance.ManagerArgs) { args.IDMap = m }
+}
+
+// withDriver runs the instances with driver instead of fuzzDriver.
+func withDriver(driver instance.Driver) envOption {
+	return func(args *instance.ManagerArgs) { args.Driver = driver }
+}
+
 // newAPIEnv builds an apiEnv; everything is released when the test ends.
-func newAPIEnv(t testing.TB) *apiEnv {
+func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 	t.Helper()
 	e := &apiEnv{Dir: t.TempDir(), trusted: map[string]bool{}}
 	d, err := db.Open(filepath.Join(e.Dir, "database"))
@@ -76,8 +90,13 @@ func newAPIEnv(t testing.TB) *apiEnv {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ev := events.NewServer()
-	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
-		LogDir: filepath.Join(e.Dir, "logs"), Render: template.Render})
+	args := instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
+		LogDir: filepath.Join(e.Dir, "logs"), Render: template.Render}
+	for _, opt := range opts {
+		opt(&args)
+	}
+
+	m := instance.NewManager(args)
 	err = m.Init(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +139,7 @@ func newAPIEnv(t testing.TB) *apiEnv {
 		HTTPSAddresses: func() []string { return []string{} },
 		ReloadTrust:    e.reloadTrust,
 		Images:         store,
+		Image:          image.NewManager(image.ManagerArgs{DB: d, Store: store, Events: ev, Config: e.config.Load}),
 		Ops:            operations.NewRegistry(ev),
 		Events:         ev,
 		Instances:      m,
@@ -181,8 +201,12 @@ type testCaller struct {
 }
 
 // authenticate is the daemon's rule: unix callers are trusted, TLS callers when their certificate is in the
-// trust store.
+// trust store. A request with the header "X-Test-Untrusted" comes from a TLS caller without a certificate.
 func (e *apiEnv) authenticate(r *http.Request) *request.Requestor {
+	if r.Header.Get("X-Test-Untrusted") != "" {
+		return &request.Requestor{Protocol: "tls", Address: r.RemoteAddr}
+	}
+
 	c, _ := r.Context().Value(callerKey{}).(*testCaller)
 	if c == nil || !c.tls {
 		return &request.Requestor{Trusted: true, Protocol: "unix", Username: "0", Address: "@"}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -17,19 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxd-go/lxd/lxd/config"
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/events"
-	"github.com/lxd-go/lxd/lxd/image"
-	"github.com/lxd-go/lxd/lxd/images"
-	"github.com/lxd-go/lxd/lxd/operations"
-	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
-// imageEnv is the API over a real database and image store in a temporary directory. Requests with the header
-// "X-Test-Untrusted" come from an untrusted caller.
+// imageEnv is the API over a real database and image store in a temporary directory (an apiEnv). Requests with
+// the header "X-Test-Untrusted" come from an untrusted caller.
 type imageEnv struct {
 	handler http.Handler
 	state   *state.State
@@ -38,57 +30,8 @@ type imageEnv struct {
 
 func newImageEnv(t *testing.T) *imageEnv {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	store, err := images.NewStore(filepath.Join(dir, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ev := events.NewServer()
-	cfg := config.New(nil)
-	s := &state.State{
-		ShutdownCtx:    ctx,
-		Dirs:           state.NewDirs(dir),
-		DB:             d,
-		Config:         func() *config.Config { return cfg },
-		UpdateConfig:   func(context.Context, map[string]any, bool) error { return errors.New("no configuration changes here") },
-		HTTPSAddresses: func() []string { return nil },
-		ReloadTrust:    func(context.Context) error { return nil },
-		Images:         store,
-		Image:          image.NewManager(image.ManagerArgs{DB: d, Store: store, Events: ev, Config: func() *config.Config { return cfg }}),
-		Ops:            operations.NewRegistry(ev),
-		Events:         ev,
-	}
-
-	srv := &Server{
-		State: s,
-		Authenticate: func(r *http.Request) *request.Requestor {
-			if r.Header.Get("X-Test-Untrusted") != "" {
-				return &request.Requestor{Protocol: "tls", Address: r.RemoteAddr}
-			}
-
-			return &request.Requestor{Trusted: true, Protocol: "unix", Address: "@"}
-		},
-		Ready:    func() bool { return true },
-		Shutdown: func() {},
-	}
-
-	t.Cleanup(func() {
-		opsCtx, opsCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer opsCancel()
-		_ = s.Ops.Shutdown(opsCtx)
-		cancel()
-		ev.Close(time.Second)
-		_ = d.Close()
-	})
-
-	return &imageEnv{handler: srv.Handler(), state: s, dir: dir}
+	e := newAPIEnv(t)
+	return &imageEnv{handler: e.Handler, state: e.State, dir: e.Dir}
 }
 
 // req is one request to the API.

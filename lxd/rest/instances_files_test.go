@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -10,18 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/lxd-go/lxd/lxd/config"
-	"github.com/lxd-go/lxd/lxd/db"
-	"github.com/lxd-go/lxd/lxd/events"
-	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
-	"github.com/lxd-go/lxd/lxd/operations"
-	"github.com/lxd-go/lxd/lxd/request"
-	"github.com/lxd-go/lxd/lxd/state"
-	"github.com/lxd-go/lxd/lxd/storage"
-	"github.com/lxd-go/lxd/lxd/template"
 )
 
 // testIDMap is the map of the unprivileged containers of filesEnv.
@@ -40,70 +29,14 @@ func newFilesEnv(t *testing.T) *filesEnv {
 		t.Skip("SKIPPED: instance storage needs root")
 	}
 
-	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	store, err := images.NewStore(filepath.Join(dir, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	pool, err := storage.NewDirPool(storage.DefaultPool, filepath.Join(dir, "pool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ev := events.NewServer()
-	m := instance.NewManager(instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
-		LogDir: filepath.Join(dir, "logs"), Render: template.Render, IDMap: testIDMap})
-	err = m.Init(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	cfg := config.New(nil)
-	s := &state.State{
-		ShutdownCtx:    ctx,
-		Dirs:           state.NewDirs(dir),
-		DB:             d,
-		Config:         func() *config.Config { return cfg },
-		HTTPSAddresses: func() []string { return nil },
-		ReloadTrust:    func(context.Context) error { return nil },
-		Images:         store,
-		Ops:            operations.NewRegistry(ev),
-		Events:         ev,
-		Instances:      m,
-	}
-
-	srv := &Server{
-		State: s,
-		Authenticate: func(r *http.Request) *request.Requestor {
-			return &request.Requestor{Trusted: true, Protocol: "unix", Address: "@"}
-		},
-		Ready:    func() bool { return true },
-		Shutdown: func() {},
-	}
-
-	t.Cleanup(func() {
-		opsCtx, opsCancel := context.WithTimeout(context.Background(), testWait)
-		defer opsCancel()
-		_ = s.Ops.Shutdown(opsCtx)
-		cancel()
-		ev.Close(time.Second)
-		_ = d.Close()
-	})
-
-	env := &filesEnv{handler: srv.Handler()}
+	e := newAPIEnv(t, withIDMap(testIDMap))
+	env := &filesEnv{handler: e.Handler}
 	rec := env.do(t, http.MethodPost, "/1.0/instances", `{"name": "c1", "source": {"type": "none"}}`, nil)
 	if rec.Code != http.StatusAccepted {
 		t.Fatalf("got %d creating c1: %s", rec.Code, rec.Body)
 	}
 
-	env.rootfs = filepath.Join(dir, "pool", "containers", "c1", "rootfs")
+	env.rootfs = filepath.Join(e.Dir, "pool", "containers", "c1", "rootfs")
 	waitFor(t, "c1 created", func() bool {
 		return env.do(t, http.MethodGet, "/1.0/instances/c1/files?path=/", "", nil).Code == http.StatusOK
 	})
