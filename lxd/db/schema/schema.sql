@@ -144,6 +144,23 @@ CREATE TABLE schema (
     updated_at TEXT NOT NULL
 );
 
+CREATE TABLE warnings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36),
+    location TEXT NOT NULL DEFAULT '',
+    project TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL CHECK (type <> ''),
+    entity_url TEXT NOT NULL DEFAULT '',
+    count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1),
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_message TEXT NOT NULL DEFAULT '',
+    severity TEXT NOT NULL CHECK (severity IN ('low', 'moderate', 'high')),
+    status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'acknowledged', 'resolved')),
+    UNIQUE (type, entity_url, project, location)
+);
+
 CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
 
 CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);

@@ -366,3 +366,48 @@ SELECT id, 'snap0', architecture, creation_date FROM instances WHERE name = 'c1'
 		t.Fatalf("got %d snapshots after deleting their instance, want 0", n)
 	}
 }
+
+// TestUpdate5AddsWarnings checks that update 5 leaves instances alone and that a warning is unique per type,
+// entity, project and location.
+func TestUpdate5AddsWarnings(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	err := inTx(t, db, func(tx *sql.Tx) error {
+		_, err := Apply(ctx, tx, 4)
+		if err != nil {
+			return err
+		}
+
+		_, err = tx.Exec("INSERT INTO instances (name, architecture, creation_date) VALUES ('c1', 'x86_64', '2024-01-01T00:00:00.000000000Z')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = inTx(t, db, func(tx *sql.Tx) error {
+		_, err := Apply(ctx, tx, 5)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var n int
+	err = db.QueryRow("SELECT count(*) FROM instances WHERE name = 'c1'").Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("got %d instances (%v), want 1", n, err)
+	}
+
+	insert := `INSERT INTO warnings (uuid, type, first_seen_at, last_seen_at, updated_at, severity)
+VALUES (?, 'T', '2024-01-01T00:00:00.000000000Z', '2024-01-01T00:00:00.000000000Z', '2024-01-01T00:00:00.000000000Z', 'low')`
+	_, err = db.Exec(insert, "00000000-0000-4000-8000-000000000001")
+	if err != nil {
+		t.Fatalf("warnings unusable after update 5: %v", err)
+	}
+
+	_, err = db.Exec(insert, "00000000-0000-4000-8000-000000000002")
+	if err == nil {
+		t.Fatal("got nil, want a second warning of the same type and entity refused")
+	}
+}

@@ -9,6 +9,7 @@ var updates = map[int]string{
 	2: updateFromV1,
 	3: updateFromV2,
 	4: updateFromV3,
+	5: updateFromV4,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -165,5 +166,26 @@ CREATE TABLE instances_snapshots (
     devices TEXT NOT NULL DEFAULT '{}',
     profiles TEXT NOT NULL DEFAULT '[]',
     UNIQUE (instance_id, name)
+);
+`
+
+// updateFromV4 adds the warnings the daemon records about itself: one row per type, entity and project, counted
+// and timestamped, with the status an operator sets.
+const updateFromV4 = `
+CREATE TABLE warnings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36),
+    location TEXT NOT NULL DEFAULT '',
+    project TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL CHECK (type <> ''),
+    entity_url TEXT NOT NULL DEFAULT '',
+    count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1),
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_message TEXT NOT NULL DEFAULT '',
+    severity TEXT NOT NULL CHECK (severity IN ('low', 'moderate', 'high')),
+    status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'acknowledged', 'resolved')),
+    UNIQUE (type, entity_url, project, location)
 );
 `
