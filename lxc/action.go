@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -31,10 +32,14 @@ func (c *cmdAction) command() *cobra.Command {
 		RunE:  c.run,
 	}
 
+	if c.action == "restart" {
+		cmd.Long = "Restart instances\n\nThe opposite of \"lxc pause\" is \"lxc start\"."
+	}
+
 	cmd.Flags().BoolVar(&c.flagAll, "all", false, "Run against all instances")
 	if c.action == "stop" || c.action == "restart" {
-		cmd.Flags().BoolVarP(&c.flagForce, "force", "f", false, "Force the instance to stop")
-		cmd.Flags().IntVar(&c.flagTimeout, "timeout", -1, "Time to wait for the instance to shutdown cleanly")
+		cmd.Flags().BoolVarP(&c.flagForce, "force", "f", false, "Force the instance to shutdown")
+		cmd.Flags().IntVar(&c.flagTimeout, "timeout", -1, "Time to wait for the instance before killing it")
 	}
 
 	if c.action == "freeze" {
@@ -52,51 +57,81 @@ func upperFirst(s string) string {
 	return string(s[0]-'a'+'A') + s[1:]
 }
 
-// actionTargets returns the instances to act on, per remote.
-func (c *cmdAction) targets(args []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if c.flagAll {
-		remotes := []string{c.global.conf.DefaultRemote}
-		if len(args) > 0 {
-			remotes = nil
-			for _, a := range args {
-				remote, name, err := c.global.conf.ParseRemote(a)
-				if err != nil {
-					return nil, err
-				}
+// actionTarget is one instance to act on: its remote, its name and how it is shown in errors.
+type actionTarget struct {
+	remote string
+	name   string
+	shown  string
+}
 
-				if name != "" {
-					return nil, errors.New("--all takes remotes only")
-				}
+// skipWithAll tells whether --all leaves an instance out: start skips running instances and stop stopped ones,
+// as the stock client does; the other actions take every instance.
+func skipWithAll(action string, status api.StatusCode) bool {
+	switch action {
+	case "start":
+		return status == api.Running
+	case "stop":
+		return status == api.Stopped
+	}
 
-				remotes = append(remotes, remote)
-			}
-		}
+	return false
+}
 
-		for _, remote := range remotes {
-			d, err := c.global.conf.GetInstanceServer(remote)
+// targets returns the instances to act on, in the order given (by name with --all).
+func (c *cmdAction) targets(args []string) ([]actionTarget, error) {
+	var out []actionTarget
+	if !c.flagAll {
+		for _, a := range args {
+			remote, name, err := c.global.conf.ParseRemote(a)
 			if err != nil {
 				return nil, err
 			}
 
-			names, err := d.GetInstanceNames()
-			if err != nil {
-				return nil, err
+			if name == "" {
+				return nil, fmt.Errorf("must supply instance name for: %q", a)
 			}
 
-			out[remote] = names
+			out = append(out, actionTarget{remote: remote, name: name, shown: a})
 		}
 
 		return out, nil
 	}
 
-	for _, a := range args {
-		remote, name, err := c.global.conf.ParseRemote(a)
+	remotes := []string{c.global.conf.DefaultRemote}
+	if len(args) > 0 {
+		remotes = nil
+		for _, a := range args {
+			remote, name, err := c.global.conf.ParseRemote(a)
+			if err != nil {
+				return nil, err
+			}
+
+			if name != "" {
+				return nil, errors.New("both --all and instance name given")
+			}
+
+			remotes = append(remotes, remote)
+		}
+	}
+
+	for _, remote := range remotes {
+		d, err := c.global.conf.GetInstanceServer(remote)
 		if err != nil {
 			return nil, err
 		}
 
-		out[remote] = append(out[remote], name)
+		insts, err := d.GetInstances()
+		if err != nil {
+			return nil, err
+		}
+
+		for _, inst := range insts {
+			if skipWithAll(c.action, inst.StatusCode) {
+				continue
+			}
+
+			out = append(out, actionTarget{remote: remote, name: inst.Name, shown: remote + ":" + inst.Name})
+		}
 	}
 
 	return out, nil
@@ -115,38 +150,50 @@ func (c *cmdAction) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	var errs []error
-	for remote, names := range targets {
-		d, err := c.global.conf.GetInstanceServer(remote)
-		if err != nil {
-			return err
+	servers := map[string]client.InstanceServer{}
+	var failed []error
+	for _, t := range targets {
+		d, ok := servers[t.remote]
+		if !ok {
+			d, err = c.global.conf.GetInstanceServer(t.remote)
+			if err != nil {
+				return err
+			}
+
+			servers[t.remote] = d
 		}
 
-		for _, name := range names {
-			err = c.act(d, name)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		err = c.act(d, t.name)
+		if err != nil {
+			// One instance: its error as it is. Several: each failure on its own line, then a summary.
+			if len(targets) == 1 {
+				return err
 			}
+
+			failed = append(failed, fmt.Errorf("%s: error: %w", t.shown, err))
 		}
 	}
 
-	return errors.Join(errs...)
+	return actionFailures(cmd.ErrOrStderr(), c.verb, failed)
 }
 
-// act runs the action on one instance. With --all, instances already in the wanted state are skipped.
-func (c *cmdAction) act(d client.InstanceServer, name string) error {
-	if c.flagAll {
-		inst, _, err := d.GetInstance(name)
-		if err != nil {
-			return err
-		}
-
-		running := inst.StatusCode == api.Running || inst.StatusCode == api.Frozen
-		if (c.action == "start" && running) || (c.action == "stop" && !running) {
-			return nil
-		}
+// actionFailures prints the failures of a run over several instances and returns the summary error.
+func actionFailures(w io.Writer, verb string, failed []error) error {
+	if len(failed) == 0 {
+		return nil
 	}
 
+	for _, err := range failed {
+		fmt.Fprintln(w, err)
+	}
+
+	fmt.Fprintln(w)
+	return fmt.Errorf("some instances failed to %s", verb)
+}
+
+// act runs the action on one instance. A failure of the operation itself (rather than a refused request) points at
+// the instance log, as the stock client does.
+func (c *cmdAction) act(d client.InstanceServer, name string) error {
 	req := api.InstanceStatePut{Action: c.action, Timeout: c.flagTimeout, Force: c.flagForce}
 	if c.action == "start" {
 		req.Timeout = 0
@@ -157,5 +204,10 @@ func (c *cmdAction) act(d client.InstanceServer, name string) error {
 		return err
 	}
 
-	return op.Wait()
+	err = op.Wait()
+	if err != nil {
+		return fmt.Errorf("%w\nTry `lxc info --show-log %s` for more info", err, name)
+	}
+
+	return nil
 }

@@ -37,8 +37,14 @@ func (c *cmdExec) command() *cobra.Command {
 		Short: "Execute commands in instances",
 		Long: `Execute commands in instances
 
-The command runs directly, not through a shell; the exit status is the command's.
-    lxc exec c1 -- sh -c 'echo $HOME'`,
+The command is executed directly using exec, so there is no shell and
+shell patterns (variables, file redirects, ...) won't be understood.
+If you need a shell environment you need to execute the shell
+executable, passing the shell commands as arguments, for example:
+
+  lxc exec <instance> -- sh -c "cd /tmp && pwd"
+
+Mode defaults to non-interactive, interactive mode is selected if both stdin AND stdout are terminals (stderr is ignored).`,
 		RunE: c.run,
 	}
 
@@ -96,21 +102,8 @@ func (c *cmdExec) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	env := map[string]string{}
-	term := os.Getenv("TERM")
-	if term == "" {
-		term = "xterm"
-	}
-
-	env["TERM"] = term
-	for _, kv := range c.flagEnv {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			v = os.Getenv(k)
-		}
-
-		env[k] = v
-	}
+	term, hasTerm := os.LookupEnv("TERM")
+	env := execEnvironment(term, hasTerm, c.flagEnv)
 
 	d, err := c.global.conf.GetInstanceServer(remote)
 	if err != nil {
@@ -176,6 +169,22 @@ func (c *cmdExec) run(cmd *cobra.Command, args []string) error {
 	}
 
 	return nil
+}
+
+// execEnvironment returns the environment sent with a command: the caller's TERM when it has one (even empty), then
+// the --env pairs; a name without "=" is sent with an empty value, as the stock client does.
+func execEnvironment(term string, hasTerm bool, pairs []string) map[string]string {
+	env := map[string]string{}
+	if hasTerm {
+		env["TERM"] = term
+	}
+
+	for _, kv := range pairs {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+
+	return env
 }
 
 // controlHandler forwards window size changes (interactive) or signals (non-interactive) on the control socket.
