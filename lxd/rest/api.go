@@ -96,6 +96,7 @@ var api10 = []Endpoint{
 	containerMetadataTemplatesCmd,
 	profilesCmd,
 	profileCmd,
+	resourcesCmd,
 }
 
 // Server builds the HTTP handler of the API.
