@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -16,10 +18,14 @@ type cmdList struct {
 
 	flagColumns string
 	flagFormat  string
+	flagFast    bool
 }
 
-// defaultListColumns are LXD's: name, state, IPv4, IPv6, type, snapshots.
-const defaultListColumns = "ns46tS"
+// defaultListColumns are LXD's: name, state, IPv4, IPv6, type, snapshots and, in a cluster, location.
+const defaultListColumns = "ns46tSL"
+
+// fastListColumns are the columns of --fast: name, state, architecture, creation date, profiles, type.
+const fastListColumns = "nsacPt"
 
 func (c *cmdList) command() *cobra.Command {
 	cmd := &cobra.Command{
@@ -28,58 +34,67 @@ func (c *cmdList) command() *cobra.Command {
 		Short:   "List instances",
 		Long: `List instances
 
+Default column layout: ns46tS
+Fast column layout: nsacPt
+
 Filters are instance name prefixes or regular expressions (matched here), or key=value pairs on instance fields
 and configuration keys (matched by the server, as "status=running" or "config.image.os=busybox").
 
-Columns (-c): n name, s state, 4 IPv4, 6 IPv6, t type, S snapshots, a architecture, c creation date,
-l last use, p PID, P profiles, d description, e ephemeral.`,
+== Columns ==
+The -c option takes a comma separated list of arguments that control
+which instance attributes to output when displaying in table or csv
+format.
+
+Column arguments are either pre-defined shorthand chars (see below),
+or (extended) config keys.
+
+Commas between consecutive shorthand chars are optional.
+
+Pre-defined column shorthand chars:
+  4 - IPv4 address
+  6 - IPv6 address
+  a - Architecture
+  b - Storage pool
+  c - Creation date
+  d - Description
+  D - disk usage
+  e - Project name
+  l - Last used date
+  m - Memory usage
+  M - Memory usage (%)
+  n - Name
+  N - Number of Processes
+  p - PID of the instance's init process
+  P - Profiles
+  s - State
+  S - Number of snapshots
+  t - Type (persistent or ephemeral)
+  u - CPU usage (in seconds)
+  L - Location of the instance (e.g. its cluster member)
+  f - Base Image Fingerprint (short)
+  F - Base Image Fingerprint (long)
+
+Custom columns are defined with "[config:|devices:]key[:name][:maxWidth]":
+  KEY: The (extended) config or devices key to display. If [config:|devices:] is omitted then it defaults to config key.
+  NAME: Name to display in the column header.
+  Defaults to the key if not specified or empty.
+
+  MAXWIDTH: Max width of the column (longer results are truncated).
+  Defaults to -1 (unlimited). Use 0 to limit to the column header size.`,
+		Example: `  lxc list -c nFs46,volatile.eth0.hwaddr:MAC,config:image.os,devices:eth0.parent:ETHP
+    Show instances using the "NAME", "BASE IMAGE", "STATE", "IPV4", "IPV6" and "MAC" columns.
+    "BASE IMAGE", "MAC" and "IMAGE OS" are custom columns generated from instance configuration keys.
+    "ETHP" is a custom column generated from a device key.
+
+  lxc list -c ns,user.comment:comment
+    List instances with their running state and user comment.`,
 		RunE: c.run,
 	}
 
 	cmd.Flags().StringVarP(&c.flagColumns, "columns", "c", defaultListColumns, "Columns")
 	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
+	cmd.Flags().BoolVar(&c.flagFast, "fast", false, "Fast mode (same as --columns="+fastListColumns+")")
 	return cmd
-}
-
-// listColumn is one column of lxc list.
-type listColumn struct {
-	header string
-	value  func(inst api.InstanceFull) string
-}
-
-var listColumns = map[rune]listColumn{
-	'n': {"NAME", func(i api.InstanceFull) string { return i.Name }},
-	's': {"STATE", func(i api.InstanceFull) string { return strings.ToUpper(i.Status) }},
-	'4': {"IPV4", func(i api.InstanceFull) string { return addresses(i, "inet") }},
-	'6': {"IPV6", func(i api.InstanceFull) string { return addresses(i, "inet6") }},
-	't': {"TYPE", func(i api.InstanceFull) string {
-		t := strings.ToUpper(i.Type)
-		if i.Ephemeral {
-			t += " (EPHEMERAL)"
-		}
-
-		return t
-	}},
-	'S': {"SNAPSHOTS", func(i api.InstanceFull) string { return fmt.Sprint(len(i.Snapshots)) }},
-	'a': {"ARCHITECTURE", func(i api.InstanceFull) string { return i.Architecture }},
-	'c': {"CREATED AT", func(i api.InstanceFull) string { return i.CreatedAt.UTC().Format("2006/01/02 15:04 MST") }},
-	'l': {"LAST USED AT", func(i api.InstanceFull) string {
-		if i.LastUsedAt.IsZero() || i.LastUsedAt.Year() < 2000 {
-			return ""
-		}
-
-		return i.LastUsedAt.UTC().Format("2006/01/02 15:04 MST")
-	}},
-	'p': {"PID", func(i api.InstanceFull) string {
-		if i.State == nil || i.State.Pid == 0 {
-			return ""
-		}
-
-		return fmt.Sprint(i.State.Pid)
-	}},
-	'P': {"PROFILES", func(i api.InstanceFull) string { return strings.Join(i.Profiles, "\n") }},
-	'd': {"DESCRIPTION", func(i api.InstanceFull) string { return i.Description }},
-	'e': {"EPHEMERAL", func(i api.InstanceFull) string { return yesNo(i.Ephemeral) }},
 }
 
 // addresses lists the global addresses of one family, "addr (iface)" per line, loopback excluded.
@@ -141,14 +156,14 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	cols := make([]listColumn, 0, len(c.flagColumns))
-	for _, r := range strings.ReplaceAll(c.flagColumns, ",", "") {
-		col, ok := listColumns[r]
-		if !ok {
-			return fmt.Errorf("unknown column shorthand char '%c' in '%s'", r, c.flagColumns)
+	spec := c.flagColumns
+	isDefault := !cmd.Flags().Changed("columns")
+	if c.flagFast {
+		if !isDefault {
+			return errors.New("can't specify --fast with --columns")
 		}
 
-		cols = append(cols, col)
+		spec, isDefault = fastListColumns, false
 	}
 
 	d, err := c.global.conf.GetInstanceServer(remote)
@@ -156,7 +171,22 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	insts, err := d.GetInstancesFull(serverFilters)
+	clustered := false
+	if strings.ContainsRune(spec, 'L') {
+		srv, _, err := d.GetServer()
+		if err != nil {
+			return err
+		}
+
+		clustered = srv.Environment.ServerClustered
+	}
+
+	cols, err := parseListColumns(spec, clustered, isDefault)
+	if err != nil {
+		return err
+	}
+
+	insts, err := c.instances(d, cols, serverFilters)
 	if err != nil {
 		return err
 	}
@@ -192,5 +222,33 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 		rows = append(rows, row)
 	}
 
-	return renderTable(cmd.OutOrStdout(), c.flagFormat, header, rows, kept)
+	// The rows are sorted as the stock client sorts them: by the columns in order, naturally.
+	sortRows(rows)
+	return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, kept)
+}
+
+// instances fetches the instances: with their state and snapshots when a column or the format needs them, without
+// (one cheaper request) otherwise.
+func (c *cmdList) instances(d client.InstanceServer, cols []listColumn, serverFilters []string) ([]api.InstanceFull, error) {
+	full := len(serverFilters) > 0 || (c.flagFormat != formatTable && c.flagFormat != formatCompact &&
+		c.flagFormat != formatCSV)
+	for _, col := range cols {
+		full = full || col.needsState || col.needsSnapshots
+	}
+
+	if full {
+		return d.GetInstancesFull(serverFilters)
+	}
+
+	insts, err := d.GetInstances()
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]api.InstanceFull, 0, len(insts))
+	for _, inst := range insts {
+		out = append(out, api.InstanceFull{Instance: inst})
+	}
+
+	return out, nil
 }
