@@ -33,7 +33,7 @@ type Daemon struct {
 
 	config   atomic.Pointer[config.Config]
 	configMu sync.Mutex
-	trusted  atomic.Pointer[map[string]bool]
+	trusted  atomic.Pointer[map[string]string]
 
 	ready    atomic.Bool
 	shutdown context.CancelFunc

@@ -8,12 +8,13 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
-// reloadTrust reads the trusted client certificate fingerprints from the database.
+// reloadTrust reads the fingerprints and types of the trusted certificates from the database.
 func (d *Daemon) reloadTrust(ctx context.Context) error {
-	trusted := map[string]bool{}
+	trusted := map[string]string{}
 	err := d.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		certs, err := tx.GetCertificates(ctx)
 		if err != nil {
@@ -21,7 +22,7 @@ func (d *Daemon) reloadTrust(ctx context.Context) error {
 		}
 
 		for _, c := range certs {
-			trusted[c.Fingerprint] = true
+			trusted[c.Fingerprint] = c.Type
 		}
 
 		return nil
@@ -35,7 +36,8 @@ func (d *Daemon) reloadTrust(ctx context.Context) error {
 }
 
 // authenticateTLS identifies a TLS caller by its client certificate: trusted when the certificate is in the trust
-// store and within its validity period.
+// store as a client certificate and within its validity period. A metrics certificate leaves the caller untrusted
+// and only records its type, which the metrics endpoint alone accepts.
 func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.Requestor {
 	req := &request.Requestor{Protocol: "tls", Address: addr}
 	if len(cs.PeerCertificates) == 0 {
@@ -52,7 +54,12 @@ func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.
 	}
 
 	trusted := d.trusted.Load()
-	if trusted != nil && (*trusted)[req.Fingerprint] {
+	if trusted == nil {
+		return req
+	}
+
+	req.CertificateType = (*trusted)[req.Fingerprint]
+	if req.CertificateType == api.CertificateTypeClient {
 		req.Trusted = true
 		req.Username = req.Fingerprint
 	}

@@ -278,3 +278,13 @@ func TestCollectRunningOnly(t *testing.T) {
 		t.Fatalf("got samples of %v, want only the running c2", names)
 	}
 }
+
+func TestSetProject(t *testing.T) {
+	s := &Set{}
+	s.add("lxd_procs_total", map[string]string{"name": "a", "project": "default", "type": "container"}, 1)
+	s.add("lxd_procs_total", map[string]string{"name": "a", "project": "p1", "type": "container"}, 2)
+	got := s.Project("p1").Samples()
+	if len(got) != 1 || got[0].Value != 2 {
+		t.Fatalf("got %+v, want the sample of project p1 only", got)
+	}
+}

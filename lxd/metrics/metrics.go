@@ -88,6 +88,18 @@ func (s *Set) Samples() []Sample {
 	return s.samples
 }
 
+// Project returns the samples of s whose instance is in project.
+func (s *Set) Project(project string) *Set {
+	out := &Set{}
+	for _, smp := range s.samples {
+		if smp.Labels["project"] == project {
+			out.samples = append(out.samples, smp)
+		}
+	}
+
+	return out
+}
+
 // Merge adds the samples of other to s.
 func (s *Set) Merge(other *Set) {
 	s.samples = append(s.samples, other.samples...)

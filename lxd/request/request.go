@@ -90,6 +90,11 @@ type Requestor struct {
 
 	// Certificate is the TLS client certificate in DER form, if any.
 	Certificate []byte
+
+	// CertificateType is the type of the trust store entry of the TLS client certificate ("client" or
+	// "metrics"), "" when it is not in the trust store. A "metrics" certificate leaves the caller untrusted: only
+	// the metrics endpoint lets it in.
+	CertificateType string
 }
 
 type ctxKey int

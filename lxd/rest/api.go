@@ -99,6 +99,54 @@ var api10 = []Endpoint{
 	resourcesCmd,
 }
 
+// projectScopes declares how each endpoint of api10 reads ?project= (see ProjectScope), keyed by Endpoint.Path, as
+// LXD 5.0.2 scopes them. Every endpoint is listed here (a test checks it); one that is not is ProjectScoped, so
+// that it never serves the default project's objects under another project's name.
+var projectScopes = map[string]ProjectScope{
+	"":                                       ProjectUnscoped,
+	"operations":                             ProjectUnscoped,
+	"operations/{id}":                        ProjectUnscoped,
+	"operations/{id}/wait":                   ProjectUnscoped,
+	"operations/{id}/websocket":              ProjectUnscoped,
+	"events":                                 ProjectScoped,
+	"certificates":                           ProjectUnscoped,
+	"certificates/{fingerprint}":             ProjectUnscoped,
+	"images":                                 ProjectScoped,
+	"images/aliases":                         ProjectScoped,
+	"images/aliases/{name:.+}":               ProjectScoped,
+	"images/{fingerprint}":                   ProjectScoped,
+	"images/{fingerprint}/export":            ProjectScoped,
+	"images/{fingerprint}/secret":            ProjectScoped,
+	"images/{fingerprint}/refresh":           ProjectScoped,
+	"instances":                              ProjectListed,
+	"instances/{name}":                       ProjectScoped,
+	"instances/{name}/state":                 ProjectScoped,
+	"instances/{name}/snapshots":             ProjectScoped,
+	"instances/{name}/snapshots/{snapshot}":  ProjectScoped,
+	"instances/{name}/exec":                  ProjectScoped,
+	"instances/{name}/files":                 ProjectScoped,
+	"instances/{name}/logs":                  ProjectScoped,
+	"instances/{name}/logs/{file}":           ProjectScoped,
+	"instances/{name}/console":               ProjectScoped,
+	"instances/{name}/metadata":              ProjectScoped,
+	"instances/{name}/metadata/templates":    ProjectScoped,
+	"containers":                             ProjectListed,
+	"containers/{name}":                      ProjectScoped,
+	"containers/{name}/state":                ProjectScoped,
+	"containers/{name}/snapshots":            ProjectScoped,
+	"containers/{name}/snapshots/{snapshot}": ProjectScoped,
+	"containers/{name}/exec":                 ProjectScoped,
+	"containers/{name}/files":                ProjectScoped,
+	"containers/{name}/logs":                 ProjectScoped,
+	"containers/{name}/logs/{file}":          ProjectScoped,
+	"containers/{name}/console":              ProjectScoped,
+	"containers/{name}/metadata":             ProjectScoped,
+	"containers/{name}/metadata/templates":   ProjectScoped,
+	"profiles":                               ProjectScoped,
+	"profiles/{name}":                        ProjectScoped,
+	"resources":                              ProjectUnscoped,
+}
+
 // Server builds the HTTP handler of the API.
 type Server struct {
 	State *state.State
@@ -120,7 +168,7 @@ func (srv *Server) Handler() http.Handler {
 	router.SkipClean(true)
 	router.UseEncodedPath()
 
-	srv.register(router, "/", rootCmd)
+	srv.register(router, "/", rootCmd, ProjectUnscoped)
 	seen := map[string]bool{}
 	for _, ep := range api10 {
 		path := "/1.0"
@@ -133,7 +181,7 @@ func (srv *Server) Handler() http.Handler {
 		}
 
 		seen[path] = true
-		srv.register(router, path, ep)
+		srv.register(router, path, ep, projectScopes[ep.Path])
 	}
 
 	for _, ep := range streamsEndpoints {
@@ -142,11 +190,11 @@ func (srv *Server) Handler() http.Handler {
 		}
 
 		seen[ep.Path] = true
-		srv.register(router, ep.Path, ep)
+		srv.register(router, ep.Path, ep, ProjectUnscoped)
 	}
 
 	for _, ep := range srv.internalEndpoints() {
-		srv.register(router, "/internal/"+ep.Path, ep)
+		srv.register(router, "/internal/"+ep.Path, ep, ProjectUnscoped)
 	}
 
 	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +205,7 @@ func (srv *Server) Handler() http.Handler {
 	return router
 }
 
-func (srv *Server) register(router *mux.Router, path string, ep Endpoint) {
+func (srv *Server) register(router *mux.Router, path string, ep Endpoint, scope ProjectScope) {
 	actions := map[string]Action{
 		http.MethodGet:    ep.Get,
 		http.MethodPut:    ep.Put,
@@ -179,7 +227,7 @@ func (srv *Server) register(router *mux.Router, path string, ep Endpoint) {
 		slog.Debug("handling API request", "method", r.Method, "url", r.URL.RequestURI(), "protocol", req.Protocol,
 			"username", req.Username, "ip", req.Address)
 
-		resp := srv.serve(r, actions[r.Method])
+		resp := srv.serve(r, actions[r.Method], scope)
 		err := resp.Render(w, r)
 		if err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
 			slog.Debug("failed writing response", "url", r.URL.RequestURI(), "err", err)
@@ -187,7 +235,7 @@ func (srv *Server) register(router *mux.Router, path string, ep Endpoint) {
 	}))
 }
 
-func (srv *Server) serve(r *http.Request, action Action) response.Response {
+func (srv *Server) serve(r *http.Request, action Action, scope ProjectScope) response.Response {
 	if action.Handler == nil {
 		return response.ErrorResponse(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 	}
@@ -201,6 +249,11 @@ func (srv *Server) serve(r *http.Request, action Action) response.Response {
 		if deny != nil {
 			return deny
 		}
+	}
+
+	refused := checkProject(r, scope)
+	if refused != nil {
+		return refused
 	}
 
 	return action.Handler(srv.State, r)

@@ -53,7 +53,7 @@ type apiEnv struct {
 
 	config  atomic.Pointer[config.Config]
 	trustMu sync.Mutex
-	trusted map[string]bool
+	trusted map[string]string
 }
 
 // envOption changes how newAPIEnv builds the instance manager.
@@ -72,7 +72,7 @@ func withDriver(driver instance.Driver) envOption {
 // newAPIEnv builds an apiEnv; everything is released when the test ends.
 func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 	t.Helper()
-	e := &apiEnv{Dir: t.TempDir(), trusted: map[string]bool{}}
+	e := &apiEnv{Dir: t.TempDir(), trusted: map[string]string{}}
 	d, err := db.Open(filepath.Join(e.Dir, "database"))
 	if err != nil {
 		t.Fatal(err)
@@ -170,13 +170,13 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 	return e
 }
 
-// reloadTrust reads the trusted fingerprints from the database, as the daemon does.
+// reloadTrust reads the trusted fingerprints and their certificate types from the database, as the daemon does.
 func (e *apiEnv) reloadTrust(ctx context.Context) error {
-	trusted := map[string]bool{}
+	trusted := map[string]string{}
 	err := e.State.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		certs, err := tx.GetCertificates(ctx)
 		for _, c := range certs {
-			trusted[c.Fingerprint] = true
+			trusted[c.Fingerprint] = c.Type
 		}
 
 		return err
@@ -201,7 +201,8 @@ type testCaller struct {
 }
 
 // authenticate is the daemon's rule: unix callers are trusted, TLS callers when their certificate is in the
-// trust store. A request with the header "X-Test-Untrusted" comes from a TLS caller without a certificate.
+// trust store as a client certificate (a metrics certificate only sets the requestor's CertificateType). A request
+// with the header "X-Test-Untrusted" comes from a TLS caller without a certificate.
 func (e *apiEnv) authenticate(r *http.Request) *request.Requestor {
 	if r.Header.Get("X-Test-Untrusted") != "" {
 		return &request.Requestor{Protocol: "tls", Address: r.RemoteAddr}
@@ -217,8 +218,9 @@ func (e *apiEnv) authenticate(r *http.Request) *request.Requestor {
 		req.Certificate = c.cert.Raw
 		req.Fingerprint = tlsutil.FingerprintDER(c.cert.Raw)
 		e.trustMu.Lock()
-		req.Trusted = e.trusted[req.Fingerprint]
+		req.CertificateType = e.trusted[req.Fingerprint]
 		e.trustMu.Unlock()
+		req.Trusted = req.CertificateType == api.CertificateTypeClient
 		if req.Trusted {
 			req.Username = req.Fingerprint
 		}

@@ -60,6 +60,8 @@ func serverGet(s *state.State, r *http.Request) response.Response {
 		Environment:     serverEnvironment(s),
 	}
 
+	// The server belongs to no project; LXD names the one the request was sent for.
+	srv.Environment.Project = requestProject(r)
 	return response.SyncResponseETag(srv, cfg)
 }
 
@@ -114,7 +116,7 @@ func serverEnvironment(s *state.State) api.ServerEnvironment {
 		LXCFeatures:            map[string]string{},
 		OSName:                 osName,
 		OSVersion:              osVersion,
-		Project:                "default",
+		Project:                DefaultProject,
 		Server:                 "lxd",
 		ServerEventMode:        "full-mesh",
 		ServerName:             hostname,

@@ -47,4 +47,5 @@ var APIExtensions = []string{
 	"resources_network_usb",
 	"resources_disk_address",
 	"resources_cpu_isolated",
+	"metrics",
 }
