@@ -59,6 +59,7 @@ type InstanceServer interface {
 	UpdateServer(server api.ServerPut, ETag string) error
 	IsTrusted() (bool, error)
 	HasExtension(name string) bool
+	GetServerResources() (*api.Resources, error)
 
 	// Operations.
 	GetOperationUUIDs() ([]string, error)

@@ -15,17 +15,24 @@ import (
 type cmdInfo struct {
 	global *cmdGlobal
 
-	flagShowLog bool
+	flagShowLog   bool
+	flagResources bool
 }
 
 func (c *cmdInfo) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "info [<remote>:][<instance>]",
 		Short: "Show instance or server information",
-		Args:  cobra.MaximumNArgs(1),
-		RunE:  c.run,
+		Example: `  lxc info [<remote>:]<instance> [--show-log]
+      For instance information.
+
+  lxc info [<remote>:] [--resources]
+      For LXD server information.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: c.run,
 	}
 
+	cmd.Flags().BoolVar(&c.flagResources, "resources", false, "Show the resources available to the server")
 	cmd.Flags().BoolVar(&c.flagShowLog, "show-log", false, "Show the instance's last 100 log lines?")
 	return cmd
 }
@@ -40,6 +47,10 @@ func (c *cmdInfo) run(cmd *cobra.Command, args []string) error {
 			return err
 		}
 
+		if name != "" && c.flagResources {
+			return fmt.Errorf("--resources shows the server's resources and takes no instance name")
+		}
+
 		if name != "" {
 			return c.instanceInfo(cmd, remote, name)
 		}
@@ -48,6 +59,10 @@ func (c *cmdInfo) run(cmd *cobra.Command, args []string) error {
 	d, err := c.global.conf.GetInstanceServer(remote)
 	if err != nil {
 		return err
+	}
+
+	if c.flagResources {
+		return serverResources(cmd.OutOrStdout(), d)
 	}
 
 	server, _, err := d.GetServer()
