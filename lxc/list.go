@@ -207,13 +207,20 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 	}
 
 	sort.Slice(kept, func(i, j int) bool { return kept[i].Name < kept[j].Name })
+	header, rows := listRows(kept, cols)
+	return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, kept)
+}
+
+// listRows returns the header and the rows of the table of insts, rows sorted as the stock client sorts them: by
+// the columns in order, naturally.
+func listRows(insts []api.InstanceFull, cols []listColumn) ([]string, [][]string) {
 	header := make([]string, 0, len(cols))
 	for _, col := range cols {
 		header = append(header, col.header)
 	}
 
-	rows := make([][]string, 0, len(kept))
-	for _, inst := range kept {
+	rows := make([][]string, 0, len(insts))
+	for _, inst := range insts {
 		row := make([]string, 0, len(cols))
 		for _, col := range cols {
 			row = append(row, col.value(inst))
@@ -222,9 +229,8 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 		rows = append(rows, row)
 	}
 
-	// The rows are sorted as the stock client sorts them: by the columns in order, naturally.
 	sortRows(rows)
-	return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, kept)
+	return header, rows
 }
 
 // instances fetches the instances: with their state and snapshots when a column or the format needs them, without

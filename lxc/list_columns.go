@@ -218,6 +218,7 @@ func customColumn(spec string) (col listColumn, ok bool, err error) {
 			return col, true, fmt.Errorf("invalid max width (must -1, 0 or a positive integer) '%s' in '%s'", parts[2], spec)
 		}
 
+		// 0 is the header's width; with an empty header, as -1, nothing is cut.
 		if maxWidth == 0 {
 			maxWidth = len([]rune(col.header))
 		}
@@ -240,7 +241,7 @@ func customColumn(spec string) (col listColumn, ok bool, err error) {
 	col.value = func(i api.InstanceFull) string {
 		v := get(i)
 		r := []rune(v)
-		if maxWidth >= 0 && len(r) > maxWidth {
+		if maxWidth > 0 && len(r) > maxWidth {
 			return string(r[:maxWidth])
 		}
 

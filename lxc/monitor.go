@@ -1,22 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -26,30 +26,39 @@ type cmdMonitor struct {
 
 	flagType     []string
 	flagPretty   bool
+	flagFormat   string
 	flagLogLevel string
 }
 
 func (c *cmdMonitor) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "monitor [<remote>:]",
-		Short: "Monitor a server for events",
-		Long: `Monitor a server for events
+		Short: "Monitor a local or remote LXD server",
+		Long: `Monitor a local or remote LXD server
 
-Prints every event of the server (operation, lifecycle and logging) as YAML, each followed by blank lines, until
-interrupted. --type restricts the event types and may be repeated; --loglevel sets the lowest level of the logging
-events shown (debug, info, warning, error).`,
+By default the monitor will listen to all message types.`,
+		Example: `  lxc monitor --type=logging
+      Only show log messages.
+
+  lxc monitor --pretty --type=logging --loglevel=info
+      Show a pretty log of messages with info level or higher.
+
+  lxc monitor --type=lifecycle
+      Only show lifecycle events.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: c.run,
 	}
 
-	cmd.Flags().StringSliceVar(&c.flagType, "type", nil, "Event type to listen for (operation, lifecycle, logging)")
-	cmd.Flags().BoolVar(&c.flagPretty, "pretty", false, "Pretty rendering (short one line events)")
-	cmd.Flags().StringVar(&c.flagLogLevel, "loglevel", "", "Minimum level for log messages (debug, info, warning, error)")
+	cmd.Flags().StringSliceVar(&c.flagType, "type", nil, "Event type to listen for")
+	cmd.Flags().BoolVar(&c.flagPretty, "pretty", false, "Pretty rendering (short for --format=pretty)")
+	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", "yaml", "Format (json|pretty|yaml)")
+	cmd.Flags().StringVar(&c.flagLogLevel, "loglevel", "",
+		"Minimum level for log messages (only available when using pretty format)")
 	return cmd
 }
 
-// logLevels orders the levels of logging events.
-var logLevels = []string{"debug", "info", "warning", "error"}
+// logLevels orders the levels of events, lowest first.
+var logLevels = []string{"trace", "debug", "info", "warning", "error", "fatal", "panic"}
 
 func (c *cmdMonitor) run(cmd *cobra.Command, args []string) error {
 	remote := c.global.conf.DefaultRemote
@@ -66,6 +75,15 @@ func (c *cmdMonitor) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
+	format := c.flagFormat
+	if c.flagPretty {
+		format = "pretty"
+	}
+
+	if !slices.Contains([]string{"json", "pretty", "yaml"}, format) {
+		return fmt.Errorf("invalid format: %s", format)
+	}
+
 	for _, t := range c.flagType {
 		if !slices.Contains([]string{api.EventTypeOperation, api.EventTypeLifecycle, api.EventTypeLogging}, t) {
 			return fmt.Errorf("invalid event type %q", t)
@@ -74,6 +92,10 @@ func (c *cmdMonitor) run(cmd *cobra.Command, args []string) error {
 
 	minLevel := 0
 	if c.flagLogLevel != "" {
+		if format != "pretty" {
+			return errors.New("log level filtering can only be used with pretty formatting")
+		}
+
 		minLevel = slices.Index(logLevels, normalizeLevel(c.flagLogLevel))
 		if minLevel < 0 {
 			return fmt.Errorf("invalid log level %q", c.flagLogLevel)
@@ -92,17 +114,9 @@ func (c *cmdMonitor) run(cmd *cobra.Command, args []string) error {
 
 	var mu sync.Mutex
 	_, err = listener.AddHandler(c.flagType, func(ev api.Event) {
-		if ev.Type == api.EventTypeLogging && minLevel > 0 {
-			var rec api.EventLogging
-			_ = json.Unmarshal(ev.Metadata, &rec)
-			if slices.Index(logLevels, normalizeLevel(rec.Level)) < minLevel {
-				return
-			}
-		}
-
 		mu.Lock()
 		defer mu.Unlock()
-		err := printEvent(os.Stdout, ev, c.flagPretty)
+		err := printEvent(os.Stdout, ev, format, minLevel)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		}
@@ -133,10 +147,16 @@ func normalizeLevel(level string) string {
 	return level
 }
 
-// printEvent writes one event: YAML (keys sorted, as LXD prints them) and blank lines, or one line with pretty.
-func printEvent(w io.Writer, ev api.Event, pretty bool) error {
-	if pretty {
-		_, err := fmt.Fprintln(w, prettyEvent(ev))
+// printEvent writes one event: YAML or JSON (keys sorted, as LXD prints them) followed by two newlines, or one
+// pretty line when its level is minLevel or above.
+func printEvent(w io.Writer, ev api.Event, format string, minLevel int) error {
+	if format == "pretty" {
+		level, line := prettyEvent(ev)
+		if slices.Index(logLevels, level) < minLevel {
+			return nil
+		}
+
+		_, err := fmt.Fprintln(w, line)
 		return err
 	}
 
@@ -151,58 +171,98 @@ func printEvent(w io.Writer, ev api.Event, pretty bool) error {
 		return err
 	}
 
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	err = enc.Encode(generic)
+	var out []byte
+	if format == "json" {
+		out, err = json.Marshal(generic)
+	} else {
+		out, err = yamlMarshalStock(generic)
+	}
+
 	if err != nil {
 		return err
 	}
 
 	// LXD's client prints each document followed by two newlines; scripts parsing its output expect that.
-	_, err = fmt.Fprintf(w, "%s\n\n", buf.Bytes())
+	_, err = fmt.Fprintf(w, "%s\n\n", out)
 	return err
 }
 
-// prettyEvent renders an event on one line: level, time, then what happened.
-func prettyEvent(ev api.Event) string {
-	ts := ev.Timestamp.Local().Format(time.RFC3339)
+// logfmtSafe tells whether a value is printed unquoted in a pretty line.
+func logfmtSafe(s string) bool {
+	for _, r := range s {
+		ok := (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || strings.ContainsRune("-._/@^+", r)
+		if !ok {
+			return false
+		}
+	}
+
+	return true
+}
+
+// logfmtValue quotes a value of a pretty line when it holds anything but letters, digits and -._/@^+.
+func logfmtValue(s string) string {
+	if logfmtSafe(s) {
+		return s
+	}
+
+	return strconv.Quote(s)
+}
+
+// logfmtLine renders a pretty line as the stock client prints it when its output is not a terminal: time, level
+// and message, then the fields in key order.
+func logfmtLine(ts time.Time, level string, msg string, fields map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "time=%s level=%s msg=%s", logfmtValue(ts.Local().Format(time.RFC3339)), level, logfmtValue(msg))
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%s", k, logfmtValue(fields[k]))
+	}
+
+	return b.String()
+}
+
+// prettyEvent renders an event on one line and returns its level: logging events keep theirs, operation and
+// lifecycle events are info.
+func prettyEvent(ev api.Event) (string, string) {
 	switch ev.Type {
 	case api.EventTypeLogging:
 		var rec api.EventLogging
 		_ = json.Unmarshal(ev.Metadata, &rec)
-		keys := make([]string, 0, len(rec.Context))
-		for k := range rec.Context {
-			keys = append(keys, k)
-		}
-
-		sort.Strings(keys)
-		line := fmt.Sprintf("%-7s [%s] %s", strings.ToUpper(rec.Level), ts, rec.Message)
-		for _, k := range keys {
-			line += fmt.Sprintf(" %s=%q", k, rec.Context[k])
-		}
-
-		return line
+		level := normalizeLevel(rec.Level)
+		return level, logfmtLine(ev.Timestamp, level, rec.Message, rec.Context)
 	case api.EventTypeLifecycle:
 		var lc api.EventLifecycle
 		_ = json.Unmarshal(ev.Metadata, &lc)
-		line := fmt.Sprintf("%-7s [%s] action=%s source=%s", "INFO", ts, lc.Action, lc.Source)
-		if lc.Requestor != nil && lc.Requestor.Username != "" {
-			line += fmt.Sprintf(" requestor=%s/%s", lc.Requestor.Protocol, lc.Requestor.Username)
+		msg := fmt.Sprintf("Action: %s, Source: %s", lc.Action, lc.Source)
+		if lc.Requestor != nil {
+			msg += fmt.Sprintf(", Requestor: %s/%s (%s)", lc.Requestor.Protocol, lc.Requestor.Username,
+				lc.Requestor.Address)
 		}
 
-		return line
+		fields := make(map[string]string, len(lc.Context))
+		for k, v := range lc.Context {
+			fields[k] = fmt.Sprint(v)
+		}
+
+		return "info", logfmtLine(ev.Timestamp, "info", msg, fields)
 	case api.EventTypeOperation:
 		var op api.Operation
 		_ = json.Unmarshal(ev.Metadata, &op)
-		line := fmt.Sprintf("%-7s [%s] operation=%s class=%s description=%q status=%s", "INFO", ts, op.ID, op.Class,
-			op.Description, op.Status)
-		if op.Err != "" {
-			line += fmt.Sprintf(" err=%q", op.Err)
+		msg := fmt.Sprintf("ID: %s, Class: %s, Description: %s", op.ID, op.Class, op.Description)
+		fields := map[string]string{
+			"CreatedAt": op.CreatedAt.String(), "UpdatedAt": op.UpdatedAt.String(), "Err": op.Err,
+			"Location": op.Location, "MayCancel": strconv.FormatBool(op.MayCancel), "Status": op.Status,
+			"StatusCode": op.StatusCode.String(), "Metadata": fmt.Sprint(op.Metadata),
+			"Resources": fmt.Sprint(op.Resources),
 		}
 
-		return line
+		return "info", logfmtLine(ev.Timestamp, "info", msg, fields)
 	}
 
-	return fmt.Sprintf("%-7s [%s] type=%s %s", "INFO", ts, ev.Type, string(ev.Metadata))
+	return "info", logfmtLine(ev.Timestamp, "info", "Event: "+ev.Type, map[string]string{"Metadata": string(ev.Metadata)})
 }
