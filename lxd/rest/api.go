@@ -97,6 +97,7 @@ var api10 = []Endpoint{
 	profilesCmd,
 	profileCmd,
 	resourcesCmd,
+	metricsCmd,
 }
 
 // projectScopes declares how each endpoint of api10 reads ?project= (see ProjectScope), keyed by Endpoint.Path, as
@@ -145,6 +146,7 @@ var projectScopes = map[string]ProjectScope{
 	"profiles":                               ProjectScoped,
 	"profiles/{name}":                        ProjectScoped,
 	"resources":                              ProjectUnscoped,
+	"metrics":                                ProjectUnscoped,
 }
 
 // Server builds the HTTP handler of the API.
