@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -96,11 +97,7 @@ func instanceConsolePost(s *state.State, r *http.Request) response.Response {
 		return response.BadRequest(errors.New("instance is not running"))
 	}
 
-	session := &execSession{
-		secrets:   map[string]string{"0": newSecret(), "control": newSecret()},
-		conns:     map[string]*websocket.Conn{},
-		connected: make(chan struct{}),
-	}
+	session := newExecSession("0", execControl)
 
 	requestor := request.GetRequestor(r)
 	op, err := s.Ops.Create(operations.Args{
@@ -112,12 +109,9 @@ func instanceConsolePost(s *state.State, r *http.Request) response.Response {
 		OnConnect:   session.connect,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			defer session.closeAll()
-			select {
-			case <-session.connected:
-			case <-time.After(execConnectTimeout):
-				return errors.New("timed out waiting for the websockets to connect")
-			case <-ctx.Done():
-				return ctx.Err()
+			err := session.waitConnected(ctx, execConnectTimeout)
+			if err != nil {
+				return err
 			}
 
 			lifecycleBy(s, requestor, "instance-console", instance.URL(name), map[string]any{"type": req.Type})
@@ -181,8 +175,9 @@ func makeRaw(tty *os.File) error {
 	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
-// runConsole bridges the session's data websocket to the instance's console until the client detaches (closes the
-// control websocket), the instance stops or the operation is cancelled.
+// runConsole bridges the session's data websocket to the instance's console until the client detaches, the instance
+// stops or the operation is cancelled. A client detaches by closing the control websocket or, when it never opened
+// one, the data websocket.
 func runConsole(ctx context.Context, s *state.State, session *execSession, name string, req api.InstanceConsolePost) error {
 	master, tty, err := openConsolePty()
 	if err != nil {
@@ -218,11 +213,23 @@ func runConsole(ctx context.Context, s *state.State, session *execSession, name 
 		_ = ws.Send(conn, master)
 	}()
 
-	go func() { _ = ws.Receive(conn, master) }()
 	detached := make(chan struct{})
+	var detachOnce sync.Once
+	detach := func() { detachOnce.Do(func() { close(detached) }) }
+	session.serve("0", func(conn *websocket.Conn) {
+		_ = ws.Receive(conn, master)
+		if session.conn(execControl) == nil {
+			detach()
+		}
+	})
+
 	go func() {
-		defer close(detached)
-		controlLoop(session.conn("control"), 0, master, resize)
+		if session.controlConn(detached) != nil {
+			session.serve(execControl, func(conn *websocket.Conn) {
+				controlLoop(conn, 0, master, resize)
+				detach()
+			})
+		}
 	}()
 
 	var attachErr error

@@ -47,13 +47,40 @@ var execUpgrader = websocket.Upgrader{
 	CheckOrigin:     func(r *http.Request) bool { return true },
 }
 
-// execSession holds the websockets of one exec operation.
+// execControl is the name of the control websocket of an exec or console session.
+const execControl = "control"
+
+// execSession holds the websockets of one exec or console operation. Every websocket but the control one is
+// required: the session starts once they are all connected. The control websocket is optional, as it is in LXD
+// (pylxd never opens it): it may connect at any time while the session runs.
 type execSession struct {
 	secrets map[string]string
 
 	mu        sync.Mutex
 	conns     map[string]*websocket.Conn
+	readers   map[string]chan struct{}
+	closed    bool
 	connected chan struct{}
+	control   chan struct{}
+	done      chan struct{}
+}
+
+// newExecSession returns a session with one new secret for each of fds.
+func newExecSession(fds ...string) *execSession {
+	e := &execSession{
+		secrets:   map[string]string{},
+		conns:     map[string]*websocket.Conn{},
+		readers:   map[string]chan struct{}{},
+		connected: make(chan struct{}),
+		control:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+
+	for _, fd := range fds {
+		e.secrets[fd] = newSecret()
+	}
+
+	return e
 }
 
 func newSecret() string {
@@ -78,9 +105,14 @@ func (e *execSession) connect(op *operations.Operation, r *http.Request, w http.
 
 	e.mu.Lock()
 	_, taken := e.conns[fd]
+	closed := e.closed
 	e.mu.Unlock()
 	if taken {
 		return api.StatusErrorf(http.StatusBadRequest, "websocket %s is already connected", fd)
+	}
+
+	if closed {
+		return api.StatusErrorf(http.StatusBadRequest, "the session has ended")
 	}
 
 	conn, err := execUpgrader.Upgrade(w, r, nil)
@@ -90,12 +122,41 @@ func (e *execSession) connect(op *operations.Operation, r *http.Request, w http.
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed || e.conns[fd] != nil {
+		closeConn(conn)
+		return nil
+	}
+
 	e.conns[fd] = conn
-	if len(e.conns) == len(e.secrets) {
+	if fd == execControl {
+		close(e.control)
+	}
+
+	for k := range e.secrets {
+		if k != execControl && e.conns[k] == nil {
+			return nil
+		}
+	}
+
+	if fd != execControl {
 		close(e.connected)
 	}
 
 	return nil
+}
+
+// waitConnected waits for every required websocket of the session, the context or the timeout.
+func (e *execSession) waitConnected(ctx context.Context, timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-e.connected:
+		return nil
+	case <-timer.C:
+		return errors.New("timed out waiting for the websockets to connect")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *execSession) conn(fd string) *websocket.Conn {
@@ -104,15 +165,65 @@ func (e *execSession) conn(fd string) *websocket.Conn {
 	return e.conns[fd]
 }
 
-// closeAll ends every websocket of the session with a close frame, after everything written before it.
+// controlConn waits for the control websocket and returns it, or nil once the session ends or stop is closed.
+func (e *execSession) controlConn(stop <-chan struct{}) *websocket.Conn {
+	select {
+	case <-e.control:
+		return e.conn(execControl)
+	case <-e.done:
+		return nil
+	case <-stop:
+		return nil
+	}
+}
+
+// serve starts the reader of the websocket fd: read (nil reads nothing) consumes what it wants, then the messages
+// are drained until the connection ends, so the peer's pings and its answer to the close frame are read. A websocket
+// that is not connected, or a session that has ended, starts nothing.
+func (e *execSession) serve(fd string, read func(conn *websocket.Conn)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	conn := e.conns[fd]
+	if conn == nil || e.closed || e.readers[fd] != nil {
+		return
+	}
+
+	done := make(chan struct{})
+	e.readers[fd] = done
+	go func() {
+		defer close(done)
+		if read != nil {
+			read(conn)
+		}
+
+		ws.Drain(conn)
+	}()
+}
+
+// closeAll ends the session: every websocket gets a close frame, after everything written before it, and is closed
+// once the client answers it (or after ws.CloseTimeout); a websocket connecting later is refused.
 func (e *execSession) closeAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	for _, c := range e.conns {
-		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-		_ = c.Close()
+	if e.closed {
+		return
 	}
+
+	e.closed = true
+	close(e.done)
+	for fd, c := range e.conns {
+		var done <-chan struct{}
+		if e.readers[fd] != nil {
+			done = e.readers[fd]
+		}
+
+		ws.Close(c, done, ws.CloseTimeout)
+	}
+}
+
+// closeConn refuses a websocket: a normal close frame, then the end of the connection.
+func closeConn(c *websocket.Conn) {
+	ws.Close(c, nil, 0)
 }
 
 func instanceExecPost(s *state.State, r *http.Request) response.Response {
@@ -163,14 +274,9 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 		return operations.Response(op)
 	}
 
-	session := &execSession{secrets: map[string]string{}, conns: map[string]*websocket.Conn{}, connected: make(chan struct{})}
-	fds := []string{"0", "1", "2", "control"}
+	session := newExecSession("0", "1", "2", execControl)
 	if req.Interactive {
-		fds = []string{"0", "control"}
-	}
-
-	for _, fd := range fds {
-		session.secrets[fd] = newSecret()
+		session = newExecSession("0", execControl)
 	}
 
 	metadata["fds"] = session.secrets
@@ -183,12 +289,9 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 		OnConnect:   session.connect,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			defer session.closeAll()
-			select {
-			case <-session.connected:
-			case <-time.After(execConnectTimeout):
-				return errors.New("timed out waiting for the websockets to connect")
-			case <-ctx.Done():
-				return ctx.Err()
+			err := session.waitConnected(ctx, execConnectTimeout)
+			if err != nil {
+				return err
 			}
 
 			code, err := runExec(ctx, s, session, name, req)
@@ -287,7 +390,7 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		}()
 
 		// At the end of the input the terminal stays open: the command may still write to it.
-		go func() { _ = ws.Receive(conn, master) }()
+		session.serve("0", func(conn *websocket.Conn) { _ = ws.Receive(conn, master) })
 	} else {
 		inR, inW, err := os.Pipe()
 		if err != nil {
@@ -312,13 +415,14 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 
 		stdin, stdout, stderr = inR, outW, errW
 		parentFiles = []*os.File{inR, outW, errW}
-		go func() {
-			_ = ws.Receive(session.conn("0"), inW)
+		session.serve("0", func(conn *websocket.Conn) {
+			_ = ws.Receive(conn, inW)
 			_ = inW.Close()
-		}()
+		})
 
 		for fd, r := range map[string]*os.File{"1": outR, "2": errR} {
 			conn := session.conn(fd)
+			session.serve(fd, nil)
 			outputs.Add(1)
 			go func() {
 				defer outputs.Done()
@@ -339,7 +443,11 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		return -1, err
 	}
 
-	go controlLoop(session.conn("control"), pid, master, nil)
+	go func() {
+		if session.controlConn(nil) != nil {
+			session.serve(execControl, func(conn *websocket.Conn) { controlLoop(conn, pid, master, nil) })
+		}
+	}()
 	code, err := instance.WaitExit(pid)
 	if err != nil {
 		return -1, err
@@ -361,8 +469,12 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 }
 
 // controlLoop applies window-resize and signal messages until the control socket closes; signals are dropped when
-// pid is 0. resized, when set, is told each new size.
+// pid is 0. resized, when set, is told each new size. A nil conn (no control socket) returns at once.
 func controlLoop(conn *websocket.Conn, pid int, master *os.File, resized func(width int, height int)) {
+	if conn == nil {
+		return
+	}
+
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {

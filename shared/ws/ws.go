@@ -2,13 +2,24 @@
 // alike: each chunk read from a stream travels as one binary message, and the end of the stream is an empty text
 // message. A side that stops writing without that message (a close frame, a broken connection) ends the stream
 // too. It imports the standard library and gorilla/websocket only.
+//
+// A connection is ended with the closing handshake of RFC 6455 (Close): a close frame, then the peer's close frame
+// in answer, then the end of the TCP connection, so that clients that answer the close frame (ws4py,
+// websocket-client) are not left writing to a connection already gone.
 package ws
 
 import (
 	"io"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
+
+// CloseTimeout is how long Close waits for the peer to answer the close frame by default.
+const CloseTimeout = 5 * time.Second
+
+// closeWriteTimeout bounds the write of the close frame.
+const closeWriteTimeout = time.Second
 
 // BufferSize is the largest chunk Send puts in one message.
 const BufferSize = 32 << 10
@@ -79,4 +90,30 @@ func Drain(conn *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// Close starts the closing handshake: it sends a normal close frame (nothing when one was already sent, as the
+// answer to the peer's), then, in the background, waits until readerDone is closed or timeout has passed and closes
+// the connection. readerDone is closed by the connection's reader when a read fails, which it does once the peer's
+// close frame (or the end of the connection) arrives: the reader must go on reading, as Drain does, after it has
+// consumed what it wanted. A nil readerDone (nobody reads) closes the connection at once. Close returns once the
+// close frame is written, so everything written before it reaches the peer ahead of it.
+func Close(conn *websocket.Conn, readerDone <-chan struct{}, timeout time.Duration) {
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWriteTimeout))
+	if readerDone == nil || (err != nil && err != websocket.ErrCloseSent) {
+		_ = conn.Close()
+		return
+	}
+
+	go func() {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		select {
+		case <-readerDone:
+		case <-timer.C:
+		}
+
+		_ = conn.Close()
+	}()
 }

@@ -319,3 +319,101 @@ func TestDrainEndsWithTheConnection(t *testing.T) {
 		t.Fatal("Drain did not return after the close frame")
 	}
 }
+
+// readRaw reads the raw bytes the peer sends on conn until the connection ends, and the error that ended it.
+func readRaw(conn *websocket.Conn) ([]byte, error) {
+	raw := conn.UnderlyingConn()
+	_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return io.ReadAll(raw)
+}
+
+// closeFrame is the wire form of a normal close frame sent by a server (unmasked).
+var closeFrame = []byte{0x88, 0x02, 0x03, 0xe8}
+
+func TestCloseHandshake(t *testing.T) {
+	server, client := pair(t)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		Drain(server)
+	}()
+
+	err := server.WriteMessage(websocket.BinaryMessage, []byte("out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The client answers the close frame (the library does it when it reads one); the server then closes the
+	// connection without waiting for the timeout.
+	Close(server, readerDone, time.Hour)
+	kind, data, err := client.ReadMessage()
+	if err != nil || kind != websocket.BinaryMessage || string(data) != "out" {
+		t.Fatalf("first message: got %d %q %v, want the output", kind, data, err)
+	}
+
+	_, _, err = client.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Fatalf("got %v, want a normal close", err)
+	}
+
+	rest, err := readRaw(client)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("after the close frames: got %q %v, want the end of the connection", rest, err)
+	}
+
+	select {
+	case <-readerDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's reader did not end")
+	}
+}
+
+func TestCloseAnsweredByThePeer(t *testing.T) {
+	server, client := pair(t)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		Drain(server)
+	}()
+
+	// The client closes first: the server's reader answers, and Close sends no second close frame.
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	err := client.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	select {
+	case <-readerDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's reader did not see the close frame")
+	}
+
+	Close(server, readerDone, time.Hour)
+	got, err := readRaw(client)
+	if err != nil || !bytes.Equal(got, closeFrame) {
+		t.Fatalf("got %x %v, want one close frame %x and the end of the connection", got, err, closeFrame)
+	}
+}
+
+func TestCloseUnanswered(t *testing.T) {
+	tests := []struct {
+		name       string
+		readerDone chan struct{}
+		timeout    time.Duration
+	}{
+		{"nobody reads", nil, time.Hour},
+		{"the peer never answers", make(chan struct{}), 50 * time.Millisecond},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server, client := pair(t)
+			Close(server, tt.readerDone, tt.timeout)
+			got, err := readRaw(client)
+			if err != nil || !bytes.Equal(got, closeFrame) {
+				t.Fatalf("got %x %v, want the close frame %x and the end of the connection", got, err, closeFrame)
+			}
+		})
+	}
+}
