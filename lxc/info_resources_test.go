@@ -19,8 +19,8 @@ import (
 )
 
 // TestInfoResourcesStockGolden renders testdata/resources-<case>.json as testdata/stock-info-resources-<case>.txt
-// shows the stock 5.0.2 client printing the same resources ("host" is the stock daemon's answer on a test machine;
-// the others were served to the stock client by a fake server).
+// shows the stock 5.0.2 client printing the same resources, served to it by a fake server ("host" is what the stock
+// daemon answered on a test machine).
 func TestInfoResourcesStockGolden(t *testing.T) {
 	for _, name := range []string{"host", "rich", "single", "empty"} {
 		t.Run(name, func(t *testing.T) {
