@@ -41,7 +41,7 @@ type EventTarget struct {
 
 // GetEvents connects to the events websocket. The server sends every event type; handlers filter.
 func (c *ProtocolLXD) GetEvents() (*EventListener, error) {
-	conn, err := c.websocket("/1.0/events")
+	conn, err := c.websocket(c.withProject("/1.0/events"))
 	if err != nil {
 		return nil, err
 	}

@@ -137,6 +137,9 @@ type InstanceServer interface {
 	RenameProfile(name string, post api.ProfilePost) error
 	DeleteProfile(name string) error
 
+	// UseProject returns a connection to the same server whose requests name the project name.
+	UseProject(name string) InstanceServer
+
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
 }

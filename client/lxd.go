@@ -28,6 +28,37 @@ type ProtocolLXD struct {
 	dialWS func(ctx context.Context) (net.Conn, error)
 
 	server *api.Server
+
+	// project is sent as ?project= on every request to the API but the raw ones ("": none, the server's default).
+	project string
+}
+
+// UseProject returns a connection to the same server, sharing this one's transport, whose requests name the
+// project name ("" names none, so the server uses its default project).
+func (c *ProtocolLXD) UseProject(name string) InstanceServer {
+	next := *c
+	next.project = name
+	return &next
+}
+
+// withProject adds the connection's project to an API path (which may carry a query already), unless the path
+// names a project itself.
+func (c *ProtocolLXD) withProject(path string) string {
+	if c.project == "" {
+		return path
+	}
+
+	_, query, hasQuery := strings.Cut(path, "?")
+	if hasQuery {
+		values, _ := url.ParseQuery(query)
+		if values.Has("project") {
+			return path
+		}
+
+		return path + "&project=" + url.QueryEscape(c.project)
+	}
+
+	return path + "?project=" + url.QueryEscape(c.project)
 }
 
 // GetConnectionInfo describes the connection.
@@ -50,8 +81,13 @@ func (c *ProtocolLXD) Disconnect() {
 	c.httpClient.CloseIdleConnections()
 }
 
-// url returns the full URL of an API path ("/1.0/..." or "/...").
+// url returns the full URL of an API path ("/1.0/..." or "/..."), in the connection's project.
 func (c *ProtocolLXD) url(path string) string {
+	return c.rawURL(c.withProject(path))
+}
+
+// rawURL returns the full URL of an API path as given.
+func (c *ProtocolLXD) rawURL(path string) string {
 	return strings.TrimSuffix(c.httpBaseURL.String(), "/") + path
 }
 
@@ -142,9 +178,10 @@ func (c *ProtocolLXD) doParse(req *http.Request) (*api.ResponseRaw, string, erro
 	return parseResponse(resp)
 }
 
-// RawQuery sends a request to an API path ("/1.0/...") and decodes the envelope.
+// RawQuery sends a request to an API path ("/1.0/...") as given, without the connection's project, and decodes
+// the envelope.
 func (c *ProtocolLXD) RawQuery(method string, path string, data any, etag string) (*api.ResponseRaw, string, error) {
-	return c.rawQuery(method, c.url(path), data, etag)
+	return c.rawQuery(method, c.rawURL(path), data, etag)
 }
 
 // query sends a request to a path under /1.0.

@@ -22,19 +22,46 @@ type cmdGlobal struct {
 	flagProject    string
 }
 
-// preRun loads the configuration before any command runs.
+// preRun loads the configuration (unless it is loaded already) before any command runs, and applies the global
+// flags to it.
 func (g *cmdGlobal) preRun(cmd *cobra.Command, args []string) error {
-	conf, err := config.Load(config.Dir())
-	if err != nil {
-		return err
+	if g.conf == nil {
+		conf, err := config.Load(config.Dir())
+		if err != nil {
+			return err
+		}
+
+		g.conf = conf
 	}
 
-	g.conf = conf
+	// lxc --project NAME: every request of the command, to any remote, names that project.
+	g.conf.ProjectOverride = g.flagProject
 	return nil
 }
 
 func main() {
-	global := &cmdGlobal{}
+	app := newApp(&cmdGlobal{})
+
+	// Aliases of config.yml (and the built-in "shell") are expanded before the command line is parsed.
+	args, err := aliasedArgs(os.Args)
+	if err == nil {
+		app.SetArgs(args[1:])
+		err = app.Execute()
+	}
+
+	if err != nil {
+		// A command's own exit status (lxc exec) is passed on without a message.
+		var es exitStatusError
+		if !errors.As(err, &es) {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		}
+
+		os.Exit(exitCode(err))
+	}
+}
+
+// newApp builds the command tree with its global flags kept in global.
+func newApp(global *cmdGlobal) *cobra.Command {
 	app := &cobra.Command{
 		Use:   "lxc",
 		Short: "Command line client for the container and image server",
@@ -83,22 +110,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 		app.AddCommand((&cmdAction{global: global, action: action}).command())
 	}
 
-	// Aliases of config.yml (and the built-in "shell") are expanded before the command line is parsed.
-	args, err := aliasedArgs(os.Args)
-	if err == nil {
-		app.SetArgs(args[1:])
-		err = app.Execute()
-	}
-
-	if err != nil {
-		// A command's own exit status (lxc exec) is passed on without a message.
-		var es exitStatusError
-		if !errors.As(err, &es) {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-		}
-
-		os.Exit(exitCode(err))
-	}
+	return app
 }
 
 // exitStatusError carries an exit status a command wants without printing anything more.

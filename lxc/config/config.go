@@ -35,6 +35,9 @@ type Config struct {
 
 	// ConfigDir is the configuration directory.
 	ConfigDir string `yaml:"-"`
+
+	// ProjectOverride, when set (lxc --project), is the project of every remote instead of the one it is saved with.
+	ProjectOverride string `yaml:"-"`
 }
 
 // Remote names and protocols.

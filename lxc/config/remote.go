@@ -62,7 +62,8 @@ func (c *Config) ConnectionArgs(remote string) (*client.ConnectionArgs, error) {
 	return args, nil
 }
 
-// GetInstanceServer connects to a remote speaking the full API.
+// GetInstanceServer connects to a remote speaking the full API; its requests name the remote's project, or the
+// override of lxc --project.
 func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
 	remote, ok := c.Remotes[name]
 	if !ok {
@@ -73,8 +74,18 @@ func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
 		return nil, fmt.Errorf("remote %s is a simplestreams image server, not an instance server", name)
 	}
 
+	project := remote.Project
+	if c.ProjectOverride != "" {
+		project = c.ProjectOverride
+	}
+
 	if strings.HasPrefix(remote.Addr, "unix:") {
-		return client.ConnectLXDUnix(localSocket(remote.Addr), &client.ConnectionArgs{UserAgent: UserAgent})
+		d, err := client.ConnectLXDUnix(localSocket(remote.Addr), &client.ConnectionArgs{UserAgent: UserAgent})
+		if err != nil {
+			return nil, err
+		}
+
+		return d.UseProject(project), nil
 	}
 
 	args, err := c.ConnectionArgs(name)
@@ -82,7 +93,12 @@ func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
 		return nil, err
 	}
 
-	return client.ConnectLXD(remote.Addr, args)
+	d, err := client.ConnectLXD(remote.Addr, args)
+	if err != nil {
+		return nil, err
+	}
+
+	return d.UseProject(project), nil
 }
 
 // GetImageServer connects to a remote to read images from: a simplestreams server (its certificate pinned from
