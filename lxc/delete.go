@@ -144,6 +144,11 @@ func (c *cmdDelete) deleteOne(d client.InstanceServer, t deleteTarget) error {
 		if err != nil {
 			return fmt.Errorf("stopping the instance failed: %w", err)
 		}
+
+		// The server removes an ephemeral instance once it stops.
+		if inst.Ephemeral {
+			return nil
+		}
 	}
 
 	op, err := d.DeleteInstance(t.name)
