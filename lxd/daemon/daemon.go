@@ -21,6 +21,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/rest"
 	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/warnings"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
@@ -139,6 +140,7 @@ func (d *Daemon) Init() error {
 		Image:          imageManager,
 		Ops:            d.ops,
 		Events:         d.events,
+		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d.db}),
 	}
 
 	d.state.Instances, err = d.openInstances(imageStore)
@@ -151,6 +153,7 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
+	d.checkHost(ctx)
 	api := &rest.Server{
 		State:        d.state,
 		Authenticate: d.authenticate,

@@ -34,6 +34,8 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		idmap = nil
 	}
 
+	d.noteIDMap(err)
+
 	return instance.NewManager(instance.ManagerArgs{
 		DB:     d.db,
 		Images: store,

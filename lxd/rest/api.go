@@ -96,6 +96,8 @@ var api10 = []Endpoint{
 	containerMetadataTemplatesCmd,
 	profilesCmd,
 	profileCmd,
+	warningsCmd,
+	warningCmd,
 	resourcesCmd,
 	metricsCmd,
 }

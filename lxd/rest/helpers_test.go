@@ -31,6 +31,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/lxd/warnings"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
@@ -143,6 +144,7 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		Ops:            operations.NewRegistry(ev),
 		Events:         ev,
 		Instances:      m,
+		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d}),
 	}
 
 	srv := &Server{

@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/warnings"
 )
 
 // Dirs are the daemon's paths, all derived from the data directory.
@@ -116,4 +117,7 @@ type State struct {
 
 	// Instances creates, runs and deletes instances.
 	Instances *instance.Manager
+
+	// Warnings records and lists the daemon's warnings.
+	Warnings *warnings.Manager
 }

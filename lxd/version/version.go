@@ -48,4 +48,5 @@ var APIExtensions = []string{
 	"resources_disk_address",
 	"resources_cpu_isolated",
 	"metrics",
+	"warnings",
 }

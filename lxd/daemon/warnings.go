@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/lxd-go/lxd/lxd/warnings"
+)
+
+// hostProbe is where the start-up checks look: the directory AppArmor shows itself in, and the directories the
+// image unpacker looks for its helper programs in (lxd/images).
+type hostProbe struct {
+	apparmorDir string
+	programDirs []string
+}
+
+// defaultProbe is the real host.
+var defaultProbe = hostProbe{apparmorDir: "/sys/kernel/security/apparmor", programDirs: []string{"/usr/bin", "/bin"}}
+
+// optionalPrograms are the helper programs the daemon works without, and what their absence costs.
+var optionalPrograms = []struct {
+	name string
+	cost string
+}{
+	{"igzip", "gzip images are decompressed by the slower Go decompressor"},
+	{"xz", "xz images are decompressed by the slower Go decompressor"},
+	{"unsquashfs", "squashfs images cannot be imported (Debian squashfs-tools)"},
+}
+
+// finding is one start-up check: a warning of type typ, present or not, and its message when present.
+type finding struct {
+	typ     string
+	present bool
+	message string
+}
+
+// findings runs the start-up checks of the host against probe.
+func (p hostProbe) findings() []finding {
+	var out []finding
+	info, err := os.Stat(p.apparmorDir)
+	out = append(out, finding{
+		typ:     warnings.TypeAppArmorNotAvailable,
+		present: err != nil || !info.IsDir(),
+		message: "AppArmor support has been disabled because of lack of kernel support: containers run without an AppArmor profile",
+	})
+
+	for _, prog := range optionalPrograms {
+		out = append(out, finding{
+			typ:     warnings.TypeMissingProgram(prog.name),
+			present: !p.hasProgram(prog.name),
+			message: fmt.Sprintf("%s not found in %v: %s", prog.name, p.programDirs, prog.cost),
+		})
+	}
+
+	return out
+}
+
+// hasProgram reports whether an executable regular file name is in one of the program directories.
+func (p hostProbe) hasProgram(name string) bool {
+	for _, dir := range p.programDirs {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
+			return true
+		}
+	}
+
+	return false
+}
+
+// applyFindings records the warnings whose condition holds and resolves those whose condition is gone. A failure is
+// logged: warnings never stop the daemon from starting.
+func applyFindings(ctx context.Context, m *warnings.Manager, found []finding) {
+	for _, f := range found {
+		var err error
+		if f.present {
+			slog.Warn("host warning", "type", f.typ, "message", f.message)
+			err = m.Record(ctx, f.typ, warnings.Server, f.message)
+		} else {
+			err = m.Resolve(ctx, f.typ, warnings.Server)
+		}
+
+		if err != nil {
+			slog.Error("failed updating a warning", "type", f.typ, "err", err)
+		}
+	}
+}
+
+// checkHost records the warnings about the host found at start (AppArmor, optional programs), and resolves those
+// recorded by an earlier start whose condition is gone.
+func (d *Daemon) checkHost(ctx context.Context) {
+	applyFindings(ctx, d.state.Warnings, defaultProbe.findings())
+}
+
+// noteIDMap records the warning of a host without a subordinate id range for root (err is why the id map could not
+// be set up), or resolves it when the id map is there (err is nil).
+func (d *Daemon) noteIDMap(err error) {
+	f := finding{typ: warnings.TypeMissingIDMap, present: err != nil}
+	if err != nil {
+		f.message = fmt.Sprintf("no id map for unprivileged containers, every container runs privileged: %v", err)
+	}
+
+	applyFindings(d.state.ShutdownCtx, d.state.Warnings, []finding{f})
+}
