@@ -114,6 +114,9 @@ var projectScopes = map[string]ProjectScope{
 	"events":                                 ProjectScoped,
 	"certificates":                           ProjectUnscoped,
 	"certificates/{fingerprint}":             ProjectUnscoped,
+	"warnings":                               ProjectUnscoped,
+	"warnings/{uuid}":                        ProjectUnscoped,
+	"metrics":                                ProjectUnscoped,
 	"images":                                 ProjectScoped,
 	"images/aliases":                         ProjectScoped,
 	"images/aliases/{name:.+}":               ProjectScoped,
@@ -148,7 +151,6 @@ var projectScopes = map[string]ProjectScope{
 	"profiles":                               ProjectScoped,
 	"profiles/{name}":                        ProjectScoped,
 	"resources":                              ProjectUnscoped,
-	"metrics":                                ProjectUnscoped,
 }
 
 // Server builds the HTTP handler of the API.
