@@ -49,4 +49,5 @@ var APIExtensions = []string{
 	"resources_cpu_isolated",
 	"metrics",
 	"warnings",
+	"instance_all_projects",
 }

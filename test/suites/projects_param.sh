@@ -59,6 +59,7 @@ test_projects_param() {
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc --project foo delete -f c1
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc --project foo info c1
 	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" --project default list --format csv -c ns)" "c1,RUNNING"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" list --all-projects --format csv -c ens)" "default,c1,RUNNING"
 	assert_eq "$(projects_count_instances "${d}")" "1" "instances after the stock client's requests in project foo"
 
 	# Raw requests.
