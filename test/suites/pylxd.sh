@@ -1,0 +1,66 @@
+# Clients that are not ours: pylxd (python3-pylxd, its websockets by ws4py) and websocket-client (python3-websocket)
+# drive the daemon through the scripts of test/pylxd/: image uploads (unified and split, as pylxd's own helpers
+# build them), instances, exec (timed), files, snapshots, publish, operations, events, and trust by password over
+# HTTPS. The system python runs them: python3 on PATH may be another one, without these packages.
+
+# pylxd_py SCRIPT ARGS...: runs test/pylxd/SCRIPT with the system python.
+pylxd_py() {
+	local script=$1
+	shift
+	/usr/bin/python3 "${TEST_DIR}/pylxd/${script}" "$@"
+}
+
+test_pylxd() {
+	local d="${TEST_TMP}/d1" img="${TEST_TMP}/img" fp_unified fp_split addr out
+	spawn_instance_lxd "${d}"
+	mkdir -p "${img}"
+	read -r fp_unified fp_split < <(pylxd_py busybox.py "${img}")
+	[ -n "${fp_split}" ] || fail "no image built"
+
+	LXD_DIR="${d}" pylxd_py pylxd_checks.py images "${img}" "${fp_unified}" "${fp_split}"
+	# Our client and the stock one read the images pylxd uploaded.
+	assert_contains "$(lxc_in "${d}" image list --format csv -c f)" "${fp_unified:0:12}"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" image info bb | sed -n 's/^Fingerprint: //p')" "${fp_unified}" \
+		"image uploaded by pylxd, seen by the stock client"
+
+	out=$(LXD_DIR="${d}" pylxd_py pylxd_checks.py instance "${fp_unified}")
+	echo "${out}"
+	grep '^timing:' <<<"${out}" | sed 's/^/pylxd /' >>"${RUN_DIR}/timings"
+
+	# An instance pylxd did not create, for the events and for exec over HTTPS.
+	lxc_in "${d}" launch bb c1
+	LXD_DIR="${d}" pylxd_py pylxd_checks.py events c1
+
+	addr=$(enable_https "${d}")
+	lxc_in "${d}" config set core.trust_password pylxd-pass
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "${TEST_TMP}/client.key" \
+		-out "${TEST_TMP}/client.crt" -days 1 -subj /CN=pylxd 2>/dev/null
+	out=$(pylxd_py pylxd_checks.py https "https://${addr}" "${TEST_TMP}/client.crt" "${TEST_TMP}/client.key" \
+		pylxd-pass "${d}/server.crt")
+	echo "${out}"
+	grep '^timing:' <<<"${out}" | sed 's/^/pylxd https /' >>"${RUN_DIR}/timings"
+	assert_eq "$(local_curl "${d}" /1.0/certificates | jq -r '.metadata | length')" "1" \
+		"certificates trusted after the password"
+
+	# Our client and the stock one still run commands after all this.
+	assert_eq "$(echo in | lxc_in "${d}" exec c1 -- cat)" "in" "exec by our client"
+	assert_eq "$(echo in | LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- cat)" "in" "exec by the stock client"
+}
+
+test_pylxd_websocket_client() {
+	local d="${TEST_TMP}/d1" out rc=0
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1
+
+	out=$(LXD_DIR="${d}" pylxd_py ws_client.py exec c1)
+	echo "${out}"
+	grep '^timing:' <<<"${out}" >>"${RUN_DIR}/timings"
+	LXD_DIR="${d}" pylxd_py ws_client.py interactive c1
+	LXD_DIR="${d}" pylxd_py ws_client.py events c1
+
+	# The stock client's exec, with its control websocket and a terminal, is unchanged.
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- sh -c 'echo out; exit 0')" "out" "stock exec"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- sh -c 'exit 9' || rc=$?
+	assert_eq "${rc}" "9" "exit status through the stock client"
+}
