@@ -9,6 +9,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/shared/ws"
 )
 
 // DefaultPingInterval is how often a websocket listener is pinged when Server.PingInterval is zero.
@@ -68,14 +69,16 @@ func (s *Server) ServeWebsocket(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Unlock()
 
 	slog.Debug("event listener connected", "address", req.Address, "types", types)
-	go s.writeLoop(conn, l, pingInterval)
-	go readLoop(conn, l, pingInterval)
+	readDone := make(chan struct{})
+	go s.writeLoop(conn, l, pingInterval, readDone)
+	go readLoop(conn, l, pingInterval, readDone)
 	return nil
 }
 
 // readLoop consumes what the client sends (pongs, close) and removes the listener when the connection ends or stops
-// answering pings.
-func readLoop(conn *websocket.Conn, l *Listener, pingInterval time.Duration) {
+// answering pings. It closes done when it returns.
+func readLoop(conn *websocket.Conn, l *Listener, pingInterval time.Duration, done chan<- struct{}) {
+	defer close(done)
 	defer l.Close()
 	conn.SetReadLimit(4096)
 	deadline := func() time.Time { return time.Now().Add(3 * pingInterval) }
@@ -95,14 +98,15 @@ func readLoop(conn *websocket.Conn, l *Listener, pingInterval time.Duration) {
 }
 
 // writeLoop sends the listener's frames and the pings. It ends when the listener is removed: after flushing the queue
-// with a close frame on a regular removal, at once when the listener was dropped for being too slow.
-func (s *Server) writeLoop(conn *websocket.Conn, l *Listener, pingInterval time.Duration) {
+// with the closing handshake on a regular removal (the connection ends once the client answers the close frame, as
+// readLoop sees, or after ws.CloseTimeout), at once when the listener was dropped for being too slow.
+func (s *Server) writeLoop(conn *websocket.Conn, l *Listener, pingInterval time.Duration, readDone <-chan struct{}) {
 	defer s.writers.Done()
-	defer func() { _ = conn.Close() }()
 	defer l.Close()
 
 	err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
 	if err != nil {
+		_ = conn.Close()
 		return
 	}
 
@@ -114,23 +118,25 @@ func (s *Server) writeLoop(conn *websocket.Conn, l *Listener, pingInterval time.
 			if !ok {
 				if l.Dropped() {
 					slog.Debug("closing dropped event listener", "address", conn.RemoteAddr().String())
+					_ = conn.Close()
 					return
 				}
 
-				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				ws.Close(conn, readDone, ws.CloseTimeout)
 				return
 			}
 
 			_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			err = conn.WriteMessage(websocket.TextMessage, frame)
 			if err != nil {
+				_ = conn.Close()
 				return
 			}
 
 		case <-ticker.C:
 			err = conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
 			if err != nil {
+				_ = conn.Close()
 				return
 			}
 		}

@@ -1,7 +1,11 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -209,5 +213,63 @@ func TestWebsocketSlowClientDoesNotBlock(t *testing.T) {
 
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("sending took %v, want no blocking", time.Since(start))
+	}
+}
+
+func TestWebsocketCloseHandshake(t *testing.T) {
+	s := NewServer()
+	conn, _, err := websocket.DefaultDialer.Dial(serve(t, s, true), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = conn.Close() }()
+	waitListeners(t, s, 1)
+	raw := conn.UnderlyingConn()
+	var got []byte
+	buf := make([]byte, 4096)
+	readUntil := func(done func() bool, what string) {
+		t.Helper()
+		_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for !done() {
+			n, err := raw.Read(buf)
+			if err != nil {
+				t.Fatalf("reading the frames: got %x then %v, want %s", got, err, what)
+			}
+
+			got = append(got, buf[:n]...)
+		}
+	}
+
+	// An event read from the raw connection tells that the writer runs; then the server closes, and the close frame
+	// is read without being answered.
+	err = s.Send("", api.EventTypeLifecycle, map[string]string{"mark": "before-close"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	readUntil(func() bool { return bytes.Contains(got, []byte("before-close")) }, "the event")
+	go s.Close(5 * time.Second)
+	closeFrame := []byte{0x88, 0x02, 0x03, 0xe8}
+	readUntil(func() bool { return bytes.HasSuffix(got, closeFrame) }, "a close frame")
+
+	// The server waits for the answer before it ends the connection.
+	_ = raw.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	n, err := raw.Read(buf)
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Fatalf("before the answer: got %d bytes, %v, want the connection kept open", n, err)
+	}
+
+	// The answer, masked as a client's frames are (with a zero key): the server then ends the connection.
+	_, err = raw.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err = raw.Read(buf)
+	if n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("after the answer: got %d bytes, %v, want the end of the connection", n, err)
 	}
 }
