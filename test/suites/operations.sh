@@ -33,7 +33,7 @@ test_operations_monitor() {
 	[ "$(($(grep -c '^type: ' "${TEST_TMP}/all.out") * 2))" -eq "$(grep -c '^$' "${TEST_TMP}/all.out")" ] ||
 		fail "events are not each followed by two blank lines: ${out}"
 
-	# The pretty format prints one line per event.
+	# The pretty format prints one line per event, key=value as the stock client does (quoted only when needed).
 	LXD_DIR="${d}" LXD_CONF="${d}.conf" "${LXC_BIN}" monitor --pretty --type=logging --loglevel=debug \
 		>"${TEST_TMP}/pretty.out" 2>&1 &
 	local pretty_pid=$!
@@ -41,12 +41,12 @@ test_operations_monitor() {
 	# The monitor connects at some point after it starts: requests made before that are not seen, so keep asking.
 	for _ in $(seq 100); do
 		lxc_in "${d}" info >/dev/null
-		grep -q 'url="/1.0"' "${TEST_TMP}/pretty.out" && break
+		grep -q ' url=/1.0 ' "${TEST_TMP}/pretty.out" && break
 		sleep 0.1
 	done
 
-	assert_contains "$(cat "${TEST_TMP}/pretty.out")" 'url="/1.0"'
-	assert_contains "$(cat "${TEST_TMP}/pretty.out")" "DEBUG"
+	assert_contains "$(cat "${TEST_TMP}/pretty.out")" ' url=/1.0 '
+	assert_contains "$(cat "${TEST_TMP}/pretty.out")" 'level=debug msg="handling API request"'
 
 	# The client filters by type: no logging event reaches the lifecycle/operation monitor.
 	if grep -q "type: logging" "${TEST_TMP}/filtered.out"; then
