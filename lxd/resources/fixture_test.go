@@ -192,6 +192,9 @@ func (f *fixture) devices() {
 		f.link("sys/bus/pci/devices/"+addr, "../../../devices/pci0000:00/"+addr)
 	}
 
+	f.file("usr/share/hwdata/pci.ids", "# pci.ids excerpt\n8086  Intel Corporation\n"+
+		"\t1521  I350 Gigabit Network Connection\n\t\t8086 0001  Ethernet Server Adapter I350-T4\n"+
+		"\t1912  HD Graphics 530\n144d  Samsung Electronics Co Ltd\nC 02  Network controller\n\t00  Ethernet controller\n")
 	f.files("sys/class/dmi/id", map[string]string{"sys_vendor": "Dell Inc.\n", "product_name": "PowerEdge R640\n",
 		"product_uuid": "4c4c4544-0044\n", "chassis_type": "23\n", "chassis_vendor": "Dell Inc.\n",
 		"board_vendor": "Dell Inc.\n", "board_name": "0W23H8\n", "bios_vendor": "Dell Inc.\n", "bios_date": "07/22/2022\n",

@@ -45,6 +45,8 @@ func (r *Reader) GPU() (*api.ResourcesGPU, error) {
 		_, card.PCIAddress = pciAncestor(devDir)
 		if card.PCIAddress == "" {
 			card.USBAddress = usbAncestor(devDir)
+		} else {
+			card.Vendor, card.Product = r.pciNames().lookup(card.VendorID, card.ProductID)
 		}
 
 		nodes, _ := readDirNames(filepath.Join(devDir, "drm"))

@@ -113,6 +113,8 @@ func (r *Reader) networkCard(devDir string) api.ResourcesNetworkCard {
 	_, card.PCIAddress = pciAncestor(devDir)
 	if card.PCIAddress == "" {
 		card.USBAddress = usbAncestor(devDir)
+	} else {
+		card.Vendor, card.Product = r.pciNames().lookup(card.VendorID, card.ProductID)
 	}
 
 	if card.VendorID == "" && card.USBAddress != "" {

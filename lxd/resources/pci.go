@@ -31,6 +31,7 @@ func (r *Reader) PCI() (*api.ResourcesPCI, error) {
 			ProductID:     readHexID(filepath.Join(devDir, "device")),
 		}
 
+		dev.Vendor, dev.Product = r.pciNames().lookup(dev.VendorID, dev.ProductID)
 		group := linkBase(filepath.Join(devDir, "iommu_group"))
 		if group != "" {
 			dev.IOMMUGroup, _ = strconv.ParseUint(group, 10, 64)

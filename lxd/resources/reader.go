@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/osarch"
@@ -25,6 +26,9 @@ type Reader struct {
 
 	// Ethtool queries a network interface's link settings and driver details. Nil leaves those fields out.
 	Ethtool func(iface string) (*EthtoolInfo, error)
+
+	pciOnce sync.Once
+	pciIDs  *idNames
 }
 
 // Get reads every section of the hardware description.

@@ -106,6 +106,7 @@ func TestNetwork(t *testing.T) {
 
 	want := &api.ResourcesNetwork{Total: 1, Cards: []api.ResourcesNetworkCard{{
 		NUMANode: 1, PCIAddress: "0000:00:03.0", VendorID: "8086", ProductID: "1521", Driver: "igb",
+		Vendor: "Intel Corporation", Product: "I350 Gigabit Network Connection",
 		DriverVersion: "5.6.0-k", FirmwareVersion: "1.63",
 		Ports: []api.ResourcesNetworkCardPort{
 			{ID: "eno1", Address: "00:25:90:aa:bb:01", Port: 0, Protocol: "ethernet",
@@ -143,6 +144,7 @@ func TestGPUUSBPCI(t *testing.T) {
 
 	sameJSON(t, gpu, &api.ResourcesGPU{Total: 1, Cards: []api.ResourcesGPUCard{{
 		PCIAddress: "0000:00:02.0", VendorID: "8086", ProductID: "1912", Driver: "i915", DriverVersion: "6.1.0-test",
+		Vendor: "Intel Corporation", Product: "HD Graphics 530",
 		DRM: &api.ResourcesGPUCardDRM{ID: 0, CardName: "card0", CardDevice: "226:0", RenderName: "renderD128",
 			RenderDevice: "226:128"},
 	}}})
@@ -164,10 +166,11 @@ func TestGPUUSBPCI(t *testing.T) {
 	}
 
 	sameJSON(t, pci, &api.ResourcesPCI{Total: 3, Devices: []api.ResourcesPCIDevice{
-		{PCIAddress: "0000:00:02.0", VendorID: "8086", ProductID: "1912", Driver: "i915", DriverVersion: "6.1.0-test"},
+		{PCIAddress: "0000:00:02.0", VendorID: "8086", ProductID: "1912", Driver: "i915", DriverVersion: "6.1.0-test",
+			Vendor: "Intel Corporation", Product: "HD Graphics 530"},
 		{PCIAddress: "0000:00:03.0", VendorID: "8086", ProductID: "1521", Driver: "igb", DriverVersion: "5.6.0-k",
-			NUMANode: 1, IOMMUGroup: 7},
-		{PCIAddress: "0000:00:04.0", VendorID: "144d", ProductID: "a808"},
+			NUMANode: 1, IOMMUGroup: 7, Vendor: "Intel Corporation", Product: "I350 Gigabit Network Connection"},
+		{PCIAddress: "0000:00:04.0", VendorID: "144d", ProductID: "a808", Vendor: "Samsung Electronics Co Ltd"},
 	}})
 }
 
