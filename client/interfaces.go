@@ -137,6 +137,13 @@ type InstanceServer interface {
 	RenameProfile(name string, post api.ProfilePost) error
 	DeleteProfile(name string) error
 
+	// Warnings.
+	GetWarningUUIDs() ([]string, error)
+	GetWarnings() ([]api.Warning, error)
+	GetWarning(uuid string) (*api.Warning, string, error)
+	UpdateWarning(uuid string, warning api.WarningPut, ETag string) error
+	DeleteWarning(uuid string) error
+
 	// UseProject returns a connection to the same server whose requests name the project name.
 	UseProject(name string) InstanceServer
 

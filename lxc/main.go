@@ -88,6 +88,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdInfo{global: global}).command())
 	app.AddCommand((&cmdMonitor{global: global}).command())
 	app.AddCommand((&cmdOperation{global: global}).command())
+	app.AddCommand((&cmdWarning{global: global}).command())
 	app.AddCommand((&cmdQuery{global: global}).command())
 	app.AddCommand((&cmdRemote{global: global}).command())
 	app.AddCommand((&cmdSimplestreams{global: global}).command())

@@ -25,9 +25,9 @@ var optionalPrograms = []struct {
 	name string
 	cost string
 }{
-	{"igzip", "gzip images are decompressed by the slower Go decompressor"},
-	{"xz", "xz images are decompressed by the slower Go decompressor"},
-	{"unsquashfs", "squashfs images cannot be imported (Debian squashfs-tools)"},
+	{"igzip", "gzip images use the slower Go decompressor"},
+	{"xz", "xz images use the slower Go decompressor"},
+	{"unsquashfs", "squashfs images cannot be imported"},
 }
 
 // finding is one start-up check: a warning of type typ, present or not, and its message when present.
@@ -44,14 +44,14 @@ func (p hostProbe) findings() []finding {
 	out = append(out, finding{
 		typ:     warnings.TypeAppArmorNotAvailable,
 		present: err != nil || !info.IsDir(),
-		message: "AppArmor support has been disabled because of lack of kernel support: containers run without an AppArmor profile",
+		message: "Disabled because of lack of kernel support",
 	})
 
 	for _, prog := range optionalPrograms {
 		out = append(out, finding{
 			typ:     warnings.TypeMissingProgram(prog.name),
 			present: !p.hasProgram(prog.name),
-			message: fmt.Sprintf("%s not found in %v: %s", prog.name, p.programDirs, prog.cost),
+			message: fmt.Sprintf("%s not found: %s", prog.name, prog.cost),
 		})
 	}
 

@@ -42,8 +42,8 @@ func (w Warning) ToAPI() api.Warning {
 		LastSeenAt:  w.LastSeenAt,
 		LastMessage: w.LastMessage,
 		Severity:    w.Severity,
-		Status:      w.Status,
 		EntityURL:   w.EntityURL,
+		WarningPut:  api.WarningPut{Status: w.Status},
 	}
 }
 

@@ -21,6 +21,8 @@ const (
 //
 // API extension: warnings.
 type Warning struct {
+	WarningPut `yaml:",inline"`
+
 	// UUID is the warning's identifier.
 	// Example: e9e9da0d-2538-4351-8047-46d4a8ae4dbb
 	UUID string `json:"uuid" yaml:"uuid"`
@@ -57,10 +59,6 @@ type Warning struct {
 	// Example: low
 	Severity string `json:"severity" yaml:"severity"`
 
-	// Status is the warning's status (new, acknowledged or resolved).
-	// Example: new
-	Status string `json:"status" yaml:"status"`
-
 	// EntityURL is the API path of the entity the warning is about (empty for the server itself).
 	// Example: /1.0/instances/c1?project=default
 	EntityURL string `json:"entity_url" yaml:"entity_url"`
@@ -70,7 +68,7 @@ type Warning struct {
 //
 // API extension: warnings.
 type WarningPut struct {
-	// Status is the warning's status (new or acknowledged).
-	// Example: acknowledged
+	// Status is the warning's status: new, acknowledged or resolved (which only the server sets).
+	// Example: new
 	Status string `json:"status" yaml:"status"`
 }
