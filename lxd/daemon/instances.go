@@ -12,7 +12,8 @@ import (
 	"github.com/lxd-go/lxd/lxd/template"
 )
 
-// instanceStopTimeout bounds the clean stop of each container when the daemon stops.
+// instanceStopTimeout bounds the clean stop of each container when the daemon stops, unless its
+// boot.host_shutdown_timeout says otherwise (LXD's default); it is then killed.
 const instanceStopTimeout = 30 * time.Second
 
 // openInstances opens the default storage pool and the liblxc driver, and sets up the id map of unprivileged

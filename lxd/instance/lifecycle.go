@@ -97,7 +97,7 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 	r.Success()
 	m.follow(name)
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		err := tx.SetInstanceConfig(ctx, name, map[string]string{KeyLastStatePower: "RUNNING"})
+		err := tx.SetInstanceConfig(ctx, name, map[string]string{KeyLastStatePower: PowerStateRunning})
 		if err != nil {
 			return err
 		}
@@ -165,9 +165,9 @@ func (m *Manager) afterExit(name string, r *run) {
 		return
 	}
 
-	if inst.Config[KeyLastStatePower] == "RUNNING" {
+	if inst.Config[KeyLastStatePower] == PowerStateRunning {
 		// Stopped from inside, not through the API.
-		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "STOPPED"})
+		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: PowerStateStopped})
 		m.lifecycle("instance-shutdown", name)
 	}
 
@@ -223,7 +223,7 @@ func (m *Manager) stopLocked(ctx context.Context, name string, timeout time.Dura
 	shuttingDown := m.shuttingDown
 	m.runMu.Unlock()
 	if !shuttingDown {
-		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "STOPPED"})
+		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: PowerStateStopped})
 	}
 
 	if status == api.Frozen {
@@ -238,7 +238,7 @@ func (m *Manager) stopLocked(ctx context.Context, name string, timeout time.Dura
 
 	if err != nil {
 		if !shuttingDown {
-			m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: "RUNNING"})
+			m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: PowerStateRunning})
 		}
 
 		return err

@@ -81,6 +81,9 @@ type Manager struct {
 
 	// shuttingDown keeps the last power state of instances stopped by the daemon's shutdown.
 	shuttingDown bool
+
+	// boot starts instances in the background when the daemon starts.
+	boot bootState
 }
 
 // run is one run of a container; done is closed once its exit has been handled.
@@ -130,7 +133,9 @@ func DefaultProfile() db.Profile {
 }
 
 // Init creates the default profile when missing, follows containers still running from before, and starts the
-// ones that should run. Expired snapshots are then deleted every minute until ctx ends.
+// ones that should run (boot.autostart, or running when the daemon stopped) in the background, by
+// boot.autostart.priority: it returns before they are started, and Booted reports when they are. Expired snapshots
+// are then deleted every minute until ctx ends.
 func (m *Manager) Init(ctx context.Context) error {
 	var insts []db.Instance
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -161,6 +166,7 @@ func (m *Manager) Init(ctx context.Context) error {
 		slog.Warn("failed pruning image bases", "err", err)
 	}
 
+	var boot []bootEntry
 	for _, inst := range insts {
 		m.thawSnapshotFreeze(ctx, &inst)
 		if m.driver.Status(inst.Name) != api.Stopped {
@@ -178,18 +184,16 @@ func (m *Manager) Init(ctx context.Context) error {
 
 		expanded, _, err := m.expand(ctx, &inst)
 		if err != nil {
+			slog.Error("failed reading the configuration of an instance, not starting it", "instance", inst.Name, "err", err)
 			continue
 		}
 
-		auto, set := expanded["boot.autostart"]
-		if (set && IsTrue(auto)) || (!set && inst.Config[KeyLastStatePower] == "RUNNING") {
-			err = m.Start(ctx, inst.Name)
-			if err != nil {
-				slog.Error("failed starting instance at boot", "instance", inst.Name, "err", err)
-			}
+		if shouldAutostart(expanded) {
+			boot = append(boot, bootEntry{name: inst.Name, priority: configInt(expanded, KeyBootAutostartPriority)})
 		}
 	}
 
+	m.startBoot(ctx, boot)
 	go m.pruneSnapshotsLoop(ctx)
 	return nil
 }
@@ -610,8 +614,12 @@ func (m *Manager) reconcileSnapshots(ctx context.Context, name string) error {
 	return nil
 }
 
-// Shutdown stops every running container, keeping their last power state so they start again with the daemon.
+// Shutdown stops every running container for the daemon's stop, keeping their last power state so they start
+// again with the daemon: the starts still to come after the daemon's start are cancelled (the one under way
+// finishes), then containers stop by boot.stop.priority, higher first, each given its boot.host_shutdown_timeout
+// (timeout when unset) to stop cleanly before it is killed.
 func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
+	m.stopBoot()
 	m.runMu.Lock()
 	m.shuttingDown = true
 	names := make([]string, 0, len(m.running))
@@ -620,23 +628,7 @@ func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
 	}
 
 	m.runMu.Unlock()
-	var wg sync.WaitGroup
-	for _, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := m.Stop(ctx, name, timeout, false)
-			if err != nil {
-				slog.Warn("clean stop failed at shutdown, killing", "instance", name, "err", err)
-				err = m.Stop(ctx, name, 0, true)
-				if err != nil {
-					slog.Error("failed stopping instance at shutdown", "instance", name, "err", err)
-				}
-			}
-		}()
-	}
-
-	wg.Wait()
+	m.shutdownAll(ctx, names, timeout)
 }
 
 // checkRootDisk makes sure the expanded devices have a root disk on a pool this server has.

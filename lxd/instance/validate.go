@@ -68,6 +68,27 @@ func checkBool(v string) error {
 	return fmt.Errorf("%q is not a boolean", v)
 }
 
+// checkInt accepts a signed 64-bit integer, as LXD's boot.* keys do.
+func checkInt(v string) error {
+	_, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", v)
+	}
+
+	return nil
+}
+
+// optional accepts the empty value (the key unset) besides what check accepts.
+func optional(check keyCheck) keyCheck {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+
+		return check(v)
+	}
+}
+
 func checkUint(v string) error {
 	_, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
@@ -355,10 +376,16 @@ var configKeys = map[string]keyCheck{
 	"limits.memory.enforce": checkMemoryEnforce,
 	"limits.memory.swap":    checkBool,
 	"limits.processes":      checkProcesses,
-	"boot.autostart":        checkBool,
 	"security.privileged":   checkBool,
 	"security.nesting":      checkBool,
 	"raw.lxc":               checkRawLXC,
+
+	// What the daemon does with the instance when it starts and stops (boot.go); empty is unset, as in LXD.
+	KeyBootAutostart:           optional(checkBool),
+	KeyBootAutostartDelay:      optional(checkInt),
+	KeyBootAutostartPriority:   optional(checkInt),
+	KeyBootStopPriority:        optional(checkInt),
+	KeyBootHostShutdownTimeout: optional(checkInt),
 }
 
 // RawLXC parses raw.lxc: one "key = value" liblxc setting a line; blank lines and lines starting with # are

@@ -50,8 +50,14 @@ func (srv *Server) internalEndpoints() []Endpoint {
 		},
 		internalSQLCmd,
 		{
+			// As LXD's waitready: ready once the instances that start with the daemon have been started (the
+			// rest of the API answers while they start).
 			Path: "ready",
 			Get: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
+				if s.Instances != nil && !s.Instances.Booted() {
+					return response.ErrorResponse(http.StatusServiceUnavailable, "instances are still being started")
+				}
+
 				return response.EmptySyncResponse
 			}},
 		},
