@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/lxd/warnings"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -101,5 +104,31 @@ func TestHostWarnings(t *testing.T) {
 		if w.Type == warnings.TypeMissingProgram("unsquashfs") && w.Count != 2 {
 			t.Fatalf("got count %d for unsquashfs, want 2 after two starts", w.Count)
 		}
+	}
+}
+
+func TestNoteIDMap(t *testing.T) {
+	d, err := db.Open(filepath.Join(t.TempDir(), "database"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = d.Close() })
+	m := warnings.NewManager(warnings.ManagerArgs{DB: d})
+	daemon := &Daemon{state: &state.State{ShutdownCtx: context.Background(), Warnings: m}}
+	daemon.noteIDMap(errors.New("no range for root in /etc/subuid"))
+	ws, err := m.List(context.Background(), warnings.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(ws) != 1 || ws[0].Type != warnings.TypeMissingIDMap || ws[0].Severity != api.WarningSeverityModerate ||
+		!strings.Contains(ws[0].LastMessage, "no range for root in /etc/subuid") {
+		t.Fatalf("got %+v, want one moderate id map warning with the cause", ws)
+	}
+
+	daemon.noteIDMap(nil)
+	if got := statuses(t, m)[warnings.TypeMissingIDMap]; got != api.WarningStatusResolved {
+		t.Fatalf("got status %q once the id map is there, want resolved", got)
 	}
 }
