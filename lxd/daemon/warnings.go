@@ -88,10 +88,16 @@ func applyFindings(ctx context.Context, m *warnings.Manager, found []finding) {
 	}
 }
 
-// checkHost records the warnings about the host found at start (AppArmor, optional programs), and resolves those
-// recorded by an earlier start whose condition is gone.
+// checkHost records the warnings about the host found at start (AppArmor, optional programs), resolves those
+// recorded by an earlier start whose condition is gone, and removes those resolved for more than a day.
 func (d *Daemon) checkHost(ctx context.Context) {
 	applyFindings(ctx, d.state.Warnings, defaultProbe.findings())
+	n, err := d.state.Warnings.PruneResolved(ctx)
+	if err != nil {
+		slog.Error("failed pruning resolved warnings", "err", err)
+	} else if n > 0 {
+		slog.Info("pruned resolved warnings", "count", n)
+	}
 }
 
 // noteIDMap records the warning of a host without a subordinate id range for root (err is why the id map could not

@@ -196,3 +196,14 @@ func (t *Tx) DeleteWarning(ctx context.Context, uuid string) error {
 
 	return nil
 }
+
+// DeleteWarningsResolvedBefore removes the resolved warnings that have not changed since before, and returns how
+// many it removed.
+func (t *Tx) DeleteWarningsResolvedBefore(ctx context.Context, before time.Time) (int64, error) {
+	n, err := t.execCount(ctx, "DELETE FROM warnings WHERE status = 'resolved' AND updated_at < ?", timeArg(before))
+	if err != nil {
+		return 0, fmt.Errorf("deleting resolved warnings: %w", err)
+	}
+
+	return n, nil
+}

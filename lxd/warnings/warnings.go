@@ -234,6 +234,24 @@ func (m *Manager) Delete(ctx context.Context, uuid string) error {
 	return notFound(uuid, err)
 }
 
+// ResolvedRetention is how long a resolved warning is kept, as LXD keeps them, before PruneResolved removes it.
+const ResolvedRetention = 24 * time.Hour
+
+// PruneResolved removes the warnings resolved for longer than ResolvedRetention and returns how many it removed.
+func (m *Manager) PruneResolved(ctx context.Context) (int64, error) {
+	var n int64
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		n, err = tx.DeleteWarningsResolvedBefore(ctx, m.now().UTC().Add(-ResolvedRetention))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+
+	return n, nil
+}
+
 // notFound gives an unknown warning the message clients show; other errors pass through.
 func notFound(uuid string, err error) error {
 	if errors.Is(err, errs.ErrNotFound) {

@@ -227,3 +227,46 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("got %v (%v), want an empty, non-nil list", ws, err)
 	}
 }
+
+func TestPruneResolved(t *testing.T) {
+	ctx := context.Background()
+	m, c := newTestManager(t)
+	for _, typ := range []string{"old", "recent", "open"} {
+		err := m.Record(ctx, typ, Server, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	err := m.Resolve(ctx, "old", Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c.t = c.t.Add(ResolvedRetention)
+	err = m.Resolve(ctx, "recent", Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// "old" was resolved exactly ResolvedRetention ago: kept until it is older than that.
+	n, err := m.PruneResolved(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("got %d pruned (%v), want 0", n, err)
+	}
+
+	c.t = c.t.Add(time.Second)
+	n, err = m.PruneResolved(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("got %d pruned (%v), want 1", n, err)
+	}
+
+	ws, err := m.List(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(ws) != 2 || ws[0].Type == "old" || ws[1].Type == "old" {
+		t.Fatalf("got %+v, want recent and open left", ws)
+	}
+}
