@@ -5,6 +5,8 @@ Usage:
   ws_client.py exec NAME          a non-interactive exec, no control websocket, frames checked one by one
   ws_client.py interactive NAME   an interactive exec on a terminal, with the control websocket
   ws_client.py events NAME        the events websocket: an operation event for an exec on NAME
+  ws_client.py console NAME       the console (a shell runs on it) with no control websocket: closing the data
+                                  websocket detaches
 Each check failing exits non-zero with a message.
 """
 
@@ -48,7 +50,10 @@ def query(method, path, body=None):
 def connect(path):
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(SOCKET)
-    return websocket.create_connection("ws://lxd" + path, socket=sock, timeout=30)
+    conn = websocket.create_connection("ws://lxd" + path, socket=sock)
+    # A socket handed in keeps its own timeout: set it, so that nothing waits forever.
+    conn.sock.settimeout(30)
+    return conn
 
 
 def read_stream(conn):
@@ -171,9 +176,45 @@ def run_events(name):
     events.close()
 
 
+def run_console(name):
+    status, resp = query("POST", "/1.0/instances/%s/console" % name, {"width": 80, "height": 24, "type": "console"})
+    expect_eq(status, 202, "status of the console request")
+    op, fds = resp["operation"], resp["metadata"]["metadata"]["fds"]
+    expect_eq(sorted(fds), ["0", "control"], "websockets of the console")
+    conn = connect("%s/websocket?secret=%s" % (op, fds["0"]))
+    # What is typed before the console is attached to the instance's terminal is lost, as with LXD: type the line
+    # again each second until its output shows.
+    out = b""
+    deadline = time.monotonic() + 15
+    conn.sock.settimeout(1)
+    while b"mark42" not in out and time.monotonic() < deadline:
+        conn.send_binary(b"echo mark$((40+2))\r")
+        try:
+            while b"mark42" not in out:
+                opcode, payload = conn.recv_data(control_frame=False)
+                check(opcode == ABNF.OPCODE_BINARY, "console frame %d, data %r" % (opcode, payload))
+                out += payload
+        except websocket.WebSocketTimeoutException:
+            pass
+
+    conn.sock.settimeout(30)
+    check(b"mark42" in out, "console output: %r" % out)
+
+    # The client closes: the server answers the close frame, detaches and the operation ends.
+    conn.send_close()
+    while True:
+        frame = conn.recv_frame()
+        if frame.opcode == ABNF.OPCODE_CLOSE:
+            break
+
+    md = wait_op(op)
+    expect_eq(md["status"], "Success", "console operation after the detach")
+    conn.close()
+
+
 def main():
     cmd, name = sys.argv[1], sys.argv[2]
-    {"exec": run_exec, "interactive": run_interactive, "events": run_events}[cmd](name)
+    {"exec": run_exec, "interactive": run_interactive, "events": run_events, "console": run_console}[cmd](name)
     print("ok: " + cmd)
 
 

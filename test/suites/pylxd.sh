@@ -3,11 +3,11 @@
 # build them), instances, exec (timed), files, snapshots, publish, operations, events, and trust by password over
 # HTTPS. The system python runs them: python3 on PATH may be another one, without these packages.
 
-# pylxd_py SCRIPT ARGS...: runs test/pylxd/SCRIPT with the system python.
+# pylxd_py SCRIPT ARGS...: runs test/pylxd/SCRIPT with the system python, for 5 minutes at most.
 pylxd_py() {
 	local script=$1
 	shift
-	/usr/bin/python3 "${TEST_DIR}/pylxd/${script}" "$@"
+	timeout 300 /usr/bin/python3 "${TEST_DIR}/pylxd/${script}" "$@"
 }
 
 test_pylxd() {
@@ -51,13 +51,20 @@ test_pylxd_websocket_client() {
 	local d="${TEST_TMP}/d1" out rc=0
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
-	lxc_in "${d}" launch bb c1
+	lxc_in "${d}" init bb c1
+	# A shell on the console, for the console check.
+	{ lxc_in "${d}" file pull c1/etc/inittab -; echo "::respawn:/bin/sh"; } >"${TEST_TMP}/inittab"
+	lxc_in "${d}" file push "${TEST_TMP}/inittab" c1/etc/inittab
+	lxc_in "${d}" start c1
 
 	out=$(LXD_DIR="${d}" pylxd_py ws_client.py exec c1)
 	echo "${out}"
 	grep '^timing:' <<<"${out}" >>"${RUN_DIR}/timings"
 	LXD_DIR="${d}" pylxd_py ws_client.py interactive c1
 	LXD_DIR="${d}" pylxd_py ws_client.py events c1
+	LXD_DIR="${d}" pylxd_py ws_client.py console c1
+	# A second session: the first one let go of the console.
+	LXD_DIR="${d}" pylxd_py ws_client.py console c1
 
 	# The stock client's exec, with its control websocket and a terminal, is unchanged.
 	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- sh -c 'echo out; exit 0')" "out" "stock exec"
