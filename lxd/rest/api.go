@@ -70,7 +70,7 @@ var api10 = []Endpoint{
 	imageExportCmd,
 	imageSecretCmd,
 	imageRefreshCmd,
-	instancesCmd,
+	instancesBulkCmd,
 	instanceCmd,
 	instanceStateCmd,
 	instanceSnapshotsCmd,

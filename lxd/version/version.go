@@ -50,4 +50,5 @@ var APIExtensions = []string{
 	"metrics",
 	"warnings",
 	"instance_all_projects",
+	"instance_bulk_state_change",
 }

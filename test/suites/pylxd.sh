@@ -71,3 +71,23 @@ test_pylxd_websocket_client() {
 	LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- sh -c 'exit 9' || rc=$?
 	assert_eq "${rc}" "9" "exit status through the stock client"
 }
+
+test_instances_bulk_state() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1
+	lxc_in "${d}" init bb c2
+	assert_contains "$(local_curl "${d}" /1.0 | jq -r '.metadata.api_extensions[]')" "instance_bulk_state_change"
+
+	# The stock client's --all goes through PUT /1.0/instances when the server has instance_bulk_state_change.
+	LXD_DIR="${d}" stock_lxc "${d}.stock" start --all
+	assert_eq "$(lxc_in "${d}" list --format csv -c ns | tr '\n' ' ')" "c1,RUNNING c2,RUNNING " "after start --all"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" stop --all --force
+	assert_eq "$(lxc_in "${d}" list --format csv -c ns | tr '\n' ' ')" "c1,STOPPED c2,STOPPED " "after stop --all"
+	grep -q 'method=PUT url=/1.0/instances' "${d}/lxd.log" || fail "the stock client did not use PUT /1.0/instances"
+
+	assert_eq "$(local_curl "${d}" /1.0/instances -X PUT -d '{"state":{"action":"dance"}}' | jq -r .error_code)" "400" \
+		"unknown bulk action"
+	assert_eq "$(local_curl "${d}" /1.0/instances -X PUT -d '{}' | jq -r .error_code)" "400" "bulk change with no state"
+}

@@ -1,0 +1,131 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// instancesBulkCmd is the instances collection with PUT, the bulk state change (API extension
+// instance_bulk_state_change).
+var instancesBulkCmd = func() Endpoint {
+	ep := instancesCmd
+	ep.Put = Action{Handler: instancesPut, Access: allowTrusted}
+	return ep
+}()
+
+// instancesPutRequest is the body of PUT /1.0/instances: {"state": {"action": ..., "timeout": ..., "force": ...}}.
+type instancesPutRequest struct {
+	State *api.InstanceStatePut `json:"state"`
+}
+
+// bulkSkips tells, for each action, which instances a bulk change leaves alone: those already where the action
+// would take them, or where it cannot apply.
+var bulkSkips = map[string]func(status api.StatusCode) bool{
+	"start":    func(status api.StatusCode) bool { return status != api.Stopped },
+	"stop":     func(status api.StatusCode) bool { return status == api.Stopped },
+	"restart":  func(status api.StatusCode) bool { return status == api.Stopped },
+	"freeze":   func(status api.StatusCode) bool { return status != api.Running },
+	"unfreeze": func(status api.StatusCode) bool { return status != api.Frozen },
+}
+
+// instancesPut changes the state of every instance at once, as PUT /1.0/instances/<name>/state does for one. Instances
+// already in the state asked for are left alone; the others change in parallel within one operation, which fails
+// naming each instance that failed.
+func instancesPut(s *state.State, r *http.Request) response.Response {
+	req := instancesPutRequest{}
+	err := request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if req.State == nil {
+		return response.BadRequest(errors.New("no state given"))
+	}
+
+	put := *req.State
+	action, ok := stateActions[put.Action]
+	if !ok {
+		return response.BadRequest(fmt.Errorf("unknown action %q", put.Action))
+	}
+
+	if put.Stateful {
+		return response.BadRequest(errors.New("stateful start and stop are not supported"))
+	}
+
+	all, err := s.Instances.List(r.Context())
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	var names []string
+	resources := map[string][]string{}
+	for _, inst := range all {
+		if bulkSkips[put.Action](s.Instances.Status(inst.Name)) {
+			continue
+		}
+
+		names = append(names, inst.Name)
+		for k, v := range instanceResources(inst.Name) {
+			resources[k] = append(resources[k], v...)
+		}
+	}
+
+	sort.Strings(names)
+	lifecycleAction := action.lifecycle
+	if put.Action == "stop" && (put.Force || put.Timeout == 0) {
+		lifecycleAction = "instance-stopped"
+	}
+
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Updating instance",
+		Resources:   resources,
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			var mu sync.Mutex
+			var failed []string
+			var wg sync.WaitGroup
+			for _, name := range names {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := action.run(ctx, s, name, put)
+					if err != nil {
+						mu.Lock()
+						failed = append(failed, fmt.Sprintf("%s: %v", name, err))
+						mu.Unlock()
+						return
+					}
+
+					lifecycleBy(s, requestor, lifecycleAction, instance.URL(name), nil)
+				}()
+			}
+
+			wg.Wait()
+			if len(failed) > 0 {
+				sort.Strings(failed)
+				return fmt.Errorf("failed to %s instances: %s", put.Action, strings.Join(failed, "; "))
+			}
+
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
