@@ -51,4 +51,6 @@ var APIExtensions = []string{
 	"warnings",
 	"instance_all_projects",
 	"instance_bulk_state_change",
+	"image_create_aliases",
+	"images_expiry",
 }

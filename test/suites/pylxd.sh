@@ -91,3 +91,32 @@ test_instances_bulk_state() {
 		"unknown bulk action"
 	assert_eq "$(local_curl "${d}" /1.0/instances -X PUT -d '{}' | jq -r .error_code)" "400" "bulk change with no state"
 }
+
+test_image_create_aliases_and_expiry() {
+	local d="${TEST_TMP}/d1" op fp
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" init bb c1
+	for ext in image_create_aliases images_expiry; do
+		assert_contains "$(local_curl "${d}" /1.0 | jq -r '.metadata.api_extensions[]')" "${ext}"
+	done
+
+	# image_create_aliases: the aliases of POST /1.0/images are created with the image.
+	op=$(local_curl "${d}" /1.0/images -X POST -H 'Content-Type: application/json' \
+		-d '{"source":{"type":"instance","name":"c1"},"aliases":[{"name":"pub1","description":"published"}]}' |
+		jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=60" | jq -r .metadata.status)" "Success" "publish with aliases"
+	fp=$(local_curl "${d}" /1.0/images/aliases/pub1 | jq -r .metadata.target)
+	assert_eq "$(local_curl "${d}" /1.0/images/aliases/pub1 | jq -r .metadata.description)" "published" "alias description"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}" | jq -r '.metadata.aliases[0].name')" "pub1" "alias of the image"
+
+	# An alias taken by another image fails the operation.
+	op=$(local_curl "${d}" /1.0/images -X POST -H 'Content-Type: application/json' \
+		-d '{"source":{"type":"instance","name":"c1"},"aliases":[{"name":"bb"}]}' | jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=60" | jq -r .metadata.status)" "Failure" "publish onto a taken alias"
+
+	# images_expiry: expires_at is writable, and the stock client shows it.
+	local_curl "${d}" "/1.0/images/${fp}" -X PATCH -d '{"expires_at":"2031-01-02T03:04:05Z"}' >/dev/null
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}" | jq -r .metadata.expires_at)" "2031-01-02T03:04:05Z" "expires_at"
+	assert_contains "$(LXD_DIR="${d}" stock_lxc "${d}.stock" image info pub1)" "Expires: 2031/01/02 03:04 UTC"
+}
