@@ -34,8 +34,9 @@ var instanceExecCmd = Endpoint{
 
 var containerExecCmd = containerAlias(instanceExecCmd)
 
-// execConnectTimeout bounds how long an exec waits for its websockets.
-const execConnectTimeout = 30 * time.Second
+// execConnectTimeout bounds how long an exec or console waits for its required websockets after the operation
+// starts; the operation then fails, as LXD's does after 5 s.
+const execConnectTimeout = 5 * time.Second
 
 // execDrainTimeout bounds how long output is still forwarded after the command exited (a background child may
 // keep the pipes open).

@@ -48,7 +48,7 @@ test_pylxd() {
 }
 
 test_pylxd_websocket_client() {
-	local d="${TEST_TMP}/d1" out rc=0
+	local d="${TEST_TMP}/d1" out op rc=0
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
 	lxc_in "${d}" init bb c1
@@ -65,6 +65,12 @@ test_pylxd_websocket_client() {
 	LXD_DIR="${d}" pylxd_py ws_client.py console c1
 	# A second session: the first one let go of the console.
 	LXD_DIR="${d}" pylxd_py ws_client.py console c1
+
+	# A client that never connects: the operation fails after 5 s, as LXD's does.
+	op=$(local_curl "${d}" /1.0/instances/c1/exec -X POST \
+		-d '{"command":["true"],"wait-for-websocket":true,"interactive":false}' | jq -r .operation)
+	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=30" | jq -r '.metadata.status + ": " + .metadata.err')" \
+		"Failure: timed out waiting for the websockets to connect" "exec whose websockets never connect"
 
 	# The stock client's exec, with its control websocket and a terminal, is unchanged.
 	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" exec c1 -- sh -c 'echo out; exit 0')" "out" "stock exec"
