@@ -137,7 +137,8 @@ func (f *fixture) memory() {
 func (f *fixture) devices() {
 	f.file("proc/sys/kernel/osrelease", "6.1.0-test\n")
 	pci := "sys/devices/pci0000:00"
-	f.files(pci+"/0000:00:03.0", map[string]string{"vendor": "0x8086\n", "device": "0x1521\n", "numa_node": "1\n"})
+	f.files(pci+"/0000:00:03.0", map[string]string{"vendor": "0x8086\n", "device": "0x1521\n", "numa_node": "1\n",
+		"class": "0x020000\n"})
 	f.link(pci+"/0000:00:03.0/driver", "../../../bus/pci/drivers/igb")
 	f.link("sys/bus/pci/drivers/igb/module", "../../../../module/igb")
 	f.file("sys/module/igb/version", "5.6.0-k\n")

@@ -3,6 +3,7 @@ package resources
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -96,8 +97,43 @@ func (r *Reader) Network() (*api.ResourcesNetwork, error) {
 		card.Ports = append(card.Ports, port)
 	}
 
+	// A network controller whose interfaces this network namespace does not see is still a card, without ports
+	// and described from the PCI device itself, as LXD lists it.
+	err = r.addPCINetworkCards(out, index)
+	if err != nil {
+		return nil, err
+	}
+
 	out.Total = uint64(len(out.Cards))
 	return out, nil
+}
+
+// addPCINetworkCards adds the PCI network controllers (class 0x02) that no interface of /sys/class/net led to.
+func (r *Reader) addPCINetworkCards(out *api.ResourcesNetwork, index map[string]int) error {
+	seen := map[string]bool{}
+	for devDir := range index {
+		pciDir, _ := pciAncestor(devDir)
+		if pciDir != "" {
+			seen[pciDir] = true
+		}
+	}
+
+	dir := r.path("sys", "bus", "pci", "devices")
+	names, err := readDirNames(dir)
+	if err != nil {
+		return err
+	}
+
+	for _, name := range names {
+		devDir, err := resolve(filepath.Join(dir, name))
+		if err != nil || seen[devDir] || !strings.HasPrefix(readString(filepath.Join(devDir, "class")), "0x02") {
+			continue
+		}
+
+		out.Cards = append(out.Cards, r.networkCard(devDir))
+	}
+
+	return nil
 }
 
 // networkCard describes the device behind one or more interfaces.

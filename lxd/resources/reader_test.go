@@ -119,6 +119,29 @@ func TestNetwork(t *testing.T) {
 	sameJSON(t, got, want)
 }
 
+// TestNetworkCardWithoutInterfaces checks that a network controller whose interfaces live in another network
+// namespace is still listed, without ports, as LXD lists it.
+func TestNetworkCardWithoutInterfaces(t *testing.T) {
+	r := fullFixture(t)
+	for _, name := range []string{"eno1", "eno2"} {
+		err := os.Remove(filepath.Join(r.Root, "sys/class/net", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := r.Network()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := &api.ResourcesNetwork{Total: 1, Cards: []api.ResourcesNetworkCard{{
+		NUMANode: 1, PCIAddress: "0000:00:03.0", VendorID: "8086", ProductID: "1521", Driver: "igb",
+		Vendor: "Intel Corporation", Product: "I350 Gigabit Network Connection", DriverVersion: "5.6.0-k",
+	}}}
+	sameJSON(t, got, want)
+}
+
 func TestStorage(t *testing.T) {
 	got, err := fullFixture(t).Storage()
 	if err != nil {

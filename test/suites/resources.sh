@@ -66,6 +66,8 @@ test_resources_untrusted() {
 # size (read from sysfs here; the stock daemon asks the /dev node, 0 when there is none).
 test_resources_stock_daemon() {
 	local ours="${TEST_TMP}/ours" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf"
+	# Both daemons in a network namespace of the test's own: the stock daemon's own outbound attempts stay there.
+	make_netns
 	spawn_lxd "${ours}"
 	spawn_stock_lxd "${stock}"
 
