@@ -55,13 +55,9 @@ func instancesPut(s *state.State, r *http.Request) response.Response {
 	}
 
 	put := *req.State
-	action, ok := stateActions[put.Action]
-	if !ok {
-		return response.BadRequest(fmt.Errorf("unknown action %q", put.Action))
-	}
-
-	if put.Stateful {
-		return response.BadRequest(errors.New("stateful start and stop are not supported"))
+	action, lifecycleAction, err := stateChange(put)
+	if err != nil {
+		return response.BadRequest(err)
 	}
 
 	all, err := s.Instances.List(r.Context())
@@ -83,10 +79,6 @@ func instancesPut(s *state.State, r *http.Request) response.Response {
 	}
 
 	sort.Strings(names)
-	lifecycleAction := action.lifecycle
-	if put.Action == "stop" && (put.Force || put.Timeout == 0) {
-		lifecycleAction = "instance-stopped"
-	}
 
 	requestor := request.GetRequestor(r)
 	op, err := s.Ops.Create(operations.Args{

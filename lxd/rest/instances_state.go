@@ -53,6 +53,26 @@ var stateActions = map[string]stateAction{
 	}},
 }
 
+// stateChange checks a state change and returns its action and the lifecycle event it sends: a forced stop, or one
+// with no time to shut down, is "instance-stopped" rather than "instance-shutdown".
+func stateChange(req api.InstanceStatePut) (stateAction, string, error) {
+	action, ok := stateActions[req.Action]
+	if !ok {
+		return stateAction{}, "", fmt.Errorf("unknown action %q", req.Action)
+	}
+
+	if req.Stateful {
+		return stateAction{}, "", fmt.Errorf("stateful start and stop are not supported")
+	}
+
+	lifecycleAction := action.lifecycle
+	if req.Action == "stop" && (req.Force || req.Timeout == 0) {
+		lifecycleAction = "instance-stopped"
+	}
+
+	return action, lifecycleAction, nil
+}
+
 // stopTimeout turns the API's timeout in seconds into a duration; negative waits for ever.
 func stopTimeout(seconds int) time.Duration {
 	if seconds < 0 {
@@ -74,13 +94,9 @@ func instanceStatePut(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	action, ok := stateActions[req.Action]
-	if !ok {
-		return response.BadRequest(fmt.Errorf("unknown action %q", req.Action))
-	}
-
-	if req.Stateful {
-		return response.BadRequest(fmt.Errorf("stateful start and stop are not supported"))
+	action, lifecycleAction, err := stateChange(req)
+	if err != nil {
+		return response.BadRequest(err)
 	}
 
 	err = s.Instances.Exists(r.Context(), name)
@@ -96,11 +112,6 @@ func instanceStatePut(s *state.State, r *http.Request) response.Response {
 		return response.BadRequest(fmt.Errorf("the instance is already stopped"))
 	case req.Action == "unfreeze" && status != api.Frozen:
 		return response.BadRequest(fmt.Errorf("the instance is not frozen"))
-	}
-
-	lifecycleAction := action.lifecycle
-	if req.Action == "stop" && (req.Force || req.Timeout == 0) {
-		lifecycleAction = "instance-stopped"
 	}
 
 	requestor := request.GetRequestor(r)
