@@ -58,39 +58,23 @@ func renderResources(w io.Writer, res *api.Resources) {
 	}
 
 	renderMemory(w, res.Memory)
-	switch cards := res.GPU.Cards; {
-	case len(cards) == 1:
-		fmt.Fprintf(w, "\nGPU:\n")
-		renderGPU(w, cards[0], "  ")
-	case len(cards) > 1:
-		fmt.Fprintf(w, "\nGPUs:\n")
-		for i, card := range cards {
-			fmt.Fprintf(w, "  Card %d:\n", i)
-			renderGPU(w, card, "    ")
-		}
-	}
+	renderDevices(w, res.GPU.Cards, "GPU", "GPUs", "Card", renderGPU)
+	renderDevices(w, res.Network.Cards, "NIC", "NICs", "Card", renderNIC)
+	renderDevices(w, res.Storage.Disks, "Disk", "Disks", "Disk", renderDisk)
+}
 
-	switch cards := res.Network.Cards; {
-	case len(cards) == 1:
-		fmt.Fprintf(w, "\nNIC:\n")
-		renderNIC(w, cards[0], "  ")
-	case len(cards) > 1:
-		fmt.Fprintf(w, "\nNICs:\n")
-		for i, card := range cards {
-			fmt.Fprintf(w, "  Card %d:\n", i)
-			renderNIC(w, card, "    ")
-		}
-	}
-
-	switch disks := res.Storage.Disks; {
-	case len(disks) == 1:
-		fmt.Fprintf(w, "\nDisk:\n")
-		renderDisk(w, disks[0], "  ")
-	case len(disks) > 1:
-		fmt.Fprintf(w, "\nDisks:\n")
-		for i, disk := range disks {
-			fmt.Fprintf(w, "  Disk %d:\n", i)
-			renderDisk(w, disk, "    ")
+// renderDevices prints a section of devices as the stock client does: one device under the singular title, several
+// numbered under the plural one, nothing when there is none.
+func renderDevices[T any](w io.Writer, items []T, one string, many string, item string, render func(io.Writer, T, string)) {
+	switch {
+	case len(items) == 1:
+		fmt.Fprintf(w, "\n%s:\n", one)
+		render(w, items[0], "  ")
+	case len(items) > 1:
+		fmt.Fprintf(w, "\n%s:\n", many)
+		for i, it := range items {
+			fmt.Fprintf(w, "  %s %d:\n", item, i)
+			render(w, it, "    ")
 		}
 	}
 }
