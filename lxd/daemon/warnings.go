@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/warnings"
 )
 
@@ -18,7 +18,7 @@ type hostProbe struct {
 }
 
 // defaultProbe is the real host.
-var defaultProbe = hostProbe{apparmorDir: "/sys/kernel/security/apparmor", programDirs: []string{"/usr/bin", "/bin"}}
+var defaultProbe = hostProbe{apparmorDir: "/sys/kernel/security/apparmor", programDirs: images.HelperDirs}
 
 // optionalPrograms are the helper programs the daemon works without, and what their absence costs.
 var optionalPrograms = []struct {
@@ -60,14 +60,7 @@ func (p hostProbe) findings() []finding {
 
 // hasProgram reports whether an executable regular file name is in one of the program directories.
 func (p hostProbe) hasProgram(name string) bool {
-	for _, dir := range p.programDirs {
-		info, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
-			return true
-		}
-	}
-
-	return false
+	return images.FindProgram(p.programDirs, name) != ""
 }
 
 // applyFindings records the warnings whose condition holds and resolves those whose condition is gone. A failure is

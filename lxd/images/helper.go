@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,19 +25,28 @@ var helperPrograms = map[string][]string{
 	CompressionXz:   {"xz", "-d", "-c", "-T2", "--memlimit-decompress=256MiB"},
 }
 
-// helperDirs are where helper programs are looked for; the daemon's PATH is not consulted.
-var helperDirs = []string{"/usr/bin", "/bin"}
+// HelperDirs are where helper programs are looked for; the daemon's PATH is not consulted.
+var HelperDirs = []string{"/usr/bin", "/bin"}
+
+// FindProgram returns the path of the executable regular file name in the first of dirs that has one, or "".
+func FindProgram(dirs []string, name string) string {
+	for _, dir := range dirs {
+		p := filepath.Join(dir, name)
+		info, err := os.Stat(p)
+		if err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+
+	return ""
+}
 
 var helperPaths = sync.OnceValue(func() map[string]string {
 	paths := map[string]string{}
 	for compression, argv := range helperPrograms {
-		for _, dir := range helperDirs {
-			p := dir + "/" + argv[0]
-			info, err := os.Stat(p)
-			if err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
-				paths[compression] = p
-				break
-			}
+		p := FindProgram(HelperDirs, argv[0])
+		if p != "" {
+			paths[compression] = p
 		}
 	}
 
