@@ -213,9 +213,16 @@ func (e *execSession) closeAll() {
 	e.closed = true
 	close(e.done)
 	for fd, c := range e.conns {
-		var done <-chan struct{}
-		if e.readers[fd] != nil {
-			done = e.readers[fd]
+		done := e.readers[fd]
+		if done == nil {
+			// Nobody reads this websocket yet (the control one is served only once the command runs): read it
+			// now, or the client's answer to the close frame would find the connection gone.
+			drained := make(chan struct{})
+			go func() {
+				defer close(drained)
+				ws.Drain(c)
+			}()
+			done = drained
 		}
 
 		ws.Close(c, done, ws.CloseTimeout)
