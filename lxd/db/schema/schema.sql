@@ -112,6 +112,21 @@ CREATE TABLE instances_snapshots (
     UNIQUE (instance_id, name)
 );
 
+CREATE TABLE networks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    type TEXT NOT NULL DEFAULT 'bridge' CHECK (type <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'created', 'errored'))
+);
+
+CREATE TABLE networks_config (
+    network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (network_id, key)
+);
+
 CREATE TABLE patches (
     name TEXT PRIMARY KEY NOT NULL,
     applied_at TEXT NOT NULL
@@ -142,6 +157,50 @@ CREATE TABLE schema (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     version INTEGER NOT NULL UNIQUE,
     updated_at TEXT NOT NULL
+);
+
+CREATE TABLE storage_pools (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    driver TEXT NOT NULL CHECK (driver <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'created', 'errored'))
+);
+
+CREATE TABLE storage_pools_config (
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_pool_id, key)
+);
+
+CREATE TABLE storage_volumes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE RESTRICT,
+    name TEXT NOT NULL CHECK (name <> ''),
+    type TEXT NOT NULL CHECK (type IN ('container', 'virtual-machine', 'image', 'custom')),
+    content_type TEXT NOT NULL DEFAULT 'filesystem' CHECK (content_type IN ('filesystem', 'block')),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    UNIQUE (storage_pool_id, name, type)
+);
+
+CREATE TABLE storage_volumes_config (
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_volume_id, key)
+);
+
+CREATE TABLE storage_volumes_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    expiry_date TEXT,
+    config TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (storage_volume_id, name)
 );
 
 CREATE TABLE warnings (

@@ -10,6 +10,8 @@ var updates = map[int]string{
 	3: updateFromV2,
 	4: updateFromV3,
 	5: updateFromV4,
+	6: updateFromV5,
+	7: updateFromV6,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -187,5 +189,72 @@ CREATE TABLE warnings (
     severity TEXT NOT NULL CHECK (severity IN ('low', 'moderate', 'high')),
     status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'acknowledged', 'resolved')),
     UNIQUE (type, entity_url, project, location)
+);
+`
+
+// updateFromV5 creates the managed networks and their configuration. state is one of pending, created, errored
+// (as LXD reports it); a network is "pending" from the start of its creation until its interfaces exist.
+const updateFromV5 = `
+CREATE TABLE networks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    type TEXT NOT NULL DEFAULT 'bridge' CHECK (type <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'created', 'errored'))
+);
+
+CREATE TABLE networks_config (
+    network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (network_id, key)
+);
+`
+
+// updateFromV6 creates the storage pools, their volumes (type container, image or custom, as LXD names them) and
+// the volumes' snapshots.
+const updateFromV6 = `
+CREATE TABLE storage_pools (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    driver TEXT NOT NULL CHECK (driver <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'created', 'errored'))
+);
+
+CREATE TABLE storage_pools_config (
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_pool_id, key)
+);
+
+CREATE TABLE storage_volumes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE RESTRICT,
+    name TEXT NOT NULL CHECK (name <> ''),
+    type TEXT NOT NULL CHECK (type IN ('container', 'virtual-machine', 'image', 'custom')),
+    content_type TEXT NOT NULL DEFAULT 'filesystem' CHECK (content_type IN ('filesystem', 'block')),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    UNIQUE (storage_pool_id, name, type)
+);
+
+CREATE TABLE storage_volumes_config (
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_volume_id, key)
+);
+
+CREATE TABLE storage_volumes_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    expiry_date TEXT,
+    config TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (storage_volume_id, name)
 );
 `
