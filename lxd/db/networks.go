@@ -1,0 +1,265 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// Network states, as the networks table stores them.
+const (
+	NetworkPending = "pending"
+	NetworkCreated = "created"
+	NetworkErrored = "errored"
+)
+
+// Network is a managed network row with its configuration.
+type Network struct {
+	ID          int64
+	Name        string
+	Type        string
+	Description string
+	State       string
+	Config      map[string]string
+}
+
+// NetworkDeviceUse is one nic device (of an instance or a profile) whose network key names a network.
+type NetworkDeviceUse struct {
+	// Owner is "instance" or "profile".
+	Owner string
+	// Name is the instance's or profile's name.
+	Name string
+	// Device is the device's name.
+	Device string
+}
+
+// networkNotFound is the error for an unknown network.
+func networkNotFound(name string) error {
+	return fmt.Errorf("network %q: %w", name, errs.ErrNotFound)
+}
+
+// GetNetworks returns every managed network, by name.
+func (t *Tx) GetNetworks(ctx context.Context) ([]Network, error) {
+	return t.scanNetworks(ctx, "1")
+}
+
+// GetNetwork returns one managed network.
+func (t *Tx) GetNetwork(ctx context.Context, name string) (*Network, error) {
+	nets, err := t.scanNetworks(ctx, "name = ?", name)
+	if err != nil {
+		return nil, err
+	}
+
+	if len(nets) == 0 {
+		return nil, networkNotFound(name)
+	}
+
+	return &nets[0], nil
+}
+
+func (t *Tx) scanNetworks(ctx context.Context, where string, args ...any) ([]Network, error) {
+	rows, err := t.query(ctx, "SELECT id, name, type, description, state FROM networks WHERE "+where+" ORDER BY name", args...)
+	if err != nil {
+		return nil, fmt.Errorf("loading networks: %w", err)
+	}
+
+	defer func() { _ = rows.Close() }()
+
+	var out []Network
+	for rows.Next() {
+		n := Network{}
+		err = rows.Scan(&n.ID, &n.Name, &n.Type, &n.Description, &n.State)
+		if err != nil {
+			return nil, fmt.Errorf("loading networks: %w", err)
+		}
+
+		out = append(out, n)
+	}
+
+	err = rows.Err()
+	if err != nil {
+		return nil, fmt.Errorf("loading networks: %w", mapError(err))
+	}
+
+	_ = rows.Close()
+	for i := range out {
+		out[i].Config, err = t.loadConfig(ctx, "networks_config", "network_id", out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	return out, nil
+}
+
+// CreateNetwork adds a network in the state n.State (pending when empty); an existing name wraps errs.ErrConflict.
+func (t *Tx) CreateNetwork(ctx context.Context, n Network) (int64, error) {
+	if n.State == "" {
+		n.State = NetworkPending
+	}
+
+	if n.Type == "" {
+		n.Type = "bridge"
+	}
+
+	res, err := t.exec(ctx, "INSERT INTO networks (name, type, description, state) VALUES (?, ?, ?, ?)",
+		n.Name, n.Type, n.Description, n.State)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return 0, fmt.Errorf("network %q already exists: %w", n.Name, errs.ErrConflict)
+		}
+
+		return 0, fmt.Errorf("creating network %q: %w", n.Name, err)
+	}
+
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+
+	err = t.replaceConfig(ctx, "networks_config", "network_id", id, n.Config)
+	if err != nil {
+		return 0, err
+	}
+
+	return id, nil
+}
+
+// SetNetworkState changes the state of a network (pending, created or errored).
+func (t *Tx) SetNetworkState(ctx context.Context, name string, state string) error {
+	n, err := t.execCount(ctx, "UPDATE networks SET state = ? WHERE name = ?", state, name)
+	if err != nil {
+		return fmt.Errorf("updating network %q: %w", name, err)
+	}
+
+	if n == 0 {
+		return networkNotFound(name)
+	}
+
+	return nil
+}
+
+// UpdateNetwork replaces the description and configuration of a network.
+func (t *Tx) UpdateNetwork(ctx context.Context, name string, description string, config map[string]string) error {
+	id, err := t.lookupID(ctx, networkNotFound(name), "SELECT id FROM networks WHERE name = ?", name)
+	if err != nil {
+		return err
+	}
+
+	_, err = t.exec(ctx, "UPDATE networks SET description = ? WHERE id = ?", description, id)
+	if err != nil {
+		return fmt.Errorf("updating network %q: %w", name, err)
+	}
+
+	return t.replaceConfig(ctx, "networks_config", "network_id", id, config)
+}
+
+// RenameNetwork renames a network.
+func (t *Tx) RenameNetwork(ctx context.Context, name string, newName string) error {
+	n, err := t.execCount(ctx, "UPDATE networks SET name = ? WHERE name = ?", newName, name)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("network %q already exists: %w", newName, errs.ErrConflict)
+		}
+
+		return fmt.Errorf("renaming network %q: %w", name, err)
+	}
+
+	if n == 0 {
+		return networkNotFound(name)
+	}
+
+	return nil
+}
+
+// DeleteNetwork removes a network and its configuration.
+func (t *Tx) DeleteNetwork(ctx context.Context, name string) error {
+	n, err := t.execCount(ctx, "DELETE FROM networks WHERE name = ?", name)
+	if err != nil {
+		return fmt.Errorf("deleting network %q: %w", name, err)
+	}
+
+	if n == 0 {
+		return networkNotFound(name)
+	}
+
+	return nil
+}
+
+// networkDeviceQueries select, for instances and profiles, the nic devices whose network key is the argument.
+var networkDeviceQueries = []struct {
+	owner string
+	query string
+}{
+	{"instance", `SELECT instances.name, d.device FROM instances_devices d
+JOIN instances ON instances.id = d.instance_id
+WHERE d.key = 'network' AND d.value = ? AND EXISTS (SELECT 1 FROM instances_devices t
+  WHERE t.instance_id = d.instance_id AND t.device = d.device AND t.key = 'type' AND t.value = 'nic')`},
+	{"profile", `SELECT profiles.name, d.device FROM profiles_devices d
+JOIN profiles ON profiles.id = d.profile_id
+WHERE d.key = 'network' AND d.value = ? AND EXISTS (SELECT 1 FROM profiles_devices t
+  WHERE t.profile_id = d.profile_id AND t.device = d.device AND t.key = 'type' AND t.value = 'nic')`},
+}
+
+// GetNetworkDeviceUses returns the nic devices of instances and profiles (their own devices, not those inherited
+// from profiles) whose network key is name, sorted by owner, name and device.
+func (t *Tx) GetNetworkDeviceUses(ctx context.Context, name string) ([]NetworkDeviceUse, error) {
+	var out []NetworkDeviceUse
+	for _, q := range networkDeviceQueries {
+		err := func() error {
+			rows, err := t.query(ctx, q.query, name)
+			if err != nil {
+				return fmt.Errorf("loading the users of network %q: %w", name, err)
+			}
+
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				u := NetworkDeviceUse{Owner: q.owner}
+				err = rows.Scan(&u.Name, &u.Device)
+				if err != nil {
+					return err
+				}
+
+				out = append(out, u)
+			}
+
+			return mapError(rows.Err())
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Owner != b.Owner {
+			return a.Owner < b.Owner
+		}
+
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+
+		return a.Device < b.Device
+	})
+
+	return out, nil
+}
+
+// RenameNetworkInDevices points the nic devices of instances and profiles whose network key is name to newName.
+func (t *Tx) RenameNetworkInDevices(ctx context.Context, name string, newName string) error {
+	for _, table := range []struct{ table, column string }{
+		{"instances_devices", "instance_id"}, {"profiles_devices", "profile_id"},
+	} {
+		_, err := t.exec(ctx, `UPDATE `+table.table+` SET value = ? WHERE key = 'network' AND value = ?
+AND EXISTS (SELECT 1 FROM `+table.table+` t WHERE t.`+table.column+` = `+table.table+`.`+table.column+`
+  AND t.device = `+table.table+`.device AND t.key = 'type' AND t.value = 'nic')`, newName, name)
+		if err != nil {
+			return fmt.Errorf("renaming network %q in %s: %w", name, table.table, err)
+		}
+	}
+
+	return nil
+}
