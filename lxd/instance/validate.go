@@ -3,7 +3,6 @@ package instance
 import (
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -476,7 +475,7 @@ func ValidateConfig(config map[string]string, profile bool, internal bool) error
 }
 
 // ValidateDevices checks device definitions: each has a type; disk devices need a path (a root disk "/" also a
-// pool), nic devices of type bridged need a parent, unix-char and unix-block devices a host device. Other device
+// pool), nic devices are checked by validateNIC, unix-char and unix-block devices a host device. Other device
 // types are refused.
 func ValidateDevices(devices map[string]map[string]string) error {
 	roots := 0
@@ -514,17 +513,7 @@ func ValidateDevices(devices map[string]map[string]string) error {
 			}
 
 		case "nic":
-			for k := range dev {
-				if k != "type" && k != "nictype" && k != "parent" && k != "name" && k != "hwaddr" && k != "mtu" && k != "network" {
-					return fmt.Errorf("device %q: unknown nic key %q: %w", name, k, errs.ErrInvalid)
-				}
-			}
-
-			if dev["nictype"] != "bridged" || dev["parent"] == "" {
-				return fmt.Errorf("device %q: only bridged nics with a parent are supported: %w", name, errs.ErrInvalid)
-			}
-
-			err := validateNic(name, dev)
+			err := validateNIC(name, dev)
 			if err != nil {
 				return err
 			}
@@ -626,34 +615,6 @@ func checkMode(v string) error {
 	n, err := strconv.ParseUint(v, 8, 32)
 	if err != nil || n > 0o777 {
 		return fmt.Errorf("%q is not an octal mode", v)
-	}
-
-	return nil
-}
-
-// validateNic checks the optional keys of a bridged nic: an interface name, a MAC address and an MTU.
-func validateNic(name string, dev map[string]string) error {
-	for _, k := range []string{"parent", "name"} {
-		v, ok := dev[k]
-		if ok && (v == "" || len(v) > 15 || strings.ContainsAny(v, "/: \t\n") || v == "." || v == "..") {
-			return fmt.Errorf("device %q: %s %q is not a valid interface name: %w", name, k, v, errs.ErrInvalid)
-		}
-	}
-
-	v, ok := dev["hwaddr"]
-	if ok {
-		mac, err := net.ParseMAC(v)
-		if err != nil || len(mac) != 6 {
-			return fmt.Errorf("device %q: hwaddr %q is not a MAC address: %w", name, v, errs.ErrInvalid)
-		}
-	}
-
-	v, ok = dev["mtu"]
-	if ok {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 68 || n > 65535 {
-			return fmt.Errorf("device %q: mtu %q is not between 68 and 65535: %w", name, v, errs.ErrInvalid)
-		}
 	}
 
 	return nil

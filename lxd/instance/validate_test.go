@@ -244,7 +244,7 @@ func TestValidateDevices(t *testing.T) {
 		{"nic long name", map[string]map[string]string{"n": {"type": "nic", "nictype": "bridged", "parent": "br0", "name": "a234567890123456"}}, false},
 		{"nic bad parent", map[string]map[string]string{"n": {"type": "nic", "nictype": "bridged", "parent": "../br0"}}, false},
 		{"nic without parent", map[string]map[string]string{"n": {"type": "nic", "nictype": "bridged"}}, false},
-		{"macvlan nic", map[string]map[string]string{"eth0": {"type": "nic", "nictype": "macvlan", "parent": "eth0"}}, false},
+		{"macvlan nic", map[string]map[string]string{"eth0": {"type": "nic", "nictype": "macvlan", "parent": "eth0"}}, true},
 		{"no type", map[string]map[string]string{"x": {"path": "/"}}, false},
 		{"unknown type", map[string]map[string]string{"x": {"type": "gpu"}}, false},
 		{"unix-char", map[string]map[string]string{"t": {"type": "unix-char", "source": "/dev/net/tun", "path": "/dev/net/tun", "mode": "0666", "uid": "0", "gid": "5", "required": "false"}}, true},
