@@ -137,12 +137,54 @@ type InstanceServer interface {
 	RenameProfile(name string, post api.ProfilePost) error
 	DeleteProfile(name string) error
 
+	// Networks.
+	GetNetworkNames() ([]string, error)
+	GetNetworks() ([]api.Network, error)
+	GetNetwork(name string) (*api.Network, string, error)
+	CreateNetwork(network api.NetworksPost) error
+	UpdateNetwork(name string, network api.NetworkPut, ETag string) error
+	RenameNetwork(name string, network api.NetworkPost) error
+	DeleteNetwork(name string) error
+	GetNetworkLeases(name string) ([]api.NetworkLease, error)
+	GetNetworkState(name string) (*api.NetworkState, error)
+
 	// Warnings.
 	GetWarningUUIDs() ([]string, error)
 	GetWarnings() ([]api.Warning, error)
 	GetWarning(uuid string) (*api.Warning, string, error)
 	UpdateWarning(uuid string, warning api.WarningPut, ETag string) error
 	DeleteWarning(uuid string) error
+
+	// Storage pools.
+	GetStoragePoolNames() ([]string, error)
+	GetStoragePools() ([]api.StoragePool, error)
+	GetStoragePool(name string) (*api.StoragePool, string, error)
+	CreateStoragePool(pool api.StoragePoolsPost) error
+	UpdateStoragePool(name string, pool api.StoragePoolPut, ETag string) error
+	DeleteStoragePool(name string) error
+	GetStoragePoolResources(name string) (*api.ResourcesStoragePool, error)
+
+	// Storage volumes.
+	GetStoragePoolVolumeNames(pool string) ([]string, error)
+	GetStoragePoolVolumes(pool string) ([]api.StorageVolume, error)
+	GetStoragePoolVolume(pool string, volType string, name string) (*api.StorageVolume, string, error)
+	GetStoragePoolVolumeState(pool string, volType string, name string) (*api.StorageVolumeState, error)
+	CreateStoragePoolVolume(pool string, volume api.StorageVolumesPost) error
+	UpdateStoragePoolVolume(pool string, volType string, name string, volume api.StorageVolumePut, ETag string) error
+	RenameStoragePoolVolume(pool string, volType string, name string, volume api.StorageVolumePost) error
+	DeleteStoragePoolVolume(pool string, volType string, name string) error
+	CopyStoragePoolVolume(pool string, source InstanceServer, sourcePool string, volume api.StorageVolume, args *StoragePoolVolumeCopyArgs) (Operation, error)
+	MoveStoragePoolVolume(pool string, source InstanceServer, sourcePool string, volume api.StorageVolume, args *StoragePoolVolumeMoveArgs) (Operation, error)
+
+	// Storage volume snapshots.
+	CreateStoragePoolVolumeSnapshot(pool string, volType string, name string, snapshot api.StorageVolumeSnapshotsPost) (Operation, error)
+	GetStoragePoolVolumeSnapshotNames(pool string, volType string, name string) ([]string, error)
+	GetStoragePoolVolumeSnapshots(pool string, volType string, name string) ([]api.StorageVolumeSnapshot, error)
+	GetStoragePoolVolumeSnapshot(pool string, volType string, name string, snap string) (*api.StorageVolumeSnapshot, string, error)
+	UpdateStoragePoolVolumeSnapshot(pool string, volType string, name string, snap string, snapshot api.StorageVolumeSnapshotPut, ETag string) error
+	RenameStoragePoolVolumeSnapshot(pool string, volType string, name string, snap string, snapshot api.StorageVolumeSnapshotPost) (Operation, error)
+	DeleteStoragePoolVolumeSnapshot(pool string, volType string, name string, snap string) (Operation, error)
+	RestoreStoragePoolVolumeSnapshot(pool string, volType string, name string, snap string) error
 
 	// UseProject returns a connection to the same server whose requests name the project name.
 	UseProject(name string) InstanceServer
