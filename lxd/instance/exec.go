@@ -22,10 +22,10 @@ import (
 type ExecRequest struct {
 	Command []string
 
-	// Env is added to the default environment and the instance's environment.* keys.
+	// Env is added to the instance's environment.* keys and the defaults.
 	Env map[string]string
 
-	// Cwd defaults to the HOME of the environment.
+	// Cwd defaults to the HOME of the environment, or / when it has none.
 	Cwd string
 	UID uint32
 	GID uint32
@@ -36,9 +36,11 @@ type ExecRequest struct {
 // defaultPath is the PATH of commands run in instances.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// ExecEnvironment returns the environment of a command: defaults, then environment.* keys, then the request's.
-func ExecEnvironment(config map[string]string, req map[string]string) map[string]string {
-	env := map[string]string{"PATH": defaultPath, "HOME": "/root", "USER": "root", "LANG": "C.UTF-8"}
+// ExecEnvironment returns the environment of a command run as uid, as LXD builds it: the environment.* keys, then
+// the request's, then defaults for what neither set: PATH (ending in /snap/bin when the instance has /snap), LANG,
+// and for root alone HOME and USER. Other users get no HOME or USER unless they are asked for.
+func ExecEnvironment(config map[string]string, req map[string]string, uid uint32, snap bool) map[string]string {
+	env := map[string]string{}
 	for k, v := range config {
 		name, ok := strings.CutPrefix(k, "environment.")
 		if ok {
@@ -50,7 +52,64 @@ func ExecEnvironment(config map[string]string, req map[string]string) map[string
 		env[k] = v
 	}
 
+	defaults := map[string]string{"PATH": defaultPath, "LANG": "C.UTF-8"}
+	if snap {
+		defaults["PATH"] += ":/snap/bin"
+	}
+
+	if uid == 0 {
+		defaults["HOME"] = "/root"
+		defaults["USER"] = "root"
+	}
+
+	for k, v := range defaults {
+		_, ok := env[k]
+		if !ok {
+			env[k] = v
+		}
+	}
+
 	return env
+}
+
+// ExecCwd returns the working directory of a command: the one asked for, else the HOME of its environment, else /.
+func ExecCwd(cwd string, env map[string]string) string {
+	if cwd != "" {
+		return cwd
+	}
+
+	if env["HOME"] != "" {
+		return env["HOME"]
+	}
+
+	return "/"
+}
+
+// ExecEnv returns the environment a command run as uid gets in a running instance (see ExecEnvironment).
+func (m *Manager) ExecEnv(ctx context.Context, name string, req map[string]string, uid uint32) (map[string]string, error) {
+	inst, err := m.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+
+	return ExecEnvironment(config, req, uid, m.hasSnap(name)), nil
+}
+
+// hasSnap reports whether the root filesystem of a running instance has /snap, a directory or a link to one.
+func (m *Manager) hasSnap(name string) bool {
+	root, err := os.OpenRoot(m.pool.ContainerRootfs(name))
+	if err != nil {
+		return false
+	}
+
+	defer func() { _ = root.Close() }()
+	fi, err := root.Stat("snap")
+	return err == nil && fi.IsDir()
 }
 
 // Exec starts a command in a running instance and returns its host pid and the environment it got. The process is
@@ -60,7 +119,7 @@ func (m *Manager) Exec(ctx context.Context, name string, req ExecRequest) (int, 
 		return -1, nil, errs.Invalid("no command given")
 	}
 
-	inst, err := m.load(ctx, name)
+	_, err := m.load(ctx, name)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -69,15 +128,9 @@ func (m *Manager) Exec(ctx context.Context, name string, req ExecRequest) (int, 
 		return -1, nil, ErrNotRunning
 	}
 
-	config, _, err := m.expand(ctx, inst)
+	env, err := m.ExecEnv(ctx, name, req.Env, req.UID)
 	if err != nil {
 		return -1, nil, err
-	}
-
-	env := ExecEnvironment(config, req.Env)
-	cwd := req.Cwd
-	if cwd == "" {
-		cwd = env["HOME"]
 	}
 
 	keys := make([]string, 0, len(env))
@@ -94,7 +147,7 @@ func (m *Manager) Exec(ctx context.Context, name string, req ExecRequest) (int, 
 	pid, err := m.driver.Exec(name, ExecSpec{
 		Command: req.Command,
 		Env:     list,
-		Cwd:     cwd,
+		Cwd:     ExecCwd(req.Cwd, env),
 		UID:     int(req.UID),
 		GID:     int(req.GID),
 		Stdin:   req.Stdin,

@@ -260,19 +260,15 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 	}
 
 	requestor := request.GetRequestor(r)
-	metadata := map[string]any{"command": req.Command, "interactive": req.Interactive}
-	env := instance.ExecEnvironment(nil, req.Environment)
-	metadata["environment"] = env
-
 	if !req.WaitForWS {
+		// As on LXD, a command with no websockets has no metadata until it ends: then its exit status and output.
 		op, err := s.Ops.Create(operations.Args{
 			Class:       api.OperationClassTask,
 			Description: "Executing command",
 			Resources:   instanceResources(name),
-			Metadata:    metadata,
 			Requestor:   requestor,
 			Run: func(ctx context.Context, op *operations.Operation) error {
-				return runDetachedExec(ctx, s, op, name, req, metadata)
+				return runDetachedExec(ctx, s, op, name, req)
 			},
 		})
 		if err != nil {
@@ -282,6 +278,12 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 		return operations.Response(op)
 	}
 
+	env, err := s.Instances.ExecEnv(r.Context(), name, req.Environment, req.User)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	metadata := map[string]any{"command": req.Command, "interactive": req.Interactive, "environment": env}
 	session := newExecSession("0", "1", "2", execControl)
 	if req.Interactive {
 		session = newExecSession("0", execControl)
@@ -322,7 +324,7 @@ func instanceExecPost(s *state.State, r *http.Request) response.Response {
 
 // runDetachedExec runs a command with no websockets: output is discarded, or recorded in the instance's log
 // directory when asked, and the exit status kept.
-func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operation, name string, req api.InstanceExecPost, md map[string]any) error {
+func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operation, name string, req api.InstanceExecPost) error {
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -360,7 +362,7 @@ func runDetachedExec(ctx context.Context, s *state.State, op *operations.Operati
 		return err
 	}
 
-	md["return"] = code
+	md := map[string]any{"return": code}
 	if output != nil {
 		md["output"] = output
 	}

@@ -1,0 +1,84 @@
+# What the stock LXD 5.0.2 daemon and client do on paths beyond the basics, against ours: exec's environment and
+# working directory for other users, list formats, images of unusual layouts, VMs and stateful actions refused, and
+# lists across projects. The stock daemon runs in a network namespace of the test's own.
+
+# dayone_stock DIR CONF: starts the stock daemon in DIR (NETNS must be set) with a dir pool, the root disk in the
+# default profile and the busybox image as bb.
+dayone_stock() {
+	local dir=$1 conf=$2
+	spawn_stock_lxd "${dir}"
+	LXD_DIR="${dir}" stock_lxc "${conf}" storage create default dir >/dev/null
+	LXD_DIR="${dir}" stock_lxc "${conf}" profile device add default root disk path=/ pool=default >/dev/null
+	import_busybox "${dir}" bb
+}
+
+# dayone_user CLIENT...: adds user u1 (1000, home /home/u1) and group g1 (1000) to the instance c1 through CLIENT.
+dayone_user() {
+	"$@" exec c1 -- sh -c 'echo "u1:x:1000:1000:U One:/home/u1:/bin/sh" >>/etc/passwd; echo "g1:x:1000:" >>/etc/group
+		mkdir -p /home/u1; chown 1000:1000 /home/u1'
+}
+
+# dayone_exec_probe CLIENT...: prints what commands run in c1 through CLIENT see: environment, working directory and
+# ids, as root and as another user, with and without --env, --cwd and --group, and with /snap in the instance.
+dayone_exec_probe() {
+	local show='env | sort; pwd; id'
+	echo "== root"
+	TERM=vt100 "$@" exec c1 -- sh -c "${show}"
+	echo "== user 1000"
+	TERM=vt100 "$@" exec c1 --user 1000 -- sh -c "${show}"
+	echo "== user 1001, not in passwd"
+	TERM=vt100 "$@" exec c1 --user 1001 -- sh -c "${show}"
+	echo "== user 1000, group, HOME and another variable"
+	TERM=vt100 "$@" exec c1 --user 1000 --group 1000 --env HOME=/home/u1 --env FOO=bar -- sh -c "${show}"
+	echo "== cwd"
+	"$@" exec c1 --user 1000 --cwd /tmp -- pwd
+	"$@" exec c1 --cwd /home -- pwd
+	echo "== PATH, LANG and TERM asked for"
+	"$@" exec c1 --user 1000 --env PATH=/bin --env LANG=fr_FR.UTF-8 --env TERM=dumb -- sh -c 'echo $PATH $LANG $TERM'
+	echo "== /snap"
+	"$@" exec c1 -- mkdir /snap
+	"$@" exec c1 -- sh -c 'echo $PATH'
+	"$@" exec c1 --user 1000 -- sh -c 'echo $PATH'
+	"$@" exec c1 -- rmdir /snap
+}
+
+# dayone_exec_metadata DIR USER: prints the metadata of exec operations on c1 of the daemon of DIR as USER: with
+# websockets (left unconnected), and with none, before and after the command ran.
+dayone_exec_metadata() {
+	local dir=$1 user=$2 op
+	local_curl "${dir}" /1.0/instances/c1/exec -X POST -d "{\"command\": [\"true\"], \"user\": ${user},
+		\"environment\": {\"A\": \"b\"}, \"wait-for-websocket\": true, \"interactive\": true}" |
+		jq -c '.metadata.metadata | del(.fds)'
+	op=$(local_curl "${dir}" /1.0/instances/c1/exec -X POST -d "{\"command\": [\"true\"], \"user\": ${user},
+		\"wait-for-websocket\": false, \"interactive\": false}")
+	jq -c .metadata.metadata <<<"${op}"
+	local_curl "${dir}" "$(jq -r .operation <<<"${op}")/wait?timeout=20" | jq -c .metadata.metadata
+}
+
+test_compat_dayone_exec() {
+	local ours="${TEST_TMP}/ours" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" want
+	make_netns
+	spawn_instance_lxd "${ours}"
+	dayone_stock "${stock}" "${conf}"
+	import_busybox "${ours}" bb
+	LXD_DIR="${stock}" stock_lxc "${conf}" launch bb c1 >/dev/null 2>&1
+	lxc_in "${ours}" launch bb c1 >/dev/null
+	LXD_DIR="${stock}" stock_lxc "${conf}" config set c1 environment.FROM_CONFIG=yes
+	lxc_in "${ours}" config set c1 environment.FROM_CONFIG=yes
+	dayone_user env LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc
+	dayone_user lxc_in "${ours}"
+
+	want=$(dayone_exec_probe env LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc)
+	# The stock daemon sets no HOME nor USER for other users, and runs their commands in /.
+	assert_contains "${want}" "$(printf '== user 1000\nFROM_CONFIG=yes\nLANG=C.UTF-8\nPATH=')"
+	assert_contains "${want}" "$(printf 'PWD=/\nSHLVL=1\nTERM=vt100\ncontainer=lxc\n/\nuid=1000(u1)')"
+	assert_eq "$(dayone_exec_probe env LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc)" "${want}" \
+		"exec through the stock client, our daemon against the stock one"
+	assert_eq "$(dayone_exec_probe lxc_in "${ours}")" "${want}" "exec through our client"
+
+	# The environment in the operation is the command's; a command with no websockets has metadata only once ended.
+	for user in 0 1000; do
+		want=$(dayone_exec_metadata "${stock}" "${user}")
+		assert_eq "$(dayone_exec_metadata "${ours}" "${user}")" "${want}" "exec operation metadata as ${user}"
+	done
+}
