@@ -183,6 +183,20 @@ test_instances_ephemeral_and_restart() {
 	assert_eq "$(instance_mounts "${d}")" "0" "mounts left"
 }
 
+# A clean stop right after a start, while the container's init has not yet set up its halt handler (the kernel
+# drops the halt signal then), still stops it.
+test_instances_stop_before_init_ready() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" init bb s1 -c raw.lxc="lxc.init.cmd = /sbin/slowinit"
+	printf '#!/bin/sh\nsleep 1.5\nexec /sbin/init\n' >"${TEST_TMP}/slowinit"
+	lxc_in "${d}" file push --mode 0755 "${TEST_TMP}/slowinit" s1/sbin/slowinit
+	lxc_in "${d}" start s1
+	LXD_DIR="${d}" LXD_CONF="${d}.conf" timeout 30 "${LXC_BIN}" stop s1 || fail "the clean stop did not end"
+	assert_eq "$(lxc_in "${d}" list --format csv -c ns s1)" "s1,STOPPED" "after the stop"
+}
+
 test_instances_errors() {
 	local d="${TEST_TMP}/d1"
 	spawn_instance_lxd "${d}"

@@ -392,18 +392,7 @@ func (d *Driver) Shutdown(ctx context.Context, name string, timeout time.Duratio
 	}
 
 	defer func() { _ = c.Release() }()
-	if timeout < 0 {
-		timeout = -1
-	}
-
-	err = c.Shutdown(timeout)
-	if err != nil {
-		if c.State() != golxc.STOPPED {
-			return fmt.Errorf("the instance did not stop within %s: %w", timeout, err)
-		}
-	}
-
-	return nil
+	return halt(c, timeout)
 }
 
 // Kill stops a container at once.
