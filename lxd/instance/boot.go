@@ -314,12 +314,33 @@ func (m *Manager) shutdownBatch(ctx context.Context, entries []stopEntry) {
 	wg.Wait()
 }
 
-// shutdownOne stops one instance at daemon shutdown: cleanly within its timeout, else killed.
+// shutdownOne stops one instance at daemon shutdown: cleanly within its timeout, else killed. An ephemeral
+// instance is then deleted, as any stop deletes it.
 func (m *Manager) shutdownOne(ctx context.Context, e stopEntry) {
+	if !m.shutdownStop(ctx, e) {
+		return
+	}
+
+	inst, err := m.load(ctx, e.name)
+	if err != nil || !inst.Ephemeral {
+		return
+	}
+
+	err = m.Delete(ctx, e.name)
+	if err != nil {
+		slog.Error("failed deleting ephemeral instance at shutdown", "instance", e.name, "err", err)
+		return
+	}
+
+	m.lifecycle("instance-deleted", e.name)
+}
+
+// shutdownStop stops one instance at daemon shutdown and reports whether this call stopped it.
+func (m *Manager) shutdownStop(ctx context.Context, e stopEntry) bool {
 	unlock := m.lock(e.name)
 	defer unlock()
 	if m.driver.Status(e.name) == api.Stopped {
-		return
+		return false
 	}
 
 	action := "instance-shutdown"
@@ -334,11 +355,12 @@ func (m *Manager) shutdownOne(ctx context.Context, e stopEntry) {
 		err = m.stopLocked(ctx, e.name, 0, true)
 		if err != nil {
 			slog.Error("failed stopping instance at shutdown", "instance", e.name, "err", err)
-			return
+			return false
 		}
 	}
 
 	slog.Info("instance stopped at shutdown", "instance", e.name, "stop_priority", e.priority)
 	m.setVolatile(ctx, e.name, map[string]string{KeyLastStatePower: PowerStateRunning})
 	m.lifecycle(action, e.name)
+	return true
 }

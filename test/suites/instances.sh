@@ -172,9 +172,11 @@ test_instances_ephemeral_and_restart() {
 
 	assert_no_instance "${d}" e1
 
-	# A running instance is stopped with the daemon and started again with it.
+	# A running instance is stopped with the daemon and started again with it; a running ephemeral one is deleted
+	# with its stop, as LXD does.
 	lxc_in "${d}" launch bb r1
 	lxc_in "${d}" init bb s1
+	lxc_in "${d}" launch bb e2 --ephemeral
 	shutdown_lxd "${d}"
 	assert_eq "$(instance_mounts "${d}")" "0" "mounts after daemon shutdown"
 	spawn_lxd "${d}"
