@@ -71,6 +71,11 @@ func (c *cmdStorage) sub(use string, short string, minArgs int, maxArgs int, tar
 			return err
 		}
 
+		err = checkTarget(d, c.flagTarget)
+		if err != nil {
+			return err
+		}
+
 		return run(cmd, d, pool, args[1:])
 	}
 
@@ -94,6 +99,25 @@ func poolServer(g *cmdGlobal, arg string) (client.InstanceServer, string, error)
 	}
 
 	return d, name, nil
+}
+
+// checkTarget checks a --target: a server that is not clustered knows only the member "none", as the stock daemon
+// answers; members of a cluster are not addressed by this client.
+func checkTarget(d client.InstanceServer, target string) error {
+	if target == "" || target == "none" {
+		return nil
+	}
+
+	server, _, err := d.GetServer()
+	if err != nil {
+		return err
+	}
+
+	if !server.Environment.ServerClustered {
+		return errors.New("cluster member not found")
+	}
+
+	return fmt.Errorf("cluster member %q: requests to a given cluster member are not supported", target)
 }
 
 // configPairs parses the "key=value" arguments of the create commands, refusing others as the stock client does.

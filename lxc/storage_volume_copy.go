@@ -108,6 +108,15 @@ func (c *cmdStorageVolumeCopy) run(cmd *cobra.Command, args []string, move bool)
 		}
 	}
 
+	err = checkTarget(src, c.volume.storage.flagTarget)
+	if err == nil {
+		err = checkTarget(dst, c.flagDestinationTarget)
+	}
+
+	if err != nil {
+		return err
+	}
+
 	if c.flagTargetProject != "" {
 		dst = dst.UseProject(c.flagTargetProject)
 	}

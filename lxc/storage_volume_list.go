@@ -78,13 +78,10 @@ func (c *cmdStorageVolumeList) run(cmd *cobra.Command, args []string) error {
 	return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, volumes)
 }
 
-// filterVolumes keeps the volumes matching every filter: "key=value" on the name, type, content type, description
-// or a configuration key, a bare word on the start of the name.
+// filterVolumes keeps the volumes matching every "key=value" filter, as the stock daemon filters them: on the
+// name, type, content type, description or location, or "config.<key>" on a configuration key; any other key
+// matches nothing. Filters without "=" are ignored, as the stock client does.
 func filterVolumes(volumes []api.StorageVolume, filters []string) []api.StorageVolume {
-	if len(filters) == 0 {
-		return volumes
-	}
-
 	out := []api.StorageVolume{}
 	for _, vol := range volumes {
 		if volumeMatches(vol, filters) {
@@ -99,10 +96,6 @@ func volumeMatches(vol api.StorageVolume, filters []string) bool {
 	for _, f := range filters {
 		key, value, found := strings.Cut(f, "=")
 		if !found {
-			if !strings.HasPrefix(vol.Name, f) {
-				return false
-			}
-
 			continue
 		}
 
@@ -116,8 +109,18 @@ func volumeMatches(vol api.StorageVolume, filters []string) bool {
 			got = vol.ContentType
 		case "description":
 			got = vol.Description
+		case "location":
+			got = vol.Location
 		default:
-			got = vol.Config[key]
+			configKey, ok := strings.CutPrefix(key, "config.")
+			if !ok {
+				return false
+			}
+
+			got, ok = vol.Config[configKey]
+			if !ok {
+				return false
+			}
 		}
 
 		if got != value {
