@@ -441,6 +441,10 @@ func ValidateConfig(config map[string]string, profile bool, internal bool) error
 	for k, v := range config {
 		check, ok := configKeys[k]
 		if !ok {
+			check, ok = syscallConfigKeys[k]
+		}
+
+		if !ok {
 			for _, p := range keyPrefixes {
 				if strings.HasPrefix(k, p) && len(k) > len(p) {
 					check, ok = checkAny, true
@@ -471,7 +475,7 @@ func ValidateConfig(config map[string]string, profile bool, internal bool) error
 		}
 	}
 
-	return nil
+	return CheckSyscallKeys(config)
 }
 
 // ValidateDevices checks device definitions: each has a type; disk devices need a path (a root disk "/" also a

@@ -77,6 +77,21 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 		return err
 	}
 
+	// The seccomp policy goes after liblxc's common configuration (which sets one of its own) and before raw.lxc.
+	seccomp, err := writeSeccompProfile(spec.Config, filepath.Join(d.lxcPath, spec.Name, "seccomp.profile"))
+	if err != nil {
+		return err
+	}
+
+	at := 0
+	for i, kv := range items {
+		if kv[0] == "lxc.include" {
+			at = i + 1
+		}
+	}
+
+	items = slices.Insert(items, at, seccomp)
+
 	err = c.SetLogFile(spec.LogFile)
 	if err != nil {
 		return err
@@ -94,6 +109,15 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 	err = c.SaveConfigFile(config)
 	if err != nil {
 		return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
+	}
+
+	if seccomp[1] == "" && !strings.Contains(spec.Config["raw.lxc"], "lxc.seccomp.profile") {
+		// liblxc leaves an empty setting out of the file it saves, and reading the file back would take the
+		// policy of its common configuration again: the file ends by clearing it.
+		err = appendToFile(config, "lxc.seccomp.profile =\n")
+		if err != nil {
+			return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
+		}
 	}
 
 	var logStart int64
