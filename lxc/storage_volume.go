@@ -414,15 +414,15 @@ func parseVolumeColumns(spec string, clustered bool) ([]volumeColumn, error) {
 	return columns, nil
 }
 
-// sortVolumeRows sorts the rows as the stock client does: by the first column, a snapshot with its volume's type,
-// then by the second.
+// sortVolumeRows sorts the rows as the stock client does, naturally (vol9 before vol10): by the first column, a
+// snapshot with its volume's type, then by the second.
 func sortVolumeRows(rows [][]string) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		ta, _, _ := strings.Cut(a[0], " ")
 		tb, _, _ := strings.Cut(b[0], " ")
 		if ta != tb {
-			return a[0] < b[0]
+			return naturalLess(a[0], b[0])
 		}
 
 		if a[1] == "" {
@@ -433,6 +433,6 @@ func sortVolumeRows(rows [][]string) {
 			return true
 		}
 
-		return a[1] < b[1]
+		return naturalLess(a[1], b[1])
 	})
 }
