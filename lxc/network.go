@@ -50,7 +50,9 @@ For backward compatibility, a single configuration key may still be set with:
     lxc network set [<remote>:]<network> <key> <value>`
 	cmd.AddCommand(set)
 	cmd.AddCommand(c.sub("unset "+target+" <key>", "Unset network configuration keys", 2, 2, true, c.unset))
-	cmd.AddCommand(c.sub("info "+target, "Get runtime information on networks", 1, 1, true, c.info))
+	info := c.sub("info "+target, "Get runtime information on networks", 1, 1, false, c.info)
+	info.Flags().StringVar(&c.flagTarget, "target", "", "Cluster member name")
+	cmd.AddCommand(info)
 	leases := c.sub("list-leases "+target, "List DHCP leases", 1, 1, false, c.listLeases)
 	leases.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
 	cmd.AddCommand(leases)
@@ -91,9 +93,11 @@ func (c *cmdNetwork) sub(use string, short string, minArgs int, maxArgs int, tar
 			return err
 		}
 
-		err = c.checkTarget(d)
-		if err != nil {
-			return err
+		if target {
+			err = checkTarget(d, c.flagTarget)
+			if err != nil {
+				return err
+			}
 		}
 
 		return run(cmd, d, name, args[1:])
@@ -102,9 +106,9 @@ func (c *cmdNetwork) sub(use string, short string, minArgs int, maxArgs int, tar
 	return cmd
 }
 
-// checkTarget refuses --target: it names a cluster member, and this client talks to single servers only.
-func (c *cmdNetwork) checkTarget(d client.InstanceServer) error {
-	if c.flagTarget == "" {
+// requireCluster refuses a --target for a server that is not a cluster, as "lxc network info" does before asking it.
+func requireCluster(d client.InstanceServer, target string) error {
+	if target == "" {
 		return nil
 	}
 
@@ -117,7 +121,7 @@ func (c *cmdNetwork) checkTarget(d client.InstanceServer) error {
 		return errors.New("to use --target, the destination remote must be a cluster")
 	}
 
-	return errors.New("--target is not supported: this client does not address cluster members")
+	return checkTarget(d, target)
 }
 
 // checkFormat refuses an unknown --format before anything is asked of the server.
@@ -226,6 +230,11 @@ func networkShowYAML(n *api.Network) ([]byte, error) {
 }
 
 func (c *cmdNetwork) create(cmd *cobra.Command, d client.InstanceServer, name string, args []string) error {
+	// Off a cluster the stock daemon takes "--target none" as defining a network left pending, never created.
+	if c.flagTarget != "" {
+		return fmt.Errorf("--target %s: networks pending on a cluster member are not supported", c.flagTarget)
+	}
+
 	post := api.NetworksPost{Name: name, Type: c.flagType, NetworkPut: api.NetworkPut{Config: map[string]string{}}}
 	for _, arg := range args {
 		k, v, ok := strings.Cut(arg, "=")

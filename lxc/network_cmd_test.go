@@ -266,16 +266,23 @@ func TestNetworkCommands(t *testing.T) {
 	}
 
 	f.clustered = false
+	out, err = run("", "network get br0 ipv4.address --target none")
+	if err != nil || out != "10.0.0.1/24\n" {
+		t.Fatalf("get --target none off a cluster: got %q, %v", out, err)
+	}
+
 	for args, errText := range map[string]string{
-		"network show br0 --target m1":   "to use --target, the destination remote must be a cluster",
-		"network list local:br0":         "filtering isn't supported yet",
-		"network list -f xml":            `invalid format "xml"`,
-		"network list-leases br0 -f xml": `invalid format "xml"`,
-		"network show local:":            "missing network name",
-		"network get br0":                "invalid number of arguments",
-		"network set br0 a b c":          "invalid key=value configuration: a",
-		"network detach br0 c1 nodev":    "the specified device doesn't exist",
-		"network detach br0 c1":          "no device found for this network",
+		"network show br0 --target m1":    "cluster member not found",
+		"network info br0 --target none":  "to use --target, the destination remote must be a cluster",
+		"network create b9 --target none": "--target none: networks pending on a cluster member are not supported",
+		"network list local:br0":          "filtering isn't supported yet",
+		"network list -f xml":             `invalid format "xml"`,
+		"network list-leases br0 -f xml":  `invalid format "xml"`,
+		"network show local:":             "missing network name",
+		"network get br0":                 "invalid number of arguments",
+		"network set br0 a b c":           "invalid key=value configuration: a",
+		"network detach br0 c1 nodev":     "the specified device doesn't exist",
+		"network detach br0 c1":           "no device found for this network",
 	} {
 		_, err = run("", args)
 		if err == nil || err.Error() != errText {

@@ -12,6 +12,11 @@ import (
 )
 
 func (c *cmdNetwork) info(cmd *cobra.Command, d client.InstanceServer, name string, args []string) error {
+	err := requireCluster(d, c.flagTarget)
+	if err != nil {
+		return err
+	}
+
 	state, err := d.GetNetworkState(name)
 	if err != nil {
 		return err

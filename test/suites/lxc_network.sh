@@ -208,8 +208,14 @@ test_lxc_network_stock() {
 	assert_fails ours network list-leases sb0 -f xml
 	assert_fails ours network get sb0
 	assert_contains "${FAIL_OUTPUT}" "Error: invalid number of arguments"
+	same network show sb0 --target none
+	same network get sb0 ipv4.address --target none
 	assert_fails ours network show sb0 --target m1
+	assert_contains "${FAIL_OUTPUT}" "Error: cluster member not found"
+	assert_fails ours network info sb0 --target none
 	assert_contains "${FAIL_OUTPUT}" "Error: to use --target, the destination remote must be a cluster"
+	assert_fails ours network create nb --target none
+	assert_contains "${FAIL_OUTPUT}" "networks pending on a cluster member are not supported"
 	assert_eq "$(theirs network list -f csv | cut -d, -f1 | tr '\n' ' ')" "sb0 ubr0 " "networks after refused changes"
 
 	# A remote over HTTPS, inside the namespace: the same list from both clients.
