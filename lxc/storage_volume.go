@@ -214,6 +214,15 @@ func (c *cmdStorageVolume) get(cmd *cobra.Command, d client.InstanceServer, pool
 // update writes keys into a volume's configuration (an empty value removes the key), guarded by its ETag.
 func (c *cmdStorageVolume) update(d client.InstanceServer, pool string, arg string, pairs map[string]string) error {
 	name, volType := parseVolume("custom", arg)
+	_, snap, err := splitSnapshot(name)
+	if err != nil {
+		return err
+	}
+
+	if snap != "" {
+		return fmt.Errorf("snapshots are read-only and can't have their configuration changed")
+	}
+
 	vol, etag, err := d.GetStoragePoolVolume(pool, volType, name)
 	if err != nil {
 		return err
@@ -322,12 +331,12 @@ func (c *cmdStorageVolume) rename(cmd *cobra.Command, d client.InstanceServer, p
 		return err
 	}
 
-	if newSnap == "" {
-		newVol, newSnap = volName, newName
-	}
-
 	if newVol != volName {
 		return fmt.Errorf("invalid new snapshot name, parent volume must be the same as source")
+	}
+
+	if newSnap == "" {
+		return fmt.Errorf("invalid new snapshot name")
 	}
 
 	op, err := d.RenameStoragePoolVolumeSnapshot(pool, volType, volName, snapName, api.StorageVolumeSnapshotPost{Name: newSnap})

@@ -156,6 +156,10 @@ func (c *cmdStorageVolume) snapshot(cmd *cobra.Command, d client.InstanceServer,
 	noExpiry, _ := cmd.Flags().GetBool("no-expiry")
 	reuse, _ := cmd.Flags().GetBool("reuse")
 	name, volType := parseVolume("custom", args[0])
+	if volType != "custom" {
+		return errors.New(`only "custom" volumes can be snapshotted`)
+	}
+
 	_, _, err := d.GetStoragePoolVolume(pool, volType, name)
 	if err != nil {
 		return err
@@ -194,9 +198,9 @@ func (c *cmdStorageVolume) snapshot(cmd *cobra.Command, d client.InstanceServer,
 	return op.Wait()
 }
 
+// restore restores a custom volume, named as given: as with the stock client, no type prefix is read.
 func (c *cmdStorageVolume) restore(cmd *cobra.Command, d client.InstanceServer, pool string, args []string) error {
-	name, volType := parseVolume("custom", args[0])
-	return d.RestoreStoragePoolVolumeSnapshot(pool, volType, name, args[1])
+	return d.RestoreStoragePoolVolumeSnapshot(pool, "custom", args[0], args[1])
 }
 
 func (c *cmdStorageVolume) info(cmd *cobra.Command, d client.InstanceServer, pool string, args []string) error {

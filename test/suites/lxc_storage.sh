@@ -175,6 +175,10 @@ test_lxc_storage_stock() {
 	assert_eq "$(ours storage volume rename p1 v1/snap0 v1/snap9)" 'Renamed storage volume from "v1/snap0" to "snap9"'
 	theirs storage volume show p1 v1/snap9 >/dev/null
 	same storage volume rename p1 v1/s1 other/s2
+	same storage volume rename p1 v1/s1 s2
+	same storage volume set p1 v1/s1 user.x=1
+	same storage volume snapshot p1 container/v1
+	same storage volume restore p1 custom/v1 s1
 	assert_eq "$(ours storage volume delete p1 v1/snap9)" "Storage volume v1/snap9 deleted"
 	assert_fails theirs storage volume show p1 v1/snap9
 
