@@ -100,6 +100,14 @@ func (f *fakeStorage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rawReply(w, readTestdata(f.t, "storage-pool-gold-resources.json"))
 	case r.Method == http.MethodGet && p == "/1.0/storage-pools/gold/volumes":
 		rawReply(w, readTestdata(f.t, "storage-volumes-gold.json"))
+	case r.Method == http.MethodGet && p == "/1.0/storage-pools/gold/volumes/custom/data/state":
+		fakeReply(w, 200, api.StorageVolumeState{Usage: &api.StorageVolumeStateUsage{Used: 3 << 20, Total: 1 << 30}})
+	case r.Method == http.MethodGet && p == "/1.0/storage-pools/gold/volumes/custom/data/snapshots":
+		expiry := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
+		fakeReply(w, 200, []api.StorageVolumeSnapshot{
+			{Name: "snap10", StorageVolumeSnapshotPut: api.StorageVolumeSnapshotPut{Description: "later", ExpiresAt: &expiry}},
+			{Name: "snap9", StorageVolumeSnapshotPut: api.StorageVolumeSnapshotPut{ExpiresAt: &time.Time{}}},
+		})
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/1.0/storage-pools/gold/volumes/custom/"):
 		var vols []api.StorageVolume
 		_ = json.Unmarshal(readTestdata(f.t, "storage-volumes-gold.json"), &vols)
@@ -397,5 +405,35 @@ func TestPoolUsedBy(t *testing.T) {
 		if !slices.Equal(got[k], v) {
 			t.Fatalf("%s: got %v, want %v", k, got[k], v)
 		}
+	}
+}
+
+func TestStorageVolumeInfo(t *testing.T) {
+	_, sock := newFakeStorage(t)
+	got, err := runStorage(t, sock, "", "storage", "volume", "info", "gold", "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	head := `Name: data
+Description: Data volume
+Type: custom
+Content type: filesystem
+Usage: 3.00MiB
+Total: 1.00GiB
+
+Snapshots:
+`
+	expires := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC).Local().Format("2006/01/02 15:04 MST")
+	rows := [][]string{{"snap9", "", ""}, {"snap10", "later", expires}}
+	want := head + drawTable([]string{"NAME", "DESCRIPTION", "EXPIRES AT"}, rows, true)
+	if got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+
+	// As the stock client: what the daemon cannot tell is an error, not an empty answer.
+	_, err = runStorage(t, sock, "", "storage", "volume", "info", "gold", "vol9")
+	if err == nil {
+		t.Fatal("info without the volume's state succeeded")
 	}
 }

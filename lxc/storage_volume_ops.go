@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -219,13 +220,19 @@ func (c *cmdStorageVolume) info(cmd *cobra.Command, d client.InstanceServer, poo
 		return err
 	}
 
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "Name: %s\nType: %s\n", vol.Name, vol.Type)
-	if vol.ContentType != "" {
-		fmt.Fprintf(w, "Content type: %s\n", vol.ContentType)
+	server, _, err := d.GetServer()
+	if err != nil {
+		return err
 	}
 
-	if vol.Location != "" && vol.Location != "none" {
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "Name: %s\n", vol.Name)
+	if vol.Description != "" {
+		fmt.Fprintf(w, "Description: %s\n", vol.Description)
+	}
+
+	fmt.Fprintf(w, "Type: %s\nContent type: %s\n", cmp.Or(vol.Type, "custom"), cmp.Or(vol.ContentType, "filesystem"))
+	if vol.Location != "" && server.Environment.ServerClustered {
 		fmt.Fprintf(w, "Location: %s\n", vol.Location)
 	}
 
@@ -252,7 +259,8 @@ func (c *cmdStorageVolume) info(cmd *cobra.Command, d client.InstanceServer, poo
 			expires = s.ExpiresAt.Local().Format("2006/01/02 15:04 MST")
 		}
 
-		rows = append(rows, []string{s.Name, s.Description, expires})
+		_, name, _ := strings.Cut(s.Name, "/")
+		rows = append(rows, []string{cmp.Or(name, s.Name), s.Description, expires})
 	}
 
 	sortRows(rows)
