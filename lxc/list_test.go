@@ -66,6 +66,48 @@ func TestListStockGolden(t *testing.T) {
 	}
 }
 
+// TestListStockGoldenFull renders testdata/instances-full.json (GET /1.0/instances?recursion=2 of our daemon: a
+// frozen container with a description, a comment and a snapshot, and a stopped one with a snapshot) as JSON and
+// YAML and compares the output with testdata/stock-list-full.*, printed by the stock LXD 5.0.2 client from the same
+// daemon at the same time: the fields, their order (backups before state) and the network counters it always shows.
+func TestListStockGoldenFull(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "instances-full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var insts []api.InstanceFull
+	err = json.Unmarshal(raw, &insts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, format := range []string{formatJSON, formatYAML} {
+		t.Run(format, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata", "stock-list-full."+format))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			cols, err := parseListColumns(defaultListColumns, false, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			header, rows := listRows(insts, cols)
+			var out bytes.Buffer
+			err = renderList(&out, format, header, rows, insts)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if out.String() != string(want) {
+				t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
+			}
+		})
+	}
+}
+
 // TestParseListColumns checks the refusals (worded as the stock client's) and what needs the full listing.
 func TestParseListColumns(t *testing.T) {
 	tests := []struct {

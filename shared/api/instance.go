@@ -96,25 +96,21 @@ func (i Instance) Writable() InstancePut {
 type InstanceFull struct {
 	Instance `yaml:",inline"`
 
+	// Backups of the instance.
+	Backups []any `json:"backups" yaml:"backups"`
+
 	// State is the runtime state.
 	State *InstanceState `json:"state" yaml:"state"`
 
 	// Snapshots of the instance.
 	Snapshots []InstanceSnapshot `json:"snapshots" yaml:"snapshots"`
-
-	// Backups of the instance.
-	Backups []any `json:"backups" yaml:"backups"`
 }
 
 // InstanceSnapshot is a snapshot of an instance.
 type InstanceSnapshot struct {
-	// Name is the snapshot name.
-	// Example: snap0
-	Name string `json:"name" yaml:"name"`
-
-	// CreatedAt is when the snapshot was taken.
-	// Example: 2021-03-23T20:00:00-04:00
-	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+	// ExpiresAt is when the snapshot expires; the zero time means never.
+	// Example: 0001-01-01T00:00:00Z
+	ExpiresAt time.Time `json:"expires_at" yaml:"expires_at"`
 
 	// Architecture of the instance when the snapshot was taken.
 	// Example: x86_64
@@ -124,6 +120,10 @@ type InstanceSnapshot struct {
 	// Example: {"limits.memory": "256MiB"}
 	Config map[string]string `json:"config" yaml:"config"`
 
+	// CreatedAt is when the snapshot was taken.
+	// Example: 2021-03-23T20:00:00-04:00
+	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+
 	// Devices of the instance when the snapshot was taken.
 	// Example: {}
 	Devices map[string]map[string]string `json:"devices" yaml:"devices"`
@@ -131,10 +131,6 @@ type InstanceSnapshot struct {
 	// Ephemeral tells whether the instance was ephemeral.
 	// Example: false
 	Ephemeral bool `json:"ephemeral" yaml:"ephemeral"`
-
-	// Profiles of the instance when the snapshot was taken.
-	// Example: ["default"]
-	Profiles []string `json:"profiles" yaml:"profiles"`
 
 	// ExpandedConfig is the config with the profiles applied.
 	// Example: {"limits.memory": "256MiB"}
@@ -144,13 +140,17 @@ type InstanceSnapshot struct {
 	// Example: {"root": {"type": "disk", "pool": "default", "path": "/"}}
 	ExpandedDevices map[string]map[string]string `json:"expanded_devices" yaml:"expanded_devices"`
 
-	// ExpiresAt is when the snapshot expires; the zero time means never.
-	// Example: 0001-01-01T00:00:00Z
-	ExpiresAt time.Time `json:"expires_at" yaml:"expires_at"`
-
 	// LastUsedAt is when the snapshot was last used.
 	// Example: 0001-01-01T00:00:00Z
 	LastUsedAt time.Time `json:"last_used_at" yaml:"last_used_at"`
+
+	// Name is the snapshot name.
+	// Example: snap0
+	Name string `json:"name" yaml:"name"`
+
+	// Profiles of the instance when the snapshot was taken.
+	// Example: ["default"]
+	Profiles []string `json:"profiles" yaml:"profiles"`
 
 	// Stateful tells whether the snapshot holds runtime state (never, here).
 	// Example: false
@@ -160,9 +160,10 @@ type InstanceSnapshot struct {
 	// Example: -1
 	Size int64 `json:"size" yaml:"size"`
 
-	// Description is free text.
+	// Description is the description the instance had when the snapshot was taken (not on LXD's wire: left out
+	// when empty).
 	// Example: before the upgrade
-	Description string `json:"description" yaml:"description"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 }
 
 // InstanceSnapshotsPost creates a snapshot.
@@ -432,6 +433,30 @@ type InstanceStateNetworkCounters struct {
 	// PacketsSent counts sent packets.
 	// Example: 964
 	PacketsSent int64 `json:"packets_sent" yaml:"packets_sent"`
+
+	// ErrorsReceived counts receive errors.
+	// Example: 14
+	//
+	// API extension: network_counters_errors_dropped.
+	ErrorsReceived int64 `json:"errors_received" yaml:"errors_received"`
+
+	// ErrorsSent counts transmit errors.
+	// Example: 41
+	//
+	// API extension: network_counters_errors_dropped.
+	ErrorsSent int64 `json:"errors_sent" yaml:"errors_sent"`
+
+	// PacketsDroppedOutbound counts outbound packets dropped.
+	// Example: 541
+	//
+	// API extension: network_counters_errors_dropped.
+	PacketsDroppedOutbound int64 `json:"packets_dropped_outbound" yaml:"packets_dropped_outbound"`
+
+	// PacketsDroppedInbound counts inbound packets dropped.
+	// Example: 179
+	//
+	// API extension: network_counters_errors_dropped.
+	PacketsDroppedInbound int64 `json:"packets_dropped_inbound" yaml:"packets_dropped_inbound"`
 }
 
 // InstanceExecPost runs a command in an instance.
