@@ -269,8 +269,7 @@ func (s *Store) ImportAuto(ctx context.Context, first io.Reader, nextPart func()
 }
 
 func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error)) (*Pending, error) {
-	// What follows decides whether the first part was a unified image or a metadata part: it is checked as either,
-	// the refusals that only a unified image's rootfs/ deserves kept aside until then.
+	// What follows decides whether the first part was a unified image or a metadata part, which are checked alike.
 	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta)
 	if err != nil {
 		return nil, err
@@ -278,10 +277,6 @@ func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (
 
 	second, err := nextPart()
 	if errors.Is(err, io.EOF) {
-		if info.rootfsErr != nil {
-			return nil, info.rootfsErr
-		}
-
 		return rc.unified(name, size, info)
 	}
 

@@ -50,8 +50,7 @@ func TestImportAuto(t *testing.T) {
 		p.Abort()
 	})
 
-	// A metadata part may carry a rootfs/ tree (a unified image given as the metadata part): it is ignored, as
-	// ImportSplit ignores it.
+	// A metadata part may carry a rootfs/ tree (a unified image given as the metadata part), as ImportSplit takes it.
 	t.Run("unified followed by a rootfs", func(t *testing.T) {
 		s := newTestStore(t)
 		p, err := s.ImportAuto(context.Background(), bytes.NewReader(unified), parts(rootfs), ImportOptions{})
@@ -63,7 +62,8 @@ func TestImportAuto(t *testing.T) {
 		p.Abort()
 	})
 
-	// The rootfs/ rules refuse the first part as a unified image only; what is hostile anywhere is refused either way.
+	// The rootfs/ rules refuse the first part as a unified image and as a metadata part alike: the rootfs/ tree of a
+	// metadata part is unpacked too.
 	writeThrough := compressAs(t, CompressionGzip, makeTar(t, append(unifiedEntries(goodMetadata),
 		symlink("rootfs/etc2", "/etc"), file("rootfs/etc2/passwd", "x"))))
 	blockDev := compressAs(t, CompressionGzip, makeTar(t, append(unifiedEntries(goodMetadata),
@@ -75,7 +75,7 @@ func TestImportAuto(t *testing.T) {
 		want   string
 	}{
 		{name: "rootfs refusal as unified", first: writeThrough, want: `entry "rootfs/etc2/passwd": written through the symlink "rootfs/etc2"`},
-		{name: "rootfs refusal as metadata part", first: writeThrough, second: rootfs},
+		{name: "rootfs refusal as metadata part", first: writeThrough, second: rootfs, want: `entry "rootfs/etc2/passwd": written through the symlink "rootfs/etc2"`},
 		{name: "hostile as unified", first: blockDev, want: `entry "rootfs/dev/sda": block device 8:0 is not allowed`},
 		{name: "hostile as metadata part", first: blockDev, second: rootfs, want: `entry "rootfs/dev/sda": block device 8:0 is not allowed`},
 	} {

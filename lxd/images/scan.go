@@ -18,15 +18,15 @@ const (
 	// layoutUnified holds metadata.yaml, rootfs/ and templates/.
 	layoutUnified layout = iota
 
-	// layoutMeta is the metadata part of a split image: metadata.yaml and templates/.
+	// layoutMeta is the metadata part of a split image: metadata.yaml, templates/ and, as LXD unpacks it, an
+	// optional rootfs/ tree that the rootfs part is laid over. It is read as a unified image is.
 	layoutMeta
 
 	// layoutRootfs is the rootfs part of a split image: the filesystem at the root.
 	layoutRootfs
 
 	// layoutUnifiedOrMeta is a part that is a unified image or the metadata part of a split one, as the first part
-	// of a download is: scanned as unified, with the rootfs/ refusals kept aside (scanner.rootfsErr) for when the
-	// part turns out to be unified.
+	// of a download is: both are read the same way.
 	layoutUnifiedOrMeta
 )
 
@@ -39,8 +39,8 @@ const (
 	sectionRootfs
 	sectionTemplates
 
-	// sectionIgnored holds the entries a layout does not use (a README beside metadata.yaml, rootfs/ in a metadata
-	// part): checked for what makes an entry hostile anywhere, never passed to visit and so never extracted.
+	// sectionIgnored holds the entries a layout does not use (a README beside metadata.yaml): checked for what makes
+	// an entry hostile anywhere, never passed to visit and so never extracted.
 	sectionIgnored
 )
 
@@ -91,12 +91,6 @@ type scanner struct {
 	metadata      *Metadata
 	metadataCount int
 
-	// deferRootfs makes the rootfs/ rules of a unified layout not fatal: the first entry under rootfs/ they refuse
-	// is kept in rootfsErr and the scan goes on, that entry then being ignored. ImportAuto reads a first part that
-	// is a unified image or, if a rootfs part follows, the metadata part of a split one, which ignores rootfs/.
-	deferRootfs bool
-	rootfsErr   error
-
 	templateFiles map[string]struct{}
 	entries       int
 	last          string
@@ -106,15 +100,13 @@ type scanner struct {
 }
 
 func newScanner(part string, l layout) *scanner {
-	deferRootfs := l == layoutUnifiedOrMeta
-	if deferRootfs {
+	if l != layoutRootfs {
 		l = layoutUnified
 	}
 
 	return &scanner{
 		part:          part,
 		layout:        l,
-		deferRootfs:   deferRootfs,
 		seed:          maphash.MakeSeed(),
 		kinds:         map[uint64]uint8{},
 		templateFiles: map[string]struct{}{},
@@ -245,31 +237,7 @@ func (s *scanner) check(hdr *tar.Header) (*entry, error) {
 		return e, checkIgnored(e)
 	}
 
-	if sec == sectionRootfs && s.deferRootfs {
-		return s.checkDeferred(e)
-	}
-
 	return e, s.checkUsed(e)
-}
-
-// checkDeferred applies the rules of an ignored entry to an entry under rootfs/, then the rootfs/ rules, whose
-// first refusal is kept in rootfsErr rather than returned; an entry they refuse is ignored from then on.
-func (s *scanner) checkDeferred(e *entry) (*entry, error) {
-	err := checkIgnored(e)
-	if err != nil {
-		return nil, err
-	}
-
-	err = s.checkUsed(e)
-	if err != nil {
-		if s.rootfsErr == nil {
-			s.rootfsErr = &InvalidError{Part: s.part, Entry: e.hdr.Name, Reason: err.Error()}
-		}
-
-		e.section = sectionIgnored
-	}
-
-	return e, nil
 }
 
 // checkUsed applies the rules of the section an entry the layout uses is in, and records what it creates.
@@ -324,8 +292,7 @@ func (s *scanner) checkUsed(e *entry) error {
 
 // checkIgnored applies to an entry the layout does not use the rules that make an entry hostile wherever it is
 // (its name was checked already): a hard link target must be a local name, a symlink must have a target, and a
-// device node is refused, except the harmless character devices under rootfs/ (a unified tree given as the
-// metadata part). Unsupported entry types are refused as everywhere else.
+// device node is refused. Unsupported entry types are refused as everywhere else.
 func checkIgnored(e *entry) error {
 	hdr := e.hdr
 	switch hdr.Typeflag {
@@ -341,11 +308,7 @@ func checkIgnored(e *entry) error {
 
 		return nil
 	case tar.TypeChar:
-		if !strings.HasPrefix(e.name, "rootfs/") {
-			return fmt.Errorf("character device %d:%d is outside rootfs/", hdr.Devmajor, hdr.Devminor)
-		}
-
-		return checkCharDevice(hdr)
+		return fmt.Errorf("character device %d:%d is outside rootfs/", hdr.Devmajor, hdr.Devminor)
 	}
 
 	return unsupportedType(hdr)

@@ -86,8 +86,7 @@ func readMetaFile(ctx context.Context, file string, withTemplates bool) (*Metada
 		return files.add(e, r)
 	}
 
-	// The metadata layout reads metadata.yaml and templates/ the same way in both kinds of image, and only ignores
-	// what a unified image has under rootfs/ (checked when it was imported, and when it is unpacked).
+	// The metadata layout reads metadata.yaml and templates/ the same way in both kinds of image.
 	s := newScanner(partImage, layoutMeta)
 	s.stopAfterMetadata = !withTemplates
 	err = s.scan(tar.NewReader(dec), visit)

@@ -37,23 +37,14 @@ type UnpackOptions struct {
 }
 
 // Unpack extracts an image's root filesystem into dest (created if missing): the rootfs/ subtree of a unified image
-// (rootfs == ""), or the whole rootfs part of a split image, tarball or squashfs. Tarballs are written through an
-// os.Root on dest, so no entry, symlink or hard link can reach outside it, and they are checked again with the
-// import rules on the way.
+// (rootfs == ""), or the rootfs part of a split image, tarball or squashfs, with what its metadata part has under
+// rootfs/ where the rootfs part put nothing (LXD extracts the metadata part, then the rootfs part over it). Tarballs
+// are written through an os.Root on dest, so no entry, symlink or hard link can reach outside it, and they are
+// checked again with the import rules on the way.
 func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts UnpackOptions) error {
 	err := os.MkdirAll(dest, 0o755)
 	if err != nil {
 		return fmt.Errorf("creating %q: %w", dest, err)
-	}
-
-	file, part, l := meta, partImage, layoutUnified
-	if rootfs != "" {
-		file, part, l = rootfs, partRootfs, layoutRootfs
-	}
-
-	compression, err := DetectFile(file)
-	if err != nil {
-		return err
 	}
 
 	root, err := os.OpenRoot(dest)
@@ -62,24 +53,45 @@ func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts U
 	}
 
 	defer func() { _ = root.Close() }()
+	if rootfs == "" {
+		return unpackTarball(ctx, root, meta, partImage, layoutUnified, opts, false)
+	}
 
-	u := newUnpacker(ctx, root, opts)
+	compression, err := DetectFile(rootfs)
+	if err != nil {
+		return err
+	}
+
 	if compression == CompressionSquashfs {
-		if l != layoutRootfs {
-			return fmt.Errorf("unpacking %q: squashfs is only valid as a split rootfs", file)
-		}
-
-		err = unsquash(ctx, file, dest, !opts.NoXattrs)
+		err = unsquash(ctx, rootfs, dest, !opts.NoXattrs)
 		if err != nil {
 			return err
 		}
 
-		err = u.fixTree()
-		if err != nil {
-			return err
-		}
+		err = newUnpacker(ctx, root, opts).fixTree()
+	} else {
+		rootfsOpts := opts
+		rootfsOpts.Templates = nil
+		err = unpackTarball(ctx, root, rootfs, partRootfs, layoutRootfs, rootfsOpts, false)
+	}
 
-		return splitTemplates(ctx, meta, opts.Templates)
+	if err != nil || (meta == "" && opts.Templates == nil) {
+		return err
+	}
+
+	return unpackTarball(ctx, root, meta, partMetadata, layoutMeta, opts, true)
+}
+
+// unpackTarball extracts the root filesystem entries of the tarball file into root, and reads its metadata.yaml and
+// templates into opts.Templates when asked. With keep, an entry whose path exists already is left out.
+func unpackTarball(ctx context.Context, root *os.Root, file string, part string, l layout, opts UnpackOptions, keep bool) error {
+	compression, err := DetectFile(file)
+	if err != nil {
+		return err
+	}
+
+	if compression == CompressionSquashfs {
+		return fmt.Errorf("unpacking %q: squashfs is only valid as a split rootfs", file)
 	}
 
 	f, err := os.Open(file)
@@ -89,9 +101,11 @@ func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts U
 
 	defer func() { _ = f.Close() }()
 
+	u := newUnpacker(ctx, root, opts)
+	u.keep = keep
 	visit := u.visit
 	var tpl *templateFiles
-	if opts.Templates != nil && l == layoutUnified {
+	if opts.Templates != nil && l != layoutRootfs {
 		tpl = &templateFiles{files: map[string][]byte{}}
 		visit = func(e *entry, r io.Reader) error {
 			if e.section == sectionTemplates {
@@ -112,27 +126,11 @@ func Unpack(ctx context.Context, meta string, rootfs string, dest string, opts U
 		return err
 	}
 
-	if opts.Templates == nil {
-		return nil
-	}
-
 	if tpl != nil {
 		opts.Templates.Metadata, opts.Templates.Files = sc.metadata, tpl.files
-		return nil
 	}
 
-	return splitTemplates(ctx, meta, opts.Templates)
-}
-
-// splitTemplates fills set, if not nil, from the metadata part of a split image: a small file, read apart.
-func splitTemplates(ctx context.Context, meta string, set *TemplateSet) error {
-	if set == nil {
-		return nil
-	}
-
-	var err error
-	set.Metadata, set.Files, err = ReadTemplates(ctx, meta)
-	return err
+	return nil
 }
 
 // Unpack extracts the root filesystem of a stored image into dest; see the package function Unpack.
@@ -160,6 +158,9 @@ type unpacker struct {
 	chown bool
 	buf   []byte
 	dirs  []dirAttrs
+
+	// keep leaves out the entries whose path exists already, and the attributes of directories that do.
+	keep bool
 
 	// xattrErrs counts extended attributes that could not be set.
 	xattrErrs int
@@ -204,6 +205,15 @@ func (u *unpacker) write(e *entry, r io.Reader) error {
 
 	if hdr.Typeflag == tar.TypeChar && !u.opts.Devices {
 		return nil
+	}
+
+	if u.keep {
+		// What exists is kept, and so is what cannot be reached inside the root (a path through a file, or through
+		// a symlink the other part laid that leads out of the root).
+		_, err := u.root.Lstat(rel)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 	}
 
 	if hdr.Typeflag == tar.TypeDir {

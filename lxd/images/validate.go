@@ -17,10 +17,6 @@ type partInfo struct {
 
 	// metadata is the parsed metadata.yaml (unified and metadata parts).
 	metadata *Metadata
-
-	// rootfsErr is the first refusal of an entry under rootfs/, kept aside by layoutUnifiedOrMeta: it refuses the
-	// part as a unified image, not as a metadata part.
-	rootfsErr error
 }
 
 // validatePart reads one image part to its end: it detects the compression from the leading bytes, decompresses
@@ -71,7 +67,6 @@ func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
 	}
 
 	info.metadata = sc.metadata
-	info.rootfsErr = sc.rootfsErr
 
 	return info, nil
 }

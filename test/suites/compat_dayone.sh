@@ -82,3 +82,102 @@ test_compat_dayone_exec() {
 		assert_eq "$(dayone_exec_metadata "${ours}" "${user}")" "${want}" "exec operation metadata as ${user}"
 	done
 }
+
+test_compat_dayone_list() {
+	local d="${TEST_TMP}/d" conf="${TEST_TMP}/conf" format cols
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" launch bb c1 >/dev/null
+	lxc_in "${d}" snapshot c1 snap0
+	lxc_in "${d}" config set c1 user.comment=hello
+	lxc_in "${d}" pause c1
+	lxc_in "${d}" init bb c2 >/dev/null
+	lxc_in "${d}" snapshot c2
+	lxc_in "${d}" init bb c3 --ephemeral >/dev/null
+
+	stk() {
+		LXD_DIR="${d}" stock_lxc "${conf}" "$@"
+	}
+
+	# Both clients print the same listing of the same (frozen or stopped, so unchanging) instances.
+	for format in json yaml csv table compact; do
+		assert_eq "$(lxc_in "${d}" list --format "${format}")" "$(stk list --format "${format}")" "list --format ${format}"
+	done
+
+	for cols in 46abcdDelmMnNpPsStufF n,user.comment:COMMENT,image.os,devices:root.pool; do
+		assert_eq "$(lxc_in "${d}" list -c "${cols}" --format csv)" "$(stk list -c "${cols}" --format csv)" "list -c ${cols}"
+	done
+
+	assert_eq "$(lxc_in "${d}" list c1 --format yaml)" "$(stk list c1 --format yaml)" "list c1 --format yaml"
+	assert_contains "$(lxc_in "${d}" list --format json | jq -c '.[0] | keys_unsorted')" \
+		'"type","project","backups","state","snapshots"]'
+	assert_eq "$(lxc_in "${d}" list c1 --format json | jq -c '.[0].state.network.lo.counters | keys_unsorted')" \
+		'["bytes_received","bytes_sent","packets_received","packets_sent","errors_received","errors_sent","packets_dropped_outbound","packets_dropped_inbound"]'
+	assert_eq "$(lxc_in "${d}" list c2 --format json | jq -r '.[0].snapshots[0] | keys_unsorted | first')" "expires_at"
+}
+
+# dayone_images DIR FIXTURES: builds in DIR a split image whose metadata part has a rootfs/ tree (a file the rootfs
+# part lacks, one it has too) and a unified image with entries beside metadata.yaml, rootfs/ and templates/.
+dayone_images() {
+	local dir=$1 fixtures=$2
+	mkdir -p "${dir}/m/rootfs/etc" "${dir}/m/rootfs/opt" "${dir}/r" "${dir}/u/extra"
+	cp -a "${fixtures}/meta/." "${dir}/m/"
+	echo from-meta >"${dir}/m/rootfs/etc/from-meta"
+	echo meta-version >"${dir}/m/rootfs/etc/both"
+	echo tool >"${dir}/m/rootfs/opt/tool"
+	chmod 0750 "${dir}/m/rootfs/opt/tool"
+	tar -C "${dir}/m" -cJf "${dir}/meta-rootfs.tar.xz" .
+	cp -a "${fixtures}/rootfs/." "${dir}/r/"
+	echo rootfs-version >"${dir}/r/etc/both"
+	tar -C "${dir}/r" -cJf "${dir}/rootfs.tar.xz" .
+	cp -a "${fixtures}/meta/." "${dir}/u/"
+	cp -a "${fixtures}/rootfs" "${dir}/u/rootfs"
+	echo readme >"${dir}/u/README"
+	echo extra >"${dir}/u/extra/file"
+	tar -C "${dir}/u" -cJf "${dir}/unified-extra.tar.xz" .
+}
+
+# dayone_image_probe CLIENT...: imports the images dayone_images built (in IMG) through CLIENT, launches an instance
+# of each and prints what they hold.
+dayone_image_probe() {
+	"$@" image import "${IMG}/meta-rootfs.tar.xz" "${IMG}/rootfs.tar.xz" --alias split-mr | sed 's/.*Image imported.*/imported/'
+	"$@" image import "${IMG}/unified-extra.tar.xz" --alias uni-extra | sed 's/.*Image imported.*/imported/'
+	"$@" launch split-mr m1 >/dev/null 2>&1
+	"$@" exec m1 -- sh -c 'cat /etc/from-meta /etc/both /opt/tool; stat -c "%a %u:%g" /opt/tool; ls /'
+	"$@" launch uni-extra u1 >/dev/null 2>&1
+	"$@" exec u1 -- sh -c 'ls /; cat /etc/hostname'
+}
+
+test_compat_dayone_images() {
+	local ours="${TEST_TMP}/ours" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" want fixtures
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	IMG="${TEST_TMP}/img"
+	dayone_images "${IMG}" "${fixtures}"
+	make_netns
+	spawn_instance_lxd "${ours}"
+	dayone_stock "${stock}" "${conf}"
+
+	want=$(dayone_image_probe env LXD_DIR="${stock}" LXD_CONF="${conf}" /usr/bin/lxc)
+	assert_contains "${want}" "$(printf 'from-meta\nrootfs-version\ntool\n750 0:0\n')"
+	assert_eq "$(dayone_image_probe lxc_in "${ours}")" "${want}" "split and unified images with extra entries"
+
+	# A metadata part whose rootfs/ would be written through a symlink is refused, and nothing is stored.
+	/usr/bin/python3 - "${IMG}/bad.tar" "${fixtures}/meta" <<'PYEOF'
+import io, sys, tarfile
+out, meta = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w") as t:
+    t.add(meta, arcname=".")
+    link = tarfile.TarInfo("rootfs/etc2")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc"
+    t.addfile(link)
+    data = b"x"
+    f = tarfile.TarInfo("rootfs/etc2/passwd")
+    f.size = len(data)
+    t.addfile(f, io.BytesIO(data))
+PYEOF
+	local before
+	before=$(lxc_in "${ours}" image list --format csv | wc -l)
+	assert_fails lxc_in "${ours}" image import "${IMG}/bad.tar" "${IMG}/rootfs.tar.xz"
+	assert_contains "${FAIL_OUTPUT}" 'written through the symlink "rootfs/etc2"'
+	assert_eq "$(lxc_in "${ours}" image list --format csv | wc -l)" "${before}" "images after the refused import"
+}
