@@ -56,8 +56,10 @@ For backward compatibility, a single configuration key may still be set with:
 	leases := c.sub("list-leases "+target, "List DHCP leases", 1, 1, false, c.listLeases)
 	leases.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
 	cmd.AddCommand(leases)
-	cmd.AddCommand(c.sub("attach "+target+" <instance> [<device name>] [<interface name>]",
-		"Attach network interfaces to instances", 2, 4, false, c.attach))
+	attach := c.sub("attach "+target+" <instance> [<device name>] [<interface name>]",
+		"Attach network interfaces to instances", 2, 4, false, c.attach)
+	attach.Long = "Attach new network interfaces to instances"
+	cmd.AddCommand(attach)
 	cmd.AddCommand(c.sub("attach-profile "+target+" <profile> [<device name>] [<interface name>]",
 		"Attach network interfaces to profiles", 2, 4, false, c.attachProfile))
 	cmd.AddCommand(c.sub("detach "+target+" <instance> [<device name>]",
