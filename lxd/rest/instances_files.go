@@ -90,7 +90,11 @@ func instanceFileGet(s *state.State, r *http.Request) response.Response {
 	var entries []string
 	var target string
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
-		var err error
+		rel, err := instance.ResolveParents(root, rel)
+		if err != nil {
+			return err
+		}
+
 		info, err = root.Lstat(rel)
 		if err != nil {
 			return err
@@ -215,8 +219,12 @@ func instanceFilePost(s *state.State, r *http.Request) response.Response {
 	}
 
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
+		rel, err := instance.ResolveParents(root, rel)
+		if err != nil {
+			return err
+		}
+
 		hostUID, hostGID := max(uid, 0), max(gid, 0)
-		var err error
 		if idmap != nil {
 			hostUID, hostGID, err = idmap.Shift(hostUID, hostGID)
 			if err != nil {
@@ -322,8 +330,7 @@ func fileError(err error, p string) response.Response {
 	case errors.Is(err, fs.ErrNotExist):
 		return response.NotFound(fmt.Errorf("%s not found in the instance", p))
 	case isPathEscape(err):
-		return response.BadRequest(fmt.Errorf("path %q escapes from the instance through a symlink: absolute symlinks and "+
-			"symlinks above the instance's root are not followed", p))
+		return response.BadRequest(fmt.Errorf("path %q escapes from the instance through a symlink", p))
 	case errors.Is(err, syscall.ENOTDIR):
 		return response.BadRequest(fmt.Errorf("path %q: a component is not a directory", p))
 	case errors.Is(err, syscall.EISDIR):
@@ -427,6 +434,11 @@ func instanceFileDelete(s *state.State, r *http.Request) response.Response {
 	}
 
 	err = s.Instances.WithRootfs(r.Context(), name, func(root *os.Root, idmap *instance.IDMap) error {
+		rel, err := instance.ResolveParents(root, rel)
+		if err != nil {
+			return err
+		}
+
 		return root.Remove(rel)
 	})
 	if err != nil {

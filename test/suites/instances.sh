@@ -449,8 +449,15 @@ again" "append"
 	assert_eq "$(cat "${outside}")" "host" "host file after a push through a symlink"
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /root/link)" "hello" "the symlink was replaced by the file"
 	assert_fails lxc_in "${d}" file push "${src}" "c1/root/rootlink${TEST_TMP}/outside"
-	assert_contains "${FAIL_OUTPUT}" "escapes"
+	assert_contains "${FAIL_OUTPUT}" "not found"
 	assert_eq "$(cat "${outside}")" "host" "host file after a push through a directory symlink"
+	# Absolute symlinks resolve from the instance's root, as LXD resolves them (/etc/localtime, /var/lock...).
+	lxc_in "${d}" exec c1 -- sh -c 'mkdir -p /opt/sub && ln -s /opt/sub /root/abslink'
+	lxc_in "${d}" file push "${src}" c1/root/abslink/through.txt
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /opt/sub/through.txt)" "hello" "push through an absolute symlink"
+	assert_eq "$(lxc_in "${d}" file pull c1/root/abslink/through.txt -)" "hello" "pull through an absolute symlink"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" file pull c1/root/abslink/through.txt -)" "hello" \
+		"stock pull through an absolute symlink"
 	local_curl "${d}" "/1.0/instances/c1/files?path=/root/../../../../../../etc/passwd" -o "${TEST_TMP}/passwd"
 	assert_eq "$(head -1 "${TEST_TMP}/passwd")" "root:x:0:0:root:/root:/bin/sh" "dot-dot stays in the instance"
 
