@@ -23,13 +23,18 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	unlock := m.lock(name)
 	defer unlock()
 
-	_, err := m.load(ctx, name)
+	inst, err := m.load(ctx, name)
 	if err != nil {
 		return err
 	}
 
 	if m.driver.Status(name) != api.Stopped {
 		return errs.Invalid("the instance is running, stop it first")
+	}
+
+	_, devices, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
 	}
 
 	m.waitRunDone(name)
@@ -56,6 +61,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 
+	m.deleteNICs(ctx, name, devices)
 	err = m.PruneBases(ctx)
 	if err != nil {
 		slog.Warn("failed pruning image bases", "err", err)
@@ -246,6 +252,20 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		r.Add(undo.Fail)
 	}
 
+	nicChanges, undoNICs, err := m.updateNICs(ctx, name, inst.Config, oldDevices, newDevices)
+	if err != nil {
+		return err
+	}
+
+	r.Add(undoNICs.Fail)
+	for k, v := range nicChanges {
+		if v == "" {
+			delete(config, k)
+		} else {
+			config[k] = v
+		}
+	}
+
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.UpdateInstance(ctx, name, db.InstanceUpdate{
 			Architecture: arch,
@@ -261,6 +281,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 
 	r.Success()
+	m.removedNICs(ctx, name, oldDevices, newDevices)
 	return nil
 }
 

@@ -118,6 +118,11 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 		}
 
 		_, devices := Expand(profiles, args.Config, args.Devices)
+		err = m.checkNICNetworks(devices)
+		if err != nil {
+			return err
+		}
+
 		return checkRootDisk(devices)
 	})
 }
@@ -157,6 +162,11 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	}
 
 	expanded, devices := Expand(profiles, config, args.Devices)
+	err = m.createNICs(ctx, r, args.Name, expanded, devices)
+	if err != nil {
+		return err
+	}
+
 	base := ""
 	if args.Image != nil {
 		base, err = m.ensureBase(ctx, args.Image.Fingerprint, !m.privileged(expanded), progress)

@@ -127,5 +127,7 @@ func (m *Manager) State(ctx context.Context, name string) (*api.InstanceState, e
 		out.Network = map[string]api.InstanceStateNetwork{}
 	}
 
+	nicState(inst.Config, devices, out.Network)
+
 	return out, nil
 }

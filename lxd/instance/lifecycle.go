@@ -82,6 +82,12 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
+	devices, err = m.startNICs(ctx, name, config, devices)
+	if err != nil {
+		return err
+	}
+
+	r.Add(func() { m.stoppedNICs(context.Background(), name) })
 	err = m.driver.Start(ctx, Spec{
 		Name:    name,
 		Rootfs:  rootfs,
@@ -90,6 +96,11 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		Devices: devices,
 		IDMap:   idmap,
 	})
+	if err != nil {
+		return fmt.Errorf("starting instance %q: %w", name, err)
+	}
+
+	err = m.setupNICs(ctx, name, devices)
 	if err != nil {
 		return fmt.Errorf("starting instance %q: %w", name, err)
 	}
@@ -146,6 +157,8 @@ func (m *Manager) afterExit(name string, r *run) {
 		slog.Error("failed unmounting stopped instance", "instance", name, "err", err)
 	}
 
+	// Before the run is done, so that a start waiting for it records its nics after this.
+	m.stoppedNICs(context.Background(), name)
 	m.runMu.Lock()
 	if m.running[name] == r {
 		delete(m.running, name)

@@ -51,6 +51,9 @@ type ManagerArgs struct {
 	// Events receives lifecycle events; nil sends none.
 	Events EventSender
 
+	// Networks attaches nics to managed networks (network=); nil refuses such nics.
+	Networks Networks
+
 	// IDMap is the map of unprivileged containers; nil makes every container privileged.
 	IDMap *IDMap
 
@@ -72,6 +75,9 @@ type Manager struct {
 	idmap  *IDMap
 	logDir string
 	render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
+
+	// networks attaches nics to managed networks; nil when the daemon has none.
+	networks Networks
 
 	// locks holds one lock per instance name.
 	locks locking.Keyed
@@ -107,6 +113,8 @@ func NewManager(args ManagerArgs) *Manager {
 		logDir:  args.LogDir,
 		render:  args.Render,
 		running: map[string]*run{},
+
+		networks: args.Networks,
 	}
 }
 
@@ -175,6 +183,9 @@ func (m *Manager) Init(ctx context.Context) error {
 		}
 
 		m.finishRestore(ctx, &inst)
+
+		// A daemon that died left the nic state of its running containers.
+		m.stoppedNICs(ctx, inst.Name)
 
 		// A daemon that died may have left the root of a stopped instance mounted.
 		err = m.pool.Unmount(inst.Name)

@@ -227,3 +227,17 @@ func NewHostName() string {
 	_, _ = rand.Read(b)
 	return "veth" + hex.EncodeToString(b)
 }
+
+// NICDriver is a Driver that does for a container's nics what its start cannot: traffic limits once the host
+// sides exist, and nics added to or removed from the running container. devices and dev are as given to Start:
+// resolved by the manager (nictype, parent, hwaddr and host_name filled in).
+type NICDriver interface {
+	// SetupNICs applies the limits.* of the running container's nics.
+	SetupNICs(name string, devices map[string]map[string]string) error
+
+	// PlugNIC adds a nic device to the running container.
+	PlugNIC(name string, device string, dev map[string]string) error
+
+	// UnplugNIC takes a nic device out of the running container.
+	UnplugNIC(name string, device string, dev map[string]string) error
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,29 +158,13 @@ func Config(spec instance.Spec) ([][2]string, error) {
 			continue
 		}
 
-		_, err := net.InterfaceByName(dev["parent"])
+		items, err := nicConfig(fmt.Sprintf("lxc.net.%d.", nics), name, dev)
 		if err != nil {
-			return nil, fmt.Errorf("device %q: the parent %q does not exist on the host: %w", name, dev["parent"], err)
+			return nil, err
 		}
 
-		p := fmt.Sprintf("lxc.net.%d.", nics)
 		nics++
-		iface := dev["name"]
-		if iface == "" {
-			iface = name
-		}
-
-		add(p+"type", "veth")
-		add(p+"link", dev["parent"])
-		add(p+"flags", "up")
-		add(p+"name", iface)
-		if dev["hwaddr"] != "" {
-			add(p+"hwaddr", dev["hwaddr"])
-		}
-
-		if dev["mtu"] != "" {
-			add(p+"mtu", dev["mtu"])
-		}
+		out = append(out, items...)
 	}
 
 	if nics == 0 {

@@ -1,0 +1,170 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// fakeNetworks has one managed network, n1 on bridge br-n1 with an MTU of 1450, whose address 10.0.0.99 is taken.
+type fakeNetworks struct {
+	mu       sync.Mutex
+	attached map[string]NIC
+	detached []string
+}
+
+func (f *fakeNetworks) AttachNIC(ctx context.Context, nic NIC) (NetworkPort, error) {
+	if nic.Network != "n1" {
+		return NetworkPort{}, errs.NotFound("network %q not found", nic.Network)
+	}
+
+	if nic.IPv4 == "10.0.0.99" {
+		return NetworkPort{}, errs.Conflict("address 10.0.0.99 is taken")
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attached[nic.Instance+"/"+nic.Device] = nic
+	return NetworkPort{Bridge: "br-n1", MTU: 1450}, nil
+}
+
+func (f *fakeNetworks) DetachNIC(ctx context.Context, network string, instance string, device string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.attached, instance+"/"+device)
+	f.detached = append(f.detached, network+"/"+instance+"/"+device)
+	return nil
+}
+
+func (f *fakeNetworks) entry(key string) (NIC, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	nic, ok := f.attached[key]
+	return nic, ok
+}
+
+func TestManagerNICs(t *testing.T) {
+	m, drv := testManager(t)
+	nets := &fakeNetworks{attached: map[string]NIC{}}
+	m.networks = nets
+	ctx := context.Background()
+	managed := map[string]string{"type": "nic", "network": "n1", "ipv4.address": "10.0.0.5"}
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Devices: map[string]map[string]string{"eth0": managed}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, err := m.load(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hw := inst.Config["volatile.eth0.hwaddr"]
+	nic, ok := nets.entry("c1/eth0")
+	if !ok || hw == "" || nic.HWAddr != hw || nic.IPv4 != "10.0.0.5" || nic.Network != "n1" {
+		t.Fatalf("got entry %+v (%v) and volatile hwaddr %q, want the nic attached at creation with its MAC address", nic, ok, hw)
+	}
+
+	err = m.Start(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	drv.mu.Lock()
+	dev := drv.specs["c1"].Devices["eth0"]
+	drv.mu.Unlock()
+	if dev["nictype"] != NICBridged || dev["parent"] != "br-n1" || dev["mtu"] != "1450" || dev["hwaddr"] != hw || !strings.HasPrefix(dev["host_name"], "veth") {
+		t.Fatalf("got %v, want the nic resolved on the network's bridge", dev)
+	}
+
+	inst, _ = m.load(ctx, "c1")
+	if inst.Config["volatile.eth0.host_name"] != dev["host_name"] {
+		t.Fatalf("got %v, want volatile.eth0.host_name %q while running", inst.Config, dev["host_name"])
+	}
+
+	err = m.Stop(ctx, "c1", 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, _ = m.load(ctx, "c1")
+	if inst.Config["volatile.eth0.host_name"] != "" || inst.Config["volatile.eth0.hwaddr"] != hw {
+		t.Fatalf("got %v, want no host_name after stop and the same hwaddr", inst.Config)
+	}
+
+	// A nic added to the stopped instance gets its MAC address; one removed is detached and loses its keys.
+	put := api.InstancePut{Profiles: []string{"default"}, Config: inst.Config, Devices: map[string]map[string]string{
+		"eth1": {"type": "nic", "nictype": "p2p"}}}
+	err = m.Update(ctx, "c1", put)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, _ = m.load(ctx, "c1")
+	if inst.Config["volatile.eth1.hwaddr"] == "" || inst.Config["volatile.eth0.hwaddr"] != "" {
+		t.Fatalf("got %v, want volatile keys for eth1 only", inst.Config)
+	}
+
+	_, ok = nets.entry("c1/eth0")
+	if ok || len(nets.detached) != 1 || nets.detached[0] != "n1/c1/eth0" {
+		t.Fatalf("got detached %v, want eth0 detached from n1", nets.detached)
+	}
+
+	// A taken address is refused and changes nothing.
+	bad := api.InstancePut{Profiles: []string{"default"}, Config: inst.Config, Devices: map[string]map[string]string{
+		"eth1": {"type": "nic", "nictype": "p2p"}, "eth2": {"type": "nic", "network": "n1", "ipv4.address": "10.0.0.99"}}}
+	err = m.Update(ctx, "c1", bad)
+	if !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), `device validation failed for "eth2"`) {
+		t.Fatalf("got %v, want the network's conflict for eth2", err)
+	}
+
+	after, _ := m.load(ctx, "c1")
+	if after.Devices["eth2"] != nil || after.Config["volatile.eth2.hwaddr"] != "" {
+		t.Fatalf("got %v %v, want nothing changed", after.Devices, after.Config)
+	}
+
+	err = m.Delete(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestManagerNICsRefused(t *testing.T) {
+	m, _ := testManager(t)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		networks Networks
+		dev      map[string]string
+		want     string
+	}{
+		{"no managed networks", nil, map[string]string{"type": "nic", "network": "n1"}, `network "n1": this server has no managed networks`},
+		{"unknown network", &fakeNetworks{attached: map[string]NIC{}}, map[string]string{"type": "nic", "network": "nope"},
+			`failed to load network "nope" for project "default": network not found`},
+		{"address on an unmanaged bridge", nil, map[string]string{"type": "nic", "nictype": "bridged", "parent": "br0", "ipv4.address": "10.0.0.2"},
+			"cannot use manually specified ipv4.address when using unmanaged parent bridge"},
+		{"address on a bridge that is no network", &fakeNetworks{attached: map[string]NIC{}},
+			map[string]string{"type": "nic", "nictype": "bridged", "parent": "br0", "ipv6.address": "fd00::2"},
+			"cannot use manually specified ipv6.address when using unmanaged parent bridge"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m.networks = tt.networks
+			err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Devices: map[string]map[string]string{"eth0": tt.dev}}, nil)
+			if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an invalid-class error containing %q", err, tt.want)
+			}
+
+			err = m.Exists(ctx, "c1")
+			if !errors.Is(err, errs.ErrNotFound) {
+				t.Fatalf("got %v, want no instance left", err)
+			}
+		})
+	}
+}
