@@ -143,6 +143,11 @@ func (d *Daemon) Init() error {
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d.db}),
 	}
 
+	d.state.Networks, err = d.openNetworks(ctx)
+	if err != nil {
+		return err
+	}
+
 	d.state.Instances, err = d.openInstances(imageStore)
 	if err != nil {
 		return err
@@ -306,6 +311,10 @@ func (d *Daemon) Stop() {
 
 		if d.state != nil && d.state.Instances != nil {
 			d.state.Instances.Shutdown(context.Background(), instanceStopTimeout)
+		}
+
+		if d.state != nil && d.state.Networks != nil {
+			d.state.Networks.Shutdown()
 		}
 
 		if d.ops != nil {

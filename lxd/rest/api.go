@@ -96,6 +96,10 @@ var api10 = []Endpoint{
 	containerMetadataTemplatesCmd,
 	profilesCmd,
 	profileCmd,
+	networksCmd,
+	networkCmd,
+	networkStateCmd,
+	networkLeasesCmd,
 	warningsCmd,
 	warningCmd,
 	resourcesCmd,
@@ -150,6 +154,10 @@ var projectScopes = map[string]ProjectScope{
 	"containers/{name}/metadata/templates":   ProjectScoped,
 	"profiles":                               ProjectScoped,
 	"profiles/{name}":                        ProjectScoped,
+	"networks":                               ProjectScoped,
+	"networks/{name}":                        ProjectScoped,
+	"networks/{name}/state":                  ProjectScoped,
+	"networks/{name}/leases":                 ProjectScoped,
 	"resources":                              ProjectUnscoped,
 }
 

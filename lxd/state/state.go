@@ -11,6 +11,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/network"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/warnings"
 )
@@ -59,6 +60,11 @@ func (d Dirs) Containers() string {
 // Logs is the directory of instance logs.
 func (d Dirs) Logs() string {
 	return filepath.Join(d.Var, "logs")
+}
+
+// Networks is the directory of the managed networks' files.
+func (d Dirs) Networks() string {
+	return filepath.Join(d.Var, "networks")
 }
 
 // Database is the database directory.
@@ -120,4 +126,7 @@ type State struct {
 
 	// Warnings records and lists the daemon's warnings.
 	Warnings *warnings.Manager
+
+	// Networks creates, changes and deletes the managed networks and lists the host's interfaces.
+	Networks *network.Manager
 }

@@ -53,4 +53,10 @@ var APIExtensions = []string{
 	"instance_bulk_state_change",
 	"image_create_aliases",
 	"images_expiry",
+	"network",
+	"network_state",
+	"network_leases",
+	"network_state_bond_bridge",
+	"network_dhcp_expiry",
+	"network_hwaddr",
 }

@@ -1,0 +1,106 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// nftTable is the nftables table the daemon owns; it is rewritten whole, so chains of deleted networks go with it.
+const nftTable = "lxd"
+
+// nftNetwork is what the ruleset needs of one network.
+type nftNetwork struct {
+	Name   string
+	Config map[string]string
+}
+
+// nftRuleset renders the daemon's table for the given networks: per network, input and output chains letting
+// DHCP, DNS and router advertisements through, a forward chain accepting the bridge's traffic, and a postrouting
+// chain masquerading the subnets with ipv4.nat or ipv6.nat. The first lines delete any previous table so that
+// "nft -f" swaps it atomically.
+func nftRuleset(nets []nftNetwork) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {}\ndelete table inet %s\n", nftTable, nftTable)
+	fmt.Fprintf(&b, "table inet %s {\n", nftTable)
+
+	sorted := append([]nftNetwork(nil), nets...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, n := range sorted {
+		_, subnet4, has4 := parseCIDRKey(n.Config["ipv4.address"])
+		_, subnet6, has6 := parseCIDRKey(n.Config["ipv6.address"])
+		name := n.Name
+
+		fmt.Fprintf(&b, "\tchain in.%s {\n\t\ttype filter hook input priority filter; policy accept;\n", name)
+		fmt.Fprintf(&b, "\t\tiifname %q tcp dport 53 accept\n", name)
+		fmt.Fprintf(&b, "\t\tiifname %q udp dport 53 accept\n", name)
+		if has4 {
+			fmt.Fprintf(&b, "\t\tiifname %q icmp type { destination-unreachable, time-exceeded, parameter-problem } accept\n", name)
+			fmt.Fprintf(&b, "\t\tiifname %q udp dport 67 accept\n", name)
+		}
+
+		if has6 {
+			fmt.Fprintf(&b, "\t\tiifname %q icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept\n", name)
+			fmt.Fprintf(&b, "\t\tiifname %q udp dport 547 accept\n", name)
+		}
+
+		b.WriteString("\t}\n")
+
+		fmt.Fprintf(&b, "\tchain out.%s {\n\t\ttype filter hook output priority filter; policy accept;\n", name)
+		fmt.Fprintf(&b, "\t\toifname %q tcp sport 53 accept\n", name)
+		fmt.Fprintf(&b, "\t\toifname %q udp sport 53 accept\n", name)
+		if has4 {
+			fmt.Fprintf(&b, "\t\toifname %q udp sport 67 accept\n", name)
+		}
+
+		if has6 {
+			fmt.Fprintf(&b, "\t\toifname %q icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept\n", name)
+			fmt.Fprintf(&b, "\t\toifname %q udp sport 547 accept\n", name)
+		}
+
+		b.WriteString("\t}\n")
+
+		fmt.Fprintf(&b, "\tchain fwd.%s {\n\t\ttype filter hook forward priority filter; policy accept;\n", name)
+		fmt.Fprintf(&b, "\t\tiifname %q accept\n", name)
+		fmt.Fprintf(&b, "\t\toifname %q accept\n", name)
+		b.WriteString("\t}\n")
+
+		fmt.Fprintf(&b, "\tchain pstrt.%s {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n", name)
+		if has4 && isTrue(n.Config, "ipv4.nat", false) {
+			fmt.Fprintf(&b, "\t\tip saddr %s ip daddr != %s masquerade\n", subnet4, subnet4)
+		}
+
+		if has6 && isTrue(n.Config, "ipv6.nat", false) {
+			fmt.Fprintf(&b, "\t\tip6 saddr %s ip6 daddr != %s masquerade\n", subnet6, subnet6)
+		}
+
+		b.WriteString("\t}\n")
+	}
+
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// applyRuleset replaces the daemon's nftables table with the rules of nets; with no network the table is removed.
+func applyRuleset(ctx context.Context, nets []nftNetwork) error {
+	var rules string
+	if len(nets) == 0 {
+		// With no network, the table goes if it is there; a host that never had one is left untouched.
+		tables, err := runCmd(ctx, nil, "nft", "list", "tables", "inet")
+		if err != nil || !strings.Contains(string(tables), "table inet "+nftTable+"\n") {
+			return nil
+		}
+
+		rules = fmt.Sprintf("delete table inet %s\n", nftTable)
+	} else {
+		rules = nftRuleset(nets)
+	}
+
+	_, err := runCmd(ctx, []byte(rules), "nft", "-f", "-")
+	if err != nil {
+		return fmt.Errorf("applying the firewall rules: %w", err)
+	}
+
+	return nil
+}

@@ -1,0 +1,221 @@
+# Managed networks: bridges with their addresses, one unprivileged dnsmasq each and the nftables table "inet lxd",
+# through the REST API and the stock client. The daemon runs in a network namespace of the test's own: nothing
+# it creates reaches the host, and NAT is checked by reading the ruleset, never by sending traffic out.
+
+# net_lxc DIR ARGS...: the stock client against the daemon of DIR.
+net_lxc() {
+	local dir=$1
+	shift
+	LXD_DIR="${dir}" stock_lxc "${dir}.stock-conf" "$@"
+}
+
+# net_dnsmasq_pid DIR NAME: the pid of the dnsmasq of network NAME, or nothing.
+net_dnsmasq_pid() {
+	local pidfile="$1/networks/$2/dnsmasq.pid"
+	[ -f "${pidfile}" ] || return 0
+	local pid
+	pid=$(cat "${pidfile}")
+	if [ -d "/proc/${pid}" ] && grep -q "dnsmasq" "/proc/${pid}/cmdline"; then
+		echo "${pid}"
+	fi
+}
+
+# net_spawn DIR: a namespace and a daemon in it whose directory the unprivileged dnsmasq can traverse.
+net_spawn() {
+	local d=$1
+	make_netns
+	mkdir -p "${d}"
+	traversable_parents "${d}"
+	spawn_lxd "${d}"
+	# A dnsmasq left by a daemon killed on purpose goes with the test.
+	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
+}
+
+# Create, show, list, edit, rename and delete, with the runtime checked at each step.
+test_networks_lifecycle() {
+	local d="${TEST_TMP}/d1"
+	net_spawn "${d}"
+
+	for ext in network network_state network_leases; do
+		assert_contains "$(local_curl "${d}" /1.0 | jq -c .metadata.api_extensions)" "\"${ext}\"" "api_extensions"
+	done
+
+	net_lxc "${d}" network create lxdbr0
+	show=$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -c .metadata)
+	assert_eq "$(jq -r .managed <<<"${show}")" "true" "managed"
+	assert_eq "$(jq -r .status <<<"${show}")" "Created" "status"
+	assert_eq "$(jq -r .type <<<"${show}")" "bridge" "type"
+	assert_eq "$(jq -r '.config["ipv4.nat"]' <<<"${show}")" "true" "ipv4.nat default"
+	assert_eq "$(jq -r '.config["ipv6.nat"]' <<<"${show}")" "true" "ipv6.nat default"
+	assert_eq "$(jq -c .locations <<<"${show}")" '["none"]' "locations"
+	v4=$(jq -r '.config["ipv4.address"]' <<<"${show}")
+	v6=$(jq -r '.config["ipv6.address"]' <<<"${show}")
+	[[ "${v4}" =~ ^10\.[0-9]+\.[0-9]+\.1/24$ ]] || fail "ipv4.address=auto gave ${v4}"
+	[[ "${v6}" =~ ^fd42:[0-9a-f:]+::1/64$ ]] || fail "ipv6.address=auto gave ${v6}"
+
+	# The bridge, its addresses, the firewall table and an unprivileged dnsmasq, inside the namespace only.
+	assert_contains "$(nsx ip -d link show lxdbr0)" "bridge"
+	assert_contains "$(nsx ip addr show lxdbr0)" "inet ${v4}"
+	assert_contains "$(nsx ip addr show lxdbr0)" "inet6 ${v6}"
+	! ip link show lxdbr0 >/dev/null 2>&1 || fail "the bridge was made outside the namespace"
+	subnet4="${v4%.1/24}.0/24"
+	rules=$(nsx nft list table inet lxd)
+	assert_contains "${rules}" "chain pstrt.lxdbr0"
+	assert_contains "${rules}" "ip saddr ${subnet4} ip daddr != ${subnet4} masquerade"
+	assert_contains "${rules}" "chain fwd.lxdbr0"
+	assert_eq "$(nsx cat /proc/sys/net/ipv4/ip_forward)" "1" "ip_forward"
+	pid=$(net_dnsmasq_pid "${d}" lxdbr0)
+	[ -n "${pid}" ] || fail "no dnsmasq for lxdbr0"
+	assert_eq "$(ps -o user= -p "${pid}")" "nobody" "dnsmasq user"
+	assert_contains "$(cat "${d}/networks/lxdbr0/dnsmasq.conf")" "interface=lxdbr0"
+
+	# Lists: ours and the stock client's; the loopback shows as an unmanaged network.
+	assert_contains "$(local_curl "${d}" /1.0/networks | jq -c .metadata)" '"/1.0/networks/lxdbr0"'
+	lo=$(local_curl "${d}" '/1.0/networks?recursion=1' | jq -c '.metadata[] | select(.name == "lo")')
+	assert_eq "$(jq -r '.managed, .type' <<<"${lo}" | tr '\n' ' ')" "false loopback " "lo unmanaged"
+	assert_contains "$(net_lxc "${d}" network list)" "| lxdbr0 | bridge | YES     | ${v4}"
+	assert_contains "$(net_lxc "${d}" network info lxdbr0)" "inet	${v4%/24}/24 (global)"
+	assert_contains "$(net_lxc "${d}" network list-leases lxdbr0)" "lxdbr0.gw"
+	assert_eq "$(local_curl "${d}" /1.0/networks/lxdbr0/state | jq -r .metadata.state)" "up" "state"
+	assert_eq "$(local_curl "${d}" /1.0/networks/lo/state | jq -r .metadata.type)" "loopback" "lo state"
+
+	# PUT and PATCH honour If-Match; a change of configuration restarts dnsmasq on the new one.
+	etag=$(local_curl "${d}" /1.0/networks/lxdbr0 -D - -o /dev/null | awk -F'"' 'tolower($0) ~ /^etag/ {print $2}')
+	code=$(local_curl "${d}" /1.0/networks/lxdbr0 -X PATCH -H 'If-Match: "nope"' -d '{"config":{"bridge.mtu":"1400"}}' -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "412" "PATCH with a stale ETag"
+	local_curl "${d}" /1.0/networks/lxdbr0 -X PATCH -H "If-Match: \"${etag}\"" -d '{"config":{"bridge.mtu":"1400","dns.domain":"example"}}' | jq -e '.status_code == 200' >/dev/null
+	assert_contains "$(nsx ip link show lxdbr0)" "mtu 1400"
+	assert_contains "$(cat "${d}/networks/lxdbr0/dnsmasq.conf")" "domain=example"
+	assert_contains "$(cat "${d}/networks/lxdbr0/dnsmasq.conf")" "dhcp-option-force=26,1400"
+	newpid=$(net_dnsmasq_pid "${d}" lxdbr0)
+	[ -n "${newpid}" ] && [ "${newpid}" != "${pid}" ] || fail "dnsmasq was not restarted (${pid} -> ${newpid})"
+	net_lxc "${d}" network set lxdbr0 ipv6.address none
+	assert_eq "$(net_lxc "${d}" network get lxdbr0 ipv6.address)" "none" "ipv6.address set"
+	! nsx ip -6 addr show lxdbr0 scope global | grep -q inet6 || fail "IPv6 address left on the bridge"
+	net_lxc "${d}" network set lxdbr0 ipv4.address 10.77.0.1/24
+	assert_contains "$(nsx ip addr show lxdbr0)" "inet 10.77.0.1/24"
+	assert_contains "$(nsx nft list table inet lxd)" "ip saddr 10.77.0.0/24"
+	net_lxc "${d}" network edit lxdbr0 <<<"$(net_lxc "${d}" network show lxdbr0 | sed 's/^description: .*/description: main bridge/')"
+	assert_eq "$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -r .metadata.description)" "main bridge" "edit"
+
+	# Rename: the bridge, its files and its chains move.
+	net_lxc "${d}" network rename lxdbr0 br1
+	nsx ip link show br1 >/dev/null
+	! nsx ip link show lxdbr0 >/dev/null 2>&1 || fail "old bridge left after rename"
+	assert_contains "$(nsx nft list table inet lxd)" "chain pstrt.br1"
+	[ -n "$(net_dnsmasq_pid "${d}" br1)" ] || fail "no dnsmasq after rename"
+	[ ! -e "${d}/networks/lxdbr0" ] || fail "old files left after rename"
+
+	# Delete: nothing is left, and the table goes with the last network.
+	pid=$(net_dnsmasq_pid "${d}" br1)
+	net_lxc "${d}" network delete br1
+	! nsx ip link show br1 >/dev/null 2>&1 || fail "bridge left after delete"
+	[ ! -e "${d}/networks/br1" ] || fail "files left after delete"
+	[ ! -d "/proc/${pid}" ] || fail "dnsmasq left after delete"
+	! nsx nft list table inet lxd >/dev/null 2>&1 || fail "nft table left after deleting the last network"
+	assert_fails net_lxc "${d}" network show br1
+	assert_contains "${FAIL_OUTPUT}" "not found"
+}
+
+# Bad requests are refused and leave nothing behind.
+test_networks_refusals() {
+	local d="${TEST_TMP}/d1"
+	net_spawn "${d}"
+	net_lxc "${d}" network create br0 ipv4.address=10.88.0.1/24 ipv6.address=none
+
+	check_nothing() {
+		assert_eq "$(local_curl "${d}" /1.0/networks | jq -c '.metadata | map(select(. != "/1.0/networks/lo"))')" '["/1.0/networks/br0"]' "networks after a refusal"
+		assert_eq "$(ls "${d}/networks")" "br0" "network directories after a refusal"
+		assert_eq "$(nsx ip -o link show type bridge | awk -F': ' '{print $2}')" "br0" "bridges after a refusal"
+		assert_eq "$(pgrep -fc "${d}/networks/.*/dnsmasq.conf")" "1" "dnsmasq processes after a refusal"
+	}
+
+	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.88.0.1/24
+	assert_contains "${FAIL_OUTPUT}" "overlaps"
+	check_nothing
+	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.88.0.0/24
+	check_nothing
+	assert_fails net_lxc "${d}" network create br1 bogus.key=1
+	assert_contains "${FAIL_OUTPUT}" 'invalid network configuration key "bogus.key"'
+	check_nothing
+	assert_fails net_lxc "${d}" network create br1 ipv4.nat=maybe
+	check_nothing
+	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.89.0.1/24 raw.dnsmasq=no-such-option
+	assert_contains "${FAIL_OUTPUT}" "raw.dnsmasq"
+	check_nothing
+	assert_fails net_lxc "${d}" network create br1 --type=macvlan
+	check_nothing
+	assert_fails net_lxc "${d}" network create lo
+	assert_contains "${FAIL_OUTPUT}" "host interface"
+	check_nothing
+	assert_fails net_lxc "${d}" network create br0
+	assert_contains "${FAIL_OUTPUT}" "already exists"
+	check_nothing
+	assert_fails net_lxc "${d}" network create averyverylongname0
+	check_nothing
+	code=$(local_curl "${d}" /1.0/networks -X POST -d '{"name":"br1","type":"bridge","config":{"ipv4.dhcp.ranges":"10.1.0.2-10.1.0.9"}}' -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "400" "dhcp ranges outside the subnet"
+	check_nothing
+
+	# A bad update changes nothing.
+	before=$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata)
+	assert_fails net_lxc "${d}" network set br0 ipv4.address 10.88.0.0/24
+	assert_fails net_lxc "${d}" network set br0 bridge.mtu 70000
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata)" "${before}" "network after a bad update"
+	assert_contains "$(nsx ip addr show br0)" "inet 10.88.0.1/24"
+
+	# Unmanaged interfaces cannot be changed; unknown networks are 404.
+	code=$(local_curl "${d}" /1.0/networks/lo -X PUT -d '{"config":{}}' -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "400" "PUT of an unmanaged network"
+	code=$(local_curl "${d}" /1.0/networks/nope -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "404" "GET of an unknown network"
+	code=$(local_curl "${d}" /1.0/networks/nope -X DELETE -o /dev/null -w '%{http_code}')
+	assert_eq "${code}" "404" "DELETE of an unknown network"
+
+	# A network used by a profile's nic cannot be deleted; a rename follows into the profile.
+	net_lxc "${d}" profile device add default eth0 nic network=br0 name=eth0
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata.used_by)" '["/1.0/profiles/default"]' "used_by"
+	assert_fails net_lxc "${d}" network delete br0
+	assert_contains "${FAIL_OUTPUT}" "/1.0/profiles/default"
+	nsx ip link show br0 >/dev/null
+	net_lxc "${d}" network rename br0 br2
+	assert_eq "$(local_curl "${d}" /1.0/profiles/default | jq -r .metadata.devices.eth0.network)" "br2" "profile nic after rename"
+	net_lxc "${d}" profile device remove default eth0
+	net_lxc "${d}" network delete br2
+}
+
+# Networks come back with the daemon; a kill -9 in the middle of a creation or after a deletion is repaired.
+test_networks_restart() {
+	local d="${TEST_TMP}/d1"
+	net_spawn "${d}"
+	net_lxc "${d}" network create br0 ipv4.address=10.66.0.1/24 ipv6.address=none
+	net_lxc "${d}" network create br1 ipv4.address=10.67.0.1/24 ipv6.address=none
+
+	# A clean stop stops dnsmasq; the next start brings everything back.
+	pid=$(net_dnsmasq_pid "${d}" br0)
+	shutdown_lxd "${d}"
+	[ ! -d "/proc/${pid}" ] || fail "dnsmasq still runs after the daemon stopped"
+	nsx ip link del br0
+	nsx nft delete table inet lxd
+	spawn_lxd "${d}"
+	assert_contains "$(nsx ip addr show br0)" "inet 10.66.0.1/24"
+	assert_contains "$(nsx nft list table inet lxd)" "chain pstrt.br1"
+	[ -n "$(net_dnsmasq_pid "${d}" br0)" ] || fail "dnsmasq not restarted with the daemon"
+
+	# A creation killed before it ended (its row still pending) and a deletion killed after the row went.
+	kill -9 "$(cat "${d}/lxd.pid")"
+	wait "$(cat "${d}/lxd.pid")" 2>/dev/null || true
+	rm -f "${d}/lxd.pid" "${d}/unix.socket"
+	sqlite3 "${d}/database/local.db" "UPDATE networks SET state = 'pending' WHERE name = 'br0'; DELETE FROM networks WHERE name = 'br1';"
+	spawn_lxd "${d}"
+	assert_eq "$(local_curl "${d}" /1.0/networks | jq -c '.metadata | map(select(. != "/1.0/networks/lo"))')" '[]' "networks after repair"
+	! nsx ip link show br0 >/dev/null 2>&1 || fail "bridge of an interrupted creation left"
+	! nsx ip link show br1 >/dev/null 2>&1 || fail "bridge of a deleted network left"
+	[ -z "$(ls "${d}/networks")" ] || fail "files left: $(ls "${d}/networks")"
+	[ "$(pgrep -fc "${d}/networks/")" = "0" ] || fail "dnsmasq left after repair"
+	! nsx nft list table inet lxd >/dev/null 2>&1 || fail "nft table left after repair"
+
+	# The names are free again.
+	net_lxc "${d}" network create br0 ipv4.address=10.66.0.1/24 ipv6.address=none
+	net_lxc "${d}" network delete br0
+}
