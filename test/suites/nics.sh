@@ -71,3 +71,176 @@ test_nics_bridged() {
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /sys/class/net/eth0/address)" "${hw1}" "MAC address after lxc restart"
 	lxc_in "${d}" delete -f c1 c2
 }
+
+# A p2p nic: the host side has the name from host_name, is up and on no bridge; both sides reach each other.
+test_nics_p2p() {
+	local d="${TEST_TMP}/d"
+	spawn_nic_lxd "${d}"
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic nictype=p2p host_name=p2pc1 >/dev/null
+	lxc_in "${d}" start c1
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "p2pc1" "volatile host_name of a p2p nic"
+	assert_contains "$(nsx ip -o link show p2pc1)" ",UP"
+	[[ "$(nsx ip -o link show p2pc1)" != *master* ]] || fail "the host side of a p2p nic is on a bridge"
+	nsx ip addr add 10.217.41.1/24 dev p2pc1
+	lxc_in "${d}" exec c1 -- ip addr add 10.217.41.2/24 dev eth0
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.41.1 >/dev/null || fail "the container cannot reach the host side"
+	nsx busybox ping -c 1 -W 5 10.217.41.2 >/dev/null || fail "the host side cannot reach the container"
+	assert_eq "$(nic_state "${d}" c1 eth0 host_name)" "p2pc1" "host_name in the state"
+	lxc_in "${d}" stop -f c1
+	assert_fails nsx ip link show p2pc1
+	lxc_in "${d}" delete c1
+}
+
+# A macvlan nic on one end of a veth pair the test makes: the container reaches the other end.
+test_nics_macvlan() {
+	local d="${TEST_TMP}/d" hw
+	spawn_nic_lxd "${d}"
+	nsx ip link add mv0 type veth peer name mv1
+	nsx ip link set mv0 up
+	nsx ip link set mv1 up
+	nsx ip addr add 10.217.42.1/24 dev mv1
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic nictype=macvlan parent=mv0 >/dev/null
+	hw=$(volatile "${d}" c1 volatile.eth0.hwaddr)
+	lxc_in "${d}" start c1
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /sys/class/net/eth0/address)" "${hw}" "MAC address of the macvlan"
+	lxc_in "${d}" exec c1 -- ip addr add 10.217.42.2/24 dev eth0
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.42.1 >/dev/null || fail "the macvlan cannot reach the other end of its parent"
+	assert_eq "$(lxc_in "${d}" list c1 --format csv -c 4)" "10.217.42.2 (eth0)" "IPV4 column of a macvlan"
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "" "volatile host_name of a macvlan"
+	lxc_in "${d}" delete -f c1
+}
+
+# A physical nic: one end of a veth pair moves into the container while it runs, and back at stop.
+test_nics_physical() {
+	local d="${TEST_TMP}/d" hw
+	spawn_nic_lxd "${d}"
+	nsx ip link add ph0 type veth peer name ph1
+	nsx ip link set ph1 up
+	nsx ip addr add 10.217.43.1/24 dev ph1
+	hw=$(nsx cat /sys/class/net/ph0/address)
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic nictype=physical parent=ph0 >/dev/null
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.hwaddr)" "" "volatile hwaddr of a physical nic"
+	lxc_in "${d}" start c1
+	assert_fails nsx ip link show ph0
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /sys/class/net/eth0/address)" "${hw}" "MAC address of the physical nic"
+	lxc_in "${d}" exec c1 -- ip addr add 10.217.43.2/24 dev eth0
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.43.1 >/dev/null || fail "the container cannot reach the other end"
+	lxc_in "${d}" stop -f c1
+	nsx ip link show ph0 >/dev/null || fail "ph0 did not come back at stop"
+	assert_eq "$(nsx cat /sys/class/net/ph0/address)" "${hw}" "MAC address of ph0 back on the host"
+
+	# Again, and the container is restarted.
+	lxc_in "${d}" start c1
+	assert_fails nsx ip link show ph0
+	lxc_in "${d}" restart -f c1
+	assert_fails nsx ip link show ph0
+	lxc_in "${d}" delete -f c1
+	nsx ip link show ph0 >/dev/null || fail "ph0 did not come back after delete -f"
+}
+
+# nics added to and removed from a running container, with our client and the stock one.
+test_nics_hotplug() {
+	local d="${TEST_TMP}/d" host
+	spawn_nic_lxd "${d}"
+	nsx ip link add br0 type bridge
+	nsx ip addr add 10.217.44.1/24 dev br0
+	nsx ip link set br0 up
+	nsx ip link add ph0 type veth peer name ph1
+	lxc_in "${d}" launch bb c1 >/dev/null
+
+	lxc_in "${d}" config device add c1 eth1 nic nictype=p2p host_name=hp1 >/dev/null
+	assert_contains "$(nsx ip -o link show hp1)" ",UP"
+	assert_eq "$(volatile "${d}" c1 volatile.eth1.host_name)" "hp1" "volatile host_name of a hot-plugged nic"
+	lxc_in "${d}" exec c1 -- ip link show eth1 >/dev/null || fail "eth1 is not in the container"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /sys/class/net/eth1/address)" "$(volatile "${d}" c1 volatile.eth1.hwaddr)" "MAC address of a hot-plugged nic"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /sys/class/net/eth1/operstate)" "up" "state of a hot-plugged nic"
+
+	LXD_DIR="${d}" stock_lxc "${d}.stock" config device add c1 eth2 nic nictype=bridged parent=br0 >/dev/null
+	host=$(volatile "${d}" c1 volatile.eth2.host_name)
+	assert_contains "$(nsx ip -o link show "${host}")" "master br0"
+	lxc_in "${d}" exec c1 -- ip addr add 10.217.44.2/24 dev eth2
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.44.1 >/dev/null || fail "a hot-plugged bridged nic cannot reach the bridge"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" list c1 --format csv -c 4)" "10.217.44.2 (eth2)" "stock IPV4 column"
+
+	lxc_in "${d}" config device add c1 eth3 nic nictype=physical parent=ph0 >/dev/null
+	assert_fails nsx ip link show ph0
+	lxc_in "${d}" exec c1 -- ip link show eth3 >/dev/null || fail "eth3 is not in the container"
+
+	lxc_in "${d}" config device remove c1 eth1 >/dev/null
+	assert_fails nsx ip link show hp1
+	assert_fails lxc_in "${d}" exec c1 -- ip link show eth1
+	assert_eq "$(volatile "${d}" c1 volatile.eth1.hwaddr)" "" "volatile keys of a removed nic"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" config device remove c1 eth2 >/dev/null
+	assert_fails nsx ip link show "${host}"
+	lxc_in "${d}" config device remove c1 eth3 >/dev/null
+	nsx ip link show ph0 >/dev/null || fail "ph0 did not come back when its device was removed"
+	assert_fails lxc_in "${d}" exec c1 -- ip link show eth3
+
+	# A nic whose parent is missing: refused, nothing left behind.
+	assert_fails lxc_in "${d}" config device add c1 eth4 nic nictype=bridged parent=nobr0
+	assert_contains "${FAIL_OUTPUT}" "nobr0"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.devices | keys | join(",")')" "" "devices after a refused hot plug"
+	assert_eq "$(nsx ip -o link | grep -c veth || true)" "0" "veths left by a refused hot plug"
+	lxc_in "${d}" delete -f c1
+}
+
+# Bad nic keys are refused with LXD's texts and change nothing; network= needs managed networks.
+test_nics_refused() {
+	local d="${TEST_TMP}/d" before
+	spawn_nic_lxd "${d}"
+	lxc_in "${d}" init bb c1 >/dev/null
+	before=$(local_curl "${d}" /1.0/instances/c1 | jq -cS .metadata)
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic nictype=bogus
+	assert_contains "${FAIL_OUTPUT}" 'device validation failed for "eth0"'
+	assert_contains "${FAIL_OUTPUT}" "unsupported device type"
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic nictype=p2p parent=br0
+	assert_contains "${FAIL_OUTPUT}" 'invalid device option "parent"'
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic nictype=macvlan
+	assert_contains "${FAIL_OUTPUT}" 'invalid value for device option "parent": required value'
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic nictype=bridged parent=br0 mtu=10
+	assert_contains "${FAIL_OUTPUT}" "out of MTU range (1280-16384)"
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic nictype=bridged parent=br0 ipv4.address=10.0.0.2
+	assert_contains "${FAIL_OUTPUT}" "cannot use manually specified ipv4.address when using unmanaged parent bridge"
+	assert_fails lxc_in "${d}" config device add c1 eth0 nic network=lxdbr0 nictype=bridged
+	assert_contains "${FAIL_OUTPUT}" 'cannot use "nictype" property in conjunction with "network" property'
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc config device add c1 eth0 nic nictype=p2p hwaddr=zz
+	assert_contains "${FAIL_OUTPUT}" "invalid MAC address"
+	assert_fails lxc_in "${d}" init bb c2 -n nosuchnet0
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -cS .metadata)" "${before}" "instance after refused devices"
+	assert_fails lxc_in "${d}" info c2
+}
+
+# limits.ingress shapes the host side with htb; limits.egress needs the kernel's police action: where it is
+# missing, the start is refused and says so, and the container stays stopped.
+test_nics_limits() {
+	local d="${TEST_TMP}/d" host
+	spawn_nic_lxd "${d}"
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic nictype=p2p limits.ingress=10Mbit >/dev/null
+	lxc_in "${d}" start c1
+	host=$(volatile "${d}" c1 volatile.eth0.host_name)
+	assert_contains "$(nsx tc qdisc show dev "${host}")" "qdisc htb 1: root"
+	assert_contains "$(nsx tc class show dev "${host}")" "rate 10Mbit"
+	lxc_in "${d}" stop -f c1
+
+	lxc_in "${d}" config device set c1 eth0 limits.egress=1Mbit
+	# Whether the kernel has the police action, asked in the test's namespace (an action bound to no interface).
+	if nsx tc actions add action police rate 1mbit burst 100k index 4242 >/dev/null 2>&1; then
+		nsx tc actions delete action police index 4242
+		lxc_in "${d}" start c1
+		host=$(volatile "${d}" c1 volatile.eth0.host_name)
+		assert_contains "$(nsx tc filter show dev "${host}" ingress)" "police"
+		lxc_in "${d}" stop -f c1
+	else
+		assert_fails lxc_in "${d}" start c1
+		assert_contains "${FAIL_OUTPUT}" "police action"
+		assert_eq "$(lxc_in "${d}" list c1 --format csv -c s)" "STOPPED" "status after a refused start"
+		assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "" "host_name after a refused start"
+		assert_eq "$(nsx ip -o link | grep -c veth || true)" "0" "veths after a refused start"
+	fi
+
+	lxc_in "${d}" delete -f c1
+}
