@@ -38,13 +38,14 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 	d.noteIDMap(err)
 
 	return instance.NewManager(instance.ManagerArgs{
-		DB:     d.db,
-		Images: store,
-		Pool:   pool,
-		Driver: driver,
-		Events: d.events,
-		IDMap:  idmap,
-		LogDir: d.dirs.Logs(),
-		Render: template.Render,
+		DB:       d.db,
+		Images:   store,
+		Pool:     pool,
+		Driver:   driver,
+		Events:   d.events,
+		IDMap:    idmap,
+		LogDir:   d.dirs.Logs(),
+		Render:   template.Render,
+		Networks: d.state.Networks,
 	}), nil
 }

@@ -219,3 +219,75 @@ test_networks_restart() {
 	net_lxc "${d}" network create br0 ipv4.address=10.66.0.1/24 ipv6.address=none
 	net_lxc "${d}" network delete br0
 }
+
+# net_dhcp DIR NAME: runs busybox's udhcpc on eth0 of a container, with a script that sets the address and the
+# resolver it is given, and prints the address.
+net_dhcp() {
+	local d=$1 name=$2
+	lxc_in "${d}" exec "${name}" -- sh -c 'cat >/tmp/udhcpc.sh <<"EOS"
+#!/bin/sh
+case "$1" in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+	echo "nameserver ${dns%% *}" >/etc/resolv.conf
+	;;
+esac
+EOS
+chmod +x /tmp/udhcpc.sh
+udhcpc -i eth0 -n -q -t 10 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1'
+	lxc_in "${d}" exec "${name}" -- ip -4 -o addr show dev eth0 | awk '{print $4}'
+}
+
+# Two containers on a managed bridge get their leases from dnsmasq (one dynamic, one static), reach each other and
+# the bridge, and resolve each other's names; the leases list them and the network cannot be deleted under them.
+test_networks_containers() {
+	local d="${TEST_TMP}/d"
+	make_netns
+	spawn_instance_lxd "${d}"
+	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
+	import_busybox "${d}" bb
+
+	net_lxc "${d}" network create br0 ipv4.address=10.123.0.1/24 ipv6.address=none
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" init bb c2 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic network=br0 name=eth0 >/dev/null
+	lxc_in "${d}" config device add c2 eth0 nic network=br0 name=eth0 ipv4.address=10.123.0.50 >/dev/null
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata.used_by)" '["/1.0/instances/c1","/1.0/instances/c2"]' "used_by"
+
+	# Static addresses outside the subnet, on the gateway or held by another nic are refused.
+	lxc_in "${d}" init bb c3 >/dev/null
+	assert_fails lxc_in "${d}" config device add c3 eth0 nic network=br0 name=eth0 ipv4.address=10.124.0.5
+	assert_fails lxc_in "${d}" config device add c3 eth0 nic network=br0 name=eth0 ipv4.address=10.123.0.1
+	lxc_in "${d}" start c1
+	lxc_in "${d}" start c2
+	assert_fails lxc_in "${d}" config device add c3 eth0 nic network=br0 name=eth0 ipv4.address=10.123.0.50
+	lxc_in "${d}" delete c3
+
+	hw1=$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.config["volatile.eth0.hwaddr"]')
+	assert_contains "$(cat "${d}/networks/br0/dnsmasq.hosts/c1.eth0")" "${hw1},c1"
+	ip1=$(net_dhcp "${d}" c1)
+	ip2=$(net_dhcp "${d}" c2)
+	[[ "${ip1}" =~ ^10\.123\.0\.[0-9]+/24$ ]] || fail "c1 got no lease: '${ip1}'"
+	assert_eq "${ip2}" "10.123.0.50/24" "static lease of c2"
+
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.123.0.1 >/dev/null || fail "c1 cannot reach the bridge"
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.123.0.50 >/dev/null || fail "c1 cannot reach c2"
+	lxc_in "${d}" exec c2 -- ping -c 1 -W 5 "${ip1%/24}" >/dev/null || fail "c2 cannot reach c1"
+	assert_contains "$(lxc_in "${d}" exec c2 -- nslookup c1.lxd 10.123.0.1)" "${ip1%/24}"
+	assert_contains "$(lxc_in "${d}" exec c1 -- nslookup c2.lxd 10.123.0.1)" "10.123.0.50"
+	lxc_in "${d}" exec c2 -- ping -c 1 -W 5 c1.lxd >/dev/null || fail "c2 cannot reach c1 by name"
+
+	leases=$(local_curl "${d}" /1.0/networks/br0/leases | jq -c '.metadata | map({hostname, address, type}) | sort_by(.address)')
+	assert_contains "${leases}" '{"hostname":"c2","address":"10.123.0.50","type":"static"}'
+	assert_contains "${leases}" "{\"hostname\":\"c1\",\"address\":\"${ip1%/24}\",\"type\":\"dynamic\"}"
+	assert_contains "$(net_lxc "${d}" network list-leases br0)" "| c2       |"
+
+	assert_fails net_lxc "${d}" network delete br0
+	assert_contains "${FAIL_OUTPUT}" "/1.0/instances/c1"
+
+	lxc_in "${d}" delete -f c1 c2
+	[ -z "$(ls "${d}/networks/br0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/br0/dnsmasq.hosts")"
+	net_lxc "${d}" network delete br0
+}
