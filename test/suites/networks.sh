@@ -40,6 +40,9 @@ test_networks_lifecycle() {
 		assert_contains "$(local_curl "${d}" /1.0 | jq -c .metadata.api_extensions)" "\"${ext}\"" "api_extensions"
 	done
 
+	net_lxc "${d}" monitor --type lifecycle --format json >"${d}.events" 2>/dev/null &
+	local mon=$!
+	sleep 0.5
 	net_lxc "${d}" network create lxdbr0
 	show=$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -c .metadata)
 	assert_eq "$(jq -r .managed <<<"${show}")" "true" "managed"
@@ -115,6 +118,18 @@ test_networks_lifecycle() {
 	! nsx nft list table inet lxd >/dev/null 2>&1 || fail "nft table left after deleting the last network"
 	assert_fails net_lxc "${d}" network show br1
 	assert_contains "${FAIL_OUTPUT}" "not found"
+
+	kill "${mon}" 2>/dev/null || true
+	wait "${mon}" 2>/dev/null || true
+	for action in network-created network-updated network-renamed network-deleted; do
+		grep -q "\"${action}\"" "${d}.events" || fail "no ${action} event"
+	done
+	assert_contains "$(grep network-renamed "${d}.events")" '"old_name":"lxdbr0"'
+
+	# Names with dashes and dots make valid chain names.
+	net_lxc "${d}" network create net-a.b ipv4.address=10.55.0.1/24 ipv6.address=none
+	assert_contains "$(nsx nft list table inet lxd)" "chain pstrt.net-a.b"
+	net_lxc "${d}" network delete net-a.b
 }
 
 # Bad requests are refused and leave nothing behind.
