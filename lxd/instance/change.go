@@ -131,6 +131,8 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 		return err
 	}
 
+	m.renameNICs(ctx, name, newName, config, devices)
+
 	rootUID, rootGID := 0, 0
 	if !m.privileged(config) {
 		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
@@ -413,5 +415,9 @@ func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) 
 	_, oldDevices := Expand(before, inst.Config, inst.Devices)
 	_, newDevices := Expand(profiles, inst.Config, inst.Devices)
 	_, err = m.hotplugDisks(name, oldDevices, newDevices)
-	return err
+	if err != nil {
+		return err
+	}
+
+	return m.profileNICs(ctx, name, inst.Config, oldDevices, newDevices)
 }

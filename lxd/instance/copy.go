@@ -177,6 +177,11 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
+	err = m.createNICs(ctx, r, args.Name, expanded, devices)
+	if err != nil {
+		return err
+	}
+
 	srcName := src.instance.Name
 	root := filepath.Join(m.pool.SnapshotPath(srcName, src.snapshot), "rootfs")
 	if src.snapshot == "" {

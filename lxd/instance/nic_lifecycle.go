@@ -425,3 +425,39 @@ func (m *Manager) checkNICNetworks(devices map[string]map[string]string) error {
 
 	return nil
 }
+
+// renameNICs moves the DHCP host entries of a renamed instance's nics to its new name; a failure is logged, the
+// entry coming back at the next start.
+func (m *Manager) renameNICs(ctx context.Context, oldName string, newName string, config map[string]string, devices map[string]map[string]string) {
+	nics := nicDevices(devices)
+	for _, device := range sortedDevices(nics) {
+		dev := nics[device]
+		if nicNetwork(dev) == "" || m.networks == nil {
+			continue
+		}
+
+		m.detachNIC(ctx, oldName, device, dev)
+		_, err := m.attachNIC(ctx, newName, device, dev, nicHWAddr(config, device, dev))
+		if err != nil {
+			slog.Warn("failed attaching a renamed instance's nic to its network", "instance", newName, "device", device, "err", err)
+		}
+	}
+}
+
+// profileNICs applies a profile's nic changes to a running instance using it, as updateNICs does for the
+// instance's own devices, and records the nics' volatile keys.
+func (m *Manager) profileNICs(ctx context.Context, name string, config map[string]string, oldDevices, newDevices map[string]map[string]string) error {
+	changes, undo, err := m.updateNICs(ctx, name, config, oldDevices, newDevices)
+	if err != nil {
+		return err
+	}
+
+	err = m.setVolatileTx(ctx, name, changes)
+	if err != nil {
+		undo.Fail()
+		return err
+	}
+
+	m.removedNICs(ctx, name, oldDevices, newDevices)
+	return nil
+}

@@ -168,3 +168,38 @@ func TestManagerNICsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestManagerNICsRenameCopy(t *testing.T) {
+	m, _ := testManager(t)
+	nets := &fakeNetworks{attached: map[string]NIC{}}
+	m.networks = nets
+	ctx := context.Background()
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "n1"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Rename(ctx, "c1", "c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, old := nets.entry("c1/eth0")
+	nic, ok := nets.entry("c2/eth0")
+	inst, _ := m.load(ctx, "c2")
+	if old || !ok || nic.HWAddr == "" || nic.HWAddr != inst.Config["volatile.eth0.hwaddr"] {
+		t.Fatalf("got entries c1 %v, c2 %+v (%v), want the entry moved to c2 with the same MAC address", old, nic, ok)
+	}
+
+	err = m.Copy(ctx, CopyArgs{Source: "c2", Name: "c3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cp, ok := nets.entry("c3/eth0")
+	inst, _ = m.load(ctx, "c3")
+	if !ok || cp.HWAddr == nic.HWAddr || cp.HWAddr != inst.Config["volatile.eth0.hwaddr"] {
+		t.Fatalf("got %+v (%v) for the copy, want its own MAC address attached", cp, ok)
+	}
+}
