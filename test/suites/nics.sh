@@ -244,3 +244,26 @@ test_nics_limits() {
 
 	lxc_in "${d}" delete -f c1
 }
+
+# nics of profiles: plugged when the profile is added to a running instance, unplugged when the profile's device
+# goes; a copy gets MAC addresses of its own.
+test_nics_profile() {
+	local d="${TEST_TMP}/d"
+	spawn_nic_lxd "${d}"
+	lxc_in "${d}" launch bb c1 >/dev/null
+	lxc_in "${d}" profile create p1 >/dev/null
+	lxc_in "${d}" profile device add p1 eth5 nic nictype=p2p host_name=prof1 >/dev/null
+	lxc_in "${d}" profile add c1 p1 >/dev/null
+	assert_contains "$(nsx ip -o link show prof1)" ",UP"
+	lxc_in "${d}" exec c1 -- ip link show eth5 >/dev/null || fail "eth5 of the profile is not in the container"
+	lxc_in "${d}" profile device remove p1 eth5 >/dev/null
+	assert_fails nsx ip link show prof1
+	assert_fails lxc_in "${d}" exec c1 -- ip link show eth5
+
+	lxc_in "${d}" config device add c1 eth0 nic nictype=p2p >/dev/null
+	lxc_in "${d}" stop -f c1
+	lxc_in "${d}" copy c1 c2
+	[ -n "$(volatile "${d}" c2 volatile.eth0.hwaddr)" ] || fail "the copy has no MAC address"
+	[ "$(volatile "${d}" c2 volatile.eth0.hwaddr)" != "$(volatile "${d}" c1 volatile.eth0.hwaddr)" ] || fail "the copy has its source's MAC address"
+	lxc_in "${d}" delete c1 c2
+}
