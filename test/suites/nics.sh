@@ -267,3 +267,39 @@ test_nics_profile() {
 	[ "$(volatile "${d}" c2 volatile.eth0.hwaddr)" != "$(volatile "${d}" c1 volatile.eth0.hwaddr)" ] || fail "the copy has its source's MAC address"
 	lxc_in "${d}" delete c1 c2
 }
+
+# A nic on a managed network hot-plugged into a running container: its host side joins the network's bridge, its
+# DHCP host entry is recorded, it follows a rename, and its removal takes both away.
+test_nics_managed_hotplug() {
+	local d="${TEST_TMP}/d" host
+	spawn_nic_lxd "${d}"
+	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" network create nb0 ipv4.address=10.217.45.1/24 ipv6.address=none >/dev/null
+	lxc_in "${d}" launch bb c1 >/dev/null
+	LXD_DIR="${d}" stock_lxc "${d}.stock" config device add c1 eth0 nic network=nb0 ipv4.address=10.217.45.7 >/dev/null
+	host=$(volatile "${d}" c1 volatile.eth0.host_name)
+	assert_contains "$(nsx ip -o link show "${host}")" "master nb0"
+	assert_contains "$(cat "${d}/networks/nb0/dnsmasq.hosts/c1.eth0")" "$(volatile "${d}" c1 volatile.eth0.hwaddr)"
+	lxc_in "${d}" exec c1 -- ip addr add 10.217.45.7/24 dev eth0
+	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.45.1 >/dev/null || fail "a hot-plugged managed nic cannot reach its bridge"
+
+	# Refused with the network's reason, nothing plugged.
+	assert_fails lxc_in "${d}" config device add c1 eth1 nic network=nb0 ipv4.address=10.217.99.7
+	assert_contains "${FAIL_OUTPUT}" 'device validation failed for "eth1"'
+	assert_fails lxc_in "${d}" exec c1 -- ip link show eth1
+	assert_fails lxc_in "${d}" config device add c1 eth1 nic network=nosuchnet0
+	assert_contains "${FAIL_OUTPUT}" 'failed to load network "nosuchnet0"'
+
+	lxc_in "${d}" config device remove c1 eth0 >/dev/null
+	assert_fails nsx ip link show "${host}"
+	[ ! -e "${d}/networks/nb0/dnsmasq.hosts/c1.eth0" ] || fail "the DHCP host entry of a removed nic is left"
+
+	lxc_in "${d}" config device add c1 eth0 nic network=nb0 >/dev/null
+	lxc_in "${d}" stop -f c1
+	lxc_in "${d}" rename c1 c2
+	[ ! -e "${d}/networks/nb0/dnsmasq.hosts/c1.eth0" ] || fail "the DHCP host entry under the old name is left"
+	[ -e "${d}/networks/nb0/dnsmasq.hosts/c2.eth0" ] || fail "no DHCP host entry under the new name"
+	lxc_in "${d}" delete c2
+	[ -z "$(ls "${d}/networks/nb0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/nb0/dnsmasq.hosts")"
+	LXD_DIR="${d}" stock_lxc "${d}.stock" network delete nb0 >/dev/null
+}
