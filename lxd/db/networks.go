@@ -247,19 +247,3 @@ func (t *Tx) GetNetworkDeviceUses(ctx context.Context, name string) ([]NetworkDe
 
 	return out, nil
 }
-
-// RenameNetworkInDevices points the nic devices of instances and profiles whose network key is name to newName.
-func (t *Tx) RenameNetworkInDevices(ctx context.Context, name string, newName string) error {
-	for _, table := range []struct{ table, column string }{
-		{"instances_devices", "instance_id"}, {"profiles_devices", "profile_id"},
-	} {
-		_, err := t.exec(ctx, `UPDATE `+table.table+` SET value = ? WHERE key = 'network' AND value = ?
-AND EXISTS (SELECT 1 FROM `+table.table+` t WHERE t.`+table.column+` = `+table.table+`.`+table.column+`
-  AND t.device = `+table.table+`.device AND t.key = 'type' AND t.value = 'nic')`, newName, name)
-		if err != nil {
-			return fmt.Errorf("renaming network %q in %s: %w", name, table.table, err)
-		}
-	}
-
-	return nil
-}

@@ -153,30 +153,4 @@ func TestNetworkDeviceUses(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-
-	mustTx(t, d, func(ctx context.Context, tx *Tx) error {
-		return tx.RenameNetworkInDevices(ctx, "br0", "br9")
-	})
-
-	if len(uses("br0")) != 0 {
-		t.Fatalf("devices still on br0: %+v", uses("br0"))
-	}
-
-	got = uses("br9")
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v, want %+v", got, want)
-	}
-
-	mustTx(t, d, func(ctx context.Context, tx *Tx) error {
-		p, err := tx.GetProfile(ctx, "default")
-		if err != nil {
-			return err
-		}
-
-		if p.Devices["disk"]["network"] != "br0" {
-			t.Fatalf("a disk device's key was renamed: %+v", p.Devices)
-		}
-
-		return nil
-	})
 }

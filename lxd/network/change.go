@@ -140,7 +140,7 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 	}
 
 	if exists {
-		return errs.Conflict("the network already exists")
+		return errs.Invalid("the network already exists")
 	}
 
 	if interfaceExists(req.Name) {
@@ -305,8 +305,8 @@ func notFound(err error) error {
 	return err
 }
 
-// Rename renames a network, its bridge and its files, and points the nic devices of instances and profiles to the
-// new name.
+// Rename renames an unused network, its bridge and its files; as on LXD, a network that an instance or a profile
+// uses cannot be renamed.
 func (m *Manager) Rename(ctx context.Context, name string, newName string) error {
 	err := ValidName(newName)
 	if err != nil {
@@ -322,6 +322,15 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 		n, err = tx.GetNetwork(ctx, name)
 		if err != nil {
 			return notFound(err)
+		}
+
+		users, err := usedBy(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+
+		if len(users) > 0 {
+			return errs.Invalid("the network is currently in use by: %s", strings.Join(users, ", "))
 		}
 
 		_, err = tx.GetNetwork(ctx, newName)
@@ -343,12 +352,7 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 	defer r.Fail()
 
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		err := tx.RenameNetwork(ctx, name, newName)
-		if err != nil {
-			return err
-		}
-
-		return tx.RenameNetworkInDevices(ctx, name, newName)
+		return tx.RenameNetwork(ctx, name, newName)
 	})
 	if err != nil {
 		return err
@@ -356,12 +360,7 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 
 	r.Add(func() {
 		_ = m.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-			err := tx.RenameNetwork(ctx, newName, name)
-			if err != nil {
-				return err
-			}
-
-			return tx.RenameNetworkInDevices(ctx, newName, name)
+			return tx.RenameNetwork(ctx, newName, name)
 		})
 	})
 

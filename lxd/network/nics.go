@@ -197,10 +197,6 @@ func (m *Manager) Leases(ctx context.Context, name string) ([]api.NetworkLease, 
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, errs.ErrNotFound) && interfaceExists(name) {
-			return nil, errs.Invalid("leases are only available on managed networks")
-		}
-
 		return nil, notFound(err)
 	}
 

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"fmt"
 	"maps"
 	"net/http"
 
@@ -133,7 +132,7 @@ func networkUpdate(s *state.State, nets *network.Manager, r *http.Request, merge
 	}
 
 	if !n.Managed {
-		return response.BadRequest(fmt.Errorf("only managed networks can be modified"))
+		return response.SmartError(errs.NotFound("network not found"))
 	}
 
 	resp := checkETag(r, networkETag(n))
@@ -174,7 +173,7 @@ func networkPost(s *state.State, nets *network.Manager, r *http.Request) respons
 	}
 
 	if !n.Managed {
-		return response.BadRequest(fmt.Errorf("only managed networks can be renamed"))
+		return response.SmartError(errs.NotFound("network not found"))
 	}
 
 	req := api.NetworkPost{}
@@ -199,7 +198,7 @@ func networkDelete(s *state.State, nets *network.Manager, r *http.Request) respo
 	}
 
 	if !n.Managed {
-		return response.BadRequest(fmt.Errorf("only managed networks can be deleted"))
+		return response.SmartError(errs.NotFound("network not found"))
 	}
 
 	err = nets.Delete(r.Context(), n.Name)

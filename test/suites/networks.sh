@@ -181,21 +181,23 @@ test_networks_refusals() {
 
 	# Unmanaged interfaces cannot be changed; unknown networks are 404.
 	code=$(local_curl "${d}" /1.0/networks/lo -X PUT -d '{"config":{}}' -o /dev/null -w '%{http_code}')
-	assert_eq "${code}" "400" "PUT of an unmanaged network"
+	assert_eq "${code}" "404" "PUT of an unmanaged network"
 	code=$(local_curl "${d}" /1.0/networks/nope -o /dev/null -w '%{http_code}')
 	assert_eq "${code}" "404" "GET of an unknown network"
 	code=$(local_curl "${d}" /1.0/networks/nope -X DELETE -o /dev/null -w '%{http_code}')
 	assert_eq "${code}" "404" "DELETE of an unknown network"
 
-	# A network used by a profile's nic cannot be deleted; a rename follows into the profile.
+	# A network used by a profile's nic can be neither deleted nor renamed (as on LXD).
 	net_lxc "${d}" profile device add default eth0 nic network=br0 name=eth0
 	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata.used_by)" '["/1.0/profiles/default"]' "used_by"
 	assert_fails net_lxc "${d}" network delete br0
 	assert_contains "${FAIL_OUTPUT}" "/1.0/profiles/default"
 	nsx ip link show br0 >/dev/null
-	net_lxc "${d}" network rename br0 br2
-	assert_eq "$(local_curl "${d}" /1.0/profiles/default | jq -r .metadata.devices.eth0.network)" "br2" "profile nic after rename"
+	assert_fails net_lxc "${d}" network rename br0 br2
+	assert_contains "${FAIL_OUTPUT}" "in use"
+	nsx ip link show br0 >/dev/null
 	net_lxc "${d}" profile device remove default eth0
+	net_lxc "${d}" network rename br0 br2
 	net_lxc "${d}" network delete br2
 }
 
@@ -301,6 +303,7 @@ test_networks_containers() {
 
 	assert_fails net_lxc "${d}" network delete br0
 	assert_contains "${FAIL_OUTPUT}" "/1.0/instances/c1"
+	assert_fails net_lxc "${d}" network rename br0 br1
 
 	lxc_in "${d}" delete -f c1 c2
 	[ -z "$(ls "${d}/networks/br0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/br0/dnsmasq.hosts")"
