@@ -266,7 +266,7 @@ test_networks_containers() {
 	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
 	import_busybox "${d}" bb
 
-	net_lxc "${d}" network create br0 ipv4.address=10.123.0.1/24 ipv6.address=none
+	net_lxc "${d}" network create br0 ipv4.address=10.123.0.1/24 ipv6.address=fd42:123::1/64
 	lxc_in "${d}" init bb c1 >/dev/null
 	lxc_in "${d}" init bb c2 >/dev/null
 	lxc_in "${d}" config device add c1 eth0 nic network=br0 name=eth0 >/dev/null
@@ -295,6 +295,23 @@ test_networks_containers() {
 	assert_contains "$(lxc_in "${d}" exec c2 -- nslookup c1.lxd 10.123.0.1)" "${ip1%/24}"
 	assert_contains "$(lxc_in "${d}" exec c1 -- nslookup c2.lxd 10.123.0.1)" "10.123.0.50"
 	lxc_in "${d}" exec c2 -- ping -c 1 -W 5 c1.lxd >/dev/null || fail "c2 cannot reach c1 by name"
+
+	# IPv6 through router advertisements (stateless): the EUI-64 address of the nic, listed with the leases.
+	local v6="" i
+	for i in $(seq 50); do
+		v6=$(lxc_in "${d}" exec c1 -- ip -6 -o addr show dev eth0 scope global | awk '{print $4}')
+		[ -n "${v6}" ] && break
+		sleep 0.2
+	done
+
+	[[ "${v6}" =~ ^fd42:123::[0-9a-f:]+/64$ ]] || fail "c1 got no IPv6 address from the router advertisements: '${v6}'"
+	# The address is usable once duplicate address detection is over.
+	for i in $(seq 25); do
+		lxc_in "${d}" exec c1 -- ping -c 1 -W 1 fd42:123::1 >/dev/null 2>&1 && break
+		[ "${i}" -lt 25 ] || fail "c1 cannot reach the bridge over IPv6: $(lxc_in "${d}" exec c1 -- ip -6 addr show dev eth0)"
+		sleep 0.2
+	done
+	assert_contains "$(local_curl "${d}" /1.0/networks/br0/leases | jq -c '.metadata[] | select(.hostname == "c1" and .type == "dynamic") | .address')" "\"${v6%/64}\""
 
 	leases=$(local_curl "${d}" /1.0/networks/br0/leases | jq -c '.metadata | map({hostname, address, type}) | sort_by(.address)')
 	assert_contains "${leases}" '{"hostname":"c2","address":"10.123.0.50","type":"static"}'
