@@ -139,6 +139,27 @@ test_nics_physical() {
 	assert_fails nsx ip link show ph0
 	lxc_in "${d}" delete -f c1
 	nsx ip link show ph0 >/dev/null || fail "ph0 did not come back after delete -f"
+
+	# Its own MAC address and MTU while it runs; the parent's back once stopped.
+	lxc_in "${d}" init bb c2 >/dev/null
+	lxc_in "${d}" config device add c2 eth0 nic nictype=physical parent=ph0 hwaddr=00:16:3e:11:22:33 mtu=1400 >/dev/null
+	lxc_in "${d}" start c2
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /sys/class/net/eth0/address)" "00:16:3e:11:22:33" "hwaddr of a physical nic"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /sys/class/net/eth0/mtu)" "1400" "mtu of a physical nic"
+	lxc_in "${d}" stop -f c2
+	assert_eq "$(nsx cat /sys/class/net/ph0/address)" "${hw}" "MAC address of ph0 after the stop"
+	assert_eq "$(nsx cat /sys/class/net/ph0/mtu)" "1500" "MTU of ph0 after the stop"
+	lxc_in "${d}" config device remove c2 eth0 >/dev/null
+
+	# The same when hot-plugged and unplugged.
+	lxc_in "${d}" start c2
+	lxc_in "${d}" config device add c2 eth0 nic nictype=physical parent=ph0 hwaddr=00:16:3e:11:22:34 mtu=1300 >/dev/null
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /sys/class/net/eth0/address)" "00:16:3e:11:22:34" "hwaddr of a hot-plugged physical nic"
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /sys/class/net/eth0/mtu)" "1300" "mtu of a hot-plugged physical nic"
+	lxc_in "${d}" config device remove c2 eth0 >/dev/null
+	assert_eq "$(nsx cat /sys/class/net/ph0/address)" "${hw}" "MAC address of ph0 after the unplug"
+	assert_eq "$(nsx cat /sys/class/net/ph0/mtu)" "1500" "MTU of ph0 after the unplug"
+	lxc_in "${d}" delete -f c2
 }
 
 # nics added to and removed from a running container, with our client and the stock one.

@@ -2,18 +2,23 @@ package lxc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"maps"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // nicConfig returns the liblxc keys of one nic device (p is its "lxc.net.N." prefix). dev is the device as the
@@ -48,6 +53,15 @@ func nicConfig(p string, name string, dev map[string]string) ([][2]string, error
 	case instance.NICPhysical:
 		add("type", "phys")
 		add("link", dev["parent"])
+		hook, err := restoreMACHook(dev)
+		if err != nil {
+			return nil, fmt.Errorf("device %q: %w", name, err)
+		}
+
+		if hook != "" {
+			out = append(out, [2]string{"lxc.hook.post-stop", hook})
+		}
+
 	default:
 		return nil, fmt.Errorf("device %q: unsupported nic type %q", name, kind)
 	}
@@ -63,6 +77,29 @@ func nicConfig(p string, name string, dev map[string]string) ([][2]string, error
 	}
 
 	return out, nil
+}
+
+// restoreMACHook returns the post-stop hook giving a physical nic with its own hwaddr back the parent's MAC
+// address: liblxc moves the parent back at stop, with its MTU restored but not its MAC address. "" when the nic
+// keeps the parent's address.
+func restoreMACHook(dev map[string]string) (string, error) {
+	if dev["hwaddr"] == "" {
+		return "", nil
+	}
+
+	parent, err := net.InterfaceByName(dev["parent"])
+	if err != nil {
+		return "", fmt.Errorf("the parent %q does not exist on the host: %w", dev["parent"], err)
+	}
+
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		ip = "/usr/sbin/ip"
+	}
+
+	// liblxc runs the hook with sh -c, adding the container's name and the hook's section and type as arguments:
+	// the inner sh takes them as its $0 and positional parameters and ignores them.
+	return fmt.Sprintf("/bin/sh -c 'exec %s link set dev %s address %s'", ip, dev["parent"], parent.HardwareAddr), nil
 }
 
 // nicName returns the name of a nic in the container: its name key, or the device's name.
@@ -259,7 +296,10 @@ func (d *Driver) PlugNIC(name string, device string, dev map[string]string) erro
 		}
 
 		moving = dev["parent"]
-		err = run("ip", "link", "set", "dev", moving, "down")
+		err = d.saveLinkState(name, device, moving)
+		if err == nil {
+			err = run("ip", "link", "set", "dev", moving, "down")
+		}
 	default:
 		return fmt.Errorf("device %q: unsupported nic type %q", device, instance.NICType(dev))
 	}
@@ -281,6 +321,7 @@ func (d *Driver) PlugNIC(name string, device string, dev map[string]string) erro
 			_ = run("ip", "link", "del", "dev", created)
 		}
 
+		d.undoPhysical(name, device, dev)
 		return fmt.Errorf("device %q: %w", device, err)
 	}
 
@@ -303,6 +344,7 @@ func (d *Driver) PlugNIC(name string, device string, dev map[string]string) erro
 			_ = run("ip", "link", "del", "dev", back)
 		}
 
+		d.undoPhysical(name, device, dev)
 		return fmt.Errorf("device %q: %w", device, err)
 	}
 
@@ -339,6 +381,10 @@ func (d *Driver) UnplugNIC(name string, device string, dev map[string]string) er
 			err = inNetns(pid, "ip", "link", "set", "dev", dev["parent"], "netns", strconv.Itoa(os.Getpid()))
 		}
 
+		if err == nil {
+			err = d.restoreLinkState(name, device, dev["parent"])
+		}
+
 	default:
 		return fmt.Errorf("device %q: unsupported nic type %q", device, instance.NICType(dev))
 	}
@@ -348,4 +394,81 @@ func (d *Driver) UnplugNIC(name string, device string, dev map[string]string) er
 	}
 
 	return nil
+}
+
+// linkState is what a hot-plugged physical nic changes on the host's interface, to be put back when it comes out.
+type linkState struct {
+	HWAddr string `json:"hwaddr"`
+	MTU    int    `json:"mtu"`
+}
+
+// linkStateFile is where the driver keeps the state of a hot-plugged physical nic's interface.
+func (d *Driver) linkStateFile(name string, device string) string {
+	return filepath.Join(d.lxcPath, name, "nics", device+".json")
+}
+
+// saveLinkState records the MAC address and MTU of the host's interface link before a hot plug changes them.
+func (d *Driver) saveLinkState(name string, device string, link string) error {
+	iface, err := net.InterfaceByName(link)
+	if err != nil {
+		return err
+	}
+
+	data, err := json.Marshal(linkState{HWAddr: iface.HardwareAddr.String(), MTU: iface.MTU})
+	if err != nil {
+		return err
+	}
+
+	path := d.linkStateFile(name, device)
+	err = os.MkdirAll(filepath.Dir(path), 0o700)
+	if err != nil {
+		return err
+	}
+
+	return fsutil.WriteFileAtomic(path, data, 0o600)
+}
+
+// restoreLinkState gives the host's interface link back the MAC address and MTU saveLinkState recorded.
+func (d *Driver) restoreLinkState(name string, device string, link string) error {
+	path := d.linkStateFile(name, device)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+
+	if err != nil {
+		return err
+	}
+
+	var st linkState
+	err = json.Unmarshal(data, &st)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+
+	if st.HWAddr != "" {
+		err = run("ip", "link", "set", "dev", link, "address", st.HWAddr)
+	}
+
+	if err == nil && st.MTU > 0 {
+		err = run("ip", "link", "set", "dev", link, "mtu", strconv.Itoa(st.MTU))
+	}
+
+	if err != nil {
+		return err
+	}
+
+	return os.Remove(path)
+}
+
+// undoPhysical puts back the state of a physical nic's interface after a hot plug that failed.
+func (d *Driver) undoPhysical(name string, device string, dev map[string]string) {
+	if instance.NICType(dev) != instance.NICPhysical {
+		return
+	}
+
+	err := d.restoreLinkState(name, device, dev["parent"])
+	if err != nil {
+		slog.Warn("failed restoring the interface of a physical nic", "instance", name, "device", device, "err", err)
+	}
 }

@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -60,6 +61,43 @@ func TestConfigNICs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestConfigPhysicalMACRestored(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skipf("SKIPPED: no loopback interface: %v", err)
+	}
+
+	got, err := Config(instance.Spec{Name: "c1", Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "nictype": "physical", "parent": "lo", "hwaddr": "00:16:3e:00:00:09"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := "link set dev lo address " + lo.HardwareAddr.String() + "'"
+	found := false
+	for _, kv := range got {
+		if kv[0] == "lxc.hook.post-stop" && strings.HasPrefix(kv[1], "/bin/sh -c 'exec ") && strings.HasSuffix(kv[1], want) {
+			found = true
+		}
+	}
+
+	if !found || !has(got, "lxc.net.0.hwaddr", "00:16:3e:00:00:09") {
+		t.Fatalf("got %v, want the hwaddr set and a post-stop hook ending in %q", got, want)
+	}
+
+	got, err = Config(instance.Spec{Name: "c1", Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "nictype": "physical", "parent": "lo"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, kv := range got {
+		if kv[0] == "lxc.hook.post-stop" {
+			t.Fatalf("got %v, want no hook for a physical nic keeping its address", got)
+		}
 	}
 }
 
