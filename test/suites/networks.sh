@@ -326,3 +326,33 @@ test_networks_containers() {
 	[ -z "$(ls "${d}/networks/br0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/br0/dnsmasq.hosts")"
 	net_lxc "${d}" network delete br0
 }
+
+# A daemon killed at any moment of a creation comes back with the network either whole (bridge, address, dnsmasq,
+# firewall chains) or gone without a trace.
+test_networks_crash_create() {
+	local d="${TEST_TMP}/d1" delay pid
+	net_spawn "${d}"
+	for delay in 0 0.005 0.01 0.02 0.04 0.08 0.15 0.3; do
+		local_curl "${d}" /1.0/networks -X POST -d '{"name":"brc","config":{"ipv4.address":"10.44.0.1/24","ipv6.address":"fd42:44::1/64"}}' >/dev/null 2>&1 &
+		sleep "${delay}"
+		pid=$(cat "${d}/lxd.pid")
+		kill -9 "${pid}"
+		wait "${pid}" 2>/dev/null || true
+		wait 2>/dev/null || true
+		rm -f "${d}/lxd.pid"
+		spawn_lxd "${d}"
+
+		if local_curl "${d}" /1.0/networks | jq -e '.metadata | index("/1.0/networks/brc")' >/dev/null; then
+			assert_eq "$(local_curl "${d}" /1.0/networks/brc | jq -r .metadata.status)" "Created" "status after a kill at ${delay}s"
+			assert_contains "$(nsx ip addr show brc)" "inet 10.44.0.1/24"
+			assert_contains "$(nsx nft list table inet lxd)" "chain pstrt.brc"
+			[ -n "$(net_dnsmasq_pid "${d}" brc)" ] || fail "no dnsmasq after a kill at ${delay}s"
+			net_lxc "${d}" network delete brc
+		fi
+
+		! nsx ip link show brc >/dev/null 2>&1 || fail "bridge left after a kill at ${delay}s"
+		[ ! -e "${d}/networks/brc" ] || fail "files left after a kill at ${delay}s"
+		[ "$(pgrep -fc "${d}/networks/brc/")" = "0" ] || fail "dnsmasq left after a kill at ${delay}s"
+		! nsx nft list table inet lxd >/dev/null 2>&1 || fail "firewall table left after a kill at ${delay}s"
+	done
+}
