@@ -535,7 +535,14 @@ func (m *Manager) reconcileSnapshotOwners(ctx context.Context, kept []db.Instanc
 
 // removeUnfinished removes what an interrupted creation of an instance left: row, snapshots, driver files, logs.
 func (m *Manager) removeUnfinished(ctx context.Context, name string) error {
-	err := m.pool.DeleteContainer(name)
+	// The DHCP host entries of its nics, recorded at creation, go with it.
+	var devices map[string]map[string]string
+	inst, err := m.load(ctx, name)
+	if err == nil {
+		_, devices, _ = m.expand(ctx, inst)
+	}
+
+	err = m.pool.DeleteContainer(name)
 	if err != nil {
 		return err
 	}
@@ -551,9 +558,15 @@ func (m *Manager) removeUnfinished(ctx context.Context, name string) error {
 	}
 
 	_ = os.RemoveAll(filepath.Join(m.logDir, name))
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.DeleteInstance(ctx, name)
 	})
+	if err != nil {
+		return err
+	}
+
+	m.deleteNICs(ctx, name, devices)
+	return nil
 }
 
 // reconcileSnapshots makes the snapshot rows of an instance and their storage match. Snapshot rows are written

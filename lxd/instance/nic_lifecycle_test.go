@@ -203,3 +203,31 @@ func TestManagerNICsRenameCopy(t *testing.T) {
 		t.Fatalf("got %+v (%v) for the copy, want its own MAC address attached", cp, ok)
 	}
 }
+
+func TestManagerNICsUnfinishedCreation(t *testing.T) {
+	m, _ := testManager(t)
+	nets := &fakeNetworks{attached: map[string]NIC{}}
+	m.networks = nets
+	ctx := context.Background()
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "n1"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A creation cut short: the row and the DHCP host entry exist, the storage does not.
+	err = m.pool.DeleteContainer("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Init(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, ok := nets.entry("c1/eth0")
+	if ok || m.Exists(ctx, "c1") == nil {
+		t.Fatalf("got entry %v, detached %v, want the instance and its DHCP host entry removed", ok, nets.detached)
+	}
+}
