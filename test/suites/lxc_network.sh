@@ -227,3 +227,124 @@ test_lxc_network_stock() {
 		"$(nsx env LXD_CONF="${TEST_TMP}/stock.conf" /usr/bin/lxc network list s:)" "network list s:"
 	assert_eq "$(nsx env LXD_CONF="${TEST_TMP}/ours.conf" "${LXC_BIN}" network show s:sb0)" "$(theirs network show sb0)" "network show s:sb0"
 }
+
+# Our client against our daemon, which runs in a namespace of the test's own where it makes its bridges: the same
+# output as the stock client's for the same requests, and the changes seen on the bridge, the instances and profiles.
+test_lxc_network_ours() {
+	local d="${TEST_TMP}/d1"
+	make_netns
+	mkdir -p "${d}"
+	traversable_parents "${d}"
+	spawn_lxd "${d}"
+	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
+
+	ours() {
+		lxc_in "${d}" "$@"
+	}
+
+	theirs() {
+		LXD_DIR="${d}" stock_lxc "${TEST_TMP}/stock.conf" "$@"
+	}
+
+	# same ARGS...: both clients print the same and exit the same way.
+	same() {
+		local o t orc=0 trc=0
+		o=$(ours "$@" 2>&1) || orc=$?
+		t=$(theirs "$@" 2>&1) || trc=$?
+		assert_eq "${o}" "${t}" "lxc $*"
+		assert_eq "${orc}" "${trc}" "exit status of lxc $*"
+	}
+
+	theirs network list >/dev/null 2>&1
+	same network list
+	same network list --format json
+
+	# Create: the bridge is made in the namespace only, with the addresses asked for.
+	assert_eq "$(ours network create ob0 ipv4.address=10.72.1.1/24 ipv6.address=fd42:72:1::1/64 </dev/null)" "Network ob0 created"
+	assert_contains "$(nsx ip addr show ob0)" "inet 10.72.1.1/24"
+	if ip link show ob0 >/dev/null 2>&1; then
+		fail "bridge ob0 made outside the namespace"
+	fi
+
+	nsx ip link add ubr0 type bridge
+	for f in table csv json yaml compact; do
+		same network list --format "${f}"
+	done
+
+	assert_contains "$(ours network list -f csv)" "ob0,bridge,YES,10.72.1.1/24,fd42:72:1::1/64,,0,CREATED"
+	assert_contains "$(ours network list -f csv)" "ubr0,bridge,NO,,,,0,"
+	for n in ob0 ubr0 lo; do
+		same network show "${n}"
+	done
+
+	same network get ob0 ipv4.address
+	same network get ob0 nokey
+	assert_eq "$(ours network info ob0 | network_counters_masked)" "$(theirs network info ob0 | network_counters_masked)" "info ob0"
+	assert_contains "$(ours network info ob0)" "  inet	10.72.1.1/24 (global)"
+	assert_contains "$(ours network info ob0)" "Bridge:"
+	same network info ubr0
+	for f in table csv json yaml compact; do
+		same network list-leases ob0 --format "${f}"
+	done
+
+	assert_contains "$(ours network list-leases ob0 -f csv)" "ob0.gw,,10.72.1.1,GATEWAY"
+
+	# set, unset, edit: seen by the daemon and on the bridge.
+	ours network set ob0 dns.domain=x.lan bridge.mtu=1400
+	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r '.metadata.config["dns.domain"]')" "x.lan" "set KEY=VALUE"
+	assert_contains "$(nsx ip link show ob0)" "mtu 1400"
+	ours network set ob0 ipv4.dhcp.expiry 2h
+	assert_eq "$(theirs network get ob0 ipv4.dhcp.expiry)" "2h" "set KEY VALUE"
+	ours network unset ob0 dns.domain
+	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r '.metadata.config["dns.domain"] // ""')" "" "unset"
+	assert_eq "$(theirs network get ob0 dns.domain)" "" "unset, seen by the stock client"
+	ours network show ob0 | sed 's/^description: .*/description: main/; /^  ipv6.address:/d' | ours network edit ob0
+	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r .metadata.description)" "main" "edit from stdin"
+	assert_eq "$(theirs network get ob0 ipv6.address)" "" "key left out of the edit"
+	assert_fails ours network set ubr0 mtu 1400
+	assert_contains "${FAIL_OUTPUT}" "Error: only managed networks can be modified"
+
+	# Attach and detach: a nic naming the network on an instance, a bridged nic on a profile.
+	import_busybox "${d}" bb
+	ours init bb c1 >/dev/null
+	ours init bb c2 >/dev/null
+	ours profile create pa >/dev/null
+	ours network attach ob0 c1 eth0 eth0
+	theirs network attach ob0 c2 eth0 eth0
+	# A daemon announcing instance_nic_network gets a nic naming the network, any other a bridged nic on it.
+	local nic='{"name":"eth0","nictype":"bridged","parent":"ob0","type":"nic"}'
+	if local_curl "${d}" /1.0 | jq -e '.metadata.api_extensions | index("instance_nic_network")' >/dev/null; then
+		nic='{"name":"eth0","network":"ob0","type":"nic"}'
+	fi
+
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c2 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached by the stock client"
+	same network show ob0
+	assert_fails ours network attach ob0 c1 eth0
+	assert_contains "${FAIL_OUTPUT}" "Error: device already exists: eth0"
+	ours network attach-profile ob0 pa
+	assert_eq "$(local_curl "${d}" /1.0/profiles/pa | jq -c .metadata.devices.ob0)" '{"nictype":"bridged","parent":"ob0","type":"nic"}' \
+		"nic attached to the profile"
+	ours network detach ob0 c1
+	ours network detach ob0 c2 eth0
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -c .metadata.devices)" '{}' "devices after detach"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c2 | jq -c .metadata.devices)" '{}' "devices after detach by name"
+	ours network detach-profile ob0 pa
+	assert_eq "$(local_curl "${d}" /1.0/profiles/pa | jq -c .metadata.devices)" '{}' "profile devices after detach"
+	assert_fails ours network detach ob0 c1
+	assert_contains "${FAIL_OUTPUT}" "Error: no device found for this network"
+
+	# Rename and delete: the bridge follows; bad requests are the daemon's refusals as the stock client shows them.
+	assert_eq "$(ours network rename ob0 ob1)" "Network ob0 renamed to ob1"
+	nsx ip link show ob1 >/dev/null || fail "no bridge ob1 after the rename"
+	same network show ob0
+	same network info nonet
+	same network list-leases nonet
+	same network delete nonet
+	assert_eq "$(ours network delete ob1)" "Network ob1 deleted"
+	if nsx ip link show ob1 >/dev/null 2>&1; then
+		fail "bridge ob1 left after delete"
+	fi
+
+	assert_eq "$(ours network list -f csv)" "ubr0,bridge,NO,,,,0," "networks after delete"
+}
