@@ -71,9 +71,11 @@ func (c *cmdStorage) sub(use string, short string, minArgs int, maxArgs int, tar
 			return err
 		}
 
-		err = checkTarget(d, c.flagTarget)
-		if err != nil {
-			return err
+		if cmd.Name() != "info" {
+			err = checkTarget(d, c.flagTarget)
+			if err != nil {
+				return err
+			}
 		}
 
 		return run(cmd, d, pool, args[1:])
@@ -327,6 +329,18 @@ func poolUsedBy(usedBy []string) map[string][]string {
 
 func (c *cmdStorage) info(cmd *cobra.Command, d client.InstanceServer, pool string, args []string) error {
 	inBytes, _ := cmd.Flags().GetBool("bytes")
+	if c.flagTarget != "" {
+		// As the stock client, which checks this one command itself: any member, "none" too, needs a cluster.
+		server, _, err := d.GetServer()
+		if err != nil {
+			return err
+		}
+
+		if !server.Environment.ServerClustered {
+			return errors.New("to use --target, the destination remote must be a cluster")
+		}
+	}
+
 	p, _, err := d.GetStoragePool(pool)
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ Unless specified through a prefix, all volume operations affect "custom" (user c
 	cmd.AddCommand(c.sub("set [<remote>:]<pool> <volume> <key>=<value>...", "Set storage volume configuration keys", 3, -1, c.set))
 	cmd.AddCommand(c.sub("unset [<remote>:]<pool> <volume> <key>", "Unset storage volume configuration keys", 3, 3, c.unset))
 	cmd.AddCommand(c.sub("edit [<remote>:]<pool> <volume>[/<snapshot>]", "Edit storage volume configurations as YAML", 2, 2, c.edit))
-	cmd.AddCommand(c.sub("rename [<remote>:]<pool> <old name>[/<old snapshot name>] <new name>[/<new snapshot name>]", "Rename storage volumes", 3, 3, c.rename))
+	cmd.AddCommand(c.sub("rename [<remote>:]<pool> <old name>[/<old snapshot name>] <new name>[/<new snapshot name>]", "Rename storage volumes and storage volume snapshots", 3, 3, c.rename))
 	cmd.AddCommand(c.sub("info [<remote>:]<pool> <volume>", "Show storage volume state information", 2, 2, c.info))
 	snapshot := c.sub("snapshot [<remote>:]<pool> <volume> [<snapshot>]", "Snapshot storage volumes", 2, 3, c.snapshot)
 	snapshot.Flags().Bool("no-expiry", false, "Ignore any configured auto-expiry for the storage volume")

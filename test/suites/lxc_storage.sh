@@ -72,6 +72,7 @@ test_lxc_storage_stock() {
 	assert_eq "$(ours storage info p1 --bytes | grep 'total space')" "$(theirs storage info p1 --bytes | grep 'total space')" \
 		"storage info --bytes"
 	same storage show p1 --target none
+	same storage info p1 --target none
 	assert_fails ours storage show p1 --resources --target nobody
 	assert_contains "${FAIL_OUTPUT}" "Error: cluster member not found"
 	assert_fails theirs storage show p1 --resources --target nobody
