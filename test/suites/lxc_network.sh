@@ -319,6 +319,12 @@ test_lxc_network_ours() {
 
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached"
 	assert_eq "$(local_curl "${d}" /1.0/instances/c2 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached by the stock client"
+	ours config device set c1 eth0 ipv4.address=10.72.1.50
+	for f in table csv json yaml compact; do
+		same network list-leases ob0 --format "${f}"
+	done
+
+	assert_contains "$(ours network list-leases ob0 -f csv)" ",10.72.1.50,STATIC"
 	same network show ob0
 	assert_fails ours network attach ob0 c1 eth0
 	assert_contains "${FAIL_OUTPUT}" "Error: device already exists: eth0"
