@@ -325,6 +325,24 @@ func (m *Manager) updateNICs(ctx context.Context, name string, config map[string
 	changes := map[string]string{}
 	nd, hot := m.driver.(NICDriver)
 	running := hot && m.driver.Status(name) == api.Running
+	if running {
+		// A running nic whose limits alone change keeps its interface: the new limits apply to its host side.
+		for _, device := range sortedDevices(before) {
+			if after[device] == nil || maps.Equal(before[device], after[device]) || !onlyLimits(before[device], after[device]) {
+				continue
+			}
+
+			old, cur := runningNIC(config, device, before[device]), runningNIC(config, device, after[device])
+			err := nd.SetupNICs(name, map[string]map[string]string{device: cur})
+			if err != nil {
+				m.logHotplug(name, device, nd.SetupNICs(name, map[string]map[string]string{device: old}))
+				return nil, nil, fmt.Errorf("device %q: %w", device, err)
+			}
+
+			r.Add(func() { m.logHotplug(name, device, nd.SetupNICs(name, map[string]map[string]string{device: old})) })
+			before[device] = after[device]
+		}
+	}
 
 	for _, device := range sortedDevices(before) {
 		if maps.Equal(before[device], after[device]) {
@@ -460,4 +478,17 @@ func (m *Manager) profileNICs(ctx context.Context, name string, config map[strin
 
 	m.removedNICs(ctx, name, oldDevices, newDevices)
 	return nil
+}
+
+// onlyLimits reports whether two versions of a nic differ in their limits.* keys alone.
+func onlyLimits(a, b map[string]string) bool {
+	for _, m := range []map[string]string{a, b} {
+		for k := range m {
+			if !strings.HasPrefix(k, "limits.") && a[k] != b[k] {
+				return false
+			}
+		}
+	}
+
+	return true
 }

@@ -245,7 +245,23 @@ test_nics_limits() {
 	host=$(volatile "${d}" c1 volatile.eth0.host_name)
 	assert_contains "$(nsx tc qdisc show dev "${host}")" "qdisc htb 1: root"
 	assert_contains "$(nsx tc class show dev "${host}")" "rate 10Mbit"
+
+	# Changed and removed on the running nic, which keeps its interface.
+	lxc_in "${d}" config device set c1 eth0 limits.ingress=5Mbit
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "${host}" "host side after a change of limits"
+	assert_contains "$(nsx tc class show dev "${host}")" "rate 5Mbit"
+	lxc_in "${d}" config device unset c1 eth0 limits.ingress
+	[[ "$(nsx tc qdisc show dev "${host}")" != *htb* ]] || fail "htb left after limits.ingress was unset"
+	if ! nsx tc actions add action police rate 1mbit burst 100k index 4243 >/dev/null 2>&1; then
+		assert_fails lxc_in "${d}" config device set c1 eth0 limits.egress=1Mbit
+		assert_contains "${FAIL_OUTPUT}" "police action"
+		assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.devices.eth0["limits.egress"] // ""')" "" "limits.egress after a refused change"
+	else
+		nsx tc actions delete action police index 4243
+	fi
+
 	lxc_in "${d}" stop -f c1
+	lxc_in "${d}" config device set c1 eth0 limits.ingress=10Mbit
 
 	lxc_in "${d}" config device set c1 eth0 limits.egress=1Mbit
 	# Whether the kernel has the police action, asked in the test's namespace (an action bound to no interface).

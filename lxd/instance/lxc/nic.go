@@ -143,13 +143,17 @@ func setLimits(host string, dev map[string]string) error {
 		ingress, egress = dev["limits.max"], dev["limits.max"]
 	}
 
-	if ingress == "" && egress == "" {
-		return nil
-	}
-
 	if host == "" {
+		if ingress == "" && egress == "" {
+			return nil
+		}
+
 		return errors.New("no host-side interface to apply limits to")
 	}
+
+	// Limits set before (a change of a running nic's limits) go first; a fresh veth has none.
+	_ = run("tc", "qdisc", "del", "dev", host, "root")
+	_ = run("tc", "qdisc", "del", "dev", host, "ingress")
 
 	if ingress != "" {
 		rate, err := instance.ParseBitRate(ingress)
