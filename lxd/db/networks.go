@@ -188,23 +188,32 @@ func (t *Tx) DeleteNetwork(ctx context.Context, name string) error {
 	return nil
 }
 
-// networkDeviceQueries select, for instances and profiles, the nic devices whose network key is the argument.
+// networkDeviceQuery selects, in a devices table, the nic devices on the network named by ?1: those whose network
+// key names it, and bridged, macvlan, ipvlan, physical and sriov nics whose parent is its interface (as LXD counts
+// them).
+func networkDeviceQuery(owners string, devices string, column string) string {
+	has := func(cond string) string {
+		return `EXISTS (SELECT 1 FROM ` + devices + ` k WHERE k.` + column + ` = d.` + column +
+			` AND k.device = d.device AND ` + cond + `)`
+	}
+
+	return `SELECT o.name, d.device FROM ` + devices + ` d JOIN ` + owners + ` o ON o.id = d.` + column + `
+WHERE d.key = 'type' AND d.value = 'nic' AND (` + has(`k.key = 'network' AND k.value = ?1`) + ` OR (` +
+		has(`k.key = 'parent' AND k.value = ?1`) + ` AND ` +
+		has(`k.key = 'nictype' AND k.value IN ('bridged', 'macvlan', 'ipvlan', 'physical', 'sriov')`) + `))`
+}
+
+// networkDeviceQueries select the nic devices on a network, of instances and of profiles.
 var networkDeviceQueries = []struct {
 	owner string
 	query string
 }{
-	{"instance", `SELECT instances.name, d.device FROM instances_devices d
-JOIN instances ON instances.id = d.instance_id
-WHERE d.key = 'network' AND d.value = ? AND EXISTS (SELECT 1 FROM instances_devices t
-  WHERE t.instance_id = d.instance_id AND t.device = d.device AND t.key = 'type' AND t.value = 'nic')`},
-	{"profile", `SELECT profiles.name, d.device FROM profiles_devices d
-JOIN profiles ON profiles.id = d.profile_id
-WHERE d.key = 'network' AND d.value = ? AND EXISTS (SELECT 1 FROM profiles_devices t
-  WHERE t.profile_id = d.profile_id AND t.device = d.device AND t.key = 'type' AND t.value = 'nic')`},
+	{"instance", networkDeviceQuery("instances", "instances_devices", "instance_id")},
+	{"profile", networkDeviceQuery("profiles", "profiles_devices", "profile_id")},
 }
 
 // GetNetworkDeviceUses returns the nic devices of instances and profiles (their own devices, not those inherited
-// from profiles) whose network key is name, sorted by owner, name and device.
+// from profiles) on the network or host interface name, sorted by owner, name and device.
 func (t *Tx) GetNetworkDeviceUses(ctx context.Context, name string) ([]NetworkDeviceUse, error) {
 	var out []NetworkDeviceUse
 	for _, q := range networkDeviceQueries {

@@ -132,6 +132,8 @@ func TestNetworkDeviceUses(t *testing.T) {
 			Devices: map[string]map[string]string{
 				"eth1": {"type": "nic", "network": "br0"},
 				"eth2": {"type": "nic", "network": "other"},
+				"eth3": {"type": "nic", "nictype": "bridged", "parent": "br0"},
+				"eth4": {"type": "nic", "nictype": "p2p", "parent": "br0"},
 			},
 		})
 		return err
@@ -148,7 +150,7 @@ func TestNetworkDeviceUses(t *testing.T) {
 		return out
 	}
 
-	want := []NetworkDeviceUse{{"instance", "c1", "eth1"}, {"profile", "default", "eth0"}}
+	want := []NetworkDeviceUse{{"instance", "c1", "eth1"}, {"instance", "c1", "eth3"}, {"profile", "default", "eth0"}}
 	got := uses("br0")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -53,22 +52,6 @@ func interfaceExists(name string) bool {
 func isBridge(name string) bool {
 	_, err := os.Stat(filepath.Join("/sys/class/net", name, "bridge"))
 	return err == nil
-}
-
-// hostInterfaces lists the host's interfaces, by name.
-func hostInterfaces() ([]string, error) {
-	entries, err := os.ReadDir("/sys/class/net")
-	if err != nil {
-		return nil, err
-	}
-
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-
-	sort.Strings(out)
-	return out, nil
 }
 
 // interfaceType names the kind of a host interface as LXD lists unmanaged networks.

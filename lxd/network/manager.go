@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -171,16 +172,22 @@ func (m *Manager) refreshFirewall(ctx context.Context) error {
 	return applyRuleset(ctx, rules)
 }
 
-// List returns the managed networks and the host's other interfaces (unmanaged), by name.
+// List returns the managed networks, by name, then the host's other interfaces (unmanaged) in the kernel's order,
+// as LXD lists them.
 func (m *Manager) List(ctx context.Context) ([]api.Network, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("listing the host's interfaces: %w", err)
+	}
+
 	var out []api.Network
-	managed := map[string]bool{}
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		nets, err := tx.GetNetworks(ctx)
 		if err != nil {
 			return err
 		}
 
+		managed := map[string]bool{}
 		for _, n := range nets {
 			managed[n.Name] = true
 			an, err := m.toAPI(ctx, tx, n)
@@ -191,24 +198,25 @@ func (m *Manager) List(ctx context.Context) ([]api.Network, error) {
 			out = append(out, an)
 		}
 
+		for _, iface := range ifaces {
+			if managed[iface.Name] {
+				continue
+			}
+
+			u, err := unmanaged(ctx, tx, iface.Name)
+			if err != nil {
+				return err
+			}
+
+			out = append(out, u)
+		}
+
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	ifaces, err := hostInterfaces()
-	if err != nil {
-		return nil, err
-	}
-
-	for _, name := range ifaces {
-		if !managed[name] {
-			out = append(out, unmanaged(name))
-		}
-	}
-
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
@@ -217,6 +225,12 @@ func (m *Manager) Get(ctx context.Context, name string) (*api.Network, error) {
 	var out *api.Network
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		n, err := tx.GetNetwork(ctx, name)
+		if errors.Is(err, errs.ErrNotFound) && name != "" && interfaceExists(name) {
+			u, err := unmanaged(ctx, tx, name)
+			out = &u
+			return err
+		}
+
 		if err != nil {
 			return err
 		}
@@ -225,30 +239,27 @@ func (m *Manager) Get(ctx context.Context, name string) (*api.Network, error) {
 		out = &an
 		return err
 	})
-	if err == nil {
-		return out, nil
+	if err != nil {
+		return nil, notFound(err)
 	}
 
-	if !errors.Is(err, errs.ErrNotFound) {
-		return nil, err
-	}
-
-	if name != "" && interfaceExists(name) {
-		u := unmanaged(name)
-		return &u, nil
-	}
-
-	return nil, errs.NotFound("network not found")
+	return out, nil
 }
 
-// unmanaged describes a host interface the daemon does not manage.
-func unmanaged(name string) api.Network {
+// unmanaged describes a host interface the daemon does not manage, with the nics whose parent it is.
+func unmanaged(ctx context.Context, tx *db.Tx, name string) (api.Network, error) {
+	users, err := usedBy(ctx, tx, name)
+	if err != nil {
+		return api.Network{}, err
+	}
+
 	return api.Network{
 		NetworkPut: api.NetworkPut{Config: map[string]string{}},
 		Name:       name,
 		Type:       interfaceType(name),
+		UsedBy:     users,
 		Managed:    false,
-	}
+	}, nil
 }
 
 // toAPI renders a managed network with its users.

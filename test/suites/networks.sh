@@ -197,6 +197,12 @@ test_networks_refusals() {
 	assert_contains "${FAIL_OUTPUT}" "in use"
 	nsx ip link show br0 >/dev/null
 	net_lxc "${d}" profile device remove default eth0
+
+	# So does a bridged nic whose parent is the network's bridge.
+	net_lxc "${d}" profile device add default eth1 nic nictype=bridged parent=br0 name=eth1
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata.used_by)" '["/1.0/profiles/default"]' "used_by of a parent"
+	assert_fails net_lxc "${d}" network delete br0
+	net_lxc "${d}" profile device remove default eth1
 	net_lxc "${d}" network rename br0 br2
 	net_lxc "${d}" network delete br2
 }
