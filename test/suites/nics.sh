@@ -340,3 +340,39 @@ test_nics_managed_hotplug() {
 	[ -z "$(ls "${d}/networks/nb0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/nb0/dnsmasq.hosts")"
 	LXD_DIR="${d}" stock_lxc "${d}.stock" network delete nb0 >/dev/null
 }
+
+# A daemon killed while containers run: it follows them again with their nics, unplugs them, and clears their
+# state when they stop; the volatile state of a container stopped while the daemon was down is cleared at start.
+test_nics_daemon_killed() {
+	local d="${TEST_TMP}/d" host1 host2
+	spawn_nic_lxd "${d}"
+	lxc_in "${d}" init bb c1 >/dev/null
+	lxc_in "${d}" init bb c2 >/dev/null
+	lxc_in "${d}" config device add c1 eth0 nic nictype=p2p >/dev/null
+	lxc_in "${d}" config device add c2 eth0 nic nictype=p2p >/dev/null
+	lxc_in "${d}" config set c2 boot.autostart=false
+	lxc_in "${d}" start c1
+	lxc_in "${d}" start c2
+	lxc_in "${d}" config device add c1 eth1 nic nictype=p2p host_name=killed1 >/dev/null
+	host1=$(volatile "${d}" c1 volatile.eth0.host_name)
+	host2=$(volatile "${d}" c2 volatile.eth0.host_name)
+
+	kill -9 "$(cat "${d}/lxd.pid")"
+	rm -f "${d}/lxd.pid"
+	# c2 stops while the daemon is down (and is not started again with it).
+	nsx lxc-stop -P "${d}/containers" -n c2 -k
+	spawn_lxd "${d}"
+
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "${host1}" "host side of a container that ran on"
+	assert_eq "$(nic_state "${d}" c1 eth0 host_name)" "${host1}" "host_name in the state after the daemon's restart"
+	assert_eq "$(volatile "${d}" c2 volatile.eth0.host_name)" "" "host side of a container stopped while the daemon was down"
+	assert_fails nsx ip link show "${host2}"
+	lxc_in "${d}" config device remove c1 eth1 >/dev/null
+	assert_fails nsx ip link show killed1
+	assert_fails lxc_in "${d}" exec c1 -- ip link show eth1
+	lxc_in "${d}" stop -f c1
+	assert_eq "$(volatile "${d}" c1 volatile.eth0.host_name)" "" "host side after the stop"
+	assert_fails nsx ip link show "${host1}"
+	lxc_in "${d}" start c2
+	lxc_in "${d}" delete -f c1 c2
+}
