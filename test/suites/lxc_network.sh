@@ -319,6 +319,8 @@ test_lxc_network_ours() {
 
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached"
 	assert_eq "$(local_curl "${d}" /1.0/instances/c2 | jq -c .metadata.devices.eth0)" "${nic}" "nic attached by the stock client"
+	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -c '.metadata.used_by | sort')" '["/1.0/instances/c1","/1.0/instances/c2"]' \
+		"used_by"
 	ours config device set c1 eth0 ipv4.address=10.72.1.50
 	for f in table csv json yaml compact; do
 		same network list-leases ob0 --format "${f}"
@@ -331,6 +333,8 @@ test_lxc_network_ours() {
 	ours network attach-profile ob0 pa
 	assert_eq "$(local_curl "${d}" /1.0/profiles/pa | jq -c .metadata.devices.ob0)" '{"nictype":"bridged","parent":"ob0","type":"nic"}' \
 		"nic attached to the profile"
+	assert_contains "$(local_curl "${d}" /1.0/networks/ob0 | jq -c .metadata.used_by)" '"/1.0/profiles/pa"' "used_by with the profile"
+	same network list
 	ours network detach ob0 c1
 	ours network detach ob0 c2 eth0
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -c .metadata.devices)" '{}' "devices after detach"
