@@ -17,9 +17,12 @@ type cmdAction struct {
 	action string
 	verb   string
 
-	flagAll     bool
-	flagForce   bool
-	flagTimeout int
+	flagAll       bool
+	flagForce     bool
+	flagTimeout   int
+	flagStateful  bool
+	flagStateless bool
+	flagConsole   string
 }
 
 func (c *cmdAction) command() *cobra.Command {
@@ -37,6 +40,18 @@ func (c *cmdAction) command() *cobra.Command {
 	}
 
 	cmd.Flags().BoolVar(&c.flagAll, "all", false, "Run against all instances")
+	switch c.action {
+	case "start":
+		cmd.Flags().BoolVar(&c.flagStateless, "stateless", false, "Ignore the instance state")
+	case "stop":
+		cmd.Flags().BoolVar(&c.flagStateful, "stateful", false, "Store the instance state")
+	}
+
+	if c.action == "start" || c.action == "stop" || c.action == "restart" {
+		cmd.Flags().StringVar(&c.flagConsole, "console", "", "Immediately attach to the console")
+		cmd.Flags().Lookup("console").NoOptDefVal = "console"
+	}
+
 	if c.action == "stop" || c.action == "restart" {
 		cmd.Flags().BoolVarP(&c.flagForce, "force", "f", false, "Force the instance to shutdown")
 		cmd.Flags().IntVar(&c.flagTimeout, "timeout", -1, "Time to wait for the instance before killing it")
@@ -150,6 +165,16 @@ func (c *cmdAction) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
+	if c.flagConsole != "" {
+		if c.flagAll {
+			return errors.New("--console can't be used with --all")
+		}
+
+		if len(targets) != 1 {
+			return errors.New("--console only works with a single instance")
+		}
+	}
+
 	servers := map[string]client.InstanceServer{}
 	var failed []error
 	for _, t := range targets {
@@ -174,7 +199,13 @@ func (c *cmdAction) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	return actionFailures(cmd.ErrOrStderr(), c.verb, failed)
+	err = actionFailures(cmd.ErrOrStderr(), c.verb, failed)
+	if err != nil || c.flagConsole == "" {
+		return err
+	}
+
+	console := &cmdConsole{global: c.global, flagType: c.flagConsole}
+	return console.run(cmd, []string{targets[0].shown})
 }
 
 // actionFailures prints the failures of a run over several instances and returns the summary error.
@@ -192,11 +223,22 @@ func actionFailures(w io.Writer, verb string, failed []error) error {
 }
 
 // act runs the action on one instance. A failure of the operation itself (rather than a refused request) points at
-// the instance log, as the stock client does.
+// the instance log, as the stock client does. As with the stock client, start resumes a frozen instance and
+// restores the state a stateful stop saved unless --stateless is given; stop saves it with --stateful.
 func (c *cmdAction) act(d client.InstanceServer, name string) error {
-	req := api.InstanceStatePut{Action: c.action, Timeout: c.flagTimeout, Force: c.flagForce}
+	req := api.InstanceStatePut{Action: c.action, Timeout: c.flagTimeout, Force: c.flagForce, Stateful: c.flagStateful}
 	if c.action == "start" {
 		req.Timeout = 0
+		inst, _, err := d.GetInstance(name)
+		if err != nil {
+			return err
+		}
+
+		if inst.StatusCode == api.Frozen {
+			req.Action = "unfreeze"
+		}
+
+		req.Stateful = req.Action == "start" && inst.Stateful && !c.flagStateless
 	}
 
 	op, err := d.UpdateInstanceState(name, req, "")

@@ -225,12 +225,13 @@ func (f *fakeInstances) changeState(w http.ResponseWriter, inst *api.Instance, a
 func TestActionAll(t *testing.T) {
 	f, sock := newFakeInstances(t, map[string]api.StatusCode{"c1": api.Running, "c2": api.Stopped, "c3": api.Frozen})
 
-	// start skips running instances only; stop skips stopped ones only; restart takes every one.
+	// start skips running instances only, and resumes frozen ones as the stock client does; stop skips stopped ones
+	// only; restart takes every one.
 	steps := []struct {
 		args []string
 		want []string
 	}{
-		{[]string{"start", "--all"}, []string{"PUT c2 start", "PUT c3 start"}},
+		{[]string{"start", "--all"}, []string{"PUT c2 start", "PUT c3 unfreeze"}},
 		{[]string{"start", "--all", "local:"}, nil},
 		{[]string{"freeze", "c3"}, []string{"PUT c3 freeze"}},
 		{[]string{"stop", "--all", "--force"}, []string{"PUT c1 stop", "PUT c2 stop", "PUT c3 stop"}},

@@ -20,6 +20,7 @@ type cmdInit struct {
 	flagEphemeral bool
 	flagEmpty     bool
 	flagType      string
+	flagVM        bool
 }
 
 func (c *cmdInit) command() *cobra.Command {
@@ -44,7 +45,8 @@ func (c *cmdInit) addFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&c.flagNoProfile, "no-profiles", "", false, "Create the instance with no profiles applied")
 	cmd.Flags().BoolVarP(&c.flagEphemeral, "ephemeral", "e", false, "Ephemeral instance")
 	cmd.Flags().BoolVar(&c.flagEmpty, "empty", false, "Create an empty instance")
-	cmd.Flags().StringVar(&c.flagType, "type", "", "Instance type (not supported)")
+	cmd.Flags().StringVarP(&c.flagType, "type", "t", "", "Instance type")
+	cmd.Flags().BoolVar(&c.flagVM, "vm", false, "Create a virtual machine")
 }
 
 func (c *cmdInit) run(cmd *cobra.Command, args []string) error {
@@ -116,6 +118,32 @@ func (c *cmdInit) imageSource(imageRemote string, image string, remote string) (
 	return src, nil
 }
 
+// checkImageType refuses, as the stock client does, an image whose type is not the one of the instance asked for.
+// An image it cannot look up is left to the server to refuse.
+func (c *cmdInit) checkImageType(imageRemote string, image string, instanceType string) error {
+	server, err := c.global.conf.GetImageServer(imageRemote)
+	if err != nil {
+		return nil
+	}
+
+	fp := image
+	alias, _, err := server.GetImageAlias(image)
+	if err == nil {
+		fp = alias.Target
+	}
+
+	img, _, err := server.GetImage(fp)
+	if err != nil || img.Type == "" || img.Type == instanceType {
+		return nil
+	}
+
+	if instanceType == api.InstanceTypeVM {
+		return errors.New("asked for a VM but image is of type container")
+	}
+
+	return errors.New("asked for a container but image is of type virtual-machine")
+}
+
 // create creates the instance and returns its server, remote and name.
 func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client.InstanceServer, string, string, error) {
 	minArgs := 1
@@ -126,10 +154,6 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 	exit, err := checkArgs(cmd, args, minArgs, 2)
 	if exit {
 		return nil, "", "", err
-	}
-
-	if c.flagType != "" && c.flagType != api.InstanceTypeContainer {
-		return nil, "", "", fmt.Errorf("instance type %q is not supported", c.flagType)
 	}
 
 	var imageRemote, image, remote, name string
@@ -158,7 +182,13 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		return nil, "", "", errors.New("an empty instance cannot be launched")
 	}
 
-	req := api.InstancesPost{Name: name, Type: api.InstanceTypeContainer}
+	// As with the stock client, --type names a cloud instance type (c2-m4, aws:t2.micro) that the server turns into
+	// limits, and --vm asks for a virtual machine, which the server refuses when it has none.
+	req := api.InstancesPost{Name: name, Type: api.InstanceTypeContainer, InstanceType: c.flagType}
+	if c.flagVM {
+		req.Type = api.InstanceTypeVM
+	}
+
 	req.Config = map[string]string{}
 	for _, kv := range c.flagConfig {
 		k, v, ok := strings.Cut(kv, "=")
@@ -180,6 +210,11 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		req.Source = api.InstanceSource{Type: "none"}
 	} else {
 		req.Source, err = c.imageSource(imageRemote, image, remote)
+		if err != nil {
+			return nil, "", "", err
+		}
+
+		err = c.checkImageType(imageRemote, image, req.Type)
 		if err != nil {
 			return nil, "", "", err
 		}

@@ -12,6 +12,8 @@ import (
 
 type cmdLaunch struct {
 	init cmdInit
+
+	flagConsole string
 }
 
 func (c *cmdLaunch) command() *cobra.Command {
@@ -25,11 +27,13 @@ func (c *cmdLaunch) command() *cobra.Command {
 	}
 
 	c.init.addFlags(cmd)
+	cmd.Flags().StringVar(&c.flagConsole, "console", "", "Immediately attach to the console")
+	cmd.Flags().Lookup("console").NoOptDefVal = "console"
 	return cmd
 }
 
 func (c *cmdLaunch) run(cmd *cobra.Command, args []string) error {
-	d, _, name, err := c.init.create(cmd, args, true)
+	d, remote, name, err := c.init.create(cmd, args, true)
 	if err != nil || d == nil {
 		return err
 	}
@@ -43,7 +47,13 @@ func (c *cmdLaunch) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	return op.Wait()
+	err = op.Wait()
+	if err != nil || c.flagConsole == "" {
+		return err
+	}
+
+	console := &cmdConsole{global: c.init.global, flagType: c.flagConsole}
+	return console.run(cmd, []string{remote + ":" + name})
 }
 
 // imageSecret looks the image up on its LXD server; a private one is named by its fingerprint and goes with a

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -91,13 +92,18 @@ func instanceSnapshotsPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	if req.Stateful {
-		return response.BadRequest(fmt.Errorf("stateful snapshots are not supported"))
-	}
-
 	err = s.Instances.Exists(r.Context(), name)
 	if err != nil {
 		return response.SmartError(err)
+	}
+
+	// A stateful snapshot needs CRIU, as LXD says when it has none; of a stopped instance there is no state to take.
+	if req.Stateful && s.Instances.Status(name) == api.Stopped {
+		return response.BadRequest(errors.New("unable to create a stateful snapshot: the instance isn't running"))
+	}
+
+	if req.Stateful {
+		return response.BadRequest(errors.New("unable to create a stateful snapshot: CRIU is not supported by this server"))
 	}
 
 	if req.Name == "" {

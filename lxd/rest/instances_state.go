@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -61,8 +62,13 @@ func stateChange(req api.InstanceStatePut) (stateAction, string, error) {
 		return stateAction{}, "", fmt.Errorf("unknown action %q", req.Action)
 	}
 
-	if req.Stateful {
-		return stateAction{}, "", fmt.Errorf("stateful start and stop are not supported")
+	// Without CRIU no state is saved nor restored: a stateful stop is refused as LXD refuses it without CRIU, a
+	// stateful start finds no state, and the other actions ignore stateful, as on LXD.
+	switch {
+	case req.Stateful && req.Action == "stop":
+		return stateAction{}, "", errors.New("unable to perform container live migration: CRIU is not supported by this server")
+	case req.Stateful && req.Action == "start":
+		return stateAction{}, "", errors.New("the container has no existing state to restore")
 	}
 
 	lifecycleAction := action.lifecycle

@@ -5,6 +5,9 @@ import "time"
 // InstanceTypeContainer is the only instance type this server runs.
 const InstanceTypeContainer = "container"
 
+// InstanceTypeVM is the type of virtual machines, which clients may ask for and this server refuses.
+const InstanceTypeVM = "virtual-machine"
+
 // InstancePut is the writable part of an instance.
 type InstancePut struct {
 	// Architecture is the instance architecture.
@@ -265,7 +268,7 @@ type InstancesPost struct {
 	// Source of the root filesystem.
 	Source InstanceSource `json:"source" yaml:"source"`
 
-	// InstanceType is a cloud instance type (not supported here).
+	// InstanceType is a cloud instance type, or cN-mM for N CPUs and M GiB of memory.
 	// Example: t2.micro
 	InstanceType string `json:"instance_type" yaml:"instance_type"`
 

@@ -181,3 +181,68 @@ PYEOF
 	assert_contains "${FAIL_OUTPUT}" 'written through the symlink "rootfs/etc2"'
 	assert_eq "$(lxc_in "${ours}" image list --format csv | wc -l)" "${before}" "images after the refused import"
 }
+
+test_compat_dayone_actions() {
+	local d="${TEST_TMP}/d" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" out="${TEST_TMP}/out"
+	# Our daemon runs outside the namespace: "ip netns exec" gives its programs a /sys without the freezer.
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	make_netns
+	dayone_stock "${stock}" "${conf}"
+
+	stk() {
+		LXD_DIR="${d}" stock_lxc "${conf}" "$@"
+	}
+
+	# --vm: refused before anything is created, by both clients, as the image is a container image.
+	assert_fails lxc_in "${d}" launch bb v1 --vm
+	assert_contains "${FAIL_OUTPUT}" "asked for a VM but image is of type container"
+	assert_fails stk init bb v1 --vm
+	assert_contains "${FAIL_OUTPUT}" "Asked for a VM but image is of type container"
+	assert_no_instance "${d}" v1
+
+	# --type is a cloud instance type, sent as the stock client sends it: the stock daemon turns c2-m4 into limits.
+	LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" init bb t1 --type c2-m4 >/dev/null 2>&1
+	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" config get t1 limits.cpu)" "2" "limits.cpu from --type c2-m4"
+	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" config get t1 limits.memory)" "4096MB" "limits.memory from --type"
+	assert_fails lxc_in "${d}" init bb t1 --type c2-m4
+	assert_fails stk init bb t1 --type c2-m4
+	assert_no_instance "${d}" t1
+
+	# Stateful stop and snapshots are refused (no CRIU) and change nothing; start --stateless starts.
+	lxc_in "${d}" launch bb c1 >/dev/null
+	lxc_in "${d}" init bb c2 >/dev/null
+	for cli in "lxc_in ${d}" stk; do
+		assert_fails ${cli} stop c1 --stateful
+		assert_contains "${FAIL_OUTPUT}" "live migration"
+		assert_fails ${cli} snapshot c1 --stateful
+		assert_contains "${FAIL_OUTPUT}" "CRIU"
+		assert_fails ${cli} snapshot c2 --stateful
+		assert_contains "${FAIL_OUTPUT}" "isn't running"
+	done
+
+	assert_eq "$(lxc_in "${d}" list --format csv -c nsS)" "c1,RUNNING,0
+c2,STOPPED,0" "after the refused stateful actions"
+	lxc_in "${d}" start c2 --stateless
+	lxc_in "${d}" stop c2 --force
+
+	# start resumes a frozen instance, as the stock client's does.
+	lxc_in "${d}" pause c1
+	lxc_in "${d}" start c1
+	assert_eq "$(lxc_in "${d}" list c1 --format csv -c s)" "RUNNING" "start of a frozen instance"
+
+	# --console: not with --all nor several instances; after the start, the console of the instance.
+	assert_fails lxc_in "${d}" start --all --console
+	assert_contains "${FAIL_OUTPUT}" "--console can't be used with --all"
+	assert_fails lxc_in "${d}" start c1 c2 --console
+	assert_contains "${FAIL_OUTPUT}" "--console only works with a single instance"
+	{ lxc_in "${d}" file pull c2/etc/inittab -; echo "::respawn:/bin/sh"; } >"${TEST_TMP}/inittab"
+	lxc_in "${d}" file push "${TEST_TMP}/inittab" c2/etc/inittab
+	LXD_DIR="${d}" LXD_CONF="${d}.conf" console_session "${out}" started "${LXC_BIN}" start c2 --console
+	assert_contains "$(cat "${out}")" "To detach from the console, press: <ctrl>+a q" "console after start"
+	assert_contains "$(cat "${out}")" "started42" "console echo after start"
+	assert_eq "$(lxc_in "${d}" list c2 --format csv -c s)" "RUNNING" "state after start --console"
+	LXD_DIR="${d}" LXD_CONF="${d}.conf" console_session "${out}" launched "${LXC_BIN}" launch bb c3 --console
+	assert_contains "$(cat "${out}")" "To detach from the console, press: <ctrl>+a q" "console after launch"
+	assert_eq "$(lxc_in "${d}" list c3 --format csv -c s)" "RUNNING" "state after launch --console"
+}
