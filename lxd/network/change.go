@@ -24,6 +24,11 @@ func (m *Manager) prepareConfig(ctx context.Context, name string, config map[str
 		return err
 	}
 
+	err = checkExternalInterfaces(ctx, name, config)
+	if err != nil {
+		return err
+	}
+
 	if config["ipv4.address"] == "auto" || config["ipv6.address"] == "auto" ||
 		config["ipv4.address"] != "" && config["ipv4.address"] != "none" ||
 		config["ipv6.address"] != "" && config["ipv6.address"] != "none" {
@@ -279,6 +284,8 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 	})
 
 	if !maps.Equal(old.Config, config) {
+		detachExternalInterfaces(ctx, name, old.Config, config)
+		r.Add(func() { detachExternalInterfaces(context.Background(), name, config, old.Config) })
 		err = m.setup(ctx, name, config)
 		if err != nil {
 			return err

@@ -15,23 +15,26 @@ type keyCheck func(value string) error
 
 // bridgeKeys are the configuration keys of a bridge network with their checks.
 var bridgeKeys = map[string]keyCheck{
-	"bridge.driver":      oneOf("native"),
-	"bridge.hwaddr":      checkHWAddr,
-	"bridge.mtu":         checkMTU,
-	"dns.domain":         checkDomain,
-	"dns.mode":           oneOf("none", "managed", "dynamic"),
-	"ipv4.address":       checkAddress(4),
-	"ipv4.dhcp":          checkBool,
-	"ipv4.dhcp.expiry":   checkExpiry,
-	"ipv4.dhcp.ranges":   checkRanges(4),
-	"ipv4.nat":           checkBool,
-	"ipv6.address":       checkAddress(6),
-	"ipv6.dhcp":          checkBool,
-	"ipv6.dhcp.expiry":   checkExpiry,
-	"ipv6.dhcp.ranges":   checkRanges(6),
-	"ipv6.dhcp.stateful": checkBool,
-	"ipv6.nat":           checkBool,
-	"raw.dnsmasq":        func(string) error { return nil },
+	"bridge.driver":              oneOf("native"),
+	"bridge.external_interfaces": checkInterfaceList,
+	"dns.search":                 checkDomainList,
+	"ipv4.dhcp.gateway":          checkIPv4,
+	"bridge.hwaddr":              checkHWAddr,
+	"bridge.mtu":                 checkMTU,
+	"dns.domain":                 checkDomain,
+	"dns.mode":                   oneOf("none", "managed", "dynamic"),
+	"ipv4.address":               checkAddress(4),
+	"ipv4.dhcp":                  checkBool,
+	"ipv4.dhcp.expiry":           checkExpiry,
+	"ipv4.dhcp.ranges":           checkRanges(4),
+	"ipv4.nat":                   checkBool,
+	"ipv6.address":               checkAddress(6),
+	"ipv6.dhcp":                  checkBool,
+	"ipv6.dhcp.expiry":           checkExpiry,
+	"ipv6.dhcp.ranges":           checkRanges(6),
+	"ipv6.dhcp.stateful":         checkBool,
+	"ipv6.nat":                   checkBool,
+	"raw.dnsmasq":                func(string) error { return nil },
 }
 
 // fillDefaults sets the keys that LXD fills when a bridge is created: ipv4.address and ipv6.address default to
@@ -70,6 +73,13 @@ func validateConfig(config map[string]string) error {
 		err := check(v)
 		if err != nil {
 			return errs.Invalid("invalid value %q for network configuration key %q: %v", v, k, err)
+		}
+	}
+
+	if gw := config["ipv4.dhcp.gateway"]; gw != "" {
+		_, subnet, ok := parseCIDRKey(config["ipv4.address"])
+		if !ok || !subnet.Contains(net.ParseIP(gw)) {
+			return errs.Invalid("ipv4.dhcp.gateway %q is not within the network's IPv4 subnet", gw)
 		}
 	}
 
@@ -183,6 +193,38 @@ func checkDomain(v string) error {
 		if !domainLabel.MatchString(l) {
 			return fmt.Errorf("not a DNS domain")
 		}
+	}
+
+	return nil
+}
+
+// checkDomainList validates a comma separated list of DNS domains.
+func checkDomainList(v string) error {
+	for _, d := range splitList(v) {
+		err := checkDomain(d)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// checkInterfaceList validates a comma separated list of interface names.
+func checkInterfaceList(v string) error {
+	for _, name := range splitList(v) {
+		if len(name) > 15 || !validName.MatchString(name) {
+			return fmt.Errorf("%q is not an interface name", name)
+		}
+	}
+
+	return nil
+}
+
+func checkIPv4(v string) error {
+	ip := net.ParseIP(v)
+	if ip == nil || ip.To4() == nil {
+		return fmt.Errorf("not an IPv4 address")
 	}
 
 	return nil

@@ -88,6 +88,14 @@ func dnsmasqConfig(name string, dir string, config map[string]string) string {
 			if mtu := config["bridge.mtu"]; mtu != "" {
 				line("dhcp-option-force=26,%s", mtu)
 			}
+
+			if gw := config["ipv4.dhcp.gateway"]; gw != "" {
+				line("dhcp-option-force=3,%s", gw)
+			}
+
+			if search := splitList(config["dns.search"]); len(search) > 0 {
+				line("dhcp-option-force=119,%s", strings.Join(search, ","))
+			}
 		}
 	}
 
@@ -98,6 +106,10 @@ func dnsmasqConfig(name string, dir string, config map[string]string) string {
 			expiry := config["ipv6.dhcp.expiry"]
 			if expiry == "" {
 				expiry = "1h"
+			}
+
+			if search := splitList(config["dns.search"]); len(search) > 0 {
+				line("dhcp-option-force=option6:domain-search,%s", strings.Join(search, ","))
 			}
 
 			ones, _ := subnet6.Mask.Size()

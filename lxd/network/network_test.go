@@ -42,6 +42,8 @@ func TestValidateConfig(t *testing.T) {
 		{"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.ranges": "10.1.2.10-10.1.2.20,10.1.2.30-10.1.2.40"},
 		{"dns.domain": "example.lxd", "dns.mode": "dynamic", "bridge.mtu": "1400", "bridge.hwaddr": "00:16:3e:00:00:01"},
 		{"bridge.driver": "native", "raw.dnsmasq": "log-queries", "user.foo": "bar", "ipv4.dhcp.expiry": "2h"},
+		{"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.gateway": "10.1.2.254", "dns.search": "a.lxd,b.example"},
+		{"bridge.external_interfaces": "eth1,bond0.100"},
 	}
 
 	for _, c := range good {
@@ -69,6 +71,10 @@ func TestValidateConfig(t *testing.T) {
 		{"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.ranges": "10.1.3.10-10.1.3.20"},
 		{"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.ranges": "10.1.2.20-10.1.2.10"},
 		{"ipv4.address": "none", "ipv4.dhcp.ranges": "10.1.2.10-10.1.2.20"},
+		{"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.gateway": "10.1.3.1"},
+		{"ipv4.dhcp.gateway": "fd42::1"},
+		{"dns.search": "ok.lxd,-bad"},
+		{"bridge.external_interfaces": "eth1,a/b"},
 	}
 
 	for _, c := range bad {
@@ -181,6 +187,15 @@ func TestDnsmasqConfig(t *testing.T) {
 		"ipv6.address": "fd42:1:2:3::1/64", "ipv6.dhcp.stateful": "true", "dns.domain": "example", "dns.mode": "managed",
 	})
 	for _, want := range []string{"dhcp-range=10.1.2.10,10.1.2.20,2h\n", "dhcp-range=fd42:1:2:3::2,fd42:1:2:3:ffff:ffff:ffff:fffe,64,1h\n", "domain=example\n"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("missing %q in:\n%s", want, conf)
+		}
+	}
+
+	conf = dnsmasqConfig("br0", "/d", map[string]string{
+		"ipv4.address": "10.1.2.1/24", "ipv4.dhcp.gateway": "10.1.2.254", "dns.search": "a.lxd,b.example", "ipv6.address": "fd42::1/64",
+	})
+	for _, want := range []string{"dhcp-option-force=3,10.1.2.254\n", "dhcp-option-force=119,a.lxd,b.example\n", "dhcp-option-force=option6:domain-search,a.lxd,b.example\n"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("missing %q in:\n%s", want, conf)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -90,7 +92,77 @@ func (m *Manager) setup(ctx context.Context, name string, config map[string]stri
 		return err
 	}
 
+	for _, iface := range splitList(config["bridge.external_interfaces"]) {
+		_, err = runIP(ctx, "link", "set", "dev", iface, "master", name)
+		if err != nil {
+			return err
+		}
+
+		_, err = runIP(ctx, "link", "set", "dev", iface, "up")
+		if err != nil {
+			return err
+		}
+	}
+
 	return m.restartDnsmasq(ctx, name, config)
+}
+
+// checkExternalInterfaces checks the interfaces that bridge.external_interfaces adds to the bridge name: they
+// exist, belong to no other bridge and have no address of their own.
+func checkExternalInterfaces(ctx context.Context, name string, config map[string]string) error {
+	for _, iface := range splitList(config["bridge.external_interfaces"]) {
+		if iface == name {
+			return errs.Invalid("the bridge cannot be one of its own external interfaces")
+		}
+
+		if !interfaceExists(iface) {
+			return errs.Invalid("external interface %q does not exist", iface)
+		}
+
+		master := interfaceMaster(iface)
+		if master != "" && master != name {
+			return errs.Invalid("external interface %q is already part of %q", iface, master)
+		}
+
+		if master == name {
+			continue
+		}
+
+		out, err := runIP(ctx, "-j", "addr", "show", "dev", iface, "scope", "global")
+		if err != nil {
+			return err
+		}
+
+		if strings.Contains(string(out), `"local"`) {
+			return errs.Invalid("only unconfigured network interfaces can be bridged: %q has an address", iface)
+		}
+	}
+
+	return nil
+}
+
+// detachExternalInterfaces releases the interfaces of old's bridge.external_interfaces that config no longer has.
+func detachExternalInterfaces(ctx context.Context, name string, old map[string]string, config map[string]string) {
+	keep := map[string]bool{}
+	for _, iface := range splitList(config["bridge.external_interfaces"]) {
+		keep[iface] = true
+	}
+
+	for _, iface := range splitList(old["bridge.external_interfaces"]) {
+		if !keep[iface] && interfaceMaster(iface) == name {
+			_, _ = runIP(ctx, "link", "set", "dev", iface, "nomaster")
+		}
+	}
+}
+
+// interfaceMaster is the bridge (or bond) a host interface is part of, or "".
+func interfaceMaster(iface string) string {
+	target, err := os.Readlink(filepath.Join("/sys/class/net", iface, "master"))
+	if err != nil {
+		return ""
+	}
+
+	return filepath.Base(target)
 }
 
 // restartDnsmasq writes a network's dnsmasq files and (re)starts dnsmasq on them, or leaves it stopped when the

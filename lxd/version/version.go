@@ -59,4 +59,6 @@ var APIExtensions = []string{
 	"network_state_bond_bridge",
 	"network_dhcp_expiry",
 	"network_hwaddr",
+	"network_dns_search",
+	"network_dhcp_gateway",
 }

@@ -101,6 +101,19 @@ test_networks_lifecycle() {
 	net_lxc "${d}" network edit lxdbr0 <<<"$(net_lxc "${d}" network show lxdbr0 | sed 's/^description: .*/description: main bridge/')"
 	assert_eq "$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -r .metadata.description)" "main bridge" "edit"
 
+	# External interfaces join the bridge and leave it when the key drops them; one with an address is refused.
+	nsx ip link add ext0 type veth peer name ext0p
+	nsx ip link add ext1 type veth peer name ext1p
+	nsx ip addr add 192.0.2.10/24 dev ext1
+	net_lxc "${d}" network set lxdbr0 bridge.external_interfaces ext0
+	assert_contains "$(nsx ip link show ext0)" "master lxdbr0"
+	assert_fails net_lxc "${d}" network set lxdbr0 bridge.external_interfaces ext0,ext1
+	assert_contains "${FAIL_OUTPUT}" "unconfigured"
+	assert_fails net_lxc "${d}" network set lxdbr0 bridge.external_interfaces nosuch0
+	assert_contains "$(nsx ip link show ext0)" "master lxdbr0"
+	net_lxc "${d}" network unset lxdbr0 bridge.external_interfaces
+	! nsx ip link show ext0 | grep -q master || fail "ext0 still in the bridge"
+
 	# Rename: the bridge, its files and its chains move.
 	net_lxc "${d}" network rename lxdbr0 br1
 	nsx ip link show br1 >/dev/null
