@@ -238,6 +238,18 @@ test_networks_restart() {
 	assert_contains "$(nsx nft list table inet lxd)" "chain pstrt.br1"
 	[ -n "$(net_dnsmasq_pid "${d}" br0)" ] || fail "dnsmasq not restarted with the daemon"
 
+	# A network that cannot start is reported Unavailable and the daemon still starts; fixing it brings it back.
+	echo "log-queries" >"${d}.extra.conf"
+	net_lxc "${d}" network set br0 raw.dnsmasq "conf-file=${d}.extra.conf"
+	shutdown_lxd "${d}"
+	rm "${d}.extra.conf"
+	spawn_lxd "${d}"
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -r .metadata.status)" "Unavailable" "status of a network that failed to start"
+	assert_eq "$(local_curl "${d}" /1.0/networks/br1 | jq -r .metadata.status)" "Created" "status of the other network"
+	net_lxc "${d}" network unset br0 raw.dnsmasq
+	assert_eq "$(local_curl "${d}" /1.0/networks/br0 | jq -r .metadata.status)" "Created" "status once fixed"
+	[ -n "$(net_dnsmasq_pid "${d}" br0)" ] || fail "dnsmasq not started once fixed"
+
 	# A creation killed before it ended (its row still pending) and a deletion killed after the row went.
 	kill -9 "$(cat "${d}/lxd.pid")"
 	wait "$(cat "${d}/lxd.pid")" 2>/dev/null || true
