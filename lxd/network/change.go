@@ -157,6 +157,12 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 		return errs.Conflict("the network %q still has files in %s", req.Name, m.netDir(req.Name))
 	}
 
+	_, given := config["ipv6.address"]
+	if !given && !fileExists("/proc/sys/net/ipv6") {
+		// A host without IPv6 gets a bridge without it, as on LXD.
+		config["ipv6.address"] = "none"
+	}
+
 	fillDefaults(config)
 	err = m.prepareConfig(ctx, req.Name, config)
 	if err != nil {

@@ -387,3 +387,29 @@ test_networks_crash_create() {
 		! nsx nft list table inet lxd >/dev/null 2>&1 || fail "firewall table left after a kill at ${delay}s"
 	done
 }
+
+# The stock "lxd init --preseed" makes a bridge with auto addresses and a default profile whose nic uses it.
+test_networks_preseed() {
+	local d="${TEST_TMP}/d1"
+	net_spawn "${d}"
+	LXD_DIR="${d}" /usr/bin/lxd init --preseed <<'EOS'
+networks:
+- name: lxdbr0
+  type: bridge
+  config:
+    ipv4.address: auto
+    ipv6.address: none
+profiles:
+- name: default
+  devices:
+    eth0:
+      name: eth0
+      network: lxdbr0
+      type: nic
+EOS
+	show=$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -c .metadata)
+	assert_eq "$(jq -c .used_by <<<"${show}")" '["/1.0/profiles/default"]' "used_by after preseed"
+	assert_eq "$(jq -r '.config["ipv4.nat"]' <<<"${show}")" "true" "ipv4.nat after preseed"
+	assert_eq "$(jq -r '.config["ipv6.address"]' <<<"${show}")" "none" "ipv6.address after preseed"
+	assert_contains "$(nsx ip addr show lxdbr0)" "inet $(jq -r '.config["ipv4.address"]' <<<"${show}")"
+}
