@@ -28,12 +28,14 @@ var bridgeKeys = map[string]keyCheck{
 	"ipv4.dhcp.expiry":           checkExpiry,
 	"ipv4.dhcp.ranges":           checkRanges(4),
 	"ipv4.nat":                   checkBool,
+	"ipv4.firewall":              checkBool,
 	"ipv6.address":               checkAddress(6),
 	"ipv6.dhcp":                  checkBool,
 	"ipv6.dhcp.expiry":           checkExpiry,
 	"ipv6.dhcp.ranges":           checkRanges(6),
 	"ipv6.dhcp.stateful":         checkBool,
 	"ipv6.nat":                   checkBool,
+	"ipv6.firewall":              checkBool,
 	"raw.dnsmasq":                func(string) error { return nil },
 }
 

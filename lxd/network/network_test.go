@@ -233,7 +233,8 @@ func TestNftRuleset(t *testing.T) {
 
 	for _, want := range []string{
 		"chain pstrt.br1 {", "ip saddr 10.1.2.0/24 ip daddr != 10.1.2.0/24 masquerade",
-		"chain fwd.br1 {", "iifname \"br1\" accept", "chain in.br1 {", "iifname \"br1\" udp dport 67 accept",
+		"chain fwd.br1 {", "iifname \"br1\" meta nfproto ipv4 accept", "iifname \"br1\" meta nfproto ipv6 accept",
+		"chain in.br1 {", "iifname \"br1\" udp dport 67 accept", "oifname \"br0\" meta nfproto ipv6 accept",
 		"ip6 saddr fd42:9::/64 ip6 daddr != fd42:9::/64 masquerade",
 	} {
 		if !strings.Contains(rules, want) {
@@ -243,6 +244,21 @@ func TestNftRuleset(t *testing.T) {
 
 	if strings.Contains(rules, "ip6 saddr fd42:1:2:3::/64") || strings.Contains(rules, "iifname \"br0\" udp dport 67") {
 		t.Errorf("rules for disabled NAT or a missing family:\n%s", rules)
+	}
+
+	if strings.Contains(rules, "iifname \"br0\" meta nfproto ipv4") {
+		t.Errorf("IPv4 filter rules for a network without IPv4:\n%s", rules)
+	}
+
+	rules = nftRuleset([]nftNetwork{{Name: "br2", Config: map[string]string{
+		"ipv4.address": "10.1.2.1/24", "ipv4.nat": "true", "ipv4.firewall": "false", "ipv6.address": "fd42:1:2:3::1/64",
+	}}})
+	if strings.Contains(rules, "meta nfproto ipv4") || strings.Contains(rules, "udp dport 67") || !strings.Contains(rules, "ip saddr 10.1.2.0/24") {
+		t.Errorf("ipv4.firewall=false keeps IPv4 filter rules or drops NAT:\n%s", rules)
+	}
+
+	if !strings.Contains(rules, "iifname \"br2\" meta nfproto ipv6 accept") {
+		t.Errorf("ipv4.firewall=false dropped the IPv6 rules:\n%s", rules)
 	}
 
 	if strings.Index(rules, "chain in.br0") > strings.Index(rules, "chain in.br1") {

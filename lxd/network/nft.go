@@ -17,7 +17,8 @@ type nftNetwork struct {
 }
 
 // nftRuleset renders the daemon's table for the given networks: per network, input and output chains letting
-// DHCP, DNS and router advertisements through, a forward chain accepting the bridge's traffic, and a postrouting
+// DHCP, DNS and router advertisements through, a forward chain accepting the bridge's traffic (the filter rules of
+// a family only with its ipvN.firewall, true by default), and a postrouting
 // chain masquerading the subnets with ipv4.nat or ipv6.nat. The first lines delete any previous table so that
 // "nft -f" swaps it atomically.
 func nftRuleset(nets []nftNetwork) string {
@@ -32,15 +33,31 @@ func nftRuleset(nets []nftNetwork) string {
 		_, subnet6, has6 := parseCIDRKey(n.Config["ipv6.address"])
 		name := n.Name
 
+		// ipv4.firewall and ipv6.firewall (default true) choose the families whose filter rules are added.
+		fw4 := has4 && isTrue(n.Config, "ipv4.firewall", true)
+		fw6 := has6 && isTrue(n.Config, "ipv6.firewall", true)
+		families := func(fn func(proto string)) {
+			if fw4 {
+				fn("ipv4")
+			}
+
+			if fw6 {
+				fn("ipv6")
+			}
+		}
+
 		fmt.Fprintf(&b, "\tchain in.%s {\n\t\ttype filter hook input priority filter; policy accept;\n", name)
-		fmt.Fprintf(&b, "\t\tiifname %q tcp dport 53 accept\n", name)
-		fmt.Fprintf(&b, "\t\tiifname %q udp dport 53 accept\n", name)
-		if has4 {
+		families(func(proto string) {
+			fmt.Fprintf(&b, "\t\tiifname %q meta nfproto %s tcp dport 53 accept\n", name, proto)
+			fmt.Fprintf(&b, "\t\tiifname %q meta nfproto %s udp dport 53 accept\n", name, proto)
+		})
+
+		if fw4 {
 			fmt.Fprintf(&b, "\t\tiifname %q icmp type { destination-unreachable, time-exceeded, parameter-problem } accept\n", name)
 			fmt.Fprintf(&b, "\t\tiifname %q udp dport 67 accept\n", name)
 		}
 
-		if has6 {
+		if fw6 {
 			fmt.Fprintf(&b, "\t\tiifname %q icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept\n", name)
 			fmt.Fprintf(&b, "\t\tiifname %q udp dport 547 accept\n", name)
 		}
@@ -48,13 +65,16 @@ func nftRuleset(nets []nftNetwork) string {
 		b.WriteString("\t}\n")
 
 		fmt.Fprintf(&b, "\tchain out.%s {\n\t\ttype filter hook output priority filter; policy accept;\n", name)
-		fmt.Fprintf(&b, "\t\toifname %q tcp sport 53 accept\n", name)
-		fmt.Fprintf(&b, "\t\toifname %q udp sport 53 accept\n", name)
-		if has4 {
+		families(func(proto string) {
+			fmt.Fprintf(&b, "\t\toifname %q meta nfproto %s tcp sport 53 accept\n", name, proto)
+			fmt.Fprintf(&b, "\t\toifname %q meta nfproto %s udp sport 53 accept\n", name, proto)
+		})
+
+		if fw4 {
 			fmt.Fprintf(&b, "\t\toifname %q udp sport 67 accept\n", name)
 		}
 
-		if has6 {
+		if fw6 {
 			fmt.Fprintf(&b, "\t\toifname %q icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept\n", name)
 			fmt.Fprintf(&b, "\t\toifname %q udp sport 547 accept\n", name)
 		}
@@ -62,8 +82,11 @@ func nftRuleset(nets []nftNetwork) string {
 		b.WriteString("\t}\n")
 
 		fmt.Fprintf(&b, "\tchain fwd.%s {\n\t\ttype filter hook forward priority filter; policy accept;\n", name)
-		fmt.Fprintf(&b, "\t\tiifname %q accept\n", name)
-		fmt.Fprintf(&b, "\t\toifname %q accept\n", name)
+		families(func(proto string) {
+			fmt.Fprintf(&b, "\t\tiifname %q meta nfproto %s accept\n", name, proto)
+			fmt.Fprintf(&b, "\t\toifname %q meta nfproto %s accept\n", name, proto)
+		})
+
 		b.WriteString("\t}\n")
 
 		fmt.Fprintf(&b, "\tchain pstrt.%s {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n", name)

@@ -67,6 +67,14 @@ test_networks_lifecycle() {
 	assert_contains "${rules}" "ip saddr ${subnet4} ip daddr != ${subnet4} masquerade"
 	assert_contains "${rules}" "chain fwd.lxdbr0"
 	assert_eq "$(nsx cat /proc/sys/net/ipv4/ip_forward)" "1" "ip_forward"
+	assert_contains "$(nsx nft list chain inet lxd fwd.lxdbr0)" 'iifname "lxdbr0" meta nfproto ipv4 accept'
+
+	# ipv4.firewall=false leaves IPv4 filtering to the host's own rules, NAT stays.
+	net_lxc "${d}" network set lxdbr0 ipv4.firewall false
+	! nsx nft list table inet lxd | grep -q "nfproto ipv4" || fail "IPv4 filter rules with ipv4.firewall=false"
+	assert_contains "$(nsx nft list table inet lxd)" "ip saddr ${subnet4} ip daddr != ${subnet4} masquerade"
+	assert_contains "$(nsx nft list chain inet lxd fwd.lxdbr0)" 'iifname "lxdbr0" meta nfproto ipv6 accept'
+	net_lxc "${d}" network unset lxdbr0 ipv4.firewall
 	pid=$(net_dnsmasq_pid "${d}" lxdbr0)
 	[ -n "${pid}" ] || fail "no dnsmasq for lxdbr0"
 	assert_eq "$(ps -o user= -p "${pid}")" "nobody" "dnsmasq user"
