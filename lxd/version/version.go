@@ -61,4 +61,5 @@ var APIExtensions = []string{
 	"network_hwaddr",
 	"network_dns_search",
 	"network_dhcp_gateway",
+	"network_firewall_filtering",
 }
