@@ -19,6 +19,7 @@ var bridgeKeys = map[string]keyCheck{
 	"bridge.external_interfaces": checkInterfaceList,
 	"dns.search":                 checkDomainList,
 	"ipv4.dhcp.gateway":          checkIPv4,
+	"bridge.mode":                oneOf("standard"),
 	"bridge.hwaddr":              checkHWAddr,
 	"bridge.mtu":                 checkMTU,
 	"dns.domain":                 checkDomain,
