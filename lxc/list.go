@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,9 +18,10 @@ import (
 type cmdList struct {
 	global *cmdGlobal
 
-	flagColumns string
-	flagFormat  string
-	flagFast    bool
+	flagColumns     string
+	flagFormat      string
+	flagFast        bool
+	flagAllProjects bool
 }
 
 // defaultListColumns are LXD's: name, state, IPv4, IPv6, type, snapshots and, in a cluster, location.
@@ -94,6 +97,7 @@ Custom columns are defined with "[config:|devices:]key[:name][:maxWidth]":
 	cmd.Flags().StringVarP(&c.flagColumns, "columns", "c", defaultListColumns, "Columns")
 	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
 	cmd.Flags().BoolVar(&c.flagFast, "fast", false, "Fast mode (same as --columns="+fastListColumns+")")
+	cmd.Flags().BoolVar(&c.flagAllProjects, "all-projects", false, "Display instances from all projects")
 	return cmd
 }
 
@@ -164,6 +168,15 @@ func (c *cmdList) run(cmd *cobra.Command, args []string) error {
 		}
 
 		spec, isDefault = fastListColumns, false
+	}
+
+	if c.flagAllProjects && c.global.flagProject != "" {
+		return errors.New("can't specify --project with --all-projects")
+	}
+
+	// Across projects, the default layout starts with the project, as the stock client's does.
+	if c.flagAllProjects && isDefault {
+		spec = "e" + spec
 	}
 
 	d, err := c.global.conf.GetInstanceServer(remote)
@@ -242,6 +255,10 @@ func (c *cmdList) instances(d client.InstanceServer, cols []listColumn, serverFi
 		full = full || col.needsState || col.needsSnapshots
 	}
 
+	if c.flagAllProjects {
+		return instancesAllProjects(d, full, serverFilters)
+	}
+
 	if full {
 		return d.GetInstancesFull(serverFilters)
 	}
@@ -257,4 +274,52 @@ func (c *cmdList) instances(d client.InstanceServer, cols []listColumn, serverFi
 	}
 
 	return out, nil
+}
+
+// instancesAllProjects fetches the instances of every project (API extension instance_all_projects), with their
+// state and snapshots when full is set.
+func instancesAllProjects(d client.InstanceServer, full bool, serverFilters []string) ([]api.InstanceFull, error) {
+	if !d.HasExtension("instance_all_projects") {
+		return nil, errors.New(`the server is missing the required "instance_all_projects" API extension`)
+	}
+
+	v := url.Values{}
+	v.Set("all-projects", "true")
+	v.Set("recursion", "1")
+	if full {
+		v.Set("recursion", "2")
+		v.Set("filter", listFilter(serverFilters))
+	}
+
+	resp, _, err := d.RawQuery(http.MethodGet, "/1.0/instances?"+v.Encode(), nil, "")
+	if err != nil {
+		return nil, err
+	}
+
+	out := []api.InstanceFull{}
+	err = resp.MetadataAsStruct(&out)
+	if err != nil {
+		return nil, err
+	}
+
+	return out, nil
+}
+
+// listFilter turns key=value filters into the API's filter expression, as the client library sends them.
+func listFilter(filters []string) string {
+	parts := make([]string, 0, len(filters))
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+
+		if strings.ContainsAny(v, " \t") {
+			v = fmt.Sprintf("%q", v)
+		}
+
+		parts = append(parts, k+" eq "+v)
+	}
+
+	return strings.Join(parts, " and ")
 }

@@ -246,3 +246,31 @@ c2,STOPPED,0" "after the refused stateful actions"
 	assert_contains "$(cat "${out}")" "To detach from the console, press: <ctrl>+a q" "console after launch"
 	assert_eq "$(lxc_in "${d}" list c3 --format csv -c s)" "RUNNING" "state after launch --console"
 }
+
+test_compat_dayone_all_projects() {
+	local d="${TEST_TMP}/d" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf" dir format
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" init bb c2 >/dev/null
+	lxc_in "${d}" init bb c1 >/dev/null
+	make_netns
+	dayone_stock "${stock}" "${conf}"
+	LXD_DIR="${stock}" stock_lxc "${conf}" init bb c1 >/dev/null 2>&1
+	LXD_DIR="${stock}" stock_lxc "${conf}" project create p1 -c features.images=false -c features.profiles=false >/dev/null
+	LXD_DIR="${stock}" stock_lxc "${conf}" init bb a1 --project p1 >/dev/null 2>&1
+
+	# Our client lists across projects as the stock client does: the project column first by default, not with -c.
+	for dir in "${d}" "${stock}"; do
+		for format in table csv json yaml; do
+			assert_eq "$(LXD_DIR="${dir}" LXD_CONF="${conf}.ours" "${LXC_BIN}" list --all-projects --format "${format}")" \
+				"$(LXD_DIR="${dir}" stock_lxc "${conf}" list --all-projects --format "${format}")" "list --all-projects --format ${format}"
+		done
+
+		assert_eq "$(LXD_DIR="${dir}" LXD_CONF="${conf}.ours" "${LXC_BIN}" list --all-projects -c ns status=stopped --format csv)" \
+			"$(LXD_DIR="${dir}" stock_lxc "${conf}" list --all-projects -c ns status=stopped --format csv)" "list --all-projects -c ns"
+	done
+
+	assert_contains "$(LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" list --all-projects --format csv)" "p1,a1,STOPPED"
+	assert_fails lxc_in "${d}" list --all-projects --project default
+	assert_contains "${FAIL_OUTPUT}" "can't specify --project with --all-projects"
+}
