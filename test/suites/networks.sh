@@ -153,45 +153,47 @@ test_networks_lifecycle() {
 	net_lxc "${d}" network delete net-a.b
 }
 
+# net_only_br0 DIR: the daemon of DIR has the network br0 and nothing else (rows, files, bridges, dnsmasq).
+net_only_br0() {
+	local d=$1
+	assert_eq "$(local_curl "${d}" /1.0/networks | jq -c '.metadata | map(select(. != "/1.0/networks/lo"))')" '["/1.0/networks/br0"]' "networks after a refusal"
+	assert_eq "$(ls "${d}/networks")" "br0" "network directories after a refusal"
+	assert_eq "$(nsx ip -o link show type bridge | awk -F': ' '{print $2}')" "br0" "bridges after a refusal"
+	assert_eq "$(pgrep -fc "${d}/networks/.*/dnsmasq.conf")" "1" "dnsmasq processes after a refusal"
+}
+
 # Bad requests are refused and leave nothing behind.
 test_networks_refusals() {
 	local d="${TEST_TMP}/d1"
 	net_spawn "${d}"
 	net_lxc "${d}" network create br0 ipv4.address=10.88.0.1/24 ipv6.address=none
 
-	check_nothing() {
-		assert_eq "$(local_curl "${d}" /1.0/networks | jq -c '.metadata | map(select(. != "/1.0/networks/lo"))')" '["/1.0/networks/br0"]' "networks after a refusal"
-		assert_eq "$(ls "${d}/networks")" "br0" "network directories after a refusal"
-		assert_eq "$(nsx ip -o link show type bridge | awk -F': ' '{print $2}')" "br0" "bridges after a refusal"
-		assert_eq "$(pgrep -fc "${d}/networks/.*/dnsmasq.conf")" "1" "dnsmasq processes after a refusal"
-	}
-
 	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.88.0.1/24
 	assert_contains "${FAIL_OUTPUT}" "overlaps"
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.88.0.0/24
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br1 bogus.key=1
 	assert_contains "${FAIL_OUTPUT}" 'invalid network configuration key "bogus.key"'
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br1 ipv4.nat=maybe
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br1 ipv4.address=10.89.0.1/24 raw.dnsmasq=no-such-option
 	assert_contains "${FAIL_OUTPUT}" "raw.dnsmasq"
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br1 --type=macvlan
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create lo
 	assert_contains "${FAIL_OUTPUT}" "host interface"
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create br0
 	assert_contains "${FAIL_OUTPUT}" "already exists"
-	check_nothing
+	net_only_br0 "${d}"
 	assert_fails net_lxc "${d}" network create averyverylongname0
-	check_nothing
+	net_only_br0 "${d}"
 	code=$(local_curl "${d}" /1.0/networks -X POST -d '{"name":"br1","type":"bridge","config":{"ipv4.dhcp.ranges":"10.1.0.2-10.1.0.9"}}' -o /dev/null -w '%{http_code}')
 	assert_eq "${code}" "400" "dhcp ranges outside the subnet"
-	check_nothing
+	net_only_br0 "${d}"
 
 	# A bad update changes nothing.
 	before=$(local_curl "${d}" /1.0/networks/br0 | jq -c .metadata)
