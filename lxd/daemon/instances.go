@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/images"
@@ -16,13 +17,16 @@ import (
 // boot.host_shutdown_timeout says otherwise (LXD's default); it is then killed.
 const instanceStopTimeout = 30 * time.Second
 
-// openInstances opens the default storage pool and the liblxc driver, and sets up the id map of unprivileged
-// containers (adding root's range to /etc/subuid and /etc/subgid when missing).
+// openInstances opens the storage pools (into the state) and the liblxc driver, and sets up the id map of
+// unprivileged containers (adding root's range to /etc/subuid and /etc/subgid when missing).
 func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
-	pool, err := storage.NewDirPool(storage.DefaultPool, d.dirs.StoragePools()+"/"+storage.DefaultPool)
+	pools, err := storage.OpenPools(d.state.ShutdownCtx, storage.OpenArgs{DB: d.db, PoolsDir: d.dirs.StoragePools(),
+		DisksDir: filepath.Join(d.dirs.Var, "disks")})
 	if err != nil {
 		return nil, err
 	}
+
+	d.state.Storage = pools
 
 	driver, err := lxc.New(d.dirs.Containers())
 	if err != nil {
@@ -40,7 +44,7 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 	return instance.NewManager(instance.ManagerArgs{
 		DB:       d.db,
 		Images:   store,
-		Pool:     pool,
+		Pools:    pools,
 		Driver:   driver,
 		Events:   d.events,
 		IDMap:    idmap,

@@ -121,7 +121,7 @@ func recordSleeps(m *Manager, log *bootLog) {
 // restart. Its Init has not run yet; what it runs is stopped when the test ends.
 func restartManager(t *testing.T, m *Manager, driver Driver, log *bootLog) *Manager {
 	t.Helper()
-	m2 := NewManager(ManagerArgs{DB: m.db, Images: m.images, Pool: m.pool, Driver: driver, Events: log,
+	m2 := NewManager(ManagerArgs{DB: m.db, Images: m.images, Pools: m.pool, Driver: driver, Events: log,
 		IDMap: m.idmap, LogDir: m.logDir, Render: m.render})
 	recordSleeps(m2, log)
 	t.Cleanup(func() { m2.Shutdown(context.Background(), 0) })

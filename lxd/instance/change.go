@@ -222,7 +222,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		var oldConfig, newConfig map[string]string
 		oldConfig, oldDevices = Expand(oldProfiles, inst.Config, inst.Devices)
 		newConfig, newDevices = Expand(newProfiles, config, devices)
-		err = checkRootDisk(newDevices)
+		err = checkRootDisk(newDevices, m.pool)
 		if err != nil {
 			return err
 		}

@@ -202,7 +202,9 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		}()
 	}
 
-	err = m.pool.CreateContainerFrom(args.Name, root)
+	_, rootDisk, _ := RootDisk(devices)
+	err = m.pool.CreateContainerFrom(storage.ContainerArgs{Pool: rootDisk["pool"], Name: args.Name,
+		Size: rootDisk["size"]}, root)
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 			return err
 		}
 
-		return checkRootDisk(devices)
+		return checkRootDisk(devices, m.pool)
 	})
 }
 
@@ -167,16 +167,18 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		return err
 	}
 
+	_, rootDisk, _ := RootDisk(devices)
 	base := ""
 	if args.Image != nil {
-		base, err = m.ensureBase(ctx, args.Image.Fingerprint, !m.privileged(expanded), progress)
+		base, err = m.ensureBase(ctx, rootDisk["pool"], args.Image.Fingerprint, !m.privileged(expanded), progress)
 		if err != nil {
 			return err
 		}
 	}
 
 	rootUID, rootGID := m.rootIDs(expanded)
-	err = m.pool.CreateContainer(args.Name, base, rootUID, rootGID)
+	err = m.pool.CreateContainer(storage.ContainerArgs{Pool: rootDisk["pool"], Name: args.Name, Base: base,
+		RootUID: rootUID, RootGID: rootGID, Size: rootDisk["size"]})
 	if err != nil {
 		return err
 	}
@@ -310,7 +312,7 @@ func (m *Manager) rootIDs(expanded map[string]string) (int, int) {
 }
 
 // ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers.
-func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progress func(map[string]any)) (string, error) {
+func (m *Manager) ensureBase(ctx context.Context, pool string, fp string, shifted bool, progress func(map[string]any)) (string, error) {
 	base := fp
 	opts := images.UnpackOptions{Devices: true}
 	if shifted {
@@ -319,7 +321,7 @@ func (m *Manager) ensureBase(ctx context.Context, fp string, shifted bool, progr
 	}
 
 	start := time.Now()
-	unpacked, err := m.pool.EnsureBase(ctx, base, func(ctx context.Context, dest string) error {
+	unpacked, err := m.pool.EnsureBase(ctx, pool, base, func(ctx context.Context, dest string) error {
 		if progress != nil {
 			progress(map[string]any{
 				"create_instance_from_image_unpack_progress": "Unpack: 0%",

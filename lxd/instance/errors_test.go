@@ -54,8 +54,8 @@ func TestErrorsAsClientsSeeThem(t *testing.T) {
 		{"missing instance", getErr, http.StatusNotFound, `instance "nope" not found`},
 		{"missing instance of a snapshot", snapErr, http.StatusNotFound, `instance "nope" not found`},
 		{"template name", ValidTemplateName(""), http.StatusBadRequest, "the template name is missing"},
-		{"no root disk", checkRootDisk(nil), http.StatusBadRequest, "no root disk device: add one or use a profile that has one"},
-		{"other pool", checkRootDisk(map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "fast"}}),
+		{"no root disk", checkRootDisk(nil, nil), http.StatusBadRequest, "no root disk device: add one or use a profile that has one"},
+		{"other pool", checkRootDisk(map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "fast"}}, nil),
 			http.StatusNotFound, `storage pool "fast" not found`},
 	}
 

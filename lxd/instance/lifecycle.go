@@ -39,7 +39,7 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
-	err = checkRootDisk(devices)
+	err = checkRootDisk(devices, m.pool)
 	if err != nil {
 		return err
 	}

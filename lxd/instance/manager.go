@@ -48,6 +48,9 @@ type ManagerArgs struct {
 	Pool   *storage.Pool
 	Driver Driver
 
+	// Pools are the storage pools by name; nil makes Pool the only one.
+	Pools *storage.Pools
+
 	// Events receives lifecycle events; nil sends none.
 	Events EventSender
 
@@ -69,7 +72,7 @@ type ManagerArgs struct {
 type Manager struct {
 	db     *db.DB
 	images *images.Store
-	pool   *storage.Pool
+	pool   *storage.Pools
 	driver Driver
 	events EventSender
 	idmap  *IDMap
@@ -103,10 +106,17 @@ func NewManager(args ManagerArgs) *Manager {
 		panic("instance.NewManager: ManagerArgs.Render is nil")
 	}
 
+	if args.Pools == nil {
+		args.Pools = storage.NewPools()
+		if args.Pool != nil {
+			args.Pools = storage.NewPools(args.Pool)
+		}
+	}
+
 	return &Manager{
 		db:      args.DB,
 		images:  args.Images,
-		pool:    args.Pool,
+		pool:    args.Pools,
 		driver:  args.Driver,
 		events:  args.Events,
 		idmap:   args.IDMap,
@@ -118,8 +128,8 @@ func NewManager(args ManagerArgs) *Manager {
 	}
 }
 
-// Pool returns the storage pool.
-func (m *Manager) Pool() *storage.Pool {
+// Pool returns the storage pools, through which each container's storage is reached.
+func (m *Manager) Pool() *storage.Pools {
 	return m.pool
 }
 
@@ -656,14 +666,21 @@ func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
 }
 
 // checkRootDisk makes sure the expanded devices have a root disk on a pool this server has.
-func checkRootDisk(devices map[string]map[string]string) error {
+func checkRootDisk(devices map[string]map[string]string, pools *storage.Pools) error {
 	_, root, ok := RootDisk(devices)
 	if !ok {
 		return errs.Invalid("no root disk device: add one or use a profile that has one")
 	}
 
-	if root["pool"] != storage.DefaultPool {
+	if root["pool"] == "" || !pools.Has(root["pool"]) {
 		return errs.NotFound("storage pool %q not found", root["pool"])
+	}
+
+	if root["size"] != "" {
+		_, err := storage.ParseSize(root["size"])
+		if err != nil {
+			return errs.Invalid("invalid root disk size %q", root["size"])
+		}
 	}
 
 	return nil

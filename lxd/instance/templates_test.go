@@ -42,7 +42,7 @@ func templateManager(t *testing.T, tpls map[string]*images.Template, sources map
 		t.Fatal(err)
 	}
 
-	return &Manager{pool: pool, render: template.Render}, pool.ContainerRootfs("c1")
+	return &Manager{pool: storage.NewPools(pool), render: template.Render}, pool.ContainerRootfs("c1")
 }
 
 func TestApplyTemplates(t *testing.T) {

@@ -84,14 +84,15 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		t.Fatal(err)
 	}
 
-	pool, err := storage.NewDirPool(storage.DefaultPool, filepath.Join(e.Dir, "pool"))
+	pools, err := storage.OpenPools(context.Background(), storage.OpenArgs{DB: d, PoolsDir: filepath.Join(e.Dir, "storage-pools"),
+		DisksDir: filepath.Join(e.Dir, "disks"), DefaultSource: filepath.Join(e.Dir, "pool")})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ev := events.NewServer()
-	args := instance.ManagerArgs{DB: d, Images: store, Pool: pool, Driver: fuzzDriver{}, Events: ev,
+	args := instance.ManagerArgs{DB: d, Images: store, Pools: pools, Driver: fuzzDriver{}, Events: ev,
 		LogDir: filepath.Join(e.Dir, "logs"), Render: template.Render}
 	for _, opt := range opts {
 		opt(&args)
@@ -144,6 +145,7 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		Ops:            operations.NewRegistry(ev),
 		Events:         ev,
 		Instances:      m,
+		Storage:        pools,
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d}),
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/network"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/warnings"
 )
 
@@ -123,6 +124,9 @@ type State struct {
 
 	// Instances creates, runs and deletes instances.
 	Instances *instance.Manager
+
+	// Storage holds the storage pools: their records, drivers and volumes.
+	Storage *storage.Pools
 
 	// Warnings records and lists the daemon's warnings.
 	Warnings *warnings.Manager

@@ -31,7 +31,27 @@ func CopyTree(src string, dst string) error {
 
 // copyEntryTree copies the entry src (of any type, st its Lstat) to dst as CopyTree copies a tree.
 func copyEntryTree(src string, dst string, st *unix.Stat_t) error {
-	c := &treeCopier{dev: st.Dev, links: map[[2]uint64]string{}}
+	return copyEntryTreeInto(src, dst, st, "")
+}
+
+// copyTreeInto is CopyTree into the existing empty directory dst (a fresh volume).
+func copyTreeInto(src string, dst string) error {
+	var rootSt unix.Stat_t
+	err := unix.Lstat(src, &rootSt)
+	if err != nil {
+		return err
+	}
+
+	if rootSt.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("copying %s: not a directory", src)
+	}
+
+	return copyEntryTreeInto(src, dst, &rootSt, dst)
+}
+
+// copyEntryTreeInto copies like copyEntryTree; the directory existing is taken as it is rather than made.
+func copyEntryTreeInto(src string, dst string, st *unix.Stat_t, existing string) error {
+	c := &treeCopier{dev: st.Dev, links: map[[2]uint64]string{}, existing: existing}
 	err := c.copyEntry(src, dst, st)
 	if err != nil {
 		return err
@@ -60,6 +80,9 @@ type treeCopier struct {
 	dev   uint64
 	links map[[2]uint64]string
 	dirs  []dirTimes
+
+	// existing is a destination directory that exists already.
+	existing string
 }
 
 func (c *treeCopier) copyEntry(src string, dst string, st *unix.Stat_t) error {
@@ -77,7 +100,9 @@ func (c *treeCopier) copyEntry(src string, dst string, st *unix.Stat_t) error {
 	var err error
 	switch mode {
 	case unix.S_IFDIR:
-		err = unix.Mkdir(dst, 0o700)
+		if dst != c.existing {
+			err = unix.Mkdir(dst, 0o700)
+		}
 	case unix.S_IFREG:
 		err = copyFileData(src, dst)
 	case unix.S_IFLNK:

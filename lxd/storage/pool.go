@@ -19,6 +19,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/locking"
+	"github.com/lxd-go/lxd/lxd/storage/drivers"
 	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/revert"
 )
@@ -31,6 +32,10 @@ const DefaultPool = "default"
 type Pool struct {
 	name string
 	dir  string
+
+	// drv is the pool's driver: dir (containers as overlays on their base) or btrfs (bases as read-only
+	// subvolumes, containers and snapshots as snapshots of them).
+	drv drivers.Driver
 
 	// mu serialises container mounts.
 	mu sync.Mutex
@@ -47,6 +52,16 @@ func (p *Pool) baseLock(base string) func() {
 
 // NewDirPool opens (creating it if needed) the dir pool name in dir.
 func NewDirPool(name string, dir string) (*Pool, error) {
+	drv, err := drivers.Load("dir")
+	if err != nil {
+		return nil, err
+	}
+
+	return openPool(name, drv, dir)
+}
+
+// openPool opens the volumes of a pool whose driver has mounted it in dir, repairing what a crash left.
+func openPool(name string, drv drivers.Driver, dir string) (*Pool, error) {
 	for _, d := range []string{dir, filepath.Join(dir, "images"), filepath.Join(dir, "containers")} {
 		err := os.MkdirAll(d, 0o711)
 		if err != nil {
@@ -54,7 +69,7 @@ func NewDirPool(name string, dir string) (*Pool, error) {
 		}
 	}
 
-	p := &Pool{name: name, dir: dir}
+	p := &Pool{name: name, dir: dir, drv: drv}
 	p.removeUnfinished()
 	err := p.checkBases()
 	if err != nil {
@@ -67,6 +82,11 @@ func NewDirPool(name string, dir string) (*Pool, error) {
 // Name returns the pool name.
 func (p *Pool) Name() string {
 	return p.name
+}
+
+// Driver returns the name of the pool's driver.
+func (p *Pool) Driver() string {
+	return p.drv.Name()
 }
 
 // Dir returns the pool directory.
@@ -176,11 +196,26 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 
 	r := revert.New()
 	defer r.Fail()
-	r.Add(func() { _ = os.RemoveAll(tmp) })
+	r.Add(func() { _ = removeTree(tmp) })
 
-	err = unpack(ctx, filepath.Join(tmp, "rootfs"))
+	rootfs := filepath.Join(tmp, "rootfs")
+	if !p.drv.Layered() {
+		err = p.drv.CreateVolume(rootfs)
+		if err != nil {
+			return false, err
+		}
+	}
+
+	err = unpack(ctx, rootfs)
 	if err != nil {
 		return false, err
+	}
+
+	if !p.drv.Layered() {
+		err = p.drv.SetReadOnly(rootfs)
+		if err != nil {
+			return false, err
+		}
 	}
 
 	CrashPoint("base-unpacked")
@@ -262,13 +297,22 @@ func (p *Pool) CreateContainer(name string, base string, rootUID int, rootGID in
 	}
 
 	return p.createContainer(name, func(dir string) error {
-		err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
-		if err != nil {
-			return err
+		if base != "" && !p.drv.Layered() {
+			return p.copyVolume(p.BaseRootfs(base), filepath.Join(dir, "rootfs"), false)
 		}
 
 		if base == "" {
+			err := p.drv.CreateVolume(filepath.Join(dir, "rootfs"))
+			if err != nil {
+				return err
+			}
+
 			return os.Chown(filepath.Join(dir, "rootfs"), rootUID, rootGID)
+		}
+
+		err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
+		if err != nil {
+			return err
 		}
 
 		var st unix.Stat_t
@@ -311,7 +355,7 @@ func (p *Pool) createContainer(name string, fill func(dir string) error, base st
 
 	r := revert.New()
 	defer r.Fail()
-	r.Add(func() { _ = os.RemoveAll(tmp) })
+	r.Add(func() { _ = removeTree(tmp) })
 
 	err = os.Chmod(tmp, 0o711)
 	if err != nil {
@@ -377,7 +421,7 @@ func (p *Pool) Mount(name string) (string, error) {
 
 	dir := p.ContainerPath(name)
 	target := filepath.Join(dir, "rootfs")
-	if base == "" {
+	if base == "" || !p.layered(name) {
 		return target, nil
 	}
 
@@ -427,10 +471,50 @@ func unmount(target string) error {
 	return nil
 }
 
-// IsMounted reports whether a container's root filesystem is mounted.
+// IsMounted reports whether a container's root filesystem is mounted, or needs no mount (a container with no
+// overlay: its root filesystem is a plain directory or a subvolume).
 func (p *Pool) IsMounted(name string) bool {
+	if !p.layered(name) {
+		return dirExists(p.ContainerRootfs(name))
+	}
+
 	mounted, _ := IsMountPoint(p.ContainerRootfs(name))
 	return mounted
+}
+
+// layered reports whether a container's root filesystem is an overlay (it has an upper layer).
+func (p *Pool) layered(name string) bool {
+	return dirExists(filepath.Join(p.ContainerPath(name), "upper"))
+}
+
+// SetQuota limits the root filesystem of a container to size bytes (0 lifts the limit), where the driver can.
+func (p *Pool) SetQuota(name string, size int64) error {
+	return p.drv.SetQuota(p.ContainerRootfs(name), size)
+}
+
+// copyVolume makes dst a copy of the volume src: a snapshot where the driver has them, else a copy of the files
+// (into a fresh volume of the driver's kind).
+func (p *Pool) copyVolume(src string, dst string, readOnly bool) error {
+	done, err := p.drv.Snapshot(src, dst, readOnly)
+	if err != nil || done {
+		return err
+	}
+
+	if p.drv.Layered() {
+		return CopyTree(src, dst)
+	}
+
+	err = p.drv.CreateVolume(dst)
+	if err != nil {
+		return err
+	}
+
+	err = copyTreeInto(src, dst)
+	if err == nil && readOnly {
+		err = p.drv.SetReadOnly(dst)
+	}
+
+	return err
 }
 
 // RenameContainer moves a stopped container's storage to a new name.
@@ -475,7 +559,7 @@ func (p *Pool) DeleteContainer(name string) error {
 		case marker:
 			err = removeContents(path)
 		default:
-			err = os.RemoveAll(path)
+			err = removeTree(path)
 		}
 
 		if err != nil {
@@ -495,7 +579,7 @@ func removeContents(dir string) error {
 	}
 
 	for _, e := range entries {
-		err = os.RemoveAll(filepath.Join(dir, e.Name()))
+		err = removeTree(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return err
 		}
@@ -528,8 +612,7 @@ func (p *Pool) entombContainer(name string) (string, string, error) {
 func (p *Pool) ContainerUsage(name string) int64 {
 	var total int64
 	dir := filepath.Join(p.ContainerPath(name), "upper")
-	base, err := p.ContainerBase(name)
-	if err == nil && base == "" {
+	if !p.layered(name) {
 		dir = p.ContainerRootfs(name)
 	}
 

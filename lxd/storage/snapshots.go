@@ -49,6 +49,11 @@ func (p *Pool) CreateSnapshot(name string, snap string, extra func(dir string) e
 		defer func() { _ = p.Unmount(name) }()
 	}
 
+	copyRoot := func(dst string) error { return CopyTree(root, dst) }
+	if !p.layered(name) {
+		copyRoot = func(dst string) error { return p.copyVolume(root, dst, true) }
+	}
+
 	tmp, err := os.MkdirTemp(p.snapshotsPath(name), ".tmp-")
 	if err != nil {
 		return err
@@ -56,9 +61,9 @@ func (p *Pool) CreateSnapshot(name string, snap string, extra func(dir string) e
 
 	r := revert.New()
 	defer r.Fail()
-	r.Add(func() { _ = os.RemoveAll(tmp) })
+	r.Add(func() { _ = removeTree(tmp) })
 
-	err = CopyTree(root, filepath.Join(tmp, "rootfs"))
+	err = copyRoot(filepath.Join(tmp, "rootfs"))
 	if err != nil {
 		return fmt.Errorf("copying the root filesystem of %q: %w", name, err)
 	}
@@ -99,6 +104,11 @@ func (p *Pool) DeleteSnapshots(name string) error {
 // CopySnapshot copies the storage of snapshot snap of instance from to the same snapshot of instance to. The copy
 // is built under a .tmp- name and appears under its own only once complete.
 func (p *Pool) CopySnapshot(from string, to string, snap string) error {
+	return p.copySnapshotFrom(p.SnapshotPath(from, snap), to, snap)
+}
+
+// copySnapshotFrom copies the snapshot storage src (of this pool or another) as snapshot snap of to.
+func (p *Pool) copySnapshotFrom(src string, to string, snap string) error {
 	dir := p.SnapshotPath(to, snap)
 	_, err := os.Lstat(dir)
 	if err == nil {
@@ -117,15 +127,14 @@ func (p *Pool) CopySnapshot(from string, to string, snap string) error {
 
 	r := revert.New()
 	defer r.Fail()
-	r.Add(func() { _ = os.RemoveAll(tmp) })
+	r.Add(func() { _ = removeTree(tmp) })
 
 	err = os.Chmod(tmp, 0o700)
 	if err != nil {
 		return err
 	}
 
-	src := p.SnapshotPath(from, snap)
-	err = CopyTree(filepath.Join(src, "rootfs"), filepath.Join(tmp, "rootfs"))
+	err = p.copyVolume(filepath.Join(src, "rootfs"), filepath.Join(tmp, "rootfs"), true)
 	if err != nil {
 		return fmt.Errorf("copying snapshot %q: %w", snap, err)
 	}
@@ -215,13 +224,13 @@ func (p *Pool) replaceRootfs(name string, src string, extras string) error {
 		return err
 	}
 
-	defer func() { _ = os.RemoveAll(tmp) }()
+	defer func() { _ = removeTree(tmp) }()
 	err = os.Chmod(tmp, 0o711)
 	if err != nil {
 		return err
 	}
 
-	err = CopyTree(src, filepath.Join(tmp, "rootfs"))
+	err = p.copyVolume(src, filepath.Join(tmp, "rootfs"), false)
 	if err != nil {
 		return err
 	}
@@ -248,7 +257,7 @@ func (p *Pool) replaceRootfs(name string, src string, extras string) error {
 			return err
 		}
 
-		defer func() { _ = os.RemoveAll(old) }()
+		defer func() { _ = removeTree(old) }()
 		err = os.Rename(tmp, dir)
 		if err != nil {
 			_ = os.Rename(old, dir)
@@ -297,6 +306,6 @@ func carryOver(dir string, dst string) error {
 // directory without a base. The container appears under its name only once the copy is complete.
 func (p *Pool) CreateContainerFrom(name string, src string) error {
 	return p.createContainer(name, func(dir string) error {
-		return CopyTree(src, filepath.Join(dir, "rootfs"))
+		return p.copyVolume(src, filepath.Join(dir, "rootfs"), false)
 	}, "")
 }

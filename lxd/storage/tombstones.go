@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lxd-go/lxd/lxd/storage/drivers"
 )
 
 // tombstonePrefix starts the name a directory is renamed to before it is removed: whatever a crash leaves of a
@@ -61,7 +63,7 @@ func removeEntombed(path string, point string) error {
 	}
 
 	CrashPoint(point)
-	return os.RemoveAll(tomb)
+	return removeTree(tomb)
 }
 
 // tombstoneOwner returns the name a tombstone was made from (.deleted-<name>.<nanoseconds>), and false for any
@@ -99,7 +101,7 @@ func removeAll(paths []string, why string) error {
 	var errs []error
 	for _, path := range paths {
 		slog.Warn(why, "path", path)
-		err := os.RemoveAll(path)
+		err := removeTree(path)
 		if err != nil {
 			slog.Error("failed removing storage", "path", path, "err", err)
 			errs = append(errs, err)
@@ -142,11 +144,16 @@ func (p *Pool) RemoveTombstones(names ...string) error {
 
 	var errs []error
 	for _, path := range paths {
-		err := os.RemoveAll(path)
+		err := removeTree(path)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 
 	return errors.Join(errs...)
+}
+
+// removeTree removes path and everything under it, btrfs subvolumes included; a missing path is not an error.
+func removeTree(path string) error {
+	return drivers.RemoveTree(path)
 }

@@ -62,4 +62,6 @@ var APIExtensions = []string{
 	"network_dns_search",
 	"network_dhcp_gateway",
 	"network_firewall_filtering",
+	"storage",
+	"storage_btrfs_mount_options",
 }
