@@ -159,7 +159,21 @@ test_nics_physical() {
 	lxc_in "${d}" config device remove c2 eth0 >/dev/null
 	assert_eq "$(nsx cat /sys/class/net/ph0/address)" "${hw}" "MAC address of ph0 after the unplug"
 	assert_eq "$(nsx cat /sys/class/net/ph0/mtu)" "1500" "MTU of ph0 after the unplug"
+
+	# Hot-plugged, then the container stops: ph0 comes back all the same, and is not left recorded.
+	lxc_in "${d}" config device add c2 eth0 nic nictype=physical parent=ph0 hwaddr=00:16:3e:11:22:35 mtu=1300 >/dev/null
+	assert_fails nsx ip link show ph0
+	lxc_in "${d}" stop -f c2
+	nsx ip link show ph0 >/dev/null || fail "a hot-plugged ph0 did not come back when the container stopped"
+	assert_eq "$(nsx cat /sys/class/net/ph0/address)" "${hw}" "MAC address of ph0 after the container stopped"
+	assert_eq "$(nsx cat /sys/class/net/ph0/mtu)" "1500" "MTU of ph0 after the container stopped"
+	assert_eq "$(ls "${d}/containers/c2/nics")" "" "hot-plugged nics still recorded"
+
+	# Recorded in the configuration, it is plugged at the next start and moved back by liblxc.
+	lxc_in "${d}" start c2
+	assert_fails nsx ip link show ph0
 	lxc_in "${d}" delete -f c2
+	nsx ip link show ph0 >/dev/null || fail "ph0 did not come back after delete -f"
 }
 
 # nics added to and removed from a running container, with our client and the stock one.

@@ -171,6 +171,11 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		add("lxc.net.0.type", "empty")
 	}
 
+	// Physical nics hot-plugged while it runs go back to the host when it stops.
+	if spec.DevicesDir != "" && !strings.ContainsAny(spec.DevicesDir, "'\"$`\\ \t\n") {
+		add("lxc.hook.stop", physicalStopHook(filepath.Join(filepath.Dir(spec.DevicesDir), "nics")))
+	}
+
 	// raw.lxc comes last, so that its settings win.
 	raw, err := instance.RawLXC(spec.Config["raw.lxc"])
 	if err != nil {

@@ -2,23 +2,19 @@ package lxc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/instance"
-	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // nicConfig returns the liblxc keys of one nic device (p is its "lxc.net.N." prefix). dev is the device as the
@@ -300,7 +296,7 @@ func (d *Driver) PlugNIC(name string, device string, dev map[string]string) erro
 		}
 
 		moving = dev["parent"]
-		err = d.saveLinkState(name, device, moving)
+		err = d.saveLinkState(name, device, moving, iface)
 		if err == nil {
 			err = run("ip", "link", "set", "dev", moving, "down")
 		}
@@ -398,71 +394,6 @@ func (d *Driver) UnplugNIC(name string, device string, dev map[string]string) er
 	}
 
 	return nil
-}
-
-// linkState is what a hot-plugged physical nic changes on the host's interface, to be put back when it comes out.
-type linkState struct {
-	HWAddr string `json:"hwaddr"`
-	MTU    int    `json:"mtu"`
-}
-
-// linkStateFile is where the driver keeps the state of a hot-plugged physical nic's interface.
-func (d *Driver) linkStateFile(name string, device string) string {
-	return filepath.Join(d.lxcPath, name, "nics", device+".json")
-}
-
-// saveLinkState records the MAC address and MTU of the host's interface link before a hot plug changes them.
-func (d *Driver) saveLinkState(name string, device string, link string) error {
-	iface, err := net.InterfaceByName(link)
-	if err != nil {
-		return err
-	}
-
-	data, err := json.Marshal(linkState{HWAddr: iface.HardwareAddr.String(), MTU: iface.MTU})
-	if err != nil {
-		return err
-	}
-
-	path := d.linkStateFile(name, device)
-	err = os.MkdirAll(filepath.Dir(path), 0o700)
-	if err != nil {
-		return err
-	}
-
-	return fsutil.WriteFileAtomic(path, data, 0o600)
-}
-
-// restoreLinkState gives the host's interface link back the MAC address and MTU saveLinkState recorded.
-func (d *Driver) restoreLinkState(name string, device string, link string) error {
-	path := d.linkStateFile(name, device)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-
-	if err != nil {
-		return err
-	}
-
-	var st linkState
-	err = json.Unmarshal(data, &st)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-
-	if st.HWAddr != "" {
-		err = run("ip", "link", "set", "dev", link, "address", st.HWAddr)
-	}
-
-	if err == nil && st.MTU > 0 {
-		err = run("ip", "link", "set", "dev", link, "mtu", strconv.Itoa(st.MTU))
-	}
-
-	if err != nil {
-		return err
-	}
-
-	return os.Remove(path)
 }
 
 // undoPhysical puts back the state of a physical nic's interface after a hot plug that failed.

@@ -133,3 +133,38 @@ func TestParseLinks(t *testing.T) {
 		t.Fatalf("got %+v, want 127.0.0.1/8 with scope local", lo.addrs)
 	}
 }
+
+func TestConfigPhysicalStopHook(t *testing.T) {
+	got, err := Config(instance.Spec{Name: "c1", DevicesDir: "/var/lib/lxd/containers/c1/devices"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hooks := 0
+	for _, kv := range got {
+		if kv[0] != "lxc.hook.stop" {
+			continue
+		}
+
+		hooks++
+		if !strings.HasPrefix(kv[1], "/bin/sh -c '") || !strings.Contains(kv[1], "/var/lib/lxd/containers/c1/nics/*.nic") ||
+			!strings.Contains(kv[1], `net:*) ns="${a#net:}"`) || strings.Count(kv[1], "'") != 2 {
+			t.Fatalf("got %q, want a hook giving back the nics recorded in the container's nics directory", kv[1])
+		}
+	}
+
+	if hooks != 1 {
+		t.Fatalf("got %d stop hooks in %v, want 1", hooks, got)
+	}
+
+	got, err = Config(instance.Spec{Name: "c1", DevicesDir: "/var/lib/it's/c1/devices"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, kv := range got {
+		if kv[0] == "lxc.hook.stop" {
+			t.Fatalf("got %q, want no hook for a directory the shell cannot take quoted", kv[1])
+		}
+	}
+}
