@@ -271,6 +271,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 		return err
 	}
 
+	err = m.checkStaticEntries(name, config)
+	if err != nil {
+		return err
+	}
+
 	r := revert.New()
 	defer r.Fail()
 

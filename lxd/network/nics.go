@@ -141,6 +141,32 @@ func (m *Manager) AttachNIC(ctx context.Context, nic instance.NIC) (instance.Net
 	return instance.NetworkPort{Bridge: n.Name, MTU: mtu}, nil
 }
 
+// checkStaticEntries checks that the static addresses of the network's nics still fit a new configuration.
+func (m *Manager) checkStaticEntries(name string, config map[string]string) error {
+	entries, err := readHostEntries(m.netDir(name))
+	if err != nil {
+		return err
+	}
+
+	for _, e := range entries {
+		for _, spec := range []struct {
+			family int
+			value  string
+		}{{4, e.IPv4}, {6, e.IPv6}} {
+			if spec.value == "" {
+				continue
+			}
+
+			err = checkStatic(config, spec.family, spec.value)
+			if err != nil {
+				return errs.Invalid("the static address of nic %s would not fit: %v", e.File, err)
+			}
+		}
+	}
+
+	return nil
+}
+
 // checkStatic checks a nic's static address against the network's subnet of that family.
 func checkStatic(config map[string]string, family int, value string) error {
 	key := fmt.Sprintf("ipv%d.address", family)

@@ -362,6 +362,9 @@ test_networks_containers() {
 	assert_fails net_lxc "${d}" network delete br0
 	assert_contains "${FAIL_OUTPUT}" "/1.0/instances/c1"
 	assert_fails net_lxc "${d}" network rename br0 br1
+	assert_fails net_lxc "${d}" network set br0 ipv4.address 10.124.0.1/24
+	assert_contains "${FAIL_OUTPUT}" "10.123.0.50"
+	assert_contains "$(nsx ip addr show br0)" "inet 10.123.0.1/24"
 
 	lxc_in "${d}" delete -f c1 c2
 	[ -z "$(ls "${d}/networks/br0/dnsmasq.hosts")" ] || fail "DHCP host entries left: $(ls "${d}/networks/br0/dnsmasq.hosts")"
