@@ -126,7 +126,19 @@ func (m *Manager) Init(ctx context.Context) error {
 		}
 	}
 
-	return m.refreshFirewall(ctx)
+	// Without its firewall rules a network still carries traffic on its bridge: the daemon starts, and the error
+	// is reported on every network until a change applies the rules.
+	err = m.refreshFirewall(ctx)
+	if err != nil {
+		slog.Error("the networks' firewall rules could not be applied", "err", err)
+		for _, n := range nets {
+			if known[n.Name] && m.unavailable[n.Name] == nil {
+				m.unavailable[n.Name] = err
+			}
+		}
+	}
+
+	return nil
 }
 
 // Shutdown stops the dnsmasq of every managed network; bridges stay until the next start reconfigures them.
