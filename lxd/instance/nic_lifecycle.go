@@ -391,6 +391,13 @@ func (m *Manager) updateNICs(ctx context.Context, name string, config map[string
 
 		if before[device] == nil || nicNetwork(before[device]) != nicNetwork(dev) {
 			r.Add(func() { m.detachNIC(context.Background(), name, device, dev) })
+		} else if nicNetwork(dev) != "" {
+			// The network replaced the entry: the old one comes back.
+			old, oldHW := before[device], nicHWAddr(config, device, before[device])
+			r.Add(func() {
+				_, err := m.attachNIC(context.Background(), name, device, old, oldHW)
+				m.logHotplug(name, device, err)
+			})
 		}
 
 		if !running {

@@ -231,3 +231,30 @@ func TestManagerNICsUnfinishedCreation(t *testing.T) {
 		t.Fatalf("got entry %v, detached %v, want the instance and its DHCP host entry removed", ok, nets.detached)
 	}
 }
+
+func TestManagerNICsUpdateUndone(t *testing.T) {
+	m, _ := testManager(t)
+	nets := &fakeNetworks{attached: map[string]NIC{}}
+	m.networks = nets
+	ctx := context.Background()
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "n1", "ipv4.address": "10.0.0.5"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, _ := m.load(ctx, "c1")
+	put := api.InstancePut{Profiles: []string{"default"}, Config: inst.Config, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "n1", "ipv4.address": "10.0.0.6"},
+		"eth1": {"type": "nic", "network": "n1", "ipv4.address": "10.0.0.99"}}}
+	err = m.Update(ctx, "c1", put)
+	if !errors.Is(err, errs.ErrConflict) {
+		t.Fatalf("got %v, want the conflict of eth1", err)
+	}
+
+	nic, ok := nets.entry("c1/eth0")
+	_, added := nets.entry("c1/eth1")
+	if !ok || nic.IPv4 != "10.0.0.5" || added {
+		t.Fatalf("got eth0 %+v (%v), eth1 %v, want eth0's entry back as it was and none for eth1", nic, ok, added)
+	}
+}
