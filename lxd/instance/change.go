@@ -240,6 +240,12 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	// A running container gets its disk changes at once; the record changes only if they worked.
 	r := revert.New()
 	defer r.Fail()
+	undoRoot, err := m.changeRootDisk(name, oldDevices, newDevices)
+	if err != nil {
+		return err
+	}
+
+	r.Add(undoRoot)
 	if m.driver.Status(name) == api.Running {
 		undo, err := m.hotplugDisks(name, oldDevices, newDevices)
 		if errors.Is(err, ErrNotRunning) {

@@ -164,6 +164,12 @@ test_storage_pools_btrfs() {
 	lxc_in "${d}" start q1
 	lxc_in "${d}" exec q1 -- dd if=/dev/zero of=/root/small bs=1M count=10
 	assert_fails lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/zero of=/root/big bs=1M count=100 && sync /root/big'
+	lxc_in "${d}" exec q1 -- rm -f /root/big
+	# A larger size applies at once; the pool of a root disk cannot change.
+	LXD_DIR="${d}" stock_lxc "${stock}" config device set q1 root size=300MiB
+	lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/zero of=/root/big bs=1M count=100 && sync /root/big'
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc config device set q1 root pool=default
+	assert_eq "$(local_curl "${d}" /1.0/instances/q1 | jq -r '.metadata.devices.root.pool')" "b1" "root pool kept"
 	lxc_in "${d}" delete -f q1
 	assert_eq "$(local_curl "${d}" /1.0/instances -X POST -d '{"name": "q2", "source": {"type": "image", "alias": "bb"},
 		"devices": {"root": {"type": "disk", "path": "/", "pool": "b1", "size": "lots"}}}' | jq -r .error_code)" "400" "bad size"
