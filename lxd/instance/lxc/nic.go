@@ -17,6 +17,9 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance"
 )
 
+// The driver plugs nics into running containers and sets their limits.
+var _ instance.NICDriver = (*Driver)(nil)
+
 // nicConfig returns the liblxc keys of one nic device (p is its "lxc.net.N." prefix). dev is the device as the
 // manager resolved it: its nictype, parent (the bridge of a nic on a managed network), hwaddr and host_name
 // filled in.
