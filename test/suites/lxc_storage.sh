@@ -259,3 +259,77 @@ test_lxc_storage_stock() {
 	same storage list -f csv
 	assert_eq "$(theirs storage list -f csv)" "" "pools after delete"
 }
+
+# Our client and the stock one against our daemon: the pool commands print and do the same (the daemon serves no
+# volumes yet; its pools take the volume.* keys).
+test_lxc_storage_ours() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	mkdir -p "${TEST_TMP}/src1" "${TEST_TMP}/src2"
+	traversable_parents "${TEST_TMP}/src1"
+
+	ours() {
+		lxc_in "${d}" "$@"
+	}
+
+	theirs() {
+		LXD_DIR="${d}" stock_lxc "${d}.stock" "$@"
+	}
+
+	same() {
+		local o t orc=0 trc=0
+		o=$(ours "$@" 2>&1 | storage_error_case) || orc=$?
+		t=$(theirs "$@" 2>&1 | storage_error_case) || trc=$?
+		assert_eq "${o}" "${t}" "lxc $*"
+		assert_eq "${orc}" "${trc}" "exit status of lxc $*"
+	}
+
+	theirs storage list >/dev/null 2>&1
+
+	# The default pool, listed and shown alike.
+	for f in table csv json yaml compact; do
+		same storage list --format "${f}"
+	done
+
+	same storage show default
+	same storage get default source
+
+	# Pools created by ours and by the stock client look alike.
+	assert_eq "$(ours storage create p1 dir source="${TEST_TMP}/src1" volume.snapshots.expiry=1d)" "Storage pool p1 created"
+	theirs storage create p2 dir source="${TEST_TMP}/src2" volume.snapshots.expiry=1d >/dev/null
+	assert_eq "$(theirs storage show p1 | sed 's/p1/pN/g; s/src1/srcN/')" "$(theirs storage show p2 | sed 's/p2/pN/g; s/src2/srcN/')" \
+		"a pool created by ours against one created by the stock client"
+	same storage list -f csv
+	same storage show p1
+	assert_eq "$(ours storage info p1 | storage_space_masked)" "$(theirs storage info p1 | storage_space_masked)" "storage info"
+	assert_contains "$(ours storage info p1)" "  total space: "
+
+	# set, unset and edit with the same effect.
+	ours storage set p1 volume.snapshots.pattern=s%d volume.snapshots.schedule=@daily
+	theirs storage set p2 volume.snapshots.pattern=s%d volume.snapshots.schedule=@daily
+	ours storage unset p1 volume.snapshots.pattern
+	theirs storage unset p2 volume.snapshots.pattern
+	assert_eq "$(theirs storage show p1 | sed 's/p1/pN/g; s/src1/srcN/')" "$(theirs storage show p2 | sed 's/p2/pN/g; s/src2/srcN/')" \
+		"pools after set and unset"
+	assert_eq "$(ours storage get p1 volume.snapshots.schedule)" "@daily" "key set"
+	assert_eq "$(ours storage get p1 volume.snapshots.pattern)" "" "key unset"
+	printf 'description: edited\nconfig:\n  source: %s\n  volume.snapshots.expiry: 5d\n' "${TEST_TMP}/src1" | ours storage edit p1
+	printf 'description: edited\nconfig:\n  source: %s\n  volume.snapshots.expiry: 5d\n' "${TEST_TMP}/src2" | theirs storage edit p2
+	assert_eq "$(theirs storage show p1 | sed 's/p1/pN/g; s/src1/srcN/')" "$(theirs storage show p2 | sed 's/p2/pN/g; s/src2/srcN/')" \
+		"pools after set, unset and edit"
+	assert_eq "$(ours storage get p1 volume.snapshots.expiry)" "5d" "key set by edit"
+
+	# Refusals: the daemon's words through both clients, nothing changed.
+	same storage create p1 dir
+	same storage create p3 nodriver
+	same storage show nopool
+	same storage set p1 bogus.key=1
+	same storage delete default
+	assert_eq "$(theirs storage list -f csv | cut -d, -f1 | tr '\n' ' ')" "default p1 p2 " "pools after refusals"
+
+	# Delete.
+	assert_eq "$(ours storage delete p1)" "Storage pool p1 deleted"
+	theirs storage delete p2 >/dev/null
+	same storage list -f csv
+	[ -z "$(ls -A "${TEST_TMP}/src1")" ] || fail "p1 left files in its source: $(ls -A "${TEST_TMP}/src1")"
+}
