@@ -52,6 +52,7 @@ func newApp() *cobra.Command {
 	app.AddCommand((&cmdWaitready{global: global}).command())
 	app.AddCommand((&cmdShutdown{global: global}).command())
 	app.AddCommand((&cmdSQL{global: global}).command())
+	app.AddCommand((&cmdInit{global: global}).command())
 	app.AddCommand(versionCommand())
 	app.AddCommand(forkstartCommand())
 	app.AddCommand(forkmountCommand())
