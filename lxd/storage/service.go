@@ -478,6 +478,7 @@ func (ps *Pools) Delete(ctx context.Context, name string) error {
 		return errs.Invalid("the storage pool %q is currently in use by %s", name, strings.Join(pool.UsedBy, ", "))
 	}
 
+	// Closed first, so that no new container lands on it, then checked again for one made meanwhile.
 	ps.mu.Lock()
 	p := ps.pools[name]
 	delete(ps.pools, name)
@@ -491,6 +492,15 @@ func (ps *Pools) Delete(ctx context.Context, name string) error {
 			ps.pools[name] = p
 			ps.mu.Unlock()
 		})
+
+		names, err := p.Containers()
+		if err != nil {
+			return err
+		}
+
+		if len(names) > 0 || len(p.DeletedContainers()) > 0 {
+			return errs.Invalid("the storage pool %q is currently in use by instances %s", name, strings.Join(names, ", "))
+		}
 
 		err = p.removeVolumes()
 		if err != nil {

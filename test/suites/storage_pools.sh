@@ -15,6 +15,20 @@ pool_subvolumes() {
 	btrfs subvolume list -o "$1" | awk '{print $NF}' | sed 's#^<FS_TREE>/##' | sort
 }
 
+# kill_pool_op DIR POINT CMD...: restarts the daemon of DIR to kill itself at the crash point POINT, runs CMD,
+# which must not go through, and starts the daemon again.
+kill_pool_op() {
+	local d=$1 point=$2 pid
+	shift 2
+	shutdown_lxd "${d}"
+	LXD_CRASH_POINT="${point}" spawn_lxd "${d}"
+	pid=$(cat "${d}/lxd.pid")
+	"$@" >/dev/null 2>&1 && fail "$* went through the crash point ${point}"
+	wait "${pid}" 2>/dev/null || true
+	rm -f "${d}/lxd.pid"
+	spawn_lxd "${d}"
+}
+
 test_storage_pools_dir() {
 	local d="${TEST_TMP}/d1" stock src
 	stock="${d}.stock"
@@ -213,6 +227,18 @@ test_storage_pools_btrfs() {
 			esac
 		done < <(pool_subvolumes "${mnt}")
 	done
+
+	# Killed after the loop file of a new pool is made, and after a pool's storage is removed: the next start
+	# removes the pool being created; the half-deleted pool stays listed, unavailable, and its deletion completes.
+	kill_pool_op "${d}" storage-pool-created env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc storage create b3 btrfs size=1GiB
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b3 | jq -r .error_code)" "404" "pool whose creation was killed"
+	[ ! -e "${d}/disks/b3.img" ] || fail "the loop file of a killed creation is left"
+	LXD_DIR="${d}" stock_lxc "${stock}" storage create b3 btrfs size=1GiB
+	kill_pool_op "${d}" storage-pool-deleted env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc storage delete b3
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b3 | jq -r .metadata.status)" "Unavailable" "half-deleted pool"
+	LXD_DIR="${d}" stock_lxc "${stock}" storage delete b3
+	! grep -q " ${d}/storage-pools/b3 " /proc/self/mountinfo || fail "b3 still mounted"
+	! losetup -a | grep -q "${d}/disks/b3.img" || fail "loop device of b3 left"
 
 	# Deletion refused while used, then nothing left: no mount, loop device, loop file or subvolume.
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc storage delete b1
