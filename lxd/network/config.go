@@ -29,6 +29,7 @@ var bridgeKeys = map[string]keyCheck{
 	"ipv4.dhcp.expiry":           checkExpiry,
 	"ipv4.dhcp.ranges":           checkRanges(4),
 	"ipv4.nat":                   checkBool,
+	"ipv4.nat.address":           checkIPv4,
 	"ipv4.firewall":              checkBool,
 	"ipv6.address":               checkAddress(6),
 	"ipv6.dhcp":                  checkBool,
@@ -36,6 +37,7 @@ var bridgeKeys = map[string]keyCheck{
 	"ipv6.dhcp.ranges":           checkRanges(6),
 	"ipv6.dhcp.stateful":         checkBool,
 	"ipv6.nat":                   checkBool,
+	"ipv6.nat.address":           checkIPv6,
 	"ipv6.firewall":              checkBool,
 	"raw.dnsmasq":                func(string) error { return nil },
 }
@@ -228,6 +230,15 @@ func checkIPv4(v string) error {
 	ip := net.ParseIP(v)
 	if ip == nil || ip.To4() == nil {
 		return fmt.Errorf("not an IPv4 address")
+	}
+
+	return nil
+}
+
+func checkIPv6(v string) error {
+	ip := net.ParseIP(v)
+	if ip == nil || ip.To4() != nil {
+		return fmt.Errorf("not an IPv6 address")
 	}
 
 	return nil

@@ -246,6 +246,10 @@ func TestNftRuleset(t *testing.T) {
 		t.Errorf("rules for disabled NAT or a missing family:\n%s", rules)
 	}
 
+	if !strings.Contains(rules, "chain in.br0") || strings.Index(rules, "chain in.br0") > strings.Index(rules, "chain in.br1") {
+		t.Error("networks are not in name order")
+	}
+
 	if strings.Contains(rules, "iifname \"br0\" meta nfproto ipv4") {
 		t.Errorf("IPv4 filter rules for a network without IPv4:\n%s", rules)
 	}
@@ -261,8 +265,18 @@ func TestNftRuleset(t *testing.T) {
 		t.Errorf("ipv4.firewall=false dropped the IPv6 rules:\n%s", rules)
 	}
 
-	if strings.Index(rules, "chain in.br0") > strings.Index(rules, "chain in.br1") {
-		t.Error("networks are not in name order")
+	rules = nftRuleset([]nftNetwork{{Name: "br3", Config: map[string]string{
+		"ipv4.address": "10.1.2.1/24", "ipv4.nat": "true", "ipv4.nat.address": "192.0.2.7",
+		"ipv6.address": "fd42:1:2:3::1/64", "ipv6.nat": "true", "ipv6.nat.address": "2001:db8::7",
+	}}})
+	for _, want := range []string{"ip saddr 10.1.2.0/24 ip daddr != 10.1.2.0/24 snat ip to 192.0.2.7", "ip6 saddr fd42:1:2:3::/64 ip6 daddr != fd42:1:2:3::/64 snat ip6 to 2001:db8::7"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("missing %q in:\n%s", want, rules)
+		}
+	}
+
+	if !strings.Contains(rules, "iifname \"br3\" meta nfproto ipv6 accept") {
+		t.Errorf("no IPv6 filter rules:\n%s", rules)
 	}
 }
 

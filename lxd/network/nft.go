@@ -90,12 +90,23 @@ func nftRuleset(nets []nftNetwork) string {
 		b.WriteString("\t}\n")
 
 		fmt.Fprintf(&b, "\tchain pstrt.%s {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n", name)
+		// ipvN.nat.address gives the source address; without it, the outgoing interface's is used (masquerade).
 		if has4 && isTrue(n.Config, "ipv4.nat", false) {
-			fmt.Fprintf(&b, "\t\tip saddr %s ip daddr != %s masquerade\n", subnet4, subnet4)
+			action := "masquerade"
+			if addr := n.Config["ipv4.nat.address"]; addr != "" {
+				action = "snat ip to " + addr
+			}
+
+			fmt.Fprintf(&b, "\t\tip saddr %s ip daddr != %s %s\n", subnet4, subnet4, action)
 		}
 
 		if has6 && isTrue(n.Config, "ipv6.nat", false) {
-			fmt.Fprintf(&b, "\t\tip6 saddr %s ip6 daddr != %s masquerade\n", subnet6, subnet6)
+			action := "masquerade"
+			if addr := n.Config["ipv6.nat.address"]; addr != "" {
+				action = "snat ip6 to " + addr
+			}
+
+			fmt.Fprintf(&b, "\t\tip6 saddr %s ip6 daddr != %s %s\n", subnet6, subnet6, action)
 		}
 
 		b.WriteString("\t}\n")

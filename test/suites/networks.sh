@@ -75,6 +75,12 @@ test_networks_lifecycle() {
 	assert_contains "$(nsx nft list table inet lxd)" "ip saddr ${subnet4} ip daddr != ${subnet4} masquerade"
 	assert_contains "$(nsx nft list chain inet lxd fwd.lxdbr0)" 'iifname "lxdbr0" meta nfproto ipv6 accept'
 	net_lxc "${d}" network unset lxdbr0 ipv4.firewall
+
+	# ipv4.nat.address: the source address of the NAT (read in the ruleset, no traffic is sent).
+	net_lxc "${d}" network set lxdbr0 ipv4.nat.address 192.0.2.7
+	assert_contains "$(nsx nft list chain inet lxd pstrt.lxdbr0)" "ip saddr ${subnet4} ip daddr != ${subnet4} snat ip to 192.0.2.7"
+	net_lxc "${d}" network unset lxdbr0 ipv4.nat.address
+	assert_contains "$(nsx nft list chain inet lxd pstrt.lxdbr0)" "masquerade"
 	pid=$(net_dnsmasq_pid "${d}" lxdbr0)
 	[ -n "${pid}" ] || fail "no dnsmasq for lxdbr0"
 	assert_eq "$(ps -o user= -p "${pid}")" "nobody" "dnsmasq user"
