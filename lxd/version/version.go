@@ -62,6 +62,7 @@ var APIExtensions = []string{
 	"network_dns_search",
 	"network_dhcp_gateway",
 	"network_firewall_filtering",
+	"network_nat_address",
 	"storage",
 	"storage_btrfs_mount_options",
 }
