@@ -233,6 +233,17 @@ test_lxc_storage_stock() {
 	ours storage volume detach-profile p1 v2 default
 	assert_fails theirs profile device get default pv path
 
+	# Another project's volumes, through --project and --target-project.
+	theirs project create pj -c features.storage.volumes=true >/dev/null
+	assert_eq "$(ours storage volume create p1 pv1 --project pj)" "Storage volume pv1 created"
+	ours storage volume snapshot p1 pv1 --project pj
+	ours storage volume copy p1/pv1 p1/pv2 --project pj --target-project default >/dev/null
+	same storage volume list p1 --project pj
+	same storage volume list p1 -f csv
+	assert_contains "$(theirs storage volume list p1 -f csv --project pj)" "custom (snapshot),pv1/snap0,,filesystem,0"
+	assert_contains "$(theirs storage volume list p1 -f csv)" "custom (snapshot),pv2/snap0,,filesystem,0"
+	assert_contains "$(ours storage info p1)" '  - pv1 (project "pj")'
+
 	# Used by: the instance, the profile and the volumes, as the stock client groups them.
 	assert_eq "$(ours storage info p1 | storage_space_masked)" "$(theirs storage info p1 | storage_space_masked)" "storage info with users"
 	assert_contains "$(ours storage info p1)" "  instances:
@@ -244,9 +255,12 @@ test_lxc_storage_stock() {
 	theirs delete c1
 	assert_eq "$(ours storage volume delete p1 blk)" "Storage volume blk deleted"
 	assert_fails theirs storage volume show p1 blk
-	for v in v2 w1; do
+	for v in v2 w1 pv2; do
 		ours storage volume delete p1 "${v}" >/dev/null
 	done
+
+	ours storage volume delete p1 pv1 --project pj >/dev/null
+	theirs project delete pj >/dev/null
 
 	for v in c1 c2 c5; do
 		ours storage volume delete p2 "${v}" >/dev/null
