@@ -168,7 +168,11 @@ func (c *cmdStorage) create(cmd *cobra.Command, d client.InstanceServer, pool st
 	}
 
 	if !c.global.flagQuiet {
-		fmt.Fprintf(cmd.OutOrStdout(), "Storage pool %s created\n", pool)
+		if c.flagTarget != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "Storage pool %s pending on member %s\n", pool, c.flagTarget)
+		} else {
+			fmt.Fprintf(cmd.OutOrStdout(), "Storage pool %s created\n", pool)
+		}
 	}
 
 	return nil

@@ -209,6 +209,8 @@ func TestStorageChanges(t *testing.T) {
 			[]string{`PUT /1.0/storage-pools/gold {"config":{"source":"/tmp/stx/g1","user.owner":"dev"},"description":"Golden pool"}`}},
 		{[]string{"storage", "unset", "gold", "user.owner"}, "",
 			[]string{`PUT /1.0/storage-pools/gold {"config":{"source":"/tmp/stx/g1","user.owner":""},"description":"Golden pool"}`}},
+		{[]string{"storage", "create", "p9", "dir", "--target", "none"}, "Storage pool p9 pending on member none\n",
+			[]string{`POST /1.0/storage-pools {"config":{},"description":"","name":"p9","driver":"dir"}`}},
 		{[]string{"storage", "rm", "gold"}, "Storage pool gold deleted\n", []string{"DELETE /1.0/storage-pools/gold"}},
 		{[]string{"storage", "volume", "create", "gold", "custom/v2", "--type", "block"}, "Storage volume custom/v2 created\n",
 			[]string{`POST /1.0/storage-pools/gold/volumes/custom {"config":{},"description":"","name":"v2","type":"custom",` +

@@ -73,6 +73,11 @@ test_lxc_storage_stock() {
 		"storage info --bytes"
 	same storage show p1 --target none
 	same storage info p1 --target none
+	for cli in ours theirs; do
+		assert_eq "$("${cli}" storage create p3 dir source="${TEST_TMP}/src3" --target none)" \
+			"Storage pool p3 pending on member none" "${cli}: create --target none"
+		"${cli}" storage delete p3 >/dev/null
+	done
 	assert_fails ours storage show p1 --resources --target nobody
 	assert_contains "${FAIL_OUTPUT}" "Error: cluster member not found"
 	assert_fails theirs storage show p1 --resources --target nobody
