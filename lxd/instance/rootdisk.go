@@ -1,0 +1,28 @@
+package instance
+
+import (
+	"fmt"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// changeRootDisk applies a change of an instance's root disk: its pool cannot change, and a new size= is applied
+// to the root filesystem at once. It returns the undo of the size change.
+func (m *Manager) changeRootDisk(name string, oldDevices map[string]map[string]string, newDevices map[string]map[string]string) (func(), error) {
+	_, oldRoot, _ := RootDisk(oldDevices)
+	_, newRoot, _ := RootDisk(newDevices)
+	if oldRoot["pool"] != newRoot["pool"] && m.pool.PoolOf(name) != newRoot["pool"] {
+		return nil, errs.Invalid("the root disk's pool cannot be changed (from %q to %q)", oldRoot["pool"], newRoot["pool"])
+	}
+
+	if oldRoot["size"] == newRoot["size"] {
+		return func() {}, nil
+	}
+
+	err := m.pool.SetSize(name, newRoot["size"])
+	if err != nil {
+		return nil, fmt.Errorf("setting the root disk size: %w", err)
+	}
+
+	return func() { _ = m.pool.SetSize(name, oldRoot["size"]) }, nil
+}
