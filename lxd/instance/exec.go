@@ -255,6 +255,27 @@ func (m *Manager) OpenPty(ctx context.Context, name string) (*os.File, *os.File,
 	return OpenPty(uid, gid)
 }
 
+// SetPtyOwner gives tty, the terminal of an interactive command in a running instance, to the user the command runs
+// as (uid in the instance), in the group of the instance's root, mode 0700, as LXD does: programs that check the
+// owner of their terminal work as that user. A uid outside the instance's id map leaves the terminal as it is.
+func (m *Manager) SetPtyOwner(ctx context.Context, name string, tty *os.File, uid uint32) error {
+	hostUID, hostGID, err := m.RootOwner(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if hostUID != 0 && int64(uid) >= m.idmap.Size {
+		return nil
+	}
+
+	err = tty.Chown(hostUID+int(uid), hostGID)
+	if err != nil {
+		return err
+	}
+
+	return tty.Chmod(0o700)
+}
+
 // RootOwner returns the host uid and gid of an instance's root user.
 func (m *Manager) RootOwner(ctx context.Context, name string) (int, int, error) {
 	inst, err := m.load(ctx, name)

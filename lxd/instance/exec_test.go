@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -149,5 +150,48 @@ func TestManagerExecEnvironment(t *testing.T) {
 	_, err = m.ExecEnv(ctx, "nope", nil, 0)
 	if !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("got %v, want not found", err)
+	}
+}
+
+func TestSetPtyOwner(t *testing.T) {
+	m, _ := testManager(t)
+	ctx := context.Background()
+	bootInstance(t, m, "c1", nil)
+	for _, tc := range []struct {
+		uid     uint32
+		wantUID int
+		wantGID int
+	}{
+		{uid: 0, wantUID: 1000000, wantGID: 1000000},
+		{uid: 1000, wantUID: 1001000, wantGID: 1000000},
+		{uid: 70000, wantUID: 0, wantGID: 0},
+	} {
+		master, tty, err := OpenPty(0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		err = m.SetPtyOwner(ctx, "c1", tty, tc.uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		fi, err := tty.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		st := fi.Sys().(*syscall.Stat_t)
+		wantMode := os.FileMode(0o700)
+		if tc.wantUID == 0 {
+			wantMode = fi.Mode().Perm()
+		}
+
+		if int(st.Uid) != tc.wantUID || int(st.Gid) != tc.wantGID || fi.Mode().Perm() != wantMode {
+			t.Errorf("uid %d: got %d:%d %v, want %d:%d %v", tc.uid, st.Uid, st.Gid, fi.Mode().Perm(), tc.wantUID, tc.wantGID, wantMode)
+		}
+
+		_ = tty.Close()
+		_ = master.Close()
 	}
 }

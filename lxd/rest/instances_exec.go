@@ -386,6 +386,12 @@ func runExec(ctx context.Context, s *state.State, session *execSession, name str
 		}
 
 		defer func() { _ = master.Close() }()
+		err = s.Instances.SetPtyOwner(ctx, name, tty, req.User)
+		if err != nil {
+			_ = tty.Close()
+			return -1, err
+		}
+
 		if req.Width > 0 && req.Height > 0 {
 			_ = instance.SetPtySize(master, req.Width, req.Height)
 		}

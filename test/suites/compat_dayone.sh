@@ -18,8 +18,9 @@ dayone_user() {
 		mkdir -p /home/u1; chown 1000:1000 /home/u1'
 }
 
-# dayone_exec_probe CLIENT...: prints what commands run in c1 through CLIENT see: environment, working directory and
-# ids, as root and as another user, with and without --env, --cwd and --group, and with /snap in the instance.
+# dayone_exec_probe CLIENT...: prints what commands run in c1 through CLIENT (a program, not a function) see:
+# environment, working directory and ids, as root and as another user, with and without --env, --cwd and --group, the
+# owner of their terminal, and with /snap in the instance.
 dayone_exec_probe() {
 	local show='env | sort; pwd; id'
 	echo "== root"
@@ -35,6 +36,10 @@ dayone_exec_probe() {
 	"$@" exec c1 --cwd /home -- pwd
 	echo "== PATH, LANG and TERM asked for"
 	"$@" exec c1 --user 1000 --env PATH=/bin --env LANG=fr_FR.UTF-8 --env TERM=dumb -- sh -c 'echo $PATH $LANG $TERM'
+	echo "== terminal owner"
+	script -qec "$(printf '%q ' "$@") exec c1 -t -- sh -c 'ls -l \$(tty)'" /dev/null | sed 's/^[^c]*//' | awk '{print $1, $3, $4}'
+	script -qec "$(printf '%q ' "$@") exec c1 --user 1000 --group 1000 -t -- sh -c 'ls -l \$(tty)'" /dev/null |
+		sed 's/^[^c]*//' | awk '{print $1, $3, $4}'
 	echo "== /snap"
 	"$@" exec c1 -- mkdir /snap
 	"$@" exec c1 -- sh -c 'echo $PATH'
@@ -72,9 +77,11 @@ test_compat_dayone_exec() {
 	# The stock daemon sets no HOME nor USER for other users, and runs their commands in /.
 	assert_contains "${want}" "$(printf '== user 1000\nFROM_CONFIG=yes\nLANG=C.UTF-8\nPATH=')"
 	assert_contains "${want}" "$(printf 'PWD=/\nSHLVL=1\nTERM=vt100\ncontainer=lxc\n/\nuid=1000(u1)')"
+	assert_contains "${want}" "$(printf '== terminal owner\ncrwx------ root root\ncrwx------ u1 root')"
 	assert_eq "$(dayone_exec_probe env LXD_DIR="${ours}" LXD_CONF="${conf}" /usr/bin/lxc)" "${want}" \
 		"exec through the stock client, our daemon against the stock one"
-	assert_eq "$(dayone_exec_probe lxc_in "${ours}")" "${want}" "exec through our client"
+	assert_eq "$(dayone_exec_probe env LXD_DIR="${ours}" LXD_CONF="${ours}.conf" "${LXC_BIN}")" "${want}" \
+		"exec through our client"
 
 	# The environment in the operation is the command's; a command with no websockets has metadata only once ended.
 	for user in 0 1000; do
