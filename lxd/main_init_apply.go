@@ -3,6 +3,7 @@ package main
 //lint:file-ignore ST1005 lxd init answers with the messages of LXD 5.0.2, capitalised as they are
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -201,6 +202,10 @@ func applyNetwork(d client.InstanceServer, r *revert.Reverter, n initNetwork) er
 func applyProjects(d client.InstanceServer, r *revert.Reverter, projects []initProject) error {
 	if len(projects) == 0 {
 		return nil
+	}
+
+	if !d.HasExtension("projects") {
+		return errors.New(`Failed to retrieve list of projects: the server lacks the "projects" API extension`)
 	}
 
 	existing, err := getProjects(d)

@@ -187,6 +187,11 @@ func dumpPreseed(d client.InstanceServer) (*initLocalPreseed, error) {
 		})
 	}
 
+	// A server without the projects API has no project to list.
+	if !d.HasExtension("projects") {
+		return config, nil
+	}
+
 	projects, err := getProjects(d)
 	if err != nil {
 		return nil, fmt.Errorf("Failed to retrieve current server project configuration: %w", err)

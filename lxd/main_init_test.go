@@ -12,7 +12,7 @@ import (
 // The errors of a bad document are LXD 5.0.2's, type names included.
 func TestParsePreseedErrors(t *testing.T) {
 	cases := map[string]string{
-		"foo: bar": "Failed to parse the preseed: yaml: unmarshal errors:\n  line 1: field foo not found in type api.InitPreseed",
+		"foo: bar":   "Failed to parse the preseed: yaml: unmarshal errors:\n  line 1: field foo not found in type api.InitPreseed",
 		"config: [1": "Failed to parse the preseed: yaml: line 1: did not find expected ',' or ']'",
 		"networks:\n- name: x\n  bogus: 1": "Failed to parse the preseed: yaml: unmarshal errors:\n" +
 			"  line 3: field bogus not found in type api.InitNetworksProjectPost",
