@@ -53,26 +53,28 @@ func (c *cmdInit) command() *cobra.Command {
               [--storage-create-device=DEVICE] [--storage-create-loop=SIZE]
               [--storage-pool=POOL] [--trust-password=PASSWORD]
   init --preseed
-  init --dump`,
+  init --dump
+`,
 		// Stock LXD ignores positional arguments here.
 		Args: cobra.ArbitraryArgs,
 		RunE: c.run,
 	}
 
+	// The empty `` of a usage hides the value's type in the help, as LXD's does.
 	flags := cmd.Flags()
 	flags.BoolVar(&c.flagAuto, "auto", false, "Automatic (non-interactive) mode")
 	flags.BoolVar(&c.flagMinimal, "minimal", false, "Minimal configuration (non-interactive)")
 	flags.BoolVar(&c.flagPreseed, "preseed", false, "Pre-seed mode, expects YAML config from stdin")
 	flags.BoolVar(&c.flagDump, "dump", false, "Dump YAML config to stdout")
 
-	flags.StringVar(&c.flagNetworkAddress, "network-address", "", "Address to bind LXD to (default: none)")
-	flags.IntVar(&c.flagNetworkPort, "network-port", -1, "Port to bind LXD to (default: 8443)")
+	flags.StringVar(&c.flagNetworkAddress, "network-address", "", "Address to bind LXD to (default: none)``")
+	flags.IntVar(&c.flagNetworkPort, "network-port", -1, "Port to bind LXD to (default: 8443)``")
 	flags.StringVar(&c.flagStorageBackend, "storage-backend", "",
-		"Storage backend to use (btrfs, dir, lvm or zfs, default: dir)")
-	flags.StringVar(&c.flagStorageDevice, "storage-create-device", "", "Setup device based storage using DEVICE")
-	flags.IntVar(&c.flagStorageLoop, "storage-create-loop", -1, "Setup loop based storage with SIZE in GB")
-	flags.StringVar(&c.flagStoragePool, "storage-pool", "", "Storage pool to use or create")
-	flags.StringVar(&c.flagTrustPassword, "trust-password", "", "Password required to add new clients")
+		"Storage backend to use (btrfs, dir, lvm or zfs, default: dir)``")
+	flags.StringVar(&c.flagStorageDevice, "storage-create-device", "", "Setup device based storage using DEVICE``")
+	flags.IntVar(&c.flagStorageLoop, "storage-create-loop", -1, "Setup loop based storage with SIZE in GB``")
+	flags.StringVar(&c.flagStoragePool, "storage-pool", "", "Storage pool to use or create``")
+	flags.StringVar(&c.flagTrustPassword, "trust-password", "", "Password required to add new clients``")
 	return cmd
 }
 
