@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -223,58 +224,92 @@ func (ps *Pools) SetSize(name string, size string) error {
 	return ps.locate(name).SetQuota(name, n)
 }
 
-// Container-level calls, each on the pool holding the container.
+// Container-level calls, each on the pool holding the container (see Pool for each).
 
-func (ps *Pools) ContainerPath(name string) string   { return ps.locate(name).ContainerPath(name) }
+// ContainerPath returns the directory of a container.
+func (ps *Pools) ContainerPath(name string) string { return ps.locate(name).ContainerPath(name) }
+
+// ContainerRootfs returns the root filesystem of a container.
 func (ps *Pools) ContainerRootfs(name string) string { return ps.locate(name).ContainerRootfs(name) }
-func (ps *Pools) ContainerUsage(name string) int64   { return ps.locate(name).ContainerUsage(name) }
-func (ps *Pools) Mount(name string) (string, error)  { return ps.locate(name).Mount(name) }
-func (ps *Pools) Unmount(name string) error          { return ps.locate(name).Unmount(name) }
-func (ps *Pools) IsMounted(name string) bool         { return ps.locate(name).IsMounted(name) }
-func (ps *Pools) ContainerBase(name string) (string, error) {
-	return ps.locate(name).ContainerBase(name)
-}
+
+// ContainerUsage returns the bytes a container adds to its base.
+func (ps *Pools) ContainerUsage(name string) int64 { return ps.locate(name).ContainerUsage(name) }
+
+// Mount makes a container's root filesystem ready and returns its path.
+func (ps *Pools) Mount(name string) (string, error) { return ps.locate(name).Mount(name) }
+
+// Unmount unmounts a container's root filesystem if it is mounted.
+func (ps *Pools) Unmount(name string) error { return ps.locate(name).Unmount(name) }
+
+// IsMounted reports whether a container's root filesystem is ready.
+func (ps *Pools) IsMounted(name string) bool { return ps.locate(name).IsMounted(name) }
+
+// DeleteContainer removes a container's storage and its snapshots' storage.
 func (ps *Pools) DeleteContainer(name string) error { return ps.locate(name).DeleteContainer(name) }
+
+// ContainerBase returns the base a container is built on. While a recorded pool is unavailable, a container found
+// on no pool may be on that one: that is not a missing container (ErrNotFound) but ErrBusy, so that the start's
+// repair leaves its record alone.
+func (ps *Pools) ContainerBase(name string) (string, error) {
+	base, err := ps.locate(name).ContainerBase(name)
+	if errors.Is(err, errs.ErrNotFound) && ps.svc != nil && len(ps.svc.failed) > 0 {
+		return "", fmt.Errorf("storage for %q may be on an unavailable storage pool: %w", name, errs.ErrBusy)
+	}
+
+	return base, err
+}
+
+// SetAsideContainer moves a container's storage to the orphans of its pool.
 func (ps *Pools) SetAsideContainer(name string) (string, error) {
 	return ps.locate(name).SetAsideContainer(name)
 }
 
+// RenameContainer moves a stopped container's storage to a new name on its pool.
 func (ps *Pools) RenameContainer(name string, newName string) error {
 	return ps.locate(name).RenameContainer(name, newName)
 }
 
+// SnapshotPath returns the directory of a snapshot.
 func (ps *Pools) SnapshotPath(name string, snap string) string {
 	return ps.locateSnapshots(name).SnapshotPath(name, snap)
 }
 
+// SnapshotNames lists the snapshots stored for a container.
 func (ps *Pools) SnapshotNames(name string) ([]string, error) {
 	return ps.locateSnapshots(name).SnapshotNames(name)
 }
 
+// CreateSnapshot snapshots a container on its pool.
 func (ps *Pools) CreateSnapshot(name string, snap string, extra func(dir string) error) error {
 	return ps.locate(name).CreateSnapshot(name, snap, extra)
 }
 
+// RenameSnapshot renames one snapshot's storage.
 func (ps *Pools) RenameSnapshot(name string, snap string, newSnap string) error {
 	return ps.locateSnapshots(name).RenameSnapshot(name, snap, newSnap)
 }
 
+// RenameSnapshots moves a container's snapshots to a new container name.
 func (ps *Pools) RenameSnapshots(name string, newName string) error {
 	return ps.locateSnapshots(name).RenameSnapshots(name, newName)
 }
 
+// DeleteSnapshot removes one snapshot's storage.
 func (ps *Pools) DeleteSnapshot(name string, snap string) error {
 	return ps.locateSnapshots(name).DeleteSnapshot(name, snap)
 }
 
+// DeleteSnapshots removes the storage of every snapshot of a container.
 func (ps *Pools) DeleteSnapshots(name string) error {
 	return ps.locateSnapshots(name).DeleteSnapshots(name)
 }
 
+// RestoreSnapshot replaces a stopped container's root filesystem with a snapshot's.
 func (ps *Pools) RestoreSnapshot(name string, snap string) error {
 	return ps.locate(name).RestoreSnapshot(name, snap)
 }
 
+// SetAsideSnapshot moves a snapshot's storage to the orphans of its pool.
 func (ps *Pools) SetAsideSnapshot(name string, snap string) (string, error) {
 	return ps.locateSnapshots(name).SetAsideSnapshot(name, snap)
 }
@@ -318,6 +353,7 @@ func (ps *Pools) Bases() ([]string, error) {
 	return ps.union(func(p *Pool) ([]string, error) { return p.Bases() })
 }
 
+// union merges the names fn lists on every pool.
 func (ps *Pools) union(fn func(p *Pool) ([]string, error)) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string

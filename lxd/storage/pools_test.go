@@ -316,3 +316,40 @@ func TestOpenPoolsRemovesPending(t *testing.T) {
 		t.Fatalf("loop file left: %v", err)
 	}
 }
+
+func TestUnavailablePoolKeepsMissingContainers(t *testing.T) {
+	ps, d, dir := openTestPools(t)
+	ctx := context.Background()
+	src := filepath.Join(dir, "p1")
+	err := ps.Create(ctx, api.StoragePoolsPost{Name: "p1", Driver: "dir",
+		StoragePoolPut: api.StoragePoolPut{Config: map[string]string{"source": src}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = ps.ContainerBase("c1")
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("missing container with every pool open: %v", err)
+	}
+
+	// The source is gone at the next start: the pool is unavailable, and a container found nowhere may be on it.
+	err = os.Rename(src, src+".away")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ps, err = OpenPools(ctx, OpenArgs{DB: d, PoolsDir: filepath.Join(dir, "storage-pools")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pool, err := ps.GetPool(ctx, "p1")
+	if err != nil || pool.Status != api.StoragePoolStatusUnvailable {
+		t.Fatalf("pool with its source gone: %+v, %v", pool, err)
+	}
+
+	_, err = ps.ContainerBase("c1")
+	if !errors.Is(err, errs.ErrBusy) {
+		t.Fatalf("missing container with a pool unavailable: %v", err)
+	}
+}

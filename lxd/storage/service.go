@@ -157,6 +157,7 @@ func Drivers() []api.ServerStorageDriverInfo {
 	return out
 }
 
+// service returns what manages the pools' records, refusing when there is none.
 func (ps *Pools) service() (*service, error) {
 	if ps == nil || ps.svc == nil {
 		return nil, errs.Unsupported("storage pools cannot be managed here")
@@ -227,6 +228,7 @@ func (ps *Pools) GetPool(ctx context.Context, name string) (*api.StoragePool, er
 	return &out, nil
 }
 
+// toAPI renders a pool record with its status and users.
 func (ps *Pools) toAPI(row db.StoragePool, uses []db.StoragePoolDeviceUse) api.StoragePool {
 	status := api.StoragePoolStatusCreated
 	switch {
