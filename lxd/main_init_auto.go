@@ -100,7 +100,7 @@ func (c *cmdInit) runAuto(d client.InstanceServer, server *api.Server) (*initPre
 		case c.flagStorageDevice != "":
 			pool.Config["source"] = c.flagStorageDevice
 		case c.flagStorageLoop > 0:
-			pool.Config["size"] = fmt.Sprintf("%dGiB", c.flagStorageLoop)
+			pool.Config["size"] = fmt.Sprintf("%dGB", c.flagStorageLoop)
 		default:
 			pool.Config["source"] = c.flagStoragePool
 		}
