@@ -179,4 +179,16 @@ test_lxd_init_ours() {
 	assert_contains "${FAIL_OUTPUT}" 'Error: Failed to create profile "p3"'
 	assert_eq "$(init_ours "${d}" --dump)" "${before}" "state after a failed preseed"
 	assert_eq "$(local_curl "${d}" /1.0/networks/initbr2 | jq -r .error_code)" "404" "network of a failed preseed"
+
+	# Interactive: the server made available on the namespace's loopback with a trust password typed twice (the
+	# first pair differing), after a refused address and port.
+	local port out
+	port=$(free_port)
+	out=$(printf 'no\nno\nno\nno\nno\nyes\nfoo\n127.0.0.1\n0\n%s\nsecret\nother\nsecret\nsecret\n\nno\n' "${port}" | init_ours "${d}" 2>&1)
+	assert_contains "${out}" 'Invalid input: "foo" is not an IP address'
+	assert_contains "${out}" "Invalid input: out of range"
+	assert_contains "${out}" "Invalid input, try again."
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["core.https_address"]')" "127.0.0.1:${port}" "https address"
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["core.trust_password"]')" "true" "trust password set"
+	assert_contains "$(init_ours "${d}" --dump)" "  core.trust_password: true"
 }
