@@ -108,6 +108,21 @@ test_storage_pools_dir() {
 	# It was running: the daemon starts it again.
 	lxc_in "${d}" start c4 2>/dev/null || true
 	lxc_in "${d}" exec c4 -- true
+
+	# A start without the pool's source: the pool is unavailable and its instance stays recorded; with the source
+	# back, the next start finds both again.
+	lxc_in "${d}" stop -f c4
+	shutdown_lxd "${d}"
+	mv "${src}" "${src}.away"
+	spawn_lxd "${d}"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/p1 | jq -r .metadata.status)" "Unavailable" "status without source"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c4 | jq -r .metadata.name)" "c4" "instance on an unavailable pool"
+	shutdown_lxd "${d}"
+	mv "${src}.away" "${src}"
+	spawn_lxd "${d}"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/p1 | jq -r .metadata.status)" "Created" "status with the source back"
+	lxc_in "${d}" start c4
+	lxc_in "${d}" exec c4 -- true
 	lxc_in "${d}" delete -f c4
 
 	# Deletion: the source is gone, events were sent.
