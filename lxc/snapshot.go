@@ -15,6 +15,7 @@ type cmdSnapshot struct {
 
 	flagStateful bool
 	flagNoExpiry bool
+	flagReuse    bool
 }
 
 func (c *cmdSnapshot) command() *cobra.Command {
@@ -29,8 +30,9 @@ snapN is used.
 		RunE: c.run,
 	}
 
-	cmd.Flags().BoolVar(&c.flagStateful, "stateful", false, "Whether or not to snapshot the instance's running state (not supported)")
+	cmd.Flags().BoolVar(&c.flagStateful, "stateful", false, "Whether or not to snapshot the instance's running state")
 	cmd.Flags().BoolVar(&c.flagNoExpiry, "no-expiry", false, "Ignore any configured auto-expiry for the instance")
+	cmd.Flags().BoolVar(&c.flagReuse, "reuse", false, "If the snapshot name already exists, delete and create a new one")
 	return cmd
 }
 
@@ -62,6 +64,22 @@ func (c *cmdSnapshot) run(cmd *cobra.Command, args []string) error {
 	d, err := c.global.conf.GetInstanceServer(remote)
 	if err != nil {
 		return err
+	}
+
+	// --reuse replaces a snapshot of that name, as the stock client does: deleted first, then taken again.
+	if c.flagReuse && req.Name != "" {
+		_, _, err = d.GetInstanceSnapshot(name, req.Name)
+		if err == nil {
+			op, err := d.DeleteInstanceSnapshot(name, req.Name)
+			if err != nil {
+				return err
+			}
+
+			err = op.Wait()
+			if err != nil {
+				return err
+			}
+		}
 	}
 
 	op, err := d.CreateInstanceSnapshot(name, req)

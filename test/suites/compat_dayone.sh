@@ -241,6 +241,22 @@ c2,STOPPED,0" "after the refused stateful actions"
 	lxc_in "${d}" start c2 --stateless
 	lxc_in "${d}" stop c2 --force
 
+	# snapshot --reuse replaces a snapshot of the same name; without it, the name is taken.
+	local taken
+	lxc_in "${d}" snapshot c2 s0
+	taken=$(local_curl "${d}" /1.0/instances/c2/snapshots/s0 | jq -r .metadata.created_at)
+	assert_fails lxc_in "${d}" snapshot c2 s0
+	for cli in "lxc_in ${d}" stk; do
+		sleep 1
+		${cli} snapshot c2 s0 --reuse
+		assert_eq "$(local_curl "${d}" /1.0/instances/c2/snapshots | jq -r '.metadata | length')" "1" "snapshots after --reuse"
+		[ "$(local_curl "${d}" /1.0/instances/c2/snapshots/s0 | jq -r .metadata.created_at)" != "${taken}" ] ||
+			fail "snapshot --reuse kept the old snapshot"
+		taken=$(local_curl "${d}" /1.0/instances/c2/snapshots/s0 | jq -r .metadata.created_at)
+	done
+
+	lxc_in "${d}" delete c2/s0
+
 	# start resumes a frozen instance, as the stock client's does.
 	lxc_in "${d}" pause c1
 	lxc_in "${d}" start c1
