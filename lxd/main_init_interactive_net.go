@@ -51,7 +51,7 @@ func validBridgeAddress(family int) func(string) error {
 		}
 
 		if (family == 4) != (ip.To4() != nil) {
-			return fmt.Errorf("Not an IPv%d address: %s", family, value)
+			return fmt.Errorf("Not an IPv%d address %q", family, value)
 		}
 
 		return nil
