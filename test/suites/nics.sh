@@ -219,6 +219,14 @@ test_nics_hotplug() {
 	assert_contains "${FAIL_OUTPUT}" "nobr0"
 	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.devices | keys | join(",")')" "" "devices after a refused hot plug"
 	assert_eq "$(nsx ip -o link | grep -c veth || true)" "0" "veths left by a refused hot plug"
+
+	# A name the container already uses: refused, its own interface stays where it is.
+	lxc_in "${d}" config device add c1 eth1 nic nictype=p2p host_name=dup1 >/dev/null
+	assert_fails lxc_in "${d}" config device add c1 eth2 nic nictype=p2p name=eth1 host_name=dup2
+	lxc_in "${d}" exec c1 -- ip link show eth1 >/dev/null || fail "the container lost its eth1 to a refused hot plug"
+	nsx ip link show dup1 >/dev/null || fail "the host side of eth1 went with a refused hot plug"
+	assert_fails nsx ip link show dup2
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1 | jq -r '.metadata.devices | keys | join(",")')" "eth1" "devices after a refused hot plug"
 	lxc_in "${d}" delete -f c1
 }
 

@@ -328,18 +328,21 @@ func (d *Driver) PlugNIC(name string, device string, dev map[string]string) erro
 		return fmt.Errorf("device %q: %w", device, err)
 	}
 
+	// The interface is named moving in the container until it is renamed: a name the container already uses
+	// fails the rename and leaves the container's own interface alone.
+	current := moving
 	err = inNetns(pid, "ip", "link", "set", "dev", moving, "name", iface)
 	if err == nil {
+		current = iface
 		err = inNetns(pid, "ip", "link", "set", "dev", iface, "up")
 	}
 
 	if err != nil {
 		// Give the interface back (a physical one to the host, under its name), or remove what was made for it.
 		back := moving
-		if inNetns(pid, "ip", "link", "set", "dev", iface, "netns", strconv.Itoa(os.Getpid())) == nil {
-			_ = run("ip", "link", "set", "dev", iface, "name", back)
-		} else {
-			_ = inNetns(pid, "ip", "link", "set", "dev", moving, "netns", strconv.Itoa(os.Getpid()))
+		_ = inNetns(pid, "ip", "link", "set", "dev", current, "down")
+		if inNetns(pid, "ip", "link", "set", "dev", current, "netns", strconv.Itoa(os.Getpid())) == nil && current != back {
+			_ = run("ip", "link", "set", "dev", current, "name", back)
 		}
 
 		if created != "" {
