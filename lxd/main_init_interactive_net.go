@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -108,16 +110,12 @@ func askNetworking(a *asker, config *initPreseed, d client.InstanceServer, _ *ap
 	}
 }
 
-// askExistingInterface attaches the default profile to an existing network or host interface, when asked to.
-func askExistingInterface(a *asker, config *initPreseed, d client.InstanceServer) error {
+// askExistingInterface attaches the default profile's eth0 to an existing interface of this host (as LXD 5.0.2 does,
+// the interface is looked up where lxd init runs): bridged on a bridge, macvlan otherwise.
+func askExistingInterface(a *asker, config *initPreseed, _ client.InstanceServer) error {
 	profile := &config.Node.Profiles[0]
 	existing, err := a.askBool("Would you like to configure LXD to use an existing bridge or host interface? (yes/no) [default=no]: ", "no")
 	if err != nil || !existing {
-		return err
-	}
-
-	networks, err := d.GetNetworks()
-	if err != nil {
 		return err
 	}
 
@@ -127,28 +125,16 @@ func askExistingInterface(a *asker, config *initPreseed, d client.InstanceServer
 			return err
 		}
 
-		var found *api.Network
-		for i := range networks {
-			if networks[i].Name == name {
-				found = &networks[i]
-			}
-		}
-
-		if found == nil {
+		_, err = os.Stat(filepath.Join("/sys/class/net", name))
+		if err != nil || strings.Contains(name, "/") {
 			_, _ = fmt.Fprintln(a.out, "The requested interface doesn't exist. Please choose another one.")
 			continue
 		}
 
-		dev := map[string]string{"type": "nic", "name": "eth0"}
-		switch {
-		case found.Managed:
-			dev["network"] = found.Name
-		case found.Type == "bridge":
+		dev := map[string]string{"type": "nic", "nictype": "macvlan", "name": "eth0", "parent": name}
+		_, err = os.Stat(filepath.Join("/sys/class/net", name, "bridge"))
+		if err == nil {
 			dev["nictype"] = "bridged"
-			dev["parent"] = found.Name
-		default:
-			dev["nictype"] = "macvlan"
-			dev["parent"] = found.Name
 		}
 
 		profile.Devices["eth0"] = dev

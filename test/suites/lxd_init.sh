@@ -137,6 +137,15 @@ test_lxd_init_stock() {
 	assert_contains "${out_ours}" "  images.auto_update_interval: \"0\""
 	assert_eq "$(init_stock "${d1}" --dump | init_normalize "${d1}")" "$(init_stock "${d2}" --dump | init_normalize "${d2}")" \
 		"state after our interactive init and stock's"
+	# An existing interface of this host for eth0: a macvlan nic, which the default profile's managed eth0 refuses;
+	# the same questions and error as stock's, nothing changed.
+	before=$(init_stock "${d1}" --dump)
+	answers=$'\nno\n\nno\nyes\nnosuchif0\nlo\n\nno\nno\n'
+	out_ours=$(printf '%s' "${answers}" | init_ours "${d1}" 2>&1) && fail "ours accepted a macvlan eth0 over a managed one"
+	out_stock=$(printf '%s' "${answers}" | init_stock "${d2}" 2>&1) && fail "stock accepted a macvlan eth0 over a managed one"
+	assert_eq "${out_ours}" "${out_stock}" "interactive questions for an existing interface"
+	assert_contains "${out_ours}" "The requested interface doesn't exist. Please choose another one."
+	assert_eq "$(init_stock "${d1}" --dump)" "${before}" "state after a failed interactive init"
 	assert_fails sh -c "printf '\n' | LXD_DIR='${d1}' '${LXD_BIN}' init"
 	assert_contains "${FAIL_OUTPUT}" "Error: EOF"
 }
