@@ -21,6 +21,9 @@ type cmdInit struct {
 	flagEmpty     bool
 	flagType      string
 	flagVM        bool
+	flagDevice    []string
+	flagNetwork   string
+	flagStorage   string
 }
 
 func (c *cmdInit) command() *cobra.Command {
@@ -47,6 +50,9 @@ func (c *cmdInit) addFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&c.flagEmpty, "empty", false, "Create an empty instance")
 	cmd.Flags().StringVarP(&c.flagType, "type", "t", "", "Instance type")
 	cmd.Flags().BoolVar(&c.flagVM, "vm", false, "Create a virtual machine")
+	cmd.Flags().StringArrayVarP(&c.flagDevice, "device", "d", nil, "New key/value to apply to a specific device")
+	cmd.Flags().StringVarP(&c.flagNetwork, "network", "n", "", "Network name")
+	cmd.Flags().StringVarP(&c.flagStorage, "storage", "s", "", "Storage pool name")
 }
 
 func (c *cmdInit) run(cmd *cobra.Command, args []string) error {
@@ -231,6 +237,16 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		} else {
 			fmt.Fprintf(cmd.OutOrStdout(), "Creating %s\n", name)
 		}
+	}
+
+	profiles := req.Profiles
+	if profiles == nil {
+		profiles = []string{"default"}
+	}
+
+	req.Devices, err = c.instanceDevices(d, profiles)
+	if err != nil {
+		return nil, "", "", err
 	}
 
 	op, err := d.CreateInstance(req)

@@ -305,3 +305,40 @@ test_compat_dayone_all_projects() {
 	assert_fails lxc_in "${d}" list --all-projects --project default
 	assert_contains "${FAIL_OUTPUT}" "can't specify --project with --all-projects"
 }
+
+test_compat_dayone_devices() {
+	local d="${TEST_TMP}/d" conf="${TEST_TMP}/conf" cli
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+
+	stk() {
+		LXD_DIR="${d}" stock_lxc "${conf}" "$@"
+	}
+
+	# -s puts the root disk on a pool, -d overrides a key of a device of the instance or of its profiles.
+	stk init bb s1 -s default -d root,size=2GiB >/dev/null 2>&1
+	stk init bb s2 -d root,size=1GiB >/dev/null 2>&1
+	lxc_in "${d}" init bb o1 -s default -d root,size=2GiB >/dev/null
+	lxc_in "${d}" init bb o2 -d root,size=1GiB >/dev/null
+	assert_eq "$(lxc_in "${d}" config device show o1)" "$(stk config device show s1)" "-s and -d"
+	assert_eq "$(lxc_in "${d}" config device show o2)" "$(stk config device show s2)" "-d on a profile device"
+	assert_eq "$(lxc_in "${d}" config device show o2)" "root:
+  path: /
+  pool: default
+  size: 1GiB
+  type: disk" "-d on a profile device"
+
+	# What cannot be found is refused before anything is created.
+	for cli in "lxc_in ${d}" stk; do
+		assert_fails ${cli} init bb e1 -d eth0,mtu=1400
+		assert_contains "${FAIL_OUTPUT,,}" 'cannot override config for device "eth0": device not found in profile devices'
+		assert_fails ${cli} init bb e1 -n nonet
+		assert_contains "${FAIL_OUTPUT,,}" 'failed loading network "nonet"'
+		assert_fails ${cli} init bb e1 -s nopool
+		assert_contains "${FAIL_OUTPUT,,}" 'failed loading storage pool "nopool"'
+		assert_fails ${cli} init bb e1 -d root
+		assert_contains "${FAIL_OUTPUT,,}" "bad device override syntax, expecting <device>,<key>=<value>: root"
+	done
+
+	assert_no_instance "${d}" e1
+}
