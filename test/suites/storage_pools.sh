@@ -186,6 +186,17 @@ test_storage_pools_btrfs() {
 	assert_eq "$(pool_subvolumes "${mnt}" | tr '\n' ' ')" \
 		"containers-snapshots/c1/s0/rootfs containers-snapshots/c2/s0/rootfs containers/c1/rootfs containers/c2/rootfs images/${base}/rootfs " "subvolumes"
 
+	# A copy to another pool (the stock client's -s), with its snapshot, and back to btrfs as subvolumes.
+	LXD_DIR="${d}" stock_lxc "${stock}" copy c1 x1 -s default
+	[ -d "${d}/storage-pools/default/containers/x1/rootfs" ] || fail "x1 is not on the default pool"
+	assert_eq "$(cat "${d}/storage-pools/default/containers-snapshots/x1/s0/rootfs/root/state")" "one" "snapshot copied across pools"
+	LXD_DIR="${d}" stock_lxc "${stock}" copy x1 x2 -s b1
+	btrfs subvolume show "${mnt}/containers/x2/rootfs" >/dev/null || fail "x2 is not a subvolume"
+	assert_eq "$(btrfs property get -ts "${mnt}/containers-snapshots/x2/s0/rootfs" ro)" "ro=true" "copied snapshot read-only"
+	lxc_in "${d}" start x2
+	assert_eq "$(lxc_in "${d}" exec x2 -- cat /root/state)" "one" "content copied back"
+	lxc_in "${d}" delete -f x1 x2
+
 	# A root disk size: a 100MB write inside the container fails.
 	op=$(local_curl "${d}" /1.0/instances -X POST -d '{"name": "q1", "source": {"type": "image", "alias": "bb"},
 		"devices": {"root": {"type": "disk", "path": "/", "pool": "b1", "size": "50MiB"}}}' | jq -r .operation)
@@ -256,6 +267,7 @@ test_storage_pools_btrfs() {
 	! losetup -a | grep -q "${d}/disks/b3.img" || fail "loop device of b3 left"
 
 	# Deletion refused while used, then nothing left: no mount, loop device, loop file or subvolume.
+	LXD_DIR="${d}" stock_lxc "${stock}" launch bb k9 -s b1 >/dev/null
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc storage delete b1
 	for name in $(local_curl "${d}" /1.0/instances | jq -r '.metadata[]' | xargs -r -n1 basename); do
 		lxc_in "${d}" delete -f "${name}"
