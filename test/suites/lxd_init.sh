@@ -178,16 +178,21 @@ test_lxd_init_ours() {
 	lxc_in "${d}" exec c1 -- ip link show eth0 >/dev/null || fail "no eth0 in the container"
 	lxc_in "${d}" delete -f c1
 
-	# A preseed creating a network and a profile; a failing one undoes its network and its config change.
-	printf 'networks:\n- name: initbr1\n  config:\n    ipv4.address: 10.203.9.1/24\n    ipv6.address: none\nprofiles:\n- name: p2\n  devices:\n    eth1:\n      type: nic\n      network: initbr1\n      name: eth1\n' |
+	# A preseed creating a network, a dir pool at a source of its own and a profile using both; a failing one undoes
+	# its network, its pool and its config change.
+	mkdir -p "${TEST_TMP}/src"
+	printf 'networks:\n- name: initbr1\n  config:\n    ipv4.address: 10.203.9.1/24\n    ipv6.address: none\nstorage_pools:\n- name: pool1\n  driver: dir\n  config:\n    source: %s\nprofiles:\n- name: p2\n  devices:\n    eth1:\n      type: nic\n      network: initbr1\n      name: eth1\n    root:\n      type: disk\n      path: /\n      pool: pool1\n' "${TEST_TMP}/src" |
 		init_ours "${d}" --preseed
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/pool1 | jq -r '.metadata.config.source')" "${TEST_TMP}/src" "preseed pool"
 	assert_eq "$(local_curl "${d}" /1.0/networks/initbr1 | jq -r '.metadata.config["ipv4.address"]')" "10.203.9.1/24" "preseed network"
 	assert_eq "$(local_curl "${d}" /1.0/profiles/p2 | jq -r '.metadata.devices.eth1.network')" "initbr1" "preseed profile"
 	before=$(init_ours "${d}" --dump)
-	assert_fails sh -c "printf 'config:\n  images.auto_update_interval: 9\nnetworks:\n- name: initbr2\n  config:\n    ipv4.address: none\n    ipv6.address: none\nprofiles:\n- name: p3\n  devices:\n    bad:\n      type: bogus\n' | LXD_DIR='${d}' '${LXD_BIN}' init --preseed"
+	assert_fails sh -c "printf 'config:\n  images.auto_update_interval: 9\nnetworks:\n- name: initbr2\n  config:\n    ipv4.address: none\n    ipv6.address: none\nstorage_pools:\n- name: pool2\n  driver: dir\nprofiles:\n- name: p3\n  devices:\n    bad:\n      type: bogus\n' | LXD_DIR='${d}' '${LXD_BIN}' init --preseed"
 	assert_contains "${FAIL_OUTPUT}" 'Error: Failed to create profile "p3"'
 	assert_eq "$(init_ours "${d}" --dump)" "${before}" "state after a failed preseed"
 	assert_eq "$(local_curl "${d}" /1.0/networks/initbr2 | jq -r .error_code)" "404" "network of a failed preseed"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/pool2 | jq -r .error_code)" "404" "pool of a failed preseed"
+	[ ! -e "${d}/storage-pools/pool2" ] || fail "the directory of a failed preseed's pool is left"
 
 	# Interactive: the server made available on the namespace's loopback with a trust password typed twice (the
 	# first pair differing), after a refused address and port.
