@@ -210,8 +210,13 @@ func (m *Manager) prepareNIC(ctx context.Context, name string, config map[string
 // recorded, the nics on managed networks attached, and the host sides of veth nics named and recorded
 // (volatile.<device>.host_name, cleared by stoppedNICs). It returns the devices with their nics resolved.
 func (m *Manager) startNICs(ctx context.Context, name string, config map[string]string, devices map[string]map[string]string) (map[string]map[string]string, error) {
+	err := checkNICNames(devices)
+	if err != nil {
+		return nil, err
+	}
+
 	hw := missingHWAddrs(config, devices)
-	err := m.setVolatileTx(ctx, name, hw)
+	err = m.setVolatileTx(ctx, name, hw)
 	if err != nil {
 		return nil, err
 	}
@@ -319,6 +324,11 @@ func runningNIC(config map[string]string, device string, dev map[string]string) 
 // volatile keys to change with the instance's record ("" removes one) and the reverter whose Fail undoes what was
 // done; on error, it is undone already.
 func (m *Manager) updateNICs(ctx context.Context, name string, config map[string]string, oldDevices, newDevices map[string]map[string]string) (map[string]string, *revert.Reverter, error) {
+	err := checkNICNames(newDevices)
+	if err != nil {
+		return nil, nil, err
+	}
+
 	r := revert.New()
 	defer r.Fail()
 	before, after := nicDevices(oldDevices), nicDevices(newDevices)
@@ -498,4 +508,25 @@ func onlyLimits(a, b map[string]string) bool {
 	}
 
 	return true
+}
+
+// checkNICNames refuses two nics giving the container the same interface name.
+func checkNICNames(devices map[string]map[string]string) error {
+	nics := nicDevices(devices)
+	seen := map[string]string{}
+	for _, device := range sortedDevices(nics) {
+		iface := nics[device]["name"]
+		if iface == "" {
+			iface = device
+		}
+
+		other, ok := seen[iface]
+		if ok {
+			return errs.Invalid("devices %q and %q both name the interface %q in the instance", other, device, iface)
+		}
+
+		seen[iface] = device
+	}
+
+	return nil
 }

@@ -258,3 +258,20 @@ func TestManagerNICsUpdateUndone(t *testing.T) {
 		t.Fatalf("got eth0 %+v (%v), eth1 %v, want eth0's entry back as it was and none for eth1", nic, ok, added)
 	}
 }
+
+func TestManagerNICsSameName(t *testing.T) {
+	m, _ := testManager(t)
+	ctx := context.Background()
+	err := m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inst, _ := m.load(ctx, "c1")
+	put := api.InstancePut{Profiles: []string{"default"}, Config: inst.Config, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "nictype": "p2p"}, "net1": {"type": "nic", "nictype": "p2p", "name": "eth0"}}}
+	err = m.Update(ctx, "c1", put)
+	if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), `devices "eth0" and "net1" both name the interface "eth0"`) {
+		t.Fatalf("got %v, want the clash refused", err)
+	}
+}
