@@ -54,8 +54,10 @@ func (c *cmdInit) instanceDevices(d client.InstanceServer, profiles []string) (m
 			return nil, fmt.Errorf("failed loading network %q: %w", c.flagNetwork, err)
 		}
 
+		// A managed network is named as such when the server knows nics on managed networks; otherwise, as for an
+		// unmanaged one, the nic is bridged to it (or macvlan on it).
 		nic := map[string]string{"type": "nic", "network": network.Name, "name": "eth0"}
-		if !network.Managed {
+		if !network.Managed || !d.HasExtension("instance_nic_network") {
 			nic = map[string]string{"type": "nic", "nictype": "macvlan", "parent": network.Name, "name": "eth0"}
 			if network.Type == "bridge" {
 				nic["nictype"] = "bridged"

@@ -308,12 +308,25 @@ test_compat_dayone_all_projects() {
 
 test_compat_dayone_devices() {
 	local d="${TEST_TMP}/d" conf="${TEST_TMP}/conf" cli
+	# The daemon runs in a namespace of the test's own: it creates a bridge.
+	make_netns
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
 
 	stk() {
 		LXD_DIR="${d}" stock_lxc "${conf}" "$@"
 	}
+
+	# -n attaches eth0 to a managed network.
+	lxc_in "${d}" network create n1 ipv4.address=none ipv6.address=none >/dev/null
+	stk init bb s3 -n n1 >/dev/null 2>&1
+	lxc_in "${d}" init bb o3 -n n1 >/dev/null
+	assert_eq "$(lxc_in "${d}" config device show o3)" "$(stk config device show s3)" "-n"
+	if local_curl "${d}" /1.0 | jq -e '.metadata.api_extensions | index("instance_nic_network")' >/dev/null; then
+		assert_contains "$(lxc_in "${d}" config device show o3)" "network: n1" "-n"
+	else
+		assert_contains "$(lxc_in "${d}" config device show o3)" "parent: n1" "-n"
+	fi
 
 	# -s puts the root disk on a pool, -d overrides a key of a device of the instance or of its profiles.
 	stk init bb s1 -s default -d root,size=2GiB >/dev/null 2>&1
