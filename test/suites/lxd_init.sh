@@ -205,4 +205,13 @@ test_lxd_init_ours() {
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["core.https_address"]')" "127.0.0.1:${port}" "https address"
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["core.trust_password"]')" "true" "trust password set"
 	assert_contains "$(init_ours "${d}" --dump)" "  core.trust_password: true"
+
+	# The stored password survives a preseed that changes another key, and the undoing of a failed one (both send
+	# the configuration back with the password masked).
+	local hash
+	hash=$(LXD_DIR="${d}" "${LXD_BIN}" sql global "SELECT value FROM config WHERE key = 'core.trust_password'")
+	printf 'config:\n  images.auto_update_interval: 5\n' | init_ours "${d}" --preseed
+	assert_fails sh -c "printf 'config:\n  images.auto_update_interval: 7\nprofiles:\n- name: p9\n  devices:\n    bad:\n      type: bogus\n' | LXD_DIR='${d}' '${LXD_BIN}' init --preseed"
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["images.auto_update_interval"]')" "5" "config after a failed preseed"
+	assert_eq "$(LXD_DIR="${d}" "${LXD_BIN}" sql global "SELECT value FROM config WHERE key = 'core.trust_password'")" "${hash}" "stored trust password"
 }
