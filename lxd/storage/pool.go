@@ -1,6 +1,8 @@
-// Package storage holds instance root filesystems on a storage pool. The dir pool keeps one read-only base per
-// image (and per id shift), unpacked once, and gives each container an overlayfs root: the base as lower layer,
-// and an upper and a work directory of its own, so creating a container copies nothing.
+// Package storage holds instance root filesystems on storage pools. Every pool keeps one read-only base per image
+// (and per id shift), unpacked once, and makes each container from it without copying: on a dir pool an overlayfs
+// root (the base as lower layer, an upper and a work directory of its own), on a btrfs pool a snapshot of the
+// base's subvolume. Pools (pools.go) routes each container to the pool holding it; the pools' records and drivers
+// are managed in service.go, the drivers themselves in lxd/storage/drivers.
 package storage
 
 import (
@@ -27,8 +29,9 @@ import (
 // DefaultPool is the name of the pool created at first start.
 const DefaultPool = "default"
 
-// Pool is a dir storage pool: images/<base>/rootfs holds the bases and containers/<name>/ the containers, each
-// with upper/, work/, rootfs/ (the overlay mount point) and a "lower" file naming its base.
+// Pool is the volumes of one storage pool: images/<base>/rootfs holds the bases and containers/<name>/ the
+// containers, each with rootfs/ and a "lower" file naming its base, plus upper/ and work/ when rootfs/ is an overlay
+// mount point (dir) rather than a volume of its own (btrfs).
 type Pool struct {
 	name string
 	dir  string

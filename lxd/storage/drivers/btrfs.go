@@ -104,7 +104,12 @@ func DefaultLoopSize(dir string) int64 {
 func (d *btrfs) Create(p *Pool) error {
 	if p.Config["source"] != "" && d.loopFile(p) == "" {
 		src := filepath.Clean(p.Config["source"])
-		err := os.MkdirAll(src, 0o711)
+		st, err := os.Stat(src)
+		if err == nil && !st.IsDir() {
+			return errs.Invalid("source %q is neither a directory on a btrfs file system nor a loop file (*.img)", src)
+		}
+
+		err = os.MkdirAll(src, 0o711)
 		if err != nil {
 			return wrapf(err, "creating %s", src)
 		}
