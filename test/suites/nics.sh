@@ -48,6 +48,10 @@ test_nics_bridged() {
 
 	out=$(lxc_in "${d}" list c1 --format csv -c n4)
 	assert_eq "${out}" "c1,10.217.40.2 (eth0)" "IPV4 column"
+	lxc_in "${d}" exec c1 -- ip -6 addr add fd42:217:40::2/64 dev eth0
+	assert_eq "$(lxc_in "${d}" list c1 --format csv -c 6)" "fd42:217:40::2 (eth0)" "IPV6 column"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" list c1 --format csv -c 6)" "fd42:217:40::2 (eth0)" "stock IPV6 column"
+	assert_eq "$(local_curl "${d}" /1.0/instances/c1/state | jq -r '.metadata.network.eth0.addresses[] | select(.address=="fd42:217:40::2") | .netmask + " " + .scope')" "64 global" "IPv6 prefix and scope"
 	assert_eq "$(nic_state "${d}" c1 eth0 hwaddr)" "${hw1}" "hwaddr in the state"
 	assert_eq "$(nic_state "${d}" c1 eth0 host_name)" "${host1}" "host_name in the state"
 	assert_eq "$(nic_state "${d}" c1 eth0 state)" "up" "state of eth0"
