@@ -24,6 +24,7 @@ type cmdInit struct {
 	flagDevice    []string
 	flagNetwork   string
 	flagStorage   string
+	flagTarget    string
 }
 
 func (c *cmdInit) command() *cobra.Command {
@@ -53,6 +54,7 @@ func (c *cmdInit) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&c.flagDevice, "device", "d", nil, "New key/value to apply to a specific device")
 	cmd.Flags().StringVarP(&c.flagNetwork, "network", "n", "", "Network name")
 	cmd.Flags().StringVarP(&c.flagStorage, "storage", "s", "", "Storage pool name")
+	cmd.Flags().StringVar(&c.flagTarget, "target", "", "Cluster member name")
 }
 
 func (c *cmdInit) run(cmd *cobra.Command, args []string) error {
@@ -237,6 +239,20 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		} else {
 			fmt.Fprintf(cmd.OutOrStdout(), "Creating %s\n", name)
 		}
+	}
+
+	// A cluster member is only for a cluster, as LXD answers; this client sends requests to no given member.
+	if c.flagTarget != "" {
+		server, _, err := d.GetServer()
+		if err != nil {
+			return nil, "", "", err
+		}
+
+		if !server.Environment.ServerClustered {
+			return nil, "", "", errors.New("target only allowed when clustered")
+		}
+
+		return nil, "", "", fmt.Errorf("cluster member %q: requests to a given cluster member are not supported", c.flagTarget)
 	}
 
 	profiles := req.Profiles

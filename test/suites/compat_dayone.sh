@@ -353,5 +353,8 @@ test_compat_dayone_devices() {
 		assert_contains "${FAIL_OUTPUT,,}" "bad device override syntax, expecting <device>,<key>=<value>: root"
 	done
 
+	assert_fails lxc_in "${d}" init bb e1 --target m1
+	assert_contains "${FAIL_OUTPUT}" "target only allowed when clustered"
+
 	assert_no_instance "${d}" e1
 }
