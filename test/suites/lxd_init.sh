@@ -216,3 +216,27 @@ test_lxd_init_ours() {
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["images.auto_update_interval"]')" "5" "config after a failed preseed"
 	assert_eq "$(LXD_DIR="${d}" "${LXD_BIN}" sql global "SELECT value FROM config WHERE key = 'core.trust_password'")" "${hash}" "stored trust password"
 }
+
+# Against the stock daemon: --auto with every flag (listener, trust password, a loop pool named by --storage-pool)
+# gives the state stock's gives.
+test_lxd_init_stock_flags() {
+	local d1="${TEST_TMP}/d1" d2="${TEST_TMP}/d2" flags
+	make_netns
+	spawn_stock_lxd "${d1}"
+	make_netns
+	spawn_stock_lxd "${d2}"
+
+	flags=(--auto --network-address 127.0.0.1 --network-port 18450 --trust-password secret)
+	if LXD_DIR="${d1}" /usr/bin/lxc query /1.0 | jq -e '.environment.storage_supported_drivers[] | select(.Name == "btrfs")' >/dev/null; then
+		flags+=(--storage-backend btrfs --storage-create-loop 1 --storage-pool big)
+	fi
+
+	init_ours "${d1}" "${flags[@]}"
+	init_stock "${d2}" "${flags[@]}"
+	assert_eq "$(init_stock "${d1}" --dump | init_normalize "${d1}")" "$(init_stock "${d2}" --dump | init_normalize "${d2}")" \
+		"state after our --auto with flags and stock's"
+	assert_contains "$(init_ours "${d1}" --dump)" $'config:\n  core.https_address: 127.0.0.1:18450\n  core.trust_password: true'
+	if [ "${#flags[@]}" -gt 7 ]; then
+		assert_contains "$(init_ours "${d1}" --dump)" $'    size: 1GB\n    source: '"${d1}"$'/disks/big.img\n  description: ""\n  name: big\n  driver: btrfs'
+	fi
+}
