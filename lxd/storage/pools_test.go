@@ -192,6 +192,7 @@ func TestPoolsDirAndBtrfs(t *testing.T) {
 		}
 
 		names = append(names, "b1")
+		t.Cleanup(func() { _ = drivers.UnmountPath(filepath.Join(dir, "storage-pools", "b1")) })
 	}
 
 	for _, name := range names {
@@ -282,6 +283,8 @@ func TestOpenPoolsRemovesPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	t.Cleanup(func() { _ = drv.Delete(dp) })
 
 	_, err = drv.Mount(dp)
 	if err != nil {

@@ -464,7 +464,13 @@ func (ps *Pools) Update(ctx context.Context, name string, put api.StoragePoolPut
 			return err
 		}
 
-		return tx.UpdateStoragePool(ctx, name, put.Description, config)
+		err = tx.UpdateStoragePool(ctx, name, put.Description, config)
+		if err != nil {
+			return err
+		}
+
+		// Applied last: an error rolls the record back.
+		return drv.Update(svc.driverPool(db.StoragePool{Name: name, Config: config}), row.Config)
 	})
 }
 

@@ -160,6 +160,10 @@ test_storage_pools_btrfs() {
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b1 | jq -r .metadata.config.size)" "2GiB" "size"
 	grep -q " ${mnt} .* - btrfs " /proc/self/mountinfo || fail "b1 is not mounted"
 	grep " ${mnt} " /proc/self/mountinfo | grep -q noatime || fail "b1 lacks its mount options"
+	LXD_DIR="${d}" stock_lxc "${stock}" storage set b1 btrfs.mount_options=noatime,compress=zstd
+	grep " ${mnt} " /proc/self/mountinfo | grep -q "compress=zstd" || fail "b1 was not remounted with its new options"
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc storage set b1 btrfs.mount_options=bogus_option
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b1 | jq -r '.metadata.config["btrfs.mount_options"]')" "noatime,compress=zstd" "options kept after a refused change"
 	losetup -a | grep -q "${img}" || fail "no loop device on ${img}"
 	total=$(local_curl "${d}" /1.0/storage-pools/b1/resources | jq .metadata.space.total)
 	[ "${total}" -gt $((1800 * 1024 * 1024)) ] || fail "space total ${total}"
@@ -203,11 +207,11 @@ test_storage_pools_btrfs() {
 	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=60" | jq -r .metadata.status)" "Success" "q1 created"
 	lxc_in "${d}" start q1
 	lxc_in "${d}" exec q1 -- dd if=/dev/zero of=/root/small bs=1M count=10
-	assert_fails lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/zero of=/root/big bs=1M count=100 && sync /root/big'
+	assert_fails lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/urandom of=/root/big bs=1M count=100 && sync /root/big'
 	lxc_in "${d}" exec q1 -- rm -f /root/big
 	# A larger size applies at once; the pool of a root disk cannot change.
 	LXD_DIR="${d}" stock_lxc "${stock}" config device set q1 root size=300MiB
-	lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/zero of=/root/big bs=1M count=100 && sync /root/big'
+	lxc_in "${d}" exec q1 -- sh -c 'dd if=/dev/urandom of=/root/big bs=1M count=100 && sync /root/big'
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${stock}" /usr/bin/lxc config device set q1 root pool=default
 	assert_eq "$(local_curl "${d}" /1.0/instances/q1 | jq -r '.metadata.devices.root.pool')" "b1" "root pool kept"
 	lxc_in "${d}" delete -f q1

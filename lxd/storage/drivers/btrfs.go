@@ -212,6 +212,26 @@ func (d *btrfs) Unmount(p *Pool) error {
 	return UnmountPath(p.MountPath)
 }
 
+// Update remounts a loop-backed pool with its new btrfs.mount_options.
+func (d *btrfs) Update(p *Pool, old map[string]string) error {
+	opts := p.Config["btrfs.mount_options"]
+	if opts == old["btrfs.mount_options"] || d.loopFile(p) == "" || !IsMountPoint(p.MountPath) {
+		return nil
+	}
+
+	remount := "remount"
+	if opts != "" {
+		remount += "," + opts
+	}
+
+	_, err := run("mount", "-o", remount, p.MountPath)
+	if err != nil {
+		return errs.Invalid("applying btrfs.mount_options %q: %v", opts, err)
+	}
+
+	return nil
+}
+
 func (d *btrfs) Delete(p *Pool) error {
 	img := d.loopFile(p)
 	if img == "" {

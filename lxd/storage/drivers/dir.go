@@ -92,6 +92,8 @@ func (d *dir) Mount(p *Pool) (string, error) {
 
 func (d *dir) Unmount(p *Pool) error { return nil }
 
+func (d *dir) Update(p *Pool, old map[string]string) error { return nil }
+
 // Delete removes the source directory, left empty by the removal of the volumes.
 func (d *dir) Delete(p *Pool) error {
 	err := os.Remove(d.source(p))

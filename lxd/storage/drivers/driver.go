@@ -45,6 +45,9 @@ type Driver interface {
 	// Unmount releases what Mount took.
 	Unmount(p *Pool) error
 
+	// Update applies a configuration change to a mounted pool (old is the configuration before it).
+	Update(p *Pool, old map[string]string) error
+
 	// Delete removes the pool's storage (the volumes are gone already); what is missing is not an error.
 	Delete(p *Pool) error
 
