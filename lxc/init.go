@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -287,5 +288,24 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		}
 	}
 
+	networkHint(cmd.ErrOrStderr(), d, name)
 	return d, remote, name, nil
+}
+
+// networkHint tells, as the stock client does, how to give a network to a new instance that has no nic.
+func networkHint(w io.Writer, d client.InstanceServer, name string) {
+	inst, _, err := d.GetInstance(name)
+	if err != nil {
+		return
+	}
+
+	for _, dev := range inst.ExpandedDevices {
+		if dev["type"] == "nic" {
+			return
+		}
+	}
+
+	fmt.Fprint(w, "\nThe instance you are starting doesn't have any network attached to it.\n"+
+		"  To create a new network, use: lxc network create\n"+
+		"  To attach a network to an instance, use: lxc network attach\n\n")
 }

@@ -353,6 +353,11 @@ test_compat_dayone_devices() {
 		assert_contains "${FAIL_OUTPUT,,}" "bad device override syntax, expecting <device>,<key>=<value>: root"
 	done
 
+	# A new instance without a nic gets the stock client's hint on standard error; one with a nic does not.
+	assert_eq "$(lxc_in "${d}" init bb h1 -q 2>&1 >/dev/null)" "$(stk init bb h2 -q 2>&1 >/dev/null)" "network hint"
+	assert_contains "$(lxc_in "${d}" init bb h3 2>&1 >/dev/null)" "doesn't have any network attached to it"
+	assert_eq "$(lxc_in "${d}" init bb h4 -n n1 2>&1 >/dev/null)" "" "no hint with a nic"
+
 	assert_fails lxc_in "${d}" init bb e1 --target m1
 	assert_contains "${FAIL_OUTPUT}" "target only allowed when clustered"
 
