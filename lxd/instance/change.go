@@ -392,10 +392,6 @@ func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) 
 	unlock := m.lock(name)
 	defer unlock()
 
-	if m.driver.Status(name) != api.Running {
-		return nil
-	}
-
 	inst, err := m.load(ctx, name)
 	if err != nil {
 		return err
@@ -420,6 +416,13 @@ func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) 
 
 	_, oldDevices := Expand(before, inst.Config, inst.Devices)
 	_, newDevices := Expand(profiles, inst.Config, inst.Devices)
+	if m.driver.Status(name) != api.Running {
+		// Nothing to plug: the nics the profile no longer gives it leave their networks, new ones attach at its
+		// next start.
+		m.removedNICs(ctx, name, oldDevices, newDevices)
+		return nil
+	}
+
 	_, err = m.hotplugDisks(name, oldDevices, newDevices)
 	if err != nil {
 		return err

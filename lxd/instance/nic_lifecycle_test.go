@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -273,5 +274,49 @@ func TestManagerNICsSameName(t *testing.T) {
 	err = m.Update(ctx, "c1", put)
 	if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), `devices "eth0" and "net1" both name the interface "eth0"`) {
 		t.Fatalf("got %v, want the clash refused", err)
+	}
+}
+
+func TestManagerNICsProfileStopped(t *testing.T) {
+	m, _ := testManager(t)
+	nets := &fakeNetworks{attached: map[string]NIC{}}
+	m.networks = nets
+	ctx := context.Background()
+	p1 := db.Profile{Name: "p1", Config: map[string]string{}, Devices: map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "n1", "ipv4.address": "10.0.0.8"}}}
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.CreateProfile(ctx, p1)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Create(ctx, CreateArgs{Name: "c1", Profiles: []string{"default", "p1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, ok := nets.entry("c1/eth0")
+	if !ok {
+		t.Fatal("got no entry for the profile's nic, want it attached at creation")
+	}
+
+	// The profile's nic goes while the instance is stopped: it leaves its network.
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return tx.UpdateProfile(ctx, "p1", db.Profile{Name: "p1", Config: map[string]string{}, Devices: map[string]map[string]string{}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.ProfileUpdated(ctx, Profile{Name: p1.Name, Config: p1.Config, Devices: p1.Devices})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, ok = nets.entry("c1/eth0")
+	if ok {
+		t.Fatalf("got the entry still there (detached %v), want it gone with the profile's nic", nets.detached)
 	}
 }
