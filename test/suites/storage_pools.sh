@@ -43,6 +43,20 @@ test_storage_pools_dir() {
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default | jq -r .metadata.driver)" "dir" "default driver"
 	assert_contains "$(local_curl "${d}" /1.0/storage-pools/default | jq -c .metadata.used_by)" "/1.0/profiles/default"
 
+	# A daemon from before pools were recorded (no row, the default pool on disk with an instance on it): the start
+	# records the default pool at its path, and the instance keeps working.
+	lxc_in "${d}" launch bb c0
+	lxc_in "${d}" exec c0 -- sh -c 'echo old > /root/state'
+	LXD_DIR="${d}" "${LXD_BIN}" sql global "DELETE FROM storage_pools" >/dev/null
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools | jq -c .metadata)" '[]' "pools without rows"
+	shutdown_lxd "${d}"
+	spawn_lxd "${d}"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default | jq -r .metadata.config.source)" "${d}/storage-pools/default" "default pool recorded"
+	assert_contains "$(local_curl "${d}" /1.0/storage-pools/default | jq -c .metadata.used_by)" "/1.0/instances/c0"
+	lxc_in "${d}" start c0 2>/dev/null || true
+	assert_eq "$(lxc_in "${d}" exec c0 -- cat /root/state)" "old" "instance after the upgrade"
+	lxc_in "${d}" delete -f c0
+
 	# Creation by the stock client, at a source of our choosing.
 	LXD_DIR="${d}" stock_lxc "${stock}" storage create p1 dir source="${src}"
 	assert_contains "$(LXD_DIR="${d}" stock_lxc "${stock}" storage list --format csv)" "p1,dir,${src},,0,CREATED"
