@@ -84,7 +84,8 @@ func (ps *Pools) fallback() *Pool {
 		return all[0]
 	}
 
-	return &Pool{dir: filepath.Join(os.TempDir(), ".lxd-no-pool")}
+	drv, _ := drivers.Load("dir")
+	return &Pool{dir: filepath.Join(os.TempDir(), ".lxd-no-pool"), drv: drv}
 }
 
 func exists(path string) bool {

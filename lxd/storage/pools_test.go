@@ -356,3 +356,30 @@ func TestUnavailablePoolKeepsMissingContainers(t *testing.T) {
 		t.Fatalf("missing container with a pool unavailable: %v", err)
 	}
 }
+
+func TestNoPools(t *testing.T) {
+	ps := NewPools()
+	if ps.Has(DefaultPool) {
+		t.Fatal("an empty set has the default pool")
+	}
+
+	_, err := ps.ContainerBase("c1")
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("container on no pool: %v", err)
+	}
+
+	err = ps.SetSize("c1", "")
+	if err != nil {
+		t.Fatalf("size of a container on no pool: %v", err)
+	}
+
+	err = ps.CreateContainer(ContainerArgs{Pool: DefaultPool, Name: "c1"})
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("container on a missing pool: %v", err)
+	}
+
+	names, err := ps.Containers()
+	if err != nil || len(names) != 0 {
+		t.Fatalf("containers of no pool: %v, %v", names, err)
+	}
+}
