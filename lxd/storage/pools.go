@@ -253,11 +253,22 @@ func (ps *Pools) DeleteContainer(name string) error { return ps.locate(name).Del
 // repair leaves its record alone.
 func (ps *Pools) ContainerBase(name string) (string, error) {
 	base, err := ps.locate(name).ContainerBase(name)
-	if errors.Is(err, errs.ErrNotFound) && ps.svc != nil && len(ps.svc.failed) > 0 {
+	if errors.Is(err, errs.ErrNotFound) && ps.hasUnavailable() {
 		return "", fmt.Errorf("storage for %q may be on an unavailable storage pool: %w", name, errs.ErrBusy)
 	}
 
 	return base, err
+}
+
+// hasUnavailable reports whether a recorded pool could not be opened.
+func (ps *Pools) hasUnavailable() bool {
+	if ps.svc == nil {
+		return false
+	}
+
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return len(ps.svc.failed) > 0
 }
 
 // SetAsideContainer moves a container's storage to the orphans of its pool.

@@ -355,6 +355,17 @@ func TestUnavailablePoolKeepsMissingContainers(t *testing.T) {
 	if !errors.Is(err, errs.ErrBusy) {
 		t.Fatalf("missing container with a pool unavailable: %v", err)
 	}
+
+	// Once the unavailable pool is deleted, a container found nowhere is missing again.
+	err = ps.Delete(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = ps.ContainerBase("c1")
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("missing container after the deletion: %v", err)
+	}
 }
 
 func TestNoPools(t *testing.T) {

@@ -40,7 +40,7 @@ type service struct {
 	poolsDir string
 	disksDir string
 
-	// failed holds the pools that could not be opened, with the reason.
+	// failed holds the pools that could not be opened, with the reason (under Pools.mu).
 	failed map[string]error
 }
 
@@ -534,6 +534,10 @@ func (ps *Pools) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+
+	ps.mu.Lock()
+	delete(ps.svc.failed, name)
+	ps.mu.Unlock()
 
 	r.Success()
 	return nil
