@@ -65,4 +65,5 @@ var APIExtensions = []string{
 	"network_nat_address",
 	"storage",
 	"storage_btrfs_mount_options",
+	"network_counters_errors_dropped",
 }

@@ -31,24 +31,9 @@ func network(c *golxc.Container, pid int) map[string]api.InstanceStateNetwork {
 	}
 
 	links, linksErr := netnsLinks(pid)
-	lines := strings.Split(string(data), "\n")
-	for _, line := range lines[min(2, len(lines)):] {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-
-		name = strings.TrimSpace(name)
-		f := strings.Fields(rest)
-		if len(f) < 10 {
-			continue
-		}
-
+	for name, counters := range netDevCounters(string(data)) {
 		n := api.InstanceStateNetwork{Addresses: []api.InstanceStateNetworkAddress{}, Type: "broadcast", State: "up"}
-		n.Counters.BytesReceived, _ = strconv.ParseInt(f[0], 10, 64)
-		n.Counters.PacketsReceived, _ = strconv.ParseInt(f[1], 10, 64)
-		n.Counters.BytesSent, _ = strconv.ParseInt(f[8], 10, 64)
-		n.Counters.PacketsSent, _ = strconv.ParseInt(f[9], 10, 64)
+		n.Counters = counters
 		if name == "lo" {
 			n.Type = "loopback"
 		}
@@ -266,4 +251,35 @@ func parseLinks(linkDump []byte, addrDump []byte) (map[string]*link, error) {
 	}
 
 	return out, nil
+}
+
+// netDevCounters reads the counters of each interface in the text of /proc/<pid>/net/dev: after two header lines,
+// "name: " then the receive fields (bytes packets errs drop fifo frame compressed multicast) and the transmit ones
+// (bytes packets errs drop fifo colls carrier compressed).
+func netDevCounters(data string) map[string]api.InstanceStateNetworkCounters {
+	out := map[string]api.InstanceStateNetworkCounters{}
+	lines := strings.Split(data, "\n")
+	for _, line := range lines[min(2, len(lines)):] {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+
+		f := strings.Fields(rest)
+		if len(f) < 12 {
+			continue
+		}
+
+		v := func(i int) int64 {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			return n
+		}
+
+		out[strings.TrimSpace(name)] = api.InstanceStateNetworkCounters{
+			BytesReceived: v(0), PacketsReceived: v(1), ErrorsReceived: v(2), PacketsDroppedInbound: v(3),
+			BytesSent: v(8), PacketsSent: v(9), ErrorsSent: v(10), PacketsDroppedOutbound: v(11),
+		}
+	}
+
+	return out
 }

@@ -3,10 +3,12 @@ package lxc
 import (
 	"net"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 func TestConfigNICs(t *testing.T) {
@@ -166,5 +168,24 @@ func TestConfigPhysicalStopHook(t *testing.T) {
 		if kv[0] == "lxc.hook.stop" {
 			t.Fatalf("got %q, want no hook for a directory the shell cannot take quoted", kv[1])
 		}
+	}
+}
+
+func TestNetDevCounters(t *testing.T) {
+	data := `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0
+  eth0: 1500 10 3 4 0 0 0 1 900 7 5 6 0 0 0 0
+ short: 1 2 3
+`
+	got := netDevCounters(data)
+	want := map[string]api.InstanceStateNetworkCounters{
+		"lo": {BytesReceived: 120, PacketsReceived: 2, BytesSent: 120, PacketsSent: 2},
+		"eth0": {BytesReceived: 1500, PacketsReceived: 10, ErrorsReceived: 3, PacketsDroppedInbound: 4,
+			BytesSent: 900, PacketsSent: 7, ErrorsSent: 5, PacketsDroppedOutbound: 6},
+	}
+
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
