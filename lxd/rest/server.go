@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -11,6 +13,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/version"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/osarch"
@@ -57,7 +60,7 @@ func serverGet(s *state.State, r *http.Request) response.Response {
 	srv := api.Server{
 		ServerPut:       api.ServerPut{Config: cfg},
 		ServerUntrusted: serverUntrusted(req),
-		Environment:     serverEnvironment(s),
+		Environment:     serverEnvironment(r.Context(), s),
 	}
 
 	// The server belongs to no project; LXD names the one the request was sent for.
@@ -95,39 +98,70 @@ func serverUpdate(s *state.State, r *http.Request, replace bool) response.Respon
 	return response.EmptySyncResponse
 }
 
-func serverEnvironment(s *state.State) api.ServerEnvironment {
+func serverEnvironment(ctx context.Context, s *state.State) api.ServerEnvironment {
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	kernelArch := unix.ByteSliceToString(uts.Machine[:])
 	hostname, _ := os.Hostname()
 	osName, osVersion := osRelease()
 
-	return api.ServerEnvironment{
-		Addresses:              s.HTTPSAddresses(),
-		Architectures:          osarch.HostArchitectures(),
-		Certificate:            s.Server.Certificate,
-		CertificateFingerprint: s.Server.Fingerprint,
-		Driver:                 "lxc",
-		Firewall:               "",
-		Kernel:                 unix.ByteSliceToString(uts.Sysname[:]),
-		KernelArchitecture:     kernelArch,
-		KernelFeatures:         map[string]string{},
-		KernelVersion:          unix.ByteSliceToString(uts.Release[:]),
-		LXCFeatures:            map[string]string{},
-		OSName:                 osName,
-		OSVersion:              osVersion,
-		Project:                DefaultProject,
-		Server:                 "lxd",
-		ServerEventMode:        "full-mesh",
-		ServerName:             hostname,
-		ServerPid:              s.Server.PID,
-		ServerVersion:          sharedversion.Version,
-		Storage:                "dir",
-		StorageVersion:         "1",
-		StorageSupportedDrivers: []api.ServerStorageDriverInfo{
-			{Name: "dir", Version: "1", Remote: false},
-		},
+	env := api.ServerEnvironment{
+		Addresses:               s.HTTPSAddresses(),
+		Architectures:           osarch.HostArchitectures(),
+		Certificate:             s.Server.Certificate,
+		CertificateFingerprint:  s.Server.Fingerprint,
+		Driver:                  "lxc",
+		Firewall:                "",
+		Kernel:                  unix.ByteSliceToString(uts.Sysname[:]),
+		KernelArchitecture:      kernelArch,
+		KernelFeatures:          map[string]string{},
+		KernelVersion:           unix.ByteSliceToString(uts.Release[:]),
+		LXCFeatures:             map[string]string{},
+		OSName:                  osName,
+		OSVersion:               osVersion,
+		Project:                 DefaultProject,
+		Server:                  "lxd",
+		ServerEventMode:         "full-mesh",
+		ServerName:              hostname,
+		ServerPid:               s.Server.PID,
+		ServerVersion:           sharedversion.Version,
+		StorageSupportedDrivers: storage.Drivers(),
 	}
+
+	env.Storage, env.StorageVersion = storageInUse(ctx, s)
+	if s.Networks != nil {
+		env.Firewall = "nftables"
+	}
+
+	return env
+}
+
+// storageInUse names the drivers of the server's pools and their versions, each list joined with " | " as LXD
+// joins them.
+func storageInUse(ctx context.Context, s *state.State) (string, string) {
+	if s.Storage == nil {
+		return "", ""
+	}
+
+	pools, err := s.Storage.List(ctx)
+	if err != nil {
+		return "", ""
+	}
+
+	versions := map[string]string{}
+	for _, d := range storage.Drivers() {
+		versions[d.Name] = d.Version
+	}
+
+	var names, vers []string
+	for _, p := range pools {
+		if !slices.Contains(names, p.Driver) {
+			names = append(names, p.Driver)
+			vers = append(vers, versions[p.Driver])
+		}
+	}
+
+	return strings.Join(names, " | "), strings.Join(vers, " | ")
 }
 
 // osRelease reads NAME and VERSION_ID from /etc/os-release.

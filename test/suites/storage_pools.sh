@@ -172,6 +172,11 @@ test_storage_pools_btrfs() {
 	LXD_DIR="${d}" stock_lxc "${stock}" storage create b1 btrfs size=2GiB btrfs.mount_options=noatime
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b1 | jq -r .metadata.config.source)" "${img}" "loop file"
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/b1 | jq -r .metadata.config.size)" "2GiB" "size"
+	# The server's environment names the drivers in use and offers both.
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.environment.storage | split(" | ") | sort | join(",")')" \
+		"btrfs,dir" "drivers in use"
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r '[.metadata.environment.storage_supported_drivers[].Name] | join(",")')" \
+		"btrfs,dir" "supported drivers"
 	grep -q " ${mnt} .* - btrfs " /proc/self/mountinfo || fail "b1 is not mounted"
 	grep " ${mnt} " /proc/self/mountinfo | grep -q noatime || fail "b1 lacks its mount options"
 	LXD_DIR="${d}" stock_lxc "${stock}" storage set b1 btrfs.mount_options=noatime,compress=zstd

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,11 @@ func (d *btrfs) Name() string  { return "btrfs" }
 func (d *btrfs) Layered() bool { return false }
 
 func (d *btrfs) Version() string {
+	return btrfsVersion()
+}
+
+// btrfsVersion is the version of the host's btrfs tools, asked once (the server's environment reports it).
+var btrfsVersion = sync.OnceValue(func() string {
 	out, err := exec.Command("btrfs", "--version").Output()
 	if err != nil {
 		return ""
@@ -43,7 +49,7 @@ func (d *btrfs) Version() string {
 	}
 
 	return strings.TrimPrefix(fields[len(fields)-1], "v")
-}
+})
 
 func (d *btrfs) Validate(config map[string]string, creating bool) error {
 	err := checkKeys(config, "size", "btrfs.mount_options")
