@@ -37,9 +37,11 @@ dayone_exec_probe() {
 	echo "== PATH, LANG and TERM asked for"
 	"$@" exec c1 --user 1000 --env PATH=/bin --env LANG=fr_FR.UTF-8 --env TERM=dumb -- sh -c 'echo $PATH $LANG $TERM'
 	echo "== terminal owner"
-	script -qec "$(printf '%q ' "$@") exec c1 -t -- sh -c 'ls -l \$(tty)'" /dev/null | sed 's/^[^c]*//' | awk '{print $1, $3, $4}'
-	script -qec "$(printf '%q ' "$@") exec c1 --user 1000 --group 1000 -t -- sh -c 'ls -l \$(tty)'" /dev/null |
-		sed 's/^[^c]*//' | awk '{print $1, $3, $4}'
+	# -t gives the command a terminal without one on this side; its input stays open until the command is over
+	# (the end of the input would end an interactive session before its output), and the command waits a moment
+	# after its output (the stock daemon may drop the last output of a terminal session that ends at once).
+	sleep 3 | "$@" exec c1 -t -- sh -c 'ls -l $(tty); sleep 0.5' | tr -d '\r' | awk '{print $1, $3, $4}'
+	sleep 3 | "$@" exec c1 --user 1000 --group 1000 -t -- sh -c 'ls -l $(tty); sleep 0.5' | tr -d '\r' | awk '{print $1, $3, $4}'
 	echo "== /snap"
 	"$@" exec c1 -- mkdir /snap
 	"$@" exec c1 -- sh -c 'echo $PATH'
