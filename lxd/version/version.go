@@ -66,4 +66,5 @@ var APIExtensions = []string{
 	"storage",
 	"storage_btrfs_mount_options",
 	"network_counters_errors_dropped",
+	"instance_nic_network",
 }
