@@ -261,6 +261,9 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 		config = map[string]string{}
 	}
 
+	// A key set to "" is unset, as LXD drops it (the clients' unset sends it so).
+	maps.DeleteFunc(config, func(k string, v string) bool { return v == "" })
+
 	err = m.prepareConfig(ctx, name, config)
 	if err != nil {
 		return err

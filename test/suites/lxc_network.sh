@@ -296,7 +296,7 @@ test_lxc_network_ours() {
 	ours network set ob0 ipv4.dhcp.expiry 2h
 	assert_eq "$(theirs network get ob0 ipv4.dhcp.expiry)" "2h" "set KEY VALUE"
 	ours network unset ob0 dns.domain
-	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r '.metadata.config["dns.domain"] // ""')" "" "unset"
+	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r '.metadata.config | has("dns.domain")')" "false" "unset"
 	assert_eq "$(theirs network get ob0 dns.domain)" "" "unset, seen by the stock client"
 	ours network show ob0 | sed 's/^description: .*/description: main/; /^  ipv6.address:/d' | ours network edit ob0
 	assert_eq "$(local_curl "${d}" /1.0/networks/ob0 | jq -r .metadata.description)" "main" "edit from stdin"
