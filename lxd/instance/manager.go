@@ -138,11 +138,12 @@ func (m *Manager) lock(name string) func() {
 	return m.locks.Lock(name)
 }
 
-// DefaultProfile is the profile created at first start: a root disk on the default pool.
+// DefaultProfile is the profile created at first start, described as LXD describes it: a root disk on the default
+// pool.
 func DefaultProfile() db.Profile {
 	return db.Profile{
 		Name:        "default",
-		Description: "Default profile",
+		Description: "Default LXD profile",
 		Config:      map[string]string{},
 		Devices: map[string]map[string]string{
 			"root": {"type": "disk", "path": "/", "pool": storage.DefaultPool},

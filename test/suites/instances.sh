@@ -274,7 +274,7 @@ test_instances_profiles() {
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
 
-	assert_contains "$(lxc_in "${d}" profile list --format csv)" "default,Default profile,0"
+	assert_contains "$(lxc_in "${d}" profile list --format csv)" "default,Default LXD profile,0"
 	assert_contains "$(lxc_in "${d}" profile show default)" "pool: default"
 	lxc_in "${d}" profile create small
 	lxc_in "${d}" profile set small limits.memory=128MiB
