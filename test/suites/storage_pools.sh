@@ -145,6 +145,8 @@ test_storage_pools_dir() {
 	sleep 0.5
 	LXD_DIR="${d}" stock_lxc "${stock}" storage create p3 dir
 	LXD_DIR="${d}" stock_lxc "${stock}" storage set p3 volume.size 1GiB
+	LXD_DIR="${d}" stock_lxc "${stock}" storage set p3 user.owner team-a
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" storage get p3 user.owner)" "team-a" "user key on a pool"
 	LXD_DIR="${d}" stock_lxc "${stock}" storage delete p3
 	LXD_DIR="${d}" stock_lxc "${stock}" storage delete p1
 	[ ! -e "${src}" ] || fail "the source of p1 is left"

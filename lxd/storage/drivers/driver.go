@@ -6,6 +6,7 @@ package drivers
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -102,12 +103,17 @@ func checkKeys(config map[string]string, own ...string) error {
 	}
 
 	for k := range config {
-		if !known[k] && !isVolumeKey(k) {
+		if !known[k] && !isVolumeKey(k) && !isUserKey(k) {
 			return errs.Invalid("invalid pool configuration key %q", k)
 		}
 	}
 
 	return nil
+}
+
+// isUserKey reports whether k is a free-form user key (user.*), which every pool accepts, as in LXD.
+func isUserKey(k string) bool {
+	return strings.HasPrefix(k, "user.") && len(k) > len("user.")
 }
 
 // isVolumeKey reports whether k is a volume default (volume.*), which every pool accepts.
