@@ -192,7 +192,10 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 	}
 
 	if req.InstanceType != "" {
-		return response.BadRequest(fmt.Errorf("instance_type is not supported"))
+		req.Config, err = instance.ApplyInstanceType(req.Config, req.InstanceType)
+		if err != nil {
+			return response.SmartError(err)
+		}
 	}
 
 	if req.Stateful {

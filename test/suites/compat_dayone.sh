@@ -222,9 +222,17 @@ test_compat_dayone_actions() {
 	LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" init bb t1 --type c2-m4 >/dev/null 2>&1
 	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" config get t1 limits.cpu)" "2" "limits.cpu from --type c2-m4"
 	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" config get t1 limits.memory)" "4096MB" "limits.memory from --type"
-	assert_fails lxc_in "${d}" init bb t1 --type c2-m4
-	assert_fails stk init bb t1 --type c2-m4
-	assert_no_instance "${d}" t1
+	# Ours does the same with both clients; a limit given beside the type wins; other types are unknown here.
+	lxc_in "${d}" init bb t1 --type c2-m4.5 >/dev/null
+	assert_eq "$(lxc_in "${d}" config get t1 limits.cpu) $(lxc_in "${d}" config get t1 limits.memory)" "2 4608MB" \
+		"limits from --type on our daemon"
+	stk init bb t2 --type c2-m4 -c limits.cpu=1 >/dev/null
+	assert_eq "$(lxc_in "${d}" config get t2 limits.cpu) $(lxc_in "${d}" config get t2 limits.memory)" "1 4096MB" \
+		"limits from the stock client's --type"
+	assert_fails lxc_in "${d}" init bb t3 --type t2.micro
+	assert_contains "${FAIL_OUTPUT}" "instance type doesn't exist: t2.micro"
+	assert_no_instance "${d}" t3
+	lxc_in "${d}" delete t1 t2
 
 	# Stateful stop and snapshots are refused (no CRIU) and change nothing; start --stateless starts.
 	lxc_in "${d}" launch bb c1 >/dev/null
