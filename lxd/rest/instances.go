@@ -187,6 +187,11 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	// A cluster member to place the instance on: this server is not part of a cluster.
+	if r.URL.Query().Get("target") != "" {
+		return response.BadRequest(fmt.Errorf("target only allowed when clustered"))
+	}
+
 	if req.Type != "" && req.Type != api.InstanceTypeContainer {
 		return response.BadRequest(fmt.Errorf("instance type %q is not supported", req.Type))
 	}

@@ -370,6 +370,9 @@ test_compat_dayone_devices() {
 
 	assert_fails lxc_in "${d}" init bb e1 --target m1
 	assert_contains "${FAIL_OUTPUT}" "target only allowed when clustered"
+	assert_fails stk init bb e1 --target m1
+	assert_contains "${FAIL_OUTPUT}" "target only allowed when clustered"
+	assert_no_instance "${d}" e1
 
 	assert_no_instance "${d}" e1
 }
