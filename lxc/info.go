@@ -206,6 +206,18 @@ func printInstanceInfo(w io.Writer, inst *api.InstanceFull) {
 		n := st.Network[name]
 		fmt.Fprintf(w, "    %s:\n", name)
 		fmt.Fprintf(w, "      Type: %s\n      State: %s\n", n.Type, strings.ToUpper(n.State))
+		if n.HostName != "" {
+			fmt.Fprintf(w, "      Host interface: %s\n", n.HostName)
+		}
+
+		if n.Hwaddr != "" {
+			fmt.Fprintf(w, "      MAC address: %s\n", n.Hwaddr)
+		}
+
+		if n.Mtu != 0 {
+			fmt.Fprintf(w, "      MTU: %d\n", n.Mtu)
+		}
+
 		fmt.Fprintf(w, "      Bytes received: %s\n      Bytes sent: %s\n", humanBytes(n.Counters.BytesReceived),
 			humanBytes(n.Counters.BytesSent))
 		fmt.Fprintf(w, "      Packets received: %d\n      Packets sent: %d\n", n.Counters.PacketsReceived,
@@ -213,7 +225,7 @@ func printInstanceInfo(w io.Writer, inst *api.InstanceFull) {
 		if len(n.Addresses) > 0 {
 			fmt.Fprintf(w, "      IP addresses:\n")
 			for _, a := range n.Addresses {
-				fmt.Fprintf(w, "        %s:  %s/%s (%s)\n", a.Family, a.Address, a.Netmask, a.Scope)
+				fmt.Fprintf(w, "        %-6s %s/%s (%s)\n", a.Family+":", a.Address, a.Netmask, a.Scope)
 			}
 		}
 	}

@@ -91,6 +91,11 @@ test_nics_p2p() {
 	lxc_in "${d}" exec c1 -- ping -c 1 -W 5 10.217.41.1 >/dev/null || fail "the container cannot reach the host side"
 	nsx busybox ping -c 1 -W 5 10.217.41.2 >/dev/null || fail "the host side cannot reach the container"
 	assert_eq "$(nic_state "${d}" c1 eth0 host_name)" "p2pc1" "host_name in the state"
+	# lxc info shows the interfaces as the stock client does (the counters aside, which move between the two).
+	assert_eq "$(lxc_in "${d}" info c1 | sed -n '/Network usage/,$p' | grep -v 'Bytes\|Packets')" \
+		"$(LXD_DIR="${d}" stock_lxc "${d}.stock" info c1 | sed -n '/Network usage/,$p' | grep -v 'Bytes\|Packets')" \
+		"network usage in lxc info"
+	assert_contains "$(lxc_in "${d}" info c1)" "Host interface: p2pc1"
 	lxc_in "${d}" stop -f c1
 	assert_fails nsx ip link show p2pc1
 	lxc_in "${d}" delete c1
