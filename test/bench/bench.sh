@@ -14,23 +14,28 @@ WORK=$(mktemp -d /var/tmp/lxd-bench.XXXXXX)
 # Unprivileged containers need to traverse the daemons' directories.
 chmod 711 "${WORK}"
 go build -o "${WORK}/apibench" ./test/bench/apibench
-NETNS="lxdbench-$$"
-ip netns add "${NETNS}"
-ip netns exec "${NETNS}" ip link set lo up
+# One namespace for each daemon: both make a bridge and a firewall table of the same names.
+NETNS_OURS="lxdbench-ours-$$"
+NETNS_STOCK="lxdbench-stock-$$"
+for ns in "${NETNS_OURS}" "${NETNS_STOCK}"; do
+	ip netns add "${ns}"
+	ip netns exec "${ns}" ip link set lo up
+done
 
 cleanup() {
 	LXD_DIR="${WORK}/ours" "${MAIN}/bin/lxd" shutdown --timeout 30 >/dev/null 2>&1 || true
 	LXD_DIR="${WORK}/stock" /usr/bin/lxd shutdown --timeout 30 >/dev/null 2>&1 || true
-	ip netns del "${NETNS}" 2>/dev/null || true
+	ip netns del "${NETNS_OURS}" 2>/dev/null || true
+	ip netns del "${NETNS_STOCK}" 2>/dev/null || true
 	rm -rf "${WORK}"
 }
 trap cleanup EXIT
 
 mkdir -p "${WORK}/ours" "${WORK}/stock"
 chmod 711 "${WORK}/ours" "${WORK}/stock"
-LXD_DIR="${WORK}/ours" ip netns exec "${NETNS}" "${MAIN}/bin/lxd" --logfile "${WORK}/ours.log" &
+LXD_DIR="${WORK}/ours" ip netns exec "${NETNS_OURS}" "${MAIN}/bin/lxd" --logfile "${WORK}/ours.log" &
 OURS_PID=$!
-LXD_DIR="${WORK}/stock" ip netns exec "${NETNS}" /usr/bin/lxd --logfile "${WORK}/stock.log" >/dev/null 2>&1 &
+LXD_DIR="${WORK}/stock" ip netns exec "${NETNS_STOCK}" /usr/bin/lxd --logfile "${WORK}/stock.log" >/dev/null 2>&1 &
 STOCK_PID=$!
 LXD_DIR="${WORK}/ours" "${MAIN}/bin/lxd" waitready --timeout 60
 LXD_DIR="${WORK}/stock" /usr/bin/lxd waitready --timeout 60
@@ -173,6 +178,22 @@ concurrent_launch() {
 	printf "%.3f %d\n" "$(echo "${t1} - ${t0}" | bc -l)" "${failed}"
 }
 
+# time_lease WHO: seconds from `lxc launch` of a busybox container with a nic on the managed bridge benchbr until
+# its first DHCP lease (busybox's udhcpc, started by exec as soon as the launch returns, exits once leased).
+# Medians of RUNS runs, after an untimed warm-up; every container is deleted after its run.
+time_lease() {
+	local who=$1 t0 t1 i
+	for i in warm $(seq "${RUNS}"); do
+		t0=$(now)
+		lxcw "${who}" launch bench-busybox "bench-l${i}" -n benchbr >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
+		lxcw "${who}" exec "bench-l${i}" -- udhcpc -i eth0 -n -q -t 30 -T 1 -s /bin/true >/dev/null 2>&1 ||
+			{ echo "no lease on ${who}" >&2; exit 1; }
+		t1=$(now)
+		[ "${i}" = warm ] || echo "${t1} - ${t0}" | bc -l
+		remove_instance "${who}" "bench-l${i}"
+	done | median
+}
+
 rss_mib() {
 	awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
 }
@@ -232,6 +253,14 @@ launch_d_stock=$(time_launch stock bench-debian)
 read -r conc_ours conc_fail_ours < <(concurrent_launch ours 20)
 read -r conc_stock conc_fail_stock < <(concurrent_launch stock 20)
 
+# Launch to the first DHCP lease on a managed bridge, each daemon in its own namespace.
+for who in ours stock; do
+	lxcw "${who}" network create benchbr ipv4.address=10.250.7.1/24 ipv4.nat=true ipv6.address=none >/dev/null
+done
+
+lease_ours=$(time_lease ours)
+lease_stock=$(time_lease stock)
+
 # Listing N images: tiny distinct images, then many GET /1.0/images?recursion=1 from 4 concurrent clients.
 mkdir -p "${WORK}/tiny/rootfs"
 list_rows=""
@@ -264,6 +293,7 @@ table="| measure | ours | stock LXD 5.0.2 | ours / stock |
 | launch from a cached busybox image (s) | ${launch_b_ours} | ${launch_b_stock} | $(ratio "${launch_b_ours}" "${launch_b_stock}") |
 | launch from a cached Debian image (s) | ${launch_d_ours} | ${launch_d_stock} | $(ratio "${launch_d_ours}" "${launch_d_stock}") |
 | 20 concurrent busybox launches (s; failed) | ${conc_ours} (${conc_fail_ours} failed) | ${conc_stock} (${conc_fail_stock} failed) | $(ratio "${conc_ours}" "${conc_stock}") |
+| busybox launch to its first DHCP lease on a managed bridge (s) | ${lease_ours} | ${lease_stock} | $(ratio "${lease_ours}" "${lease_stock}") |
 ${list_rows}| idle daemon RSS (MiB) | ${rss_ours} | ${rss_stock} | $(ratio "${rss_ours}" "${rss_stock}") |
 
 | floor | seconds | our import / floor |
