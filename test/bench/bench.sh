@@ -278,8 +278,9 @@ for n in ${LIST_SIZES}; do
 
 	read -r rps_ours p50_ours p99_ours err_ours < <("${WORK}/apibench" -socket "$(socket ours)" -path '/1.0/images?recursion=1' -n 200 -c 4)
 	read -r rps_stock p50_stock p99_stock err_stock < <("${WORK}/apibench" -socket "$(socket stock)" -path '/1.0/images?recursion=1' -n 200 -c 4)
-	[ "${err_ours}" = 0 ] && [ "${err_stock}" = 0 ] || { echo "list requests failed: ${err_ours} ours, ${err_stock} stock" >&2; exit 1; }
-	list_rows="${list_rows}| list ${n} images (requests/s, 4 clients; p99 ms) | ${rps_ours} (p99 ${p99_ours}) | ${rps_stock} (p99 ${p99_stock}) | $(ratio "${rps_stock}" "${rps_ours}") (time per request) |
+	# A failed request of ours stops the run; the stock daemon's (it times out under this load) are counted.
+	[ "${err_ours}" = 0 ] || { echo "list requests failed: ${err_ours} ours" >&2; exit 1; }
+	list_rows="${list_rows}| list ${n} images (requests/s, 4 clients; p99 ms) | ${rps_ours} (p99 ${p99_ours}) | ${rps_stock} (p99 ${p99_stock}, ${err_stock} failed of 200) | $(ratio "${rps_stock}" "${rps_ours}") (time per request) |
 "
 done
 
