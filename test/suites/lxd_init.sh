@@ -176,6 +176,12 @@ test_lxd_init_ours() {
 	[ -n "${host}" ] && [ "${host}" != "null" ] || fail "no host side for eth0"
 	assert_contains "$(nsx ip -o link show "${host}")" "master lxdbr0"
 	lxc_in "${d}" exec c1 -- ip link show eth0 >/dev/null || fail "no eth0 in the container"
+	# ...and an address from the bridge's DHCP server (busybox's udhcpc, see net_dhcp), shown by lxc list.
+	local addr subnet
+	addr=$(net_dhcp "${d}" c1)
+	subnet=$(local_curl "${d}" /1.0/networks/lxdbr0 | jq -r '.metadata.config["ipv4.address"]')
+	[ -n "${addr}" ] && [ "${addr%.*}" = "${subnet%.*}" ] || fail "address ${addr} not in lxdbr0's ${subnet}"
+	assert_contains "$(lxc_in "${d}" list c1 -c 4 --format csv)" "${addr%/*} (eth0)"
 	lxc_in "${d}" delete -f c1
 
 	# A preseed creating a network, a dir pool at a source of its own and a profile using both; a failing one undoes
