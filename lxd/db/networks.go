@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -23,16 +22,6 @@ type Network struct {
 	Description string
 	State       string
 	Config      map[string]string
-}
-
-// NetworkDeviceUse is one nic device (of an instance or a profile) whose network key names a network.
-type NetworkDeviceUse struct {
-	// Owner is "instance" or "profile".
-	Owner string
-	// Name is the instance's or profile's name.
-	Name string
-	// Device is the device's name.
-	Device string
 }
 
 // networkNotFound is the error for an unknown network.
@@ -204,55 +193,18 @@ WHERE d.key = 'type' AND d.value = 'nic' AND (` + has(`k.key = 'network' AND k.v
 }
 
 // networkDeviceQueries select the nic devices on a network, of instances and of profiles.
-var networkDeviceQueries = []struct {
-	owner string
-	query string
-}{
+var networkDeviceQueries = []deviceUseQuery{
 	{"instance", networkDeviceQuery("instances", "instances_devices", "instance_id")},
 	{"profile", networkDeviceQuery("profiles", "profiles_devices", "profile_id")},
 }
 
 // GetNetworkDeviceUses returns the nic devices of instances and profiles (their own devices, not those inherited
 // from profiles) on the network or host interface name, sorted by owner, name and device.
-func (t *Tx) GetNetworkDeviceUses(ctx context.Context, name string) ([]NetworkDeviceUse, error) {
-	var out []NetworkDeviceUse
-	for _, q := range networkDeviceQueries {
-		err := func() error {
-			rows, err := t.query(ctx, q.query, name)
-			if err != nil {
-				return fmt.Errorf("loading the users of network %q: %w", name, err)
-			}
-
-			defer func() { _ = rows.Close() }()
-			for rows.Next() {
-				u := NetworkDeviceUse{Owner: q.owner}
-				err = rows.Scan(&u.Name, &u.Device)
-				if err != nil {
-					return err
-				}
-
-				out = append(out, u)
-			}
-
-			return mapError(rows.Err())
-		}()
-		if err != nil {
-			return nil, err
-		}
+func (t *Tx) GetNetworkDeviceUses(ctx context.Context, name string) ([]DeviceUse, error) {
+	uses, err := t.deviceUses(ctx, networkDeviceQueries, name)
+	if err != nil {
+		return nil, fmt.Errorf("loading the users of network %q: %w", name, err)
 	}
 
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Owner != b.Owner {
-			return a.Owner < b.Owner
-		}
-
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-
-		return a.Device < b.Device
-	})
-
-	return out, nil
+	return uses, nil
 }

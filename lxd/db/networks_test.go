@@ -139,8 +139,8 @@ func TestNetworkDeviceUses(t *testing.T) {
 		return err
 	})
 
-	uses := func(name string) []NetworkDeviceUse {
-		var out []NetworkDeviceUse
+	uses := func(name string) []DeviceUse {
+		var out []DeviceUse
 		mustTx(t, d, func(ctx context.Context, tx *Tx) error {
 			var err error
 			out, err = tx.GetNetworkDeviceUses(ctx, name)
@@ -150,7 +150,7 @@ func TestNetworkDeviceUses(t *testing.T) {
 		return out
 	}
 
-	want := []NetworkDeviceUse{{"instance", "c1", "eth1"}, {"instance", "c1", "eth3"}, {"profile", "default", "eth0"}}
+	want := []DeviceUse{{"instance", "c1", "eth1"}, {"instance", "c1", "eth3"}, {"profile", "default", "eth0"}}
 	got := uses("br0")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -23,16 +22,6 @@ type StoragePool struct {
 	Description string
 	State       string
 	Config      map[string]string
-}
-
-// StoragePoolDeviceUse is one disk device (of an instance or a profile) whose pool key names a pool.
-type StoragePoolDeviceUse struct {
-	// Owner is "instance" or "profile".
-	Owner string
-	// Name is the instance's or profile's name.
-	Name string
-	// Device is the device's name.
-	Device string
 }
 
 func storagePoolNotFound(name string) error {
@@ -166,10 +155,7 @@ func (t *Tx) DeleteStoragePool(ctx context.Context, name string) error {
 }
 
 // storagePoolDeviceQueries select, for instances and profiles, the disk devices whose pool key is the argument.
-var storagePoolDeviceQueries = []struct {
-	owner string
-	query string
-}{
+var storagePoolDeviceQueries = []deviceUseQuery{
 	{"instance", `SELECT instances.name, d.device FROM instances_devices d
 JOIN instances ON instances.id = d.instance_id
 WHERE d.key = 'pool' AND d.value = ? AND EXISTS (SELECT 1 FROM instances_devices t
@@ -182,45 +168,11 @@ WHERE d.key = 'pool' AND d.value = ? AND EXISTS (SELECT 1 FROM profiles_devices 
 
 // GetStoragePoolDeviceUses returns the disk devices of instances and profiles (their own devices, not those
 // inherited from profiles) whose pool key is name, sorted by owner, name and device.
-func (t *Tx) GetStoragePoolDeviceUses(ctx context.Context, name string) ([]StoragePoolDeviceUse, error) {
-	var out []StoragePoolDeviceUse
-	for _, q := range storagePoolDeviceQueries {
-		err := func() error {
-			rows, err := t.query(ctx, q.query, name)
-			if err != nil {
-				return fmt.Errorf("loading the users of storage pool %q: %w", name, err)
-			}
-
-			defer func() { _ = rows.Close() }()
-			for rows.Next() {
-				u := StoragePoolDeviceUse{Owner: q.owner}
-				err = rows.Scan(&u.Name, &u.Device)
-				if err != nil {
-					return err
-				}
-
-				out = append(out, u)
-			}
-
-			return mapError(rows.Err())
-		}()
-		if err != nil {
-			return nil, err
-		}
+func (t *Tx) GetStoragePoolDeviceUses(ctx context.Context, name string) ([]DeviceUse, error) {
+	uses, err := t.deviceUses(ctx, storagePoolDeviceQueries, name)
+	if err != nil {
+		return nil, fmt.Errorf("loading the users of storage pool %q: %w", name, err)
 	}
 
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Owner != b.Owner {
-			return a.Owner < b.Owner
-		}
-
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-
-		return a.Device < b.Device
-	})
-
-	return out, nil
+	return uses, nil
 }

@@ -133,8 +133,8 @@ func TestStoragePoolDeviceUses(t *testing.T) {
 		return err
 	})
 
-	uses := func(name string) []StoragePoolDeviceUse {
-		var out []StoragePoolDeviceUse
+	uses := func(name string) []DeviceUse {
+		var out []DeviceUse
 		mustTx(t, d, func(ctx context.Context, tx *Tx) error {
 			var err error
 			out, err = tx.GetStoragePoolDeviceUses(ctx, name)
@@ -144,7 +144,7 @@ func TestStoragePoolDeviceUses(t *testing.T) {
 		return out
 	}
 
-	want := []StoragePoolDeviceUse{{"instance", "c1", "root"}, {"profile", "default", "root"}}
+	want := []DeviceUse{{"instance", "c1", "root"}, {"profile", "default", "root"}}
 	got := uses("p1")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -157,6 +158,38 @@ func Drivers() []api.ServerStorageDriverInfo {
 	return out
 }
 
+// DriversInUse lists the drivers of the server's pools, each once in the order of the pools, with their versions.
+func (ps *Pools) DriversInUse(ctx context.Context) ([]api.ServerStorageDriverInfo, error) {
+	svc, err := ps.service()
+	if err != nil {
+		return nil, err
+	}
+
+	var rows []db.StoragePool
+	err = svc.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		rows, err = tx.GetStoragePools(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	all := Drivers()
+	var out []api.ServerStorageDriverInfo
+	for _, row := range rows {
+		if slices.ContainsFunc(out, func(d api.ServerStorageDriverInfo) bool { return d.Name == row.Driver }) {
+			continue
+		}
+
+		i := slices.IndexFunc(all, func(d api.ServerStorageDriverInfo) bool { return d.Name == row.Driver })
+		if i >= 0 {
+			out = append(out, all[i])
+		}
+	}
+
+	return out, nil
+}
+
 // service returns what manages the pools' records, refusing when there is none.
 func (ps *Pools) service() (*service, error) {
 	if ps == nil || ps.svc == nil {
@@ -174,7 +207,7 @@ func (ps *Pools) List(ctx context.Context) ([]api.StoragePool, error) {
 	}
 
 	var rows []db.StoragePool
-	uses := map[string][]db.StoragePoolDeviceUse{}
+	uses := map[string][]db.DeviceUse{}
 	err = svc.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		rows, err = tx.GetStoragePools(ctx)
 		if err != nil {
@@ -210,7 +243,7 @@ func (ps *Pools) GetPool(ctx context.Context, name string) (*api.StoragePool, er
 	}
 
 	var row *db.StoragePool
-	var uses []db.StoragePoolDeviceUse
+	var uses []db.DeviceUse
 	err = svc.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		row, err = tx.GetStoragePool(ctx, name)
 		if err != nil {
@@ -229,7 +262,7 @@ func (ps *Pools) GetPool(ctx context.Context, name string) (*api.StoragePool, er
 }
 
 // toAPI renders a pool record with its status and users.
-func (ps *Pools) toAPI(row db.StoragePool, uses []db.StoragePoolDeviceUse) api.StoragePool {
+func (ps *Pools) toAPI(row db.StoragePool, uses []db.DeviceUse) api.StoragePool {
 	status := api.StoragePoolStatusCreated
 	switch {
 	case row.State == db.StoragePoolPending:
@@ -257,7 +290,7 @@ func (ps *Pools) toAPI(row db.StoragePool, uses []db.StoragePoolDeviceUse) api.S
 
 // usedBy lists the URLs of the profiles whose disks name the pool and of the instances stored on it or whose own
 // disks name it.
-func (ps *Pools) usedBy(name string, uses []db.StoragePoolDeviceUse) []string {
+func (ps *Pools) usedBy(name string, uses []db.DeviceUse) []string {
 	seen := map[string]bool{}
 	out := []string{}
 	add := func(url string) {
