@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -143,25 +142,18 @@ func storageInUse(ctx context.Context, s *state.State) (string, string) {
 		return "", ""
 	}
 
-	pools, err := s.Storage.List(ctx)
+	inUse, err := s.Storage.DriversInUse(ctx)
 	if err != nil {
 		return "", ""
 	}
 
-	versions := map[string]string{}
-	for _, d := range storage.Drivers() {
-		versions[d.Name] = d.Version
+	var names, versions []string
+	for _, d := range inUse {
+		names = append(names, d.Name)
+		versions = append(versions, d.Version)
 	}
 
-	var names, vers []string
-	for _, p := range pools {
-		if !slices.Contains(names, p.Driver) {
-			names = append(names, p.Driver)
-			vers = append(vers, versions[p.Driver])
-		}
-	}
-
-	return strings.Join(names, " | "), strings.Join(vers, " | ")
+	return strings.Join(names, " | "), strings.Join(versions, " | ")
 }
 
 // osRelease reads NAME and VERSION_ID from /etc/os-release.
