@@ -32,7 +32,12 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return errs.Invalid("the instance is running, stop it first")
 	}
 
-	_, devices, err := m.expand(ctx, inst)
+	config, devices, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+
+	err = checkDeleteProtection(config, inst.Ephemeral)
 	if err != nil {
 		return err
 	}
@@ -133,10 +138,7 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 
 	m.renameNICs(ctx, name, newName, config, devices)
 
-	rootUID, rootGID := 0, 0
-	if !m.privileged(config) {
-		rootUID, rootGID = int(m.idmap.HostUID), int(m.idmap.HostGID)
-	}
+	rootUID, rootGID := m.rootIDs(config)
 
 	_, err = m.pool.Mount(newName)
 	if err != nil {
@@ -231,7 +233,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			return errs.Invalid("security.privileged cannot be changed after creation")
 		}
 
-		return nil
+		return m.updateIDMap(ctx, tx, name, oldConfig, newConfig, config)
 	})
 	if err != nil {
 		return err

@@ -151,6 +151,16 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		config[KeyBaseImage] = src.instance.Config[KeyBaseImage]
 	}
 
+	// The copied root filesystem is shifted as its source's until copyIDMap shifts it to the copy's map.
+	config[KeyLastIdmap] = src.instance.Config[KeyLastIdmap]
+	if src.config[KeyLastIdmap] != "" {
+		config[KeyLastIdmap] = src.config[KeyLastIdmap]
+	}
+
+	if config[KeyLastIdmap] == "" {
+		delete(config, KeyLastIdmap)
+	}
+
 	inst := newInstanceRow(args.Name, src.instance.Architecture, create.Ephemeral, create.Description, config,
 		create.Devices, create.Profiles)
 	var expanded map[string]string
@@ -211,6 +221,11 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 
 	m.undoStorage(r, args.Name, "copy")
 	storage.CrashPoint("copy-storage-created")
+
+	expanded, err = m.copyIDMap(ctx, args.Name, expanded, config)
+	if err != nil {
+		return err
+	}
 
 	err = copyTemplatesIn(m.templatesSource(srcName, src.snapshot), m.pool.ContainerPath(args.Name))
 	if err != nil {

@@ -170,7 +170,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	_, rootDisk, _ := RootDisk(devices)
 	base := ""
 	if args.Image != nil {
-		base, err = m.ensureBase(ctx, rootDisk["pool"], args.Image.Fingerprint, !m.privileged(expanded), progress)
+		base, err = m.ensureBase(ctx, rootDisk["pool"], args.Image.Fingerprint, m.diskIDMap(expanded), progress)
 		if err != nil {
 			return err
 		}
@@ -255,10 +255,15 @@ func (m *Manager) createRecord(ctx context.Context, r *revert.Reverter, inst db.
 		}
 
 		expanded, _ := Expand(profiles, config, inst.Devices)
-		if !m.privileged(expanded) {
-			config[KeyIdmapBase] = fmt.Sprint(m.idmap.HostUID)
-			config[KeyIdmapNext] = m.idmap.JSON()
-			config[KeyLastIdmap] = m.idmap.JSON()
+		next, base, err := m.nextIDMap(ctx, tx, inst.Name, expanded)
+		if err != nil {
+			return err
+		}
+
+		// A new root filesystem is shifted to the block of the map (image bases are); a copy's, to its source's.
+		setIDMapKeys(config, next, base)
+		if next != nil && config[KeyLastIdmap] == "" {
+			config[KeyLastIdmap] = next.Block().JSON()
 		}
 
 		config[KeyLastStatePower] = "STOPPED"
@@ -304,20 +309,23 @@ func (m *Manager) undoStorage(r *revert.Reverter, name string, what string) {
 
 // rootIDs returns the host uid and gid of the root of a container with the expanded configuration.
 func (m *Manager) rootIDs(expanded map[string]string) (int, int) {
-	if m.privileged(expanded) {
+	idmap := m.diskIDMap(expanded)
+	if idmap == nil {
 		return 0, 0
 	}
 
-	return int(m.idmap.HostUID), int(m.idmap.HostGID)
+	return int(idmap.HostUID), int(idmap.HostGID)
 }
 
-// ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers.
-func (m *Manager) ensureBase(ctx context.Context, pool string, fp string, shifted bool, progress func(map[string]any)) (string, error) {
+// ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers, one per map block
+// (idmap nil for none).
+func (m *Manager) ensureBase(ctx context.Context, pool string, fp string, idmap *IDMap, progress func(map[string]any)) (string, error) {
 	base := fp
 	opts := images.UnpackOptions{Devices: true}
-	if shifted {
-		base = storage.BaseName(fp, m.idmap.HostUID, m.idmap.HostGID)
-		opts = images.UnpackOptions{Shift: m.idmap.Shift}
+	if idmap != nil {
+		block := idmap.Block()
+		base = storage.BaseName(fp, block.HostUID, block.HostGID)
+		opts = images.UnpackOptions{Shift: block.Shift}
 	}
 
 	start := time.Now()

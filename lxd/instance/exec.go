@@ -259,16 +259,26 @@ func (m *Manager) OpenPty(ctx context.Context, name string) (*os.File, *os.File,
 // as (uid in the instance), in the group of the instance's root, mode 0700, as LXD does: programs that check the
 // owner of their terminal work as that user. A uid outside the instance's id map leaves the terminal as it is.
 func (m *Manager) SetPtyOwner(ctx context.Context, name string, tty *os.File, uid uint32) error {
-	hostUID, hostGID, err := m.RootOwner(ctx, name)
+	inst, err := m.load(ctx, name)
 	if err != nil {
 		return err
 	}
 
-	if hostUID != 0 && int64(uid) >= m.idmap.Size {
-		return nil
+	config, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
 	}
 
-	err = tty.Chown(hostUID+int(uid), hostGID)
+	hostUID, hostGID := int(uid), 0
+	idmap := m.diskIDMap(config)
+	if idmap != nil {
+		hostUID, hostGID, err = idmap.Shift(int(uid), 0)
+		if err != nil {
+			return nil
+		}
+	}
+
+	err = tty.Chown(hostUID, hostGID)
 	if err != nil {
 		return err
 	}
@@ -288,11 +298,8 @@ func (m *Manager) RootOwner(ctx context.Context, name string) (int, int, error) 
 		return 0, 0, err
 	}
 
-	if m.privileged(config) {
-		return 0, 0, nil
-	}
-
-	return int(m.idmap.HostUID), int(m.idmap.HostGID), nil
+	rootUID, rootGID := m.rootIDs(config)
+	return rootUID, rootGID, nil
 }
 
 // WithRootfs runs fn on the root filesystem of an instance, opened as an os.Root so no path can lead out of it.
@@ -327,26 +334,7 @@ func (m *Manager) WithRootfs(ctx context.Context, name string, fn func(root *os.
 	}
 
 	defer func() { _ = root.Close() }()
-	var idmap *IDMap
-	if !m.privileged(config) {
-		idmap = m.idmap
-	}
-
-	return fn(root, idmap)
-}
-
-// Unshift maps host ids back to container ids; ids outside the map are reported as -1.
-func (m *IDMap) Unshift(uid int, gid int) (int, int) {
-	cu, cg := int64(uid)-m.HostUID, int64(gid)-m.HostGID
-	if cu < 0 || cu >= m.Size {
-		cu = -1
-	}
-
-	if cg < 0 || cg >= m.Size {
-		cg = -1
-	}
-
-	return int(cu), int(cg)
+	return fn(root, m.diskIDMap(config))
 }
 
 // LogPath returns the log directory of an instance.

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,11 +12,14 @@ import (
 	"strings"
 )
 
-// IDMap maps container ids 0..Size-1 to host ids starting at HostUID and HostGID.
+// IDMap maps container ids to host ids. HostUID and HostGID are the host ids of the container's root and Size the
+// extent of its id space; Entries, when set, are the ranges as LXD records them (raw.idmap splits the block), and
+// when nil the map is the single block of Size ids from HostUID and HostGID.
 type IDMap struct {
 	HostUID int64
 	HostGID int64
 	Size    int64
+	Entries []IDMapEntry
 }
 
 // DefaultSubIDStart and DefaultSubIDSize are the range written to /etc/subuid and /etc/subgid when root has none.
@@ -136,23 +140,48 @@ func EnsureIDMap(subuid string, subgid string) (*IDMap, error) {
 
 // Shift maps a container uid and gid to the host ones.
 func (m *IDMap) Shift(uid int, gid int) (int, int, error) {
-	if uid < 0 || gid < 0 || int64(uid) >= m.Size || int64(gid) >= m.Size {
+	hu, okU := m.hostID(int64(uid), true)
+	hg, okG := m.hostID(int64(gid), false)
+	if !okU || !okG {
 		return 0, 0, fmt.Errorf("id %d:%d is outside the map of %d ids", uid, gid, m.Size)
 	}
 
-	return int(m.HostUID) + uid, int(m.HostGID) + gid, nil
+	return int(hu), int(hg), nil
 }
 
-// LXC returns the map as lxc.idmap values.
-func (m *IDMap) LXC() []string {
-	return []string{
-		fmt.Sprintf("u 0 %d %d", m.HostUID, m.Size),
-		fmt.Sprintf("g 0 %d %d", m.HostGID, m.Size),
+// Unshift maps host ids back to container ids; ids outside the map are reported as -1.
+func (m *IDMap) Unshift(uid int, gid int) (int, int) {
+	cu, okU := m.nsID(int64(uid), true)
+	cg, okG := m.nsID(int64(gid), false)
+	if !okU {
+		cu = -1
 	}
+
+	if !okG {
+		cg = -1
+	}
+
+	return int(cu), int(cg)
+}
+
+// LXC returns the map as lxc.idmap values, each once.
+func (m *IDMap) LXC() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range m.entries() {
+		for _, line := range e.lxc() {
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+
+	return out
 }
 
 // JSON returns the map as LXD records it in volatile.idmap.* keys.
 func (m *IDMap) JSON() string {
-	return fmt.Sprintf(`[{"Isuid":true,"Isgid":false,"Hostid":%d,"Nsid":0,"Maprange":%d},{"Isuid":false,"Isgid":true,"Hostid":%d,"Nsid":0,"Maprange":%d}]`,
-		m.HostUID, m.Size, m.HostGID, m.Size)
+	data, _ := json.Marshal(m.entries())
+	return string(data)
 }

@@ -53,12 +53,12 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 	defer r.Fail()
 	r.Add(func() { _ = m.pool.Unmount(name) })
 
-	var idmap *IDMap
-	rootUID, rootGID := 0, 0
-	if !m.privileged(config) {
-		idmap = m.idmap
-		rootUID, rootGID = int(idmap.HostUID), int(idmap.HostGID)
+	idmap, err := m.startIDMap(ctx, name, config, rootfs)
+	if err != nil {
+		return err
 	}
+
+	rootUID, rootGID := m.rootIDs(config)
 
 	// Templates of a creation or copy cut short before they were rendered.
 	pending := inst.Config[KeyApplyTemplate]

@@ -86,8 +86,9 @@ func (m *Manager) Publish(ctx context.Context, args PublishArgs) (*images.Pendin
 	}
 
 	var unshift [2]int
-	if !m.privileged(config) {
-		unshift = [2]int{int(m.idmap.HostUID), int(m.idmap.HostGID)}
+	idmap := m.diskIDMap(config)
+	if idmap != nil {
+		unshift = [2]int{int(idmap.HostUID), int(idmap.HostGID)}
 	}
 
 	props := args.Properties

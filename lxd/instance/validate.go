@@ -445,6 +445,10 @@ func ValidateConfig(config map[string]string, profile bool, internal bool) error
 		}
 
 		if !ok {
+			check, ok = confinementConfigKeys[k]
+		}
+
+		if !ok {
 			for _, p := range keyPrefixes {
 				if strings.HasPrefix(k, p) && len(k) > len(p) {
 					check, ok = checkAny, true
