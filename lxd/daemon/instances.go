@@ -11,6 +11,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance/lxc"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 // instanceStopTimeout bounds the clean stop of each container when the daemon stops, unless its
@@ -27,6 +28,10 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 	}
 
 	d.state.Storage = pools
+	err = pools.RepairVolumes(d.state.ShutdownCtx)
+	if err != nil {
+		slog.Error("failed repairing storage volumes", "err", err)
+	}
 
 	driver, err := lxc.New(d.dirs.Containers())
 	if err != nil {
@@ -41,7 +46,7 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 
 	d.noteIDMap(err)
 
-	return instance.NewManager(instance.ManagerArgs{
+	mgr := instance.NewManager(instance.ManagerArgs{
 		DB:       d.db,
 		Images:   store,
 		Pools:    pools,
@@ -51,5 +56,7 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		LogDir:   d.dirs.Logs(),
 		Render:   template.Render,
 		Networks: d.state.Networks,
-	}), nil
+	})
+	pools.SetRunning(func(name string) bool { return mgr.Status(name) == api.Running })
+	return mgr, nil
 }

@@ -58,6 +58,8 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 
+	m.removeAppArmor(name)
+
 	_ = os.RemoveAll(filepath.Join(m.logDir, name))
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.DeleteInstance(ctx, name)

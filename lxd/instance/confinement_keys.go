@@ -20,6 +20,7 @@ var confinementConfigKeys = map[string]keyCheck{
 	KeyProtectionDelete: checkBool,
 	KeyProtectionShift:  checkBool,
 	KeyDiskPriority:     optional(checkDiskPriority),
+	KeyRawAppArmor:      checkAny,
 
 	"limits.hugepages.64KB": optional(checkHugepages),
 	"limits.hugepages.1MB":  optional(checkHugepages),

@@ -26,6 +26,9 @@ type Spec struct {
 	// IDMap is the user namespace map; nil runs the container privileged.
 	IDMap *IDMap
 
+	// AppArmorProfile is the loaded AppArmor profile the container runs under; "" runs it unconfined.
+	AppArmorProfile string
+
 	// DevicesDir is where the driver makes the device nodes of unix-char and unix-block devices.
 	DevicesDir string
 }

@@ -88,6 +88,11 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 	}
 
 	r.Add(func() { m.stoppedNICs(context.Background(), name) })
+	profile, err := m.loadAppArmor(name, config)
+	if err != nil {
+		return err
+	}
+
 	err = m.driver.Start(ctx, Spec{
 		Name:    name,
 		Rootfs:  rootfs,
@@ -95,6 +100,8 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		Config:  config,
 		Devices: devices,
 		IDMap:   idmap,
+
+		AppArmorProfile: profile,
 	})
 	if err != nil {
 		return fmt.Errorf("starting instance %q: %w", name, err)

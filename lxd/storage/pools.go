@@ -22,6 +22,9 @@ type Pools struct {
 
 	// svc manages the pools' records and drivers; nil for a fixed set of pools.
 	svc *service
+
+	// running reports whether an instance runs (see SetRunning); nil counts every instance as running.
+	running func(name string) bool
 }
 
 // NewPools returns a fixed set of pools, the first one the fallback of containers found on no pool.

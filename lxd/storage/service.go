@@ -306,6 +306,10 @@ func (ps *Pools) usedBy(name string, uses []db.DeviceUse) []string {
 		}
 	}
 
+	for _, url := range ps.volumeUsers(name) {
+		add(url)
+	}
+
 	var insts []string
 	for _, u := range uses {
 		if u.Owner == "instance" {
@@ -598,7 +602,7 @@ func (ps *Pools) Resources(name string) (*api.ResourcesStoragePool, error) {
 
 // removeVolumes removes what the pool holds (image bases, leftovers) and its layout directories.
 func (p *Pool) removeVolumes() error {
-	for _, sub := range []string{"containers", "containers-snapshots", "images", "orphans"} {
+	for _, sub := range []string{"containers", "containers-snapshots", "images", "orphans", customDir, customSnapshotDir} {
 		path := filepath.Join(p.dir, sub)
 		err := removeTree(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -53,7 +53,12 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		add("lxc.console.logfile", filepath.Join(filepath.Dir(spec.LogFile), instance.ConsoleLogFile))
 	}
 
-	add("lxc.apparmor.profile", "unconfined")
+	if spec.AppArmorProfile != "" {
+		add("lxc.apparmor.profile", spec.AppArmorProfile)
+	} else {
+		add("lxc.apparmor.profile", "unconfined")
+	}
+
 	if instance.IsTrue(spec.Config["security.nesting"]) {
 		add("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force")
 	} else {

@@ -67,6 +67,9 @@ type Driver interface {
 
 	// SetQuota limits the space of a volume to size bytes (0 lifts the limit).
 	SetQuota(path string, size int64) error
+
+	// VolumeUsage returns the bytes a volume uses.
+	VolumeUsage(path string) (int64, error)
 }
 
 // Names lists the drivers this server has.

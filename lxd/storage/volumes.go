@@ -1,0 +1,445 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// The types of storage volumes, as the API names them.
+const (
+	VolumeTypeCustom    = "custom"
+	VolumeTypeContainer = "container"
+	VolumeTypeImage     = "image"
+	VolumeTypeVM        = "virtual-machine"
+)
+
+// Custom volumes live in each pool as custom/<id> (a directory, or a subvolume on btrfs) and their snapshots as
+// custom-snapshots/<volume id>/<snapshot id>, where the ids are those of the volume's and the snapshot's rows.
+// Naming the storage after the rows makes a rename a change of the row alone, and lets the start tell storage
+// that a crash left without a committed row (it is removed, see repairVolumes) from a volume.
+const (
+	customDir         = "custom"
+	customSnapshotDir = "custom-snapshots"
+)
+
+// ValidateVolumeType checks the type of a volume named in a request.
+func ValidateVolumeType(volType string) error {
+	switch volType {
+	case VolumeTypeCustom, VolumeTypeContainer, VolumeTypeImage, VolumeTypeVM:
+		return nil
+	}
+
+	return errs.Invalid("invalid storage volume type %q (custom, container, image or virtual-machine)", volType)
+}
+
+// ValidateVolumeName checks the name of a custom volume or of a snapshot (what is called).
+func ValidateVolumeName(what string, name string) error {
+	if name == "" {
+		return errs.Invalid("no %s name given", what)
+	}
+
+	if name == "." || name == ".." || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") || len(name) > 63 {
+		return errs.Invalid("invalid %s name %q", what, name)
+	}
+
+	for _, c := range name {
+		if c <= ' ' || c == 0x7f || strings.ContainsRune("/\\\"'$*?[]{}<>|&;`:", c) {
+			return errs.Invalid("invalid %s name %q: %q is not allowed", what, name, c)
+		}
+	}
+
+	return nil
+}
+
+// volumeKeys are the configuration keys of a custom filesystem volume, besides user.* and volatile.*.
+var volumeKeys = map[string]bool{"size": true}
+
+// validateVolumeConfig checks the configuration of a custom volume.
+func validateVolumeConfig(config map[string]string) error {
+	for k, v := range config {
+		switch {
+		case volumeKeys[k]:
+		case strings.HasPrefix(k, "user.") && len(k) > len("user."):
+			continue
+		case strings.HasPrefix(k, "volatile."):
+			continue
+		default:
+			return errs.Invalid("invalid storage volume configuration key %q", k)
+		}
+
+		if k == "size" && v != "" {
+			_, err := ParseSize(v)
+			if err != nil {
+				return errs.Invalid("invalid value for %q: %q is not a size", k, v)
+			}
+		}
+	}
+
+	return nil
+}
+
+// VolumeURL is the API path of a volume of a pool.
+func VolumeURL(pool string, volType string, name string) string {
+	return "/1.0/storage-pools/" + url.PathEscape(pool) + "/volumes/" + volType + "/" + url.PathEscape(name)
+}
+
+// volumeDB returns the database, refusing when the pools are not managed.
+func (ps *Pools) volumeDB() (*db.DB, error) {
+	svc, err := ps.service()
+	if err != nil {
+		return nil, err
+	}
+
+	return svc.db, nil
+}
+
+// Volumes returns the volumes of a pool of type volType ("" for all): the custom volumes followed each by their
+// snapshots (named <volume>/<snapshot>), the containers on the pool and its image bases.
+func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]api.StorageVolume, error) {
+	if volType != "" {
+		err := ValidateVolumeType(volType)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	d, err := ps.volumeDB()
+	if err != nil {
+		return nil, err
+	}
+
+	p, err := ps.Get(pool)
+	if err != nil {
+		return nil, err
+	}
+
+	out := []api.StorageVolume{}
+	if volType == "" || volType == VolumeTypeCustom {
+		err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			rows, err := tx.GetStorageVolumes(ctx, pool)
+			if err != nil {
+				return err
+			}
+
+			for _, row := range rows {
+				vol, err := customVolumeAPI(ctx, tx, row)
+				if err != nil {
+					return err
+				}
+
+				out = append(out, *vol)
+				snaps, err := tx.GetStorageVolumeSnapshots(ctx, row.ID)
+				if err != nil {
+					return err
+				}
+
+				for _, s := range snaps {
+					out = append(out, snapshotVolumeAPI(row, s))
+				}
+			}
+
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if volType == "" || volType == VolumeTypeContainer {
+		names, err := p.Containers()
+		if err != nil {
+			return nil, err
+		}
+
+		for _, n := range names {
+			out = append(out, containerVolumeAPI(n))
+		}
+	}
+
+	if volType == "" || volType == VolumeTypeImage {
+		out = append(out, imageVolumesAPI(p)...)
+	}
+
+	return out, nil
+}
+
+// Volume returns one volume of a pool.
+func (ps *Pools) Volume(ctx context.Context, pool string, volType string, name string) (*api.StorageVolume, error) {
+	err := ValidateVolumeType(volType)
+	if err != nil {
+		return nil, err
+	}
+
+	p, err := ps.Get(pool)
+	if err != nil {
+		return nil, err
+	}
+
+	switch volType {
+	case VolumeTypeContainer:
+		if !exists(p.ContainerPath(name)) {
+			return nil, errs.NotFound("storage volume container/%s not found on pool %q", name, pool)
+		}
+
+		vol := containerVolumeAPI(name)
+		return &vol, nil
+	case VolumeTypeImage:
+		for _, vol := range imageVolumesAPI(p) {
+			if vol.Name == name {
+				return &vol, nil
+			}
+		}
+
+		return nil, errs.NotFound("storage volume image/%s not found on pool %q", name, pool)
+	case VolumeTypeVM:
+		return nil, errs.NotFound("storage volume %s/%s not found on pool %q", volType, name, pool)
+	}
+
+	d, err := ps.volumeDB()
+	if err != nil {
+		return nil, err
+	}
+
+	var vol *api.StorageVolume
+	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		row, err := getCustomVolume(ctx, tx, pool, name)
+		if err != nil {
+			return err
+		}
+
+		vol, err = customVolumeAPI(ctx, tx, *row)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	return vol, nil
+}
+
+// getCustomVolume reads the row of a custom volume, refusing a name with a snapshot part.
+func getCustomVolume(ctx context.Context, tx *db.Tx, pool string, name string) (*db.StorageVolume, error) {
+	if strings.Contains(name, "/") {
+		return nil, errs.NotFound("storage volume custom/%s not found on pool %q", name, pool)
+	}
+
+	row, err := tx.GetStorageVolume(ctx, pool, VolumeTypeCustom, name)
+	if err != nil {
+		return nil, fmt.Errorf("storage volume custom/%s not found on pool %q: %w", name, pool, errs.ErrNotFound)
+	}
+
+	return row, nil
+}
+
+// customVolumeAPI renders a custom volume's row with its users.
+func customVolumeAPI(ctx context.Context, tx *db.Tx, row db.StorageVolume) (*api.StorageVolume, error) {
+	uses, err := tx.GetStorageVolumeDeviceUses(ctx, row.Pool, row.Name)
+	if err != nil {
+		return nil, err
+	}
+
+	config := maps.Clone(row.Config)
+	if config == nil {
+		config = map[string]string{}
+	}
+
+	return &api.StorageVolume{
+		StorageVolumePut: api.StorageVolumePut{Config: config, Description: row.Description},
+		Name:             row.Name,
+		Type:             VolumeTypeCustom,
+		UsedBy:           usedByURLs(uses),
+		Location:         "none",
+		ContentType:      row.ContentType,
+	}, nil
+}
+
+// usedByURLs lists the URLs of the instances and then the profiles of uses, each once.
+func usedByURLs(uses []db.DeviceUse) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, owner := range []string{"instance", "profile"} {
+		for _, u := range uses {
+			url := "/1.0/" + owner + "s/" + u.Name
+			if u.Owner == owner && !seen[url] {
+				seen[url] = true
+				out = append(out, url)
+			}
+		}
+	}
+
+	return out
+}
+
+// snapshotVolumeAPI renders a snapshot as the volume list shows it.
+func snapshotVolumeAPI(row db.StorageVolume, s db.StorageVolumeSnapshot) api.StorageVolume {
+	config := maps.Clone(s.Config)
+	if config == nil {
+		config = map[string]string{}
+	}
+
+	return api.StorageVolume{
+		StorageVolumePut: api.StorageVolumePut{Config: config, Description: s.Description},
+		Name:             row.Name + "/" + s.Name,
+		Type:             VolumeTypeCustom,
+		UsedBy:           []string{},
+		Location:         "none",
+		ContentType:      row.ContentType,
+	}
+}
+
+func containerVolumeAPI(name string) api.StorageVolume {
+	return api.StorageVolume{
+		StorageVolumePut: api.StorageVolumePut{Config: map[string]string{}},
+		Name:             name,
+		Type:             VolumeTypeContainer,
+		UsedBy:           []string{"/1.0/instances/" + name},
+		Location:         "none",
+		ContentType:      "filesystem",
+	}
+}
+
+// imageVolumesAPI lists the image bases of a pool as image volumes, one per image.
+func imageVolumesAPI(p *Pool) []api.StorageVolume {
+	bases, _ := p.Bases()
+	seen := map[string]bool{}
+	var fps []string
+	for _, b := range bases {
+		fp := BaseImage(b)
+		if p.HasBase(b) && !seen[fp] {
+			seen[fp] = true
+			fps = append(fps, fp)
+		}
+	}
+
+	sort.Strings(fps)
+	out := []api.StorageVolume{}
+	for _, fp := range fps {
+		out = append(out, api.StorageVolume{
+			StorageVolumePut: api.StorageVolumePut{Config: map[string]string{}},
+			Name:             fp,
+			Type:             VolumeTypeImage,
+			UsedBy:           []string{"/1.0/images/" + fp},
+			Location:         "none",
+			ContentType:      "filesystem",
+		})
+	}
+
+	return out
+}
+
+// volumePath is the directory of the custom volume with row id id.
+func (p *Pool) volumePath(id int64) string {
+	return filepath.Join(p.dir, customDir, fmt.Sprint(id))
+}
+
+// volumeSnapshotsPath is the directory of the snapshots of the custom volume with row id id.
+func (p *Pool) volumeSnapshotsPath(id int64) string {
+	return filepath.Join(p.dir, customSnapshotDir, fmt.Sprint(id))
+}
+
+// volumeSnapshotPath is the directory of one snapshot of a custom volume.
+func (p *Pool) volumeSnapshotPath(id int64, snapID int64) string {
+	return filepath.Join(p.volumeSnapshotsPath(id), fmt.Sprint(snapID))
+}
+
+// refuseNonCustom refuses a change of a volume that is not a custom one.
+func refuseNonCustom(volType string, what string) error {
+	err := ValidateVolumeType(volType)
+	if err != nil {
+		return err
+	}
+
+	if volType != VolumeTypeCustom {
+		return errs.Invalid("storage volumes of type %q cannot be %s here: only custom volumes can", volType, what)
+	}
+
+	return nil
+}
+
+// VolumeState returns the space a custom volume uses and its size limit (-1 for none).
+func (ps *Pools) VolumeState(ctx context.Context, pool string, volType string, name string) (*api.StorageVolumeState, error) {
+	vol, err := ps.Volume(ctx, pool, volType, name)
+	if err != nil {
+		return nil, err
+	}
+
+	p, err := ps.Get(pool)
+	if err != nil {
+		return nil, err
+	}
+
+	var path string
+	switch volType {
+	case VolumeTypeContainer:
+		path = p.ContainerRootfs(name)
+		if p.layered(name) {
+			path = filepath.Join(p.ContainerPath(name), "upper")
+		}
+	case VolumeTypeImage:
+		path = p.BaseRootfs(name)
+	default:
+		row, err := ps.customRow(ctx, pool, name)
+		if err != nil {
+			return nil, err
+		}
+
+		path = p.volumePath(row.ID)
+	}
+
+	used, err := p.drv.VolumeUsage(path)
+	if err != nil {
+		return nil, err
+	}
+
+	total := int64(-1)
+	if vol.Config["size"] != "" {
+		total, _ = ParseSize(vol.Config["size"])
+	}
+
+	return &api.StorageVolumeState{Usage: &api.StorageVolumeStateUsage{Used: uint64(used), Total: total}}, nil
+}
+
+// customRow reads the row of a custom volume.
+func (ps *Pools) customRow(ctx context.Context, pool string, name string) (*db.StorageVolume, error) {
+	d, err := ps.volumeDB()
+	if err != nil {
+		return nil, err
+	}
+
+	var row *db.StorageVolume
+	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		row, err = getCustomVolume(ctx, tx, pool, name)
+		return err
+	})
+
+	return row, err
+}
+
+// volumeUsers lists the URLs of the custom volumes of a pool, which keep it from being deleted.
+func (ps *Pools) volumeUsers(pool string) []string {
+	d, err := ps.volumeDB()
+	if err != nil {
+		return nil
+	}
+
+	var out []string
+	_ = d.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+		rows, err := tx.GetStorageVolumes(ctx, pool)
+		for _, row := range rows {
+			out = append(out, VolumeURL(pool, row.Type, row.Name))
+		}
+
+		return err
+	})
+
+	return out
+}
