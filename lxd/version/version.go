@@ -67,4 +67,9 @@ var APIExtensions = []string{
 	"storage_btrfs_mount_options",
 	"network_counters_errors_dropped",
 	"instance_nic_network",
+	"storage_api_volume_rename",
+	"storage_api_volume_snapshots",
+	"storage_api_local_volume_handling",
+	"storage_volume_state",
+	"storage_volume_state_total",
 }

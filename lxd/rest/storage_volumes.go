@@ -1,0 +1,336 @@
+package rest
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"net/url"
+
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/storage"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+var storageVolumesCmd = Endpoint{
+	Path: "storage-pools/{name}/volumes",
+	Get:  Action{Handler: storageVolumesGet, Access: allowTrusted},
+	Post: Action{Handler: storageVolumesPost, Access: allowTrusted},
+}
+
+var storageVolumesTypeCmd = Endpoint{
+	Path: "storage-pools/{name}/volumes/{type}",
+	Get:  Action{Handler: storageVolumesGet, Access: allowTrusted},
+	Post: Action{Handler: storageVolumesPost, Access: allowTrusted},
+}
+
+var storageVolumeCmd = Endpoint{
+	Path:   "storage-pools/{name}/volumes/{type}/{volume}",
+	Get:    Action{Handler: storageVolumeGet, Access: allowTrusted},
+	Put:    Action{Handler: storageVolumePut, Access: allowTrusted},
+	Patch:  Action{Handler: storageVolumePatch, Access: allowTrusted},
+	Post:   Action{Handler: storageVolumePost, Access: allowTrusted},
+	Delete: Action{Handler: storageVolumeDelete, Access: allowTrusted},
+}
+
+var storageVolumeStateCmd = Endpoint{
+	Path: "storage-pools/{name}/volumes/{type}/{volume}/state",
+	Get:  Action{Handler: storageVolumeStateGet, Access: allowTrusted},
+}
+
+// volumeVars reads the pool, the volume type ("" on the collection of every type) and the volume name ("" on
+// collections) of the path.
+func volumeVars(r *http.Request) (pool string, volType string, name string, err error) {
+	pool, err = request.PathVar(r, "name")
+	if err != nil {
+		return "", "", "", err
+	}
+
+	volType, err = request.PathVar(r, "type")
+	if err != nil {
+		return "", "", "", err
+	}
+
+	if volType != "" {
+		err = storage.ValidateVolumeType(volType)
+		if err != nil {
+			return "", "", "", err
+		}
+	}
+
+	name, err = request.PathVar(r, "volume")
+	return pool, volType, name, err
+}
+
+func storageVolumesGet(s *state.State, r *http.Request) response.Response {
+	pool, volType, _, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	vols, err := s.Storage.Volumes(r.Context(), pool, volType)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if recursion(r) == 0 {
+		urls := make([]string, 0, len(vols))
+		for _, v := range vols {
+			urls = append(urls, storage.VolumeURL(pool, v.Type, v.Name))
+		}
+
+		return response.SyncResponse(urls)
+	}
+
+	return response.SyncResponse(vols)
+}
+
+// storageVolumesPost creates a custom volume at once, or copies one in an operation.
+func storageVolumesPost(s *state.State, r *http.Request) response.Response {
+	pool, volType, _, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	req := api.StorageVolumesPost{}
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if volType != "" {
+		req.Type = volType
+	}
+
+	if req.Type == "" {
+		req.Type = storage.VolumeTypeCustom
+	}
+
+	if req.Source.Type != "copy" {
+		err = s.Storage.CreateVolume(r.Context(), pool, req)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		url := storage.VolumeURL(pool, req.Type, req.Name)
+		lifecycle(s, r, "storage-volume-created", url, map[string]any{"type": req.Type})
+		return response.SyncResponseLocation(nil, url)
+	}
+
+	if req.Name == "" {
+		req.Name = req.Source.Name
+	}
+
+	// What can be checked at once is: the source exists and the name is valid.
+	srcPool := req.Source.Pool
+	if srcPool == "" {
+		srcPool = pool
+	}
+
+	err = storage.ValidateVolumeName("storage volume", req.Name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	_, err = s.Storage.Volume(r.Context(), srcPool, storage.VolumeTypeCustom, volumeOf(req.Source.Name))
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	requestor := request.GetRequestor(r)
+	url := storage.VolumeURL(pool, req.Type, req.Name)
+	return volumeOperation(s, requestor, "Copying storage volume", pool, req.Name, func(ctx context.Context) error {
+		err := s.Storage.CreateVolume(ctx, pool, req)
+		if err == nil {
+			lifecycleBy(s, requestor, "storage-volume-created", url, map[string]any{"type": req.Type})
+		}
+
+		return err
+	})
+}
+
+// volumeOf is the volume part of "<volume>/<snapshot>".
+func volumeOf(name string) string {
+	for i := range len(name) {
+		if name[i] == '/' {
+			return name[:i]
+		}
+	}
+
+	return name
+}
+
+// volumeOperation runs fn in a task operation on a volume.
+func volumeOperation(s *state.State, requestor *request.Requestor, what string, pool string, name string, fn func(ctx context.Context) error) response.Response {
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: what,
+		Resources:   map[string][]string{"storage_volumes": {storage.VolumeURL(pool, storage.VolumeTypeCustom, name)}},
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			return fn(ctx)
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+// storageVolumeETag is what a volume's ETag is computed from.
+func storageVolumeETag(v *api.StorageVolume) any {
+	return []any{v.Name, v.Type, v.Description, v.Config}
+}
+
+func storageVolumeGet(s *state.State, r *http.Request) response.Response {
+	pool, volType, name, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	v, err := s.Storage.Volume(r.Context(), pool, volType, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.SyncResponseETag(v, storageVolumeETag(v))
+}
+
+func storageVolumePut(s *state.State, r *http.Request) response.Response {
+	return storageVolumeUpdate(s, r, false)
+}
+
+func storageVolumePatch(s *state.State, r *http.Request) response.Response {
+	return storageVolumeUpdate(s, r, true)
+}
+
+// storageVolumeUpdate replaces (PUT) or merges (PATCH) a volume's description and configuration, or restores it
+// from a snapshot (a PUT with "restore").
+func storageVolumeUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	pool, volType, name, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	defer lockUpdate("storage-volume", pool+"/"+volType+"/"+name)()
+	v, err := s.Storage.Volume(r.Context(), pool, volType, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	resp := checkETag(r, storageVolumeETag(v))
+	if resp != nil {
+		return resp
+	}
+
+	put := api.StorageVolumePut{}
+	if merge {
+		put.Description = v.Description
+		put.Config = maps.Clone(v.Config)
+	}
+
+	err = request.DecodeJSON(r, &put)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.Storage.UpdateVolume(r.Context(), pool, volType, name, put)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	action := "storage-volume-updated"
+	if put.Restore != "" {
+		action = "storage-volume-restored"
+	}
+
+	lifecycle(s, r, action, storage.VolumeURL(pool, volType, name), nil)
+	return response.EmptySyncResponse
+}
+
+// storageVolumePost renames a volume at once, or moves it to another pool in an operation.
+func storageVolumePost(s *state.State, r *http.Request) response.Response {
+	pool, volType, name, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	req := api.StorageVolumePost{}
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	_, err = s.Storage.Volume(r.Context(), pool, volType, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if req.Name == "" {
+		req.Name = name
+	}
+
+	requestor := request.GetRequestor(r)
+	if req.Pool == "" || req.Pool == pool {
+		err = s.Storage.RenameVolume(r.Context(), pool, volType, name, req)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		url := storage.VolumeURL(pool, volType, req.Name)
+		lifecycle(s, r, "storage-volume-renamed", url, map[string]any{"old_name": name})
+		return response.SyncResponseLocation(nil, url)
+	}
+
+	_, err = s.Storage.GetPool(r.Context(), req.Pool)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return volumeOperation(s, requestor, "Moving storage volume", pool, name, func(ctx context.Context) error {
+		err := s.Storage.RenameVolume(ctx, pool, volType, name, req)
+		if err == nil {
+			lifecycleBy(s, requestor, "storage-volume-moved", storage.VolumeURL(req.Pool, volType, req.Name),
+				map[string]any{"old_name": name, "old_pool": pool})
+		}
+
+		return err
+	})
+}
+
+func storageVolumeDelete(s *state.State, r *http.Request) response.Response {
+	pool, volType, name, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.Storage.DeleteVolume(r.Context(), pool, volType, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	lifecycle(s, r, "storage-volume-deleted", storage.VolumeURL(pool, volType, name), nil)
+	return response.EmptySyncResponse
+}
+
+func storageVolumeStateGet(s *state.State, r *http.Request) response.Response {
+	pool, volType, name, err := volumeVars(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	st, err := s.Storage.VolumeState(r.Context(), pool, volType, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.SyncResponse(st)
+}
+
+// volumeSnapshotURL is the API path of a snapshot of a custom volume.
+func volumeSnapshotURL(pool string, volType string, name string, snap string) string {
+	return storage.VolumeURL(pool, volType, name) + "/snapshots/" + url.PathEscape(snap)
+}
