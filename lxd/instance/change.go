@@ -231,6 +231,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			return err
 		}
 
+		err = checkVolumeDisks(ctx, tx, newDevices)
+		if err != nil {
+			return err
+		}
+
 		if m.privileged(oldConfig) != m.privileged(newConfig) && inst.Config[KeyBaseImage] != "" {
 			return errs.Invalid("security.privileged cannot be changed after creation")
 		}
@@ -319,7 +324,15 @@ func (m *Manager) hotplugDisks(name string, oldDevices, newDevices map[string]ma
 		return revert.New(), nil
 	}
 
-	before, after := bindDisks(oldDevices), bindDisks(newDevices)
+	before, err := m.runningVolumeDisks(context.Background(), name, bindDisks(oldDevices))
+	if err != nil {
+		return nil, err
+	}
+
+	after, err := m.runningVolumeDisks(context.Background(), name, bindDisks(newDevices))
+	if err != nil {
+		return nil, err
+	}
 
 	for _, dev := range sortedDevices(before) {
 		if maps.Equal(before[dev], after[dev]) {

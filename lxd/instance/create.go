@@ -123,7 +123,12 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 			return err
 		}
 
-		return checkRootDisk(devices, m.pool)
+		err = checkRootDisk(devices, m.pool)
+		if err != nil {
+			return err
+		}
+
+		return checkVolumeDisks(ctx, tx, devices)
 	})
 }
 

@@ -93,12 +93,17 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
+	disks, err := m.volumeDisks(ctx, devices, idmap)
+	if err != nil {
+		return err
+	}
+
 	err = m.driver.Start(ctx, Spec{
 		Name:    name,
 		Rootfs:  rootfs,
 		LogFile: filepath.Join(logDir, "lxc.log"),
 		Config:  config,
-		Devices: devices,
+		Devices: disks,
 		IDMap:   idmap,
 
 		AppArmorProfile: profile,

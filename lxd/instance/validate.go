@@ -550,6 +550,10 @@ func ValidateDevices(devices map[string]map[string]string) error {
 // validateBindDisk checks a disk device mounting a host path: an absolute source and an absolute path in the
 // container without "..".
 func validateBindDisk(name string, dev map[string]string) error {
+	if isVolumeDisk(dev) {
+		return validateVolumeDisk(name, dev)
+	}
+
 	source, path := dev["source"], dev["path"]
 	if source == "" {
 		return fmt.Errorf("device %q: a disk needs a source: %w", name, errs.ErrInvalid)
