@@ -190,3 +190,68 @@ test_confinement_apparmor() {
 	[ ! -e "${d}/security/apparmor/profiles/lxd-c1" ] || fail "a profile was written for a host without AppArmor"
 	assert_eq "$(lxc_in "${d}" exec c1 -- echo ok)" "ok" "a command in the unconfined container"
 }
+
+# cgroup_file_of DIR NAME FILE: prints the path of FILE in the cgroup v2 hierarchy of the running container NAME.
+cgroup_file_of() {
+	local pid cg root=/sys/fs/cgroup
+	pid=$(lxc_in "$1" info "$2" | awk '$1 == "PID:" {print $2}')
+	cg=$(sed -n 's/^0:://p' "/proc/${pid}/cgroup")
+	[ -e /sys/fs/cgroup/cgroup.controllers ] || root=/sys/fs/cgroup/unified
+	echo "${root}${cg}/$3"
+}
+
+test_confinement_limits() {
+	local d="${TEST_TMP}/d1" f
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+
+	# Values are checked when set, by both clients.
+	assert_fails lxc_in "${d}" init bb c0 -c limits.disk.priority=11
+	assert_contains "${FAIL_OUTPUT}" "limits.disk.priority"
+	lxc_in "${d}" init bb c1
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc config set c1 limits.hugepages.2MB=lots
+	assert_contains "${FAIL_OUTPUT}" "limits.hugepages.2MB"
+
+	# limits.disk.priority: the block I/O weight where the host has one, a start refused naming the key where not.
+	LXD_DIR="${d}" stock_lxc "${d}.stock" config set c1 limits.disk.priority 5
+	if [ -e /sys/fs/cgroup/blkio/blkio.weight ] || [ -e /sys/fs/cgroup/blkio/blkio.bfq.weight ]; then
+		lxc_in "${d}" start c1
+		f=$(ls "/sys/fs/cgroup/blkio$(sed -n 's/^[0-9]*:blkio://p' "/proc/$(lxc_in "${d}" info c1 | awk '$1 == "PID:" {print $2}')/cgroup")"/blkio*weight | head -1)
+		assert_eq "$(head -1 "${f}")" "500" "block I/O weight"
+		lxc_in "${d}" stop c1 --force
+	elif grep -qw io "$(ls /sys/fs/cgroup/cgroup.controllers /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null | head -1)"; then
+		lxc_in "${d}" start c1
+		assert_contains "$(cat "$(cgroup_file_of "${d}" c1 io.weight)")" "500"
+		lxc_in "${d}" stop c1 --force
+	else
+		assert_fails lxc_in "${d}" start c1
+		assert_contains "${FAIL_OUTPUT}" "cannot apply limits.disk.priority: the host has no block I/O weight cgroup controller"
+	fi
+
+	lxc_in "${d}" config unset c1 limits.disk.priority
+
+	# limits.hugepages.*: the hugetlb limit of the container's cgroup (v1, v2, or the v2 hierarchy of a hybrid
+	# host), rounded down to whole pages by the kernel; sizes the host lacks are refused at start.
+	if [ -d /sys/kernel/mm/hugepages/hugepages-2048kB ] &&
+		{ [ -d /sys/fs/cgroup/hugetlb ] || grep -qsw hugetlb /sys/fs/cgroup/cgroup.controllers /sys/fs/cgroup/unified/cgroup.controllers; }; then
+		lxc_in "${d}" config set c1 limits.hugepages.2MB=64MiB
+		lxc_in "${d}" start c1
+		if [ -d /sys/fs/cgroup/hugetlb ]; then
+			f=/sys/fs/cgroup/hugetlb$(sed -n 's/^[0-9]*:hugetlb://p' "/proc/$(lxc_in "${d}" info c1 | awk '$1 == "PID:" {print $2}')/cgroup")/hugetlb.2MB.limit_in_bytes
+		else
+			f=$(cgroup_file_of "${d}" c1 hugetlb.2MB.max)
+		fi
+
+		assert_eq "$(cat "${f}")" "67108864" "hugetlb limit of c1"
+		lxc_in "${d}" stop c1 --force
+		lxc_in "${d}" config unset c1 limits.hugepages.2MB
+	else
+		echo "SKIP: no hugetlb controller or 2MB pages on this host"
+	fi
+
+	if [ ! -d /sys/kernel/mm/hugepages/hugepages-64kB ]; then
+		lxc_in "${d}" config set c1 limits.hugepages.64KB=1MiB
+		assert_fails lxc_in "${d}" start c1
+		assert_contains "${FAIL_OUTPUT}" "cannot apply limits.hugepages.64KB: the host has no 64KB huge pages"
+	fi
+}

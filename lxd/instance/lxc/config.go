@@ -96,6 +96,15 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		add(prefix+kv[0], kv[1])
 	}
 
+	extra, err := hostCgroups.confinementLimits(spec.Config)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, kv := range extra {
+		add(kv[0], kv[1])
+	}
+
 	if v := spec.Config["limits.processes"]; v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || n < instance.MinProcesses || n > instance.MaxProcesses {
