@@ -72,4 +72,10 @@ var APIExtensions = []string{
 	"storage_api_local_volume_handling",
 	"storage_volume_state",
 	"storage_volume_state_total",
+	"id_map",
+	"id_map_base",
+	"id_map_current",
+	"container_protection_delete",
+	"container_protection_shift",
+	"limits_hugepages",
 }
