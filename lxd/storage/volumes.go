@@ -258,6 +258,7 @@ func customVolumeAPI(ctx context.Context, tx *db.Tx, row db.StorageVolume) (*api
 		Type:             VolumeTypeCustom,
 		UsedBy:           usedByURLs(uses),
 		Location:         "none",
+		Project:          "default",
 		ContentType:      row.ContentType,
 	}, nil
 }
@@ -292,6 +293,7 @@ func snapshotVolumeAPI(row db.StorageVolume, s db.StorageVolumeSnapshot) api.Sto
 		Type:             VolumeTypeCustom,
 		UsedBy:           []string{},
 		Location:         "none",
+		Project:          "default",
 		ContentType:      row.ContentType,
 	}
 }
@@ -303,6 +305,7 @@ func containerVolumeAPI(name string) api.StorageVolume {
 		Type:             VolumeTypeContainer,
 		UsedBy:           []string{"/1.0/instances/" + name},
 		Location:         "none",
+		Project:          "default",
 		ContentType:      "filesystem",
 	}
 }
@@ -329,6 +332,7 @@ func imageVolumesAPI(p *Pool) []api.StorageVolume {
 			Type:             VolumeTypeImage,
 			UsedBy:           []string{"/1.0/images/" + fp},
 			Location:         "none",
+			Project:          "default",
 			ContentType:      "filesystem",
 		})
 	}

@@ -90,6 +90,10 @@ func snapshotAPI(row *db.StorageVolume, s db.StorageVolumeSnapshot) api.StorageV
 
 // VolumeSnapshots returns the snapshots of a custom volume, oldest first.
 func (ps *Pools) VolumeSnapshots(ctx context.Context, pool string, volType string, name string) ([]api.StorageVolumeSnapshot, error) {
+	if volType == VolumeTypeContainer || volType == VolumeTypeImage {
+		return ps.otherVolumeSnapshots(ctx, pool, volType, name)
+	}
+
 	row, snaps, err := ps.volumeSnapshots(ctx, pool, volType, name)
 	if err != nil {
 		return nil, err
@@ -105,6 +109,21 @@ func (ps *Pools) VolumeSnapshots(ctx context.Context, pool string, volType strin
 
 // VolumeSnapshot returns one snapshot of a custom volume.
 func (ps *Pools) VolumeSnapshot(ctx context.Context, pool string, volType string, name string, snap string) (*api.StorageVolumeSnapshot, error) {
+	if volType == VolumeTypeContainer || volType == VolumeTypeImage {
+		snaps, err := ps.otherVolumeSnapshots(ctx, pool, volType, name)
+		if err != nil {
+			return nil, err
+		}
+
+		for _, sn := range snaps {
+			if sn.Name == snap {
+				return &sn, nil
+			}
+		}
+
+		return nil, errs.NotFound("snapshot %q of storage volume %s/%s not found", snap, volType, name)
+	}
+
 	row, snaps, err := ps.volumeSnapshots(ctx, pool, volType, name)
 	if err != nil {
 		return nil, err
@@ -402,4 +421,34 @@ func (ps *Pools) checkNotRunning(ctx context.Context, pool string, name string, 
 	}
 
 	return nil
+}
+
+// otherVolumeSnapshots lists the snapshots of a container volume (the instance's snapshots stored on the pool);
+// an image volume has none.
+func (ps *Pools) otherVolumeSnapshots(ctx context.Context, pool string, volType string, name string) ([]api.StorageVolumeSnapshot, error) {
+	_, err := ps.Volume(ctx, pool, volType, name)
+	if err != nil {
+		return nil, err
+	}
+
+	out := []api.StorageVolumeSnapshot{}
+	if volType != VolumeTypeContainer {
+		return out, nil
+	}
+
+	p, err := ps.Get(pool)
+	if err != nil {
+		return nil, err
+	}
+
+	names, err := p.SnapshotNames(name)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, n := range names {
+		out = append(out, api.StorageVolumeSnapshot{Name: n, Config: map[string]string{}, ContentType: "filesystem"})
+	}
+
+	return out, nil
 }

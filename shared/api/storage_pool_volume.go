@@ -131,6 +131,12 @@ type StorageVolume struct {
 	//
 	// API extension: custom_block_volumes
 	ContentType string `json:"content_type" yaml:"content_type"`
+
+	// Project the volume belongs to.
+	// Example: default
+	//
+	// API extension: storage_volumes_all_projects
+	Project string `json:"project" yaml:"project"`
 }
 
 // Writable returns the writable part of the volume.
