@@ -166,6 +166,13 @@ func (ps *Pools) PrepareVolume(ctx context.Context, pool string, name string, id
 		return path, nil
 	}
 
+	// The files of a volume mounted in a running container are in that container's map: shifting them would
+	// take them from it.
+	err = ps.checkNotRunning(ctx, pool, name, "shifted to another id map")
+	if err != nil {
+		return "", err
+	}
+
 	from, err := parseIdmap(last)
 	if err != nil {
 		return "", err

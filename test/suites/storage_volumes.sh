@@ -59,6 +59,14 @@ test_storage_volumes_dir() {
 	lxc_in "${d}" start c2
 	assert_eq "$(lxc_in "${d}" exec c2 -- cat /data/f)" "from-c1" "read in c2"
 
+	# The files are shifted to the unprivileged containers' map; a privileged container cannot take the volume
+	# from a running one.
+	assert_contains "$(lxc_in "${d}" storage volume get default v1 volatile.idmap.last)" '"Hostid":'
+	lxc_in "${d}" init bb c3 -c security.privileged=true
+	lxc_in "${d}" storage volume attach default v1 c3 data /data
+	assert_contains "$(lxc_in "${d}" start c3 2>&1)" "cannot be shifted to another id map while it is used by running instances c2"
+	lxc_in "${d}" delete -f c3
+
 	# Profiles.
 	lxc_in "${d}" profile create pv
 	LXD_DIR="${d}" stock_lxc "${stock}" storage volume attach-profile p1 w1 pv data /data
