@@ -275,7 +275,7 @@ func (m *Manager) copySnapshots(ctx context.Context, from string, to string) err
 		snap.Instance = to
 		config := map[string]string{}
 		for k, v := range snap.Config {
-			if !strings.HasPrefix(k, "volatile.") || k == KeyBaseImage {
+			if !strings.HasPrefix(k, "volatile.") || k == KeyBaseImage || k == KeyLastIdmap {
 				config[k] = v
 			}
 		}

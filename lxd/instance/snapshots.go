@@ -421,6 +421,12 @@ func (m *Manager) restoreLocked(ctx context.Context, name string, snap string) e
 		}
 	}
 
+	// The restored files are shifted as they were when the snapshot was taken: the next start shifts them to the
+	// instance's map if that has changed since.
+	if row.Config[KeyLastIdmap] != "" {
+		config[KeyLastIdmap] = row.Config[KeyLastIdmap]
+	}
+
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := loadProfiles(ctx, tx, row.Profiles)
 		profiles := row.Profiles

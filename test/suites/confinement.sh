@@ -255,3 +255,35 @@ test_confinement_limits() {
 		assert_contains "${FAIL_OUTPUT}" "cannot apply limits.hugepages.64KB: the host has no 64KB huge pages"
 	fi
 }
+
+test_confinement_idmap_snapshots() {
+	local d="${TEST_TMP}/d1" h1 h2
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+
+	# A snapshot taken under the shared map, restored once a profile has isolated the container: the restored
+	# files are shifted to the isolated map at the next start.
+	lxc_in "${d}" profile create iso
+	lxc_in "${d}" launch bb c1 -p default -p iso
+	lxc_in "${d}" exec c1 -- sh -c 'echo x > /root/made && chown 5:7 /root/made'
+	lxc_in "${d}" snapshot c1 s0
+	lxc_in "${d}" profile set iso security.idmap.isolated true
+	lxc_in "${d}" restart c1 --force
+	h1=$(uid_map_of "${d}" c1 | cut -d' ' -f1)
+	assert_eq "${h1}" "$(lxc_in "${d}" config get c1 volatile.idmap.base)" "c1 isolated by its profile"
+	lxc_in "${d}" restore c1 s0
+	assert_eq "$(uid_map_of "${d}" c1 | cut -d' ' -f1)" "${h1}" "map of c1 after the restore"
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c '%u:%g' /root/made /bin/busybox | tr '\n' ' ')" "5:7 0:0 " \
+		"owners inside after restoring a snapshot of the shared map"
+	assert_eq "$(host_owner "${d}" c1 /root/made)" "$((h1 + 5)):$((h1 + 7))" "host owner after the restore"
+
+	# A copy with its snapshots gets a map of its own; restoring the copied snapshot gives files of that map.
+	lxc_in "${d}" stop c1 --force
+	lxc_in "${d}" copy c1 c2
+	lxc_in "${d}" start c2
+	h2=$(uid_map_of "${d}" c2 | cut -d' ' -f1)
+	[ "${h2}" != "${h1}" ] || fail "the copy shares c1's map"
+	lxc_in "${d}" restore c2 s0
+	assert_eq "$(lxc_in "${d}" exec c2 -- stat -c '%u:%g' /root/made)" "5:7" "owner inside the copy after restoring its snapshot"
+	assert_eq "$(host_owner "${d}" c2 /root/made)" "$((h2 + 5)):$((h2 + 7))" "host owner in the copy after the restore"
+}
