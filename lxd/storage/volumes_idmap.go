@@ -74,8 +74,16 @@ func toHost(m []idmapEntry, id int64, uid bool) (int64, bool) {
 	return 0, false
 }
 
-// remapID moves an id from the map from to the map to; an id neither maps is kept.
+// remapID moves an id from the map from to the map to; an id neither maps is kept, and so is an id already in the
+// host range of to, so that a shift cut short by a crash is finished by the next one rather than applied twice.
 func remapID(from, to []idmapEntry, id int64, uid bool) int64 {
+	if len(to) > 0 {
+		_, done := toNS(to, id, uid)
+		if done {
+			return id
+		}
+	}
+
 	ns, ok := toNS(from, id, uid)
 	if !ok {
 		return id

@@ -214,6 +214,7 @@ func TestRemapID(t *testing.T) {
 		{"map to map", m1, m2, 200009, false, 300009},
 		{"outside the old map", m1, m2, 50, true, 50},
 		{"outside the new map", nil, m1, 70000, true, 70000},
+		{"shifted already", nil, m1, 100003, true, 100003},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := remapID(tc.from, tc.to, tc.id, tc.uid)
