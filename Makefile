@@ -25,8 +25,18 @@ deps:
 test-deps: deps
 	@./test/deps/apt-install.sh $(DEB_TEST)
 
+# The daemon in the foreground; a server that has no storage pool yet (never initialised) gets "lxd init --auto"
+# once it answers: a dir pool "default" and the managed bridge lxdbr0, both in the default profile.
 run: deps build
-	LXD_DIR=$(DATA_DIR) ./bin/lxd --verbose
+	@mkdir -p $(DATA_DIR)
+	@LXD_DIR=$(DATA_DIR) ./bin/lxd --verbose & pid=$$!; \
+	trap 'kill -TERM $$pid 2>/dev/null' INT TERM; \
+	if LXD_DIR=$(DATA_DIR) ./bin/lxd waitready --timeout 60 && \
+		[ -z "$$(LXD_DIR=$(DATA_DIR) ./bin/lxc storage list --format csv)" ]; then \
+		echo "initialising a new server: lxd init --auto"; \
+		LXD_DIR=$(DATA_DIR) ./bin/lxd init --auto || echo "lxd init --auto failed; the daemon runs on" >&2; \
+	fi; \
+	while kill -0 $$pid 2>/dev/null; do wait $$pid; done
 
 unit: deps
 	$(GO) test $(GOFLAGS_BUILD) -race -count=1 ./...

@@ -54,7 +54,7 @@ func TestErrorsAsClientsSeeThem(t *testing.T) {
 		{"missing instance", getErr, http.StatusNotFound, `instance "nope" not found`},
 		{"missing instance of a snapshot", snapErr, http.StatusNotFound, `instance "nope" not found`},
 		{"template name", ValidTemplateName(""), http.StatusBadRequest, "the template name is missing"},
-		{"no root disk", checkRootDisk(nil, nil), http.StatusBadRequest, "no root disk device: add one or use a profile that has one"},
+		{"no root disk", checkRootDisk(nil, nil), http.StatusBadRequest, "Failed getting root disk: No root device could be found"},
 		{"other pool", checkRootDisk(map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "fast"}}, nil),
 			http.StatusNotFound, `storage pool "fast" not found`},
 	}

@@ -138,17 +138,22 @@ func (m *Manager) lock(name string) func() {
 	return m.locks.Lock(name)
 }
 
-// DefaultProfile is the profile created at first start, described as LXD describes it: a root disk on the default
-// pool.
-func DefaultProfile() db.Profile {
-	return db.Profile{
+// DefaultProfile is the profile created at first start, described as LXD describes it: without devices, as on a
+// fresh LXD (lxd init adds the root disk), or with a root disk on the default pool where that pool is already
+// recorded (the data of a daemon from before pools were recorded).
+func DefaultProfile(withRoot bool) db.Profile {
+	p := db.Profile{
 		Name:        "default",
 		Description: "Default LXD profile",
 		Config:      map[string]string{},
-		Devices: map[string]map[string]string{
-			"root": {"type": "disk", "path": "/", "pool": storage.DefaultPool},
-		},
+		Devices:     map[string]map[string]string{},
 	}
+
+	if withRoot {
+		p.Devices["root"] = map[string]string{"type": "disk", "path": "/", "pool": storage.DefaultPool}
+	}
+
+	return p
 }
 
 // Init creates the default profile when missing, follows containers still running from before, and starts the
@@ -160,7 +165,7 @@ func (m *Manager) Init(ctx context.Context) error {
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.GetProfile(ctx, "default")
 		if errors.Is(err, errs.ErrNotFound) {
-			_, err = tx.CreateProfile(ctx, DefaultProfile())
+			_, err = tx.CreateProfile(ctx, DefaultProfile(m.pool.Has(storage.DefaultPool)))
 		}
 
 		if err != nil {
@@ -670,7 +675,7 @@ func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
 func checkRootDisk(devices map[string]map[string]string, pools *storage.Pools) error {
 	_, root, ok := RootDisk(devices)
 	if !ok {
-		return errs.Invalid("no root disk device: add one or use a profile that has one")
+		return errs.Invalid("Failed getting root disk: No root device could be found")
 	}
 
 	if root["pool"] == "" || !pools.Has(root["pool"]) {

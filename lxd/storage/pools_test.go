@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -26,7 +27,7 @@ func openTestPools(t *testing.T) (*Pools, *db.DB, string) {
 
 	t.Cleanup(func() { _ = d.Close() })
 	ps, err := OpenPools(context.Background(), OpenArgs{DB: d, PoolsDir: filepath.Join(dir, "storage-pools"),
-		DisksDir: filepath.Join(dir, "disks")})
+		DisksDir: filepath.Join(dir, "disks"), DefaultSource: filepath.Join(dir, "storage-pools", DefaultPool)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +41,40 @@ func canBtrfs() bool {
 }
 
 func TestOpenPoolsRegistersDefault(t *testing.T) {
-	ps, d, dir := openTestPools(t)
-	pools, err := ps.List(context.Background())
+	dir := t.TempDir()
+	d, err := db.Open(filepath.Join(dir, "database"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = d.Close() })
+	ctx := context.Background()
+	open := func() *Pools {
+		t.Helper()
+		ps, err := OpenPools(ctx, OpenArgs{DB: d, PoolsDir: filepath.Join(dir, "storage-pools")})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return ps
+	}
+
+	// A first start records no pool, as LXD's.
+	pools, err := open().List(ctx)
+	if err != nil || len(pools) != 0 {
+		t.Fatalf("pools of a first start: %+v, %v", pools, err)
+	}
+
+	// The data of a daemon from before pools were recorded: its instances are on the implicit dir pool "default".
+	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.CreateInstance(ctx, db.Instance{Name: "c1", Type: "container", Architecture: "x86_64", CreatedAt: time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pools, err = open().List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +85,7 @@ func TestOpenPoolsRegistersDefault(t *testing.T) {
 	}
 
 	// A second start keeps the record as it is.
-	ps2, err := OpenPools(context.Background(), OpenArgs{DB: d, PoolsDir: filepath.Join(dir, "storage-pools")})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	if !ps2.Has(DefaultPool) {
+	if !open().Has(DefaultPool) {
 		t.Fatal("default pool not opened again")
 	}
 }

@@ -31,7 +31,8 @@ type OpenArgs struct {
 	// DisksDir holds the loop files of loop-backed pools ($LXD_DIR/disks).
 	DisksDir string
 
-	// DefaultSource is the directory of the implicit default pool; PoolsDir/default when empty.
+	// DefaultSource, when set, is the directory of a dir pool "default" recorded when no pool is. Left empty, a
+	// pool is recorded only for the data of a daemon from before pools were recorded.
 	DefaultSource string
 }
 
@@ -45,10 +46,11 @@ type service struct {
 	failed map[string]error
 }
 
-// OpenPools opens every pool recorded in the database. With no pool recorded (a first start, or a daemon from
-// before pools were recorded) it records the implicit dir pool "default" in its directory, creating it if
-// needed. A pool left pending by a crash during its creation is removed; one that cannot be mounted stays
-// recorded, unavailable.
+// OpenPools opens every pool recorded in the database. A first start records no pool, as LXD's (lxd init or
+// "lxc storage create" makes one); with no pool recorded but instances or containers in the default pool's
+// directory (a daemon from before pools were recorded), it records that directory as the dir pool "default". A
+// pool left pending by a crash during its creation is removed; one that cannot be mounted stays recorded,
+// unavailable.
 func OpenPools(ctx context.Context, args OpenArgs) (*Pools, error) {
 	svc := &service{db: args.DB, poolsDir: args.PoolsDir, disksDir: args.DisksDir, failed: map[string]error{}}
 	ps := &Pools{pools: map[string]*Pool{}, svc: svc}
@@ -64,6 +66,14 @@ func OpenPools(ctx context.Context, args OpenArgs) (*Pools, error) {
 		src := args.DefaultSource
 		if src == "" {
 			src = filepath.Join(args.PoolsDir, DefaultPool)
+			insts, err := tx.GetInstances(ctx)
+			if err != nil {
+				return err
+			}
+
+			if len(insts) == 0 && !exists(filepath.Join(src, "containers")) {
+				return nil
+			}
 		}
 
 		err = os.MkdirAll(src, 0o711)

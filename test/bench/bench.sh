@@ -236,10 +236,12 @@ done
 exp_ours=$(time_export ours "${fp}")
 exp_stock=$(time_export stock "${fp}")
 
-# Launches. The stock daemon needs a pool and a root disk in its default profile; ours has both from its start.
+# Launches. Both daemons start without a pool: each gets a dir pool and a root disk in its default profile.
 mkdir -p "${WORK}/conf"
-lxcw stock storage create default dir >/dev/null
-lxcw stock profile device add default root disk path=/ pool=default >/dev/null
+for who in ours stock; do
+	lxcw "${who}" storage create default dir >/dev/null
+	lxcw "${who}" profile device add default root disk path=/ pool=default >/dev/null
+done
 busybox=$(test/deps/busybox-image.sh)
 for who in ours stock; do
 	lxcw "${who}" image import "${busybox}/unified.tar.xz" --alias bench-busybox >/dev/null

@@ -1,15 +1,22 @@
 # Daemon helpers: each test spawns its own daemons in temporary directories and stops them on exit.
 
-# spawn_lxd DIR: starts a daemon with LXD_DIR=DIR, waits until it answers, records it for cleanup.
+# spawn_lxd DIR: starts a daemon with LXD_DIR=DIR, waits until it answers, records it for cleanup. A first start
+# is then given what most tests assume, a dir pool "default" and a root disk on it in the default profile (as
+# "lxd init" would); SPAWN_BARE=1 leaves it as a fresh server is, with neither.
 spawn_lxd() {
-	local dir=$1
+	local dir=$1 fresh=1
 	mkdir -p "${dir}"
 	chmod +x "${dir}"
+	[ ! -e "${dir}/database" ] || fresh=0
 	# shellcheck disable=SC2046
 	LXD_DIR="${dir}" $(netns_prefix) "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
 	echo "$!" >"${dir}/lxd.pid"
 	echo "${dir}" >>"${TEST_TMP}/daemons"
 	LXD_DIR="${dir}" "${LXD_BIN}" waitready --timeout 30
+	if [ "${fresh}" = 1 ] && [ "${SPAWN_BARE:-0}" != 1 ]; then
+		printf 'storage_pools:\n- name: default\n  driver: dir\nprofiles:\n- name: default\n  devices:\n    root:\n      path: /\n      pool: default\n      type: disk\n' |
+			LXD_DIR="${dir}" "${LXD_BIN}" init --preseed
+	fi
 }
 
 # shutdown_lxd DIR: stops the daemon of DIR gracefully and checks its log holds no panic.

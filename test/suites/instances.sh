@@ -220,7 +220,7 @@ test_instances_errors() {
 	assert_fails lxc_in "${d}" launch bb c1 -p nope
 	assert_contains "${FAIL_OUTPUT}" 'profile "nope" not found'
 	assert_fails lxc_in "${d}" launch bb c1 --no-profiles
-	assert_contains "${FAIL_OUTPUT}" "no root disk device"
+	assert_contains "${FAIL_OUTPUT}" "No root device could be found"
 	op=$(local_curl "${d}" /1.0/instances -X POST -d '{"name":"c1","source":{"type":"image","alias":"bb","server":"https://127.0.0.1:1"}}' | jq -r .operation)
 	assert_eq "$(local_curl "${d}" "${op}/wait?timeout=30" | jq -r .metadata.status)" "Failure" "unreachable image server"
 	assert_eq "$(local_curl "${d}" /1.0/instances | jq -r '.metadata | length')" "0" "instances after refused creates"

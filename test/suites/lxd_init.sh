@@ -155,9 +155,19 @@ test_lxd_init_stock() {
 test_lxd_init_ours() {
 	local d="${TEST_TMP}/d" before
 	make_netns
-	spawn_instance_lxd "${d}"
+	SPAWN_BARE=1 spawn_instance_lxd "${d}"
 	on_exit sh -c "for f in '${d}'/networks/*/dnsmasq.pid; do [ -f \"\$f\" ] && kill \$(cat \"\$f\") 2>/dev/null; done; true"
 	import_busybox "${d}" bb
+
+	# A fresh server, as stock's: no pool, no network, a default profile without devices; a launch fails with
+	# stock's words.
+	assert_eq "$(init_ours "${d}" --dump | sed '/^projects:/,$d')" \
+		$'config: {}\nnetworks: []\nstorage_pools: []\nprofiles:\n- config: {}\n  description: Default LXD profile\n  devices: {}\n  name: default' \
+		"dump of a fresh server"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${d}.stock" storage list --format csv)" "" "pools of a fresh server"
+	assert_fails lxc_in "${d}" launch bb c0
+	assert_contains "${FAIL_OUTPUT}" "No root device could be found"
+	assert_eq "$(local_curl "${d}" /1.0/instances | jq -r '.metadata | length')" "0" "instances after a launch without a root disk"
 
 	init_ours "${d}" --auto
 	local dump
