@@ -11,20 +11,26 @@ import (
 
 type cmdMove struct {
 	global *cmdGlobal
+
+	flagStorage string
 }
 
 func (c *cmdMove) command() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "move [<remote>:]<instance>[/<snapshot>] [<remote>:][<instance>[/<snapshot>]]",
 		Aliases: []string{"mv"},
-		Short:   "Rename instances and snapshots",
-		Long: `Rename instances and snapshots
+		Short:   "Move instances within or in between LXD servers",
+		Long: `Move instances within or in between LXD servers
 
 The instance must be stopped; its snapshots follow it, and its rename templates are rendered.
     lxc move c1 c2
-    lxc move c1/snap0 c1/first`,
+    lxc move c1/snap0 c1/first
+    lxc move c1 --storage pool2     (to another storage pool of the same server)`,
 		RunE: c.run,
 	}
+
+	cmd.Flags().StringVarP(&c.flagStorage, "storage", "s", "", "Storage pool name")
+	return cmd
 }
 
 // moveTarget is one side of a move: the instance and, for a snapshot rename, the snapshot.
@@ -86,7 +92,12 @@ func moveRequest(src moveTarget, dst moveTarget) (snapshot bool, newName string,
 }
 
 func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
-	exit, err := checkArgs(cmd, args, 2, 2)
+	minArgs := 2
+	if c.flagStorage != "" {
+		minArgs = 1
+	}
+
+	exit, err := checkArgs(cmd, args, minArgs, 2)
 	if exit {
 		return err
 	}
@@ -96,9 +107,16 @@ func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	dst, err := c.parseMoveTarget(args[1])
-	if err != nil {
-		return err
+	dst := src
+	if len(args) > 1 {
+		dst, err = c.parseMoveTarget(args[1])
+		if err != nil {
+			return err
+		}
+	}
+
+	if c.flagStorage != "" {
+		return c.movePool(src, dst)
 	}
 
 	isSnap, newName, err := moveRequest(src, dst)
@@ -121,6 +139,34 @@ func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
 	}
 
 	op, err := d.RenameInstance(src.instance, api.InstancePost{Name: newName})
+	if err != nil {
+		return err
+	}
+
+	return op.Wait()
+}
+
+// movePool moves an instance to another storage pool of its server, renaming it when dst names another instance.
+func (c *cmdMove) movePool(src moveTarget, dst moveTarget) error {
+	if src.isSnap || dst.isSnap {
+		return errors.New("snapshots cannot be moved to another storage pool on their own")
+	}
+
+	_, newName, err := moveRequest(src, dst)
+	if err != nil {
+		return err
+	}
+
+	d, err := c.global.conf.GetInstanceServer(src.remote)
+	if err != nil {
+		return err
+	}
+
+	if !d.HasExtension("instance_pool_move") {
+		return errors.New("the server is missing the required \"instance_pool_move\" API extension")
+	}
+
+	op, err := d.RenameInstance(src.instance, api.InstancePost{Name: newName, Migration: true, Pool: c.flagStorage})
 	if err != nil {
 		return err
 	}

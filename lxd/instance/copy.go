@@ -31,6 +31,9 @@ type CopyArgs struct {
 
 	// InstanceOnly leaves the snapshots of a source instance out of the copy.
 	InstanceOnly bool
+
+	// Move makes a copy that is to replace its source (a move to another pool): no template is rendered.
+	Move bool
 }
 
 // copySource is the state a copy starts from: an instance's or a snapshot's.
@@ -232,10 +235,12 @@ func (m *Manager) Copy(ctx context.Context, args CopyArgs) error {
 		return err
 	}
 
-	rootUID, rootGID := m.rootIDs(expanded)
-	err = m.applyTemplates(args.Name, images.TriggerCopy, tplInstance(&inst, expanded, devices), rootUID, rootGID)
-	if err != nil {
-		return err
+	if !args.Move {
+		rootUID, rootGID := m.rootIDs(expanded)
+		err = m.applyTemplates(args.Name, images.TriggerCopy, tplInstance(&inst, expanded, devices), rootUID, rootGID)
+		if err != nil {
+			return err
+		}
 	}
 
 	m.setVolatile(ctx, args.Name, map[string]string{KeyApplyTemplate: ""})

@@ -462,6 +462,52 @@ func instanceDelete(s *state.State, r *http.Request) response.Response {
 	return operations.Response(op)
 }
 
+// instanceMovePool moves an instance to another storage pool of this server, as LXD's POST with migration and pool
+// (instance_pool_move). A new name in the same request renames it on the way, as LXD does.
+func instanceMovePool(s *state.State, r *http.Request, name string, req api.InstancePost) response.Response {
+	if req.Name != "" && req.Name != name {
+		err := instance.ValidName(req.Name)
+		if err != nil {
+			return response.SmartError(err)
+		}
+	}
+
+	err := s.Instances.Exists(r.Context(), name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	requestor := request.GetRequestor(r)
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: "Migrating instance",
+		Resources:   instanceResources(name),
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			err := s.Instances.MoveToPool(ctx, name, req.Pool)
+			if err != nil {
+				return err
+			}
+
+			if req.Name != "" && req.Name != name {
+				err = s.Instances.Rename(ctx, name, req.Name)
+				if err != nil {
+					return err
+				}
+
+				lifecycleBy(s, requestor, "instance-renamed", instance.URL(req.Name), map[string]any{"old_name": name})
+			}
+
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
 // instancePost renames an instance.
 func instancePost(s *state.State, r *http.Request) response.Response {
 	name, err := instanceName(r)
@@ -473,6 +519,10 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 	err = request.DecodeJSON(r, &req)
 	if err != nil {
 		return response.SmartError(err)
+	}
+
+	if req.Migration && req.Pool != "" {
+		return instanceMovePool(s, r, name, req)
 	}
 
 	if req.Migration {

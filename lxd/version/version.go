@@ -78,4 +78,5 @@ var APIExtensions = []string{
 	"container_protection_delete",
 	"container_protection_shift",
 	"limits_hugepages",
+	"instance_pool_move",
 }

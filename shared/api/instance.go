@@ -283,9 +283,16 @@ type InstancePost struct {
 	// Example: c2
 	Name string `json:"name" yaml:"name"`
 
-	// Migration asks for a migration (not supported here).
+	// Migration asks for a migration: with Pool, a move to another storage pool of this server (migrations to
+	// other servers are not supported here).
 	// Example: false
 	Migration bool `json:"migration" yaml:"migration"`
+
+	// Pool is the storage pool to move the instance to (with Migration).
+	// Example: default
+	//
+	// API extension: instance_pool_move
+	Pool string `json:"pool" yaml:"pool"`
 }
 
 // InstanceStatePut changes the running state of an instance.
