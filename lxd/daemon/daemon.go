@@ -326,6 +326,8 @@ func (d *Daemon) Stop() {
 			}
 		}
 
+		d.closeStorage()
+
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		d.mu.Lock()

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -59,4 +60,29 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 	})
 	pools.SetRunning(func(name string) bool { return mgr.Status(name) == api.Running })
 	return mgr, nil
+}
+
+// closeStorage unmounts the storage pools at the daemon's stop, once no container runs: a container that could not
+// be stopped keeps its pool mounted.
+func (d *Daemon) closeStorage() {
+	if d.state == nil || d.state.Storage == nil || d.state.Instances == nil {
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	insts, err := d.state.Instances.List(ctx)
+	if err != nil {
+		slog.Warn("storage pools left mounted", "err", err)
+		return
+	}
+
+	for _, inst := range insts {
+		if inst.StatusCode != api.Stopped {
+			slog.Warn("storage pools left mounted: an instance still runs", "instance", inst.Name)
+			return
+		}
+	}
+
+	d.state.Storage.Close(ctx)
 }

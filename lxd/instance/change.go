@@ -404,7 +404,8 @@ func (m *Manager) ProfileUpdated(ctx context.Context, old Profile) error {
 	return errors.Join(errList...)
 }
 
-// profileUpdated hot-plugs the disk changes of one profile into one running instance using it.
+// profileUpdated applies the changes of one profile to one instance using it: the root disk size at once, and the
+// disk changes hot-plugged into it when it runs.
 func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) error {
 	unlock := m.lock(name)
 	defer unlock()
@@ -433,6 +434,11 @@ func (m *Manager) profileUpdated(ctx context.Context, name string, old Profile) 
 
 	_, oldDevices := Expand(before, inst.Config, inst.Devices)
 	_, newDevices := Expand(profiles, inst.Config, inst.Devices)
+	err = m.applyProfileRootSize(name, oldDevices, newDevices)
+	if err != nil {
+		return err
+	}
+
 	if m.driver.Status(name) != api.Running {
 		// Nothing to plug: the nics the profile no longer gives it leave their networks, new ones attach at its
 		// next start.

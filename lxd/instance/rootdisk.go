@@ -26,3 +26,20 @@ func (m *Manager) changeRootDisk(name string, oldDevices map[string]map[string]s
 
 	return func() { _ = m.pool.SetSize(name, oldRoot["size"]) }, nil
 }
+
+// applyProfileRootSize applies to an instance's root filesystem, running or not, the size= its root disk gets from
+// a changed profile (an instance whose own root disk overrides the profile's sees no change here).
+func (m *Manager) applyProfileRootSize(name string, oldDevices map[string]map[string]string, newDevices map[string]map[string]string) error {
+	_, oldRoot, _ := RootDisk(oldDevices)
+	_, newRoot, ok := RootDisk(newDevices)
+	if !ok || oldRoot["size"] == newRoot["size"] || m.pool.PoolOf(name) != newRoot["pool"] {
+		return nil
+	}
+
+	err := m.pool.SetSize(name, newRoot["size"])
+	if err != nil {
+		return fmt.Errorf("setting the root disk size: %w", err)
+	}
+
+	return nil
+}
