@@ -22,15 +22,25 @@ var confinementConfigKeys = map[string]keyCheck{
 	KeyDiskPriority:     optional(checkDiskPriority),
 	KeyRawAppArmor:      checkAny,
 
-	"limits.hugepages.64KB": optional(checkHugepages),
-	"limits.hugepages.1MB":  optional(checkHugepages),
-	"limits.hugepages.2MB":  optional(checkHugepages),
-	"limits.hugepages.1GB":  optional(checkHugepages),
+	"limits.hugepages.64KB": optional(checkHugepages("64KB")),
+	"limits.hugepages.1MB":  optional(checkHugepages("1MB")),
+	"limits.hugepages.2MB":  optional(checkHugepages("2MB")),
+	"limits.hugepages.1GB":  optional(checkHugepages("1GB")),
 }
 
+// checkDiskPriority checks the priority, and that the host has a block I/O weight to give it: as the other limits,
+// it is refused when set rather than left to fail a start.
 func checkDiskPriority(v string) error {
 	_, err := DiskWeight(v)
-	return err
+	if err != nil {
+		return err
+	}
+
+	if HostCgroups.DiskWeightKey() == "" {
+		return fmt.Errorf("the host has no block I/O weight cgroup controller (blkio.weight or io.weight)")
+	}
+
+	return nil
 }
 
 // DiskWeight turns limits.disk.priority (0 to 10) into the block I/O weight LXD gives it: 100 per step, 10 (the
@@ -44,7 +54,16 @@ func DiskWeight(v string) (int64, error) {
 	return max(int64(n)*100, 10), nil
 }
 
-func checkHugepages(v string) error {
-	_, err := ParseByteSize(v)
-	return err
+// checkHugepages returns the check of limits.hugepages.<size>: a size in bytes, on a host with such pages and a
+// hugetlb controller.
+func checkHugepages(size string) keyCheck {
+	return func(v string) error {
+		_, err := ParseByteSize(v)
+		if err != nil {
+			return err
+		}
+
+		_, err = HostCgroups.Hugetlb(size)
+		return err
+	}
 }

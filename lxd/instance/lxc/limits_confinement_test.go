@@ -5,20 +5,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lxd-go/lxd/lxd/instance"
 )
 
 // fakeCgroups lays out a cgroup directory with the given files (path: content) and huge pages of 2MB.
 func fakeCgroups(t *testing.T, files map[string]string) cgroupHost {
 	t.Helper()
 	root := t.TempDir()
-	h := cgroupHost{cgroupDir: filepath.Join(root, "cgroup"), hugepagesDir: filepath.Join(root, "hugepages")}
-	err := os.MkdirAll(filepath.Join(h.hugepagesDir, "hugepages-2048kB"), 0o755)
+	h := cgroupHost{instance.CgroupHost{CgroupDir: filepath.Join(root, "cgroup"), HugepagesDir: filepath.Join(root, "hugepages")}}
+	err := os.MkdirAll(filepath.Join(h.HugepagesDir, "hugepages-2048kB"), 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	for name, content := range files {
-		p := filepath.Join(h.cgroupDir, name)
+		p := filepath.Join(h.CgroupDir, name)
 		err = os.MkdirAll(filepath.Dir(p), 0o755)
 		if err == nil {
 			err = os.WriteFile(p, []byte(content), 0o644)
@@ -97,11 +99,11 @@ func TestConfinementLimitsHybridHugetlb(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if len(got) != 1 || got[0][0] != "lxc.hook.start-host" || !strings.Contains(got[0][1], `echo 8388608 > "`+h.cgroupDir+`/unified$cg/hugetlb.2MB.max"`) {
+	if len(got) != 1 || got[0][0] != "lxc.hook.start-host" || !strings.Contains(got[0][1], `echo 8388608 > "`+h.CgroupDir+`/unified$cg/hugetlb.2MB.max"`) {
 		t.Fatalf("got %q, want a start-host hook writing hugetlb.2MB.max", got)
 	}
 
-	enabled, err := os.ReadFile(filepath.Join(h.cgroupDir, "unified", "cgroup.subtree_control"))
+	enabled, err := os.ReadFile(filepath.Join(h.CgroupDir, "unified", "cgroup.subtree_control"))
 	if err != nil || string(enabled) != "+hugetlb" {
 		t.Fatalf("subtree_control is %q, %v; want the controller enabled", enabled, err)
 	}
