@@ -8,6 +8,14 @@ volume_files() {
 	(cd "$1" && find custom custom-snapshots -mindepth 1 -maxdepth 2 2>/dev/null | sort | tr '\n' ' ')
 }
 
+# api_move_volume DIR POOL NAME NEWPOOL NEWNAME: moves a custom volume to another pool through the API and waits
+# for the operation.
+api_move_volume() {
+	local op
+	op=$(local_curl "$1" "/1.0/storage-pools/$2/volumes/custom/$3" -X POST -d "{\"name\":\"$5\",\"pool\":\"$4\"}" | jq -r .operation)
+	[ "$(local_curl "$1" "${op}/wait" | jq -r .metadata.status)" = "Success" ]
+}
+
 test_storage_volumes_dir() {
 	local d="${TEST_TMP}/d1" stock src before
 	stock="${d}.stock"
@@ -109,9 +117,16 @@ test_storage_volumes_dir() {
 	assert_eq "$(volume_files "${src}")" "${before}" "storage after killed copies"
 	lxc_in "${d}" storage volume copy default/v1 p1/k1
 
+	# Killed once a move is recorded, before the source's storage is removed: the next start removes it. (Both
+	# clients move between pools as a copy and a deletion; the API moves in one operation.)
+	kill_pool_op "${d}" volume-moved api_move_volume "${d}" p1 k1 default k2
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default/volumes/custom/k2 | jq -r .metadata.name)" "k2" "moved volume"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/p1/volumes/custom/k1 | jq -r .error_code)" "404" "source of the move"
+	assert_eq "$(volume_files "${src}")" "${before}" "p1 after a killed move"
+
 	# Deleted: nothing is left.
 	lxc_in "${d}" delete -f c1 c2
-	for v in default/v1 default/v3 default/v5 p1/w1 p1/k1; do
+	for v in default/v1 default/v3 default/v5 p1/w1 default/k2; do
 		lxc_in "${d}" storage volume delete "${v%%/*}" "${v#*/}"
 	done
 
