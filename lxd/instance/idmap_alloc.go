@@ -187,9 +187,14 @@ func (m *Manager) nextIDMap(ctx context.Context, tx *db.Tx, name string, expande
 		return nil, 0, nil
 	}
 
-	others, err := isolatedRanges(ctx, tx, name)
-	if err != nil {
-		return nil, 0, err
+	// Only a range still to be found needs those of the others.
+	var others []usedRange
+	if IsTrue(expanded[KeyIdmapIsolated]) && expanded[KeyIdmapBaseConf] == "" {
+		var err error
+		others, err = isolatedRanges(ctx, tx, name)
+		if err != nil {
+			return nil, 0, err
+		}
 	}
 
 	current, err := strconv.ParseInt(expanded[KeyIdmapBase], 10, 64)

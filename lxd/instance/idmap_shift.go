@@ -91,12 +91,30 @@ func (m *Manager) startIDMap(ctx context.Context, name string, config map[string
 		return nil, nil
 	}
 
+	// The map is chosen and recorded in one transaction, so that containers starting together never take the
+	// same range.
 	var next *IDMap
-	var base int64
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var base int64
 		var err error
 		next, base, err = m.nextIDMap(ctx, tx, name, config)
-		return err
+		if err != nil {
+			return err
+		}
+
+		keys := map[string]string{}
+		setIDMapKeys(keys, next, base)
+		if keys[KeyIdmapBase] == config[KeyIdmapBase] && keys[KeyIdmapNext] == config[KeyIdmapNext] {
+			return nil
+		}
+
+		err = tx.SetInstanceConfig(ctx, name, keys)
+		if err != nil {
+			return err
+		}
+
+		maps.Copy(config, keys)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("choosing the id map of %q: %w", name, err)
@@ -118,7 +136,6 @@ func (m *Manager) startIDMap(ctx context.Context, name string, config map[string
 	}
 
 	keys := map[string]string{KeyLastIdmap: next.JSON(), KeyIdmapCurrent: next.JSON()}
-	setIDMapKeys(keys, next, base)
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.SetInstanceConfig(ctx, name, keys)
 	})
