@@ -124,9 +124,11 @@ test_storage_volumes_dir() {
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/p1/volumes/custom/k1 | jq -r .error_code)" "404" "source of the move"
 	assert_eq "$(volume_files "${src}")" "${before}" "p1 after a killed move"
 
-	# Deleted: nothing is left.
+	# Deleted (once killed after the row is gone, before the storage is): nothing is left.
 	lxc_in "${d}" delete -f c1 c2
-	for v in default/v1 default/v3 default/v5 p1/w1 default/k2; do
+	kill_pool_op "${d}" volume-row-deleted lxc_in "${d}" storage volume delete default v3
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default/volumes/custom/v3 | jq -r .error_code)" "404" "deletion killed"
+	for v in default/v1 default/v5 p1/w1 default/k2; do
 		lxc_in "${d}" storage volume delete "${v%%/*}" "${v#*/}"
 	done
 
