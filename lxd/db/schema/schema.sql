@@ -153,6 +153,19 @@ CREATE TABLE profiles_devices (
     UNIQUE (profile_id, device, key)
 );
 
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE projects_config (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (project_id, key)
+);
+
 CREATE TABLE schema (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     version INTEGER NOT NULL UNIQUE,

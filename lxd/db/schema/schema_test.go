@@ -411,3 +411,31 @@ VALUES (?, 'T', '2024-01-01T00:00:00.000000000Z', '2024-01-01T00:00:00.000000000
 		t.Fatal("got nil, want a second warning of the same type and entity refused")
 	}
 }
+
+// TestUpdate8AddsDefaultProject checks that update 8 creates the default project with the features LXD 5.0.2
+// shows for it, and that project names are unique.
+func TestUpdate8AddsDefaultProject(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	err := inTx(t, db, func(tx *sql.Tx) error {
+		_, err := Apply(ctx, tx, 8)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var desc string
+	var n int
+	err = db.QueryRow(`SELECT projects.description, count(projects_config.key) FROM projects
+JOIN projects_config ON projects_config.project_id = projects.id
+WHERE projects.name = 'default' AND projects_config.key LIKE 'features.%' AND projects_config.value = 'true'`).Scan(&desc, &n)
+	if err != nil || desc != "Default LXD project" || n != 4 {
+		t.Fatalf("got %q with %d features (%v), want the default project with 4 features", desc, n, err)
+	}
+
+	_, err = db.Exec("INSERT INTO projects (name) VALUES ('default')")
+	if err == nil {
+		t.Fatal("got nil, want a second project named default refused")
+	}
+}

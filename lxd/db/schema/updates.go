@@ -12,6 +12,7 @@ var updates = map[int]string{
 	5: updateFromV4,
 	6: updateFromV5,
 	7: updateFromV6,
+	8: updateFromV7,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -257,4 +258,28 @@ CREATE TABLE storage_volumes_snapshots (
     config TEXT NOT NULL DEFAULT '{}',
     UNIQUE (storage_volume_id, name)
 );
+`
+
+// updateFromV7 creates the projects and their configuration, with the default project as LXD 5.0.2 shows it.
+const updateFromV7 = `
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE projects_config (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (project_id, key)
+);
+
+INSERT INTO projects (name, description) VALUES ('default', 'Default LXD project');
+
+INSERT INTO projects_config (project_id, key, value)
+    SELECT id, 'features.images', 'true' FROM projects WHERE name = 'default'
+    UNION ALL SELECT id, 'features.profiles', 'true' FROM projects WHERE name = 'default'
+    UNION ALL SELECT id, 'features.storage.volumes', 'true' FROM projects WHERE name = 'default'
+    UNION ALL SELECT id, 'features.networks', 'true' FROM projects WHERE name = 'default';
 `

@@ -1,0 +1,241 @@
+package project
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// Resources are the resources api.ProjectState reports, each limited by the key limits.<resource>.
+var Resources = []string{"containers", "cpu", "disk", "instances", "memory", "networks", "processes", "virtual-machines"}
+
+// aggregateKeys are the limits summed over the instances' own limits: every instance must set the key (itself or
+// through a profile) before the project may limit it, as LXD requires.
+var aggregateKeys = map[string]bool{"limits.cpu": true, "limits.memory": true, "limits.processes": true}
+
+// State returns the limits and usage of a project's resources; -1 is no limit.
+func (m *Manager) State(ctx context.Context, name string) (*api.ProjectState, error) {
+	out := &api.ProjectState{Resources: map[string]api.ProjectStateResource{}}
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		p, err := tx.GetProject(ctx, name)
+		if err != nil {
+			return err
+		}
+
+		u, err := loadUsage(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+
+		for _, res := range Resources {
+			limit := int64(-1)
+			v := p.Config["limits."+res]
+			if v != "" {
+				limit, err = parseLimit(res, v)
+				if err != nil {
+					return err
+				}
+			}
+
+			out.Resources[res] = api.ProjectStateResource{Limit: limit, Usage: u.total[res]}
+		}
+
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	return out, nil
+}
+
+// parseLimit reads the value of limits.<res> in the unit State reports (bytes for memory and disk).
+func parseLimit(res string, v string) (int64, error) {
+	if res == "memory" || res == "disk" {
+		return parseSize(v)
+	}
+
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// usage is what a project's instances use.
+type usage struct {
+	// total maps a resource of Resources to its usage.
+	total map[string]int64
+
+	// instances maps an instance to its expanded configuration (profiles, then its own keys).
+	instances map[string]map[string]string
+}
+
+// loadUsage counts what a project uses: its instances by type, its networks, and the sums of the instances' CPU,
+// memory, process and root disk limits.
+func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
+	u := &usage{total: map[string]int64{}, instances: map[string]map[string]string{}}
+	for _, res := range Resources {
+		u.total[res] = 0
+	}
+
+	if name != Default {
+		return u, nil
+	}
+
+	c, err := tx.GetProjectContent(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+
+	u.total["networks"] = int64(len(c.Networks))
+	insts, err := tx.GetInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	profiles, err := tx.GetProfiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	byName := map[string]db.Profile{}
+	for _, p := range profiles {
+		byName[p.Name] = p
+	}
+
+	for _, inst := range insts {
+		config := map[string]string{}
+		devices := map[string]map[string]string{}
+		for _, pn := range inst.Profiles {
+			for k, v := range byName[pn].Config {
+				config[k] = v
+			}
+
+			for d, dev := range byName[pn].Devices {
+				devices[d] = dev
+			}
+		}
+
+		for k, v := range inst.Config {
+			config[k] = v
+		}
+
+		for d, dev := range inst.Devices {
+			devices[d] = dev
+		}
+
+		u.instances[inst.Name] = config
+		u.total["instances"]++
+		if inst.Type == "virtual-machine" {
+			u.total["virtual-machines"]++
+		} else {
+			u.total["containers"]++
+		}
+
+		u.total["cpu"] += countCPUs(config["limits.cpu"])
+		mem, err := parseSize(config["limits.memory"])
+		if err == nil {
+			u.total["memory"] += mem
+		}
+
+		procs, err := strconv.ParseInt(config["limits.processes"], 10, 64)
+		if err == nil {
+			u.total["processes"] += procs
+		}
+
+		for _, dev := range devices {
+			if dev["type"] == "disk" && dev["path"] == "/" {
+				size, err := parseSize(dev["size"])
+				if err == nil {
+					u.total["disk"] += size
+				}
+			}
+		}
+	}
+
+	return u, nil
+}
+
+// countCPUs reads limits.cpu: a count ("2") or a set of CPUs ("0-3,6").
+func countCPUs(v string) int64 {
+	if v == "" {
+		return 0
+	}
+
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err == nil {
+		return n
+	}
+
+	var count int64
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		if !isRange {
+			count++
+			continue
+		}
+
+		a, errA := strconv.ParseInt(lo, 10, 64)
+		b, errB := strconv.ParseInt(hi, 10, 64)
+		if errA == nil && errB == nil && b >= a {
+			count += b - a + 1
+		}
+	}
+
+	return count
+}
+
+// checkLimits refuses a change that sets a limit below what the project already uses, or an aggregate limit
+// while an instance of the project does not set the key.
+func checkLimits(ctx context.Context, tx *db.Tx, name string, config map[string]string, changed []string) error {
+	var u *usage
+	for _, key := range changed {
+		res, ok := strings.CutPrefix(key, "limits.")
+		if !ok || config[key] == "" {
+			continue
+		}
+
+		limit, err := parseLimit(res, config[key])
+		if err != nil {
+			// Every limits.* key was validated already: a value that does not parse limits nothing State reports.
+			continue
+		}
+
+		if u == nil {
+			u, err = loadUsage(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+		}
+
+		if aggregateKeys[key] {
+			for inst, conf := range u.instances {
+				if conf[key] == "" {
+					return errs.Invalid("invalid value %q for limit %q: instance %q in project %q has no %q config, either directly or via a profile",
+						config[key], key, inst, name, key)
+				}
+			}
+		}
+
+		used, known := u.total[res]
+		if known && used > limit {
+			return errs.Invalid("%q is too low: project %q uses %s", key, name, describeUsage(res, used))
+		}
+	}
+
+	return nil
+}
+
+// describeUsage words the usage of a resource for messages.
+func describeUsage(res string, n int64) string {
+	switch res {
+	case "memory", "disk":
+		return fmt.Sprintf("%d bytes of %s", n, res)
+	case "cpu":
+		return fmt.Sprintf("%d CPUs", n)
+	}
+
+	return fmt.Sprintf("%d %s", n, res)
+}
