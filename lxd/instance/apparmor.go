@@ -134,7 +134,7 @@ func AppArmorProfile(name string, varDir string, config map[string]string) strin
 		"  deny /sys/kernel/debug/{,**} rwklx,",
 		"  deny /sys/kernel/tracing/{,**} rwklx,",
 		"  deny /sys/firmware/efi/efivars/{,**} rwklx,",
-		"  deny /sys/kernel/security/{,**} rwklx,",
+		"  deny /sys/kernel/security/?*{,/**} wklx,",
 		"  deny /proc/bus/** wklx,",
 		"  deny /proc/kcore rwklx,",
 		"  deny /proc/sysrq-trigger rwklx,",
@@ -192,7 +192,6 @@ func AppArmorProfile(name string, varDir string, config map[string]string) strin
 			"  mount options=(rw,rbind),",
 			"  mount options=(rw,make-rshared),",
 			"  mount,",
-			fmt.Sprintf(`  change_profile -> "%s",`, appArmorQuote(AppArmorProfileName(name, varDir))+"//*"),
 		)
 	}
 

@@ -146,6 +146,9 @@ test_confinement_protection() {
 	assert_fails env LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc delete c1
 	assert_contains "${FAIL_OUTPUT}" "Container is protected"
 	assert_eq "$(lxc_in "${d}" list c1 --format csv -c n)" "c1" "the protected instance after the refused deletes"
+	lxc_in "${d}" start c1
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc delete -f c1
+	assert_contains "${FAIL_OUTPUT}" "Container is protected"
 	LXD_DIR="${d}" stock_lxc "${d}.stock" config set c1 security.protection.delete false
 	lxc_in "${d}" delete -f c1
 	assert_eq "$(lxc_in "${d}" list c1 --format csv -c n)" "" "the instance once unprotected and deleted"
@@ -289,4 +292,44 @@ test_confinement_idmap_snapshots() {
 	lxc_in "${d}" restore c2 s0
 	assert_eq "$(lxc_in "${d}" exec c2 -- stat -c '%u:%g' /root/made)" "5:7" "owner inside the copy after restoring its snapshot"
 	assert_eq "$(host_owner "${d}" c2 /root/made)" "$((h2 + 5)):$((h2 + 7))" "host owner in the copy after the restore"
+}
+
+test_confinement_idmap_parallel() {
+	local d="${TEST_TMP}/d1" pids=() c h prev
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+
+	# Isolated containers created together, and containers a profile isolates started together, each get a range
+	# of their own.
+	for c in p1 p2 p3; do
+		lxc_in "${d}" init bb "${c}" -c security.idmap.isolated=true >/dev/null &
+		pids+=("$!")
+	done
+
+	lxc_in "${d}" profile create iso
+	for c in q1 q2 q3; do
+		lxc_in "${d}" init bb "${c}" -p default -p iso >/dev/null
+	done
+
+	for pid in "${pids[@]}"; do
+		wait "${pid}"
+	done
+
+	lxc_in "${d}" profile set iso security.idmap.isolated true
+	pids=()
+	for c in p1 p2 p3 q1 q2 q3; do
+		lxc_in "${d}" start "${c}" &
+		pids+=("$!")
+	done
+
+	for pid in "${pids[@]}"; do
+		wait "${pid}"
+	done
+
+	assert_eq "$(for c in p1 p2 p3 q1 q2 q3; do uid_map_of "${d}" "${c}"; done | sort -u | awk '{print $2}' | sort -u)" "65536" "sizes"
+	prev=-65536
+	for h in $(for c in p1 p2 p3 q1 q2 q3; do uid_map_of "${d}" "${c}" | cut -d' ' -f1; done | sort -n); do
+		[ $((h - prev)) -ge 65536 ] || fail "isolated ranges ${prev} and ${h} overlap"
+		prev=${h}
+	done
 }
