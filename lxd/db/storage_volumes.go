@@ -326,3 +326,58 @@ func (t *Tx) GetStorageVolumeDeviceUses(ctx context.Context, pool string, name s
 
 	return out, nil
 }
+
+// RetargetStorageVolumeDisks points the disk devices of instances and profiles that mount the custom volume name of
+// pool at newName of newPool, as a rename or a move of the volume does.
+func (t *Tx) RetargetStorageVolumeDisks(ctx context.Context, pool string, name string, newPool string, newName string) error {
+	for _, table := range []struct{ devices, owner string }{
+		{"instances_devices", "instance_id"},
+		{"profiles_devices", "profile_id"},
+	} {
+		q := fmt.Sprintf(`SELECT d.%[2]s, d.device FROM %[1]s d
+WHERE d.key = 'pool' AND d.value = ?
+  AND EXISTS (SELECT 1 FROM %[1]s s WHERE s.%[2]s = d.%[2]s AND s.device = d.device AND s.key = 'source' AND s.value = ?)
+  AND EXISTS (SELECT 1 FROM %[1]s y WHERE y.%[2]s = d.%[2]s AND y.device = d.device AND y.key = 'type' AND y.value = 'disk')`,
+			table.devices, table.owner)
+		type target struct {
+			owner  int64
+			device string
+		}
+
+		var targets []target
+		err := func() error {
+			rows, err := t.query(ctx, q, pool, name)
+			if err != nil {
+				return err
+			}
+
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				var tg target
+				err = rows.Scan(&tg.owner, &tg.device)
+				if err != nil {
+					return err
+				}
+
+				targets = append(targets, tg)
+			}
+
+			return mapError(rows.Err())
+		}()
+		if err != nil {
+			return fmt.Errorf("finding the disks of storage volume %q: %w", name, err)
+		}
+
+		for _, tg := range targets {
+			for k, v := range map[string]string{"pool": newPool, "source": newName} {
+				_, err = t.exec(ctx, fmt.Sprintf("UPDATE %s SET value = ? WHERE %s = ? AND device = ? AND key = ?",
+					table.devices, table.owner), v, tg.owner, tg.device, k)
+				if err != nil {
+					return fmt.Errorf("updating the disks of storage volume %q: %w", name, err)
+				}
+			}
+		}
+	}
+
+	return nil
+}

@@ -312,7 +312,8 @@ func (ps *Pools) loadVolumeSource(ctx context.Context, pool string, name string)
 
 // CopyVolume copies the custom volume req.Source.Name of pool req.Source.Pool (or one of its snapshots,
 // "<volume>/<snapshot>") to a new custom volume req.Name of pool, with its snapshots unless
-// req.Source.VolumeOnly. With move, the source is deleted in the same transaction that records the copy.
+// req.Source.VolumeOnly. With move, the source is deleted, and the disks naming it pointed at the copy, in the
+// same transaction that records the copy.
 func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVolumesPost, move bool) error {
 	if req.Source.Refresh {
 		return errs.Unsupported("refreshing a copy of a storage volume is not supported")
@@ -369,7 +370,7 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 	unlocks := lockVolumes(p, req.Name, src.pool, src.row.Name)
 	defer unlocks()
 	if move {
-		err = ps.checkUnused(ctx, src.row.Pool, src.row.Name, "moved")
+		err = ps.checkNotRunning(ctx, src.row.Pool, src.row.Name, "moved")
 		if err != nil {
 			return err
 		}
@@ -415,7 +416,14 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 
 	var also func(ctx context.Context, tx *db.Tx) error
 	if move {
-		also = func(ctx context.Context, tx *db.Tx) error { return tx.DeleteStorageVolume(ctx, src.row.ID) }
+		also = func(ctx context.Context, tx *db.Tx) error {
+			err := tx.DeleteStorageVolume(ctx, src.row.ID)
+			if err != nil {
+				return err
+			}
+
+			return tx.RetargetStorageVolumeDisks(ctx, src.row.Pool, src.row.Name, pool, req.Name)
+		}
 	}
 
 	err = ps.commitVolume(ctx, s, db.StorageVolume{Pool: pool, Name: req.Name, Type: VolumeTypeCustom,
@@ -468,8 +476,8 @@ func (ps *Pools) checkUnused(ctx context.Context, pool string, name string, what
 	return nil
 }
 
-// RenameVolume renames a custom volume (req.Name), or moves it to another pool (req.Pool) under req.Name. A
-// volume in use is refused.
+// RenameVolume renames a custom volume (req.Name), or moves it to another pool (req.Pool) under req.Name; the disks
+// of instances and profiles naming it follow. A volume used by a running instance is refused.
 func (ps *Pools) RenameVolume(ctx context.Context, pool string, volType string, name string, req api.StorageVolumePost) error {
 	err := refuseNonCustom(volType, "renamed")
 	if err != nil {
@@ -508,7 +516,7 @@ func (ps *Pools) RenameVolume(ctx context.Context, pool string, volType string, 
 
 	unlocks := lockVolumes(p, name, p, req.Name)
 	defer unlocks()
-	err = ps.checkUnused(ctx, pool, name, "renamed")
+	err = ps.checkNotRunning(ctx, pool, name, "renamed")
 	if err != nil {
 		return err
 	}
@@ -522,14 +530,19 @@ func (ps *Pools) RenameVolume(ctx context.Context, pool string, volType string, 
 		return err
 	}
 
-	// The storage is named after the row's id: the rename is the row's alone.
+	// The storage is named after the row's id: the rename is the row's alone, with the disks naming the volume.
 	return d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		row, err := getCustomVolume(ctx, tx, pool, name)
 		if err != nil {
 			return err
 		}
 
-		return tx.RenameStorageVolume(ctx, row.ID, req.Name)
+		err = tx.RenameStorageVolume(ctx, row.ID, req.Name)
+		if err != nil {
+			return err
+		}
+
+		return tx.RetargetStorageVolumeDisks(ctx, pool, name, pool, req.Name)
 	})
 }
 

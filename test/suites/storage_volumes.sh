@@ -80,6 +80,9 @@ test_storage_volumes_dir() {
 	LXD_DIR="${d}" stock_lxc "${stock}" storage volume attach-profile p1 w1 pv data /data
 	assert_contains "$(local_curl "${d}" /1.0/storage-pools/p1/volumes/custom/w1 | jq -c .metadata.used_by)" "/1.0/profiles/pv"
 	assert_contains "$(lxc_in "${d}" storage volume delete p1 w1 2>&1)" "/1.0/profiles/pv"
+	api_move_volume "${d}" p1 w1 default w2
+	assert_eq "$(lxc_in "${d}" profile device get pv data pool)/$(lxc_in "${d}" profile device get pv data source)" "default/w2" "the profile's disk follows the move"
+	api_move_volume "${d}" default w2 p1 w1
 	lxc_in "${d}" storage volume detach-profile p1 w1 pv
 
 	# Snapshots and restore; a volume used by a running instance is not restored.
@@ -106,8 +109,13 @@ test_storage_volumes_dir() {
 	lxc_in "${d}" config device set c2 data source=v5
 	lxc_in "${d}" start c2
 	assert_eq "$(lxc_in "${d}" exec c2 -- cat /data/f)" "from-c1" "moved volume content"
-	assert_contains "$(lxc_in "${d}" storage volume rename default v5 v6 2>&1)" "in use by /1.0/instances/c2"
-	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" storage volume info default v5 | grep -c Usage:)" "1" "volume info"
+	assert_contains "$(lxc_in "${d}" storage volume rename default v5 v6 2>&1)" "used by running instances c2"
+	lxc_in "${d}" stop -f c2
+	LXD_DIR="${d}" stock_lxc "${stock}" storage volume rename default v5 v6
+	assert_eq "$(lxc_in "${d}" config device get c2 data source)" "v6" "the disk follows the rename"
+	lxc_in "${d}" start c2
+	assert_eq "$(lxc_in "${d}" exec c2 -- cat /data/f)" "from-c1" "renamed volume content"
+	assert_eq "$(LXD_DIR="${d}" stock_lxc "${stock}" storage volume info default v6 | grep -c Usage:)" "1" "volume info"
 
 	# Killed during a copy, once staged and once placed before its commit: nothing is left after the restart.
 	before=$(volume_files "${src}")
@@ -128,7 +136,7 @@ test_storage_volumes_dir() {
 	lxc_in "${d}" delete -f c1 c2
 	kill_pool_op "${d}" volume-row-deleted lxc_in "${d}" storage volume delete default v3
 	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default/volumes/custom/v3 | jq -r .error_code)" "404" "deletion killed"
-	for v in default/v1 default/v5 p1/w1 default/k2; do
+	for v in default/v1 default/v6 p1/w1 default/k2; do
 		lxc_in "${d}" storage volume delete "${v%%/*}" "${v#*/}"
 	done
 
