@@ -5,20 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/warnings"
 )
 
-// hostProbe is where the start-up checks look: the directory AppArmor shows itself in, and the directories the
-// image unpacker looks for its helper programs in (lxd/images).
+// hostProbe is where the start-up checks look: the directory AppArmor shows itself in and the parameter of its
+// module that says whether it is enabled ("" to not look), and the directories the image unpacker looks for its
+// helper programs in (lxd/images).
 type hostProbe struct {
-	apparmorDir string
-	programDirs []string
+	apparmorDir     string
+	apparmorEnabled string
+	programDirs     []string
 }
 
 // defaultProbe is the real host.
-var defaultProbe = hostProbe{apparmorDir: "/sys/kernel/security/apparmor", programDirs: images.HelperDirs}
+var defaultProbe = hostProbe{apparmorDir: "/sys/kernel/security/apparmor",
+	apparmorEnabled: "/sys/module/apparmor/parameters/enabled", programDirs: images.HelperDirs}
 
 // optionalPrograms are the helper programs the daemon works without, and what their absence costs.
 var optionalPrograms = []struct {
@@ -39,13 +43,11 @@ type finding struct {
 
 // findings runs the start-up checks of the host against probe.
 func (p hostProbe) findings() []finding {
-	var out []finding
-	info, err := os.Stat(p.apparmorDir)
-	out = append(out, finding{
+	out := []finding{{
 		typ:     warnings.TypeAppArmorNotAvailable,
-		present: err != nil || !info.IsDir(),
+		present: !p.hasAppArmor(),
 		message: "Disabled because of lack of kernel support",
-	})
+	}}
 
 	for _, prog := range optionalPrograms {
 		out = append(out, finding{
@@ -56,6 +58,21 @@ func (p hostProbe) findings() []finding {
 	}
 
 	return out
+}
+
+// hasAppArmor reports whether the kernel has AppArmor: its securityfs directory, and its module not disabled.
+func (p hostProbe) hasAppArmor() bool {
+	info, err := os.Stat(p.apparmorDir)
+	if err != nil || !info.IsDir() {
+		return false
+	}
+
+	if p.apparmorEnabled == "" {
+		return true
+	}
+
+	enabled, err := os.ReadFile(p.apparmorEnabled)
+	return err != nil || strings.TrimSpace(string(enabled)) != "N"
 }
 
 // hasProgram reports whether an executable regular file name is in one of the program directories.

@@ -132,3 +132,33 @@ func TestNoteIDMap(t *testing.T) {
 		t.Fatalf("got status %q once the id map is there, want resolved", got)
 	}
 }
+
+func TestHasAppArmor(t *testing.T) {
+	dir := t.TempDir()
+	p := hostProbe{apparmorDir: filepath.Join(dir, "apparmor"), apparmorEnabled: filepath.Join(dir, "enabled")}
+	if p.hasAppArmor() {
+		t.Fatal("AppArmor found without its securityfs directory")
+	}
+
+	err := os.Mkdir(p.apparmorDir, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		enabled string
+		want    bool
+	}{{"", true}, {"Y\n", true}, {"N\n", false}} {
+		_ = os.Remove(p.apparmorEnabled)
+		if c.enabled != "" {
+			err = os.WriteFile(p.apparmorEnabled, []byte(c.enabled), 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if p.hasAppArmor() != c.want {
+			t.Fatalf("module parameter %q: got %v, want %v", c.enabled, !c.want, c.want)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func (a AppArmor) Available() bool {
 	}
 
 	enabled, err := os.ReadFile(a.EnabledFile)
-	if err == nil && strings.TrimSpace(string(enabled)) != "Y" {
+	if err == nil && strings.TrimSpace(string(enabled)) == "N" {
 		return false
 	}
 
