@@ -148,6 +148,16 @@ type InstanceServer interface {
 	GetNetworkLeases(name string) ([]api.NetworkLease, error)
 	GetNetworkState(name string) (*api.NetworkState, error)
 
+	// Projects.
+	GetProjectNames() ([]string, error)
+	GetProjects() ([]api.Project, error)
+	GetProject(name string) (*api.Project, string, error)
+	GetProjectState(name string) (*api.ProjectState, error)
+	CreateProject(project api.ProjectsPost) error
+	UpdateProject(name string, project api.ProjectPut, ETag string) error
+	RenameProject(name string, project api.ProjectPost) (Operation, error)
+	DeleteProject(name string) error
+
 	// Warnings.
 	GetWarningUUIDs() ([]string, error)
 	GetWarnings() ([]api.Warning, error)

@@ -105,6 +105,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdDelete{global: global}).command())
 	app.AddCommand((&cmdProfile{global: global}).command())
 	app.AddCommand((&cmdNetwork{global: global}).command())
+	app.AddCommand((&cmdProject{global: global}).command())
 	app.AddCommand((&cmdExec{global: global}).command())
 	app.AddCommand((&cmdFile{global: global}).command())
 	app.AddCommand((&cmdConsole{global: global}).command())

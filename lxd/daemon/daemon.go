@@ -18,6 +18,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/rest"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -141,6 +142,7 @@ func (d *Daemon) Init() error {
 		Ops:            d.ops,
 		Events:         d.events,
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d.db}),
+		Projects:       project.NewManager(project.ManagerArgs{DB: d.db}),
 	}
 
 	d.state.Networks, err = d.openNetworks(ctx)

@@ -113,6 +113,9 @@ var api10 = []Endpoint{
 	warningCmd,
 	resourcesCmd,
 	metricsCmd,
+	projectsCmd,
+	projectCmd,
+	projectStateCmd,
 }
 
 // projectScopes declares how each endpoint of api10 reads ?project= (see ProjectScope), keyed by Endpoint.Path, as
@@ -177,6 +180,9 @@ var projectScopes = map[string]ProjectScope{
 	"networks/{name}/state":  ProjectScoped,
 	"networks/{name}/leases": ProjectScoped,
 	"resources":              ProjectUnscoped,
+	"projects":               ProjectUnscoped,
+	"projects/{name}":        ProjectUnscoped,
+	"projects/{name}/state":  ProjectUnscoped,
 }
 
 // Server builds the HTTP handler of the API.
@@ -283,7 +289,7 @@ func (srv *Server) serve(r *http.Request, action Action, scope ProjectScope) res
 		}
 	}
 
-	refused := checkProject(r, scope)
+	refused := checkProject(srv.State, r, scope)
 	if refused != nil {
 		return refused
 	}

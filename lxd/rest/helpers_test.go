@@ -27,6 +27,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/lxd/storage"
@@ -147,6 +148,7 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		Instances:      m,
 		Storage:        pools,
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d}),
+		Projects:       project.NewManager(project.ManagerArgs{DB: d}),
 	}
 
 	srv := &Server{

@@ -5,15 +5,18 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
 )
 
-// DefaultProject is the only project the daemon has until projects can be created.
+// DefaultProject is the project that always exists and holds every object.
 const DefaultProject = "default"
 
-// ProjectScope tells the router how an endpoint reads the ?project= of a request. Only the default project exists:
-// a request naming another one is answered as LXD 5.0.2 answers for a project that does not exist, in the router,
-// before any handler runs, so that nothing of the default project is served or changed under another name.
+// ProjectScope tells the router how an endpoint reads the ?project= of a request. Every object belongs to the
+// default project: a request naming another one is answered in the router, before any handler runs (as LXD 5.0.2
+// answers for a project that does not exist, or as for a project that holds nothing), so that nothing of the
+// default project is served or changed under another name.
 type ProjectScope int
 
 const (
@@ -71,8 +74,10 @@ func requestProject(r *http.Request) string {
 }
 
 // checkProject applies an endpoint's project scope to a request: nil lets the request go on to its handler, any
-// other response is the answer.
-func checkProject(r *http.Request, scope ProjectScope) response.Response {
+// other response is the answer. Every object belongs to the default project, so another project that exists holds
+// nothing: its instance lists are empty, its events are those sent in it, and its other objects are not served
+// (501) rather than served from default under its name.
+func checkProject(s *state.State, r *http.Request, scope ProjectScope) response.Response {
 	if scope == ProjectUnscoped {
 		return nil
 	}
@@ -87,7 +92,8 @@ func checkProject(r *http.Request, scope ProjectScope) response.Response {
 		return nil
 	}
 
-	if requestProject(r) == DefaultProject {
+	name := requestProject(r)
+	if name == DefaultProject {
 		return nil
 	}
 
@@ -96,5 +102,18 @@ func checkProject(r *http.Request, scope ProjectScope) response.Response {
 		return response.SyncResponse([]string{})
 	}
 
-	return response.ErrorResponse(http.StatusNotFound, errProjectNotFound)
+	exists, err := projectExists(s, r, name)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if !exists {
+		return response.ErrorResponse(http.StatusNotFound, errProjectNotFound)
+	}
+
+	if r.URL.Path == "/1.0/events" {
+		return nil
+	}
+
+	return response.SmartError(errs.Unsupported("project %q holds no objects: instances, images, profiles, networks and storage volumes belong to the default project", name))
 }

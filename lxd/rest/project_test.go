@@ -110,7 +110,9 @@ func TestUnknownProjectEveryEndpoint(t *testing.T) {
 					}
 
 				case scope == ProjectUnscoped:
-					if code == http.StatusInternalServerError || msg == errProjectNotFound {
+					// The projects endpoints name a project in their path, which does not exist here.
+					named := strings.HasPrefix(ep.Path, "projects/")
+					if code == http.StatusInternalServerError || msg == errProjectNotFound && !named {
 						t.Errorf("%s %s (unscoped): got %d %q", method, path, code, msg)
 					}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/network"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/warnings"
 )
@@ -133,4 +134,7 @@ type State struct {
 
 	// Networks creates, changes and deletes the managed networks and lists the host's interfaces.
 	Networks *network.Manager
+
+	// Projects creates, changes, renames and deletes the projects.
+	Projects *project.Manager
 }

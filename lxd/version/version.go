@@ -79,4 +79,6 @@ var APIExtensions = []string{
 	"container_protection_shift",
 	"limits_hugepages",
 	"instance_pool_move",
+	"projects",
+	"project_usage",
 }
