@@ -141,18 +141,44 @@ remove_instance() {
 	return 1
 }
 
-# time_launch WHO IMAGE: seconds of `lxc launch` (create and start) from an image already in the store. One launch
-# first, untimed, as a warm-up; every container is deleted after its launch. A failed launch stops the run.
+# time_launch WHO IMAGE [ARGS...]: seconds of `lxc launch` (create and start) from an image already in the store,
+# with ARGS given to lxc launch. One launch first, untimed, as a warm-up; every container is deleted after its
+# launch. A failed launch stops the run.
 time_launch() {
 	local who=$1 image=$2 t0 t1 i
-	lxcw "${who}" launch "${image}" bench-warm >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
+	shift 2
+	lxcw "${who}" launch "${image}" bench-warm "$@" >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
 	remove_instance "${who}" bench-warm
 	for i in $(seq "${RUNS}"); do
 		t0=$(now)
-		lxcw "${who}" launch "${image}" "bench-c${i}" >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
+		lxcw "${who}" launch "${image}" "bench-c${i}" "$@" >/dev/null || { echo "launch failed on ${who}" >&2; exit 1; }
 		t1=$(now)
 		echo "${t1} - ${t0}" | bc -l
 		remove_instance "${who}" "bench-c${i}"
+	done | median
+}
+
+# time_copy WHO SOURCE POOL: seconds of `lxc copy` of the stopped container SOURCE within POOL, each copy deleted.
+time_copy() {
+	local who=$1 src=$2 pool=$3 t0 t1 i
+	for i in $(seq "${RUNS}"); do
+		t0=$(now)
+		lxcw "${who}" copy "${src}" "bench-cp${i}" -s "${pool}" >/dev/null || { echo "copy failed on ${who}" >&2; exit 1; }
+		t1=$(now)
+		echo "${t1} - ${t0}" | bc -l
+		remove_instance "${who}" "bench-cp${i}"
+	done | median
+}
+
+# time_snapshot WHO NAME: seconds of `lxc snapshot` of the stopped container NAME; the snapshots are kept until the
+# container is deleted.
+time_snapshot() {
+	local who=$1 name=$2 t0 t1 i
+	for i in $(seq "${RUNS}"); do
+		t0=$(now)
+		lxcw "${who}" snapshot "${name}" "s${i}" >/dev/null || { echo "snapshot failed on ${who}" >&2; exit 1; }
+		t1=$(now)
+		echo "${t1} - ${t0}" | bc -l
 	done | median
 }
 
@@ -255,6 +281,23 @@ launch_d_stock=$(time_launch stock bench-debian)
 read -r conc_ours conc_fail_ours < <(concurrent_launch ours 20)
 read -r conc_stock conc_fail_stock < <(concurrent_launch stock 20)
 
+# The same driver for both: a btrfs pool on a loop file of each daemon. A launch from the cached busybox image; a
+# copy and a snapshot of a stopped Debian container.
+for who in ours stock; do
+	lxcw "${who}" storage create bench-btrfs btrfs size=8GiB >/dev/null
+	lxcw "${who}" init bench-debian bench-src -s bench-btrfs >/dev/null
+done
+
+btrfs_launch_ours=$(time_launch ours bench-busybox -s bench-btrfs)
+btrfs_launch_stock=$(time_launch stock bench-busybox -s bench-btrfs)
+btrfs_copy_ours=$(time_copy ours bench-src bench-btrfs)
+btrfs_copy_stock=$(time_copy stock bench-src bench-btrfs)
+btrfs_snap_ours=$(time_snapshot ours bench-src)
+btrfs_snap_stock=$(time_snapshot stock bench-src)
+for who in ours stock; do
+	remove_instance "${who}" bench-src
+done
+
 # Launch to the first DHCP lease on a managed bridge, each daemon in its own namespace.
 for who in ours stock; do
 	lxcw "${who}" network create benchbr ipv4.address=10.250.7.1/24 ipv4.nat=true ipv6.address=none >/dev/null
@@ -296,6 +339,9 @@ table="| measure | ours | stock LXD 5.0.2 | ours / stock |
 | launch from a cached busybox image (s) | ${launch_b_ours} | ${launch_b_stock} | $(ratio "${launch_b_ours}" "${launch_b_stock}") |
 | launch from a cached Debian image (s) | ${launch_d_ours} | ${launch_d_stock} | $(ratio "${launch_d_ours}" "${launch_d_stock}") |
 | 20 concurrent busybox launches (s; failed) | ${conc_ours} (${conc_fail_ours} failed) | ${conc_stock} (${conc_fail_stock} failed) | $(ratio "${conc_ours}" "${conc_stock}") |
+| btrfs pool: launch from a cached busybox image (s) | ${btrfs_launch_ours} | ${btrfs_launch_stock} | $(ratio "${btrfs_launch_ours}" "${btrfs_launch_stock}") |
+| btrfs pool: copy of a stopped Debian container (s) | ${btrfs_copy_ours} | ${btrfs_copy_stock} | $(ratio "${btrfs_copy_ours}" "${btrfs_copy_stock}") |
+| btrfs pool: snapshot of a stopped Debian container (s) | ${btrfs_snap_ours} | ${btrfs_snap_stock} | $(ratio "${btrfs_snap_ours}" "${btrfs_snap_stock}") |
 | busybox launch to its first DHCP lease on a managed bridge (s) | ${lease_ours} | ${lease_stock} | $(ratio "${lease_ours}" "${lease_stock}") |
 ${list_rows}| idle daemon RSS (MiB) | ${rss_ours} | ${rss_stock} | $(ratio "${rss_ours}" "${rss_stock}") |
 
