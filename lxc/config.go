@@ -400,7 +400,7 @@ func (c *cmdConfigShow) run(cmd *cobra.Command, args []string) error {
 			put.Config, put.Devices = ic.inst.ExpandedConfig, ic.inst.ExpandedDevices
 		}
 
-		out, err := yamlMarshal(put)
+		out, err := yamlMarshalStock(put)
 		if err != nil {
 			return err
 		}
@@ -414,7 +414,7 @@ func (c *cmdConfigShow) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	out, err := yamlMarshal(conn.server.Writable())
+	out, err := yamlMarshalStock(conn.server.Writable())
 	if err != nil {
 		return err
 	}
@@ -478,7 +478,7 @@ func (c *cmdConfigEdit) run(cmd *cobra.Command, args []string) error {
 			return nil, "", err
 		}
 
-		data, err := yamlMarshal(conn.server.Writable())
+		data, err := yamlMarshalStock(conn.server.Writable())
 		return data, conn.etag, err
 	}
 
@@ -510,7 +510,7 @@ func (c *cmdConfigEdit) editInstance(cmd *cobra.Command, t target) error {
 	}
 
 	load := func() ([]byte, string, error) {
-		data, err := yamlMarshal(ic.inst.Writable())
+		data, err := yamlMarshalStock(ic.inst.Writable())
 		return data, "", err
 	}
 

@@ -275,7 +275,7 @@ func (c *cmdDevice) unset(cmd *cobra.Command, h *deviceHolder, args []string) er
 }
 
 func (c *cmdDevice) show(cmd *cobra.Command, h *deviceHolder, args []string) error {
-	out, err := yamlMarshal(h.devices)
+	out, err := yamlMarshalStock(h.devices)
 	if err != nil {
 		return err
 	}

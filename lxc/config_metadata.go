@@ -55,7 +55,7 @@ func (c *cmdConfigMetadata) runShow(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	out, err := yamlMarshal(md)
+	out, err := yamlMarshalStock(md)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (c *cmdConfigMetadata) runEdit(cmd *cobra.Command, args []string) error {
 			return nil, "", err
 		}
 
-		data, err := yamlMarshal(md)
+		data, err := yamlMarshalStock(md)
 		return data, etag, err
 	}
 

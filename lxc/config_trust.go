@@ -570,7 +570,7 @@ func (c *cmdConfigTrustShow) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	out, err := yamlMarshal(cert)
+	out, err := yamlMarshalStock(cert)
 	if err != nil {
 		return err
 	}
@@ -618,7 +618,7 @@ func (c *cmdConfigTrustEdit) run(cmd *cobra.Command, args []string) error {
 		}
 
 		target = cert.Fingerprint
-		data, err := yamlMarshal(cert)
+		data, err := yamlMarshalStock(cert)
 		return data, etag, err
 	}
 

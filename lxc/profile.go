@@ -236,7 +236,7 @@ func (c *cmdProfile) show(cmd *cobra.Command, d client.InstanceServer, name stri
 		return err
 	}
 
-	out, err := yamlMarshal(p)
+	out, err := yamlMarshalStock(p)
 	if err != nil {
 		return err
 	}
@@ -380,7 +380,7 @@ func (c *cmdProfile) edit(cmd *cobra.Command, d client.InstanceServer, name stri
 		return err
 	}
 
-	data, err := yamlMarshal(p)
+	data, err := yamlMarshalStock(p)
 	if err != nil {
 		return err
 	}
