@@ -40,6 +40,9 @@ const (
 	defaultUpdateInterval = "6"
 )
 
+// BackupsCompressionAlgorithm is the default compression of instance backups.
+const BackupsCompressionAlgorithm = "backups.compression_algorithm"
+
 // Compressions are the algorithms images may be compressed with; nothing else is ever run.
 var Compressions = []string{"none", "gzip", "bzip2", "xz", "lzma", "zstd"}
 
@@ -51,6 +54,8 @@ var ServerKeys = map[string]Key{
 	RemoteCacheExpiry:    {Default: "10", Validate: validateUint},
 	CompressionAlgorithm: {Default: defaultCompression, Validate: validateCompression},
 	AutoUpdateCached:     {Default: "true", Validate: validateBool},
+
+	BackupsCompressionAlgorithm: {Default: defaultCompression, Validate: validateCompression},
 }
 
 func validateUint(v string) error {

@@ -160,6 +160,11 @@ func (d *Daemon) Init() error {
 		return err
 	}
 
+	err = d.openBackups()
+	if err != nil {
+		return err
+	}
+
 	d.checkHost(ctx)
 	api := &rest.Server{
 		State:        d.state,

@@ -13,7 +13,7 @@ const pruneInterval = 24 * time.Hour
 
 // startTasks runs the daemon's periodic work until ctx ends.
 func (d *Daemon) startTasks(ctx context.Context) {
-	d.tasks.Add(2)
+	d.tasks.Add(3)
 	go func() {
 		defer d.tasks.Done()
 		every(ctx, pruneInterval, func() {
@@ -27,6 +27,11 @@ func (d *Daemon) startTasks(ctx context.Context) {
 	go func() {
 		defer d.tasks.Done()
 		d.autoUpdateLoop(ctx)
+	}()
+
+	go func() {
+		defer d.tasks.Done()
+		d.pruneBackupsLoop(ctx)
 	}()
 }
 

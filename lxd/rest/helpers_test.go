@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/backup"
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
@@ -149,6 +150,7 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		Storage:        pools,
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d}),
 		Projects:       project.NewManager(project.ManagerArgs{DB: d}),
+		Backups:        backup.NewManager(backup.ManagerArgs{Dir: filepath.Join(e.Dir, "backups"), Instances: m}),
 	}
 
 	srv := &Server{

@@ -181,6 +181,10 @@ func generateName() string {
 }
 
 func instancesPost(s *state.State, r *http.Request) response.Response {
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		return instancesPostBackup(s, r)
+	}
+
 	req := api.InstancesPost{}
 	err := request.DecodeJSON(r, &req)
 	if err != nil {
@@ -451,6 +455,7 @@ func instanceDelete(s *state.State, r *http.Request) response.Response {
 				lifecycleBy(s, requestor, "instance-snapshot-deleted", instance.SnapshotURL(name, snap.Name), nil)
 			}
 
+			_ = s.Backups.DeleteInstance(name)
 			lifecycleBy(s, nil, "instance-deleted", instance.URL(name), nil)
 			return nil
 		},
@@ -556,6 +561,7 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 				return err
 			}
 
+			_ = s.Backups.RenameInstance(name, req.Name)
 			lifecycleBy(s, requestor, "instance-renamed", instance.URL(req.Name), map[string]any{"old_name": name})
 			return nil
 		},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/lxd-go/lxd/lxd/backup"
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
@@ -137,4 +138,7 @@ type State struct {
 
 	// Projects creates, changes, renames and deletes the projects.
 	Projects *project.Manager
+
+	// Backups creates, lists, deletes, prunes and imports instance backups.
+	Backups *backup.Manager
 }

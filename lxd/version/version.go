@@ -81,4 +81,9 @@ var APIExtensions = []string{
 	"instance_pool_move",
 	"projects",
 	"project_usage",
+	"container_backup",
+	"backup_compression",
+	"backup_compression_algorithm",
+	"container_backup_override_pool",
+	"backup_override_name",
 }
