@@ -108,6 +108,16 @@ type InstanceServer interface {
 	CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (Operation, error)
 	RenameInstanceSnapshot(name string, snap string, req api.InstanceSnapshotPost) (Operation, error)
 	DeleteInstanceSnapshot(name string, snap string) (Operation, error)
+
+	// Instance backups.
+	GetInstanceBackupNames(name string) ([]string, error)
+	GetInstanceBackups(name string) ([]api.InstanceBackup, error)
+	GetInstanceBackup(name string, backup string) (*api.InstanceBackup, string, error)
+	CreateInstanceBackup(name string, req api.InstanceBackupsPost) (Operation, error)
+	RenameInstanceBackup(name string, backup string, req api.InstanceBackupPost) (Operation, error)
+	DeleteInstanceBackup(name string, backup string) (Operation, error)
+	GetInstanceBackupFile(name string, backup string, req *InstanceBackupArgs) (*InstanceBackupFileResponse, error)
+	CreateInstanceFromBackup(args InstanceBackupImportArgs) (Operation, error)
 	GetInstanceState(name string) (*api.InstanceState, string, error)
 	UpdateInstanceState(name string, state api.InstanceStatePut, ETag string) (Operation, error)
 	ExecInstance(name string, req api.InstanceExecPost, args *InstanceExecArgs) (Operation, error)

@@ -103,6 +103,8 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdMove{global: global}).command())
 	app.AddCommand((&cmdRename{global: global}).command())
 	app.AddCommand((&cmdDelete{global: global}).command())
+	app.AddCommand((&cmdExport{global: global}).command())
+	app.AddCommand((&cmdImport{global: global}).command())
 	app.AddCommand((&cmdProfile{global: global}).command())
 	app.AddCommand((&cmdNetwork{global: global}).command())
 	app.AddCommand((&cmdProject{global: global}).command())
