@@ -1,0 +1,175 @@
+package oci
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/lxd-go/lxd/lxd/images"
+	registry "github.com/lxd-go/lxd/shared/oci"
+)
+
+// ConfigName is the file of an OCI image's metadata part holding its image configuration.
+const ConfigName = "config.json"
+
+// metadataTarball builds the metadata part of an OCI image: metadata.yaml (architecture, creation date and the
+// image properties) and config.json (the image configuration as the registry served it).
+func metadataTarball(img *registry.Image) ([]byte, error) {
+	created := img.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+
+	meta := &images.Metadata{Architecture: img.Architecture, CreationDate: created.Unix(), Properties: img.Properties()}
+	yaml, err := meta.Marshal()
+	if err != nil {
+		return nil, err
+	}
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"metadata.yaml", yaml}, {ConfigName, img.RawConfig}} {
+		err = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: created, Typeflag: tar.TypeReg})
+		if err != nil {
+			return nil, err
+		}
+
+		_, err = tw.Write(f.data)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	err = tw.Close()
+	if err != nil {
+		return nil, err
+	}
+
+	return buf.Bytes(), nil
+}
+
+// writeTree writes the tree under dir as a gzip-compressed tarball to w, with owners, modes, times, hard links,
+// FIFOs and device nodes.
+func writeTree(ctx context.Context, w io.Writer, dir string) error {
+	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+
+	tw := tar.NewWriter(gz)
+	links := map[[2]uint64]string{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+
+		err = ctx.Err()
+		if err != nil {
+			return err
+		}
+
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+
+		return writeEntry(tw, p, rel, links)
+	})
+	if err != nil {
+		return err
+	}
+
+	err = tw.Close()
+	if err != nil {
+		return err
+	}
+
+	return gz.Close()
+}
+
+// writeEntry writes the file p, named rel in the tarball.
+func writeEntry(tw *tar.Writer, p string, rel string, links map[[2]uint64]string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+
+	target := ""
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err = os.Readlink(p)
+		if err != nil {
+			return err
+		}
+	}
+
+	hdr, err := tar.FileInfoHeader(fi, target)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+
+	hdr.Format = tar.FormatPAX
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name = rel + "/"
+	}
+
+	hdr.Uname, hdr.Gname = "", ""
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok {
+		hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+		if fi.Mode().IsRegular() && st.Nlink > 1 {
+			key := [2]uint64{st.Dev, st.Ino}
+			first, seen := links[key]
+			if seen {
+				hdr.Typeflag = tar.TypeLink
+				hdr.Linkname = first
+				hdr.Size = 0
+				return tw.WriteHeader(hdr)
+			}
+
+			links[key] = rel
+		}
+	}
+
+	if rel == "." {
+		hdr.Name = "./"
+	}
+
+	err = tw.WriteHeader(hdr)
+	if err != nil {
+		return err
+	}
+
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = f.Close() }()
+	n, err := io.Copy(tw, f)
+	if err != nil {
+		return err
+	}
+
+	if n != hdr.Size {
+		return fmt.Errorf("%s changed while being archived", rel)
+	}
+
+	return nil
+}
