@@ -402,6 +402,14 @@ func (op *Operation) MatchSecret(secret string) bool {
 		candidates = append(candidates, s)
 	}
 
+	// A migration's websockets are named at the top of its metadata.
+	for _, k := range []string{"control", "fs"} {
+		s, ok := md[k].(string)
+		if ok {
+			candidates = append(candidates, s)
+		}
+	}
+
 	switch fds := md["fds"].(type) {
 	case map[string]string:
 		for _, v := range fds {

@@ -228,6 +228,10 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		return instancesPostCopy(s, r, req)
 	}
 
+	if req.Source.Type == "migration" {
+		return instancesPostMigration(s, r, req)
+	}
+
 	if args.Profiles == nil {
 		args.Profiles = []string{"default"}
 	}
@@ -531,7 +535,7 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 	}
 
 	if req.Migration {
-		return response.NotImplemented(fmt.Errorf("instance migration is not supported"))
+		return instanceMigrate(s, r, name, req)
 	}
 
 	err = instance.ValidName(req.Name)

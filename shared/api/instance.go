@@ -255,6 +255,30 @@ type InstanceSource struct {
 	// AllowInconsistent is accepted and ignored.
 	// Example: false
 	AllowInconsistent bool `json:"allow_inconsistent,omitempty" yaml:"allow_inconsistent,omitempty"`
+
+	// Operation is the URL of the source's migration operation (migration in pull mode).
+	// Example: https://1.2.3.4:8443/1.0/operations/1721ae08-b6a8-416a-9614-3f89302466e1
+	Operation string `json:"operation,omitempty" yaml:"operation,omitempty"`
+
+	// Websockets are the secrets of the source's migration websockets (control, fs).
+	// Example: {"control": "RANDOM-STRING", "fs": "RANDOM-STRING"}
+	Websockets map[string]string `json:"secrets,omitempty" yaml:"secrets,omitempty"`
+
+	// BaseImage is the image the migrated instance was made from.
+	// Example: ed56997f7c5b
+	BaseImage string `json:"base-image,omitempty" yaml:"base-image,omitempty"`
+
+	// Live asks for a live migration (not supported).
+	// Example: false
+	Live bool `json:"live,omitempty" yaml:"live,omitempty"`
+
+	// ContainerOnly is the former name of InstanceOnly.
+	// Example: false
+	ContainerOnly bool `json:"container_only,omitempty" yaml:"container_only,omitempty"`
+
+	// Refresh updates an existing copy (migration).
+	// Example: false
+	Refresh bool `json:"refresh,omitempty" yaml:"refresh,omitempty"`
 }
 
 // InstancesPost creates an instance.
@@ -283,8 +307,8 @@ type InstancePost struct {
 	// Example: c2
 	Name string `json:"name" yaml:"name"`
 
-	// Migration asks for a migration: with Pool, a move to another storage pool of this server (migrations to
-	// other servers are not supported here).
+	// Migration asks for a migration: with Pool, a move to another storage pool of this server; without it, an
+	// operation other servers connect to (or, with Target, that connects to them) to receive the instance.
 	// Example: false
 	Migration bool `json:"migration" yaml:"migration"`
 
@@ -293,6 +317,40 @@ type InstancePost struct {
 	//
 	// API extension: instance_pool_move
 	Pool string `json:"pool" yaml:"pool"`
+
+	// Live asks for a live migration (not supported).
+	// Example: false
+	Live bool `json:"live" yaml:"live"`
+
+	// InstanceOnly migrates the instance without its snapshots.
+	// Example: false
+	//
+	// API extension: container_only_migration
+	InstanceOnly bool `json:"instance_only" yaml:"instance_only"`
+
+	// ContainerOnly is the former name of InstanceOnly.
+	// Example: false
+	ContainerOnly bool `json:"container_only" yaml:"container_only"`
+
+	// Target is the target of a push-mode migration.
+	//
+	// API extension: container_push_target
+	Target *InstancePostTarget `json:"target" yaml:"target"`
+}
+
+// InstancePostTarget is the target server of a push-mode migration.
+type InstancePostTarget struct {
+	// Certificate is the target server's PEM certificate.
+	// Example: X509 PEM certificate
+	Certificate string `json:"certificate" yaml:"certificate"`
+
+	// Operation is the URL of the target's migration operation.
+	// Example: https://1.2.3.4:8443/1.0/operations/1721ae08-b6a8-416a-9614-3f89302466e1
+	Operation string `json:"operation,omitempty" yaml:"operation,omitempty"`
+
+	// Websockets are the secrets of the target's migration websockets.
+	// Example: {"control": "RANDOM-STRING", "fs": "RANDOM-STRING"}
+	Websockets map[string]string `json:"secrets,omitempty" yaml:"secrets,omitempty"`
 }
 
 // InstanceStatePut changes the running state of an instance.

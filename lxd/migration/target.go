@@ -1,0 +1,244 @@
+package migration
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/version"
+)
+
+// PullArgs name the source's operation and websockets a target connects to in pull mode.
+type PullArgs struct {
+	// Operation is the URL of the source's migration operation.
+	Operation string
+
+	// Certificate is the source's PEM certificate; ClientCert and ClientKey are this server's, presented to it.
+	Certificate string
+	ClientCert  string
+	ClientKey   string
+
+	// Secrets of the control and fs websockets.
+	Secrets map[string]string
+}
+
+// CheckPull validates a pull before anything starts.
+func CheckPull(args PullArgs) error {
+	u, err := url.Parse(args.Operation)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		!strings.HasPrefix(u.Path, "/1.0/operations/") {
+		return errs.Invalid("invalid migration source operation %q", args.Operation)
+	}
+
+	for _, name := range []string{Control, FS} {
+		if args.Secrets[name] == "" {
+			return errs.Invalid("the migration source has no %s secret", name)
+		}
+	}
+
+	return nil
+}
+
+// Dial connects to the source's control and fs websockets.
+func Dial(ctx context.Context, args PullArgs) (*websocket.Conn, *websocket.Conn, error) {
+	u, err := url.Parse(args.Operation)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	id := path.Base(u.Path)
+	base := u.Scheme + "://" + u.Host
+	server, err := client.ConnectLXD(base, &client.ConnectionArgs{TLSServerCert: args.Certificate,
+		TLSClientCert: args.ClientCert, TLSClientKey: args.ClientKey, UserAgent: version.UserAgent(),
+		SkipGetServer: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the migration source: %w", err)
+	}
+
+	conns := map[string]*websocket.Conn{}
+	for _, name := range []string{Control, FS} {
+		conn, err := server.GetOperationWebsocket(id, args.Secrets[name])
+		if err != nil {
+			for _, c := range conns {
+				closeConn(c)
+			}
+
+			return nil, nil, fmt.Errorf("connecting to the %s websocket of the migration source: %w", name, err)
+		}
+
+		conns[name] = conn
+	}
+
+	return conns[Control], conns[FS], nil
+}
+
+// Target receives an instance.
+type Target struct {
+	Instances *instance.Manager
+
+	// TmpDir is where the files are received before the instance is made from them.
+	TmpDir string
+
+	// Instance is the new instance: its name, configuration, devices, profiles and architecture.
+	Instance api.Instance
+}
+
+// Check validates the new instance before anything starts.
+func (t *Target) Check(ctx context.Context) error {
+	return t.Instances.ValidateReceive(ctx, t.Instance)
+}
+
+// Receive runs the target's half of a migration on the websockets control and fs; on failure nothing is left.
+func (t *Target) Receive(ctx context.Context, control *websocket.Conn, fsConn *websocket.Conn) error {
+	err := t.receive(ctx, control, fsConn)
+	sendControl(control, err)
+	return err
+}
+
+func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *websocket.Conn) error {
+	data, err := readMessage(control)
+	if err != nil {
+		return err
+	}
+
+	offer, err := UnmarshalHeader(data)
+	if err != nil {
+		return err
+	}
+
+	features := &RsyncFeatures{}
+	if offer.Rsync != nil {
+		features.Xattrs = offer.Rsync.Xattrs
+		features.Delete = offer.Rsync.Delete
+		features.Compress = offer.Rsync.Compress
+	}
+
+	resp := &Header{FS: FSRsync, Rsync: features, SnapshotNames: offer.SnapshotNames, Snapshots: offer.Snapshots}
+	err = writeMessage(control, resp.Marshal())
+	if err != nil {
+		return err
+	}
+
+	if offer.FS != FSRsync {
+		// The source sends with rsync once the answer asks for it.
+		offer.FS = FSRsync
+	}
+
+	// A failure the source reports while the files travel ends the transfer.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		err := readControl(control)
+		if err != nil {
+			cancel(err)
+		}
+	}()
+
+	err = os.MkdirAll(t.TmpDir, 0o700)
+	if err != nil {
+		return err
+	}
+
+	stage, err := os.MkdirTemp(t.TmpDir, "migration-")
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = os.RemoveAll(stage) }()
+	for _, snap := range offer.Snapshots {
+		err = instance.ValidSnapshotName(snap.Name)
+		if err != nil {
+			return err
+		}
+
+		err = t.recv(ctx, fsConn, filepath.Join(stage, "snapshots", snap.Name), features)
+		if err != nil {
+			return err
+		}
+	}
+
+	err = t.recv(ctx, fsConn, filepath.Join(stage, "container"), features)
+	if err != nil {
+		return err
+	}
+
+	return t.restore(ctx, stage, offer)
+}
+
+// recv receives one volume into dir.
+func (t *Target) recv(ctx context.Context, fsConn *websocket.Conn, dir string, features *RsyncFeatures) error {
+	err := os.MkdirAll(dir, 0o700)
+	if err != nil {
+		return err
+	}
+
+	err = rsyncRecv(ctx, fsConn, dir, features)
+	if err != nil {
+		if context.Cause(ctx) != nil {
+			return context.Cause(ctx)
+		}
+
+		return err
+	}
+
+	_, err = os.Lstat(filepath.Join(dir, "rootfs"))
+	if err != nil {
+		return fmt.Errorf("the migration source sent no root filesystem: %w", errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// restore makes the instance and its snapshots from the received files, shifted to this server's map.
+func (t *Target) restore(ctx context.Context, stage string, offer *Header) error {
+	var from []instance.IDMapEntry
+	for _, e := range offer.IDMap {
+		from = append(from, instance.IDMapEntry{Isuid: e.IsUID, Isgid: e.IsGID, Hostid: e.HostID, Nsid: e.NsID,
+			Maprange: e.MapRange})
+	}
+
+	inst := t.Instance
+	inst.Config = maps.Clone(inst.Config)
+	if inst.Config == nil {
+		inst.Config = map[string]string{}
+	}
+
+	last, err := t.Instances.ShiftReceived(ctx, filepath.Join(stage, "container", "rootfs"), from, inst.Config,
+		inst.Profiles)
+	if err != nil {
+		return err
+	}
+
+	inst.Config[instance.KeyLastIdmap] = last
+	snaps := make([]api.InstanceSnapshot, 0, len(offer.Snapshots))
+	for _, s := range offer.Snapshots {
+		snap := snapshotAPI(s, inst.Architecture)
+		snap.Config = maps.Clone(snap.Config)
+		if snap.Config == nil {
+			snap.Config = map[string]string{}
+		}
+
+		snapLast, err := t.Instances.ShiftReceived(ctx, filepath.Join(stage, "snapshots", s.Name, "rootfs"), from,
+			inst.Config, inst.Profiles)
+		if err != nil {
+			return err
+		}
+
+		snap.Config[instance.KeyLastIdmap] = snapLast
+		snaps = append(snaps, snap)
+	}
+
+	return t.Instances.RestoreBackup(ctx, instance.RestoreArgs{Name: inst.Name, Instance: inst, Snapshots: snaps,
+		Dir: stage})
+}

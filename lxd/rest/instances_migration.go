@@ -1,0 +1,224 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/migration"
+	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// migrationConnect serves the websockets of a migration operation: the secret names the websocket.
+func migrationConnect(session *migration.Session) func(op *operations.Operation, r *http.Request, w http.ResponseWriter) error {
+	return func(op *operations.Operation, r *http.Request, w http.ResponseWriter) error {
+		name := session.Match(r.FormValue("secret"))
+		if name == "" {
+			return api.StatusErrorf(http.StatusForbidden, "unknown or already used websocket secret")
+		}
+
+		conn, err := execUpgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return err
+		}
+
+		session.Attach(name, conn)
+		return nil
+	}
+}
+
+// migrationPeer is what this server presents to another one it connects to for a migration: its certificate.
+func migrationPeer(s *state.State, operation string, cert string, secrets map[string]string) (migration.PullArgs, error) {
+	args := migration.PullArgs{Operation: operation, Certificate: cert, Secrets: secrets}
+	err := migration.CheckPull(args)
+	if err != nil {
+		return args, err
+	}
+
+	crt, err := os.ReadFile(s.Dirs.ServerCert())
+	if err != nil {
+		return args, err
+	}
+
+	key, err := os.ReadFile(s.Dirs.ServerKey())
+	if err != nil {
+		return args, err
+	}
+
+	args.ClientCert, args.ClientKey = string(crt), string(key)
+	return args, nil
+}
+
+// instanceMigrate sends an instance to another server (POST /1.0/instances/<name> with migration and no pool): an
+// operation whose websockets the target connects to, or, with a target, that connects to the target's (push mode).
+func instanceMigrate(s *state.State, r *http.Request, name string, req api.InstancePost) response.Response {
+	err := migration.CheckSource(r.Context(), s.Instances, name, req.Live)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	src := &migration.Source{Instances: s.Instances, Name: name, InstanceOnly: req.InstanceOnly || req.ContainerOnly}
+	requestor := request.GetRequestor(r)
+	if req.Target != nil {
+		peer, err := migrationPeer(s, req.Target.Operation, req.Target.Certificate, req.Target.Websockets)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		op, err := s.Ops.Create(operations.Args{
+			Class:       api.OperationClassTask,
+			Description: "Migrating instance",
+			Resources:   instanceResources(name),
+			Requestor:   requestor,
+			Run: func(ctx context.Context, op *operations.Operation) error {
+				control, fs, err := migration.Dial(ctx, peer)
+				if err != nil {
+					return err
+				}
+
+				defer migration.CloseAll(control, fs)
+				return src.Send(ctx, control, fs)
+			},
+		})
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return operations.Response(op)
+	}
+
+	session := migration.NewSession()
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassWebsocket,
+		Description: "Migrating instance",
+		Resources:   instanceResources(name),
+		Metadata:    session.Secrets(),
+		Requestor:   requestor,
+		OnConnect:   migrationConnect(session),
+		OnCancel: func(op *operations.Operation) error {
+			session.Close()
+			return nil
+		},
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			defer session.Close()
+			control, fs, err := session.Wait(ctx)
+			if err != nil {
+				return err
+			}
+
+			return src.Send(ctx, control, fs)
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
+
+// instancesPostMigration creates an instance received from another server (source type migration): in pull mode
+// this server connects to the source's websockets, in push mode the source connects to this operation's.
+func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPost) response.Response {
+	if req.Source.Live {
+		return response.NotImplemented(nil)
+	}
+
+	if req.Source.Refresh {
+		return response.SmartError(api.StatusErrorf(http.StatusNotImplemented, "refreshing a copy is not supported by this server"))
+	}
+
+	inst := api.Instance{Name: req.Name, Type: api.InstanceTypeContainer, InstancePut: req.InstancePut}
+	if inst.Profiles == nil {
+		inst.Profiles = []string{"default"}
+	}
+
+	target := &migration.Target{Instances: s.Instances, TmpDir: filepath.Join(s.Dirs.Var, "migration"), Instance: inst}
+	err := target.Check(r.Context())
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	requestor := request.GetRequestor(r)
+	created := func() {
+		lifecycleBy(s, requestor, "instance-created", instance.URL(req.Name),
+			map[string]any{"type": api.InstanceTypeContainer})
+	}
+
+	switch req.Source.Mode {
+	case "", "pull":
+		peer, err := migrationPeer(s, req.Source.Operation, req.Source.Certificate, req.Source.Websockets)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		op, err := s.Ops.Create(operations.Args{
+			Class:       api.OperationClassTask,
+			Description: "Creating instance",
+			Resources:   instanceResources(req.Name),
+			Requestor:   requestor,
+			Run: func(ctx context.Context, op *operations.Operation) error {
+				control, fs, err := migration.Dial(ctx, peer)
+				if err != nil {
+					return err
+				}
+
+				defer migration.CloseAll(control, fs)
+				err = target.Receive(ctx, control, fs)
+				if err != nil {
+					return err
+				}
+
+				created()
+				return nil
+			},
+		})
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return operations.Response(op)
+	case "push":
+	default:
+		return response.BadRequest(api.StatusErrorf(http.StatusBadRequest, "unknown migration mode %q", req.Source.Mode))
+	}
+
+	session := migration.NewSession()
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassWebsocket,
+		Description: "Creating instance",
+		Resources:   instanceResources(req.Name),
+		Metadata:    session.Secrets(),
+		Requestor:   requestor,
+		OnConnect:   migrationConnect(session),
+		OnCancel: func(op *operations.Operation) error {
+			session.Close()
+			return nil
+		},
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			defer session.Close()
+			control, fs, err := session.Wait(ctx)
+			if err != nil {
+				return err
+			}
+
+			err = target.Receive(ctx, control, fs)
+			if err != nil {
+				return err
+			}
+
+			created()
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
+}
