@@ -194,13 +194,22 @@ func (c *cmdProject) get(cmd *cobra.Command, remote string, d client.InstanceSer
 }
 
 func (c *cmdProject) rename(cmd *cobra.Command, remote string, d client.InstanceServer, name string, args []string) error {
-	op, err := d.RenameProject(name, api.ProjectPost{Name: args[0]})
+	// The remote's own project may be the one renamed: the operation is asked for, and followed, in default.
+	op, err := d.UseProject("default").RenameProject(name, api.ProjectPost{Name: args[0]})
 	if err != nil {
 		return err
 	}
 
-	// As the stock client, a rename prints nothing.
-	return op.Wait()
+	err = op.Wait()
+	if err != nil {
+		return err
+	}
+
+	if !c.global.flagQuiet {
+		fmt.Fprintf(cmd.OutOrStdout(), "Project %s renamed to %s\n", name, args[0])
+	}
+
+	return nil
 }
 
 func (c *cmdProject) set(cmd *cobra.Command, remote string, d client.InstanceServer, name string, args []string) error {

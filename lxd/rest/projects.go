@@ -171,8 +171,11 @@ func projectPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(errs.Forbidden("the 'default' project cannot be renamed"))
 	}
 
+	// The operation belongs to the project the request is made in, where the client follows its events (LXD's
+	// belongs to no project and reaches every listener).
 	requestor := request.GetRequestor(r)
 	op, err := s.Ops.Create(operations.Args{
+		Project:     requestProject(r),
 		Class:       api.OperationClassTask,
 		Description: "Renaming project",
 		Run: func(ctx context.Context, op *operations.Operation) error {
