@@ -84,7 +84,7 @@ addresses the token lists, its certificate is checked against the token and the 
 
 	cmd.Flags().BoolVar(&c.flagAcceptCert, "accept-certificate", false, "Accept certificate")
 	cmd.Flags().StringVar(&c.flagPassword, "password", "", "Remote admin password")
-	cmd.Flags().StringVar(&c.flagProtocol, "protocol", "", "Server protocol (lxd or simplestreams)")
+	cmd.Flags().StringVar(&c.flagProtocol, "protocol", "", "Server protocol (lxd, simplestreams or oci)")
 	cmd.Flags().StringVar(&c.flagAuthType, "auth-type", "", "Server authentication type (tls)")
 	cmd.Flags().BoolVar(&c.flagPublic, "public", false, "Public image server")
 	cmd.Flags().StringVar(&c.flagProject, "project", "", "Project to use for the remote")
@@ -119,7 +119,7 @@ func (c *cmdRemoteAdd) run(cmd *cobra.Command, args []string) error {
 	}
 
 	switch protocol {
-	case config.ProtocolLXD, config.ProtocolSimpleStreams:
+	case config.ProtocolLXD, config.ProtocolSimpleStreams, config.ProtocolOCI:
 	default:
 		return fmt.Errorf("invalid protocol: %s", protocol)
 	}
@@ -134,6 +134,10 @@ func (c *cmdRemoteAdd) run(cmd *cobra.Command, args []string) error {
 
 	if protocol == config.ProtocolSimpleStreams {
 		return c.addSimpleStreams(name, addr)
+	}
+
+	if protocol == config.ProtocolOCI {
+		return c.addOCI(name, addr)
 	}
 
 	if !strings.Contains(addr, "://") {
@@ -172,6 +176,18 @@ func (c *cmdRemoteAdd) addSimpleStreams(name string, addr string) error {
 
 	conf := c.global.conf
 	conf.Remotes[name] = config.Remote{Addr: addr, Protocol: config.ProtocolSimpleStreams, Public: true}
+	return conf.Save()
+}
+
+// addOCI stores an OCI registry as a public image server; nothing is sent to it until an image is looked up.
+func (c *cmdRemoteAdd) addOCI(name string, addr string) error {
+	_, err := client.ConnectOCI(addr, nil)
+	if err != nil {
+		return err
+	}
+
+	conf := c.global.conf
+	conf.Remotes[name] = config.Remote{Addr: strings.TrimSuffix(addr, "/"), Protocol: config.ProtocolOCI, Public: true}
 	return conf.Save()
 }
 
@@ -614,6 +630,11 @@ func (c *cmdRemoteSetURL) run(cmd *cobra.Command, args []string) error {
 		u, err := url.Parse(addr)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return errors.New("only https URLs are supported for simplestreams")
+		}
+	} else if r.Protocol == config.ProtocolOCI {
+		_, err = client.ConnectOCI(addr, nil)
+		if err != nil {
+			return err
 		}
 	} else {
 		addr, err = config.NormalizeRemoteAddr(addr)

@@ -46,6 +46,7 @@ const (
 
 	ProtocolLXD           = "lxd"
 	ProtocolSimpleStreams = "simplestreams"
+	ProtocolOCI           = "oci"
 )
 
 // staticRemotes are always present and cannot be removed, renamed or changed.

@@ -70,8 +70,8 @@ func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {
 		return nil, fmt.Errorf("remote %s doesn't exist", name)
 	}
 
-	if remote.Protocol == "simplestreams" {
-		return nil, fmt.Errorf("remote %s is a simplestreams image server, not an instance server", name)
+	if remote.Protocol == ProtocolSimpleStreams || remote.Protocol == ProtocolOCI {
+		return nil, fmt.Errorf("remote %s is a %s image server, not an instance server", name, remote.Protocol)
 	}
 
 	project := remote.Project
@@ -109,7 +109,11 @@ func (c *Config) GetImageServer(name string) (client.ImageServer, error) {
 		return nil, fmt.Errorf("remote %s doesn't exist", name)
 	}
 
-	if remote.Protocol != "simplestreams" {
+	if remote.Protocol == ProtocolOCI {
+		return client.ConnectOCI(remote.Addr, &client.ConnectionArgs{UserAgent: UserAgent})
+	}
+
+	if remote.Protocol != ProtocolSimpleStreams {
 		return c.GetInstanceServer(name)
 	}
 

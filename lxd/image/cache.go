@@ -25,7 +25,7 @@ func CheckRemoteSource(src api.InstanceSource) error {
 	}
 
 	switch src.Protocol {
-	case "", "lxd", "simplestreams":
+	case "", "lxd", "simplestreams", ProtocolOCI:
 	default:
 		return errs.Invalid("unsupported image server protocol %q", src.Protocol)
 	}

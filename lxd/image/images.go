@@ -241,6 +241,7 @@ func (m *Manager) remove(ctx context.Context, fp string) error {
 		return err
 	}
 
+	m.forgetOCI(fp)
 	if m.pruneBases != nil {
 		err = m.pruneBases(ctx)
 		if err != nil {

@@ -61,6 +61,7 @@ type Manager struct {
 	streamsCacheDir string
 	pruneBases      func(ctx context.Context) error
 	runTask         TaskRunner
+	oci             ociBlobs
 }
 
 // NewManager returns a manager over the given subsystems.
@@ -126,6 +127,11 @@ func (m *Manager) Init(ctx context.Context) error {
 		if err != nil && !errors.Is(err, errs.ErrNotFound) {
 			return fmt.Errorf("remove orphan image %s: %w", fp, err)
 		}
+	}
+
+	err = m.reconcileOCI(known)
+	if err != nil {
+		slog.Warn("failed reconciling the blobs of OCI images", "err", err)
 	}
 
 	for fp := range known {

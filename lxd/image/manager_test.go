@@ -415,7 +415,8 @@ func TestCheckRemoteSource(t *testing.T) {
 		{api.InstanceSource{Server: "https://images.example", Alias: "a"}, ""},
 		{api.InstanceSource{Server: "https://images.example", Fingerprint: "abc", Protocol: "simplestreams"}, ""},
 		{api.InstanceSource{Server: "ftp://images.example", Alias: "a"}, `invalid image server "ftp://images.example"`},
-		{api.InstanceSource{Server: "https://images.example", Alias: "a", Protocol: "oci"}, `unsupported image server protocol "oci"`},
+		{api.InstanceSource{Server: "https://images.example", Alias: "a", Protocol: "docker"}, `unsupported image server protocol "docker"`},
+		{api.InstanceSource{Server: "https://images.example", Alias: "a", Protocol: "oci"}, ""},
 		{api.InstanceSource{Server: "https://images.example", Alias: "a", Mode: "push"}, `image source mode "push" is not supported (use pull)`},
 		{api.InstanceSource{Server: "https://images.example"}, "the image source needs an alias or a fingerprint"},
 	}

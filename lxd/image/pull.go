@@ -136,6 +136,10 @@ func (m *Manager) Copy(ctx context.Context, req api.ImagesPost, args PullArgs) (
 // Copy), and nil otherwise.
 func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, *db.ImageSource, error) {
 	src := req.Source
+	if src.Protocol == ProtocolOCI {
+		return m.pullOCI(ctx, req, args)
+	}
+
 	server, err := m.connect(src)
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,139 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"sync"
+
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/oci"
+	"github.com/lxd-go/lxd/shared/api"
+	registry "github.com/lxd-go/lxd/shared/oci"
+	"github.com/lxd-go/lxd/shared/version"
+)
+
+// ProtocolOCI is the protocol of OCI and Docker registries.
+const ProtocolOCI = "oci"
+
+// ociBlobs holds the blob store of OCI images, next to the image store ($LXD_DIR/oci), opened on first use.
+type ociBlobs struct {
+	once  sync.Once
+	store *oci.Store
+	err   error
+}
+
+// ociStore returns the blob store of OCI images.
+func (m *Manager) ociStore() (*oci.Store, error) {
+	m.oci.once.Do(func() {
+		m.oci.store, m.oci.err = oci.NewStore(filepath.Join(filepath.Dir(m.store.Dir()), "oci"))
+	})
+
+	return m.oci.store, m.oci.err
+}
+
+// ociRegistry connects to the registry of an image source.
+func ociRegistry(server string) (*registry.Registry, error) {
+	reg, err := registry.NewRegistry(server)
+	if err != nil {
+		return nil, errs.Invalid("%v", err)
+	}
+
+	reg.UserAgent = version.UserAgent()
+	return reg, nil
+}
+
+// pullOCI is pull for an OCI registry: the image is resolved to the manifest of the host's architecture, and one
+// the store holds (by its layers' fingerprint) is not downloaded again. Otherwise its missing blobs are downloaded
+// and checked, its layers applied, and the result stored with the properties Incus gives OCI images and its source
+// recorded (protocol oci, alias the image name), so that a later creation from the same name uses the copy here.
+func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, *db.ImageSource, error) {
+	reg, err := ociRegistry(req.Source.Server)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	name := req.Source.Alias
+	if name == "" {
+		name = req.Source.Fingerprint
+	}
+
+	info, err := reg.Inspect(ctx, name)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%w: %w", err, errs.ErrNotFound)
+	}
+
+	if err != nil {
+		return nil, nil, err
+	}
+
+	source := &db.ImageSource{Server: req.Source.Server, Protocol: ProtocolOCI, Alias: name, ImageType: "container"}
+	img, err := m.existing(ctx, info.Fingerprint)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	if img != nil {
+		report(args.Progress, Result(img))
+		return img, source, nil
+	}
+
+	blobs, err := m.ociStore()
+	if err != nil {
+		return nil, nil, err
+	}
+
+	reportText := func(text string) { report(args.Progress, map[string]any{"download_progress": text}) }
+	pending, err := blobs.Pull(ctx, info, m.store, reportText)
+	if err != nil {
+		m.forgetOCI(info.Fingerprint)
+		return nil, nil, err
+	}
+
+	props := info.Properties()
+	maps.Copy(props, req.Properties)
+	img, err = m.Store(ctx, pending, StoreArgs{
+		Public:     req.Public,
+		Properties: props,
+		Source:     source,
+		Aliases:    req.Aliases,
+		Requestor:  args.Requestor,
+	})
+	if err != nil {
+		if !errors.Is(err, errs.ErrConflict) {
+			m.forgetOCI(info.Fingerprint)
+		}
+
+		return nil, nil, err
+	}
+
+	report(args.Progress, Result(img))
+	return img, nil, nil
+}
+
+// forgetOCI drops the blob record of an OCI image no longer (or never) in the store, and the blobs only it needed.
+func (m *Manager) forgetOCI(fp string) {
+	blobs, err := m.ociStore()
+	if err != nil {
+		return
+	}
+
+	err = blobs.Forget(fp)
+	if err != nil {
+		slog.Warn("failed removing the blobs of an OCI image", "fingerprint", fp, "err", err)
+	}
+}
+
+// reconcileOCI forgets the blob records of the OCI images the database no longer has.
+func (m *Manager) reconcileOCI(known map[string]bool) error {
+	blobs, err := m.ociStore()
+	if err != nil {
+		return err
+	}
+
+	return blobs.Reconcile(func(fp string) bool { return known[fp] })
+}
