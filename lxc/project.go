@@ -89,13 +89,9 @@ func (c *cmdProject) sub(use string, short string, minArgs int, maxArgs int, run
 	return cmd
 }
 
-// currentProject is the project the CLI works in on a remote: the --project override, else the one the remote is
-// saved with, else default.
+// currentProject is the project a remote is saved with, default when none; as the stock client, a --project
+// override does not change it.
 func (c *cmdProject) currentProject(remote string) string {
-	if c.global.conf.ProjectOverride != "" {
-		return c.global.conf.ProjectOverride
-	}
-
 	p := c.global.conf.Remotes[remote].Project
 	if p == "" {
 		return "default"

@@ -51,6 +51,7 @@ test_projects() {
 	assert_eq "$(projects_both project list --format csv)" "default (current),YES,YES,YES,YES,Default LXD project,1
 p1,YES,YES,YES,NO,,0
 p2,YES,YES,YES,NO,,0" "project list"
+	assert_contains "$(projects_both --project p1 project list --format csv)" "default (current)," "list with --project"
 
 	# get, set, unset and info.
 	assert_eq "$(projects_both project get p1 limits.containers)" "3"
