@@ -86,4 +86,8 @@ var APIExtensions = []string{
 	"backup_compression_algorithm",
 	"container_backup_override_pool",
 	"backup_override_name",
+	"container_push",
+	"container_push_target",
+	"container_only_migration",
+	"container_stateless_copy",
 }
