@@ -1,10 +1,13 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
+	"path"
 	"slices"
 	"testing"
 
+	"github.com/lxd-go/lxd/lxd/events"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -81,4 +84,51 @@ func TestExistingProjectHoldsNothing(t *testing.T) {
 	e.expect(t, http.StatusNotImplemented, http.MethodPost, "/1.0/profiles?project=p1", map[string]string{"name": "x"})
 	e.expect(t, http.StatusNotImplemented, http.MethodGet, "/1.0/images?project=p1", nil)
 	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/profiles?project=p9", nil)
+}
+
+// TestProjectsLifecycleEvents checks the lifecycle events of project changes: sent in the project, with the
+// requestor, and the old name of a rename.
+func TestProjectsLifecycleEvents(t *testing.T) {
+	e := newAPIEnv(t)
+	l, err := e.State.Events.Subscribe(events.ListenerArgs{Types: []string{api.EventTypeLifecycle}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer l.Close()
+	next := func(action string, source string) api.EventLifecycle {
+		t.Helper()
+		frame := <-l.Frames()
+		var ev api.Event
+		err := json.Unmarshal(frame, &ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var lc api.EventLifecycle
+		err = json.Unmarshal(ev.Metadata, &lc)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if lc.Action != action || lc.Source != source || lc.Requestor == nil || ev.Project != path.Base(source) {
+			t.Fatalf("got %+v in project %q, want %s of %s with its requestor", lc, ev.Project, action, source)
+		}
+
+		return lc
+	}
+
+	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/projects", map[string]any{"name": "p1"})
+	next("project-created", "/1.0/projects/p1")
+	e.expect(t, http.StatusOK, http.MethodPatch, "/1.0/projects/p1", map[string]any{"description": "d"})
+	next("project-updated", "/1.0/projects/p1")
+	res := e.expect(t, http.StatusAccepted, http.MethodPost, "/1.0/projects/p1", map[string]string{"name": "p2"})
+	e.expect(t, http.StatusOK, http.MethodGet, res.Env.Operation+"/wait", nil)
+	lc := next("project-renamed", "/1.0/projects/p2")
+	if lc.Context["old_name"] != "p1" {
+		t.Fatalf("got context %v, want old_name p1", lc.Context)
+	}
+
+	e.expect(t, http.StatusOK, http.MethodDelete, "/1.0/projects/p2", nil)
+	next("project-deleted", "/1.0/projects/p2")
 }
