@@ -342,6 +342,7 @@ func TestBootLastState(t *testing.T) {
 	}
 
 	drv.stop("inside")
+	m.waitRunDone("inside")
 	for range 1000 {
 		if lastState(t, m, "inside") == PowerStateStopped {
 			break

@@ -65,7 +65,7 @@ func (m *Manager) List(ctx context.Context) ([]api.Instance, error) {
 }
 
 func (m *Manager) toAPI(inst *db.Instance, config map[string]string, devices map[string]map[string]string) api.Instance {
-	status := m.driver.Status(inst.Name)
+	status := m.status(inst.Name)
 	profiles := inst.Profiles
 	if profiles == nil {
 		profiles = []string{}

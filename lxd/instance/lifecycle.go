@@ -153,8 +153,27 @@ func (m *Manager) follow(name string) {
 	}()
 }
 
-// afterExit unmounts an exited container's root and deletes it when ephemeral.
+// afterExit records the exit of a container, unmounts its root and deletes it when ephemeral. A container stopped
+// from inside (not through the API) has its power state recorded first, before liblxc reports it stopped, and the
+// manager reports it running until its exit is handled (see status).
 func (m *Manager) afterExit(name string, r *run) {
+	r.exited.Store(true)
+	ctx := context.Background()
+	m.runMu.Lock()
+	shuttingDown := m.shuttingDown
+	m.runMu.Unlock()
+
+	var inst *db.Instance
+	fromInside := false
+	if !shuttingDown {
+		var err error
+		inst, err = m.load(ctx, name)
+		if err == nil && inst.Config[KeyLastStatePower] == PowerStateRunning {
+			fromInside = true
+			m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: PowerStateStopped})
+		}
+	}
+
 	// liblxc's monitor may still be tearing the container down.
 	for range 100 {
 		if m.driver.Status(name) == api.Stopped {
@@ -170,29 +189,20 @@ func (m *Manager) afterExit(name string, r *run) {
 	}
 
 	// Before the run is done, so that a start waiting for it records its nics after this.
-	m.stoppedNICs(context.Background(), name)
+	m.stoppedNICs(ctx, name)
 	m.runMu.Lock()
 	if m.running[name] == r {
 		delete(m.running, name)
 	}
 
-	shuttingDown := m.shuttingDown
 	m.runMu.Unlock()
 	close(r.done)
 
-	if shuttingDown {
+	if inst == nil {
 		return
 	}
 
-	ctx := context.Background()
-	inst, err := m.load(ctx, name)
-	if err != nil {
-		return
-	}
-
-	if inst.Config[KeyLastStatePower] == PowerStateRunning {
-		// Stopped from inside, not through the API.
-		m.setVolatile(ctx, name, map[string]string{KeyLastStatePower: PowerStateStopped})
+	if fromInside {
 		m.lifecycle("instance-shutdown", name)
 	}
 
@@ -309,7 +319,26 @@ func (m *Manager) Unfreeze(ctx context.Context, name string) error {
 
 // Status returns the status of an instance.
 func (m *Manager) Status(name string) api.StatusCode {
-	return m.driver.Status(name)
+	return m.status(name)
+}
+
+// status is an instance's state as the API reports it: a container whose exit is seen but not yet handled (its
+// power state recorded, its root unmounted, its nics released) is still reported running, so that a client that
+// sees it stopped also sees what its stop recorded.
+func (m *Manager) status(name string) api.StatusCode {
+	s := m.driver.Status(name)
+	if s != api.Stopped {
+		return s
+	}
+
+	m.runMu.Lock()
+	r := m.running[name]
+	m.runMu.Unlock()
+	if r != nil && r.exited.Load() {
+		return api.Running
+	}
+
+	return s
 }
 
 // lifecycle sends a lifecycle event for something the daemon did on its own.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/db"
@@ -98,6 +99,9 @@ type Manager struct {
 // run is one run of a container; done is closed once its exit has been handled.
 type run struct {
 	done chan struct{}
+
+	// exited is set once the container's init has exited, before its exit is handled.
+	exited atomic.Bool
 }
 
 // NewManager returns a manager over the given subsystems. It panics when args.Render is nil.

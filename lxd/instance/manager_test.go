@@ -423,4 +423,5 @@ func TestManagerRendersPendingTemplatesAtStart(t *testing.T) {
 	}
 
 	drv.stop("c1")
+	m.waitRunDone("c1")
 }
