@@ -111,6 +111,14 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 		return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
 	}
 
+	tail := hooksTail(items, lxcfsRunning())
+	if tail != "" {
+		err = appendToFile(config, tail)
+		if err != nil {
+			return fmt.Errorf("saving the configuration of %q: %w", spec.Name, err)
+		}
+	}
+
 	if seccomp[1] == "" && !strings.Contains(spec.Config["raw.lxc"], "lxc.seccomp.profile") {
 		// liblxc leaves an empty setting out of the file it saves, and reading the file back would take the
 		// policy of its common configuration again: the file ends by clearing it.
