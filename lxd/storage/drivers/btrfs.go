@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -211,11 +212,18 @@ func (d *btrfs) Mount(p *Pool) (string, error) {
 }
 
 func (d *btrfs) Unmount(p *Pool) error {
-	if d.loopFile(p) == "" {
+	img := d.loopFile(p)
+	if img == "" {
 		return nil
 	}
 
-	return UnmountPath(p.MountPath)
+	err := UnmountPath(p.MountPath)
+	if err != nil {
+		return err
+	}
+
+	waitLoopReleased(img, 5*time.Second)
+	return nil
 }
 
 // Update remounts a loop-backed pool with its new btrfs.mount_options.
@@ -450,4 +458,36 @@ func UnmountPath(path string) error {
 	}
 
 	return nil
+}
+
+// waitLoopReleased waits, at most timeout, until no loop device is backed by img: the kernel detaches a loop device
+// set to clear itself asynchronously after its last unmount.
+func waitLoopReleased(img string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for loopBacks(img) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// loopBacks says whether a loop device is backed by the file img.
+func loopBacks(img string) bool {
+	real, err := filepath.EvalSymlinks(img)
+	if err != nil {
+		real = img
+	}
+
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+
+		backing := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(string(data)), "(deleted)"))
+		if backing == img || backing == real {
+			return true
+		}
+	}
+
+	return false
 }
