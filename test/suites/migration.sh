@@ -1,0 +1,122 @@
+# Migration of stopped containers between servers (lxd/migration): copies and moves between two of our daemons
+# and the stock LXD daemon, in both directions, driven by the stock client, in pull, push and relay mode.
+
+# migration_setup: starts our daemons a and b and the stock daemon in a namespace of the test, each on an HTTPS port
+# of its loopback, with remotes a, b and s for the stock client (function mig) and a container c1 on a and s1 on
+# the stock daemon, each with a snapshot snap0 and then a file /root/hello.
+migration_setup() {
+	a="${TEST_TMP}/a" b="${TEST_TMP}/b" stock="${TEST_TMP}/stock" conf="${TEST_TMP}/conf"
+	local fixtures port=8443
+	fixtures=$("${TEST_DIR}/deps/busybox-image.sh")
+	make_netns
+	spawn_instance_lxd "${a}"
+	spawn_instance_lxd "${b}"
+	spawn_stock_lxd "${stock}"
+	printf 'storage_pools:\n- name: default\n  driver: dir\nprofiles:\n- name: default\n  devices:\n    root:\n      path: /\n      pool: default\n      type: disk\n' |
+		LXD_DIR="${stock}" /usr/bin/lxd init --preseed
+	for d in a b s; do
+		case "${d}" in
+		a) dir="${a}" ;;
+		b) dir="${b}" ;;
+		s) dir="${stock}" ;;
+		esac
+
+		LXD_DIR="${dir}" LXD_CONF="${conf}" /usr/bin/lxc config set core.https_address "127.0.0.1:${port}"
+		LXD_DIR="${dir}" LXD_CONF="${conf}" /usr/bin/lxc config set core.trust_password pw
+		mig remote add "${d}" "https://127.0.0.1:${port}" --accept-certificate --password pw >/dev/null
+		port=$((port + 1))
+	done
+
+	echo hello >"${TEST_TMP}/hello"
+	mig image import "${fixtures}/unified.tar.xz" a: --alias bb >/dev/null
+	mig image import "${fixtures}/unified.tar.xz" s: --alias bb >/dev/null
+	mig init a:bb a:c1 >/dev/null
+	mig init s:bb s:s1 >/dev/null
+	for c in a:c1 s:s1; do
+		mig snapshot "${c}" snap0
+		mig file push "${TEST_TMP}/hello" "${c}/root/hello"
+	done
+}
+
+# mig ARGS...: the stock client in the test's namespace, with the remotes a, b and s.
+mig() {
+	LXD_DIR="${a}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+}
+
+# assert_migrated REMOTE:NAME: the copy has its file and its snapshot.
+assert_migrated() {
+	assert_eq "$(mig file pull "$1/root/hello" -)" "hello" "file of $1"
+	assert_eq "$(mig query "${1%%:*}:/1.0/instances/${1#*:}/snapshots" | jq -r '.[]')" \
+		"/1.0/instances/${1#*:}/snapshots/snap0" "snapshots of $1"
+}
+
+test_migration() {
+	local a b stock conf dir
+	migration_setup
+
+	# Ours to the stock daemon and back, ours to ours, each with its snapshot.
+	mig copy a:c1 s:c1
+	assert_migrated s:c1
+	mig copy s:s1 a:s1
+	assert_migrated a:s1
+	mig copy a:c1 b:c1
+	assert_migrated b:c1
+
+	# Files arrive as the source had them and are shifted to this server's map: root owns them in the container.
+	mig start a:s1
+	assert_eq "$(mig exec a:s1 -- stat -c %u:%g /root/hello)" "0:0" "owner in a container from the stock daemon"
+	mig stop -f a:s1
+	mig start b:c1
+	assert_eq "$(mig exec b:c1 -- stat -c %u:%g /root/hello)" "0:0" "owner in a container from our daemon"
+	mig stop -f b:c1
+
+	# Push and relay modes, and an instance without its snapshots.
+	mig copy a:c1 s:c2 --mode push
+	assert_migrated s:c2
+	mig copy s:s1 b:s2 --mode relay
+	assert_migrated b:s2
+	mig copy a:c1 b:c3 --instance-only
+	assert_eq "$(mig query b:/1.0/instances/c3/snapshots | jq -r 'length')" "0" "snapshots of an instance-only copy"
+
+	# A move is a copy, then the deletion of the source.
+	mig move b:c1 s:m1
+	assert_migrated s:m1
+	assert_no_instance "${b}" c1
+	mig move s:s1 b:m2
+	assert_migrated b:m2
+	assert_fails mig info s:s1
+
+	# A name already taken on the target is refused before anything moves; live migration is refused.
+	assert_fails mig copy a:c1 b:c3
+	assert_contains "${FAIL_OUTPUT}" "already exists"
+	mig start a:c1
+	assert_fails mig copy a:c1 b:c4
+	assert_contains "${FAIL_OUTPUT}" "live migration is not supported"
+	assert_no_instance "${b}" c4
+	mig copy a:c1 b:c4 --stateless
+	assert_migrated b:c4
+	mig stop -f a:c1
+}
+
+test_migration_killed() {
+	local a b stock conf dir pid
+	migration_setup
+	mig init a:bb a:big >/dev/null
+	head -c 200M /dev/urandom >"${TEST_TMP}/big"
+	mig file push "${TEST_TMP}/big" a:big/root/big
+	rm "${TEST_TMP}/big"
+
+	# The source daemon dies while the files travel: the target is left with no instance and no staged files.
+	mig copy a:big b:big >"${TEST_TMP}/copy.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		! compgen -G "${b}/migration/migration-*/container" >/dev/null || break
+		sleep 0.05
+	done
+
+	compgen -G "${b}/migration/migration-*/container" >/dev/null || fail "the transfer never started"
+	kill -9 "$(cat "${a}/lxd.pid")"
+	! wait "${pid}" || fail "the copy succeeded although its source died"
+	assert_no_instance "${b}" big
+	[ -z "$(ls -A "${b}/migration")" ] || fail "staged files left behind: $(ls -A "${b}/migration")"
+}
