@@ -153,6 +153,13 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		for k, v := range args.Image.Properties {
 			config["image."+k] = v
 		}
+
+		if IsOCI(config) {
+			err := m.ociCreateConfig(args.Image.Fingerprint, config)
+			if err != nil {
+				return err
+			}
+		}
 	}
 
 	inst := newInstanceRow(args.Name, arch, args.Ephemeral, args.Description, config, args.Devices, args.Profiles)

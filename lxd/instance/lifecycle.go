@@ -76,6 +76,13 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
+	if IsOCI(config) {
+		err = writeOCIFiles(rootfs, name, rootUID, rootGID)
+		if err != nil {
+			return err
+		}
+	}
+
 	logDir := filepath.Join(m.logDir, name)
 	err = os.MkdirAll(logDir, 0o700)
 	if err != nil {

@@ -46,7 +46,12 @@ func Config(spec instance.Spec) ([][2]string, error) {
 	add("lxc.autodev", "1")
 	add("lxc.pty.max", "1024")
 	add("lxc.tty.max", "0")
-	add("lxc.init.cmd", "/sbin/init")
+	if instance.IsOCI(spec.Config) && spec.Config[instance.KeyOCIEntrypoint] != "" {
+		ociInit(spec.Config, add)
+	} else {
+		add("lxc.init.cmd", "/sbin/init")
+	}
+
 	if spec.LogFile != "" {
 		add("lxc.console.buffer.size", "auto")
 		add("lxc.console.size", "auto")
@@ -488,4 +493,41 @@ func cpuLimits(config map[string]string) ([][2]string, error) {
 
 	return append(out, [2]string{"cpu.cfs_period_us", strconv.FormatInt(period.Microseconds(), 10)},
 		[2]string{"cpu.cfs_quota_us", strconv.FormatInt(quota.Microseconds(), 10)}), nil
+}
+
+// initNames are the commands that are an init themselves: an application container running one needs no other.
+var initNames = map[string]bool{"init": true, "systemd": true, "tini": true, "dumb-init": true, "catatonit": true, "s6-svscan": true}
+
+// ociInit configures how an application container runs its command: under liblxc's minimal init (execute mode,
+// lxc.execute.cmd), which forwards signals to it and reaps zombies, unless the command is an init itself (then it is
+// lxc.init.cmd); as the image's user, in its working directory, stopped with its stop signal.
+func ociInit(config map[string]string, add func(k, v string)) {
+	cmd := config[instance.KeyOCIEntrypoint]
+	first, _, _ := strings.Cut(strings.TrimSpace(cmd), " ")
+	if initNames[filepath.Base(strings.Trim(first, `'"`))] {
+		add("lxc.init.cmd", cmd)
+	} else {
+		add("lxc.execute.cmd", cmd)
+	}
+
+	cwd := config[instance.KeyOCICwd]
+	if cwd == "" {
+		cwd = "/"
+	}
+
+	add("lxc.init.cwd", cwd)
+	if v := config[instance.KeyOCIUID]; v != "" {
+		add("lxc.init.uid", v)
+	}
+
+	if v := config[instance.KeyOCIGID]; v != "" {
+		add("lxc.init.gid", v)
+	}
+
+	signal := config[instance.KeyOCIStopSignal]
+	if signal == "" {
+		signal = "SIGTERM"
+	}
+
+	add("lxc.signal.halt", signal)
 }

@@ -413,6 +413,18 @@ func ForkStart(name string, lxcPath string, config string) error {
 		return fmt.Errorf("loading %s: %w", config, err)
 	}
 
+	// An application container runs its command under liblxc's minimal init.
+	// liblxc splits lxc.execute.cmd on blanks only: the words are split here, with the shell's quoting.
+	execute := c.ConfigItem("lxc.execute.cmd")
+	if len(execute) > 0 && execute[0] != "" {
+		args, err := instance.ShellSplit(execute[0])
+		if err != nil || len(args) == 0 {
+			return fmt.Errorf("invalid oci.entrypoint %q: %v", execute[0], err)
+		}
+
+		return c.StartExecute(args)
+	}
+
 	return c.Start()
 }
 

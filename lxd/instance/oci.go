@@ -1,0 +1,305 @@
+package instance
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Application containers: an instance created from an OCI image (image property type=oci) runs the image's
+// entrypoint and command rather than an init system. Its configuration, taken from the image at creation as Incus
+// does, is in these keys; values the user gives at creation win.
+const (
+	// KeyOCIEntrypoint is the command line run (entrypoint then command, shell-quoted).
+	KeyOCIEntrypoint = "oci.entrypoint"
+
+	// KeyOCICwd is its working directory.
+	KeyOCICwd = "oci.cwd"
+
+	// KeyOCIUID and KeyOCIGID are the user and group it runs as.
+	KeyOCIUID = "oci.uid"
+	KeyOCIGID = "oci.gid"
+
+	// KeyOCIStopSignal is the signal "lxc stop" sends it (the image's StopSignal; SIGTERM when it has none).
+	KeyOCIStopSignal = "volatile.oci.stop_signal"
+)
+
+// ociConfigName is the image configuration in the metadata part of an OCI image.
+const ociConfigName = "config.json"
+
+func init() {
+	configKeys[KeyOCIEntrypoint] = checkAny
+	configKeys[KeyOCICwd] = checkAbsPath
+	configKeys[KeyOCIUID] = optional(checkID)
+	configKeys[KeyOCIGID] = optional(checkID)
+}
+
+func checkAbsPath(v string) error {
+	if v != "" && !path.IsAbs(v) {
+		return fmt.Errorf("%q is not an absolute path", v)
+	}
+
+	return nil
+}
+
+func checkID(v string) error {
+	_, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return fmt.Errorf("%q is not a user or group id", v)
+	}
+
+	return nil
+}
+
+// ociImageConfig is the part of an OCI image configuration an application container uses.
+type ociImageConfig struct {
+	Config struct {
+		User       string   `json:"User"`
+		Env        []string `json:"Env"`
+		Entrypoint []string `json:"Entrypoint"`
+		Cmd        []string `json:"Cmd"`
+		WorkingDir string   `json:"WorkingDir"`
+		StopSignal string   `json:"StopSignal"`
+	} `json:"config"`
+}
+
+// IsOCI tells whether an instance's configuration is that of an application container.
+func IsOCI(config map[string]string) bool {
+	return config["image.type"] == "oci"
+}
+
+// OCIConfig maps an OCI image configuration to instance configuration keys: oci.entrypoint, oci.cwd, oci.uid and
+// oci.gid (a numeric User; a user name is left to run as root), environment.* from Env, and the stop signal.
+func OCIConfig(raw []byte) (map[string]string, error) {
+	var c ociImageConfig
+	err := json.Unmarshal(raw, &c)
+	if err != nil {
+		return nil, fmt.Errorf("invalid OCI image configuration: %w", err)
+	}
+
+	out := map[string]string{}
+	args := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
+	if len(args) > 0 {
+		out[KeyOCIEntrypoint] = ShellJoin(args)
+	}
+
+	out[KeyOCICwd] = "/"
+	if path.IsAbs(c.Config.WorkingDir) {
+		out[KeyOCICwd] = path.Clean(c.Config.WorkingDir)
+	}
+
+	user, group, hasGroup := strings.Cut(c.Config.User, ":")
+	if checkID(user) == nil {
+		out[KeyOCIUID] = user
+		out[KeyOCIGID] = "0"
+	}
+
+	if hasGroup && checkID(group) == nil {
+		out[KeyOCIGID] = group
+	}
+
+	for _, kv := range c.Config.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k != "" {
+			out["environment."+k] = v
+		}
+	}
+
+	out[KeyOCIStopSignal] = "SIGTERM"
+	if c.Config.StopSignal != "" {
+		out[KeyOCIStopSignal] = c.Config.StopSignal
+	}
+
+	return out, nil
+}
+
+// ShellJoin quotes args for a POSIX shell (and liblxc's command parsing), leaving plain words as they are.
+func ShellJoin(args []string) string {
+	quoted := make([]string, 0, len(args))
+	for _, a := range args {
+		plain := a != "" && !strings.ContainsFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+		})
+		if plain {
+			quoted = append(quoted, a)
+			continue
+		}
+
+		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'"'"'`)+"'")
+	}
+
+	return strings.Join(quoted, " ")
+}
+
+// readOCIConfig reads the image configuration from the metadata part of a stored OCI image (an uncompressed
+// tarball, as the registry pull writes it).
+func readOCIConfig(metaPath string) ([]byte, error) {
+	f, err := os.Open(metaPath)
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = f.Close() }()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("no %s in the image metadata", ociConfigName)
+		}
+
+		if err != nil {
+			return nil, err
+		}
+
+		if strings.TrimPrefix(hdr.Name, "./") == ociConfigName && hdr.Typeflag == tar.TypeReg {
+			return io.ReadAll(io.LimitReader(tr, 1<<20))
+		}
+	}
+}
+
+// ociCreateConfig adds to config the keys an application container takes from its OCI image fp, except those the
+// creation request set.
+func (m *Manager) ociCreateConfig(fp string, config map[string]string) error {
+	meta, _, err := m.images.Paths(fp)
+	if err != nil {
+		return err
+	}
+
+	raw, err := readOCIConfig(meta)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", fp, err)
+	}
+
+	keys, err := OCIConfig(raw)
+	if err != nil {
+		return err
+	}
+
+	for k, v := range keys {
+		_, set := config[k]
+		if !set {
+			config[k] = v
+		}
+	}
+
+	return nil
+}
+
+// ShellSplit splits a command line as a POSIX shell does for words: single quotes, double quotes (with \\, \" and
+// \$ escapes) and backslash escapes; no expansion.
+func ShellSplit(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("unterminated single quote")
+			}
+
+			cur.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0 {
+					i++
+				}
+
+				cur.WriteByte(s[i])
+			}
+
+			if i >= len(s) {
+				return nil, errors.New("unterminated double quote")
+			}
+
+			inWord = true
+		case c == '\\':
+			if i+1 < len(s) {
+				i++
+				cur.WriteByte(s[i])
+			}
+
+			inWord = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+
+	if inWord {
+		words = append(words, cur.String())
+	}
+
+	return words, nil
+}
+
+// writeOCIFiles writes /etc/hostname, /etc/hosts and /etc/resolv.conf (the host's) into the root filesystem of an
+// application container before it starts: OCI images leave them to the runtime. They are written under an os.Root,
+// so a symlink in the image cannot send them elsewhere, and owned by the container's root.
+func writeOCIFiles(rootfs string, name string, uid int, gid int) error {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = root.Close() }()
+	err = root.MkdirAll("etc", 0o755)
+	if err != nil {
+		return err
+	}
+
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		resolv = nil
+	}
+
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"etc/hostname", []byte(name + "\n")},
+		{"etc/hosts", []byte("127.0.0.1\tlocalhost\n127.0.1.1\t" + name + "\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+			"ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")},
+		{"etc/resolv.conf", resolv},
+	}
+
+	for _, f := range files {
+		fi, err := root.Lstat(f.name)
+		if err == nil && !fi.Mode().IsRegular() {
+			// A symlink or anything else the image put there is replaced.
+			err = root.RemoveAll(f.name)
+			if err != nil {
+				return err
+			}
+		}
+
+		err = root.WriteFile(f.name, f.data, 0o644)
+		if err != nil {
+			return fmt.Errorf("writing /%s: %w", f.name, err)
+		}
+
+		err = root.Lchown(f.name, uid, gid)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
