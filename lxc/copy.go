@@ -18,17 +18,19 @@ type cmdCopy struct {
 	flagNoProfiles   bool
 	flagEphemeral    bool
 	flagInstanceOnly bool
+	flagStateless    bool
 }
 
 func (c *cmdCopy) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "copy [<remote>:]<source>[/<snapshot>] [<remote>:]<destination>",
 		Aliases: []string{"cp"},
-		Short:   "Copy instances within a server",
-		Long: `Copy instances within a server
+		Short:   "Copy instances within or in between LXD servers",
+		Long: `Copy instances within or in between LXD servers
 
 The copy gets its own root filesystem and the source's configuration with fresh volatile keys.
     lxc copy c1 c2
+    lxc copy c1 other:      (to another server, with the migration API)
     lxc copy c1/snap0 c3 -c user.note=restored`,
 		RunE: c.run,
 	}
@@ -38,6 +40,7 @@ The copy gets its own root filesystem and the source's configuration with fresh 
 	cmd.Flags().BoolVar(&c.flagNoProfiles, "no-profiles", false, "Create the instance with no profiles applied")
 	cmd.Flags().BoolVarP(&c.flagEphemeral, "ephemeral", "e", false, "Ephemeral instance")
 	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots")
+	cmd.Flags().BoolVar(&c.flagStateless, "stateless", false, "Copy a running instance without its state")
 	return cmd
 }
 
@@ -57,11 +60,15 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	if srcRemote != dstRemote {
-		return errors.New("copying instances between servers is not supported")
+	if src == "" {
+		return errors.New("both a source and a destination instance name are needed")
 	}
 
-	if src == "" || dst == "" {
+	if srcRemote != dstRemote && dst == "" {
+		dst = src
+	}
+
+	if dst == "" {
 		return errors.New("both a source and a destination instance name are needed")
 	}
 
@@ -89,6 +96,16 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 	d, err := c.global.conf.GetInstanceServer(dstRemote)
 	if err != nil {
 		return err
+	}
+
+	if srcRemote != dstRemote {
+		s, err := c.global.conf.GetInstanceServer(srcRemote)
+		if err != nil {
+			return err
+		}
+
+		return migrateInstance(s, d, src, migrateArgs{Name: dst, Config: req.Config, Profiles: req.Profiles,
+			Ephemeral: req.Ephemeral, InstanceOnly: c.flagInstanceOnly, Stateless: c.flagStateless})
 	}
 
 	op, err := d.CreateInstance(req)

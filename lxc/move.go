@@ -119,6 +119,10 @@ func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
 		return c.movePool(src, dst)
 	}
 
+	if src.remote != dst.remote && !src.isSnap && !dst.isSnap {
+		return c.moveRemote(src, dst)
+	}
+
 	isSnap, newName, err := moveRequest(src, dst)
 	if err != nil {
 		return err
@@ -167,6 +171,39 @@ func (c *cmdMove) movePool(src moveTarget, dst moveTarget) error {
 	}
 
 	op, err := d.RenameInstance(src.instance, api.InstancePost{Name: newName, Migration: true, Pool: c.flagStorage})
+	if err != nil {
+		return err
+	}
+
+	return op.Wait()
+}
+
+// moveRemote moves an instance to another server: a copy with the migration API, then the deletion of the source.
+func (c *cmdMove) moveRemote(src moveTarget, dst moveTarget) error {
+	if src.instance == "" {
+		return errors.New("the source instance name is missing")
+	}
+
+	if dst.instance == "" {
+		dst.instance = src.instance
+	}
+
+	s, err := c.global.conf.GetInstanceServer(src.remote)
+	if err != nil {
+		return err
+	}
+
+	d, err := c.global.conf.GetInstanceServer(dst.remote)
+	if err != nil {
+		return err
+	}
+
+	err = migrateInstance(s, d, src.instance, migrateArgs{Name: dst.instance})
+	if err != nil {
+		return err
+	}
+
+	op, err := s.DeleteInstance(src.instance)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,25 @@ test_migration() {
 	mig copy a:c1 b:c4 --stateless
 	assert_migrated b:c4
 	mig stop -f a:c1
+
+	# Our client copies and moves between servers too.
+	ours() {
+		LXD_DIR="${a}" LXD_CONF="${TEST_TMP}/ours" nsx "${LXC_BIN}" "$@"
+	}
+
+	for d in a:8443 b:8444 s:8445; do
+		ours remote add "${d%%:*}" "https://127.0.0.1:${d#*:}" --accept-certificate --password pw >/dev/null
+	done
+
+	ours copy a:c1 s:oc1
+	assert_migrated s:oc1
+	ours copy c1 b:oc2
+	assert_migrated b:oc2
+	ours copy s:m1 b:oc3 --instance-only
+	assert_eq "$(mig query b:/1.0/instances/oc3/snapshots | jq -r 'length')" "0" "snapshots of an instance-only copy"
+	ours move b:oc2 s:
+	assert_migrated s:oc2
+	assert_no_instance "${b}" oc2
 }
 
 test_migration_killed() {
