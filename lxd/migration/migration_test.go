@@ -153,3 +153,36 @@ func TestRsyncSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	parent := t.TempDir()
+	old := time.Now().Add(-2 * staleAge)
+	for _, name := range []string{"migration-dead", "migration-busy", "migration-new", "other"} {
+		err := os.Mkdir(filepath.Join(parent, name), 0o700)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if name != "migration-new" {
+			err = os.Chtimes(filepath.Join(parent, name), old, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	unlock, err := lockStage(filepath.Join(parent, "migration-busy"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer unlock()
+	removeStale(parent)
+	for name, want := range map[string]bool{"migration-dead": false, "migration-busy": true, "migration-new": true,
+		"other": true} {
+		_, err := os.Stat(filepath.Join(parent, name))
+		if (err == nil) != want {
+			t.Errorf("%s: present %v, want %v", name, err == nil, want)
+		}
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -150,12 +152,19 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 		return err
 	}
 
-	stage, err := os.MkdirTemp(t.TmpDir, "migration-")
+	removeStale(t.TmpDir)
+	stage, err := os.MkdirTemp(t.TmpDir, stagePrefix)
 	if err != nil {
 		return err
 	}
 
 	defer func() { _ = os.RemoveAll(stage) }()
+	unlock, err := lockStage(stage, true)
+	if err != nil {
+		return err
+	}
+
+	defer unlock()
 	for _, snap := range offer.Snapshots {
 		err = instance.ValidSnapshotName(snap.Name)
 		if err != nil {
@@ -241,4 +250,60 @@ func (t *Target) restore(ctx context.Context, stage string, offer *Header) error
 
 	return t.Instances.RestoreBackup(ctx, instance.RestoreArgs{Name: inst.Name, Instance: inst, Snapshots: snaps,
 		Dir: stage})
+}
+
+// stagePrefix names the staging directories of the migrations being received.
+const stagePrefix = "migration-"
+
+// staleAge is how old an unlocked staging directory must be to be removed: one a migration has just made is not
+// locked yet.
+const staleAge = time.Minute
+
+// lockStage takes the lock a migration holds on its staging directory while it receives (wait) or tries to take it.
+func lockStage(dir string, wait bool) (func(), error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	how := unix.LOCK_EX
+	if !wait {
+		how |= unix.LOCK_NB
+	}
+
+	err = unix.Flock(int(f.Fd()), how)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+
+	return func() { _ = f.Close() }, nil
+}
+
+// removeStale removes the staging directories that no migration holds: those of a daemon that died receiving.
+func removeStale(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), stagePrefix) {
+			continue
+		}
+
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < staleAge {
+			continue
+		}
+
+		dir := filepath.Join(parent, e.Name())
+		unlock, err := lockStage(dir, false)
+		if err != nil {
+			continue
+		}
+
+		_ = os.RemoveAll(dir)
+		unlock()
+	}
 }

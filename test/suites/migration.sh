@@ -117,23 +117,43 @@ test_migration() {
 	assert_no_instance "${b}" oc2
 }
 
+# wait_staged DIR: waits until the daemon of DIR receives a migration into its staging directory.
+wait_staged() {
+	for _ in $(seq 600); do
+		! compgen -G "$1/migration/migration-*/container" >/dev/null || return 0
+		sleep 0.05
+	done
+
+	fail "the transfer never started"
+}
+
 test_migration_killed() {
-	local a b stock conf dir pid
+	local a b stock conf dir pid stale
 	migration_setup
 	mig init a:bb a:big >/dev/null
 	head -c 200M /dev/urandom >"${TEST_TMP}/big"
 	mig file push "${TEST_TMP}/big" a:big/root/big
 	rm "${TEST_TMP}/big"
 
+	# The target daemon dies while the files travel: the source fails and keeps its instance; the staging directory
+	# left behind is removed by a later migration once it is stale (no migration holds it).
+	mig copy a:big b:big >"${TEST_TMP}/copy.log" 2>&1 &
+	pid=$!
+	wait_staged "${b}"
+	kill -9 "$(cat "${b}/lxd.pid")"
+	! wait "${pid}" || fail "the copy succeeded although its target died"
+	mig info a:big >/dev/null
+	stale=$(compgen -G "${b}/migration/migration-*")
+	spawn_lxd "${b}"
+	assert_no_instance "${b}" big
+	touch -d "-2 minutes" "${stale}"
+	mig copy a:c1 b:c1
+	[ ! -e "${stale}" ] || fail "stale staging directory kept"
+
 	# The source daemon dies while the files travel: the target is left with no instance and no staged files.
 	mig copy a:big b:big >"${TEST_TMP}/copy.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 600); do
-		! compgen -G "${b}/migration/migration-*/container" >/dev/null || break
-		sleep 0.05
-	done
-
-	compgen -G "${b}/migration/migration-*/container" >/dev/null || fail "the transfer never started"
+	wait_staged "${b}"
 	kill -9 "$(cat "${a}/lxd.pid")"
 	! wait "${pid}" || fail "the copy succeeded although its source died"
 	assert_no_instance "${b}" big
