@@ -105,6 +105,11 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) error {
 		}
 	}
 
+	err = d.keepHaltSignal(spec.Name, items)
+	if err != nil {
+		return err
+	}
+
 	config := filepath.Join(filepath.Dir(spec.LogFile), "lxc.conf")
 	err = c.SaveConfigFile(config)
 	if err != nil {
@@ -436,7 +441,48 @@ func (d *Driver) Shutdown(ctx context.Context, name string, timeout time.Duratio
 	}
 
 	defer func() { _ = c.Release() }()
+
+	// The configuration of a running container is not read back here: a halt signal of its own (an application
+	// container's stop signal) was kept aside at its start.
+	sig, err := os.ReadFile(filepath.Join(d.lxcPath, name, haltSignalFile))
+	if err == nil && len(sig) > 0 {
+		err = c.SetConfigItem("lxc.signal.halt", strings.TrimSpace(string(sig)))
+		if err != nil {
+			return fmt.Errorf("setting the halt signal: %w", err)
+		}
+	}
+
 	return halt(c, timeout)
+}
+
+// haltSignalFile keeps, next to a container's devices, the halt signal its start configured, if any.
+const haltSignalFile = "halt.signal"
+
+// keepHaltSignal records the halt signal of items for Shutdown, or removes an old record.
+func (d *Driver) keepHaltSignal(name string, items [][2]string) error {
+	p := filepath.Join(d.lxcPath, name, haltSignalFile)
+	sig := ""
+	for _, kv := range items {
+		if kv[0] == "lxc.signal.halt" {
+			sig = kv[1]
+		}
+	}
+
+	if sig != "" {
+		err := os.MkdirAll(filepath.Dir(p), 0o700)
+		if err != nil {
+			return err
+		}
+
+		return os.WriteFile(p, []byte(sig+"\n"), 0o600)
+	}
+
+	err := os.Remove(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	return nil
 }
 
 // Kill stops a container at once.
