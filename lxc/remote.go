@@ -478,7 +478,7 @@ func remoteRow(conf *config.Config, name string, r config.Remote) []string {
 	switch {
 	case strings.HasPrefix(r.Addr, "unix:"):
 		authType = "file access"
-	case protocol == config.ProtocolSimpleStreams:
+	case protocol == config.ProtocolSimpleStreams || protocol == config.ProtocolOCI:
 		authType = "none"
 	case authType == "":
 		authType = "tls"
