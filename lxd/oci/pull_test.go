@@ -83,6 +83,20 @@ func (tr *testRegistry) push(t *testing.T, ref string, img any) {
 	}
 }
 
+// pushMarked pushes as push does, marked so that an authenticating wrapper lets it through.
+func (tr *testRegistry) pushMarked(t *testing.T, ref string, img v1.Image) {
+	t.Helper()
+	r, err := name.ParseReference(strings.TrimPrefix(tr.srv.URL, "https://")+"/"+ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = remote.Write(r, img, remote.WithTransport(pushHeader{httpsOnly{tr.srv.Client().Transport}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testImage builds an image of the given layers (gzip, or zstd when asked) and configuration.
 func testImage(t *testing.T, arch string, zstdLayers bool, cfg v1.Config, layers ...[]byte) v1.Image {
 	t.Helper()
