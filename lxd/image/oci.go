@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"path/filepath"
@@ -25,6 +24,9 @@ type ociBlobs struct {
 	once  sync.Once
 	store *oci.Store
 	err   error
+
+	// configure, if set, adjusts every registry connection (tests trust their own registry through it).
+	configure func(*registry.Registry)
 }
 
 // ociStore returns the blob store of OCI images.
@@ -37,13 +39,17 @@ func (m *Manager) ociStore() (*oci.Store, error) {
 }
 
 // ociRegistry connects to the registry of an image source.
-func ociRegistry(server string) (*registry.Registry, error) {
+func (m *Manager) ociRegistry(server string) (*registry.Registry, error) {
 	reg, err := registry.NewRegistry(server)
 	if err != nil {
 		return nil, errs.Invalid("%v", err)
 	}
 
 	reg.UserAgent = version.UserAgent()
+	if m.oci.configure != nil {
+		m.oci.configure(reg)
+	}
+
 	return reg, nil
 }
 
@@ -52,7 +58,7 @@ func ociRegistry(server string) (*registry.Registry, error) {
 // and checked, its layers applied, and the result stored with the properties Incus gives OCI images and its source
 // recorded (protocol oci, alias the image name), so that a later creation from the same name uses the copy here.
 func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs) (*db.Image, *db.ImageSource, error) {
-	reg, err := ociRegistry(req.Source.Server)
+	reg, err := m.ociRegistry(req.Source.Server)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -64,7 +70,7 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 
 	info, err := reg.Inspect(ctx, name)
 	if errors.Is(err, registry.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: %w", err, errs.ErrNotFound)
+		return nil, nil, notFound{err}
 	}
 
 	if err != nil {
@@ -137,3 +143,10 @@ func (m *Manager) reconcileOCI(known map[string]bool) error {
 
 	return blobs.Reconcile(func(fp string) bool { return known[fp] })
 }
+
+// notFound keeps the registry's words and gives them the class errs.ErrNotFound.
+type notFound struct{ err error }
+
+func (e notFound) Error() string { return e.err.Error() }
+
+func (e notFound) Unwrap() []error { return []error{e.err, errs.ErrNotFound} }
