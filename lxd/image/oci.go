@@ -10,6 +10,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/oci"
 	"github.com/lxd-go/lxd/shared/api"
 	registry "github.com/lxd-go/lxd/shared/oci"
@@ -109,6 +110,15 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 		Aliases:    req.Aliases,
 		Requestor:  args.Requestor,
 	})
+	if errors.Is(err, images.ErrImageExists) {
+		// A concurrent pull of the same image stored it first.
+		img, existErr := m.existing(ctx, info.Fingerprint)
+		if existErr == nil && img != nil {
+			report(args.Progress, Result(img))
+			return img, source, nil
+		}
+	}
+
 	if err != nil {
 		if !errors.Is(err, errs.ErrConflict) {
 			m.forgetOCI(info.Fingerprint)
