@@ -53,7 +53,7 @@ oci_busybox_layer() {
 	mkdir -p "${l}/bin" "${l}/etc" "${l}/root" "${l}/tmp"
 	chmod 1777 "${l}/tmp"
 	cp /bin/busybox "${l}/bin/busybox"
-	for a in sh ls cat env id pwd sleep echo find sort ps kill readlink; do
+	for a in sh ls cat env id pwd sleep echo find sort ps kill readlink true; do
 		ln -s busybox "${l}/bin/${a}"
 	done
 
@@ -131,6 +131,17 @@ test_oci_app() {
 	assert_contains "${env}" "PATH=/bin"
 	assert_eq "$(lxc_in "${d}" exec c1 -- cat /etc/hostname)" c1 "hostname file"
 	assert_contains "$(lxc_in "${d}" exec c1 -- cat /etc/hosts)" "127.0.1.1	c1"
+
+	# An orphan is reaped by the container's init.
+	lxc_in "${d}" exec c1 -- sh -c '(sleep 0.2 &); true'
+	for _ in $(seq 100); do
+		zombies=$(lxc_in "${d}" exec c1 -- ps -o stat,args | awk '$1 ~ /^Z/' | wc -l)
+		running=$(lxc_in "${d}" exec c1 -- ps -o args | grep -c '^sleep 0.2' || true)
+		[ "${zombies}" = 0 ] && [ "${running}" = 0 ] && break
+		sleep 0.05
+	done
+
+	assert_eq "${zombies}:${running}" "0:0" "zombies and orphans left"
 
 	# lxc stop sends the image's stop signal, which the command handles.
 	lxc_in "${d}" stop c1
