@@ -19,6 +19,7 @@ type cmdCopy struct {
 	flagEphemeral    bool
 	flagInstanceOnly bool
 	flagStateless    bool
+	flagRefresh      bool
 }
 
 func (c *cmdCopy) command() *cobra.Command {
@@ -41,6 +42,7 @@ The copy gets its own root filesystem and the source's configuration with fresh 
 	cmd.Flags().BoolVarP(&c.flagEphemeral, "ephemeral", "e", false, "Ephemeral instance")
 	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots")
 	cmd.Flags().BoolVar(&c.flagStateless, "stateless", false, "Copy a running instance without its state")
+	cmd.Flags().BoolVar(&c.flagRefresh, "refresh", false, "Update an existing copy on another server (its files and snapshots)")
 	return cmd
 }
 
@@ -105,7 +107,12 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 		}
 
 		return migrateInstance(s, d, src, migrateArgs{Name: dst, Config: req.Config, Profiles: req.Profiles,
-			Ephemeral: req.Ephemeral, InstanceOnly: c.flagInstanceOnly, Stateless: c.flagStateless})
+			Ephemeral: req.Ephemeral, InstanceOnly: c.flagInstanceOnly, Stateless: c.flagStateless,
+			Refresh: c.flagRefresh})
+	}
+
+	if c.flagRefresh {
+		return errors.New("--refresh is only supported between servers")
 	}
 
 	op, err := d.CreateInstance(req)

@@ -26,6 +26,9 @@ type migrateArgs struct {
 	// InstanceOnly leaves the snapshots behind; Stateless copies a running instance as its files are.
 	InstanceOnly bool
 	Stateless    bool
+
+	// Refresh brings an existing copy up to date (a plain copy when there is none).
+	Refresh bool
 }
 
 // migrateInstance copies the instance name of src to dst with the migration API, in pull mode: the source
@@ -90,7 +93,7 @@ func migrateInstance(src client.InstanceServer, dst client.InstanceServer, name 
 
 	req.Source = api.InstanceSource{Type: "migration", Mode: "pull", Certificate: server.Environment.Certificate,
 		Websockets: secrets, BaseImage: inst.Config["volatile.base_image"], InstanceOnly: args.InstanceOnly,
-		Live: live}
+		Live: live, Refresh: args.Refresh}
 	var dstErr error
 	for _, u := range urls {
 		req.Source.Operation = u + "/1.0/operations/" + url.PathEscape(srcOp.Get().ID)

@@ -2,8 +2,11 @@ package instance
 
 import (
 	"context"
+	"maps"
+	"path/filepath"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -72,4 +75,109 @@ func (m *Manager) ValidateReceive(ctx context.Context, inst api.Instance) error 
 
 	return m.validateRestore(ctx, &CreateArgs{Name: inst.Name, Description: inst.Description,
 		Ephemeral: inst.Ephemeral, Config: config, Devices: devices, Profiles: inst.Profiles})
+}
+
+// RefreshArgs describe an existing instance brought up to date with files received from another server.
+type RefreshArgs struct {
+	// Name of the instance.
+	Name string
+
+	// Dir holds container/rootfs/ and snapshots/<name>/rootfs/ for each of Snapshots, owned as the source had
+	// them on disk (From, nil when unshifted).
+	Dir  string
+	From []IDMapEntry
+
+	// Snapshots are the snapshots to add; the instance's snapshots named in neither Snapshots nor Keep are deleted.
+	Snapshots []api.InstanceSnapshot
+	Keep      []string
+}
+
+// RefreshReceived brings a stopped instance up to date with a newer copy received from another server: its root
+// filesystem is replaced, the snapshots the source no longer has are deleted and the new ones added. Its
+// configuration is kept.
+func (m *Manager) RefreshReceived(ctx context.Context, args RefreshArgs) error {
+	inst, err := m.Get(ctx, args.Name)
+	if err != nil {
+		return err
+	}
+
+	if m.status(args.Name) != api.Stopped {
+		return errs.Invalid("the instance %q is running, stop it before refreshing it", args.Name)
+	}
+
+	keep := map[string]bool{}
+	for _, n := range args.Keep {
+		keep[n] = true
+	}
+
+	for _, s := range args.Snapshots {
+		keep[s.Name] = true
+	}
+
+	snaps, err := m.Snapshots(ctx, args.Name)
+	if err != nil {
+		return err
+	}
+
+	for _, s := range snaps {
+		if !keep[s.Name] {
+			err = m.DeleteSnapshot(ctx, args.Name, s.Name)
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	unlock := m.lock(args.Name)
+	defer unlock()
+	var from *IDMap
+	if len(args.From) > 0 {
+		from = &IDMap{Entries: args.From}
+	}
+
+	disk := m.diskIDMap(inst.ExpandedConfig)
+	shift := func(root string) error {
+		if from.Equal(disk) {
+			return nil
+		}
+
+		return ShiftTree(root, from, disk)
+	}
+
+	rootfs := filepath.Join(args.Dir, "container", "rootfs")
+	err = shift(rootfs)
+	if err != nil {
+		return err
+	}
+
+	err = m.pool.ReplaceRootfs(args.Name, rootfs)
+	if err != nil {
+		return err
+	}
+
+	last := "[]"
+	if disk != nil {
+		last = disk.JSON()
+	}
+
+	restore := RestoreArgs{Name: args.Name, Dir: args.Dir, Instance: *inst}
+	for _, snap := range args.Snapshots {
+		err = shift(filepath.Join(args.Dir, "snapshots", snap.Name, "rootfs"))
+		if err != nil {
+			return err
+		}
+
+		snap.Config = maps.Clone(snap.Config)
+		if snap.Config == nil {
+			snap.Config = map[string]string{}
+		}
+
+		snap.Config[KeyLastIdmap] = last
+		err = m.restoreSnapshot(ctx, restore, snap)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
 }

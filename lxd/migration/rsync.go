@@ -23,10 +23,13 @@ import (
 // side ends its half of a session with an empty text message, so that sessions follow each other on one websocket.
 // Both ends pass the same options, LXD's, so that either end may be a stock LXD.
 
-// rsyncBase are the options of both ends (the receiver's flags are those the sender's client would send).
+// The options of both ends (the receiver's flags are those the sender's client would send). The receiver compares
+// modification times to the nanosecond (--modify-window=-1, which only the receiving end uses), so that a refresh
+// sees a file changed within the same second.
 var (
 	rsyncSendBase = []string{"-ar", "--devices", "--numeric-ids", "--partial", "--sparse"}
-	rsyncRecvBase = []string{"--server", "-vlogDtpre.iLsfx", "--numeric-ids", "--devices", "--partial", "--sparse"}
+	rsyncRecvBase = []string{"--server", "-vlogDtpre.iLsfx", "--numeric-ids", "--devices", "--partial", "--sparse",
+		"--modify-window=-1"}
 )
 
 // rsyncShell is the sender's remote shell: it copies rsync's output to the socket on fd 3 (in the background, from

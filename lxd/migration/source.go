@@ -207,8 +207,11 @@ func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *we
 	defer cancel(nil)
 	result := make(chan error, 1)
 	go func() {
-		result <- readControl(control)
-		cancel(errors.New("the target ended the migration"))
+		err := readControl(control)
+		result <- err
+		if err != nil {
+			cancel(err)
+		}
 	}()
 
 	for _, name := range send {

@@ -94,10 +94,21 @@ type Target struct {
 
 	// Instance is the new instance: its name, configuration, devices, profiles and architecture.
 	Instance api.Instance
+
+	// Refresh brings the existing instance of that name up to date instead: only the snapshots it lacks travel.
+	Refresh bool
 }
 
 // Check validates the new instance before anything starts.
 func (t *Target) Check(ctx context.Context) error {
+	if t.Refresh {
+		if t.Instances.Status(t.Instance.Name) != api.Stopped {
+			return errs.Invalid("the instance %q is running, stop it before refreshing it", t.Instance.Name)
+		}
+
+		return nil
+	}
+
 	return t.Instances.ValidateReceive(ctx, t.Instance)
 }
 
@@ -127,6 +138,16 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 	}
 
 	resp := &Header{FS: FSRsync, Rsync: features, SnapshotNames: offer.SnapshotNames, Snapshots: offer.Snapshots}
+	if t.Refresh {
+		resp.SnapshotNames, resp.Snapshots, err = t.missingSnapshots(ctx, offer.Snapshots)
+		if err != nil {
+			return err
+		}
+
+		refresh := true
+		resp.Refresh = &refresh
+	}
+
 	err = writeMessage(control, resp.Marshal())
 	if err != nil {
 		return err
@@ -165,7 +186,7 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 	}
 
 	defer unlock()
-	for _, snap := range offer.Snapshots {
+	for _, snap := range resp.Snapshots {
 		err = instance.ValidSnapshotName(snap.Name)
 		if err != nil {
 			return err
@@ -182,7 +203,54 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 		return err
 	}
 
+	if t.Refresh {
+		return t.refresh(ctx, stage, offer, resp.Snapshots)
+	}
+
 	return t.restore(ctx, stage, offer)
+}
+
+// missingSnapshots returns the snapshots of the offer the existing instance lacks.
+func (t *Target) missingSnapshots(ctx context.Context, offered []Snapshot) ([]string, []Snapshot, error) {
+	have, err := t.Instances.Snapshots(ctx, t.Instance.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	known := map[string]bool{}
+	for _, s := range have {
+		known[s.Name] = true
+	}
+
+	names := []string{}
+	snaps := []Snapshot{}
+	for _, s := range offered {
+		if !known[s.Name] {
+			names = append(names, s.Name)
+			snaps = append(snaps, s)
+		}
+	}
+
+	return names, snaps, nil
+}
+
+// refresh brings the existing instance up to date with the received files.
+func (t *Target) refresh(ctx context.Context, stage string, offer *Header, sent []Snapshot) error {
+	args := instance.RefreshArgs{Name: t.Instance.Name, Dir: stage}
+	for _, e := range offer.IDMap {
+		args.From = append(args.From, instance.IDMapEntry{Isuid: e.IsUID, Isgid: e.IsGID, Hostid: e.HostID,
+			Nsid: e.NsID, Maprange: e.MapRange})
+	}
+
+	for _, s := range offer.Snapshots {
+		args.Keep = append(args.Keep, s.Name)
+	}
+
+	for _, s := range sent {
+		args.Snapshots = append(args.Snapshots, snapshotAPI(s, t.Instance.Architecture))
+	}
+
+	return t.Instances.RefreshReceived(ctx, args)
 }
 
 // recv receives one volume into dir.

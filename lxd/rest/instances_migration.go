@@ -129,16 +129,14 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 		return response.NotImplemented(nil)
 	}
 
-	if req.Source.Refresh {
-		return response.SmartError(api.StatusErrorf(http.StatusNotImplemented, "refreshing a copy is not supported by this server"))
-	}
-
 	inst := api.Instance{Name: req.Name, Type: api.InstanceTypeContainer, InstancePut: req.InstancePut}
 	if inst.Profiles == nil {
 		inst.Profiles = []string{"default"}
 	}
 
-	target := &migration.Target{Instances: s.Instances, TmpDir: filepath.Join(s.Dirs.Var, "migration"), Instance: inst}
+	// A refresh of an instance that does not exist yet is a plain copy, as in LXD.
+	target := &migration.Target{Instances: s.Instances, TmpDir: filepath.Join(s.Dirs.Var, "migration"), Instance: inst,
+		Refresh: req.Source.Refresh && s.Instances.Exists(r.Context(), req.Name) == nil}
 	err := target.Check(r.Context())
 	if err != nil {
 		return response.SmartError(err)

@@ -115,6 +115,23 @@ test_migration() {
 	ours move b:oc2 s:
 	assert_migrated s:oc2
 	assert_no_instance "${b}" oc2
+
+	# --refresh brings an existing copy up to date: changed files, new snapshots, deleted ones; a running copy is
+	# left alone.
+	echo changed >"${TEST_TMP}/hello"
+	mig file push "${TEST_TMP}/hello" a:c1/root/hello
+	mig snapshot a:c1 snap1
+	mig delete a:c1/snap0
+	ours copy a:c1 b:c4 --refresh
+	assert_eq "$(mig file pull b:c4/root/hello -)" "changed" "refreshed file"
+	assert_eq "$(mig query b:/1.0/instances/c4/snapshots | jq -r '.[]')" "/1.0/instances/c4/snapshots/snap1" \
+		"snapshots of a refreshed copy"
+	ours copy s:m1 b:oc3 --refresh
+	assert_eq "$(mig query b:/1.0/instances/oc3/snapshots | jq -r 'length')" "1" "snapshot added by a refresh"
+	mig start b:c4
+	assert_fails ours copy a:c1 b:c4 --refresh
+	assert_contains "${FAIL_OUTPUT}" "is running"
+	mig stop -f b:c4
 }
 
 # wait_staged DIR: waits until the daemon of DIR receives a migration into its staging directory.
