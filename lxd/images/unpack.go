@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,6 +103,7 @@ func unpackTarball(ctx context.Context, root *os.Root, file string, part string,
 	defer func() { _ = f.Close() }()
 
 	u := newUnpacker(ctx, root, opts)
+	defer u.dropParent()
 	u.keep = keep
 	visit := u.visit
 	var tpl *templateFiles
@@ -164,6 +166,10 @@ type unpacker struct {
 
 	// xattrErrs counts extended attributes that could not be set.
 	xattrErrs int
+
+	// parentRel and parentRoot are the directory parent keeps open.
+	parentRel  string
+	parentRoot *os.Root
 }
 
 func newUnpacker(ctx context.Context, root *os.Root, opts UnpackOptions) *unpacker {
@@ -226,14 +232,17 @@ func (u *unpacker) write(e *entry, r io.Reader) error {
 		return u.owner(rel, hdr)
 	}
 
+	if hdr.Typeflag == tar.TypeReg {
+		// Created, owned, moded and timed through one descriptor: one resolution of its path under the root.
+		return u.withParent(rel, func() error { return u.writeFile(rel, hdr, r) })
+	}
+
 	err := u.clear(rel)
 	if err != nil {
 		return err
 	}
 
 	switch hdr.Typeflag {
-	case tar.TypeReg:
-		err = u.withParent(rel, func() error { return u.writeFile(rel, hdr, r) })
 	case tar.TypeSymlink:
 		err = u.withParent(rel, func() error { return u.root.Symlink(hdr.Linkname, rel) })
 	case tar.TypeLink:
@@ -315,6 +324,7 @@ func (u *unpacker) mkdir(rel string) error {
 	}
 
 	if err == nil {
+		u.dropParent()
 		err = u.root.Remove(rel)
 		if err != nil {
 			return err
@@ -339,18 +349,80 @@ func (u *unpacker) clear(rel string) error {
 		return err
 	}
 
+	u.dropParent()
 	return u.root.Remove(rel)
 }
 
+// parent returns the directory holding rel, opened under the root, and rel's last component. The directory of the
+// previous call is kept open: a tarball lists the entries of a directory together, and each file created through
+// it is one lookup rather than one per component of its path. Every removal drops it (see dropParent).
+func (u *unpacker) parent(rel string) (*os.Root, string, error) {
+	dir, name := path.Dir(rel), path.Base(rel)
+	if dir == "." {
+		return u.root, name, nil
+	}
+
+	if u.parentRoot != nil && u.parentRel == dir {
+		return u.parentRoot, name, nil
+	}
+
+	u.dropParent()
+	r, err := u.root.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+
+	u.parentRel, u.parentRoot = dir, r
+	return r, name, nil
+}
+
+// dropParent closes the directory parent keeps: what it names may be about to be replaced.
+func (u *unpacker) dropParent() {
+	if u.parentRoot != nil {
+		_ = u.parentRoot.Close()
+		u.parentRel, u.parentRoot = "", nil
+	}
+}
+
+// writeFile creates a regular file, replacing what a previous entry left at its place, and gives it its contents,
+// extended attributes, owner, mode and times through its descriptor.
 func (u *unpacker) writeFile(rel string, hdr *tar.Header, r io.Reader) error {
-	f, err := u.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir, name, err := u.parent(rel)
 	if err != nil {
 		return err
 	}
 
-	_, err = io.CopyBuffer(f, r, u.buf)
+	f, err := dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		err = u.clear(rel)
+		if err != nil {
+			return err
+		}
+
+		dir, name, err = u.parent(rel)
+		if err != nil {
+			return err
+		}
+
+		f, err = dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+
+	if err != nil {
+		return err
+	}
+
+	err = u.fillFile(f, hdr, r)
 	if err != nil {
 		_ = f.Close()
+		return err
+	}
+
+	return f.Close()
+}
+
+func (u *unpacker) fillFile(f *os.File, hdr *tar.Header, r io.Reader) error {
+	_, err := io.CopyBuffer(f, r, u.buf)
+	if err != nil {
 		return err
 	}
 
@@ -358,7 +430,36 @@ func (u *unpacker) writeFile(rel string, hdr *tar.Header, r io.Reader) error {
 		u.setXattrs(f, hdr)
 	}
 
-	return f.Close()
+	if u.chown {
+		uid, gid, err := u.shifted(hdr)
+		if err != nil {
+			return err
+		}
+
+		err = f.Chown(uid, gid)
+		if err != nil {
+			return err
+		}
+	}
+
+	// The mode is set after chown, which clears setuid and setgid bits.
+	err = f.Chmod(tarMode(hdr))
+	if err != nil {
+		return err
+	}
+
+	return futimens(f, accessTime(hdr), hdr.ModTime)
+}
+
+// futimens sets the access and modification times of an open file.
+func futimens(f *os.File, atime time.Time, mtime time.Time) error {
+	ts := [2]unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, f.Fd(), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if errno != 0 {
+		return &fs.PathError{Op: "futimens", Path: f.Name(), Err: errno}
+	}
+
+	return nil
 }
 
 // setXattrs copies the SCHILY.xattr.* records of hdr; failures (an unsupported namespace) are counted, not fatal.
@@ -416,20 +517,31 @@ func (u *unpacker) owner(rel string, hdr *tar.Header) error {
 		return nil
 	}
 
-	uid, gid := hdr.Uid, hdr.Gid
-	if u.opts.Shift != nil {
-		var err error
-		uid, gid, err = u.opts.Shift(uid, gid)
-		if err != nil {
-			return fmt.Errorf("shifting %d:%d: %w", hdr.Uid, hdr.Gid, err)
-		}
+	uid, gid, err := u.shifted(hdr)
+	if err != nil {
+		return err
 	}
 
 	return u.root.Lchown(rel, uid, gid)
 }
 
+// shifted returns the owner an entry is written with.
+func (u *unpacker) shifted(hdr *tar.Header) (int, int, error) {
+	if u.opts.Shift == nil {
+		return hdr.Uid, hdr.Gid, nil
+	}
+
+	uid, gid, err := u.opts.Shift(hdr.Uid, hdr.Gid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("shifting %d:%d: %w", hdr.Uid, hdr.Gid, err)
+	}
+
+	return uid, gid, nil
+}
+
 // finish applies directory modes and times, deepest first, now that their contents are written.
 func (u *unpacker) finish() error {
+	u.dropParent()
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		d := u.dirs[i]
 		err := u.root.Chmod(d.rel, d.mode)
