@@ -147,6 +147,8 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	}
 
 	arch := osarch.Host()
+	ociUser := ""
+	var err error
 	if args.Image != nil {
 		arch = args.Image.Architecture
 		config[KeyBaseImage] = args.Image.Fingerprint
@@ -155,7 +157,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 		}
 
 		if IsOCI(config) {
-			err := m.ociCreateConfig(args.Image.Fingerprint, config)
+			ociUser, err = m.ociCreateConfig(args.Image.Fingerprint, config)
 			if err != nil {
 				return err
 			}
@@ -203,9 +205,17 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 			return err
 		}
 
-		_, err = m.pool.Mount(args.Name)
+		rootfs, err := m.pool.Mount(args.Name)
 		if err != nil {
 			return err
+		}
+
+		if ociUser != "" {
+			err = m.setOCIUser(ctx, args.Name, rootfs, ociUser)
+			if err != nil {
+				_ = m.pool.Unmount(args.Name)
+				return err
+			}
 		}
 
 		err = m.applyTemplates(args.Name, images.TriggerCreate, tplInstance(&inst, expanded, devices), rootUID, rootGID)

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,23 +165,26 @@ func readOCIConfig(metaPath string) ([]byte, error) {
 }
 
 // ociCreateConfig adds to config the keys an application container takes from its OCI image fp, except those the
-// creation request set.
-func (m *Manager) ociCreateConfig(fp string, config map[string]string) error {
+// creation request set. It returns the image's User when it names a user or group rather than numbers and the
+// request set neither oci.uid nor oci.gid: it is resolved once the root filesystem is there (resolveOCIUser).
+func (m *Manager) ociCreateConfig(fp string, config map[string]string) (string, error) {
 	meta, _, err := m.images.Paths(fp)
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	raw, err := readOCIConfig(meta)
 	if err != nil {
-		return fmt.Errorf("image %s: %w", fp, err)
+		return "", fmt.Errorf("image %s: %w", fp, err)
 	}
 
 	keys, err := OCIConfig(raw)
 	if err != nil {
-		return err
+		return "", err
 	}
 
+	_, uidSet := config[KeyOCIUID]
+	_, gidSet := config[KeyOCIGID]
 	for k, v := range keys {
 		_, set := config[k]
 		if !set {
@@ -188,7 +192,71 @@ func (m *Manager) ociCreateConfig(fp string, config map[string]string) error {
 		}
 	}
 
-	return nil
+	var c ociImageConfig
+	_ = json.Unmarshal(raw, &c)
+	user, group, _ := strings.Cut(c.Config.User, ":")
+	if uidSet || gidSet || c.Config.User == "" || (checkID(user) == nil && (group == "" || checkID(group) == nil)) {
+		return "", nil
+	}
+
+	return c.Config.User, nil
+}
+
+// resolveOCIUser resolves a User of an image ("name", "name:group", "uid:group", "name:gid") with the /etc/passwd
+// and /etc/group of its root filesystem, read under an os.Root. A user without a group takes its primary group.
+func resolveOCIUser(rootfs string, spec string) (string, string, error) {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return "", "", err
+	}
+
+	defer func() { _ = root.Close() }()
+	user, group, hasGroup := strings.Cut(spec, ":")
+	uid, primary := user, "0"
+	if checkID(user) != nil {
+		fields, err := lookupEntry(root, "etc/passwd", user)
+		if err != nil {
+			return "", "", err
+		}
+
+		uid, primary = fields[2], fields[3]
+	}
+
+	gid := primary
+	if hasGroup {
+		gid = group
+		if checkID(group) != nil {
+			fields, err := lookupEntry(root, "etc/group", group)
+			if err != nil {
+				return "", "", err
+			}
+
+			gid = fields[2]
+		}
+	}
+
+	if checkID(uid) != nil || checkID(gid) != nil {
+		return "", "", fmt.Errorf("invalid user %q in the image", spec)
+	}
+
+	return uid, gid, nil
+}
+
+// lookupEntry returns the fields of the line of a passwd or group file whose first field is name.
+func lookupEntry(root *os.Root, file string, name string) ([]string, error) {
+	data, err := root.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %q: %w", name, err)
+	}
+
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Split(line, ":")
+		if len(fields) >= 4 && fields[0] == name {
+			return fields, nil
+		}
+	}
+
+	return nil, fmt.Errorf("%q is not in the image's /%s", name, file)
 }
 
 // ShellSplit splits a command line as a POSIX shell does for words: single quotes, double quotes (with \\, \" and
@@ -302,4 +370,14 @@ func writeOCIFiles(rootfs string, name string, uid int, gid int) error {
 	}
 
 	return nil
+}
+
+// setOCIUser records the ids of an application container's user named by its image, resolved in its root filesystem.
+func (m *Manager) setOCIUser(ctx context.Context, name string, rootfs string, spec string) error {
+	uid, gid, err := resolveOCIUser(rootfs, spec)
+	if err != nil {
+		return fmt.Errorf("the image's user: %w", err)
+	}
+
+	return m.setVolatileTx(ctx, name, map[string]string{KeyOCIUID: uid, KeyOCIGID: gid})
 }

@@ -127,3 +127,36 @@ func TestWriteOCIFiles(t *testing.T) {
 		t.Fatal("written through the image's symlink")
 	}
 }
+
+func TestResolveOCIUser(t *testing.T) {
+	rootfs := t.TempDir()
+	err := os.MkdirAll(filepath.Join(rootfs, "etc"), 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_ = os.WriteFile(filepath.Join(rootfs, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/srv:/bin/sh\n"), 0o644)
+	_ = os.WriteFile(filepath.Join(rootfs, "etc", "group"), []byte("root:x:0:\nstaff:x:50:\n"), 0o644)
+	cases := map[string][2]string{"app": {"1000", "1001"}, "app:staff": {"1000", "50"}, "7:staff": {"7", "50"}, "app:9": {"1000", "9"}}
+	for spec, want := range cases {
+		uid, gid, err := resolveOCIUser(rootfs, spec)
+		if err != nil || uid != want[0] || gid != want[1] {
+			t.Errorf("%s: got %s:%s %v, want %s:%s", spec, uid, gid, err, want[0], want[1])
+		}
+	}
+
+	for _, bad := range []string{"nobody", "app:nogroup"} {
+		_, _, err := resolveOCIUser(rootfs, bad)
+		if err == nil {
+			t.Errorf("%s resolved", bad)
+		}
+	}
+
+	// The files are read inside the root filesystem: a symlink out of it is not followed.
+	_ = os.Remove(filepath.Join(rootfs, "etc", "passwd"))
+	_ = os.Symlink("/etc/passwd", filepath.Join(rootfs, "etc", "passwd"))
+	_, _, err = resolveOCIUser(rootfs, "root")
+	if err == nil {
+		t.Error("read through a symlink out of the root filesystem")
+	}
+}

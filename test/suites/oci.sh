@@ -179,7 +179,7 @@ test_oci_layers() {
 	: >"${t}/top/data/opaque/.wh..wh..opq"
 	echo n >"${t}/top/data/opaque/new"
 	echo a >"${t}/top/data/added"
-	python3 "${TEST_DIR}/deps/oci-layout.py" "${t}/layout" two "$(oci_host_arch)" '{"Cmd":["/bin/sleep","1000"]}' "${t}/base" "${t}/top"
+	python3 "${TEST_DIR}/deps/oci-layout.py" "${t}/layout" two "$(oci_host_arch)" '{"Cmd":["/bin/sleep","1000"],"User":"app"}' "${t}/base" "${t}/top"
 	oci_push "${t}" "${t}/layout" two "layers:two"
 
 	# A manifest list: the host's architecture is picked.
@@ -197,6 +197,10 @@ test_oci_layers() {
 	tree=$(lxc_in "${d}" exec c1 -- find /data | sort | tr '\n' ' ')
 	assert_eq "${tree}" "/data /data/added /data/keep /data/keep/file /data/opaque /data/opaque/new " "tree after whiteouts"
 	assert_eq "$(lxc_in "${d}" image list -c d --format csv)" "layers (OCI)" "image list"
+
+	# The image's user is a name, resolved in its /etc/passwd.
+	assert_eq "$(lxc_in "${d}" config get c1 oci.uid):$(lxc_in "${d}" config get c1 oci.gid)" "1000:1000" "the image's user"
+	assert_eq "$(lxc_in "${d}" exec c1 -- cat /proc/1/status | awk '/^Uid:/ {print $2}')" 1000 "user of init"
 
 	# The image of the list is the host's: its fingerprint is sha256 of its one layer's digest.
 	manifest=$(jq -r --arg a "$(oci_host_arch)" '.manifests[] | select(.platform.architecture == $a) | .digest' \
