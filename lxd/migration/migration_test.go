@@ -116,7 +116,7 @@ func TestRsyncSessions(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for _, vol := range []string{"one", "two"} {
-			err := rsyncRecv(ctx, server, filepath.Join(dst, vol), features)
+			err := rsyncRecv(ctx, server, filepath.Join(dst, vol), features, nil)
 			if err != nil {
 				done <- err
 				return
@@ -126,12 +126,12 @@ func TestRsyncSessions(t *testing.T) {
 		done <- nil
 	}()
 
-	err = rsyncSend(ctx, client, volumeEntries(filepath.Join(src, "one", "rootfs"), filepath.Join(src, "one")), features)
+	err = rsyncSend(ctx, client, volumeEntries(filepath.Join(src, "one", "rootfs"), filepath.Join(src, "one")), features, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	err = rsyncSend(ctx, client, volumeEntries(filepath.Join(src, "two", "rootfs"), filepath.Join(src, "two")), features)
+	err = rsyncSend(ctx, client, volumeEntries(filepath.Join(src, "two", "rootfs"), filepath.Join(src, "two")), features, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +183,15 @@ func TestRemoveStale(t *testing.T) {
 		_, err := os.Stat(filepath.Join(parent, name))
 		if (err == nil) != want {
 			t.Errorf("%s: present %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for n, want := range map[float64]string{0: "0B", 999: "999B", 1000: "1.00kB", 12345678: "12.35MB", 3e9: "3.00GB"} {
+		got := byteSize(n)
+		if got != want {
+			t.Errorf("byteSize(%v) = %q, want %q", n, got, want)
 		}
 	}
 }

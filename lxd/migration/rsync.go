@@ -83,9 +83,9 @@ func (r *wsReader) Read(p []byte) (int, error) {
 
 // pump copies the websocket to w up to the end of the session, then calls closeW. Once w fails, the rest of the
 // session is read and dropped, so that the next session starts at its beginning.
-func pump(conn *websocket.Conn, w io.Writer, closeW func()) error {
+func pump(conn *websocket.Conn, w io.Writer, closeW func(), count *counter) error {
 	r := &wsReader{conn: conn}
-	_, err := io.Copy(w, r)
+	_, err := io.Copy(w, countingReader{r: r, c: count})
 	closeW()
 	if err != nil && !r.done {
 		_, derr := io.Copy(io.Discard, r)
@@ -98,7 +98,7 @@ func pump(conn *websocket.Conn, w io.Writer, closeW func()) error {
 }
 
 // rsyncSend sends the entries srcs (each arrives under its base name in the receiver's directory) over conn.
-func rsyncSend(ctx context.Context, conn *websocket.Conn, srcs []string, features *RsyncFeatures) error {
+func rsyncSend(ctx context.Context, conn *websocket.Conn, srcs []string, features *RsyncFeatures, count *counter) error {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -134,11 +134,11 @@ func rsyncSend(ctx context.Context, conn *websocket.Conn, srcs []string, feature
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		recvErr = pump(conn, unixSock, func() { _ = unixSock.CloseWrite() })
+		recvErr = pump(conn, unixSock, func() { _ = unixSock.CloseWrite() }, nil)
 	}()
 
 	sent := make(chan error, 1)
-	go func() { sent <- ws.Send(conn, unixSock) }()
+	go func() { sent <- ws.Send(conn, countingReader{r: unixSock, c: count}) }()
 	waitErr := cmd.Wait()
 	if waitErr != nil {
 		// rsync failed: end the shell's input so that the socket ends and the session with it.
@@ -151,7 +151,7 @@ func rsyncSend(ctx context.Context, conn *websocket.Conn, srcs []string, feature
 }
 
 // rsyncRecv receives one session over conn into the directory dst.
-func rsyncRecv(ctx context.Context, conn *websocket.Conn, dst string, features *RsyncFeatures) error {
+func rsyncRecv(ctx context.Context, conn *websocket.Conn, dst string, features *RsyncFeatures, count *counter) error {
 	args := append([]string{}, rsyncRecvBase...)
 	args = append(args, features.Args()...)
 	args = append(args, ".", strings.TrimSuffix(dst, "/")+"/")
@@ -178,7 +178,7 @@ func rsyncRecv(ctx context.Context, conn *websocket.Conn, dst string, features *
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		recvErr = pump(conn, stdin, func() { _ = stdin.Close() })
+		recvErr = pump(conn, stdin, func() { _ = stdin.Close() }, count)
 	}()
 
 	sendErr := ws.Send(conn, stdout)

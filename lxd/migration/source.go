@@ -134,6 +134,9 @@ type Source struct {
 	Instances    *instance.Manager
 	Name         string
 	InstanceOnly bool
+
+	// Progress, when set, receives the progress of the transfer.
+	Progress Progress
 }
 
 // CheckSource checks that an instance may be sent: it exists; live migration is not supported.
@@ -220,14 +223,14 @@ func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *we
 			return fmt.Errorf("snapshot %q: %w", name, errs.ErrNotFound)
 		}
 
-		err = rsyncSend(ctx, fsConn, volumeEntries(filepath.Join(dir, "rootfs"), bs.SnapshotMeta[name]),
-			resp.Rsync)
+		err = src.sendVolume(ctx, fsConn, src.Name+"/"+name,
+			volumeEntries(filepath.Join(dir, "rootfs"), bs.SnapshotMeta[name]), resp.Rsync)
 		if err != nil {
 			return transferError(ctx, result, err)
 		}
 	}
 
-	err = rsyncSend(ctx, fsConn, volumeEntries(bs.Rootfs, bs.Dir), resp.Rsync)
+	err = src.sendVolume(ctx, fsConn, src.Name, volumeEntries(bs.Rootfs, bs.Dir), resp.Rsync)
 	if err != nil {
 		return transferError(ctx, result, err)
 	}
@@ -238,6 +241,14 @@ func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *we
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// sendVolume sends one volume, reporting its progress.
+func (src *Source) sendVolume(ctx context.Context, fsConn *websocket.Conn, name string, entries []string,
+	features *RsyncFeatures) error {
+	count, stop := track(src.Progress, name)
+	defer stop()
+	return rsyncSend(ctx, fsConn, entries, features, count)
 }
 
 // transferError prefers the target's account of a failed transfer to the local one.

@@ -97,6 +97,9 @@ type Target struct {
 
 	// Refresh brings the existing instance of that name up to date instead: only the snapshots it lacks travel.
 	Refresh bool
+
+	// Progress, when set, receives the progress of the transfer.
+	Progress Progress
 }
 
 // Check validates the new instance before anything starts.
@@ -192,13 +195,14 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 			return err
 		}
 
-		err = t.recv(ctx, fsConn, filepath.Join(stage, "snapshots", snap.Name), features)
+		err = t.recv(ctx, fsConn, t.Instance.Name+"/"+snap.Name, filepath.Join(stage, "snapshots", snap.Name),
+			features)
 		if err != nil {
 			return err
 		}
 	}
 
-	err = t.recv(ctx, fsConn, filepath.Join(stage, "container"), features)
+	err = t.recv(ctx, fsConn, t.Instance.Name, filepath.Join(stage, "container"), features)
 	if err != nil {
 		return err
 	}
@@ -254,13 +258,16 @@ func (t *Target) refresh(ctx context.Context, stage string, offer *Header, sent 
 }
 
 // recv receives one volume into dir.
-func (t *Target) recv(ctx context.Context, fsConn *websocket.Conn, dir string, features *RsyncFeatures) error {
+func (t *Target) recv(ctx context.Context, fsConn *websocket.Conn, name string, dir string,
+	features *RsyncFeatures) error {
 	err := os.MkdirAll(dir, 0o700)
 	if err != nil {
 		return err
 	}
 
-	err = rsyncRecv(ctx, fsConn, dir, features)
+	count, stop := track(t.Progress, name)
+	err = rsyncRecv(ctx, fsConn, dir, features, count)
+	stop()
 	if err != nil {
 		if context.Cause(ctx) != nil {
 			return context.Cause(ctx)

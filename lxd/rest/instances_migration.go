@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +31,20 @@ func migrationConnect(session *migration.Session) func(op *operations.Operation,
 
 		session.Attach(name, conn)
 		return nil
+	}
+}
+
+// migrationProgress shows a migration's progress in its operation's metadata, next to the secrets of its websockets
+// when it has some.
+func migrationProgress(op *operations.Operation, session *migration.Session) migration.Progress {
+	return func(md map[string]any) {
+		out := map[string]any{}
+		if session != nil {
+			out = session.Secrets()
+		}
+
+		maps.Copy(out, md)
+		_ = op.UpdateMetadata(out)
 	}
 }
 
@@ -83,6 +98,7 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 				}
 
 				defer migration.CloseAll(control, fs)
+				src.Progress = migrationProgress(op, nil)
 				return src.Send(ctx, control, fs)
 			},
 		})
@@ -112,6 +128,7 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 				return err
 			}
 
+			src.Progress = migrationProgress(op, session)
 			return src.Send(ctx, control, fs)
 		},
 	})
@@ -144,6 +161,11 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 
 	requestor := request.GetRequestor(r)
 	created := func() {
+		if target.Refresh {
+			lifecycleBy(s, requestor, "instance-updated", instance.URL(req.Name), nil)
+			return
+		}
+
 		lifecycleBy(s, requestor, "instance-created", instance.URL(req.Name),
 			map[string]any{"type": api.InstanceTypeContainer})
 	}
@@ -167,6 +189,7 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 				}
 
 				defer migration.CloseAll(control, fs)
+				target.Progress = migrationProgress(op, nil)
 				err = target.Receive(ctx, control, fs)
 				if err != nil {
 					return err
@@ -205,6 +228,7 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 				return err
 			}
 
+			target.Progress = migrationProgress(op, session)
 			err = target.Receive(ctx, control, fs)
 			if err != nil {
 				return err
