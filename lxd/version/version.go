@@ -90,4 +90,5 @@ var APIExtensions = []string{
 	"container_push_target",
 	"container_only_migration",
 	"container_stateless_copy",
+	"migration_progress",
 }
