@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -71,7 +73,7 @@ func (c *cmdExport) run(cmd *cobra.Command, args []string) error {
 	}
 
 	progress := newProgress(cmd.OutOrStdout(), "Backing up instance: %s", c.global.flagQuiet)
-	err = progress.wait(op)
+	err = progress.follow(op)
 	if err != nil {
 		progress.done("")
 		return err
@@ -91,7 +93,7 @@ func (c *cmdExport) run(cmd *cobra.Command, args []string) error {
 	defer func() {
 		op, err := d.DeleteInstanceBackup(name, backupName)
 		if err == nil {
-			_ = op.Wait()
+			_ = waitOperation(op)
 		}
 	}()
 
@@ -127,4 +129,39 @@ func (c *cmdExport) download(cmd *cobra.Command, d client.InstanceServer, name s
 
 	progress.done("Backup exported successfully!")
 	return nil
+}
+
+// follow is wait for operations a server may finish before the events connection of the wait is listened to: the
+// progress comes from the events, the end from them or from reading the operation again.
+func (p *progressRenderer) follow(op client.Operation) error {
+	if p.active() {
+		_, _ = op.AddHandler(func(o api.Operation) {
+			for key, value := range o.Metadata {
+				s, ok := value.(string)
+				if ok && strings.HasSuffix(key, "_progress") {
+					p.update(s)
+				}
+			}
+		})
+	}
+
+	return waitOperation(op)
+}
+
+// waitOperation waits for op, reading it again every second: a server may send its last event before it listens to
+// the events connection the wait opened.
+func waitOperation(op client.Operation) error {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := op.WaitContext(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+
+		err = op.Refresh()
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -76,7 +76,7 @@ func (c *cmdImport) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	err = progress.wait(op)
+	err = progress.follow(op)
 	progress.done("")
 	return err
 }

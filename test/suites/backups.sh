@@ -109,6 +109,13 @@ test_backups_stock() {
 			"/1.0/instances/${c}/snapshots/s0"
 	done
 
+	# Our client against the stock daemon, both ways.
+	LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" export c2 "${TEST_TMP}/stock-ours.tar.gz" --instance-only \
+		>/dev/null
+	LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" import "${TEST_TMP}/stock-ours.tar.gz" c4
+	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" config get c4 user.origin)" "stock"
+	assert_eq "$(LXD_DIR="${stock}" stock_lxc "${conf}" query /1.0/instances/c2/backups)" "[]" "backups left on stock"
+
 	assert_eq "$(lxc_in "${ours}" config get c2 volatile.uuid)" \
 		"$(LXD_DIR="${stock}" stock_lxc "${conf}" config get c2 volatile.uuid)" "the kept UUID"
 }
@@ -163,10 +170,18 @@ test_backups_refusals() {
 }
 
 test_backups_api() {
-	local d="${TEST_TMP}/d" op
+	local d="${TEST_TMP}/d" op mon listeners action
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
 	lxc_in "${d}" init bb c1 >/dev/null
+	listeners=$(grep -c "event listener connected" "${d}/lxd.log" || true)
+	lxc_in "${d}" monitor --type lifecycle --format json >"${TEST_TMP}/events" 2>&1 &
+	mon=$!
+	for _ in $(seq 100); do
+		[ "$(grep -c "event listener connected" "${d}/lxd.log" || true)" -gt "${listeners}" ] && break
+		sleep 0.1
+	done
+
 	backups_op "${d}" /1.0/instances/c1/backups -X POST -d '{"name": "old", "expires_at": "2000-01-01T00:00:00Z"}'
 	backups_op "${d}" /1.0/instances/c1/backups -X POST -d '{"instance_only": true}'
 	op=$(local_curl "${d}" /1.0/instances/c1/backups -X POST -d '{"name": "b1", "compression_algorithm": "bzip2"}')
@@ -190,6 +205,13 @@ test_backups_api() {
 	[ -f "${d}/backups/instances/c1/b2" ] || fail "renamed backup file missing"
 	backups_op "${d}" /1.0/instances/c1/backups/b2 -X DELETE
 	[ ! -e "${d}/backups/instances/c1/b2" ] || fail "deleted backup file left"
+	kill "${mon}"
+	wait "${mon}" 2>/dev/null || true
+	for action in instance-backup-created instance-backup-retrieved instance-backup-renamed instance-backup-deleted; do
+		grep -q "\"${action}\"" "${TEST_TMP}/events" || fail "no ${action} event"
+	done
+
+	assert_contains "$(grep instance-backup-renamed "${TEST_TMP}/events")" "/1.0/instances/c1/backups/b2"
 
 	# The expired backup goes at the next pruning, which runs at start; the one without expiry stays.
 	shutdown_lxd "${d}"
