@@ -154,7 +154,7 @@ func (a *applier) create(rel string, hdr *tar.Header, r io.Reader) error {
 	var err error
 	switch hdr.Typeflag {
 	case tar.TypeReg:
-		err = a.writeFile(rel, r)
+		err = a.writeFile(rel, hdr, r)
 	case tar.TypeSymlink:
 		if hdr.Linkname == "" || strings.ContainsRune(hdr.Linkname, 0) {
 			return errors.New("invalid symlink target")
@@ -356,7 +356,7 @@ func (a *applier) prune(dir string) error {
 	return nil
 }
 
-func (a *applier) writeFile(rel string, r io.Reader) error {
+func (a *applier) writeFile(rel string, hdr *tar.Header, r io.Reader) error {
 	f, err := a.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -366,6 +366,15 @@ func (a *applier) writeFile(rel string, r io.Reader) error {
 	if err != nil {
 		_ = f.Close()
 		return err
+	}
+
+	// Extended attributes (file capabilities among them) go with the file; one the file system refuses is left out,
+	// as image imports do.
+	for key, value := range hdr.PAXRecords {
+		name, ok := strings.CutPrefix(key, "SCHILY.xattr.")
+		if ok {
+			_ = unix.Fsetxattr(int(f.Fd()), name, []byte(value), 0)
+		}
 	}
 
 	return f.Close()

@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sys/unix"
 )
 
 // tarEntry is one entry of a test layer.
@@ -287,4 +291,54 @@ func FuzzApplyLayer(f *testing.F) {
 			t.Fatalf("written outside the root: %v", entries)
 		}
 	})
+}
+
+func TestXattrsKept(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "ping", Typeflag: tar.TypeReg, Mode: 0o755, Size: 1, Format: tar.FormatPAX,
+		PAXRecords: map[string]string{"SCHILY.xattr.user.lxdtest": "v1"}})
+	_, _ = tw.Write([]byte("x"))
+	_ = tw.Close()
+	d, err := apply(t, buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	value := make([]byte, 16)
+	n, err := unix.Getxattr(filepath.Join(d, "ping"), "user.lxdtest", value)
+	if errors.Is(err, unix.ENOTSUP) {
+		t.Skip("no user extended attributes on this file system")
+	}
+
+	if err != nil || string(value[:n]) != "v1" {
+		t.Fatalf("xattr: %q %v", value[:n], err)
+	}
+
+	var out bytes.Buffer
+	err = writeTree(context.Background(), &out, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	gz, err := gzip.NewReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("ping not archived with its xattr: %v", err)
+		}
+
+		if hdr.Name == "ping" {
+			if hdr.PAXRecords["SCHILY.xattr.user.lxdtest"] != "v1" {
+				t.Fatalf("archived without its xattr: %v", hdr.PAXRecords)
+			}
+
+			return
+		}
+	}
 }

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/images"
 	registry "github.com/lxd-go/lxd/shared/oci"
@@ -147,13 +149,8 @@ func writeEntry(tw *tar.Writer, p string, rel string, links map[[2]uint64]string
 		hdr.Name = "./"
 	}
 
-	err = tw.WriteHeader(hdr)
-	if err != nil {
-		return err
-	}
-
 	if !fi.Mode().IsRegular() {
-		return nil
+		return tw.WriteHeader(hdr)
 	}
 
 	f, err := os.Open(p)
@@ -162,6 +159,24 @@ func writeEntry(tw *tar.Writer, p string, rel string, links map[[2]uint64]string
 	}
 
 	defer func() { _ = f.Close() }()
+	xattrs, err := fileXattrs(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+
+	for name, value := range xattrs {
+		if hdr.PAXRecords == nil {
+			hdr.PAXRecords = map[string]string{}
+		}
+
+		hdr.PAXRecords["SCHILY.xattr."+name] = value
+	}
+
+	err = tw.WriteHeader(hdr)
+	if err != nil {
+		return err
+	}
+
 	n, err := io.Copy(tw, f)
 	if err != nil {
 		return err
@@ -172,4 +187,41 @@ func writeEntry(tw *tar.Writer, p string, rel string, links map[[2]uint64]string
 	}
 
 	return nil
+}
+
+// fileXattrs returns the extended attributes of an open file.
+func fileXattrs(f *os.File) (map[string]string, error) {
+	size, err := unix.Flistxattr(int(f.Fd()), nil)
+	if err != nil || size == 0 {
+		// A file system without extended attributes has none to keep.
+		return nil, nil
+	}
+
+	buf := make([]byte, size)
+	size, err = unix.Flistxattr(int(f.Fd()), buf)
+	if err != nil {
+		return nil, err
+	}
+
+	out := map[string]string{}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+
+		n, err := unix.Fgetxattr(int(f.Fd()), name, nil)
+		if err != nil {
+			continue
+		}
+
+		value := make([]byte, n)
+		n, err = unix.Fgetxattr(int(f.Fd()), name, value)
+		if err != nil {
+			continue
+		}
+
+		out[name] = string(value[:n])
+	}
+
+	return out, nil
 }
