@@ -106,6 +106,7 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 	img, err = m.Store(ctx, pending, StoreArgs{
 		Public:     req.Public,
 		Properties: props,
+		AutoUpdate: req.AutoUpdate,
 		Source:     source,
 		Aliases:    req.Aliases,
 		Requestor:  args.Requestor,

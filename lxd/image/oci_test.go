@@ -43,11 +43,17 @@ func ociRegistryServer(t *testing.T, e *testEnv) *httptest.Server {
 	srv := httptest.NewTLSServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	e.m.oci.configure = func(r *registry.Registry) { r.Transport = srv.Client().Transport }
+	ociPush(t, srv, "app:1", "hi")
+	return srv
+}
 
+// ociPush pushes to srv, as ref, an image of one layer holding the file hello with the given content.
+func ociPush(t *testing.T, srv *httptest.Server, tag string, content string) {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
-	_, _ = tw.Write([]byte("hi"))
+	_ = tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte(content))
 	_ = tw.Close()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 	if err != nil {
@@ -68,7 +74,7 @@ func ociRegistryServer(t *testing.T, e *testEnv) *httptest.Server {
 		t.Fatal(err)
 	}
 
-	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "https://")+"/app:1", name.Insecure)
+	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "https://")+"/"+tag, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +83,6 @@ func ociRegistryServer(t *testing.T, e *testEnv) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	return srv
 }
 
 func TestCacheRemoteOCI(t *testing.T) {
@@ -146,5 +150,35 @@ func TestPullOCIMissing(t *testing.T) {
 
 	if len(e.fingerprints(t)) != 1 {
 		t.Fatalf("images: %v", e.fingerprints(t))
+	}
+}
+
+func TestRefreshOCI(t *testing.T) {
+	e := newTestEnv(t, map[string]string{"images.auto_update_cached": "true"})
+	srv := ociRegistryServer(t, e)
+	src := api.InstanceSource{Type: "image", Server: srv.URL, Protocol: "oci", Alias: "app:1"}
+	fp, err := e.m.CacheRemote(context.Background(), src, PullArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !e.row(t, fp).AutoUpdate {
+		t.Fatal("a cached image pulled by name does not follow it")
+	}
+
+	// The tag moves to new layers: the refresh pulls them, and the old cached image goes with its blobs.
+	ociPush(t, srv, "app:1", "hello again")
+	newFP, err := e.m.Refresh(context.Background(), fp, PullArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if newFP == fp || len(e.fingerprints(t)) != 1 || e.fingerprints(t)[0] != newFP {
+		t.Fatalf("after the refresh: %s -> %s, images %v", fp, newFP, e.fingerprints(t))
+	}
+
+	entries, _ := os.ReadDir(filepath.Join(filepath.Dir(e.store.Dir()), "oci", "blobs", "sha256"))
+	if len(entries) != 1 {
+		t.Fatalf("blobs after the refresh: %v", entries)
 	}
 }
