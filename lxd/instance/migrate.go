@@ -181,3 +181,58 @@ func (m *Manager) RefreshReceived(ctx context.Context, args RefreshArgs) error {
 
 	return nil
 }
+
+// ReceivePool points the root disk of an instance received from another server at a pool of this server, as LXD
+// does: a root disk of the instance's own naming a pool this server does not have takes the pool of its profiles'
+// root disk, or the only pool of the server.
+func (m *Manager) ReceivePool(ctx context.Context, inst *api.Instance) error {
+	name, root, ok := RootDisk(inst.Devices)
+	if !ok || root["pool"] == "" {
+		return nil
+	}
+
+	_, err := m.pool.Get(root["pool"])
+	if err == nil {
+		return nil
+	}
+
+	pool := ""
+	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		loaded, err := loadProfiles(ctx, tx, inst.Profiles)
+		if err != nil {
+			return err
+		}
+
+		_, devices := Expand(loaded, nil, nil)
+		_, profileRoot, ok := RootDisk(devices)
+		if ok {
+			pool = profileRoot["pool"]
+		}
+
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	if pool == "" {
+		pools, err := m.pool.List(ctx)
+		if err != nil {
+			return err
+		}
+
+		if len(pools) == 1 {
+			pool = pools[0].Name
+		}
+	}
+
+	if pool == "" {
+		return errs.Invalid("storage pool %q not found, and no other pool for the instance to use", root["pool"])
+	}
+
+	inst.Devices = maps.Clone(inst.Devices)
+	root = maps.Clone(root)
+	root["pool"] = pool
+	inst.Devices[name] = root
+	return nil
+}

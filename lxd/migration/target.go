@@ -38,7 +38,7 @@ type PullArgs struct {
 // CheckPull validates a pull before anything starts.
 func CheckPull(args PullArgs) error {
 	u, err := url.Parse(args.Operation)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+	if err != nil || u.Scheme != "https" || u.Host == "" ||
 		!strings.HasPrefix(u.Path, "/1.0/operations/") {
 		return errs.Invalid("invalid migration source operation %q", args.Operation)
 	}
@@ -102,7 +102,8 @@ type Target struct {
 	Progress Progress
 }
 
-// Check validates the new instance before anything starts.
+// Check validates the new instance before anything starts; a root disk naming a pool this server does not have is
+// moved to one it has.
 func (t *Target) Check(ctx context.Context) error {
 	if t.Refresh {
 		if t.Instances.Status(t.Instance.Name) != api.Stopped {
@@ -110,6 +111,11 @@ func (t *Target) Check(ctx context.Context) error {
 		}
 
 		return nil
+	}
+
+	err := t.Instances.ReceivePool(ctx, &t.Instance)
+	if err != nil {
+		return err
 	}
 
 	return t.Instances.ValidateReceive(ctx, t.Instance)

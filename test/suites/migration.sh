@@ -97,6 +97,12 @@ test_migration() {
 	assert_migrated b:c4
 	mig stop -f a:c1
 
+	# A root disk on a pool the target lacks lands on the pool of the target's profile.
+	mig storage create a:p2 dir >/dev/null
+	mig init a:bb a:onp2 -s p2 >/dev/null
+	mig copy a:onp2 b:
+	assert_eq "$(mig query b:/1.0/instances/onp2 | jq -r .devices.root.pool)" "default" "pool of a copy from a pool the target lacks"
+
 	# Our client copies and moves between servers too.
 	ours() {
 		LXD_DIR="${a}" LXD_CONF="${TEST_TMP}/ours" nsx "${LXC_BIN}" "$@"
