@@ -181,6 +181,10 @@ func (c *cmdRemoteAdd) addSimpleStreams(name string, addr string) error {
 
 // addOCI stores an OCI registry as a public image server; nothing is sent to it until an image is looked up.
 func (c *cmdRemoteAdd) addOCI(name string, addr string) error {
+	if !strings.Contains(addr, "://") {
+		addr = "https://" + addr
+	}
+
 	_, err := client.ConnectOCI(addr, nil)
 	if err != nil {
 		return err
