@@ -77,8 +77,9 @@ func tokenRequest(op *operations.Operation) api.CertificatesPost {
 }
 
 // consumeJoinToken checks a secret offered by an untrusted client against the running join tokens: the secret may be
-// the whole token string (base64 JSON, as the stock client sends it) or its bare secret. A matching token is used up.
-func consumeJoinToken(s *state.State, offered string) (string, bool) {
+// the whole token string (base64 JSON, as the stock client sends it) or its bare secret. A matching token is used up;
+// the request it was created with is returned.
+func consumeJoinToken(s *state.State, offered string) (api.CertificatesPost, bool) {
 	secret := offered
 	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(offered))
 	if err == nil {
@@ -92,14 +93,14 @@ func consumeJoinToken(s *state.State, offered string) (string, bool) {
 		return isJoinToken(op) && op.Status() == api.Running && op.MatchSecret(secret)
 	})
 	if op == nil {
-		return "", false
+		return api.CertificatesPost{}, false
 	}
 
 	// Done fails when another join consumed the token first: a token admits one client only.
 	err = op.Done(nil)
 	if err != nil {
-		return "", false
+		return api.CertificatesPost{}, false
 	}
 
-	return tokenRequest(op).Name, true
+	return tokenRequest(op), true
 }

@@ -89,7 +89,7 @@ func certPEM(cert *x509.Certificate) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
 }
 
-func validateCertificatePut(put *api.CertificatePut) error {
+func validateCertificatePut(s *state.State, r *http.Request, put *api.CertificatePut) error {
 	if put.Type == "" {
 		put.Type = api.CertificateTypeClient
 	}
@@ -99,7 +99,12 @@ func validateCertificatePut(put *api.CertificatePut) error {
 	}
 
 	for _, p := range put.Projects {
-		if p != "default" {
+		exists, err := projectExists(s, r, p)
+		if err != nil {
+			return err
+		}
+
+		if !exists {
 			return api.StatusErrorf(http.StatusBadRequest, "project %q not found", p)
 		}
 	}
@@ -114,7 +119,7 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	err = validateCertificatePut(&req.CertificatePut)
+	err = validateCertificatePut(s, r, &req.CertificatePut)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -154,13 +159,17 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 			}
 		}
 
-		name, ok := authorizeJoin(s, req.Password, tlsutil.FingerprintDER(cert.Raw))
+		token, viaToken, ok := authorizeJoin(s, req.Password, tlsutil.FingerprintDER(cert.Raw))
 		if !ok {
 			return response.Forbidden(nil)
 		}
 
-		if req.Name == "" {
-			req.Name = name
+		if viaToken {
+			// The token's restriction binds the client that joins with it, whatever that client asks.
+			req.Type, req.Restricted, req.Projects = api.CertificateTypeClient, token.Restricted, token.Projects
+			if req.Name == "" {
+				req.Name = token.Name
+			}
 		}
 	}
 
@@ -194,25 +203,25 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 }
 
 // authorizeJoin checks the secret an untrusted caller offers: the trust password, or a join token. It returns the
-// name a token carries. Untrusted attempts only get here through the HTTPS guard (lxd/daemon/limits.go), which
+// request a token was created with, whether the secret was a token, and whether it was accepted. Untrusted attempts only get here through the HTTPS guard (lxd/daemon/limits.go), which
 // holds them to a budget per address and runs them on a few hashing slots: the PBKDF2 below must stay off every
 // path a trusted caller takes.
-func authorizeJoin(s *state.State, secret string, fingerprint string) (string, bool) {
+func authorizeJoin(s *state.State, secret string, fingerprint string) (api.CertificatesPost, bool, bool) {
 	if secret == "" {
-		return "", false
+		return api.CertificatesPost{}, false, false
 	}
 
-	name, ok := consumeJoinToken(s, secret)
+	token, ok := consumeJoinToken(s, secret)
 	if ok {
-		return name, true
+		return token, true, true
 	}
 
 	stored := s.Config().Get(config.TrustPassword)
 	if stored != "" && config.CheckPassword(stored, secret) {
-		return "", true
+		return api.CertificatesPost{}, false, true
 	}
 
-	return "", false
+	return api.CertificatesPost{}, false, false
 }
 
 // loadCertificate finds a trusted certificate by fingerprint or unique prefix.
@@ -277,7 +286,7 @@ func certificateUpdate(s *state.State, r *http.Request, merge bool) response.Res
 		return response.SmartError(err)
 	}
 
-	err = validateCertificatePut(&put)
+	err = validateCertificatePut(s, r, &put)
 	if err != nil {
 		return response.SmartError(err)
 	}
