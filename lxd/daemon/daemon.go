@@ -35,7 +35,7 @@ type Daemon struct {
 
 	config   atomic.Pointer[config.Config]
 	configMu sync.Mutex
-	trusted  atomic.Pointer[map[string]string]
+	trusted  atomic.Pointer[map[string]trustEntry]
 
 	ready    atomic.Bool
 	shutdown context.CancelFunc

@@ -12,9 +12,16 @@ import (
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
-// reloadTrust reads the fingerprints and types of the trusted certificates from the database.
+// trustEntry is what authenticating a TLS caller needs of a certificate of the trust store.
+type trustEntry struct {
+	certType   string
+	restricted bool
+	projects   []string
+}
+
+// reloadTrust reads the fingerprints, types and restrictions of the trusted certificates from the database.
 func (d *Daemon) reloadTrust(ctx context.Context) error {
-	trusted := map[string]string{}
+	trusted := map[string]trustEntry{}
 	err := d.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		certs, err := tx.GetCertificates(ctx)
 		if err != nil {
@@ -22,7 +29,7 @@ func (d *Daemon) reloadTrust(ctx context.Context) error {
 		}
 
 		for _, c := range certs {
-			trusted[c.Fingerprint] = c.Type
+			trusted[c.Fingerprint] = trustEntry{certType: c.Type, restricted: c.Restricted, projects: c.Projects}
 		}
 
 		return nil
@@ -58,10 +65,13 @@ func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.
 		return req
 	}
 
-	req.CertificateType = (*trusted)[req.Fingerprint]
+	entry := (*trusted)[req.Fingerprint]
+	req.CertificateType = entry.certType
 	if req.CertificateType == api.CertificateTypeClient {
 		req.Trusted = true
 		req.Username = req.Fingerprint
+		req.Restricted = entry.restricted
+		req.Projects = entry.projects
 	}
 
 	return req

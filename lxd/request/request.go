@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -95,6 +96,16 @@ type Requestor struct {
 	// "metrics"), "" when it is not in the trust store. A "metrics" certificate leaves the caller untrusted: only
 	// the metrics endpoint lets it in.
 	CertificateType string
+
+	// Restricted is set for a client certificate limited to Projects: it reaches the objects of those projects
+	// only, and of the server only what the endpoint table lets restricted clients do.
+	Restricted bool
+	Projects   []string
+}
+
+// CanAccessProject says whether the requestor may reach the objects of a project.
+func (r *Requestor) CanAccessProject(name string) bool {
+	return !r.Restricted || slices.Contains(r.Projects, name)
 }
 
 type ctxKey int

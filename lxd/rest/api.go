@@ -277,7 +277,7 @@ func (srv *Server) register(router *mux.Router, path string, ep Endpoint, scope 
 		slog.Debug("handling API request", "method", r.Method, "url", r.URL.RequestURI(), "protocol", req.Protocol,
 			"username", req.Username, "ip", req.Address)
 
-		resp := srv.serve(r, actions[r.Method], scope)
+		resp := srv.serve(r, path, actions[r.Method], scope)
 		err := resp.Render(w, r)
 		if err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
 			slog.Debug("failed writing response", "url", r.URL.RequestURI(), "err", err)
@@ -285,13 +285,19 @@ func (srv *Server) register(router *mux.Router, path string, ep Endpoint, scope 
 	}))
 }
 
-func (srv *Server) serve(r *http.Request, action Action, scope ProjectScope) response.Response {
+func (srv *Server) serve(r *http.Request, path string, action Action, scope ProjectScope) response.Response {
 	if action.Handler == nil {
 		return response.ErrorResponse(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 	}
 
 	if srv.Ready != nil && !srv.Ready() {
 		return response.ErrorResponse(http.StatusServiceUnavailable, "daemon is not ready")
+	}
+
+	// Restricted clients first, whatever else lets a caller in (see restricted.go).
+	refused := checkRestricted(srv.State, r, path, scope)
+	if refused != nil {
+		return refused
 	}
 
 	if !action.AllowUntrusted {
@@ -301,7 +307,7 @@ func (srv *Server) serve(r *http.Request, action Action, scope ProjectScope) res
 		}
 	}
 
-	refused := checkProject(srv.State, r, scope)
+	refused = checkProject(srv.State, r, scope)
 	if refused != nil {
 		return refused
 	}

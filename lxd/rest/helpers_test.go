@@ -57,6 +57,9 @@ type apiEnv struct {
 	config  atomic.Pointer[config.Config]
 	trustMu sync.Mutex
 	trusted map[string]string
+
+	// restricted holds the projects of the restricted certificates, by fingerprint.
+	restricted map[string][]string
 }
 
 // envOption changes how newAPIEnv builds the instance manager.
@@ -181,10 +184,14 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 // reloadTrust reads the trusted fingerprints and their certificate types from the database, as the daemon does.
 func (e *apiEnv) reloadTrust(ctx context.Context) error {
 	trusted := map[string]string{}
+	restricted := map[string][]string{}
 	err := e.State.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		certs, err := tx.GetCertificates(ctx)
 		for _, c := range certs {
 			trusted[c.Fingerprint] = c.Type
+			if c.Restricted {
+				restricted[c.Fingerprint] = c.Projects
+			}
 		}
 
 		return err
@@ -195,6 +202,7 @@ func (e *apiEnv) reloadTrust(ctx context.Context) error {
 
 	e.trustMu.Lock()
 	e.trusted = trusted
+	e.restricted = restricted
 	e.trustMu.Unlock()
 	return nil
 }
@@ -227,10 +235,12 @@ func (e *apiEnv) authenticate(r *http.Request) *request.Requestor {
 		req.Fingerprint = tlsutil.FingerprintDER(c.cert.Raw)
 		e.trustMu.Lock()
 		req.CertificateType = e.trusted[req.Fingerprint]
+		projects, restricted := e.restricted[req.Fingerprint]
 		e.trustMu.Unlock()
 		req.Trusted = req.CertificateType == api.CertificateTypeClient
 		if req.Trusted {
 			req.Username = req.Fingerprint
+			req.Restricted, req.Projects = restricted, projects
 		}
 	}
 

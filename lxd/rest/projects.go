@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -50,6 +51,9 @@ func projectsGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	// A restricted client sees its projects only.
+	req := request.GetRequestor(r)
+	list = slices.DeleteFunc(list, func(p api.Project) bool { return !req.CanAccessProject(p.Name) })
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(list))
 		for _, p := range list {

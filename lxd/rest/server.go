@@ -56,6 +56,11 @@ func serverGet(s *state.State, r *http.Request) response.Response {
 	}
 
 	cfg := s.Config().Render()
+	if req.Restricted {
+		// The server's configuration is for unrestricted clients, as on LXD.
+		cfg = map[string]any{}
+	}
+
 	srv := api.Server{
 		ServerPut:       api.ServerPut{Config: cfg},
 		ServerUntrusted: serverUntrusted(req),
