@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -164,4 +165,27 @@ func waitOperation(op client.Operation) error {
 			return err
 		}
 	}
+}
+
+// printBackups lists an instance's backups in lxc info, as the stock client does.
+func printBackups(w io.Writer, backups []api.InstanceBackup) {
+	if len(backups) == 0 {
+		return
+	}
+
+	const layout = "2006/01/02 15:04 MST"
+	yesNo := map[bool]string{true: "YES", false: "NO"}
+	rows := make([][]string, 0, len(backups))
+	for _, b := range backups {
+		expires := ""
+		if !b.ExpiresAt.IsZero() {
+			expires = b.ExpiresAt.UTC().Format(layout)
+		}
+
+		rows = append(rows, []string{b.Name, b.CreatedAt.UTC().Format(layout), expires, yesNo[b.InstanceOnly],
+			yesNo[b.OptimizedStorage]})
+	}
+
+	_, _ = fmt.Fprintf(w, "\nBackups:\n%s", drawTable([]string{"NAME", "TAKEN AT", "EXPIRES AT", "INSTANCE ONLY",
+		"OPTIMIZED STORAGE"}, rows, true))
 }

@@ -94,6 +94,7 @@ func (c *cmdInfo) instanceInfo(cmd *cobra.Command, remote string, name string) e
 	w := cmd.OutOrStdout()
 	printInstanceInfo(w, inst)
 	printSnapshots(w, inst.Snapshots)
+	printBackups(w, inst.Backups)
 	if !c.flagShowLog {
 		return nil
 	}

@@ -55,7 +55,7 @@ var ServerKeys = map[string]Key{
 	CompressionAlgorithm: {Default: defaultCompression, Validate: validateCompression},
 	AutoUpdateCached:     {Default: "true", Validate: validateBool},
 
-	BackupsCompressionAlgorithm: {Default: defaultCompression, Validate: validateCompression},
+	BackupsCompressionAlgorithm: {Default: defaultCompression, Validate: validateBackupCompression},
 }
 
 func validateUint(v string) error {
@@ -84,6 +84,15 @@ func validateCompression(v string) error {
 	}
 
 	return fmt.Errorf("unsupported compression algorithm %q (supported: %s)", v, strings.Join(Compressions, ", "))
+}
+
+// validateBackupCompression accepts the image algorithms but lzma, whose tarballs cannot be recognised at import.
+func validateBackupCompression(v string) error {
+	if v == "lzma" {
+		return fmt.Errorf("unsupported compression algorithm %q for backups (supported: none, gzip, bzip2, xz, zstd)", v)
+	}
+
+	return validateCompression(v)
 }
 
 // validateListenAddress accepts host, host:port, [ipv6]:port and :port.

@@ -149,7 +149,7 @@ func instancesGet(s *state.State, r *http.Request) response.Response {
 	return response.SyncResponse(urls)
 }
 
-// fullInstance adds the state and snapshots to an instance.
+// fullInstance adds the state, snapshots and backups to an instance.
 func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.InstanceFull {
 	full := api.InstanceFull{Instance: inst, Snapshots: nil, Backups: nil}
 	st, err := s.Instances.State(ctx, inst.Name)
@@ -160,6 +160,11 @@ func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.In
 	snaps, err := s.Instances.Snapshots(ctx, inst.Name)
 	if err == nil && len(snaps) > 0 {
 		full.Snapshots = snaps
+	}
+
+	backups, err := s.Backups.List(ctx, inst.Name)
+	if err == nil && len(backups) > 0 {
+		full.Backups = backups
 	}
 
 	return full

@@ -100,7 +100,7 @@ type InstanceFull struct {
 	Instance `yaml:",inline"`
 
 	// Backups of the instance.
-	Backups []any `json:"backups" yaml:"backups"`
+	Backups []InstanceBackup `json:"backups" yaml:"backups"`
 
 	// State is the runtime state.
 	State *InstanceState `json:"state" yaml:"state"`

@@ -109,6 +109,11 @@ test_backups_stock() {
 			"/1.0/instances/${c}/snapshots/s0"
 	done
 
+	lxc_in "${ours}" exec c2 -- rm /root/data
+	lxc_in "${ours}" restore c2 s0
+	out=$(lxc_in "${ours}" exec c2 -- sh -c 'cat /root/data; stat -c %u:%g /root/data')
+	assert_eq "${out}" "$(printf 'stock\n1001:1002')" "our restored snapshot"
+
 	# Our client against the stock daemon, both ways.
 	LXD_DIR="${stock}" LXD_CONF="${conf}.ours" "${LXC_BIN}" export c2 "${TEST_TMP}/stock-ours.tar.gz" --instance-only \
 		>/dev/null
@@ -163,6 +168,12 @@ test_backups_refusals() {
 	assert_fails lxc_in "${d}" export c1 "${TEST_TMP}/rar.tar" --compression rar
 	assert_eq "$(backups_leftovers "${d}")" "" "leftovers of refused imports"
 
+	# The server's default compression.
+	assert_fails lxc_in "${d}" config set backups.compression_algorithm lzma
+	lxc_in "${d}" config set backups.compression_algorithm zstd
+	lxc_in "${d}" export c1 "${TEST_TMP}/default.tar" >/dev/null
+	assert_contains "$(file "${TEST_TMP}/default.tar")" "Zstandard compressed"
+
 	# The zstd backup, whole, imports under another name on the pool asked for.
 	lxc_in "${d}" import "${TEST_TMP}/c1.tar.zst" c6 --storage default
 	assert_eq "$(lxc_in "${d}" query /1.0/instances/c6 | jq -r .expanded_devices.root.pool)" "default"
@@ -192,6 +203,11 @@ test_backups_api() {
 		"/1.0/instances/c1/backups/b1 /1.0/instances/c1/backups/backup0 /1.0/instances/c1/backups/old "
 	assert_eq "$(lxc_in "${d}" query /1.0/instances/c1/backups/backup0 | jq -c '[.instance_only, .container_only]')" \
 		"[true,true]"
+	# Both clients show the backups of an instance.
+	assert_eq "$(lxc_in "${d}" info c1 | sed -n '/^Backups:/,$p' | sed 's/ 20[0-9/]* [0-9:]* UTC /  TIME  /g')" \
+		"$(LXD_DIR="${d}" stock_lxc "${d}.stock" info c1 | sed -n '/^Backups:/,$p' | sed 's/ 20[0-9/]* [0-9:]* UTC /  TIME  /g')" \
+		"the backups in lxc info"
+	assert_contains "$(lxc_in "${d}" info c1)" "| backup0 |"
 	assert_fails lxc_in "${d}" query -X POST /1.0/instances/c1/backups -d '{"name": "b1"}'
 	assert_contains "${FAIL_OUTPUT}" "already exists"
 	assert_fails lxc_in "${d}" query /1.0/instances/c1/backups/nope
