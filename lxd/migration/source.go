@@ -146,6 +146,11 @@ func CheckSource(ctx context.Context, m *instance.Manager, name string, live boo
 		return err
 	}
 
+	return CheckLive(live)
+}
+
+// CheckLive refuses a live migration, which needs CRIU.
+func CheckLive(live bool) error {
 	if live {
 		return errs.Unsupported("live migration is not supported by this server (stop the instance or copy it with --stateless)")
 	}

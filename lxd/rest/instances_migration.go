@@ -142,8 +142,9 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 // instancesPostMigration creates an instance received from another server (source type migration): in pull mode
 // this server connects to the source's websockets, in push mode the source connects to this operation's.
 func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPost) response.Response {
-	if req.Source.Live {
-		return response.NotImplemented(nil)
+	err := migration.CheckLive(req.Source.Live)
+	if err != nil {
+		return response.SmartError(err)
 	}
 
 	inst := api.Instance{Name: req.Name, Type: api.InstanceTypeContainer, InstancePut: req.InstancePut}
@@ -154,7 +155,7 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 	// A refresh of an instance that does not exist yet is a plain copy, as in LXD.
 	target := &migration.Target{Instances: s.Instances, TmpDir: filepath.Join(s.Dirs.Var, "migration"), Instance: inst,
 		Refresh: req.Source.Refresh && s.Instances.Exists(r.Context(), req.Name) == nil}
-	err := target.Check(r.Context())
+	err = target.Check(r.Context())
 	if err != nil {
 		return response.SmartError(err)
 	}
