@@ -77,6 +77,14 @@ test_backups_stock() {
 		grep -qx "${f}" "${TEST_TMP}/list" || fail "${f} missing from the backup"
 	done
 
+	# Back into ours beside the original: its isolated map is another, to which the start shifts the files.
+	lxc_in "${ours}" import "${TEST_TMP}/ours.tar.gz" c1copy
+	lxc_in "${ours}" start c1copy
+	out=$(lxc_in "${ours}" exec c1copy -- sh -c 'cat /root/data; stat -c %u:%g /root/data')
+	assert_eq "${out}" "$(printf 'after\n1000:1000')" "our copy of our backup"
+	[ "$(lxc_in "${ours}" config get c1copy volatile.idmap.base)" != "$(lxc_in "${ours}" config get c1 volatile.idmap.base)" ] ||
+		fail "the copy shares the isolated map of its original"
+
 	LXD_DIR="${stock}" stock_lxc "${conf}" import "${TEST_TMP}/ours.tar.gz" >/dev/null
 	LXD_DIR="${stock}" stock_lxc "${conf}" import "${TEST_TMP}/ours-io.tar.xz" c1io >/dev/null
 	LXD_DIR="${stock}" stock_lxc "${conf}" start c1
