@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -135,6 +136,9 @@ type Source struct {
 	Name         string
 	InstanceOnly bool
 
+	// Snapshot, when set, names the snapshot sent in place of the instance: the target makes an instance of it.
+	Snapshot string
+
 	// Progress, when set, receives the progress of the transfer.
 	Progress Progress
 }
@@ -169,14 +173,25 @@ func (src *Source) Send(ctx context.Context, control *websocket.Conn, fsConn *we
 }
 
 func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *websocket.Conn) error {
-	bs, release, err := src.Instances.BackupSource(ctx, src.Name, src.InstanceOnly)
+	bs, release, err := src.Instances.BackupSource(ctx, src.Name, src.InstanceOnly && src.Snapshot == "")
 	if err != nil {
 		return err
 	}
 
 	defer release()
+	config := bs.Instance.ExpandedConfig
+	rootfs, meta := bs.Rootfs, bs.Dir
+	if src.Snapshot != "" {
+		config, rootfs, meta, err = snapshotVolume(bs, src.Snapshot)
+		if err != nil {
+			return err
+		}
+
+		bs.Snapshots = nil
+	}
+
 	offer := &Header{FS: FSRsync, Rsync: &RsyncFeatures{Xattrs: true, Delete: true, Compress: true}}
-	for _, e := range src.Instances.MigrationIDMap(bs.Instance.ExpandedConfig) {
+	for _, e := range src.Instances.MigrationIDMap(config) {
 		offer.IDMap = append(offer.IDMap, IDMapEntry{IsUID: e.Isuid, IsGID: e.Isgid, HostID: e.Hostid,
 			NsID: e.Nsid, MapRange: e.Maprange})
 	}
@@ -235,7 +250,7 @@ func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *we
 		}
 	}
 
-	err = src.sendVolume(ctx, fsConn, src.Name, volumeEntries(bs.Rootfs, bs.Dir), resp.Rsync)
+	err = src.sendVolume(ctx, fsConn, src.Name, volumeEntries(rootfs, meta), resp.Rsync)
 	if err != nil {
 		return transferError(ctx, result, err)
 	}
@@ -246,6 +261,25 @@ func (src *Source) send(ctx context.Context, control *websocket.Conn, fsConn *we
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// snapshotVolume returns what a snapshot sent as an instance is made of: the configuration its files' map is read
+// from (the instance's, with the snapshot's volatile.last_state.idmap when it has one), its root filesystem and the
+// directory of its metadata.
+func snapshotVolume(bs *instance.BackupSource, name string) (map[string]string, string, string, error) {
+	dir, ok := bs.SnapshotDirs[name]
+	if !ok {
+		return nil, "", "", fmt.Errorf("snapshot %q: %w", name, errs.ErrNotFound)
+	}
+
+	config := maps.Clone(bs.Instance.ExpandedConfig)
+	for _, snap := range bs.Snapshots {
+		if snap.Name == name && snap.Config[instance.KeyLastIdmap] != "" {
+			config[instance.KeyLastIdmap] = snap.Config[instance.KeyLastIdmap]
+		}
+	}
+
+	return config, filepath.Join(dir, "rootfs"), bs.SnapshotMeta[name], nil
 }
 
 // sendVolume sends one volume, reporting its progress.

@@ -79,9 +79,33 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 	}
 
 	src := &migration.Source{Instances: s.Instances, Name: name, InstanceOnly: req.InstanceOnly || req.ContainerOnly}
+	return migrateSource(s, r, src, req.Target, instanceResources(name))
+}
+
+// snapshotMigrate sends a snapshot to another server, where it becomes an instance (POST
+// /1.0/instances/<name>/snapshots/<snap> with migration).
+func snapshotMigrate(s *state.State, r *http.Request, name string, snap string, req api.InstanceSnapshotPost) response.Response {
+	err := migration.CheckLive(req.Live)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	_, err = s.Instances.Snapshot(r.Context(), name, snap)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	src := &migration.Source{Instances: s.Instances, Name: name, Snapshot: snap}
+	return migrateSource(s, r, src, req.Target, snapshotResources(name, snap))
+}
+
+// migrateSource runs the source of a migration: an operation serving the websockets the target connects to, or,
+// with a target, connecting to the target's.
+func migrateSource(s *state.State, r *http.Request, src *migration.Source, target *api.InstancePostTarget,
+	resources map[string][]string) response.Response {
 	requestor := request.GetRequestor(r)
-	if req.Target != nil {
-		peer, err := migrationPeer(s, req.Target.Operation, req.Target.Certificate, req.Target.Websockets)
+	if target != nil {
+		peer, err := migrationPeer(s, target.Operation, target.Certificate, target.Websockets)
 		if err != nil {
 			return response.SmartError(err)
 		}
@@ -89,7 +113,7 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 		op, err := s.Ops.Create(operations.Args{
 			Class:       api.OperationClassTask,
 			Description: "Migrating instance",
-			Resources:   instanceResources(name),
+			Resources:   resources,
 			Requestor:   requestor,
 			Run: func(ctx context.Context, op *operations.Operation) error {
 				control, fs, err := migration.Dial(ctx, peer)
@@ -113,7 +137,7 @@ func instanceMigrate(s *state.State, r *http.Request, name string, req api.Insta
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassWebsocket,
 		Description: "Migrating instance",
-		Resources:   instanceResources(name),
+		Resources:   resources,
 		Metadata:    session.Secrets(),
 		Requestor:   requestor,
 		OnConnect:   migrationConnect(session),

@@ -179,7 +179,7 @@ func instanceSnapshotPost(s *state.State, r *http.Request) response.Response {
 	}
 
 	if req.Migration {
-		return response.NotImplemented(fmt.Errorf("snapshot migration is not supported"))
+		return snapshotMigrate(s, r, name, snap, req)
 	}
 
 	err = instance.ValidSnapshotName(req.Name)

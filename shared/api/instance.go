@@ -197,6 +197,11 @@ type InstanceSnapshotPost struct {
 	// Live asks for a live migration (not supported).
 	// Example: false
 	Live bool `json:"live" yaml:"live"`
+
+	// Target is the target of a push-mode migration of the snapshot.
+	//
+	// API extension: container_push_target
+	Target *InstancePostTarget `json:"target,omitempty" yaml:"target,omitempty"`
 }
 
 // InstanceSnapshotPut holds the writable fields of a snapshot.

@@ -62,6 +62,15 @@ test_migration() {
 	mig copy a:c1 b:c1
 	assert_migrated b:c1
 
+	# A snapshot becomes an instance on the other server (it was taken before /root/hello was written).
+	mig copy a:c1/snap0 s:fs1
+	mig copy s:s1/snap0 a:fs2 --mode push
+	for c in s:fs1 a:fs2; do
+		assert_eq "$(mig query "${c%%:*}:/1.0/instances/${c#*:}/snapshots" | jq -r 'length')" "0" "snapshots of ${c}"
+		mig file pull "${c}/bin/busybox" "${TEST_TMP}/busybox"
+		assert_fails mig file pull "${c}/root/hello" -
+	done
+
 	# Files arrive as the source had them and are shifted to this server's map: root owns them in the container.
 	mig start a:s1
 	assert_eq "$(mig exec a:s1 -- stat -c %u:%g /root/hello)" "0:0" "owner in a container from the stock daemon"
