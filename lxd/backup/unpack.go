@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
 )
 
 // maxEntries bounds the number of entries of a backup.
@@ -179,8 +180,9 @@ func (u *unpacker) extract(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 
-	if (name == "backup/index.yaml" || path.Base(name) == "backup.yaml") && hdr.Size > maxYAMLSize {
-		return invalid(hdr.Name, "larger than %d bytes", maxYAMLSize)
+	limit := sizeLimit(name)
+	if limit > 0 && hdr.Size > limit {
+		return invalid(hdr.Name, "larger than %d bytes", limit)
 	}
 
 	err = u.write(name, hdr, r)
@@ -216,6 +218,31 @@ func (u *unpacker) extract(hdr *tar.Header, r io.Reader) error {
 	}
 
 	return nil
+}
+
+// sizeLimit returns the largest size of the file name of a backup, 0 for no limit: the descriptions, and the
+// metadata and templates of the instance and its snapshots, bounded as an image's are.
+func sizeLimit(name string) int64 {
+	parts := strings.Split(name, "/")
+	if name == "backup/index.yaml" || path.Base(name) == "backup.yaml" {
+		return maxYAMLSize
+	}
+
+	meta := len(parts) > 2 && parts[1] == "container" || len(parts) > 3 && parts[1] == "snapshots"
+	if !meta {
+		return 0
+	}
+
+	rest := parts[2:]
+	if parts[1] == "snapshots" {
+		rest = parts[3:]
+	}
+
+	if rest[0] == "metadata.yaml" || rest[0] == "templates" {
+		return images.MaxMetadataSize
+	}
+
+	return 0
 }
 
 // setIDBits returns the set-user-id, set-group-id and sticky bits of a tar mode.

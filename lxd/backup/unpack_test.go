@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
 )
 
 // entry is one tar entry of a test archive.
@@ -90,6 +91,10 @@ func TestUnpackTarball(t *testing.T) {
 		{name: "char device", extra: []entry{{name: "backup/container/rootfs/mem", typ: tar.TypeChar, major: 1, minor: 1}},
 			want: "not one of"},
 		{name: "twice", extra: []entry{{name: "backup/container/rootfs/etc/passwd", typ: tar.TypeReg}}, want: "twice"},
+		{name: "big template", extra: []entry{{name: "backup/container/templates/x.tpl", typ: tar.TypeReg,
+			data: strings.Repeat("x", images.MaxMetadataSize+1)}}, want: "larger than"},
+		{name: "big rootfs file", extra: []entry{{name: "backup/container/rootfs/templates", typ: tar.TypeReg,
+			data: strings.Repeat("x", images.MaxMetadataSize+1)}}},
 		{name: "big index", extra: []entry{{name: "backup/snapshots/s0/backup.yaml", typ: tar.TypeReg,
 			data: strings.Repeat("x", maxYAMLSize+1)}}, want: "larger than"},
 	}
