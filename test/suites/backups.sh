@@ -249,3 +249,29 @@ test_backups_api() {
 	lxc_in "${d}" delete c2
 	[ ! -e "${d}/backups/instances/c2" ] || fail "backups of a deleted instance left"
 }
+
+test_backups_btrfs() {
+	local d="${TEST_TMP}/d" out
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" storage create b1 btrfs size=1GiB >/dev/null
+	lxc_in "${d}" init bb c1 -s b1 >/dev/null
+	lxc_in "${d}" start c1
+	lxc_in "${d}" exec c1 -- sh -c 'echo one >/root/data; chown 1000:1000 /root/data'
+	lxc_in "${d}" snapshot c1 s0
+	lxc_in "${d}" exec c1 -- sh -c 'echo two >/root/data'
+	lxc_in "${d}" export c1 "${TEST_TMP}/c1.tar.gz" >/dev/null
+	assert_contains "$(tar -xzOf "${TEST_TMP}/c1.tar.gz" backup/index.yaml)" "backend: btrfs"
+
+	# Onto the dir pool and onto the btrfs pool again, under other names.
+	lxc_in "${d}" import "${TEST_TMP}/c1.tar.gz" c2 --storage default
+	lxc_in "${d}" import "${TEST_TMP}/c1.tar.gz" c3
+	assert_eq "$(lxc_in "${d}" query /1.0/instances/c3 | jq -r .expanded_devices.root.pool)" "b1"
+	for c in c2 c3; do
+		lxc_in "${d}" start "${c}"
+		out=$(lxc_in "${d}" exec "${c}" -- sh -c 'cat /root/data; stat -c %u:%g /root/data')
+		assert_eq "${out}" "$(printf 'two\n1000:1000')" "${c}"
+		lxc_in "${d}" restore "${c}" s0
+		assert_eq "$(lxc_in "${d}" exec "${c}" -- cat /root/data)" "one" "${c} restored"
+	done
+}
