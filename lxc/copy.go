@@ -67,7 +67,7 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 	}
 
 	if srcRemote != dstRemote && dst == "" {
-		dst = src
+		dst, _, _ = strings.Cut(src, "/")
 	}
 
 	if dst == "" {

@@ -31,22 +31,30 @@ type migrateArgs struct {
 	Refresh bool
 }
 
-// migrateInstance copies the instance name of src to dst with the migration API, in pull mode: the source
-// serves the websockets of its migration operation and the target connects to them.
+// migrateInstance copies the instance (or the snapshot, instance/snapshot, as an instance) name of src to dst with
+// the migration API, in pull mode: the source serves the websockets of its migration operation and the target
+// connects to them.
 func migrateInstance(src client.InstanceServer, dst client.InstanceServer, name string, args migrateArgs) error {
-	if strings.Contains(name, "/") {
-		return errors.New("copying a snapshot to another server is not supported")
-	}
-
 	for what, s := range map[string]client.InstanceServer{"source": src, "target": dst} {
 		if !s.HasExtension("container_push") {
 			return fmt.Errorf("the %s server is missing the required \"container_push\" API extension", what)
 		}
 	}
 
-	inst, _, err := src.GetInstance(name)
+	parent, snap, isSnap := strings.Cut(name, "/")
+	inst, _, err := src.GetInstance(parent)
 	if err != nil {
 		return err
+	}
+
+	if isSnap {
+		s, _, err := src.GetInstanceSnapshot(parent, snap)
+		if err != nil {
+			return err
+		}
+
+		inst.Architecture, inst.Config, inst.Devices, inst.Profiles = s.Architecture, s.Config, s.Devices, s.Profiles
+		inst.Ephemeral, inst.StatusCode = s.Ephemeral, api.Stopped
 	}
 
 	server, _, err := src.GetServer()
@@ -78,7 +86,13 @@ func migrateInstance(src client.InstanceServer, dst client.InstanceServer, name 
 
 	maps.Copy(req.Config, args.Config)
 	live := inst.StatusCode == api.Running && !args.Stateless
-	srcOp, err := src.RenameInstance(name, api.InstancePost{Migration: true, Live: live, InstanceOnly: args.InstanceOnly})
+	var srcOp client.Operation
+	if isSnap {
+		srcOp, err = src.RenameInstanceSnapshot(parent, snap, api.InstanceSnapshotPost{Migration: true})
+	} else {
+		srcOp, err = src.RenameInstance(name, api.InstancePost{Migration: true, Live: live, InstanceOnly: args.InstanceOnly})
+	}
+
 	if err != nil {
 		return err
 	}

@@ -125,6 +125,9 @@ test_migration() {
 	assert_migrated s:oc1
 	ours copy c1 b:oc2
 	assert_migrated b:oc2
+	ours copy a:c1/snap0 b:oc4
+	mig file pull b:oc4/bin/busybox "${TEST_TMP}/busybox"
+	assert_fails mig file pull b:oc4/root/hello -
 	ours copy s:m1 b:oc3 --instance-only
 	assert_eq "$(mig query b:/1.0/instances/oc3/snapshots | jq -r 'length')" "0" "snapshots of an instance-only copy"
 	ours move b:oc2 s:
