@@ -146,6 +146,8 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 		features.Compress = offer.Rsync.Compress
 	}
 
+	// Whatever the source offers (an optimized btrfs or zfs stream), the answer asks for rsync, which LXD falls
+	// back to.
 	resp := &Header{FS: FSRsync, Rsync: features, SnapshotNames: offer.SnapshotNames, Snapshots: offer.Snapshots}
 	if t.Refresh {
 		resp.SnapshotNames, resp.Snapshots, err = t.missingSnapshots(ctx, offer.Snapshots)
@@ -160,11 +162,6 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 	err = writeMessage(control, resp.Marshal())
 	if err != nil {
 		return err
-	}
-
-	if offer.FS != FSRsync {
-		// The source sends with rsync once the answer asks for it.
-		offer.FS = FSRsync
 	}
 
 	// A failure the source reports while the files travel ends the transfer.
