@@ -308,6 +308,9 @@ func (t *Target) restore(ctx context.Context, stage string, offer *Header) error
 	}
 
 	inst.Config[instance.KeyLastIdmap] = last
+
+	// The image's templates for copies render at the first start, as for a copy on one server.
+	inst.Config[instance.KeyApplyTemplate] = "copy"
 	snaps := make([]api.InstanceSnapshot, 0, len(offer.Snapshots))
 	for _, s := range offer.Snapshots {
 		snap := snapshotAPI(s, inst.Architecture)

@@ -74,6 +74,7 @@ test_migration() {
 	# Files arrive as the source had them and are shifted to this server's map: root owns them in the container.
 	mig start a:s1
 	assert_eq "$(mig exec a:s1 -- stat -c %u:%g /root/hello)" "0:0" "owner in a container from the stock daemon"
+	assert_eq "$(mig exec a:s1 -- cat /etc/hostname)" "s1" "hostname rendered by the image's copy template"
 	mig stop -f a:s1
 	mig start b:c1
 	assert_eq "$(mig exec b:c1 -- stat -c %u:%g /root/hello)" "0:0" "owner in a container from our daemon"
