@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,12 +201,8 @@ func (d *btrfs) Mount(p *Pool) (string, error) {
 		}
 	}
 
-	// Quotas back the size= of root disks; enabling them again is harmless.
-	_, err := run("btrfs", "quota", "enable", path)
-	if err != nil {
-		slog.Warn("btrfs quotas unavailable", "pool", p.Name, "err", err)
-	}
-
+	// Quotas are enabled by the first size= (see SetQuota), as LXD does: qgroup accounting slows every snapshot
+	// and deletion of the file system.
 	return path, nil
 }
 
@@ -303,6 +298,8 @@ func (d *btrfs) SetReadOnly(path string) error {
 	return err
 }
 
+// SetQuota limits the subvolume at path to size bytes (0: no limit). The file system's quotas are enabled by the
+// first limit, with a rescan waited for so that the limit counts what is there already.
 func (d *btrfs) SetQuota(path string, size int64) error {
 	limit := "none"
 	if size > 0 {
@@ -310,7 +307,33 @@ func (d *btrfs) SetQuota(path string, size int64) error {
 	}
 
 	_, err := run("btrfs", "qgroup", "limit", limit, path)
+	if err == nil || quotasEnabled(path) {
+		return err
+	}
+
+	if size == 0 {
+		// No quota to lift where quotas are off.
+		return nil
+	}
+
+	_, err = run("btrfs", "quota", "enable", path)
+	if err != nil {
+		return wrapf(err, "enabling btrfs quotas")
+	}
+
+	_, err = run("btrfs", "quota", "rescan", "-w", path)
+	if err != nil {
+		return wrapf(err, "rescanning btrfs quotas")
+	}
+
+	_, err = run("btrfs", "qgroup", "limit", limit, path)
 	return err
+}
+
+// quotasEnabled says whether the btrfs file system holding path has quotas enabled.
+func quotasEnabled(path string) bool {
+	_, err := run("btrfs", "qgroup", "show", "-f", path)
+	return err == nil
 }
 
 // isBtrfs reports whether path is on a btrfs file system.
