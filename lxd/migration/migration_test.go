@@ -195,3 +195,45 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+func TestSession(t *testing.T) {
+	s := NewSession()
+	secrets := s.Secrets()
+	if len(secrets) != 2 || secrets[Control] == secrets[FS] {
+		t.Fatalf("secrets %v", secrets)
+	}
+
+	if s.Match("nope") != "" || s.Match("") != "" {
+		t.Fatal("an unknown secret opens a websocket")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := s.Wait(ctx)
+	if err == nil {
+		t.Fatal("Wait returned before the websockets connected")
+	}
+
+	server, client := pair(t)
+	server2, _ := pair(t)
+	_ = client
+	if s.Match(secrets[Control].(string)) != Control {
+		t.Fatal("the control secret does not open the control websocket")
+	}
+
+	s.Attach(Control, server)
+	if s.Match(secrets[Control].(string)) != "" {
+		t.Fatal("a connected websocket is opened twice")
+	}
+
+	s.Attach(FS, server2)
+	control, fs, err := s.Wait(context.Background())
+	if err != nil || control != server || fs != server2 {
+		t.Fatalf("Wait: %v", err)
+	}
+
+	s.Close()
+	if s.Match(secrets[FS].(string)) != "" {
+		t.Fatal("a closed session opens websockets")
+	}
+}
