@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -161,6 +162,9 @@ func (o *operation) setupListener() (*EventListener, error) {
 	return l, nil
 }
 
+// operationPollInterval is how often a wait reads the operation again besides following its events.
+const operationPollInterval = time.Second
+
 // Wait blocks until the operation is final.
 func (o *operation) Wait() error {
 	return o.WaitContext(context.Background())
@@ -177,12 +181,24 @@ func (o *operation) WaitContext(ctx context.Context) error {
 		return o.result()
 	}
 
-	select {
-	case <-o.done:
-		return o.result()
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-l.Done():
+	// The operation is also read again now and then: a server may send its final event before it has registered
+	// the events connection opened for this wait (the stock daemon does), and that event is then never seen.
+	poll := time.NewTicker(operationPollInterval)
+	defer poll.Stop()
+wait:
+	for {
+		select {
+		case <-o.done:
+			return o.result()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.Done():
+			break wait
+		case <-poll.C:
+			if o.Refresh() == nil && o.isDone() {
+				return o.result()
+			}
+		}
 	}
 
 	// The events connection ended first; the operation may still have finished meanwhile.

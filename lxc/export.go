@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -94,7 +92,7 @@ func (c *cmdExport) run(cmd *cobra.Command, args []string) error {
 	defer func() {
 		op, err := d.DeleteInstanceBackup(name, backupName)
 		if err == nil {
-			_ = waitOperation(op)
+			_ = op.Wait()
 		}
 	}()
 
@@ -146,25 +144,7 @@ func (p *progressRenderer) follow(op client.Operation) error {
 		})
 	}
 
-	return waitOperation(op)
-}
-
-// waitOperation waits for op, reading it again every second: a server may send its last event before it listens to
-// the events connection the wait opened.
-func waitOperation(op client.Operation) error {
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := op.WaitContext(ctx)
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-
-		err = op.Refresh()
-		if err != nil {
-			return err
-		}
-	}
+	return op.Wait()
 }
 
 // printBackups lists an instance's backups in lxc info, as the stock client does.
