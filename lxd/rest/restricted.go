@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -98,4 +99,31 @@ func checkRestricted(s *state.State, r *http.Request, path string, scope Project
 	}
 
 	return check(s, r, req)
+}
+
+// visibleUsedBy keeps of a used_by list what the requestor may know of: a restricted client sees only the objects
+// of its projects (a URL without ?project= names an object of the default project).
+func visibleUsedBy(req *request.Requestor, usedBy []string) []string {
+	if !req.Restricted {
+		return usedBy
+	}
+
+	out := []string{}
+	for _, u := range usedBy {
+		project := DefaultProject
+		parsed, err := url.Parse(u)
+		if err != nil {
+			continue
+		}
+
+		if p := parsed.Query().Get("project"); p != "" {
+			project = p
+		}
+
+		if req.CanAccessProject(project) {
+			out = append(out, u)
+		}
+	}
+
+	return out
 }

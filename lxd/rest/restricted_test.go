@@ -128,6 +128,24 @@ func TestRestrictedViews(t *testing.T) {
 	e.expect(t, http.StatusForbidden, http.MethodGet, "/1.0/instances?all-projects=true", nil, asClient(client))
 	e.expect(t, http.StatusForbidden, http.MethodGet, "/1.0/operations", nil, asClient(client))
 	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/operations?project=p1", nil, asClient(client))
+
+	// A storage pool is shown without the users of other projects.
+	var pool api.StoragePool
+	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/storage-pools/default", nil).metadata(t, &pool)
+	if len(pool.UsedBy) == 0 {
+		t.Fatal("the default pool has no users to hide")
+	}
+
+	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/storage-pools/default", nil, asClient(client)).metadata(t, &pool)
+	if len(pool.UsedBy) != 0 {
+		t.Fatalf("a client restricted to p1 sees the default pool used by %v", pool.UsedBy)
+	}
+
+	var pools []api.StoragePool
+	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/storage-pools?recursion=1", nil, asClient(client)).metadata(t, &pools)
+	if len(pools) != 1 || len(pools[0].UsedBy) != 0 {
+		t.Fatalf("pools seen by a client restricted to p1: %+v", pools)
+	}
 }
 
 // TestRestrictedJoinToken checks that a client joining with a restricted token is restricted to the token's

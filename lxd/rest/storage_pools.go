@@ -49,6 +49,11 @@ func storagePoolsGet(s *state.State, r *http.Request) response.Response {
 		return response.SyncResponse(urls)
 	}
 
+	req := request.GetRequestor(r)
+	for i := range pools {
+		pools[i].UsedBy = visibleUsedBy(req, pools[i].UsedBy)
+	}
+
 	return response.SyncResponse(pools)
 }
 
@@ -90,6 +95,7 @@ func storagePoolGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	p.UsedBy = visibleUsedBy(request.GetRequestor(r), p.UsedBy)
 	return response.SyncResponseETag(p, storagePoolETag(p))
 }
 
