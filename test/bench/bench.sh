@@ -3,8 +3,8 @@
 # apibench over each daemon's unix socket), and writes the table to doc/benchmarks.md. Both daemons run in a network
 # namespace of their own: nothing they do reaches beyond this machine. Medians of RUNS runs (default 3).
 #
-# The measures are grouped in suites, test/bench/suites/NAME.sh, each defining bench_NAME; BENCH_SUITES chooses which
-# run (all by default, in the order of SUITES below). Each suite's results replace its own part of
+# The measures are grouped in suites, test/bench/suites/NN-NAME.sh, each defining bench_NAME, run in the order of NN;
+# BENCH_SUITES chooses which run (all by default). Each suite's results replace its own part of
 # doc/benchmarks.md, under a line with the date, the commit and the machine, so that a suite can be measured again
 # alone.
 set -eu -o pipefail
@@ -12,10 +12,14 @@ cd "$(dirname "$0")/../.."
 MAIN=$(pwd)
 RUNS=${RUNS:-3}
 LIST_SIZES=${LIST_SIZES:-"200 1000"}
-SUITES="core btrfs lease list"
+SUITES=$(for f in test/bench/suites/[0-9][0-9]-*.sh; do f=${f##*/[0-9][0-9]-}; echo "${f%.sh}"; done)
+SUITES=$(echo ${SUITES})
 BENCH_SUITES=${BENCH_SUITES:-${SUITES}}
 for s in ${BENCH_SUITES}; do
-	[ -f "test/bench/suites/${s}.sh" ] || { echo "unknown benchmark suite ${s} (known: ${SUITES})" >&2; exit 1; }
+	case " ${SUITES} " in
+	*" ${s} "*) ;;
+	*) echo "unknown benchmark suite ${s} (known: ${SUITES})" >&2; exit 1 ;;
+	esac
 done
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
@@ -81,7 +85,7 @@ for s in ${SUITES}; do
 	esac
 
 	# shellcheck source=/dev/null
-	. "test/bench/suites/${s}.sh"
+	. test/bench/suites/[0-9][0-9]-"${s}".sh
 	"bench_${s}"
 done
 
