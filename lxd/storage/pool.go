@@ -182,8 +182,9 @@ func (p *Pool) checkBases() error {
 // EnsureBase makes sure the base exists, calling unpack to fill a fresh directory when it does not. Concurrent
 // callers for the same base unpack once. It reports whether it unpacked.
 func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx context.Context, dest string) error) (bool, error) {
-	if strings.ContainsAny(base, "/") || base == "" || strings.HasPrefix(base, ".") {
-		return false, fmt.Errorf("invalid base name %q: %w", base, errs.ErrInvalid)
+	err := checkBaseName(base)
+	if err != nil {
+		return false, err
 	}
 
 	unlock := p.baseLock(base)
@@ -192,63 +193,22 @@ func (p *Pool) EnsureBase(ctx context.Context, base string, unpack func(ctx cont
 		return false, nil
 	}
 
-	tmp, err := os.MkdirTemp(filepath.Join(p.dir, "images"), ".tmp-")
+	staged, err := p.StageBase()
 	if err != nil {
 		return false, err
 	}
 
-	r := revert.New()
-	defer r.Fail()
-	r.Add(func() { _ = removeTree(tmp) })
-
-	rootfs := filepath.Join(tmp, "rootfs")
-	if !p.drv.Layered() {
-		err = p.drv.CreateVolume(rootfs)
-		if err != nil {
-			return false, err
-		}
+	err = unpack(ctx, staged.Rootfs())
+	if err != nil {
+		staged.Discard()
+		return false, err
 	}
 
-	err = unpack(ctx, rootfs)
+	err = staged.publishLocked(base)
 	if err != nil {
 		return false, err
 	}
 
-	if !p.drv.Layered() {
-		err = p.drv.SetReadOnly(rootfs)
-		if err != nil {
-			return false, err
-		}
-	}
-
-	CrashPoint("base-unpacked")
-	err = fsutil.WriteFileAtomic(filepath.Join(tmp, baseComplete), nil, 0o600)
-	if err != nil {
-		return false, err
-	}
-
-	err = os.Chmod(tmp, 0o700)
-	if err != nil {
-		return false, err
-	}
-
-	// A directory left under the final name without the completeness file is not a base: out of the way first.
-	err = removeEntombed(p.basePath(base), "")
-	if err != nil {
-		return false, err
-	}
-
-	err = os.Rename(tmp, p.basePath(base))
-	if err != nil {
-		return false, err
-	}
-
-	err = fsutil.SyncDir(filepath.Join(p.dir, "images"))
-	if err != nil {
-		return false, err
-	}
-
-	r.Success()
 	return true, nil
 }
 
