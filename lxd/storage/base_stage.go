@@ -1,7 +1,7 @@
 package storage
 
 import (
-		"fmt"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
