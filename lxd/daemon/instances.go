@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance/lxc"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/template"
+	"github.com/lxd-go/lxd/lxd/warnings"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -23,7 +24,7 @@ const instanceStopTimeout = 30 * time.Second
 // unprivileged containers (adding root's range to /etc/subuid and /etc/subgid when missing).
 func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 	pools, err := storage.OpenPools(d.state.ShutdownCtx, storage.OpenArgs{DB: d.db, PoolsDir: d.dirs.StoragePools(),
-		DisksDir: filepath.Join(d.dirs.Var, "disks")})
+		DisksDir: filepath.Join(d.dirs.Var, "disks"), Warn: d.notePoolWarning})
 	if err != nil {
 		return nil, err
 	}
@@ -85,4 +86,17 @@ func (d *Daemon) closeStorage() {
 	}
 
 	d.state.Storage.Close(ctx)
+}
+
+// notePoolWarning records a warning about a storage pool (its sizes are not enforced). It is called from storage
+// changes that may hold a database transaction, so the warning is recorded apart, without waiting.
+func (d *Daemon) notePoolWarning(pool string, message string) {
+	slog.Warn("storage pool warning", "pool", pool, "message", message)
+	go func() {
+		err := d.state.Warnings.Record(d.state.ShutdownCtx, warnings.TypeStoragePoolSizeNotEnforced,
+			warnings.Entity{URL: "/1.0/storage-pools/" + pool}, message)
+		if err != nil {
+			slog.Error("failed recording a storage pool warning", "pool", pool, "err", err)
+		}
+	}()
 }

@@ -34,6 +34,10 @@ type OpenArgs struct {
 	// DefaultSource, when set, is the directory of a dir pool "default" recorded when no pool is. Left empty, a
 	// pool is recorded only for the data of a daemon from before pools were recorded.
 	DefaultSource string
+
+	// Warn, when set, records a condition of a pool an operator should see (a daemon warning about the pool). It
+	// is called from storage changes that may hold a database transaction, so it must not wait for one.
+	Warn func(pool string, message string)
 }
 
 // service keeps the pools' records and drives their drivers.
@@ -41,6 +45,7 @@ type service struct {
 	db       *db.DB
 	poolsDir string
 	disksDir string
+	warn     func(pool string, message string)
 
 	// failed holds the pools that could not be opened, with the reason (under Pools.mu).
 	failed map[string]error
@@ -52,7 +57,8 @@ type service struct {
 // pool left pending by a crash during its creation is removed; one that cannot be mounted stays recorded,
 // unavailable.
 func OpenPools(ctx context.Context, args OpenArgs) (*Pools, error) {
-	svc := &service{db: args.DB, poolsDir: args.PoolsDir, disksDir: args.DisksDir, failed: map[string]error{}}
+	svc := &service{db: args.DB, poolsDir: args.PoolsDir, disksDir: args.DisksDir, warn: args.Warn,
+		failed: map[string]error{}}
 	ps := &Pools{pools: map[string]*Pool{}, svc: svc}
 
 	var rows []db.StoragePool
@@ -122,8 +128,14 @@ func (s *service) driverPool(row db.StoragePool) *drivers.Pool {
 		config = map[string]string{}
 	}
 
-	return &drivers.Pool{Name: row.Name, Config: config, MountPath: filepath.Join(s.poolsDir, row.Name),
+	dp := &drivers.Pool{Name: row.Name, Config: config, MountPath: filepath.Join(s.poolsDir, row.Name),
 		DisksDir: s.disksDir}
+	if s.warn != nil {
+		name := row.Name
+		dp.Warn = func(message string) { s.warn(name, message) }
+	}
+
+	return dp
 }
 
 // open mounts a pool and opens its volumes.

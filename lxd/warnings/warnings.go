@@ -24,6 +24,10 @@ const (
 
 	// TypeMissingIDMap is a host without a subordinate id range for root: every container runs privileged.
 	TypeMissingIDMap = "Missing subordinate ID range for root"
+
+	// TypeStoragePoolSizeNotEnforced is a storage pool given volume sizes it cannot enforce (a dir pool on a file
+	// system without project quotas): the sizes are accepted, as LXD accepts them, and not applied.
+	TypeStoragePoolSizeNotEnforced = "Storage pool size limits not enforced"
 )
 
 // TypeMissingProgram is the type of a missing optional program, named after it as LXD's "Missing virtiofsd".

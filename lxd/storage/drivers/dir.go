@@ -6,12 +6,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
 
 // dir keeps volumes as plain directories: containers are overlays on their image base.
-type dir struct{}
+type dir struct {
+	// pool is the pool this driver mounted (nil before Mount); its Warn hook reports unenforced sizes.
+	pool *Pool
+
+	// warnOnce records the warning of an unenforced size once per pool and daemon run.
+	warnOnce sync.Once
+}
 
 func (d *dir) Name() string    { return "dir" }
 func (d *dir) Version() string { return "1" }
@@ -87,6 +94,7 @@ func (d *dir) Mount(p *Pool) (string, error) {
 		return "", fmt.Errorf("pool %q: source %s is not a directory", p.Name, src)
 	}
 
+	d.pool = p
 	return src, nil
 }
 
@@ -109,6 +117,3 @@ func (d *dir) CreateVolume(path string) error { return os.Mkdir(path, 0o755) }
 func (d *dir) Snapshot(src string, dst string, readOnly bool) (bool, error) { return false, nil }
 
 func (d *dir) SetReadOnly(path string) error { return nil }
-
-// SetQuota does nothing: as in LXD without project quotas, a dir pool does not enforce size.
-func (d *dir) SetQuota(path string, size int64) error { return nil }

@@ -24,6 +24,10 @@ type Pool struct {
 
 	// DisksDir holds the loop files of loop-backed pools ($LXD_DIR/disks).
 	DisksDir string
+
+	// Warn, when set, records a condition of the pool an operator should see (a daemon warning about the pool).
+	// It may be called while the caller holds a database transaction, so it must not wait for one.
+	Warn func(message string)
 }
 
 // Driver is one kind of storage pool.
