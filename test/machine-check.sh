@@ -27,7 +27,8 @@ fi
 # --- Tools the suites call, and the Debian packages holding them ("make test-deps" installs the Makefile's lists).
 tools="curl:curl jq:jq openssl:openssl nginx:nginx-light bc:bc busybox:busybox-static debootstrap:debootstrap
 ip:iproute2 sqlite3:sqlite3 script:bsdutils flock:util-linux unshare:util-linux findmnt:util-linux
-xz:xz-utils zstd:zstd bzip2:bzip2 gzip:gzip mksquashfs:squashfs-tools tar:tar awk:mawk sha256sum:coreutils"
+xz:xz-utils zstd:zstd bzip2:bzip2 gzip:gzip mksquashfs:squashfs-tools tar:tar awk:mawk sha256sum:coreutils
+mkfs.xfs:xfsprogs"
 missing=""
 for t in ${tools}; do
 	command -v "${t%%:*}" >/dev/null 2>&1 || missing="${missing} ${t%%:*} (Debian package ${t#*:})"
