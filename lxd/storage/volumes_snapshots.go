@@ -220,6 +220,8 @@ func (ps *Pools) CreateVolumeSnapshot(ctx context.Context, pool string, volType 
 		return "", fmt.Errorf("snapshotting storage volume %q: %w", name, err)
 	}
 
+	CrashPoint("volume-snapshot-copied")
+
 	d, err := ps.volumeDB()
 	if err != nil {
 		return "", err

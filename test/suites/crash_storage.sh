@@ -265,3 +265,104 @@ test_crash_storage_instances() {
 	lxc_in "${d}" delete -f k k2
 	check_storage_whole "${d}"
 }
+
+# volume_data_digest DIR: a digest of the names and contents of the files under DIR.
+volume_data_digest() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0r sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# sql_column DIR QUERY: the values of the one column QUERY selects from the database of the daemon of DIR, a line
+# each.
+sql_column() {
+	LXD_DIR="$1" "${LXD_BIN}" sql global "$2" | awk -F'|' 'NF > 2 && ++n > 1 {gsub(/ /, "", $2); print $2}'
+}
+
+# volume_row_id DIR POOL NAME: the row id of the custom volume NAME of POOL.
+volume_row_id() {
+	sql_column "$1" "SELECT v.id FROM storage_volumes v JOIN storage_pools p ON p.id = v.storage_pool_id
+		WHERE p.name = '$2' AND v.name = '$3' AND v.type = 'custom'"
+}
+
+# check_volume_snapshots_whole DIR POOL NAME: the snapshot rows of the custom volume NAME of POOL and its snapshot
+# storage match one to one (nothing staged, entombed or orphaned is left, no row lacks its storage), and every listed
+# snapshot restores the content recorded for it when it was taken; the volume ends with its current content.
+check_volume_snapshots_whole() {
+	local d=$1 pool=$2 name=$3 dir id rows files snap now
+	dir="${d}/storage-pools/${pool}"
+	id=$(volume_row_id "${d}" "${pool}" "${name}")
+	rows=$(sql_column "${d}" "SELECT id FROM storage_volumes_snapshots WHERE storage_volume_id = ${id} ORDER BY id" | tr '\n' ' ')
+	files=$(find "${dir}/custom-snapshots/${id}" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -n | tr '\n' ' ')
+	assert_eq "${files}" "${rows}" "snapshot storage of ${pool}/${name} against its rows"
+	assert_eq "$(find "${dir}/custom" -mindepth 1 -maxdepth 1 -printf '%f\n' | tr '\n' ' ')" "${id} " "volumes of ${pool}"
+	if [ "$(stat -f -c %T "${dir}")" = "btrfs" ]; then
+		assert_eq "$(btrfs subvolume list -o "${dir}" | awk '{print $NF}' | sed 's#^<FS_TREE>/##' | grep -c '^custom')" \
+			"$(($(echo "${rows}" | wc -w) + 1))" "subvolumes of ${pool}"
+	fi
+
+	# The content the volume has now is kept in a snapshot of its own, restored last.
+	now=$(volume_data_digest "${dir}/custom/${id}")
+	lxc_in "${d}" storage volume snapshot "${pool}" "${name}" check
+	echo "${now}" >"${TEST_TMP}/want/vol-${pool}@check"
+	for snap in $(local_curl "${d}" "/1.0/storage-pools/${pool}/volumes/custom/${name}/snapshots" | jq -r '.metadata[]' | xargs -r -n1 basename); do
+		[ -f "${TEST_TMP}/want/vol-${pool}@${snap}" ] || fail "snapshot ${pool}/${name}/${snap} is listed but was never completed"
+		lxc_in "${d}" storage volume restore "${pool}" "${name}" "${snap}"
+		assert_eq "$(volume_data_digest "${dir}/custom/${id}")" "$(cat "${TEST_TMP}/want/vol-${pool}@${snap}")" "restored ${pool}/${name}/${snap}"
+	done
+
+	lxc_in "${d}" storage volume restore "${pool}" "${name}" check
+	lxc_in "${d}" storage volume delete "${pool}" "${name}/check"
+	rm -f "${TEST_TMP}/want/vol-${pool}@check"
+	assert_eq "$(volume_data_digest "${dir}/custom/${id}")" "${now}" "content of ${pool}/${name} after the checks"
+}
+
+# crash_volume_snapshots DIR POOL: kills the daemon during snapshots of a custom volume of POOL and during their
+# deletion, and checks after each restart that rows and storage match and every listed snapshot restores.
+crash_volume_snapshots() {
+	local d=$1 pool=$2 dir id
+	dir="${d}/storage-pools/${pool}"
+	mkdir -p "${TEST_TMP}/want"
+	lxc_in "${d}" storage volume create "${pool}" v1
+	id=$(volume_row_id "${d}" "${pool}" v1)
+	head -c 300000 /dev/urandom >"${dir}/custom/${id}/data"
+	lxc_in "${d}" storage volume snapshot "${pool}" v1 s0
+	volume_data_digest "${dir}/custom/${id}" >"${TEST_TMP}/want/vol-${pool}@s0"
+	head -c 200000 /dev/urandom >"${dir}/custom/${id}/data"
+	mkdir -p "${dir}/custom/${id}/sub"
+	echo more >"${dir}/custom/${id}/sub/f"
+	check_volume_snapshots_whole "${d}" "${pool}" v1
+
+	# Killed once the snapshot is copied apart, and once it is in place before its row is committed: the snapshot
+	# is not listed and its storage is gone.
+	for point in volume-snapshot-copied volume-snapshot-placed; do
+		crash_at "${d}" "${point}" lxc_in "${d}" storage volume snapshot "${pool}" v1 s1
+		assert_eq "$(local_curl "${d}" "/1.0/storage-pools/${pool}/volumes/custom/v1/snapshots/s1" | jq -r .error_code)" "404" \
+			"snapshot killed at ${point}"
+		check_volume_snapshots_whole "${d}" "${pool}" v1
+	done
+
+	# The name works again.
+	lxc_in "${d}" storage volume snapshot "${pool}" v1 s1
+	volume_data_digest "${dir}/custom/${id}" >"${TEST_TMP}/want/vol-${pool}@s1"
+	check_volume_snapshots_whole "${d}" "${pool}" v1
+
+	# Killed during a snapshot's deletion, between the rename of its storage and its removal: it is gone.
+	crash_at "${d}" volume-snapshot-delete-entombed lxc_in "${d}" storage volume delete "${pool}" v1/s1
+	rm -f "${TEST_TMP}/want/vol-${pool}@s1"
+	assert_eq "$(local_curl "${d}" "/1.0/storage-pools/${pool}/volumes/custom/v1/snapshots/s1" | jq -r .error_code)" "404" \
+		"snapshot whose deletion was killed"
+	check_volume_snapshots_whole "${d}" "${pool}" v1
+
+	lxc_in "${d}" storage volume delete "${pool}" v1
+	assert_eq "$(find "${dir}/custom" "${dir}/custom-snapshots" -mindepth 1 2>/dev/null | wc -l)" "0" "storage of ${pool} after the deletion"
+	rm -f "${TEST_TMP}/want/vol-${pool}@"*
+}
+
+test_crash_storage_volume_snapshots() {
+	local d="${TEST_TMP}/d1"
+	spawn_instance_lxd "${d}"
+	on_exit unmount_under "${d}"
+	crash_volume_snapshots "${d}" default
+	lxc_in "${d}" storage create b1 btrfs size=1GiB
+	crash_volume_snapshots "${d}" b1
+	lxc_in "${d}" storage delete b1
+}
