@@ -19,6 +19,15 @@ func (d *Daemon) openImages(ctx context.Context) (*images.Store, *image.Manager,
 		return nil, nil, fmt.Errorf("open image store: %w", err)
 	}
 
+	// An upload writes the base new containers would use on their pool while it is validated.
+	store.SetBaseStager(func(ctx context.Context) (images.BaseStage, error) {
+		if d.state == nil || d.state.Instances == nil {
+			return nil, nil
+		}
+
+		return d.state.Instances.StageImportBase(ctx)
+	})
+
 	m := image.NewManager(image.ManagerArgs{
 		DB:              d.db,
 		Store:           store,

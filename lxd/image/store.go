@@ -39,11 +39,14 @@ type StoreArgs struct {
 
 // Store commits a received image into the store and records it with its aliases, as one change: the files are
 // renamed into place first and the row written second, and if the row or an alias cannot be written the files go
-// again (a crash in between leaves files that Init removes).
+// again (a crash in between leaves files that Init removes). A base written while importing is published once the
+// row is written, and discarded if the image is not recorded.
 func (m *Manager) Store(ctx context.Context, pending *images.Pending, args StoreArgs) (*db.Image, error) {
 	r := revert.New()
 	defer r.Fail()
 
+	// A base written while importing is published only once the image is recorded.
+	r.Add(pending.DiscardBase)
 	err := pending.Commit()
 	if err != nil {
 		return nil, err
@@ -78,6 +81,7 @@ func (m *Manager) Store(ctx context.Context, pending *images.Pending, args Store
 	}
 
 	r.Success()
+	pending.PublishBase()
 	m.lifecycle(args.Requestor, "image-created", fp, map[string]any{"type": "container"})
 	return &img, nil
 }

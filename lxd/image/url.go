@@ -59,6 +59,7 @@ func (m *Manager) ImportURL(ctx context.Context, req api.ImagesPost, args PullAr
 	pending, err := m.store.ImportUnified(ctx, body, images.ImportOptions{
 		ExpectedFingerprint: hash,
 		Progress:            func(done int64) { reportProgress(done, length) },
+		WriteBase:           true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image from %s: %w", fileURL, err)

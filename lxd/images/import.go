@@ -30,6 +30,10 @@ type ImportOptions struct {
 
 	// MaxSize, if positive, bounds the bytes received (all parts); a bigger upload is refused.
 	MaxSize int64
+
+	// WriteBase writes the image's base while validating it, through the store's base stager (see
+	// SetBaseStager), for a unified image or a split one with a tarball rootfs; Pending.PublishBase publishes it.
+	WriteBase bool
 }
 
 // Pending is a validated upload waiting in .tmp/ to be committed into the store or aborted.
@@ -65,6 +69,9 @@ type Pending struct {
 	metaTmp   string
 	rootfsTmp string
 
+	// base is the base written while importing, nil for none.
+	base *importBase
+
 	mu   sync.Mutex
 	done bool
 }
@@ -76,10 +83,13 @@ type receiver struct {
 	hash  hash.Hash
 	total int64
 	files []string
+
+	// base writes the image's base as the rootfs is validated, nil for none.
+	base *importBase
 }
 
 // part receives one image part into a new temp file and returns the file name, its size and what was found.
-func (rc *receiver) part(ctx context.Context, r io.Reader, part string, l layout) (string, int64, *partInfo, error) {
+func (rc *receiver) part(ctx context.Context, r io.Reader, part string, l layout, visit func(e *entry, r io.Reader) error) (string, int64, *partInfo, error) {
 	f, err := os.CreateTemp(rc.store.tmp, part+"-*")
 	if err != nil {
 		return "", 0, nil, fmt.Errorf("creating a temp file: %w", err)
@@ -110,7 +120,7 @@ func (rc *receiver) part(ctx context.Context, r io.Reader, part string, l layout
 	var info *partInfo
 	validate := func(r io.Reader) error {
 		var err error
-		info, err = validatePart(r, part, l)
+		info, err = validatePartVisit(r, part, l, visit)
 		return err
 	}
 
@@ -135,8 +145,9 @@ func (rc *receiver) part(ctx context.Context, r io.Reader, part string, l layout
 	return f.Name(), size, info, nil
 }
 
-// cleanup removes the temp files of a failed import.
+// cleanup removes the temp files and the staged base of a failed import.
 func (rc *receiver) cleanup() {
+	rc.base.discard()
 	for _, name := range rc.files {
 		_ = os.Remove(name)
 	}
@@ -157,11 +168,18 @@ func (rc *receiver) fingerprint() (string, error) {
 // it on the way. A refused image wraps errs.ErrInvalid; nothing is left in the store on any error.
 func (s *Store) ImportUnified(ctx context.Context, r io.Reader, opts ImportOptions) (*Pending, error) {
 	rc := &receiver{store: s, opts: opts, hash: sha256.New()}
-	name, size, info, err := rc.part(ctx, r, partImage, layoutUnified)
+	if opts.WriteBase {
+		rc.base = newImportBase(ctx, s.stager)
+	}
+
+	rc.base.begin(layoutUnified)
+	name, size, info, err := rc.part(ctx, r, partImage, layoutUnified, rc.base.visitor())
 	if err != nil {
 		rc.cleanup()
 		return nil, err
 	}
+
+	rc.base.end(info)
 
 	p, err := rc.unified(name, size, info)
 	if err != nil {
@@ -188,6 +206,7 @@ func (rc *receiver) unified(name string, size int64, info *partInfo) (*Pending, 
 		MetaCompression: info.compression,
 		store:           rc.store,
 		metaTmp:         name,
+		base:            rc.base,
 	}, nil
 }
 
@@ -196,6 +215,10 @@ func (rc *receiver) unified(name string, size int64, info *partInfo) (*Pending, 
 // tarball or a squashfs. A refused image wraps errs.ErrInvalid; nothing is left in the store on any error.
 func (s *Store) ImportSplit(ctx context.Context, meta io.Reader, nextRootfs func() (io.Reader, error), opts ImportOptions) (*Pending, error) {
 	rc := &receiver{store: s, opts: opts, hash: sha256.New()}
+	if opts.WriteBase {
+		rc.base = newImportBase(ctx, s.stager)
+	}
+
 	p, err := rc.split(ctx, meta, nextRootfs)
 	if err != nil {
 		rc.cleanup()
@@ -206,7 +229,7 @@ func (s *Store) ImportSplit(ctx context.Context, meta io.Reader, nextRootfs func
 }
 
 func (rc *receiver) split(ctx context.Context, meta io.Reader, nextRootfs func() (io.Reader, error)) (*Pending, error) {
-	metaName, metaSize, metaInfo, err := rc.part(ctx, meta, partMetadata, layoutMeta)
+	metaName, metaSize, metaInfo, err := rc.part(ctx, meta, partMetadata, layoutMeta, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +244,13 @@ func (rc *receiver) split(ctx context.Context, meta io.Reader, nextRootfs func()
 
 // splitRootfs reads the rootfs part of a split image whose metadata part was read.
 func (rc *receiver) splitRootfs(ctx context.Context, metaName string, metaSize int64, metaInfo *partInfo, rootfs io.Reader) (*Pending, error) {
-	rootfsName, rootfsSize, rootfsInfo, err := rc.part(ctx, rootfs, partRootfs, layoutRootfs)
+	rc.base.begin(layoutRootfs)
+	rootfsName, rootfsSize, rootfsInfo, err := rc.part(ctx, rootfs, partRootfs, layoutRootfs, rc.base.visitor())
 	if err != nil {
 		return nil, err
 	}
+
+	rc.base.end(rootfsInfo)
 
 	if rootfsInfo.compression == CompressionSquashfs {
 		err = checkSquashfs(ctx, rootfsName, rootfsSize, rootfsInfo.superblock)
@@ -238,6 +264,7 @@ func (rc *receiver) splitRootfs(ctx context.Context, metaName string, metaSize i
 		return nil, err
 	}
 
+	rc.base.overlayMeta(metaName)
 	return &Pending{
 		Fingerprint:       fp,
 		Size:              metaSize + rootfsSize,
@@ -251,6 +278,7 @@ func (rc *receiver) splitRootfs(ctx context.Context, metaName string, metaSize i
 		store:             rc.store,
 		metaTmp:           metaName,
 		rootfsTmp:         rootfsName,
+		base:              rc.base,
 	}, nil
 }
 
@@ -270,7 +298,7 @@ func (s *Store) ImportAuto(ctx context.Context, first io.Reader, nextPart func()
 
 func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error)) (*Pending, error) {
 	// What follows decides whether the first part was a unified image or a metadata part, which are checked alike.
-	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta)
+	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -386,9 +414,28 @@ func (p *Pending) Abort() {
 }
 
 func (p *Pending) removeTemp() {
+	p.base.discard()
 	for _, name := range []string{p.metaTmp, p.rootfsTmp} {
 		if name != "" {
 			_ = os.Remove(name)
 		}
 	}
+}
+
+// PublishBase publishes the base written while importing as the base of the committed image; call it once the
+// image is recorded. Without a written base it does nothing, and a failure only leaves the base to the first
+// launch.
+func (p *Pending) PublishBase() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base.publish(p.Fingerprint)
+	p.base = nil
+}
+
+// DiscardBase removes the base written while importing, as when the image could not be recorded.
+func (p *Pending) DiscardBase() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base.discard()
+	p.base = nil
 }

@@ -25,6 +25,9 @@ type Store struct {
 
 	// hashes caches the per-file sha256 of split images' parts (images are immutable once stored).
 	hashes sync.Map
+
+	// stager stages the base an import writes (see SetBaseStager).
+	stager BaseStager
 }
 
 const (

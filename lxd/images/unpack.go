@@ -102,37 +102,63 @@ func unpackTarball(ctx context.Context, root *os.Root, file string, part string,
 
 	defer func() { _ = f.Close() }()
 
-	u := newUnpacker(ctx, root, opts)
-	defer u.dropParent()
-	u.keep = keep
-	visit := u.visit
-	var tpl *templateFiles
-	if opts.Templates != nil && l != layoutRootfs {
-		tpl = &templateFiles{files: map[string][]byte{}}
-		visit = func(e *entry, r io.Reader) error {
-			if e.section == sectionTemplates {
-				return tpl.add(e, r)
-			}
-
-			return u.visit(e, r)
-		}
-	}
-
-	sc, err := scanTarball(bufio.NewReaderSize(f, 256<<10), compression, part, l, visit)
+	w := newTreeWriter(ctx, root, opts, l, keep)
+	defer w.close()
+	sc, err := scanTarball(bufio.NewReaderSize(f, 256<<10), compression, part, l, w.visit)
 	if err != nil {
 		return fmt.Errorf("unpacking %q: %w", file, err)
 	}
 
-	err = u.finish()
+	return w.finish(sc.metadata)
+}
+
+// treeWriter writes the root filesystem entries of one tarball scan under a root and, when asked, collects the
+// image's template files: the one writer of an unpack at first launch and of a base written while importing.
+type treeWriter struct {
+	u    *unpacker
+	opts UnpackOptions
+	tpl  *templateFiles
+}
+
+// newTreeWriter makes the writer of a tarball of layout l; with keep, an entry whose path exists is left out.
+func newTreeWriter(ctx context.Context, root *os.Root, opts UnpackOptions, l layout, keep bool) *treeWriter {
+	u := newUnpacker(ctx, root, opts)
+	u.keep = keep
+	w := &treeWriter{u: u, opts: opts}
+	if opts.Templates != nil && l != layoutRootfs {
+		w.tpl = &templateFiles{files: map[string][]byte{}}
+	}
+
+	return w
+}
+
+// visit writes one validated entry, or keeps it as a template file.
+func (w *treeWriter) visit(e *entry, r io.Reader) error {
+	if w.tpl != nil && e.section == sectionTemplates {
+		return w.tpl.add(e, r)
+	}
+
+	return w.u.visit(e, r)
+}
+
+// finish applies the directories' attributes once every entry is written, and hands the templates over with the
+// tarball's metadata.
+func (w *treeWriter) finish(metadata *Metadata) error {
+	err := w.u.finish()
 	if err != nil {
 		return err
 	}
 
-	if tpl != nil {
-		opts.Templates.Metadata, opts.Templates.Files = sc.metadata, tpl.files
+	if w.tpl != nil {
+		w.opts.Templates.Metadata, w.opts.Templates.Files = metadata, w.tpl.files
 	}
 
 	return nil
+}
+
+// close releases the directory the unpacker keeps open.
+func (w *treeWriter) close() {
+	w.u.dropParent()
 }
 
 // Unpack extracts the root filesystem of a stored image into dest; see the package function Unpack.

@@ -23,6 +23,12 @@ type partInfo struct {
 // the whole stream and checks every tar entry against the rules of l. A squashfs rootfs is only read through here;
 // its listing is checked once the file is complete.
 func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
+	return validatePartVisit(r, part, l, nil)
+}
+
+// validatePartVisit is validatePart calling visit, if not nil, for each validated entry of a tarball (see
+// scanTarball); a squashfs part is not visited.
+func validatePartVisit(r io.Reader, part string, l layout, visit func(e *entry, r io.Reader) error) (*partInfo, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	compression, err := sniff(br)
 	if errors.Is(err, errEmpty) {
@@ -61,7 +67,7 @@ func validatePart(r io.Reader, part string, l layout) (*partInfo, error) {
 		}
 	}
 
-	sc, err := scanTarball(br, compression, part, l, nil)
+	sc, err := scanTarball(br, compression, part, l, visit)
 	if err != nil {
 		return nil, err
 	}

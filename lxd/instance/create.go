@@ -342,13 +342,8 @@ func (m *Manager) rootIDs(expanded map[string]string) (int, int) {
 // ensureBase unpacks an image's base once; shifted bases belong to unprivileged containers, one per map block
 // (idmap nil for none).
 func (m *Manager) ensureBase(ctx context.Context, pool string, fp string, idmap *IDMap, progress func(map[string]any)) (string, error) {
-	base := fp
-	opts := images.UnpackOptions{Devices: true}
-	if idmap != nil {
-		block := idmap.Block()
-		base = storage.BaseName(fp, block.HostUID, block.HostGID)
-		opts = images.UnpackOptions{Shift: block.Shift}
-	}
+	base := baseName(fp, idmap)
+	opts := baseUnpackOptions(idmap)
 
 	start := time.Now()
 	unpacked, err := m.pool.EnsureBase(ctx, pool, base, func(ctx context.Context, dest string) error {

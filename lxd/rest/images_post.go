@@ -103,7 +103,7 @@ func imagesPost(s *state.State, r *http.Request) response.Response {
 		}
 	}
 
-	opts := images.ImportOptions{ExpectedFingerprint: expected}
+	opts := images.ImportOptions{ExpectedFingerprint: expected, WriteBase: true}
 	var pending *images.Pending
 	if mediaType == "multipart/form-data" {
 		pending, err = importSplit(s, r, args, opts)
