@@ -47,7 +47,18 @@ trap cleanup EXIT
 
 mkdir -p "${WORK}/ours" "${WORK}/stock" "${WORK}/blocks" "${WORK}/conf"
 chmod 711 "${WORK}/ours" "${WORK}/stock"
-LXD_DIR="${WORK}/ours" ip netns exec "${NETNS_OURS}" "${MAIN}/bin/lxd" --logfile "${WORK}/ours.log" &
+# The oci suite's registry, on the loopback of our daemon's namespace, has a certificate of a CA of its own, which
+# our daemon trusts (SSL_CERT_FILE) from its start.
+case " ${BENCH_SUITES} " in
+*" oci "*)
+	# shellcheck source=test/includes/web.sh
+	. test/includes/web.sh
+	make_test_ca "${WORK}/oci-ca"
+	;;
+esac
+OURS_ENV=()
+[ ! -f "${WORK}/oci-ca/ca.crt" ] || OURS_ENV=("SSL_CERT_FILE=${WORK}/oci-ca/ca.crt")
+LXD_DIR="${WORK}/ours" ip netns exec "${NETNS_OURS}" env "${OURS_ENV[@]}" "${MAIN}/bin/lxd" --logfile "${WORK}/ours.log" &
 OURS_PID=$!
 LXD_DIR="${WORK}/stock" ip netns exec "${NETNS_STOCK}" /usr/bin/lxd --logfile "${WORK}/stock.log" >/dev/null 2>&1 &
 STOCK_PID=$!
