@@ -151,8 +151,8 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 	return m.applyTemplates(newName, images.TriggerRename, tplInstance(inst, config, devices), rootUID, rootGID)
 }
 
-// Update replaces the writable fields of an instance. Volatile keys are the daemon's: they are kept as they are,
-// and a request may only repeat their current values. security.privileged cannot change once the root
+// Update replaces the writable fields of an instance. Of the volatile keys, a request sets only those that describe
+// the instance; the others stay the daemon's (updateVolatile). security.privileged cannot change once the root
 // filesystem exists, since it is built on a base for one id map.
 func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) error {
 	unlock := m.lock(name)
@@ -165,15 +165,14 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 
 	config := map[string]string{}
 	for k, v := range put.Config {
-		if strings.HasPrefix(k, "volatile.") {
-			if inst.Config[k] != v {
-				return errs.Invalid("volatile key %q is internal and cannot be changed", k)
-			}
-
-			continue
+		if !strings.HasPrefix(k, "volatile.") {
+			config[k] = v
 		}
+	}
 
-		config[k] = v
+	volatile, err := updateVolatile(inst.Config, put.Config, m.status(name) != api.Stopped)
+	if err != nil {
+		return err
 	}
 
 	err = ValidateConfig(config, false, false)
@@ -191,10 +190,8 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		return err
 	}
 
-	for k, v := range inst.Config {
-		if strings.HasPrefix(k, "volatile.") {
-			config[k] = v
-		}
+	for k, v := range volatile {
+		config[k] = v
 	}
 
 	profiles := put.Profiles
