@@ -95,7 +95,8 @@ type Target struct {
 	// Instance is the new instance: its name, configuration, devices, profiles and architecture.
 	Instance api.Instance
 
-	// Refresh brings the existing instance of that name up to date instead: only the snapshots it lacks travel.
+	// Refresh brings the existing instance of that name up to date instead: only the snapshots it lacks travel,
+	// and of the instance's files only those that changed.
 	Refresh bool
 
 	// Progress, when set, receives the progress of the transfer.
@@ -205,6 +206,20 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 		}
 	}
 
+	if t.Refresh && features.Delete {
+		// The files the instance has are the base the source's are compared with: only what changed travels.
+		err = os.MkdirAll(filepath.Join(stage, "container"), 0o700)
+		if err != nil {
+			return err
+		}
+
+		err = t.Instances.SeedRefresh(ctx, t.Instance.Name, offerIDMap(offer),
+			filepath.Join(stage, "container", "rootfs"))
+		if err != nil {
+			return err
+		}
+	}
+
 	err = t.recv(ctx, fsConn, t.Instance.Name, filepath.Join(stage, "container"), features)
 	if err != nil {
 		return err
@@ -241,13 +256,20 @@ func (t *Target) missingSnapshots(ctx context.Context, offered []Snapshot) ([]st
 	return names, snaps, nil
 }
 
+// offerIDMap returns the map the source's files are owned with on its disk (nil when unshifted).
+func offerIDMap(offer *Header) []instance.IDMapEntry {
+	var from []instance.IDMapEntry
+	for _, e := range offer.IDMap {
+		from = append(from, instance.IDMapEntry{Isuid: e.IsUID, Isgid: e.IsGID, Hostid: e.HostID, Nsid: e.NsID,
+			Maprange: e.MapRange})
+	}
+
+	return from
+}
+
 // refresh brings the existing instance up to date with the received files.
 func (t *Target) refresh(ctx context.Context, stage string, offer *Header, sent []Snapshot) error {
-	args := instance.RefreshArgs{Name: t.Instance.Name, Dir: stage}
-	for _, e := range offer.IDMap {
-		args.From = append(args.From, instance.IDMapEntry{Isuid: e.IsUID, Isgid: e.IsGID, Hostid: e.HostID,
-			Nsid: e.NsID, Maprange: e.MapRange})
-	}
+	args := instance.RefreshArgs{Name: t.Instance.Name, Dir: stage, From: offerIDMap(offer)}
 
 	for _, s := range offer.Snapshots {
 		args.Keep = append(args.Keep, s.Name)
@@ -289,12 +311,7 @@ func (t *Target) recv(ctx context.Context, fsConn *websocket.Conn, name string, 
 
 // restore makes the instance and its snapshots from the received files, shifted to this server's map.
 func (t *Target) restore(ctx context.Context, stage string, offer *Header) error {
-	var from []instance.IDMapEntry
-	for _, e := range offer.IDMap {
-		from = append(from, instance.IDMapEntry{Isuid: e.IsUID, Isgid: e.IsGID, Hostid: e.HostID, Nsid: e.NsID,
-			Maprange: e.MapRange})
-	}
-
+	from := offerIDMap(offer)
 	inst := t.Instance
 	inst.Config = maps.Clone(inst.Config)
 	if inst.Config == nil {

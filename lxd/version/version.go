@@ -91,4 +91,5 @@ var APIExtensions = []string{
 	"container_only_migration",
 	"container_stateless_copy",
 	"migration_progress",
+	"container_incremental_copy",
 }

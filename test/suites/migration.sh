@@ -195,3 +195,110 @@ test_migration_killed() {
 	assert_no_instance "${b}" big
 	[ -z "$(ls -A "${b}/migration")" ] || fail "staged files left behind: $(ls -A "${b}/migration")"
 }
+
+# volatile_of REMOTE:NAME KEY: a volatile key of an instance.
+volatile_of() {
+	mig query "${1%%:*}:/1.0/instances/${1#*:}" | jq -r ".config[\"$2\"] // \"\""
+}
+
+# assert_refreshed REMOTE:NAME: the copy and its snapshot have the source's new files, not the one it deleted, and
+# it has only snap1.
+assert_refreshed() {
+	assert_eq "$(mig file pull "$1/root/hello" -)" "changed" "changed file of $1"
+	assert_eq "$(mig file pull "$1/root/new" -)" "new" "new file of $1"
+	assert_fails mig file pull "$1/root/gone" -
+	assert_eq "$(mig query "${1%%:*}:/1.0/instances/${1#*:}/snapshots" | jq -r '.[]')" \
+		"/1.0/instances/${1#*:}/snapshots/snap1" "snapshots of $1"
+	mig copy "$1/snap1" "$1-snap1"
+	assert_eq "$(mig file pull "$1-snap1/root/new" -)" "new" "new file in the snapshot of $1"
+	assert_fails mig file pull "$1-snap1/root/gone" -
+	mig delete "$1-snap1"
+}
+
+# The stock client's "lxc copy --refresh" (container_incremental_copy), stock to ours, ours to the stock daemon and
+# ours to ours: changed, added and deleted files, an added and a deleted snapshot; the copy keeps its own id map.
+test_migration_refresh() {
+	local a b stock conf dir c idmaps
+	migration_setup
+	echo gone >"${TEST_TMP}/gone"
+	for c in a:c1 s:s1; do
+		mig file push "${TEST_TMP}/gone" "${c}/root/gone"
+	done
+
+	mig query a:/1.0 | jq -e '.api_extensions | index("container_incremental_copy")' >/dev/null
+	mig copy s:s1 a:r1
+	mig copy a:c1 s:r2
+	mig copy a:c1 b:r3
+	idmaps=$(for c in a:r1 b:r3; do
+		volatile_of "${c}" volatile.last_state.idmap
+		volatile_of "${c}" volatile.idmap.next
+	done)
+
+	echo changed >"${TEST_TMP}/hello"
+	echo new >"${TEST_TMP}/new"
+	for c in a:c1 s:s1; do
+		mig file push "${TEST_TMP}/hello" "${c}/root/hello"
+		mig file push "${TEST_TMP}/new" "${c}/root/new"
+		mig file delete "${c}/root/gone"
+		mig snapshot "${c}" snap1
+		mig delete "${c}/snap0"
+	done
+
+	mig copy s:s1 a:r1 --refresh
+	assert_refreshed a:r1
+	mig copy a:c1 s:r2 --refresh
+	assert_refreshed s:r2
+	mig copy a:c1 b:r3 --refresh
+	assert_refreshed b:r3
+
+	# The stock client puts the source's configuration last: the copy takes its identity, as on the stock daemon,
+	# and keeps its own id map.
+	assert_eq "$(volatile_of a:r1 volatile.uuid)" "$(volatile_of s:s1 volatile.uuid)" "uuid of a refreshed copy"
+	assert_eq "$(volatile_of s:r2 volatile.uuid)" "$(volatile_of a:c1 volatile.uuid)" "uuid of a refreshed copy on the stock daemon"
+	assert_eq "$(for c in a:r1 b:r3; do
+		volatile_of "${c}" volatile.last_state.idmap
+		volatile_of "${c}" volatile.idmap.next
+	done)" "${idmaps}" "id maps of refreshed copies"
+
+	# A refresh with nothing changed changes nothing; the copies run with their files owned by their root.
+	mig copy a:c1 b:r3 --refresh
+	assert_refreshed b:r3
+	for c in a:r1 b:r3; do
+		mig start "${c}"
+		assert_eq "$(mig exec "${c}" -- stat -c %u:%g /root/new)" "0:0" "owner of a refreshed file in ${c}"
+		mig stop -f "${c}"
+	done
+}
+
+# A PUT of an instance takes the volatile keys that describe it, keeps those that record the daemon's state (its
+# id map, its power state, a running nic's), and refuses volatile keys LXD does not know.
+test_migration_volatile_put() {
+	local d="${TEST_TMP}/d" cfg put
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" init bb c1 >/dev/null
+	put() {
+		cfg=$(local_curl "${d}" /1.0/instances/c1 | jq ".metadata | {architecture,config,devices,profiles,ephemeral,description} | $1")
+		local_curl "${d}" /1.0/instances/c1 -X PUT -d "${cfg}" | jq -r '.error // ""'
+	}
+
+	assert_eq "$(put '.config["volatile.uuid"]="11111111-2222-3333-4444-555555555555" | .config["volatile.base_image"]="abc"')" "" "put of identity keys"
+	assert_eq "$(lxc_in "${d}" config get c1 volatile.uuid)" "11111111-2222-3333-4444-555555555555" "uuid put"
+	assert_eq "$(lxc_in "${d}" config get c1 volatile.base_image)" "abc" "base image put"
+	local next base
+	next=$(lxc_in "${d}" config get c1 volatile.idmap.next)
+	base=$(lxc_in "${d}" config get c1 volatile.idmap.base)
+	assert_eq "$(put '.config["volatile.idmap.next"]="[]" | .config["volatile.idmap.base"]="0" | .config["volatile.last_state.power"]="RUNNING"')" "" "put of daemon keys"
+	assert_eq "$(lxc_in "${d}" config get c1 volatile.idmap.next)" "${next}" "id map kept"
+	assert_eq "$(lxc_in "${d}" config get c1 volatile.idmap.base)" "${base}" "id map base kept"
+	[ "$(lxc_in "${d}" config get c1 volatile.last_state.power)" != "RUNNING" ] || fail "power state taken from a PUT"
+	assert_contains "$(put '.config["volatile.foo"]="bar"')" "volatile.foo"
+	assert_contains "$(put '.config["volatile.uuid"]="x"')" "volatile.uuid"
+	assert_contains "$(local_curl "${d}" /1.0/instances/c1 -X PATCH -d '{"config":{"volatile.idmap.bogus":"1"}}' | jq -r .error)" "volatile.idmap.bogus"
+
+	# The started container runs on its own map.
+	lxc_in "${d}" start c1
+	assert_eq "$(lxc_in "${d}" exec c1 -- stat -c %u /bin/busybox)" "0" "owner in the container"
+	[ "$(lxc_in "${d}" config get c1 volatile.last_state.idmap)" != "[]" ] || fail "container started unshifted"
+	lxc_in "${d}" stop -f c1
+}
