@@ -44,7 +44,8 @@ func (d *dir) SetQuota(path string, size int64) error {
 			return
 		}
 
-		d.pool.Warn(unenforcedMessage(name, projectQuotaSupport(path)))
+		// The pool's source, not the volume: a running container's root is an overlay mounted on the pool.
+		d.pool.Warn(unenforcedMessage(name, projectQuotaSupport(d.source(d.pool))))
 	})
 
 	return nil
