@@ -92,6 +92,10 @@ func (d *Daemon) closeStorage() {
 // changes that may hold a database transaction, so the warning is recorded apart, without waiting.
 func (d *Daemon) notePoolWarning(pool string, message string) {
 	slog.Warn("storage pool warning", "pool", pool, "message", message)
+	if d.state.Warnings == nil {
+		return
+	}
+
 	go func() {
 		err := d.state.Warnings.Record(d.state.ShutdownCtx, warnings.TypeStoragePoolSizeNotEnforced,
 			warnings.Entity{URL: "/1.0/storage-pools/" + pool}, message)
