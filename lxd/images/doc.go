@@ -5,5 +5,7 @@
 // The package knows nothing about HTTP or the database: the REST layer streams the request body into
 // Store.ImportUnified or Store.ImportSplit, records the returned Pending in the database, and then calls
 // Pending.Commit (or Pending.Abort). Errors caused by the image itself wrap errs.ErrInvalid; a duplicate
-// fingerprint wraps errs.ErrConflict.
+// fingerprint wraps errs.ErrConflict. An import asked to (ImportOptions.WriteBase) also writes the image's base into
+// a base staged by the store's BaseStager, as it validates the rootfs; Pending.PublishBase publishes it once the
+// image is recorded.
 package images
