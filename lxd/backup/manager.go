@@ -268,6 +268,12 @@ func (m *Manager) List(ctx context.Context, inst string) ([]api.InstanceBackup, 
 		return nil, err
 	}
 
+	return m.ListOf(inst)
+}
+
+// ListOf returns the backups of an instance the caller knows to exist (one of a list of instances it has just
+// read), oldest first, without asking the database again.
+func (m *Manager) ListOf(inst string) ([]api.InstanceBackup, error) {
 	recs, err := m.records(inst)
 	if err != nil {
 		return nil, err

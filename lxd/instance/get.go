@@ -24,48 +24,34 @@ func (m *Manager) Get(ctx context.Context, name string) (*api.Instance, error) {
 	return &out, nil
 }
 
-// List returns every instance as the API shows it.
+// List returns every instance as the API shows it. The statuses are asked of the containers outside the
+// transaction, several at once.
 func (m *Manager) List(ctx context.Context) ([]api.Instance, error) {
-	var out []api.Instance
+	var recs []record
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		insts, err := tx.GetInstances(ctx)
-		if err != nil {
-			return err
-		}
-
-		profiles, err := tx.GetProfiles(ctx)
-		if err != nil {
-			return err
-		}
-
-		byName := map[string]Profile{}
-		for _, p := range profiles {
-			byName[p.Name] = Profile{Name: p.Name, Config: p.Config, Devices: p.Devices}
-		}
-
-		out = make([]api.Instance, 0, len(insts))
-		for i := range insts {
-			var ps []Profile
-			for _, name := range insts[i].Profiles {
-				ps = append(ps, byName[name])
-			}
-
-			config, devices := Expand(ps, insts[i].Config, insts[i].Devices)
-			out = append(out, m.toAPI(&insts[i], config, devices))
-		}
-
-		return nil
+		var err error
+		recs, err = m.records(ctx, tx)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+
+	out := make([]api.Instance, len(recs))
+	forEach(len(recs), func(i int) {
+		out[i] = m.toAPI(&recs[i].inst, recs[i].config, recs[i].devices)
+	})
 
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
 func (m *Manager) toAPI(inst *db.Instance, config map[string]string, devices map[string]map[string]string) api.Instance {
-	status := m.status(inst.Name)
+	return m.toAPIStatus(inst, config, devices, m.status(inst.Name))
+}
+
+// toAPIStatus is toAPI with the instance's status already known.
+func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devices map[string]map[string]string, status api.StatusCode) api.Instance {
 	profiles := inst.Profiles
 	if profiles == nil {
 		profiles = []string{}
@@ -106,28 +92,5 @@ func (m *Manager) State(ctx context.Context, name string) (*api.InstanceState, e
 		return nil, err
 	}
 
-	rs := m.driver.State(name)
-	out := &api.InstanceState{
-		Status:     rs.Status.String(),
-		StatusCode: rs.Status,
-		Disk:       map[string]api.InstanceStateDisk{},
-		Memory:     rs.Memory,
-		Network:    rs.Network,
-		Pid:        rs.Pid,
-		Processes:  rs.Processes,
-		CPU:        rs.CPU,
-	}
-
-	rootName, _, ok := RootDisk(devices)
-	if ok {
-		out.Disk[rootName] = api.InstanceStateDisk{Usage: m.pool.ContainerUsage(name)}
-	}
-
-	if out.Network == nil {
-		out.Network = map[string]api.InstanceStateNetwork{}
-	}
-
-	nicState(inst.Config, devices, out.Network)
-
-	return out, nil
+	return m.runtimeState(name, inst.Config, devices), nil
 }

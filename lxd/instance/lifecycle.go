@@ -329,23 +329,9 @@ func (m *Manager) Status(name string) api.StatusCode {
 	return m.status(name)
 }
 
-// status is an instance's state as the API reports it: a container whose exit is seen but not yet handled (its
-// power state recorded, its root unmounted, its nics released) is still reported running, so that a client that
-// sees it stopped also sees what its stop recorded.
+// status is an instance's state as the API reports it (see settledStatus).
 func (m *Manager) status(name string) api.StatusCode {
-	s := m.driver.Status(name)
-	if s != api.Stopped {
-		return s
-	}
-
-	m.runMu.Lock()
-	r := m.running[name]
-	m.runMu.Unlock()
-	if r != nil && r.exited.Load() {
-		return api.Running
-	}
-
-	return s
+	return m.settledStatus(name, m.driver.Status(name))
 }
 
 // lifecycle sends a lifecycle event for something the daemon did on its own.

@@ -107,24 +107,14 @@ func filterInstances[T any](items []T, raw string) ([]T, error) {
 }
 
 func instancesGet(s *state.State, r *http.Request) response.Response {
+	rec := recursion(r)
+	if rec == 2 {
+		return instancesGetFull(s, r)
+	}
+
 	list, err := s.Instances.List(r.Context())
 	if err != nil {
 		return response.SmartError(err)
-	}
-
-	rec := recursion(r)
-	if rec == 2 {
-		full := make([]api.InstanceFull, 0, len(list))
-		for _, inst := range list {
-			full = append(full, fullInstance(s, r.Context(), inst))
-		}
-
-		full, err = filterInstances(full, r.FormValue("filter"))
-		if err != nil {
-			return response.SmartError(err)
-		}
-
-		return response.SyncResponse(full)
 	}
 
 	list, err = filterInstances(list, r.FormValue("filter"))
@@ -147,6 +137,36 @@ func instancesGet(s *state.State, r *http.Request) response.Response {
 	}
 
 	return response.SyncResponse(urls)
+}
+
+// instancesGetFull is GET /1.0/instances?recursion=2: every instance with its state, snapshots and backups.
+func instancesGetFull(s *state.State, r *http.Request) response.Response {
+	list, err := s.Instances.ListFull(r.Context())
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	full := make([]api.InstanceFull, 0, len(list))
+	for _, inst := range list {
+		out := api.InstanceFull{Instance: inst.Instance, State: inst.State}
+		if len(inst.Snapshots) > 0 {
+			out.Snapshots = inst.Snapshots
+		}
+
+		backups, err := s.Backups.ListOf(inst.Instance.Name)
+		if err == nil && len(backups) > 0 {
+			out.Backups = backups
+		}
+
+		full = append(full, out)
+	}
+
+	full, err = filterInstances(full, r.FormValue("filter"))
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.SyncResponse(full)
 }
 
 // fullInstance adds the state, snapshots and backups to an instance.

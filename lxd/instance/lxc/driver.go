@@ -529,18 +529,26 @@ func (d *Driver) Unfreeze(name string) error {
 }
 
 func statusOf(c *golxc.Container) api.StatusCode {
+	status, _ := statusPid(c)
+	return status
+}
+
+// statusPid returns the status of a container and the pid of its init (-1 when stopped), asking its monitor for
+// each once.
+func statusPid(c *golxc.Container) (api.StatusCode, int) {
 	switch c.State() {
 	case golxc.STOPPED:
-		return api.Stopped
+		return api.Stopped, -1
 	case golxc.FROZEN, golxc.FREEZING:
-		return api.Frozen
+		return api.Frozen, c.InitPid()
 	}
 
-	if isFrozen(c.InitPid()) {
-		return api.Frozen
+	pid := c.InitPid()
+	if isFrozen(pid) {
+		return api.Frozen, pid
 	}
 
-	return api.Running
+	return api.Running, pid
 }
 
 // Status returns Running, Frozen or Stopped.
@@ -563,13 +571,14 @@ func (d *Driver) State(name string) instance.RuntimeState {
 	}
 
 	defer func() { _ = c.Release() }()
-	out.Status = statusOf(c)
+	status, pid := statusPid(c)
+	out.Status = status
 	if out.Status == api.Stopped {
 		out.Processes = 0
 		return out
 	}
 
-	out.Pid = int64(c.InitPid())
+	out.Pid = int64(pid)
 	mem, err := c.MemoryUsage()
 	if err == nil {
 		out.Memory.Usage = int64(mem)
