@@ -128,3 +128,41 @@ test_image_base_at_import() {
 	lxc_in "${d}" image delete "${fp_split}"
 	assert_eq "$(find "${pool}" -maxdepth 3 -name '.tmp-*' | wc -l)" "0" "staged bases at the end"
 }
+
+# On a btrfs pool the base written while importing is a subvolume, made read-only when it is published, as a
+# first launch's is; a kill before it is published leaves no subvolume behind.
+test_image_base_at_import_btrfs() {
+	local d="${TEST_TMP}/d" stock mnt busybox fp base
+	stock="${d}.stock"
+	spawn_instance_lxd "${d}"
+	on_exit unmount_under "${d}"
+	mnt="${d}/storage-pools/b1"
+	busybox=$("${TEST_DIR}/deps/busybox-image.sh")
+	fp=$(sha256sum "${busybox}/unified.tar.xz" | cut -d' ' -f1)
+	LXD_DIR="${d}" stock_lxc "${stock}" storage create b1 btrfs size=1GiB
+	LXD_DIR="${d}" stock_lxc "${stock}" profile device set default root pool=b1
+
+	crash_at "${d}" base-unpacked upload_succeeds "${d}" "${busybox}/unified.tar.xz"
+	assert_eq "$(pool_subvolumes "${mnt}" | wc -l)" "0" "subvolumes after a kill before publishing"
+	lxc_in "${d}" image delete "${fp}"
+
+	assert_eq "$(upload_unified "${d}" "${busybox}/unified.tar.xz")" "Success " "upload onto the btrfs pool"
+	base=$(find "${mnt}/images" -mindepth 1 -maxdepth 1 -printf '%f\n')
+	case "${base}" in "${fp}.shifted-"*) ;; *) fail "base ${base} is not the shifted base of ${fp}" ;; esac
+	assert_eq "$(btrfs property get -ts "${mnt}/images/${base}/rootfs" ro)" "ro=true" "base read-only"
+	assert_eq "$(find "${d}/storage-pools/default/images" -mindepth 1 -maxdepth 1 | wc -l)" "0" "bases on the dir pool"
+	local unpacks
+	unpacks=$(grep -c "unpacked image base" "${d}/lxd.log" || true)
+	LXD_DIR="${d}" stock_lxc "${stock}" launch "${fp}" c1
+	assert_eq "$(cat "${mnt}/containers/c1/lower")" "${base}" "base of c1"
+	assert_eq "$(grep -c "unpacked image base" "${d}/lxd.log" || true)" "${unpacks}" "unpacks by the launch"
+	assert_eq "$(lxc_in "${d}" list c1 --format csv -c s)" "RUNNING" "launch on btrfs from the base written at import"
+	lxc_in "${d}" delete -f c1
+	lxc_in "${d}" image delete "${fp}"
+	for _ in $(seq 100); do
+		[ "$(pool_subvolumes "${mnt}" | grep -c '^images/' || true)" = "0" ] && break
+		sleep 0.1
+	done
+
+	assert_eq "$(pool_subvolumes "${mnt}" | grep -c '^images/' || true)" "0" "base subvolumes after the image is deleted"
+}
