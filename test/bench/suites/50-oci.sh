@@ -38,7 +38,8 @@ http:
     certificate: ${WORK}/oci-ca/server.crt
     key: ${WORK}/oci-ca/server.key
 EOF
-	oci_ns docker-registry serve "${dir}/config.yml" >"${dir}/log" 2>&1 &
+	# Not through oci_ns: $! must be the registry's own process (ip netns exec execs it).
+	ip netns exec "${NETNS_OURS}" docker-registry serve "${dir}/config.yml" >"${dir}/log" 2>&1 &
 	OCI_REGISTRY_PID=$!
 	trap 'kill "${OCI_REGISTRY_PID}" 2>/dev/null || true; cleanup' EXIT
 	for _ in $(seq 100); do
