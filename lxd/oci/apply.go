@@ -397,13 +397,19 @@ func (a *applier) mknod(rel string, kind uint32, dev int) error {
 	return nil
 }
 
-// finish sets the modes and times of the layer's directories, deepest last written first.
+// finish sets the modes and times of the layer's directories, deepest last written first, each from its last entry.
 func (a *applier) finish() error {
+	done := map[string]bool{}
 	for i := len(a.dirs) - 1; i >= 0; i-- {
 		d := a.dirs[i]
-		_, err := a.root.Lstat(d.rel)
-		if errors.Is(err, fs.ErrNotExist) {
-			// Replaced later in the same layer.
+		if done[d.rel] {
+			continue
+		}
+
+		done[d.rel] = true
+		fi, err := a.root.Lstat(d.rel)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+			// Removed or replaced later in the same layer.
 			continue
 		}
 

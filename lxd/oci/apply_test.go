@@ -11,7 +11,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sys/unix"
 )
 
@@ -321,12 +320,13 @@ func TestXattrsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	gz, err := gzip.NewReader(&out)
+	plain, closeFn, err := Decompress(&out)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	tr := tar.NewReader(gz)
+	defer closeFn()
+	tr := tar.NewReader(plain)
 	for {
 		hdr, err := tr.Next()
 		if err != nil {

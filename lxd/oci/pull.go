@@ -22,10 +22,13 @@ import (
 type Progress func(text string)
 
 // Pull downloads the blobs of img the store does not hold (each checked against its digest and size as it
-// streams), applies its layers in order into a root filesystem, and imports that as a split image into imgStore,
-// validated as any import is. The returned Pending carries the image's registry fingerprint; committing it is the
-// caller's, and so is calling Forget(fingerprint) if it does not. The blobs are recorded for the image first, so
-// that no concurrent prune removes them.
+// streams), merges its layers in order into a root filesystem, and imports that as a split image into imgStore,
+// validated as any import is, writing the image's base as it goes. The layers' headers are merged as they
+// download; the merged tarball is then read from the stored blobs, with no tree written but the image's base. Layers
+// that only an application on disk merges (see errNotFlat) are applied into a temporary tree, which is imported.
+// A blob that does not match its digest fails the pull. The returned Pending carries the image's registry
+// fingerprint; committing it is the caller's, and so is calling Forget(fingerprint) if it does not. The blobs are
+// recorded for the image first, so that no concurrent prune removes them.
 func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.Store, progress Progress) (*images.Pending, error) {
 	rec := record{Reference: img.Reference, Config: img.ConfigDigest}
 	for _, l := range img.Layers {
@@ -37,20 +40,22 @@ func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.
 		return nil, err
 	}
 
+	plan := newFlatPlan()
 	total := img.Size()
 	var done int64
 	for i, l := range img.Layers {
 		digest := l.Digest.String()
+		consume := func(r io.Reader) error { return planLayer(ctx, plan, digest, r) }
 		if s.Has(digest) {
-			done += l.Size
-			continue
+			err = s.readBlob(digest, consume)
+		} else {
+			err = s.fetch(ctx, img, i, consume, func(n int64) {
+				if progress != nil && total > 0 {
+					progress(fmt.Sprintf("%d%%", (done+n)*100/total))
+				}
+			})
 		}
 
-		err = s.fetch(ctx, img, i, func(n int64) {
-			if progress != nil && total > 0 {
-				progress(fmt.Sprintf("%d%%", (done+n)*100/total))
-			}
-		})
 		if err != nil {
 			return nil, err
 		}
@@ -62,11 +67,58 @@ func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.
 		progress("Unpacking the OCI image")
 	}
 
-	return s.Build(ctx, img, imgStore)
+	entries, err := plan.entries()
+	if err == nil {
+		return s.importFlat(ctx, img, imgStore, entries, plan.nodes["."])
+	}
+
+	t, err := s.newTree()
+	if err != nil {
+		return nil, err
+	}
+
+	defer t.remove()
+	for _, l := range img.Layers {
+		err = s.applyBlob(ctx, t.root, l.Digest.String())
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	return importRootfs(ctx, img, imgStore, func(w io.Writer) error { return writeTree(ctx, w, t.dir) })
 }
 
-// fetch downloads layer i of img into the store.
-func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, progress func(int64)) error {
+// planLayer merges the headers of the layer blob digest read from r into plan.
+func planLayer(ctx context.Context, plan *flatPlan, digest string, r io.Reader) error {
+	lr, closeFn, err := Decompress(r)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+
+	defer closeFn()
+	err = plan.layer(ctx, lr)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w: %w", digest, err, errs.ErrInvalid)
+	}
+
+	return nil
+}
+
+// readBlob gives the stored blob digest to consume.
+func (s *Store) readBlob(digest string, consume func(io.Reader) error) error {
+	f, err := s.Open(digest)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = f.Close() }()
+	return consume(f)
+}
+
+// fetch downloads layer i of img into the store and gives its bytes to consume as they stream: to the blob file,
+// hashed, and through a pipe to consume. The download goes to its end whatever consume does, so that a blob that
+// does not match its digest is reported as such.
+func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, consume func(io.Reader) error, progress func(int64)) error {
 	l := img.Layers[i]
 	rc, err := img.OpenBlob(ctx, l)
 	if err != nil {
@@ -74,38 +126,90 @@ func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, progress 
 	}
 
 	defer func() { _ = rc.Close() }()
-	return s.Put(ctx, l.Digest.String(), l.Size, rc, progress)
+	pr, pw := io.Pipe()
+	consumed := make(chan error, 1)
+	go func() {
+		err := consume(pr)
+		// What consume leaves unread (padding, or all of it after a failure) is read to the end.
+		_, _ = io.Copy(io.Discard, pr)
+		consumed <- err
+	}()
+
+	err = s.Put(ctx, l.Digest.String(), l.Size, io.TeeReader(rc, pw), progress)
+	_ = pw.CloseWithError(err)
+	consumeErr := <-consumed
+	if err != nil {
+		return err
+	}
+
+	return consumeErr
 }
 
-// Build applies the layers of img, all in the store, into a root filesystem and imports it into imgStore with a
-// metadata part holding metadata.yaml and the image configuration (config.json).
-func (s *Store) Build(ctx context.Context, img *registry.Image, imgStore *images.Store) (*images.Pending, error) {
+// importFlat imports the merged root filesystem of img's stored layers, as planned.
+func (s *Store) importFlat(ctx context.Context, img *registry.Image, imgStore *images.Store, entries map[int]*flatNode, root *flatNode) (*images.Pending, error) {
+	open := func(i int) (io.Reader, func(), error) {
+		f, err := s.Open(img.Layers[i].Digest.String())
+		if err != nil {
+			return nil, nil, err
+		}
+
+		r, closeFn, err := Decompress(f)
+		if err != nil {
+			_ = f.Close()
+			return nil, nil, err
+		}
+
+		return r, func() { closeFn(); _ = f.Close() }, nil
+	}
+
+	return importRootfs(ctx, img, imgStore, func(w io.Writer) error {
+		return writeFlat(ctx, w, entries, root, len(img.Layers), open)
+	})
+}
+
+// layerTree is the root filesystem an image's layers are applied to, in the store's temporary directory.
+type layerTree struct {
+	store *Store
+	tmp   string
+	dir   string
+	root  *os.Root
+}
+
+// newTree makes an empty root filesystem.
+func (s *Store) newTree() (*layerTree, error) {
 	tmp, err := os.MkdirTemp(s.tmpDir(), "rootfs-")
 	if err != nil {
 		return nil, err
 	}
 
-	defer func() { _ = os.RemoveAll(tmp) }()
+	t := &layerTree{store: s, tmp: tmp, dir: filepath.Join(tmp, "rootfs")}
+	err = os.Mkdir(t.dir, 0o755)
+	if err == nil {
+		t.root, err = os.OpenRoot(t.dir)
+	}
 
-	rootfs := filepath.Join(tmp, "rootfs")
-	err = os.Mkdir(rootfs, 0o755)
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
 
-	root, err := os.OpenRoot(rootfs)
-	if err != nil {
-		return nil, err
-	}
+	return t, nil
+}
 
-	defer func() { _ = root.Close() }()
-	for _, l := range img.Layers {
-		err = s.applyBlob(ctx, root, l.Digest.String())
-		if err != nil {
-			return nil, err
-		}
-	}
+// remove closes the tree and removes it in the background: a pull does not wait for the deletion of thousands of
+// files it no longer needs. What a stopped daemon leaves there, NewStore removes.
+func (t *layerTree) remove() {
+	_ = t.root.Close()
+	t.store.bg.Add(1)
+	go func() {
+		defer t.store.bg.Done()
+		_ = os.RemoveAll(t.tmp)
+	}()
+}
 
+// importRootfs imports into imgStore a split image of the rootfs tarball write writes and a metadata part holding
+// metadata.yaml and the image configuration (config.json), writing the image's base while it is validated.
+func importRootfs(ctx context.Context, img *registry.Image, imgStore *images.Store, write func(w io.Writer) error) (*images.Pending, error) {
 	meta, err := metadataTarball(img)
 	if err != nil {
 		return nil, err
@@ -113,7 +217,7 @@ func (s *Store) Build(ctx context.Context, img *registry.Image, imgStore *images
 
 	pr, pw := io.Pipe()
 	go func() {
-		_ = pw.CloseWithError(writeTree(ctx, pw, rootfs))
+		_ = pw.CloseWithError(write(pw))
 	}()
 
 	first := true
@@ -126,7 +230,7 @@ func (s *Store) Build(ctx context.Context, img *registry.Image, imgStore *images
 		return pr, nil
 	}
 
-	pending, err := imgStore.ImportSplit(ctx, bytes.NewReader(meta), next, images.ImportOptions{})
+	pending, err := imgStore.ImportSplit(ctx, bytes.NewReader(meta), next, images.ImportOptions{WriteBase: true})
 	_ = pr.CloseWithError(errors.New("import ended"))
 	if err != nil {
 		return nil, err
@@ -145,13 +249,18 @@ func (s *Store) applyBlob(ctx context.Context, root *os.Root, digest string) err
 	}
 
 	defer func() { _ = f.Close() }()
-	r, closeFn, err := Decompress(f)
+	return applyLayerBlob(ctx, root, digest, f)
+}
+
+// applyLayerBlob applies the layer blob digest read from r, gzip, zstd or uncompressed.
+func applyLayerBlob(ctx context.Context, root *os.Root, digest string, r io.Reader) error {
+	lr, closeFn, err := Decompress(r)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
 
 	defer closeFn()
-	err = ApplyLayer(ctx, root, r)
+	err = ApplyLayer(ctx, root, lr)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w: %w", digest, err, errs.ErrInvalid)
 	}

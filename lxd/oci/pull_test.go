@@ -144,6 +144,8 @@ func newStores(t *testing.T) (*Store, *images.Store) {
 		t.Fatal(err)
 	}
 
+	t.Cleanup(s.Wait)
+
 	is, err := images.NewStore(filepath.Join(d, "images"))
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +218,36 @@ func TestPullBuildsImage(t *testing.T) {
 	}
 }
 
+// The layers of an image that only an application on disk merges (a name under a symbolic link, an implied
+// directory) are applied into a temporary tree, with the same result.
+func TestPullAppliesOnDisk(t *testing.T) {
+	tr := newTestRegistry(t, nil)
+	base := layer(t, dir("usr"), dir("usr/lib"), file("usr/lib/old", "o"), symlink("lib", "usr/lib"), file("a/b/c", "c"))
+	top := layer(t, file("lib/new", "n"), file("lib/.wh.old", ""))
+	tr.push(t, "ondisk:1", testImage(t, runtime.GOARCH, false, v1.Config{}, base, top))
+	info, err := tr.reg.Inspect(context.Background(), "ondisk:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, is := newStores(t)
+	pending, err := s.Pull(context.Background(), info, is, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = pending.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := tree(t, unpackImage(t, is, info.Fingerprint))
+	want := []string{"a/", "a/b/", "a/b/c", "lib", "usr/", "usr/lib/", "usr/lib/new"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("tree: got %v, want %v", got, want)
+	}
+}
+
 func TestPullSharesAndPrunesBlobs(t *testing.T) {
 	tr := newTestRegistry(t, nil)
 	base := layer(t, file("base", "b"))
@@ -269,6 +301,14 @@ func TestPullSharesAndPrunesBlobs(t *testing.T) {
 }
 
 func TestPullRefusesTamperedBlob(t *testing.T) {
+	// A byte changed near the end fails only the digest; one changed early also breaks the layer's decompression,
+	// which runs as the blob downloads.
+	for _, fromEnd := range []bool{true, false} {
+		testPullRefusesTamperedBlob(t, fromEnd)
+	}
+}
+
+func testPullRefusesTamperedBlob(t *testing.T, fromEnd bool) {
 	var tamper bool
 	tr := newTestRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -280,8 +320,10 @@ func TestPullRefusesTamperedBlob(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
 			body := rec.Body.Bytes()
-			if len(body) > 40 {
+			if len(body) > 40 && fromEnd {
 				body[len(body)-20] ^= 0xff
+			} else if len(body) > 40 {
+				body[12] ^= 0xff
 			}
 
 			for k, v := range rec.Header() {

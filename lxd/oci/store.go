@@ -25,6 +25,9 @@ import (
 type Store struct {
 	dir string
 	mu  sync.Mutex
+
+	// bg counts the removals of temporary trees still running.
+	bg sync.WaitGroup
 }
 
 // record lists the blobs an image was built from.
@@ -310,6 +313,11 @@ func (s *Store) prune() error {
 	}
 
 	return nil
+}
+
+// Wait waits for the removals of temporary trees the store started.
+func (s *Store) Wait() {
+	s.bg.Wait()
 }
 
 // Blobs lists the digests of the blobs held.

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/lxd-go/lxd/lxd/images"
@@ -62,15 +62,16 @@ func metadataTarball(img *registry.Image) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeTree writes the tree under dir as a gzip-compressed tarball to w, with owners, modes, times, hard links,
-// FIFOs and device nodes.
+// writeTree writes the tree under dir as a zstd-compressed tarball to w, with owners, modes, times, hard links,
+// FIFOs and device nodes. zstd at its fastest level costs the pull a fraction of what gzip would, and the import
+// decompresses it in-process.
 func writeTree(ctx context.Context, w io.Writer, dir string) error {
-	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		return err
 	}
 
-	tw := tar.NewWriter(gz)
+	tw := tar.NewWriter(zw)
 	links := map[[2]uint64]string{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -98,7 +99,7 @@ func writeTree(ctx context.Context, w io.Writer, dir string) error {
 		return err
 	}
 
-	return gz.Close()
+	return zw.Close()
 }
 
 // writeEntry writes the file p, named rel in the tarball.
