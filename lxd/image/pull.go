@@ -265,7 +265,7 @@ func (m *Manager) download(ctx context.Context, src *pullSource, info *api.Image
 		return br, nil
 	}
 
-	pending, err := m.store.ImportAuto(ctx, metaR, next, images.ImportOptions{ExpectedFingerprint: info.Fingerprint})
+	pending, err := m.store.ImportAuto(ctx, metaR, next, images.ImportOptions{ExpectedFingerprint: info.Fingerprint, WriteBase: true})
 
 	// Unblock the download if the import stopped early, then wait for it.
 	_ = metaR.CloseWithError(errors.New("import ended"))

@@ -171,7 +171,7 @@ func TestImportWritesBaseAsFirstLaunchUnpack(t *testing.T) {
 	}
 
 	for _, shift := range []bool{false, true} {
-		for _, kind := range []string{"unified", "split"} {
+		for _, kind := range []string{"unified", "split", "auto-unified", "auto-split"} {
 			t.Run(fmt.Sprintf("%s shift=%v", kind, shift), func(t *testing.T) {
 				opts := UnpackOptions{Devices: true}
 				if shift {
@@ -183,14 +183,26 @@ func TestImportWritesBaseAsFirstLaunchUnpack(t *testing.T) {
 				var stages []*testStage
 				s.SetBaseStager(testStager(t, bases, opts, &stages))
 				p := importRich(t, s, kind)
-				if len(stages) != 1 || stages[0].discarded {
-					t.Fatalf("got %d stages (discarded %v), want one kept", len(stages), len(stages) > 0 && stages[0].discarded)
+				if len(stages) == 0 {
+					t.Fatal("no base was staged")
+				}
+
+				// The one written last is kept (a download's first part turns out to be a metadata part only after it).
+				kept := stages[len(stages)-1]
+				for _, st := range stages[:len(stages)-1] {
+					if !st.discarded {
+						t.Fatal("an earlier staged base was kept")
+					}
+				}
+
+				if kept.discarded {
+					t.Fatal("the staged base was discarded")
 				}
 
 				must(t, p.Commit())
 				p.PublishBase()
-				if stages[0].published != p.Fingerprint {
-					t.Fatalf("published %q, want %q", stages[0].published, p.Fingerprint)
+				if kept.published != p.Fingerprint {
+					t.Fatalf("published %q, want %q", kept.published, p.Fingerprint)
 				}
 
 				// The first launch's unpack of the same image, with the same options.
@@ -209,7 +221,7 @@ func TestImportWritesBaseAsFirstLaunchUnpack(t *testing.T) {
 					t.Fatalf("the tree is too small to compare: %q", got)
 				}
 
-				tpl := stages[0].templates
+				tpl := kept.templates
 				if tpl == nil || tpl.Metadata == nil || tpl.Metadata.Architecture != firstTpl.Metadata.Architecture ||
 					len(tpl.Files) != len(firstTpl.Files) {
 					t.Fatalf("templates %+v, want %+v", tpl, firstTpl)
@@ -225,13 +237,19 @@ func importRich(t *testing.T, s *Store, kind string) *Pending {
 	ctx := context.Background()
 	opts := ImportOptions{WriteBase: true}
 	meta := "architecture: x86_64\ncreation_date: 1\ntemplates:\n  /etc/hostname:\n    when: [create]\n    template: hostname.tpl\n"
-	if kind == "unified" {
+	if kind == "unified" || kind == "auto-unified" {
 		entries := []tent{file("metadata.yaml", meta), dir("templates"), file("templates/hostname.tpl", "{{ container.name }}")}
 		for _, e := range richTree() {
 			entries = append(entries, prefixedTent(e, "rootfs/"))
 		}
 
 		data := compressAs(t, CompressionGzip, makeTar(t, entries))
+		if kind == "auto-unified" {
+			p, err := s.ImportAuto(ctx, bytes.NewReader(data), func() (io.Reader, error) { return nil, io.EOF }, opts)
+			must(t, err)
+			return p
+		}
+
 		p, err := s.ImportUnified(ctx, bytes.NewReader(data), opts)
 		must(t, err)
 		return p
@@ -242,7 +260,14 @@ func importRich(t *testing.T, s *Store, kind string) *Pending {
 		dir("rootfs"), dir("rootfs/etc"), file("rootfs/etc/from-meta", "meta"), file("rootfs/etc/shadow", "meta")})
 	rootfs := compressAs(t, CompressionGzip, makeTar(t, richTree()))
 	next := func() (io.Reader, error) { return bytes.NewReader(rootfs), nil }
-	p, err := s.ImportSplit(ctx, bytes.NewReader(compressAs(t, CompressionXz, metaTar)), next, opts)
+	metaData := compressAs(t, CompressionXz, metaTar)
+	if kind == "auto-split" {
+		p, err := s.ImportAuto(ctx, bytes.NewReader(metaData), next, opts)
+		must(t, err)
+		return p
+	}
+
+	p, err := s.ImportSplit(ctx, bytes.NewReader(metaData), next, opts)
 	must(t, err)
 	return p
 }

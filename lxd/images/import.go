@@ -298,11 +298,18 @@ func (s *Store) ImportAuto(ctx context.Context, first io.Reader, nextPart func()
 
 func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (io.Reader, error)) (*Pending, error) {
 	// What follows decides whether the first part was a unified image or a metadata part, which are checked alike.
-	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta, nil)
+	// Its rootfs/ is written as a unified image's base.
+	if rc.opts.WriteBase {
+		rc.base = newImportBase(ctx, rc.store.stager)
+	}
+
+	rc.base.begin(layoutUnified)
+	name, size, info, err := rc.part(ctx, first, partImage, layoutUnifiedOrMeta, rc.base.visitor())
 	if err != nil {
 		return nil, err
 	}
 
+	rc.base.end(info)
 	second, err := nextPart()
 	if errors.Is(err, io.EOF) {
 		return rc.unified(name, size, info)
@@ -310,6 +317,12 @@ func (rc *receiver) auto(ctx context.Context, first io.Reader, nextPart func() (
 
 	if err != nil {
 		return nil, fmt.Errorf("reading the rootfs part: %w", err)
+	}
+
+	// A metadata part's rootfs/ goes under the rootfs part, not over it: the base is written again from the start.
+	if rc.base != nil {
+		rc.base.discard()
+		rc.base = newImportBase(ctx, rc.store.stager)
 	}
 
 	return rc.splitRootfs(ctx, name, size, info, second)
