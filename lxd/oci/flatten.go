@@ -9,8 +9,6 @@ import (
 	"path"
 	"strings"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // errNotFlat is the answer of a merge plan for layers that only an application on disk merges as ApplyLayer does:
@@ -333,21 +331,17 @@ func flatHeader(rel string, n *flatNode) *tar.Header {
 	return out
 }
 
-// writeFlat writes the merged root filesystem of the planned layers as a zstd-compressed tarball to w, reading
-// the layers again (open returns layer i, uncompressed): the root first, then each kept entry where the layers
-// have it.
+// writeFlat writes the merged root filesystem of the planned layers as an uncompressed tarball to w, reading the
+// layers again (open returns layer i, uncompressed): the root first, then each kept entry where the layers have it.
+// The image store keeps it uncompressed: the registry's compressed blobs are kept too, and compressing costs a pull
+// more than the disk space it saves.
 func writeFlat(ctx context.Context, w io.Writer, entries map[int]*flatNode, root *flatNode, layers int, open func(i int) (io.Reader, func(), error)) error {
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
-	if err != nil {
-		return err
-	}
-
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(w)
 	if root == nil {
 		root = &flatNode{hdr: &tar.Header{Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)}}
 	}
 
-	err = tw.WriteHeader(flatHeader(".", root))
+	err := tw.WriteHeader(flatHeader(".", root))
 	if err != nil {
 		return err
 	}
@@ -366,12 +360,7 @@ func writeFlat(ctx context.Context, w io.Writer, entries map[int]*flatNode, root
 		}
 	}
 
-	err = tw.Close()
-	if err != nil {
-		return err
-	}
-
-	return zw.Close()
+	return tw.Close()
 }
 
 // copyKept copies the kept entries of one layer, counting the ordinals from *ord on.

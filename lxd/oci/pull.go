@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -40,12 +41,19 @@ func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.
 		return nil, err
 	}
 
+	// Each layer is kept uncompressed while its headers are merged, for the merged tarball to copy from.
+	plain, err := os.MkdirTemp(s.tmpDir(), "layers-")
+	if err != nil {
+		return nil, err
+	}
+
+	defer func() { _ = os.RemoveAll(plain) }()
 	plan := newFlatPlan()
 	total := img.Size()
 	var done int64
 	for i, l := range img.Layers {
 		digest := l.Digest.String()
-		consume := func(r io.Reader) error { return planLayer(ctx, plan, digest, r) }
+		consume := func(r io.Reader) error { return planLayer(ctx, plan, digest, r, plainLayer(plain, i)) }
 		if s.Has(digest) {
 			err = s.readBlob(digest, consume)
 		} else {
@@ -69,7 +77,7 @@ func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.
 
 	entries, err := plan.entries()
 	if err == nil {
-		return s.importFlat(ctx, img, imgStore, entries, plan.nodes["."])
+		return importFlat(ctx, img, imgStore, entries, plan.nodes["."], plain)
 	}
 
 	t, err := s.newTree()
@@ -88,20 +96,42 @@ func (s *Store) Pull(ctx context.Context, img *registry.Image, imgStore *images.
 	return importRootfs(ctx, img, imgStore, func(w io.Writer) error { return writeTree(ctx, w, t.dir) })
 }
 
-// planLayer merges the headers of the layer blob digest read from r into plan.
-func planLayer(ctx context.Context, plan *flatPlan, digest string, r io.Reader) error {
+// planLayer merges the headers of the layer blob digest read from r into plan, and writes the uncompressed layer
+// to the file keep while the plan may still be used.
+func planLayer(ctx context.Context, plan *flatPlan, digest string, r io.Reader, keep string) error {
 	lr, closeFn, err := Decompress(r)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
 
 	defer closeFn()
-	err = plan.layer(ctx, lr)
+	if plan.err != nil {
+		return nil
+	}
+
+	f, err := os.OpenFile(keep, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = f.Close() }()
+	tee := io.TeeReader(lr, f)
+	err = plan.layer(ctx, tee)
+	if err == nil && plan.err == nil {
+		// The rest of the stream (the end-of-archive padding) goes to the file too.
+		_, err = io.Copy(io.Discard, tee)
+	}
+
 	if err != nil {
 		return fmt.Errorf("layer %s: %w: %w", digest, err, errs.ErrInvalid)
 	}
 
-	return nil
+	return f.Close()
+}
+
+// plainLayer is where layer i is kept uncompressed, under dir.
+func plainLayer(dir string, i int) string {
+	return filepath.Join(dir, strconv.Itoa(i))
 }
 
 // readBlob gives the stored blob digest to consume.
@@ -145,21 +175,16 @@ func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, consume f
 	return consumeErr
 }
 
-// importFlat imports the merged root filesystem of img's stored layers, as planned.
-func (s *Store) importFlat(ctx context.Context, img *registry.Image, imgStore *images.Store, entries map[int]*flatNode, root *flatNode) (*images.Pending, error) {
+// importFlat imports the merged root filesystem of img's layers, as planned, read from their uncompressed copies
+// under dir.
+func importFlat(ctx context.Context, img *registry.Image, imgStore *images.Store, entries map[int]*flatNode, root *flatNode, dir string) (*images.Pending, error) {
 	open := func(i int) (io.Reader, func(), error) {
-		f, err := s.Open(img.Layers[i].Digest.String())
+		f, err := os.Open(plainLayer(dir, i))
 		if err != nil {
 			return nil, nil, err
 		}
 
-		r, closeFn, err := Decompress(f)
-		if err != nil {
-			_ = f.Close()
-			return nil, nil, err
-		}
-
-		return r, func() { closeFn(); _ = f.Close() }, nil
+		return f, func() { _ = f.Close() }, nil
 	}
 
 	return importRootfs(ctx, img, imgStore, func(w io.Writer) error {
