@@ -70,8 +70,10 @@ scale_running() {
 }
 
 bench_scale() {
-	local n prev=0 failed_stock=0 dat="${WORK}/scale.dat" t_ours=0 t_stock=0 t0
+	local n prev=0 failed_stock=0 dat="${WORK}/scale.dat" t_ours=0 t_stock=0 t0 grown
 	local l_ours f_ours l_stock f_stock ls_ours ls_stock ls_cross r2_ours r2_stock rss_ours rss_stock
+	# A command failing under errexit says where.
+	trap 'echo "bench_scale: a command failed (line ${LINENO})" >&2' ERR
 	mkdir -p "${WORK}/conf-ours"
 	echo "containers launch_ours launch_stock list_ours list_stock list_stock_client_ours rec2_ours rec2_stock rec2_ms_per_ours rec2_ms_per_stock rss_ours rss_stock" >"${dat}"
 	{
@@ -80,7 +82,8 @@ bench_scale() {
 	} >"${WORK}/scale-rows"
 	for n in ${SCALE_SIZES}; do
 		t0=$(now)
-		read -r l_ours f_ours < <(scale_grow ours "${prev}" "${n}")
+		grown=$(scale_grow ours "${prev}" "${n}")
+		read -r l_ours f_ours <<<"${grown}" || { echo "no launch figures for ours at ${n}" >&2; exit 1; }
 		ls_ours=$(scale_time ownlxc ours list)
 		ls_cross=$(scale_time lxcw ours list)
 		r2_ours=$(scale_time api ours '/1.0/instances?recursion=2')
@@ -88,7 +91,8 @@ bench_scale() {
 		t_ours=$(echo "${t_ours} + $(now) - ${t0}" | bc -l)
 
 		t0=$(now)
-		read -r l_stock f_stock < <(scale_grow stock "${prev}" "${n}")
+		grown=$(scale_grow stock "${prev}" "${n}")
+		read -r l_stock f_stock <<<"${grown}" || { echo "no launch figures for stock at ${n}" >&2; exit 1; }
 		ls_stock=$(scale_time ownlxc stock list)
 		r2_stock=$(scale_time api stock '/1.0/instances?recursion=2')
 		rss_stock=$(rss_mib "${STOCK_PID}")
@@ -121,4 +125,5 @@ bench_scale() {
 		echo
 		echo "![lxc list, recursion=2 and launch times against the number of running containers](bench-scale.svg)"
 	} | emit scale
+	trap - ERR
 }
