@@ -116,6 +116,7 @@ bench_oci() {
 
 	ours=$(median <"${dir}/ours.times")
 	incus=$(median <"${dir}/incus.times")
+	echo "oci runs (s): ours $(echo $(cat "${dir}/ours.times")); Incus's path $(echo $(cat "${dir}/incus.times"))"
 
 	kill "${OCI_REGISTRY_PID}"
 	wait "${OCI_REGISTRY_PID}" 2>/dev/null || true
