@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -25,6 +26,11 @@ type ImportArgs struct {
 
 	// Pool, when set, holds the instance in place of the pool the backup names (X-LXD-pool).
 	Pool string
+
+	// Project is the project the instance is imported into; ProfileProject the project whose profiles it uses
+	// (see lxd/project). Both are default when empty.
+	Project        string
+	ProfileProject string
 }
 
 // CheckImport refuses an import before its body is read, when what the request names already says it would fail.
@@ -35,7 +41,7 @@ func (m *Manager) CheckImport(ctx context.Context, args ImportArgs) error {
 			return err
 		}
 
-		err = m.instances.Exists(ctx, args.Name)
+		err = m.instances.Exists(ctx, project.InstanceKey(args.Project, args.Name))
 		if err == nil {
 			return errs.Conflict("instance %q already exists", args.Name)
 		}
@@ -106,6 +112,17 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, args ImportArgs) (str
 	err = instance.ValidName(restore.Name)
 	if err != nil {
 		return "", err
+	}
+
+	restore.Name = project.InstanceKey(args.Project, restore.Name)
+	for i, p := range restore.Instance.Profiles {
+		restore.Instance.Profiles[i] = project.ProfileKey(args.ProfileProject, p)
+	}
+
+	for i := range restore.Snapshots {
+		for j, p := range restore.Snapshots[i].Profiles {
+			restore.Snapshots[i].Profiles[j] = project.ProfileKey(args.ProfileProject, p)
+		}
 	}
 
 	err = m.instances.RestoreBackup(ctx, *restore)

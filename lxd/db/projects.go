@@ -178,26 +178,37 @@ func (t *Tx) DeleteProject(ctx context.Context, name string) error {
 	return nil
 }
 
-// GetProjectContent lists what a project holds. Instances, images, profiles, networks and storage volumes all
-// belong to the default project: another project holds nothing.
+// GetProjectContent lists what a project holds, by the names the API shows. Instances and profiles of a project
+// other than default are keyed "<project>_<name>" and "<project>/<name>" (see lxd/project); images, networks and
+// storage volumes all belong to the default project.
 func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent, error) {
 	out := ProjectContent{}
-	if name != DefaultProject {
-		return out, nil
-	}
-
 	lists := []struct {
 		dest  *[]string
 		query string
+		args  []any
 	}{
-		{&out.Instances, "SELECT name FROM instances ORDER BY name"},
-		{&out.Profiles, "SELECT name FROM profiles ORDER BY name"},
-		{&out.Images, "SELECT fingerprint FROM images ORDER BY fingerprint"},
-		{&out.Networks, "SELECT name FROM networks ORDER BY name"},
+		{&out.Instances, "SELECT substr(name, ?1) FROM instances WHERE substr(name, 1, ?1 - 1) = ?2 ORDER BY name",
+			[]any{len(name) + 2, name + "_"}},
+		{&out.Profiles, "SELECT substr(name, ?1) FROM profiles WHERE substr(name, 1, ?1 - 1) = ?2 ORDER BY name",
+			[]any{len(name) + 2, name + "/"}},
+	}
+
+	if name == DefaultProject {
+		lists = []struct {
+			dest  *[]string
+			query string
+			args  []any
+		}{
+			{&out.Instances, "SELECT name FROM instances WHERE instr(name, '_') = 0 ORDER BY name", nil},
+			{&out.Profiles, "SELECT name FROM profiles WHERE instr(name, '/') = 0 ORDER BY name", nil},
+			{&out.Images, "SELECT fingerprint FROM images ORDER BY fingerprint", nil},
+			{&out.Networks, "SELECT name FROM networks ORDER BY name", nil},
+		}
 	}
 
 	for _, l := range lists {
-		rows, err := t.query(ctx, l.query)
+		rows, err := t.query(ctx, l.query, l.args...)
 		if err != nil {
 			return out, fmt.Errorf("listing the content of project %q: %w", name, err)
 		}
@@ -206,6 +217,10 @@ func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent
 		if err != nil {
 			return out, fmt.Errorf("listing the content of project %q: %w", name, err)
 		}
+	}
+
+	if name != DefaultProject {
+		return out, nil
 	}
 
 	rows, err := t.query(ctx, `SELECT storage_pools.name, storage_volumes.name FROM storage_volumes

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
@@ -77,7 +78,7 @@ func (m *Manager) BackupSource(ctx context.Context, name string, instanceOnly bo
 
 			src.Profiles = append(src.Profiles, api.Profile{
 				ProfilePut: api.ProfilePut{Config: p.Config, Description: row.Description, Devices: p.Devices},
-				Name:       p.Name,
+				Name:       project.ProfileName(p.Name),
 				UsedBy:     []string{},
 			})
 		}

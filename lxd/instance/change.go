@@ -14,6 +14,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
 )
@@ -79,7 +80,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 
 // Rename renames a stopped instance and renders its rename templates.
 func (m *Manager) Rename(ctx context.Context, name string, newName string) error {
-	err := ValidName(newName)
+	err := ValidName(project.InstanceName(newName))
 	if err != nil {
 		return err
 	}
@@ -223,6 +224,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 		var oldConfig, newConfig map[string]string
 		oldConfig, oldDevices = Expand(oldProfiles, inst.Config, inst.Devices)
 		newConfig, newDevices = Expand(newProfiles, config, devices)
+		err = project.CheckInstanceUpdate(ctx, tx, name, newConfig, newDevices)
+		if err != nil {
+			return err
+		}
+
 		err = checkRootDisk(newDevices, m.pool)
 		if err != nil {
 			return err

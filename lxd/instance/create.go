@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/osarch"
@@ -79,7 +80,7 @@ type CreateArgs struct {
 
 // ValidateCreate checks a creation request against the database before any work starts.
 func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
-	err := ValidName(args.Name)
+	err := ValidName(project.InstanceName(args.Name))
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,12 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 			return err
 		}
 
-		_, devices := Expand(profiles, args.Config, args.Devices)
+		config, devices := Expand(profiles, args.Config, args.Devices)
+		err = project.CheckNewInstance(ctx, tx, args.Name, config, devices)
+		if err != nil {
+			return err
+		}
+
 		err = m.checkNICNetworks(devices)
 		if err != nil {
 			return err
@@ -276,7 +282,13 @@ func (m *Manager) createRecord(ctx context.Context, r *revert.Reverter, inst db.
 			}
 		}
 
-		expanded, _ := Expand(profiles, config, inst.Devices)
+		// The limits of the instance's project are checked in the transaction that creates it.
+		expanded, expandedDevices := Expand(profiles, config, inst.Devices)
+		err = project.CheckNewInstance(ctx, tx, inst.Name, expanded, expandedDevices)
+		if err != nil {
+			return err
+		}
+
 		next, base, err := m.nextIDMap(ctx, tx, inst.Name, expanded)
 		if err != nil {
 			return err

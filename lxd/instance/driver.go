@@ -10,8 +10,11 @@ import (
 
 // Spec is what a driver needs to start a container.
 type Spec struct {
-	// Name is the instance name (also its hostname).
+	// Name is the instance's key (its project and name, see lxd/project): the container's name in liblxc.
 	Name string
+
+	// Hostname is the instance's name as the API shows it; the name itself when empty.
+	Hostname string
 
 	// Rootfs is the mounted root filesystem.
 	Rootfs string

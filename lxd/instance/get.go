@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -42,7 +43,13 @@ func (m *Manager) List(ctx context.Context) ([]api.Instance, error) {
 		out[i] = m.toAPI(&recs[i].inst, recs[i].config, recs[i].devices)
 	})
 
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Project != out[j].Project {
+			return out[i].Project < out[j].Project
+		}
+
+		return out[i].Name < out[j].Name
+	})
 	return out, nil
 }
 
@@ -52,10 +59,12 @@ func (m *Manager) toAPI(inst *db.Instance, config map[string]string, devices map
 
 // toAPIStatus is toAPI with the instance's status already known.
 func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devices map[string]map[string]string, status api.StatusCode) api.Instance {
-	profiles := inst.Profiles
-	if profiles == nil {
-		profiles = []string{}
+	profiles := make([]string, 0, len(inst.Profiles))
+	for _, p := range inst.Profiles {
+		profiles = append(profiles, project.ProfileName(p))
 	}
+
+	proj, name := project.SplitInstanceKey(inst.Name)
 
 	return api.Instance{
 		InstancePut: api.InstancePut{
@@ -70,13 +79,13 @@ func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devic
 		CreatedAt:       inst.CreatedAt,
 		ExpandedConfig:  config,
 		ExpandedDevices: devices,
-		Name:            inst.Name,
+		Name:            name,
 		Status:          status.String(),
 		StatusCode:      status,
 		LastUsedAt:      inst.LastUsedAt,
 		Location:        "none",
 		Type:            api.InstanceTypeContainer,
-		Project:         "default",
+		Project:         proj,
 	}
 }
 

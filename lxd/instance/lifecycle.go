@@ -11,6 +11,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
 )
@@ -106,12 +107,13 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 	}
 
 	err = m.driver.Start(ctx, Spec{
-		Name:    name,
-		Rootfs:  rootfs,
-		LogFile: filepath.Join(logDir, "lxc.log"),
-		Config:  config,
-		Devices: disks,
-		IDMap:   idmap,
+		Name:     name,
+		Hostname: project.InstanceName(name),
+		Rootfs:   rootfs,
+		LogFile:  filepath.Join(logDir, "lxc.log"),
+		Config:   config,
+		Devices:  disks,
+		IDMap:    idmap,
 
 		AppArmorProfile: profile,
 	})
@@ -337,6 +339,6 @@ func (m *Manager) status(name string) api.StatusCode {
 // lifecycle sends a lifecycle event for something the daemon did on its own.
 func (m *Manager) lifecycle(action string, name string) {
 	if m.events != nil {
-		m.events.SendLifecycle("default", api.EventLifecycle{Action: action, Source: URL(name)})
+		m.events.SendLifecycle(project.InstanceProject(name), api.EventLifecycle{Action: action, Source: URL(name)})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/locking"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/template/tplctx"
 	"github.com/lxd-go/lxd/shared/api"
@@ -781,9 +782,10 @@ func (m *Manager) setVolatile(ctx context.Context, name string, changes map[stri
 	}
 }
 
-// URL is the API path of an instance.
-func URL(name string) string {
-	return "/1.0/instances/" + name
+// URL is the API path of an instance key, with its project.
+func URL(key string) string {
+	p, name := project.SplitInstanceKey(key)
+	return project.WithProject("/1.0/instances/"+name, p)
 }
 
 // ErrNotRunning is returned when an action needs a running instance.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
@@ -30,7 +31,8 @@ const (
 
 // SnapshotURL is the API path of a snapshot.
 func SnapshotURL(name string, snap string) string {
-	return URL(name) + "/snapshots/" + snap
+	p, inst := project.SplitInstanceKey(name)
+	return project.WithProject("/1.0/instances/"+inst+"/snapshots/"+snap, p)
 }
 
 // ValidSnapshotName checks a snapshot name: not empty, at most 63 characters, no slash, not "." or "..".
@@ -59,6 +61,11 @@ func (m *Manager) snapshotToAPI(ctx context.Context, tx *db.Tx, snap *db.Snapsho
 	}
 
 	config, devices := Expand(profiles, snap.Config, snap.Devices)
+	names := make([]string, 0, len(snap.Profiles))
+	for _, p := range snap.Profiles {
+		names = append(names, project.ProfileName(p))
+	}
+
 	return api.InstanceSnapshot{
 		Name:            snap.Name,
 		CreatedAt:       snap.CreatedAt,
@@ -66,7 +73,7 @@ func (m *Manager) snapshotToAPI(ctx context.Context, tx *db.Tx, snap *db.Snapsho
 		Config:          snap.Config,
 		Devices:         snap.Devices,
 		Ephemeral:       snap.Ephemeral,
-		Profiles:        snap.Profiles,
+		Profiles:        names,
 		ExpandedConfig:  config,
 		ExpandedDevices: devices,
 		ExpiresAt:       snap.ExpiresAt,
@@ -521,7 +528,7 @@ func (m *Manager) PruneExpiredSnapshots(ctx context.Context, now time.Time) (int
 
 		slog.Info("deleted expired snapshot", "instance", snap.Instance, "snapshot", snap.Name)
 		if m.events != nil {
-			m.events.SendLifecycle("default", api.EventLifecycle{Action: "instance-snapshot-deleted",
+			m.events.SendLifecycle(project.InstanceProject(snap.Instance), api.EventLifecycle{Action: "instance-snapshot-deleted",
 				Source: SnapshotURL(snap.Instance, snap.Name)})
 		}
 

@@ -25,7 +25,7 @@ type record struct {
 	devices map[string]map[string]string
 }
 
-// ListFull returns every instance with its runtime state and snapshots, sorted by name. The rows, the profiles and
+// ListFull returns every instance with its runtime state and snapshots, sorted by project and name. The rows, the profiles and
 // the snapshots are read in one transaction; the runtime states (a few requests to each container's monitor and a
 // walk of its root disk) are gathered outside it, several at once, so that a list neither holds the database nor
 // waits on the containers one after the other.
@@ -72,7 +72,14 @@ func (m *Manager) ListFull(ctx context.Context) ([]FullInstance, error) {
 		}
 	})
 
-	sort.Slice(out, func(i, j int) bool { return out[i].Instance.Name < out[j].Instance.Name })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Instance, out[j].Instance
+		if a.Project != b.Project {
+			return a.Project < b.Project
+		}
+
+		return a.Name < b.Name
+	})
 	return out, nil
 }
 

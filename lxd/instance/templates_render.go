@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/template/tplctx"
 )
 
@@ -19,7 +20,7 @@ import (
 func tplInstance(inst *db.Instance, config map[string]string, devices map[string]map[string]string) tplctx.Context {
 	return tplctx.Context{
 		Instance: tplctx.Instance{
-			Name:         inst.Name,
+			Name:         project.InstanceName(inst.Name),
 			Architecture: inst.Architecture,
 			Privileged:   IsTrue(config["security.privileged"]),
 			Ephemeral:    inst.Ephemeral,

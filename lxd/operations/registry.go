@@ -18,7 +18,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +154,7 @@ func (reg *Registry) Create(args Args) (*Operation, error) {
 
 	project := args.Project
 	if project == "" {
-		project = "default"
+		project = resourcesProject(args.Resources)
 	}
 
 	id, err := newUUID()
@@ -324,4 +326,24 @@ func copyResources(m map[string][]string) map[string][]string {
 	}
 
 	return out
+}
+
+// resourcesProject is the project of an operation whose creator named none: the one its resources name with
+// ?project= (an operation on an instance of another project), default otherwise.
+func resourcesProject(resources map[string][]string) string {
+	for _, paths := range resources {
+		for _, path := range paths {
+			_, query, ok := strings.Cut(path, "?")
+			if !ok {
+				continue
+			}
+
+			v, err := url.ParseQuery(query)
+			if err == nil && v.Get("project") != "" {
+				return v.Get("project")
+			}
+		}
+	}
+
+	return "default"
 }

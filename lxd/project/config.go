@@ -217,3 +217,18 @@ func changedKeys(old map[string]string, next map[string]string) []string {
 
 	return out
 }
+
+// isTrue reads a boolean key as LXD does.
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true
+	}
+
+	return false
+}
+
+// Feature reports whether a project's configuration turns a feature (features.<name>) on.
+func Feature(config map[string]string, name string) bool {
+	return isTrue(config["features."+name])
+}

@@ -178,6 +178,40 @@ func (m *Manager) Exists(ctx context.Context, name string) (bool, error) {
 	return found, err
 }
 
+// Config returns the configuration of a project; nil when the project does not exist.
+func (m *Manager) Config(ctx context.Context, name string) (map[string]string, error) {
+	var config map[string]string
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		p, err := tx.GetProject(ctx, name)
+		if errors.Is(err, errs.ErrNotFound) {
+			return nil
+		}
+
+		if err != nil {
+			return err
+		}
+
+		config = p.Config
+		if config == nil {
+			config = map[string]string{}
+		}
+
+		return nil
+	})
+
+	return config, err
+}
+
+// ProfileProject is the project whose profiles a project's instances use: its own with features.profiles, else
+// default's.
+func ProfileProject(name string, config map[string]string) string {
+	if name == Default || Feature(config, "profiles") {
+		return name
+	}
+
+	return Default
+}
+
 // Create adds a project. The features LXD enables by default on a new project (images, profiles, storage
 // volumes) are set unless the request sets them.
 func (m *Manager) Create(ctx context.Context, req api.ProjectsPost) error {
@@ -205,8 +239,34 @@ func (m *Manager) Create(ctx context.Context, req api.ProjectsPost) error {
 
 	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.CreateProject(ctx, db.Project{Name: req.Name, Description: req.Description, Config: dropEmpty(config)})
-		return err
+		if err != nil {
+			return err
+		}
+
+		return syncDefaultProfile(ctx, tx, req.Name, config)
 	})
+}
+
+// syncDefaultProfile gives a project with features.profiles its own default profile, without devices, as LXD
+// does, and removes it from a project without the feature.
+func syncDefaultProfile(ctx context.Context, tx *db.Tx, name string, config map[string]string) error {
+	key := ProfileKey(name, "default")
+	_, err := tx.GetProfile(ctx, key)
+	exists := err == nil
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return err
+	}
+
+	want := isTrue(config["features.profiles"])
+	switch {
+	case want && !exists:
+		_, err = tx.CreateProfile(ctx, db.Profile{Name: key, Description: "Default LXD profile for project " + name})
+		return err
+	case !want && exists:
+		return tx.DeleteProfile(ctx, key)
+	}
+
+	return nil
 }
 
 // dropEmpty returns a configuration without its empty values (an empty value unsets a key).
@@ -259,7 +319,19 @@ func (m *Manager) Update(ctx context.Context, name string, put api.ProjectPut) e
 			return err
 		}
 
-		return tx.UpdateProject(ctx, name, put.Description, config)
+		if slices.ContainsFunc(changed, func(k string) bool { return strings.HasPrefix(k, "restricted") }) {
+			err = checkProjectRestrictions(ctx, tx, name, config)
+			if err != nil {
+				return err
+			}
+		}
+
+		err = tx.UpdateProject(ctx, name, put.Description, config)
+		if err != nil || !featuresChanged {
+			return err
+		}
+
+		return syncDefaultProfile(ctx, tx, name, config)
 	})
 }
 
@@ -294,7 +366,17 @@ func (m *Manager) Rename(ctx context.Context, name string, newName string) error
 			return errs.Invalid("only empty projects can be renamed: project %q holds %s", name, held)
 		}
 
-		return tx.RenameProject(ctx, name, newName)
+		err = tx.RenameProject(ctx, name, newName)
+		if err != nil {
+			return err
+		}
+
+		err = tx.RenameProfile(ctx, ProfileKey(name, "default"), ProfileKey(newName, "default"))
+		if errors.Is(err, errs.ErrNotFound) {
+			return nil
+		}
+
+		return err
 	})
 }
 
@@ -319,6 +401,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		held := holdings(c)
 		if held != "" {
 			return errs.Invalid("only empty projects can be removed: project %q holds %s", name, held)
+		}
+
+		err = tx.DeleteProfile(ctx, ProfileKey(name, "default"))
+		if err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return err
 		}
 
 		return tx.DeleteProject(ctx, name)

@@ -60,7 +60,7 @@ func TestDefaultProject(t *testing.T) {
 }
 
 func TestCreateNames(t *testing.T) {
-	m, _ := newManager(t)
+	m, d := newManager(t)
 	ctx := context.Background()
 	for _, name := range []string{"", "a/b", "a b", "a_b", "a'b", `a"b`, "*", ".", ".."} {
 		err := m.Create(ctx, api.ProjectsPost{Name: name})
@@ -83,8 +83,49 @@ func TestCreateNames(t *testing.T) {
 		t.Fatalf("got config %v, want the default features of a new project", p.Config)
 	}
 
-	if len(p.UsedBy) != 0 {
-		t.Fatalf("got used_by %v, want none", p.UsedBy)
+	// Its own default profile, without devices, as LXD gives a project with features.profiles.
+	if !slices.Equal(p.UsedBy, []string{"/1.0/profiles/default?project=p1"}) {
+		t.Fatalf("got used_by %v, want the project's default profile", p.UsedBy)
+	}
+
+	// A project without features.profiles has none; turning the feature on while empty gives it one, and a
+	// rename or deletion takes it along.
+	err = m.Create(ctx, api.ProjectsPost{Name: "p2", ProjectPut: api.ProjectPut{Config: map[string]string{"features.profiles": "false"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p, err = m.Get(ctx, "p2")
+	if err != nil || len(p.UsedBy) != 0 {
+		t.Fatalf("got %v, %v; want a project holding nothing", p, err)
+	}
+
+	err = m.Update(ctx, "p2", api.ProjectPut{Config: map[string]string{"features.profiles": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.Rename(ctx, "p2", "p3")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p, err = m.Get(ctx, "p3")
+	if err != nil || !slices.Equal(p.UsedBy, []string{"/1.0/profiles/default?project=p3"}) {
+		t.Fatalf("got %v, %v; want the renamed project's default profile", p, err)
+	}
+
+	err = m.Delete(ctx, "p3")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.GetProfile(ctx, ProfileKey("p3", "default"))
+		return err
+	})
+	if !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("the deleted project's default profile: got %v, want not found", err)
 	}
 }
 

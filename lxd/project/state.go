@@ -68,20 +68,19 @@ type usage struct {
 	// total maps a resource of Resources to its usage.
 	total map[string]int64
 
-	// instances maps an instance to its expanded configuration (profiles, then its own keys).
+	// instances maps an instance to its expanded configuration (profiles, then its own keys), devices to its
+	// expanded devices.
 	instances map[string]map[string]string
+	devices   map[string]map[string]map[string]string
 }
 
 // loadUsage counts what a project uses: its instances by type, its networks, and the sums of the instances' CPU,
 // memory, process and root disk limits.
 func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
-	u := &usage{total: map[string]int64{}, instances: map[string]map[string]string{}}
+	u := &usage{total: map[string]int64{}, instances: map[string]map[string]string{},
+		devices: map[string]map[string]map[string]string{}}
 	for _, res := range Resources {
 		u.total[res] = 0
-	}
-
-	if name != Default {
-		return u, nil
 	}
 
 	c, err := tx.GetProjectContent(ctx, name)
@@ -100,12 +99,17 @@ func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
 		return nil, err
 	}
 
+	// Instances name their profiles by key: the keys of every project are looked up alike.
 	byName := map[string]db.Profile{}
 	for _, p := range profiles {
 		byName[p.Name] = p
 	}
 
 	for _, inst := range insts {
+		if InstanceProject(inst.Name) != name {
+			continue
+		}
+
 		config := map[string]string{}
 		devices := map[string]map[string]string{}
 		for _, pn := range inst.Profiles {
@@ -126,36 +130,103 @@ func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
 			devices[d] = dev
 		}
 
-		u.instances[inst.Name] = config
-		u.total["instances"]++
-		if inst.Type == "virtual-machine" {
-			u.total["virtual-machines"]++
-		} else {
-			u.total["containers"]++
-		}
-
-		u.total["cpu"] += countCPUs(config["limits.cpu"])
-		mem, err := parseSize(config["limits.memory"])
-		if err == nil {
-			u.total["memory"] += mem
-		}
-
-		procs, err := strconv.ParseInt(config["limits.processes"], 10, 64)
-		if err == nil {
-			u.total["processes"] += procs
-		}
-
-		for _, dev := range devices {
-			if dev["type"] == "disk" && dev["path"] == "/" {
-				size, err := parseSize(dev["size"])
-				if err == nil {
-					u.total["disk"] += size
-				}
-			}
-		}
+		u.add(InstanceName(inst.Name), inst.Type, config, devices)
 	}
 
 	return u, nil
+}
+
+// add counts an instance of type typ with its expanded configuration and devices.
+func (u *usage) add(name string, typ string, config map[string]string, devices map[string]map[string]string) {
+	u.instances[name] = config
+	u.devices[name] = devices
+	u.total["instances"]++
+	if typ == "virtual-machine" {
+		u.total["virtual-machines"]++
+	} else {
+		u.total["containers"]++
+	}
+
+	u.total["cpu"] += countCPUs(config["limits.cpu"])
+	mem, err := parseSize(config["limits.memory"])
+	if err == nil {
+		u.total["memory"] += mem
+	}
+
+	procs, err := strconv.ParseInt(config["limits.processes"], 10, 64)
+	if err == nil {
+		u.total["processes"] += procs
+	}
+
+	for _, dev := range devices {
+		if dev["type"] == "disk" && dev["path"] == "/" {
+			size, err := parseSize(dev["size"])
+			if err == nil {
+				u.total["disk"] += size
+			}
+		}
+	}
+}
+
+// CheckNewInstance refuses a new instance (of key) that would take its project past one of its limits: the number of instances and containers, and the sums of CPU, memory, processes
+// and root disk sizes, which every instance of a project that limits them must set, as LXD requires. config and
+// devices are the instance's expanded configuration and devices.
+func CheckNewInstance(ctx context.Context, tx *db.Tx, key string, config map[string]string, devices map[string]map[string]string) error {
+	name, inst := SplitInstanceKey(key)
+	p, err := tx.GetProject(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	err = checkInstanceRestrictions(name, p.Config, key, config, devices)
+	if err != nil {
+		return err
+	}
+
+	limited := false
+	for _, res := range Resources {
+		if p.Config["limits."+res] != "" {
+			limited = true
+		}
+	}
+
+	if !limited {
+		return nil
+	}
+
+	u, err := loadUsage(ctx, tx, name)
+	if err != nil {
+		return err
+	}
+
+	u.add(inst, "container", config, devices)
+	for _, res := range Resources {
+		key := "limits." + res
+		v := p.Config[key]
+		if v == "" {
+			continue
+		}
+
+		limit, err := parseLimit(res, v)
+		if err != nil {
+			continue
+		}
+
+		if aggregateKeys[key] && config[key] == "" {
+			return errs.Invalid("instance %q in project %q has no %q config, either directly or via a profile", inst, name, key)
+		}
+
+		if u.total[res] > limit {
+			if res == "containers" || res == "instances" {
+				return errs.Invalid("Reached maximum number of instances of type %q in project %q", "container", name)
+			}
+
+			return errs.Invalid("%q of project %q would be exceeded: %s needed, the limit is %s", key, name,
+				describeUsage(res, u.total[res]), v)
+		}
+	}
+
+	return nil
 }
 
 // countCPUs reads limits.cpu: a count ("2") or a set of CPUs ("0-3,6").

@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/filter"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -55,14 +57,66 @@ var (
 // instanceResources names an instance in operation resources, under both collection names.
 func instanceResources(name string) map[string][]string {
 	return map[string][]string{
-		"containers": {"/1.0/containers/" + name},
+		"containers": {"/1.0/containers" + strings.TrimPrefix(instance.URL(name), "/1.0/instances")},
 		"instances":  {instance.URL(name)},
 	}
 }
 
-// instanceName reads the {name} path variable.
+// instanceName returns the key of the instance named by the {name} path variable in the request's project (see
+// lxd/project). A name with an underscore, which no instance has, would name another project's instance by its
+// key: it is not found.
 func instanceName(r *http.Request) (string, error) {
-	return request.PathVar(r, "name")
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return "", err
+	}
+
+	if strings.Contains(name, "_") {
+		return "", errs.NotFound("instance %q not found", name)
+	}
+
+	return project.InstanceKey(requestProject(r), name), nil
+}
+
+// instanceProfiles returns the keys of the profiles an instance of the request's project names, in the project
+// whose profiles it uses.
+func instanceProfiles(s *state.State, r *http.Request, names []string) ([]string, error) {
+	if names == nil {
+		return nil, nil
+	}
+
+	pp, err := profileProject(s, r)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		if strings.Contains(name, "/") {
+			return nil, errs.NotFound("profile %q not found", name)
+		}
+
+		out = append(out, project.ProfileKey(pp, name))
+	}
+
+	return out, nil
+}
+
+// inRequestProject keeps the instances of the request's project, or of every project with ?all-projects=true.
+func inRequestProject[T any](r *http.Request, items []T, projectOf func(T) string) []T {
+	if isTrue(r.URL.Query().Get("all-projects")) {
+		return items
+	}
+
+	p := requestProject(r)
+	out := items[:0]
+	for _, item := range items {
+		if projectOf(item) == p {
+			out = append(out, item)
+		}
+	}
+
+	return out
 }
 
 // statusFilter makes status comparisons in a filter case-insensitive, as "lxc list status=running" expects.
@@ -117,6 +171,7 @@ func instancesGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	list = inRequestProject(r, list, func(inst api.Instance) string { return inst.Project })
 	list, err = filterInstances(list, r.FormValue("filter"))
 	if err != nil {
 		return response.SmartError(err)
@@ -133,7 +188,7 @@ func instancesGet(s *state.State, r *http.Request) response.Response {
 
 	urls := make([]string, 0, len(list))
 	for _, inst := range list {
-		urls = append(urls, prefix+inst.Name)
+		urls = append(urls, project.WithProject(prefix+inst.Name, inst.Project))
 	}
 
 	return response.SyncResponse(urls)
@@ -146,6 +201,7 @@ func instancesGetFull(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	list = inRequestProject(r, list, func(inst instance.FullInstance) string { return inst.Instance.Project })
 	full := make([]api.InstanceFull, 0, len(list))
 	for _, inst := range list {
 		out := api.InstanceFull{Instance: inst.Instance, State: inst.State}
@@ -153,7 +209,7 @@ func instancesGetFull(s *state.State, r *http.Request) response.Response {
 			out.Snapshots = inst.Snapshots
 		}
 
-		backups, err := s.Backups.ListOf(inst.Instance.Name)
+		backups, err := s.Backups.ListOf(project.InstanceKey(inst.Instance.Project, inst.Instance.Name))
 		if err == nil && len(backups) > 0 {
 			out.Backups = backups
 		}
@@ -172,17 +228,18 @@ func instancesGetFull(s *state.State, r *http.Request) response.Response {
 // fullInstance adds the state, snapshots and backups to an instance.
 func fullInstance(s *state.State, ctx context.Context, inst api.Instance) api.InstanceFull {
 	full := api.InstanceFull{Instance: inst, Snapshots: nil, Backups: nil}
-	st, err := s.Instances.State(ctx, inst.Name)
+	key := project.InstanceKey(inst.Project, inst.Name)
+	st, err := s.Instances.State(ctx, key)
 	if err == nil {
 		full.State = st
 	}
 
-	snaps, err := s.Instances.Snapshots(ctx, inst.Name)
+	snaps, err := s.Instances.Snapshots(ctx, key)
 	if err == nil && len(snaps) > 0 {
 		full.Snapshots = snaps
 	}
 
-	backups, err := s.Backups.List(ctx, inst.Name)
+	backups, err := s.Backups.List(ctx, key)
 	if err == nil && len(backups) > 0 {
 		full.Backups = backups
 	}
@@ -240,13 +297,8 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		req.Name = generateName()
 	}
 
-	args := instance.CreateArgs{
-		Name:        req.Name,
-		Description: req.Description,
-		Ephemeral:   req.Ephemeral,
-		Config:      req.Config,
-		Devices:     req.Devices,
-		Profiles:    req.Profiles,
+	if strings.Contains(req.Name, "_") {
+		return response.SmartError(instance.ValidName(req.Name))
 	}
 
 	if req.Source.Type == "copy" {
@@ -257,13 +309,32 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		return instancesPostMigration(s, r, req)
 	}
 
-	if args.Profiles == nil {
-		args.Profiles = []string{"default"}
+	if req.Profiles == nil {
+		req.Profiles = []string{"default"}
+	}
+
+	profiles, err := instanceProfiles(s, r, req.Profiles)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	args := instance.CreateArgs{
+		Name:        project.InstanceKey(requestProject(r), req.Name),
+		Description: req.Description,
+		Ephemeral:   req.Ephemeral,
+		Config:      req.Config,
+		Devices:     req.Devices,
+		Profiles:    profiles,
 	}
 
 	var remote *api.InstanceSource
 	switch req.Source.Type {
 	case "image":
+		err = checkImagesShared(s, r)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
 		if req.Source.Server != "" {
 			err = checkRemoteSource(req.Source)
 			if err != nil {
@@ -423,6 +494,11 @@ func instanceUpdate(s *state.State, r *http.Request, merge bool) response.Respon
 		}
 	}
 
+	put.Profiles, err = instanceProfiles(s, r, put.Profiles)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	err = s.Instances.Update(r.Context(), name, put)
 	if err != nil {
 		return response.SmartError(err)
@@ -499,7 +575,7 @@ func instanceDelete(s *state.State, r *http.Request) response.Response {
 // instanceMovePool moves an instance to another storage pool of this server, as LXD's POST with migration and pool
 // (instance_pool_move). A new name in the same request renames it on the way, as LXD does.
 func instanceMovePool(s *state.State, r *http.Request, name string, req api.InstancePost) response.Response {
-	if req.Name != "" && req.Name != name {
+	if req.Name != "" && req.Name != project.InstanceName(name) {
 		err := instance.ValidName(req.Name)
 		if err != nil {
 			return response.SmartError(err)
@@ -523,13 +599,14 @@ func instanceMovePool(s *state.State, r *http.Request, name string, req api.Inst
 				return err
 			}
 
-			if req.Name != "" && req.Name != name {
-				err = s.Instances.Rename(ctx, name, req.Name)
+			if req.Name != "" && req.Name != project.InstanceName(name) {
+				newKey := project.InstanceKey(project.InstanceProject(name), req.Name)
+				err = s.Instances.Rename(ctx, name, newKey)
 				if err != nil {
 					return err
 				}
 
-				lifecycleBy(s, requestor, "instance-renamed", instance.URL(req.Name), map[string]any{"old_name": name})
+				lifecycleBy(s, requestor, "instance-renamed", instance.URL(newKey), map[string]any{"old_name": project.InstanceName(name)})
 			}
 
 			return nil
@@ -578,6 +655,7 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(api.StatusErrorf(http.StatusBadRequest, "Renaming of running container not allowed"))
 	}
 
+	newKey := project.InstanceKey(project.InstanceProject(name), req.Name)
 	requestor := request.GetRequestor(r)
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
@@ -585,13 +663,13 @@ func instancePost(s *state.State, r *http.Request) response.Response {
 		Resources:   instanceResources(name),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
-			err := s.Instances.Rename(ctx, name, req.Name)
+			err := s.Instances.Rename(ctx, name, newKey)
 			if err != nil {
 				return err
 			}
 
-			_ = s.Backups.RenameInstance(name, req.Name)
-			lifecycleBy(s, requestor, "instance-renamed", instance.URL(req.Name), map[string]any{"old_name": name})
+			_ = s.Backups.RenameInstance(name, newKey)
+			lifecycleBy(s, requestor, "instance-renamed", instance.URL(newKey), map[string]any{"old_name": project.InstanceName(name)})
 			return nil
 		},
 	})

@@ -6,7 +6,9 @@ import (
 	"net/url"
 
 	"github.com/lxd-go/lxd/lxd/backup"
+	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -82,6 +84,11 @@ func instanceBackupsGet(s *state.State, r *http.Request) response.Response {
 
 func instanceBackupsPost(s *state.State, r *http.Request) response.Response {
 	name, err := instanceName(r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = checkRestrictedAction(s, r, "backups")
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -244,8 +251,14 @@ func instanceBackupExport(s *state.State, r *http.Request) response.Response {
 // instancesPostBackup creates an instance from a backup tarball, the body of POST /1.0/instances sent as
 // application/octet-stream; X-LXD-name and X-LXD-pool rename it and choose its pool.
 func instancesPostBackup(s *state.State, r *http.Request) response.Response {
-	args := backup.ImportArgs{Name: r.Header.Get("X-LXD-name"), Pool: r.Header.Get("X-LXD-pool")}
-	err := s.Backups.CheckImport(r.Context(), args)
+	pp, err := profileProject(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	args := backup.ImportArgs{Name: r.Header.Get("X-LXD-name"), Pool: r.Header.Get("X-LXD-pool"),
+		Project: requestProject(r), ProfileProject: pp}
+	err = s.Backups.CheckImport(r.Context(), args)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -259,7 +272,8 @@ func instancesPostBackup(s *state.State, r *http.Request) response.Response {
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
 		Description: "Restoring backup",
-		Resources:   importResources(args.Name),
+		Resources:   importResources(args),
+		Project:     args.Project,
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			name, err := s.Backups.ImportFile(ctx, upload, args)
@@ -267,7 +281,7 @@ func instancesPostBackup(s *state.State, r *http.Request) response.Response {
 				return err
 			}
 
-			lifecycleBy(s, requestor, "instance-created", "/1.0/instances/"+url.PathEscape(name), nil)
+			lifecycleBy(s, requestor, "instance-created", instance.URL(name), nil)
 			return nil
 		},
 	})
@@ -280,8 +294,9 @@ func instancesPostBackup(s *state.State, r *http.Request) response.Response {
 }
 
 // importResources names the instance of an import in its operation, when the request names it.
-func importResources(name string) map[string][]string {
-	if name == "" {
+func importResources(args backup.ImportArgs) map[string][]string {
+	name := project.InstanceKey(args.Project, args.Name)
+	if args.Name == "" {
 		return nil
 	}
 

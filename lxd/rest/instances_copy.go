@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -23,19 +26,51 @@ func instancesPostCopy(s *state.State, r *http.Request, req api.InstancesPost) r
 		return response.NotImplemented(fmt.Errorf("copy mode %q is not supported", req.Source.Mode))
 	}
 
+	// The source may be in another project (lxc copy --target-project): a restricted client must be allowed there
+	// too.
+	target := requestProject(r)
+	source := req.Source.Project
+	if source == "" {
+		source = target
+	}
+
+	if !request.GetRequestor(r).CanAccessProject(source) {
+		return response.Forbidden(nil)
+	}
+
+	if strings.Contains(req.Source.Source, "_") {
+		return response.SmartError(errs.NotFound("instance %q not found", req.Source.Source))
+	}
+
+	// Profiles not named are the source's, by name, in the project whose profiles the copy uses.
+	names := req.Profiles
+	if names == nil && source != target {
+		src, err := s.Instances.Get(r.Context(), project.InstanceKey(source, strings.Split(req.Source.Source, "/")[0]))
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		names = src.Profiles
+	}
+
+	profiles, err := instanceProfiles(s, r, names)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	args := instance.CopyArgs{
-		Source:      req.Source.Source,
-		Name:        req.Name,
+		Source:      project.InstanceKey(source, req.Source.Source),
+		Name:        project.InstanceKey(target, req.Name),
 		Description: req.Description,
 		Ephemeral:   req.Ephemeral,
 		Config:      req.Config,
 		Devices:     req.Devices,
-		Profiles:    req.Profiles,
+		Profiles:    profiles,
 
 		InstanceOnly: req.Source.InstanceOnly,
 	}
 
-	err := s.Instances.ValidateCopy(r.Context(), args)
+	err = s.Instances.ValidateCopy(r.Context(), args)
 	if err != nil {
 		return response.SmartError(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/migration"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -171,14 +172,22 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 		return response.SmartError(err)
 	}
 
-	inst := api.Instance{Name: req.Name, Type: api.InstanceTypeContainer, InstancePut: req.InstancePut}
-	if inst.Profiles == nil {
-		inst.Profiles = []string{"default"}
+	if req.Profiles == nil {
+		req.Profiles = []string{"default"}
 	}
+
+	profiles, err := instanceProfiles(s, r, req.Profiles)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	key := project.InstanceKey(requestProject(r), req.Name)
+	inst := api.Instance{Name: key, Type: api.InstanceTypeContainer, InstancePut: req.InstancePut}
+	inst.Profiles = profiles
 
 	// A refresh of an instance that does not exist yet is a plain copy, as in LXD.
 	target := &migration.Target{Instances: s.Instances, TmpDir: filepath.Join(s.Dirs.Var, "migration"), Instance: inst,
-		Refresh: req.Source.Refresh && s.Instances.Exists(r.Context(), req.Name) == nil}
+		Refresh: req.Source.Refresh && s.Instances.Exists(r.Context(), key) == nil}
 	err = target.Check(r.Context())
 	if err != nil {
 		return response.SmartError(err)
@@ -187,11 +196,11 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 	requestor := request.GetRequestor(r)
 	created := func() {
 		if target.Refresh {
-			lifecycleBy(s, requestor, "instance-updated", instance.URL(req.Name), nil)
+			lifecycleBy(s, requestor, "instance-updated", instance.URL(key), nil)
 			return
 		}
 
-		lifecycleBy(s, requestor, "instance-created", instance.URL(req.Name),
+		lifecycleBy(s, requestor, "instance-created", instance.URL(key),
 			map[string]any{"type": api.InstanceTypeContainer})
 	}
 
@@ -205,7 +214,7 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 		op, err := s.Ops.Create(operations.Args{
 			Class:       api.OperationClassTask,
 			Description: "Creating instance",
-			Resources:   instanceResources(req.Name),
+			Resources:   instanceResources(key),
 			Requestor:   requestor,
 			Run: func(ctx context.Context, op *operations.Operation) error {
 				control, fs, err := migration.Dial(ctx, peer)
@@ -238,7 +247,7 @@ func instancesPostMigration(s *state.State, r *http.Request, req api.InstancesPo
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassWebsocket,
 		Description: "Creating instance",
-		Resources:   instanceResources(req.Name),
+		Resources:   instanceResources(key),
 		Metadata:    session.Secrets(),
 		Requestor:   requestor,
 		OnConnect:   migrationConnect(session),

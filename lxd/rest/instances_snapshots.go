@@ -86,6 +86,11 @@ func instanceSnapshotsPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	err = checkRestrictedAction(s, r, "snapshots")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	req := api.InstanceSnapshotsPost{}
 	err = request.DecodeJSON(r, &req)
 	if err != nil {

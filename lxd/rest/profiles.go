@@ -10,6 +10,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -31,9 +32,45 @@ var profileCmd = Endpoint{
 	Post:   Action{Handler: profilePost, Access: allowTrusted},
 }
 
-// profileURL is the API path of a profile.
-func profileURL(name string) string {
-	return "/1.0/profiles/" + name
+// profileURL is the API path of a profile key.
+func profileURL(key string) string {
+	p, name := project.SplitProfileKey(key)
+	return project.WithProject("/1.0/profiles/"+name, p)
+}
+
+// profileProject is the project whose profiles a request reaches: the request's own with features.profiles, else
+// default's, as LXD resolves it.
+func profileProject(s *state.State, r *http.Request) (string, error) {
+	name := requestProject(r)
+	if name == DefaultProject || s.Projects == nil {
+		return DefaultProject, nil
+	}
+
+	config, err := s.Projects.Config(r.Context(), name)
+	if err != nil {
+		return "", err
+	}
+
+	if config == nil {
+		return "", errs.NotFound(errProjectNotFound)
+	}
+
+	return project.ProfileProject(name, config), nil
+}
+
+// profileKey is the key of the profile named in the path of r.
+func profileKey(s *state.State, r *http.Request) (string, error) {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return "", err
+	}
+
+	pp, err := profileProject(s, r)
+	if err != nil {
+		return "", err
+	}
+
+	return project.ProfileKey(pp, name), nil
 }
 
 // profileToAPI renders a profile with the instances using it.
@@ -50,20 +87,32 @@ func profileToAPI(ctx context.Context, tx *db.Tx, p db.Profile) (api.Profile, er
 
 	return api.Profile{
 		ProfilePut: api.ProfilePut{Config: p.Config, Description: p.Description, Devices: p.Devices},
-		Name:       p.Name,
+		Name:       project.ProfileName(p.Name),
 		UsedBy:     usedBy,
 	}, nil
 }
 
 func profilesGet(s *state.State, r *http.Request) response.Response {
+	pp, err := profileProject(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	var out []api.Profile
-	err := s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
+	var urls []string
+	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
 		profiles, err := tx.GetProfiles(ctx)
 		if err != nil {
 			return err
 		}
 
 		for _, p := range profiles {
+			in, _ := project.SplitProfileKey(p.Name)
+			if in != pp {
+				continue
+			}
+
+			urls = append(urls, profileURL(p.Name))
 			ap, err := profileToAPI(ctx, tx, p)
 			if err != nil {
 				return err
@@ -79,9 +128,8 @@ func profilesGet(s *state.State, r *http.Request) response.Response {
 	}
 
 	if recursion(r) == 0 {
-		urls := make([]string, 0, len(out))
-		for _, p := range out {
-			urls = append(urls, profileURL(p.Name))
+		if urls == nil {
+			urls = []string{}
 		}
 
 		return response.SyncResponse(urls)
@@ -129,9 +177,20 @@ func profilesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	pp, err := profileProject(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	key := project.ProfileKey(pp, req.Name)
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		_, err := tx.CreateProfile(ctx, db.Profile{
-			Name: req.Name, Description: req.Description, Config: req.Config, Devices: req.Devices,
+		err := project.CheckProfile(ctx, tx, key, req.Config, req.Devices)
+		if err != nil {
+			return err
+		}
+
+		_, err = tx.CreateProfile(ctx, db.Profile{
+			Name: key, Description: req.Description, Config: req.Config, Devices: req.Devices,
 		})
 		return err
 	})
@@ -143,20 +202,21 @@ func profilesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "profile-created", profileURL(req.Name), nil)
-	return response.SyncResponseLocation(nil, profileURL(req.Name))
+	lifecycle(s, r, "profile-created", profileURL(key), nil)
+	return response.SyncResponseLocation(nil, profileURL(key))
 }
 
-// loadProfile reads the profile named in the path.
-func loadProfile(s *state.State, r *http.Request) (*api.Profile, error) {
-	name, err := request.PathVar(r, "name")
+// loadProfile reads the profile named in the path, and returns its key.
+func loadProfile(s *state.State, r *http.Request) (string, *api.Profile, error) {
+	key, err := profileKey(s, r)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 
+	name := project.ProfileName(key)
 	var out api.Profile
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		p, err := tx.GetProfile(ctx, name)
+		p, err := tx.GetProfile(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -165,14 +225,14 @@ func loadProfile(s *state.State, r *http.Request) (*api.Profile, error) {
 		return err
 	})
 	if errors.Is(err, errs.ErrNotFound) {
-		return nil, api.StatusErrorf(http.StatusNotFound, "profile %q not found", name)
+		return "", nil, api.StatusErrorf(http.StatusNotFound, "profile %q not found", name)
 	}
 
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 
-	return &out, nil
+	return key, &out, nil
 }
 
 // profileETag is what a profile's ETag is computed from.
@@ -181,7 +241,7 @@ func profileETag(p *api.Profile) any {
 }
 
 func profileGet(s *state.State, r *http.Request) response.Response {
-	p, err := loadProfile(s, r)
+	_, p, err := loadProfile(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -199,13 +259,13 @@ func profilePatch(s *state.State, r *http.Request) response.Response {
 
 // profileUpdate replaces (PUT) or merges (PATCH) a profile. The instances using it must keep a root disk.
 func profileUpdate(s *state.State, r *http.Request, merge bool) response.Response {
-	name, err := request.PathVar(r, "name")
+	key, err := profileKey(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	defer lockUpdate("profile", name)()
-	p, err := loadProfile(s, r)
+	defer lockUpdate("profile", key)()
+	_, p, err := loadProfile(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -244,7 +304,12 @@ func profileUpdate(s *state.State, r *http.Request, merge bool) response.Respons
 	}
 
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		return tx.UpdateProfile(ctx, p.Name, db.Profile{
+		err := project.CheckProfile(ctx, tx, key, put.Config, put.Devices)
+		if err != nil {
+			return err
+		}
+
+		return tx.UpdateProfile(ctx, key, db.Profile{
 			Description: put.Description, Config: put.Config, Devices: put.Devices,
 		})
 	})
@@ -252,11 +317,11 @@ func profileUpdate(s *state.State, r *http.Request, merge bool) response.Respons
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "profile-updated", profileURL(p.Name), nil)
+	lifecycle(s, r, "profile-updated", profileURL(key), nil)
 
 	// Running instances get the profile's disk changes at once; one that cannot keeps its mounts as they were
 	// until its next start, and the error says which.
-	err = s.Instances.ProfileUpdated(r.Context(), instance.Profile{Name: p.Name, Config: p.Config, Devices: p.Devices})
+	err = s.Instances.ProfileUpdated(r.Context(), instance.Profile{Name: key, Config: p.Config, Devices: p.Devices})
 	if err != nil {
 		return response.InternalError(fmt.Errorf("the profile was updated, but not every running instance took its devices: %w", err))
 	}
@@ -265,7 +330,7 @@ func profileUpdate(s *state.State, r *http.Request, merge bool) response.Respons
 }
 
 func profileDelete(s *state.State, r *http.Request) response.Response {
-	p, err := loadProfile(s, r)
+	key, p, err := loadProfile(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -279,7 +344,7 @@ func profileDelete(s *state.State, r *http.Request) response.Response {
 	}
 
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		return tx.DeleteProfile(ctx, p.Name)
+		return tx.DeleteProfile(ctx, key)
 	})
 	if errors.Is(err, errs.ErrConflict) {
 		return response.BadRequest(fmt.Errorf("profile %q is in use", p.Name))
@@ -289,13 +354,13 @@ func profileDelete(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "profile-deleted", profileURL(p.Name), nil)
+	lifecycle(s, r, "profile-deleted", profileURL(key), nil)
 	return response.EmptySyncResponse
 }
 
 // profilePost renames a profile.
 func profilePost(s *state.State, r *http.Request) response.Response {
-	p, err := loadProfile(s, r)
+	key, p, err := loadProfile(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -315,8 +380,10 @@ func profilePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	pp, _ := project.SplitProfileKey(key)
+	newKey := project.ProfileKey(pp, req.Name)
 	err = s.DB.Transaction(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		return tx.RenameProfile(ctx, p.Name, req.Name)
+		return tx.RenameProfile(ctx, key, newKey)
 	})
 	if errors.Is(err, errs.ErrConflict) {
 		return response.SmartError(api.StatusErrorf(http.StatusConflict, "profile %q already exists", req.Name))
@@ -326,6 +393,6 @@ func profilePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "profile-renamed", profileURL(req.Name), map[string]any{"old_name": p.Name})
-	return response.SyncResponseLocation(nil, profileURL(req.Name))
+	lifecycle(s, r, "profile-renamed", profileURL(newKey), map[string]any{"old_name": p.Name})
+	return response.SyncResponseLocation(nil, profileURL(newKey))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
 )
@@ -13,21 +14,22 @@ import (
 // DefaultProject is the project that always exists and holds every object.
 const DefaultProject = "default"
 
-// ProjectScope tells the router how an endpoint reads the ?project= of a request. Every object belongs to the
-// default project: a request naming another one is answered in the router, before any handler runs (as LXD 5.0.2
-// answers for a project that does not exist, or as for a project that holds nothing), so that nothing of the
-// default project is served or changed under another name.
+// ProjectScope tells the router how an endpoint reads the ?project= of a request. Instances always belong to a
+// project, and profiles to the request's project when it has features.profiles (to default's otherwise); the
+// handlers make the keys of their names (see lxd/project). Images, storage volumes and networks are default's: a
+// project without the feature for them reaches default's, as LXD resolves them, and one with it is refused (501)
+// rather than served default's objects under its name.
 type ProjectScope int
 
 const (
-	// ProjectScoped endpoints hold objects of a project (images, aliases, profiles, instances and everything
-	// under them, events): with a project other than default every method answers 404 "project not found".
+	// ProjectScoped endpoints hold objects of a project (instances and everything under them, profiles, images,
+	// aliases, volumes, networks, events): a project that does not exist answers 404 "project not found".
 	// Endpoints that projectScopes does not list have this scope, so a new endpoint fails closed.
 	ProjectScoped ProjectScope = iota
 
 	// ProjectListed endpoints are collections LXD lists as empty in a project that does not exist (instances):
 	// GET answers an empty list and every other method 404 "project not found". A GET with ?all-projects=true
-	// lists every project (here: default) and refuses a ?project= besides it, with 400, as LXD does.
+	// lists every project and refuses a ?project= besides it, with 400, as LXD does.
 	ProjectListed
 
 	// ProjectUnscoped endpoints belong to no project (the server, certificates, one operation) or read ?project=
@@ -73,11 +75,25 @@ func requestProject(r *http.Request) string {
 	return project
 }
 
+// projectFeature is the feature (features.<name>) that gives a project objects of its own of the kind an endpoint
+// serves, for the kinds that only default holds yet; "" for the others.
+func projectFeature(path string) string {
+	path = strings.TrimPrefix(path, "/1.0/")
+	switch {
+	case strings.HasPrefix(path, "images"):
+		return "images"
+	case strings.HasPrefix(path, "storage-pools/{name}/volumes"):
+		return "storage.volumes"
+	case strings.HasPrefix(path, "networks"):
+		return "networks"
+	}
+
+	return ""
+}
+
 // checkProject applies an endpoint's project scope to a request: nil lets the request go on to its handler, any
-// other response is the answer. Every object belongs to the default project, so another project that exists holds
-// nothing: its instance lists are empty, its events are those sent in it, and its other objects are not served
-// (501) rather than served from default under its name.
-func checkProject(s *state.State, r *http.Request, scope ProjectScope) response.Response {
+// other response is the answer.
+func checkProject(s *state.State, r *http.Request, path string, scope ProjectScope) response.Response {
 	if scope == ProjectUnscoped {
 		return nil
 	}
@@ -97,23 +113,60 @@ func checkProject(s *state.State, r *http.Request, scope ProjectScope) response.
 		return nil
 	}
 
-	if list {
-		// Every recursion level of a list is a JSON array.
-		return response.SyncResponse([]string{})
-	}
-
-	exists, err := projectExists(s, r, name)
+	config, err := projectConfig(s, r, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	if !exists {
+	if config == nil {
+		if list {
+			// Every recursion level of a list is a JSON array.
+			return response.SyncResponse([]string{})
+		}
+
 		return response.ErrorResponse(http.StatusNotFound, errProjectNotFound)
 	}
 
-	if r.URL.Path == "/1.0/events" {
+	feature := projectFeature(path)
+	if feature != "" && project.Feature(config, feature) {
+		return response.SmartError(errs.Unsupported("project %q has features.%s: only the default project holds %s; set features.%s=false on an empty project to use the default project's",
+			name, feature, strings.ReplaceAll(feature, ".", " "), feature))
+	}
+
+	return nil
+}
+
+// checkImagesShared refuses an instance's image in a project that holds images of its own (features.images),
+// which only default does yet: the image would be taken from, or pulled into, default's store.
+func checkImagesShared(s *state.State, r *http.Request) error {
+	name := requestProject(r)
+	if name == DefaultProject {
 		return nil
 	}
 
-	return response.SmartError(errs.Unsupported("project %q holds no objects: instances, images, profiles, networks and storage volumes belong to the default project", name))
+	config, err := projectConfig(s, r, name)
+	if err != nil {
+		return err
+	}
+
+	if project.Feature(config, "images") {
+		return errs.Unsupported("project %q has features.images: only the default project holds images; set features.images=false on an empty project to use the default project's", name)
+	}
+
+	return nil
+}
+
+// checkRestrictedAction refuses an action a restricted project blocks (restricted.snapshots,
+// restricted.backups) in the request's project.
+func checkRestrictedAction(s *state.State, r *http.Request, what string) error {
+	config, err := projectConfig(s, r, requestProject(r))
+	if err != nil || config == nil {
+		return err
+	}
+
+	if project.Restricted(config, what) {
+		return errs.Forbidden("project %q does not allow %s (restricted.%s)", requestProject(r), what, what)
+	}
+
+	return nil
 }

@@ -230,6 +230,19 @@ func projectStateGet(s *state.State, r *http.Request) response.Response {
 }
 
 // projectExists tells the router whether a project named by ?project= exists.
+// projectConfig returns the configuration of a project, nil when it does not exist.
+func projectConfig(s *state.State, r *http.Request, name string) (map[string]string, error) {
+	if s.Projects == nil {
+		if name == project.Default {
+			return map[string]string{}, nil
+		}
+
+		return nil, nil
+	}
+
+	return s.Projects.Config(r.Context(), name)
+}
+
 func projectExists(s *state.State, r *http.Request, name string) (bool, error) {
 	if s.Projects == nil {
 		return name == project.Default, nil

@@ -70,9 +70,10 @@ func TestProjectsLifecycle(t *testing.T) {
 	e.expect(t, http.StatusNotFound, http.MethodDelete, "/1.0/projects/p2", nil)
 }
 
-// TestExistingProjectHoldsNothing checks what the endpoints of objects answer in a project that exists besides
-// default: empty instance lists, and no object of default served or changed under its name.
-func TestExistingProjectHoldsNothing(t *testing.T) {
+// TestProjectObjects checks what the endpoints of objects answer in a project that exists besides default: its own
+// instances and profiles (features.profiles), no image of default served or changed under its name while it has
+// features.images, default's images without the feature, and 404 for a project that does not exist.
+func TestProjectObjects(t *testing.T) {
 	e := newAPIEnv(t)
 	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/projects", map[string]any{"name": "p1"})
 	res := e.expect(t, http.StatusOK, http.MethodGet, "/1.0/instances?project=p1&recursion=1", nil)
@@ -80,10 +81,27 @@ func TestExistingProjectHoldsNothing(t *testing.T) {
 		t.Fatalf("got %s, want an empty list", res.Env.Metadata)
 	}
 
-	e.expect(t, http.StatusNotImplemented, http.MethodGet, "/1.0/profiles?project=p1", nil)
-	e.expect(t, http.StatusNotImplemented, http.MethodPost, "/1.0/profiles?project=p1", map[string]string{"name": "x"})
+	res = e.expect(t, http.StatusOK, http.MethodGet, "/1.0/profiles?project=p1", nil)
+	if string(res.Env.Metadata) != `["/1.0/profiles/default?project=p1"]` {
+		t.Fatalf("got %s, want the project's own default profile", res.Env.Metadata)
+	}
+
+	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/profiles?project=p1", map[string]string{"name": "x"})
+	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/profiles/x", nil)
+	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/profiles/x?project=p1", nil)
 	e.expect(t, http.StatusNotImplemented, http.MethodGet, "/1.0/images?project=p1", nil)
+	e.expect(t, http.StatusNotImplemented, http.MethodPost, "/1.0/instances?project=p1",
+		map[string]any{"name": "c1", "source": map[string]string{"type": "image", "alias": "x"}})
 	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/profiles?project=p9", nil)
+	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/instances/p1_c1", nil)
+
+	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/projects", map[string]any{"name": "p2",
+		"config": map[string]string{"features.images": "false", "features.profiles": "false"}})
+	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/images?project=p2", nil)
+	res = e.expect(t, http.StatusOK, http.MethodGet, "/1.0/profiles?project=p2", nil)
+	if string(res.Env.Metadata) != `["/1.0/profiles/default"]` {
+		t.Fatalf("got %s, want default's profiles", res.Env.Metadata)
+	}
 }
 
 // TestProjectsLifecycleEvents checks the lifecycle events of project changes: sent in the project, with the

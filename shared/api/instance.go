@@ -257,6 +257,10 @@ type InstanceSource struct {
 	// Example: false
 	InstanceOnly bool `json:"instance_only,omitempty" yaml:"instance_only,omitempty"`
 
+	// Project is the project of the instance a copy is made from; the request's project when empty.
+	// Example: blah
+	Project string `json:"project,omitempty" yaml:"project,omitempty"`
+
 	// AllowInconsistent is accepted and ignored.
 	// Example: false
 	AllowInconsistent bool `json:"allow_inconsistent,omitempty" yaml:"allow_inconsistent,omitempty"`

@@ -41,7 +41,12 @@ func Config(spec instance.Spec) ([][2]string, error) {
 		}
 	}
 
-	add("lxc.uts.name", spec.Name)
+	hostname := spec.Hostname
+	if hostname == "" {
+		hostname = spec.Name
+	}
+
+	add("lxc.uts.name", hostname)
 	add("lxc.rootfs.path", "dir:"+spec.Rootfs)
 	add("lxc.autodev", "1")
 	add("lxc.pty.max", "1024")
