@@ -20,6 +20,7 @@ type cmdCopy struct {
 	flagInstanceOnly bool
 	flagStateless    bool
 	flagRefresh      bool
+	flagTarget       string
 }
 
 func (c *cmdCopy) command() *cobra.Command {
@@ -43,6 +44,7 @@ The copy gets its own root filesystem and the source's configuration with fresh 
 	cmd.Flags().BoolVar(&c.flagInstanceOnly, "instance-only", false, "Copy the instance without its snapshots")
 	cmd.Flags().BoolVar(&c.flagStateless, "stateless", false, "Copy a running instance without its state")
 	cmd.Flags().BoolVar(&c.flagRefresh, "refresh", false, "Update an existing copy on another server (its files and snapshots)")
+	cmd.Flags().StringVar(&c.flagTarget, "target-project", "", "Copy to a project different from the source")
 	return cmd
 }
 
@@ -113,6 +115,11 @@ func (c *cmdCopy) run(cmd *cobra.Command, args []string) error {
 
 	if c.flagRefresh {
 		return errors.New("--refresh is only supported between servers")
+	}
+
+	if c.flagTarget != "" {
+		req.Source.Project = c.global.conf.ProjectOf(srcRemote)
+		d = d.UseProject(c.flagTarget)
 	}
 
 	op, err := d.CreateInstance(req)

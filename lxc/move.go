@@ -13,6 +13,7 @@ type cmdMove struct {
 	global *cmdGlobal
 
 	flagStorage string
+	flagTarget  string
 }
 
 func (c *cmdMove) command() *cobra.Command {
@@ -30,6 +31,7 @@ The instance must be stopped; its snapshots follow it, and its rename templates 
 	}
 
 	cmd.Flags().StringVarP(&c.flagStorage, "storage", "s", "", "Storage pool name")
+	cmd.Flags().StringVar(&c.flagTarget, "target-project", "", "Copy to a project different from the source")
 	return cmd
 }
 
@@ -119,6 +121,10 @@ func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
 		return c.movePool(src, dst)
 	}
 
+	if c.flagTarget != "" {
+		return c.moveProject(src, dst)
+	}
+
 	if src.remote != dst.remote && !src.isSnap && !dst.isSnap {
 		return c.moveRemote(src, dst)
 	}
@@ -143,6 +149,38 @@ func (c *cmdMove) run(cmd *cobra.Command, args []string) error {
 	}
 
 	op, err := d.RenameInstance(src.instance, api.InstancePost{Name: newName})
+	if err != nil {
+		return err
+	}
+
+	return op.Wait()
+}
+
+// moveProject moves an instance to another project of its server, as the stock client does: a copy with its
+// snapshots into the target project, then the deletion of the source.
+func (c *cmdMove) moveProject(src moveTarget, dst moveTarget) error {
+	if src.remote != dst.remote || src.isSnap || dst.isSnap {
+		return errors.New("--target-project moves an instance within one server")
+	}
+
+	d, err := c.global.conf.GetInstanceServer(src.remote)
+	if err != nil {
+		return err
+	}
+
+	req := api.InstancesPost{Name: dst.instance, Type: api.InstanceTypeContainer, Source: api.InstanceSource{
+		Type: "copy", Source: src.instance, Project: c.global.conf.ProjectOf(src.remote)}}
+	op, err := d.UseProject(c.flagTarget).CreateInstance(req)
+	if err != nil {
+		return err
+	}
+
+	err = op.Wait()
+	if err != nil {
+		return err
+	}
+
+	op, err = d.DeleteInstance(src.instance)
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,21 @@ func (c *Config) ConnectionArgs(remote string) (*client.ConnectionArgs, error) {
 	return args, nil
 }
 
+// ProjectOf is the project the requests to a remote name: the override of lxc --project, else the remote's own,
+// default when neither names one.
+func (c *Config) ProjectOf(name string) string {
+	if c.ProjectOverride != "" {
+		return c.ProjectOverride
+	}
+
+	remote, ok := c.Remotes[name]
+	if !ok || remote.Project == "" {
+		return "default"
+	}
+
+	return remote.Project
+}
+
 // GetInstanceServer connects to a remote speaking the full API; its requests name the remote's project, or the
 // override of lxc --project.
 func (c *Config) GetInstanceServer(name string) (client.InstanceServer, error) {

@@ -92,4 +92,5 @@ var APIExtensions = []string{
 	"container_stateless_copy",
 	"migration_progress",
 	"container_incremental_copy",
+	"container_copy_project",
 }

@@ -147,3 +147,31 @@ test_projects_restricted() {
 	lxc_in "${d}" delete -f c1 --project r1
 	lxc_in "${d}" delete c2
 }
+
+# test_projects_move: copies and moves between projects (--target-project, source.project), with both clients:
+# snapshots follow, the source goes with a move and stays with a copy.
+test_projects_move() {
+	local d="${TEST_TMP}/d1"
+	local stock="${d}.stock"
+	spawn_instance_lxd "${d}"
+	import_busybox "${d}" bb
+	lxc_in "${d}" project create p1 -c features.images=false -c features.profiles=false
+	lxc_in "${d}" init bb c1
+	lxc_in "${d}" snapshot c1 s0
+
+	LXD_DIR="${d}" stock_lxc "${stock}" move c1 --target-project p1
+	assert_eq "$(lxc_in "${d}" list --all-projects --format csv -c enS)" "p1,c1,1" "after the stock client's move"
+	lxc_in "${d}" copy c1 c2 --project p1 --target-project default
+	lxc_in "${d}" move c2 c3 --target-project p1
+	LXD_DIR="${d}" stock_lxc "${stock}" copy c1 c4 --project p1 --target-project default
+	assert_eq "$(lxc_in "${d}" list --all-projects --format csv -c enS)" "default,c4,1
+p1,c1,1
+p1,c3,1" "after copies and moves"
+	assert_eq "$(local_curl "${d}" "/1.0/instances/c3/snapshots?project=p1" | jq -c .metadata)" \
+		'["/1.0/instances/c3/snapshots/s0?project=p1"]' "snapshots of the moved copy"
+
+	# A source in a project that does not exist, or an instance that does not, is not found; nothing is made.
+	assert_fails lxc_in "${d}" copy c1 c5 --project nope --target-project default
+	assert_fails lxc_in "${d}" copy nope c5 --project p1 --target-project default
+	assert_eq "$(lxc_in "${d}" list --format csv -c n)" "c4" "nothing copied"
+}
