@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -42,6 +43,10 @@ type Registry struct {
 
 	// UserAgent is sent with every request.
 	UserAgent string
+
+	// defaultTransport is the default transport, made once so that the requests of a pull share its connections.
+	defaultOnce      sync.Once
+	defaultTransport http.RoundTripper
 }
 
 // dockerHubHosts are the names Docker Hub is reached by; a one-element repository there is under library/.
@@ -138,8 +143,8 @@ func hasTag(repo string) bool {
 func (r *Registry) options(ctx context.Context) []remote.Option {
 	base := r.Transport
 	if base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		base = t
+		r.defaultOnce.Do(func() { r.defaultTransport = http.DefaultTransport.(*http.Transport).Clone() })
+		base = r.defaultTransport
 	}
 
 	opts := []remote.Option{
