@@ -146,8 +146,8 @@ func (s *Store) readBlob(digest string, consume func(io.Reader) error) error {
 }
 
 // fetch downloads layer i of img into the store and gives its bytes to consume as they stream: to the blob file,
-// hashed, and through a pipe to consume. The download goes to its end whatever consume does, so that a blob that
-// does not match its digest is reported as such.
+// hashed, and through a chunkPipe to consume. The download goes to its end whatever consume does, so that a blob
+// that does not match its digest is reported as such.
 func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, consume func(io.Reader) error, progress func(int64)) error {
 	l := img.Layers[i]
 	rc, err := img.OpenBlob(ctx, l)
@@ -156,17 +156,18 @@ func (s *Store) fetch(ctx context.Context, img *registry.Image, i int, consume f
 	}
 
 	defer func() { _ = rc.Close() }()
-	pr, pw := io.Pipe()
+	// Up to 32 reads (8 MiB) ahead of consume.
+	p := newChunkPipe(32)
 	consumed := make(chan error, 1)
 	go func() {
-		err := consume(pr)
+		err := consume(p)
 		// What consume leaves unread (padding, or all of it after a failure) is read to the end.
-		_, _ = io.Copy(io.Discard, pr)
+		_, _ = io.Copy(io.Discard, p)
 		consumed <- err
 	}()
 
-	err = s.Put(ctx, l.Digest.String(), l.Size, io.TeeReader(rc, pw), progress)
-	_ = pw.CloseWithError(err)
+	err = s.Put(ctx, l.Digest.String(), l.Size, io.TeeReader(rc, p), progress)
+	p.CloseWithError(err)
 	consumeErr := <-consumed
 	if err != nil {
 		return err
