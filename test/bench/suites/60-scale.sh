@@ -20,26 +20,34 @@ ownlxc() {
 # scale_grow WHO FROM TO: launches the busybox containers bench-sFROM+1 to bench-sTO, 4 at a time, with WHO's own
 # client; prints the seconds per launch (the whole wall time over the number of launches) and the failed launches.
 scale_grow() {
-	local who=$1 from=$2 to=$3 i t0 t1 running=0 failed=0
+	local who=$1 from=$2 to=$3 i t0 t1 pid failed=0
+	local -A logs=()
 	t0=$(now)
 	for i in $(seq $((from + 1)) "${to}"); do
-		if [ "${running}" -ge 4 ]; then
-			wait -n || failed=$((failed + 1))
-			running=$((running - 1))
+		if [ "${#logs[@]}" -ge 4 ]; then
+			scale_reap
 		fi
 
 		ownlxc "${who}" launch bench-busybox "bench-s${i}" >"${WORK}/scale-launch-${who}-${i}.log" 2>&1 &
-		running=$((running + 1))
+		logs[$!]="${WORK}/scale-launch-${who}-${i}.log"
 	done
 
-	while [ "${running}" -gt 0 ]; do
-		wait -n || failed=$((failed + 1))
-		running=$((running - 1))
+	while [ "${#logs[@]}" -gt 0 ]; do
+		scale_reap
 	done
 
 	t1=$(now)
-	[ "${failed}" -eq 0 ] || grep -l -i error "${WORK}"/scale-launch-"${who}"-*.log | head -n 1 | xargs cat >&2
 	printf "%.3f %d\n" "$(echo "(${t1} - ${t0}) / (${to} - ${from})" | bc -l)" "${failed}"
+}
+
+# scale_reap: waits for one launch of scale_grow, counting it in failed and showing its output when it failed.
+scale_reap() {
+	pid=
+	wait -n -p pid && { unset "logs[${pid}]"; return 0; }
+	[ -n "${pid}" ] || { echo "no launch to wait for" >&2; exit 1; }
+	failed=$((failed + 1))
+	echo "launch failed on ${who}: $(cat "${logs[${pid}]}")" >&2
+	unset "logs[${pid}]"
 }
 
 # scale_time CMD...: the median seconds of SCALE_LIST_RUNS runs of a command, its output discarded.
@@ -98,7 +106,11 @@ bench_scale() {
 		rss_stock=$(rss_mib "${STOCK_PID}")
 		t_stock=$(echo "${t_stock} + $(now) - ${t0}" | bc -l)
 		# A failed launch of ours stops the run; the stock daemon's are counted.
-		[ "${f_ours}" = 0 ] || { echo "${f_ours} launches failed on ours" >&2; exit 1; }
+		[ "${f_ours}" = 0 ] || {
+			echo "${f_ours} launches failed on ours; the daemon's log ends:" >&2
+			tail -n 20 "${WORK}/ours.log" >&2
+			exit 1
+		}
 
 		failed_stock=$((failed_stock + f_stock))
 		[ "$(scale_running ours)" -eq "${n}" ] || { echo "not ${n} running containers on ours" >&2; exit 1; }
