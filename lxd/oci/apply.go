@@ -407,13 +407,12 @@ func (a *applier) finish() error {
 		}
 
 		done[d.rel] = true
-		fi, err := a.root.Lstat(d.rel)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
-			// Removed or replaced later in the same layer.
+		if !a.isDir(d.rel) {
+			// Removed or replaced later in the same layer, itself or a parent.
 			continue
 		}
 
-		err = a.root.Chmod(d.rel, d.mode)
+		err := a.root.Chmod(d.rel, d.mode)
 		if err != nil {
 			return err
 		}
@@ -425,6 +424,23 @@ func (a *applier) finish() error {
 	}
 
 	return nil
+}
+
+// isDir tells whether rel and each of its parents are directories, none a symbolic link.
+func (a *applier) isDir(rel string) bool {
+	if rel == "." {
+		return true
+	}
+
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		fi, err := a.root.Lstat(strings.Join(parts[:i+1], "/"))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+
+	return true
 }
 
 // mode is an entry's permission, setuid, setgid and sticky bits.

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -195,4 +197,65 @@ func TestFlattenRefuses(t *testing.T) {
 			t.Fatalf("%s: ApplyLayer accepts it", name)
 		}
 	}
+}
+
+// fuzzLayers builds two layers from data: each pair of bytes is one entry, its kind and its name chosen among a few
+// that nest, so that replacements, whiteouts, opaque directories, links and names under links meet often.
+func fuzzLayers(t *testing.T, data []byte) [][]byte {
+	names := []string{"a", "a/b", "a/b/c", "d", "d/e", "a/d", "a/b/d", "e"}
+	var layers [][]byte
+	var entries []tarEntry
+	for i := 0; i+1 < len(data); i += 2 {
+		name := names[int(data[i+1])%len(names)]
+		other := names[int(data[i+1]/8)%len(names)]
+		switch data[i] % 9 {
+		case 0:
+			layers = append(layers, layer(t, entries...))
+			entries = nil
+		case 1, 2:
+			entries = append(entries, tarEntry{name: name, typ: tar.TypeDir, mode: 0o700 + int64(data[i]%8)})
+		case 3, 4:
+			entries = append(entries, file(name, string(data[i:i+2])))
+		case 5:
+			entries = append(entries, symlink(name, other))
+		case 6:
+			entries = append(entries, hardlink(name, other))
+		case 7:
+			entries = append(entries, file(path.Join(path.Dir(name), ".wh."+path.Base(name)), ""))
+		case 8:
+			entries = append(entries, file(path.Join(name, ".wh..wh..opq"), ""))
+		}
+	}
+
+	return append(layers, layer(t, entries...))
+}
+
+func FuzzFlattenMatchesApply(f *testing.F) {
+	f.Add([]byte{1, 0, 3, 1, 0, 0, 7, 1, 3, 2})
+	f.Add([]byte{1, 3, 3, 4, 6, 5, 0, 0, 3, 4})
+	f.Add([]byte{5, 0, 1, 3, 0, 0, 3, 1, 8, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 64 {
+			return
+		}
+
+		layers := fuzzLayers(t, data)
+		want, applyErr := apply(t, layers...)
+		got, flatErr := flat(t, layers...)
+		if errors.Is(flatErr, errNotFlat) {
+			return
+		}
+
+		if (applyErr == nil) != (flatErr == nil) {
+			t.Fatalf("apply: %v, flatten: %v", applyErr, flatErr)
+		}
+
+		if applyErr != nil {
+			return
+		}
+
+		if w, g := describe(t, want), describe(t, got); !slices.Equal(w, g) {
+			t.Fatalf("\ngot  %v\nwant %v", g, w)
+		}
+	})
 }
