@@ -117,55 +117,56 @@ func checkEntity(name string, config map[string]string, what string, entityConfi
 
 	sort.Strings(devNames)
 	for _, d := range devNames {
-		err := checkDevice(config, devices[d])
-		if err != nil {
-			return errs.Forbidden("Invalid device %q on %s of project %q: %s", d, what, name, err)
+		reason := checkDevice(config, devices[d])
+		if reason != "" {
+			return errs.Forbidden("Invalid device %q on %s of project %q: %s", d, what, name, reason)
 		}
 	}
 
 	return nil
 }
 
-// checkDevice checks one device against a restricted project's configuration.
-func checkDevice(config map[string]string, dev map[string]string) error {
+// checkDevice checks one device against a restricted project's configuration: it returns why the device is
+// forbidden, in LXD's words, or "".
+func checkDevice(config map[string]string, dev map[string]string) string {
 	typ := dev["type"]
 	blocked, ok := blockableDevices[typ]
 	if ok {
 		if restriction(config, blocked[0]) == "block" {
-			return fmt.Errorf("%s", blocked[1])
+			return blocked[1]
 		}
 
-		return nil
+		return ""
 	}
 
 	switch typ {
 	case "nic":
 		switch restriction(config, "restricted.devices.nic") {
 		case "block":
-			return fmt.Errorf("Network devices are forbidden")
+			return "Network devices are forbidden"
 		case "managed":
 			if dev["network"] == "" {
-				return fmt.Errorf("Only managed network devices are allowed")
+				return "Only managed network devices are allowed"
 			}
 		}
 
 	case "disk":
 		// The root disk is the instance's own storage: always allowed.
 		if dev["path"] == "/" {
-			return nil
+			return ""
 		}
 
 		switch restriction(config, "restricted.devices.disk") {
 		case "block":
-			return fmt.Errorf("Disk devices are forbidden")
+			return "Disk devices are forbidden"
 		case "managed":
 			if dev["pool"] == "" {
-				return fmt.Errorf("Attaching disks not backed by a pool is forbidden")
+				return "Attaching disks not backed by a pool is forbidden"
 			}
 		}
 	}
 
-	return nil
+	return ""
 }
 
 // checkInstanceRestrictions checks a new or changed instance of key against the restrictions of its project: its
