@@ -17,37 +17,25 @@ ownlxc() {
 	fi
 }
 
+# scale_launch WHO I: launches bench-sI with WHO's own client; a failure is shown and listed in scale-failed-WHO.
+scale_launch() {
+	local who=$1 i=$2 log="${WORK}/scale-launch-$1-$2.log"
+	ownlxc "${who}" launch bench-busybox "bench-s${i}" >"${log}" 2>&1 && return 0
+	echo "launch of bench-s${i} failed on ${who}: $(cat "${log}")" >&2
+	echo "bench-s${i}" >>"${WORK}/scale-failed-${who}"
+}
+
 # scale_grow WHO FROM TO: launches the busybox containers bench-sFROM+1 to bench-sTO, 4 at a time, with WHO's own
 # client; prints the seconds per launch (the whole wall time over the number of launches) and the failed launches.
 scale_grow() {
-	local who=$1 from=$2 to=$3 i t0 t1 pid failed=0
-	local -A logs=()
+	local who=$1 from=$2 to=$3 t0 t1 failed
+	rm -f "${WORK}/scale-failed-${who}"
 	t0=$(now)
-	for i in $(seq $((from + 1)) "${to}"); do
-		if [ "${#logs[@]}" -ge 4 ]; then
-			scale_reap
-		fi
-
-		ownlxc "${who}" launch bench-busybox "bench-s${i}" >"${WORK}/scale-launch-${who}-${i}.log" 2>&1 &
-		logs[$!]="${WORK}/scale-launch-${who}-${i}.log"
-	done
-
-	while [ "${#logs[@]}" -gt 0 ]; do
-		scale_reap
-	done
-
+	seq $((from + 1)) "${to}" | WORK="${WORK}" MAIN="${MAIN}" xargs -P 4 -I{} bash -c 'scale_launch "$0" "$1"' "${who}" {}
 	t1=$(now)
+	failed=0
+	[ ! -f "${WORK}/scale-failed-${who}" ] || failed=$(wc -l <"${WORK}/scale-failed-${who}")
 	printf "%.3f %d\n" "$(echo "(${t1} - ${t0}) / (${to} - ${from})" | bc -l)" "${failed}"
-}
-
-# scale_reap: waits for one launch of scale_grow, counting it in failed and showing its output when it failed.
-scale_reap() {
-	pid=
-	wait -n -p pid && { unset "logs[${pid}]"; return 0; }
-	[ -n "${pid}" ] || { echo "no launch to wait for" >&2; exit 1; }
-	failed=$((failed + 1))
-	echo "launch failed on ${who}: $(cat "${logs[${pid}]}")" >&2
-	unset "logs[${pid}]"
 }
 
 # scale_time CMD...: the median seconds of SCALE_LIST_RUNS runs of a command, its output discarded.
@@ -83,6 +71,8 @@ bench_scale() {
 	# A command failing under errexit says where.
 	trap 'echo "bench_scale: a command failed (line ${LINENO})" >&2' ERR
 	mkdir -p "${WORK}/conf-ours"
+	# The launches run under xargs, in shells of their own.
+	export -f ownlxc lxcw scale_launch
 	echo "containers launch_ours launch_stock list_ours list_stock list_stock_client_ours rec2_ours rec2_stock rec2_ms_per_ours rec2_ms_per_stock rss_ours rss_stock" >"${dat}"
 	{
 		echo "| running containers | launch, 4 at a time (s per launch; failed): ours | stock | ours / stock | lxc list (s): ours | stock | ours / stock | stock client on ours (s) | GET recursion=2 (s): ours | stock | ours / stock | daemon RSS (MiB): ours | stock | ours / stock |"
