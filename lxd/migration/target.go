@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -82,8 +84,13 @@ func Dial(ctx context.Context, args PullArgs) (*websocket.Conn, *websocket.Conn,
 		conns[name] = conn
 	}
 
+	dialed.Store(conns[FS], true)
 	return conns[Control], conns[FS], nil
 }
+
+// dialed holds the fs websockets Dial opened, until their transfer ends: their peer is the source itself, where
+// the peer of an accepted one (push mode) may be a client relaying the stream of another server.
+var dialed sync.Map
 
 // Target receives an instance.
 type Target struct {
@@ -124,6 +131,7 @@ func (t *Target) Check(ctx context.Context) error {
 
 // Receive runs the target's half of a migration on the websockets control and fs; on failure nothing is left.
 func (t *Target) Receive(ctx context.Context, control *websocket.Conn, fsConn *websocket.Conn) error {
+	defer dialed.Delete(fsConn)
 	err := t.receive(ctx, control, fsConn)
 	sendControl(control, err)
 	return err
@@ -144,7 +152,12 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 	if offer.Rsync != nil {
 		features.Xattrs = offer.Rsync.Xattrs
 		features.Delete = offer.Rsync.Delete
-		features.Compress = offer.Rsync.Compress
+		// Compression saves nothing when the source is on this host (pulled from a loopback address), and costs
+		// both ends the CPU time that bounds the transfer there. An LXD source follows the answer's features only
+		// when they include bidirectional (otherwise it assumes xattrs, delete and compress): the answer repeats
+		// the offer's.
+		features.Bidirectional = offer.Rsync.Bidirectional
+		features.Compress = offer.Rsync.Compress && !localSource(fsConn)
 	}
 
 	// Whatever the source offers (an optimized btrfs or zfs stream), the answer asks for rsync, which LXD falls
@@ -254,6 +267,17 @@ func (t *Target) missingSnapshots(ctx context.Context, offered []Snapshot) ([]st
 	}
 
 	return names, snaps, nil
+}
+
+// localSource tells whether the fs websocket conn was dialed to a source on a loopback address of this host.
+func localSource(conn *websocket.Conn) bool {
+	_, ok := dialed.Load(conn)
+	if !ok {
+		return false
+	}
+
+	addr, ok := conn.RemoteAddr().(*net.TCPAddr)
+	return ok && addr.IP.IsLoopback()
 }
 
 // offerIDMap returns the map the source's files are owned with on its disk (nil when unshifted).
