@@ -128,6 +128,7 @@ func closeConn(c *websocket.Conn) {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	_ = c.Close()
+	dialed.Delete(c)
 }
 
 // Source sends an instance.
