@@ -14,6 +14,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/instance"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -130,7 +131,7 @@ func (m *Manager) AttachNIC(ctx context.Context, nic instance.NIC) (instance.Net
 		return instance.NetworkPort{}, err
 	}
 
-	entry := dnsmasqHostEntry(n.Config, strings.ToLower(nic.HWAddr), nic.IPv4, nic.IPv6, nic.Instance)
+	entry := dnsmasqHostEntry(n.Config, strings.ToLower(nic.HWAddr), nic.IPv4, nic.IPv6, project.DNSName(nic.Instance))
 	err = writeFile(filepath.Join(dir, dnsmasqHosts, file), []byte(entry), 0o644)
 	if err != nil {
 		return instance.NetworkPort{}, fmt.Errorf("writing the DHCP host entry of %s/%s: %w", nic.Instance, nic.Device, err)

@@ -44,9 +44,15 @@ func InstanceProject(key string) string {
 	return p
 }
 
-// InKey reports whether an instance key belongs to project p.
-func InKey(p string, key string) bool {
-	return InstanceProject(key) == p
+// DNSName is the host name of an instance key in its network's DNS and DHCP: the name itself in default,
+// "<name>.<project>" elsewhere, as LXD names them (an underscore is no host name).
+func DNSName(key string) string {
+	p, name := SplitInstanceKey(key)
+	if p == Default {
+		return name
+	}
+
+	return name + "." + p
 }
 
 // ProfileKey is the key of profile name of project p.
