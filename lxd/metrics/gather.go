@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -518,14 +519,15 @@ func (g Gatherer) Collect(ctx context.Context, insts Instances, rootfs func(name
 			continue
 		}
 
-		st, err := insts.State(ctx, inst.Name)
+		key := project.InstanceKey(inst.Project, inst.Name)
+		st, err := insts.State(ctx, key)
 		if err != nil || st.Pid <= 0 {
 			continue
 		}
 
 		t := Target{Name: inst.Name, Project: inst.Project, Pid: int(st.Pid)}
 		if rootfs != nil {
-			t.Rootfs = rootfs(inst.Name)
+			t.Rootfs = rootfs(key)
 		}
 
 		set, err := g.Gather(t)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -65,15 +66,17 @@ func instancesPut(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	// The instances of the request's project (the instance collection's scope), by key.
 	var names []string
 	resources := map[string][]string{}
-	for _, inst := range all {
-		if bulkSkips[put.Action](s.Instances.Status(inst.Name)) {
+	for _, inst := range inRequestProject(r, all, func(inst api.Instance) string { return inst.Project }) {
+		key := project.InstanceKey(inst.Project, inst.Name)
+		if bulkSkips[put.Action](s.Instances.Status(key)) {
 			continue
 		}
 
-		names = append(names, inst.Name)
-		for k, v := range instanceResources(inst.Name) {
+		names = append(names, key)
+		for k, v := range instanceResources(key) {
 			resources[k] = append(resources[k], v...)
 		}
 	}
@@ -85,6 +88,7 @@ func instancesPut(s *state.State, r *http.Request) response.Response {
 		Class:       api.OperationClassTask,
 		Description: "Updating instance",
 		Resources:   resources,
+		Project:     requestProject(r),
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			var mu sync.Mutex
