@@ -89,6 +89,15 @@ p1,c2" "instances of all projects, stock client"
 	assert_eq "$(lxc_in "${d}" list --all-projects --format csv -c ens)" "default,c1,RUNNING
 p1,c1,RUNNING
 p1,c2,RUNNING" "instances after a restart"
+	# Metrics name each instance's project; a bulk state change takes the request's project only.
+	assert_contains "$(local_curl "${d}" /1.0/metrics)" 'lxd_procs_total{name="c1",project="p1",type="container"}'
+	assert_contains "$(local_curl "${d}" /1.0/metrics)" 'lxd_procs_total{name="c1",project="default",type="container"}'
+	out=$(local_curl "${d}" "/1.0/instances?project=p1" -X PUT -d '{"state": {"action": "stop", "force": true}}')
+	assert_eq "$(local_curl "${d}" "$(echo "${out}" | jq -r .operation)/wait" | jq -r .metadata.status)" "Success" "bulk stop of p1"
+	assert_eq "$(lxc_in "${d}" list --all-projects --format csv -c ens)" "default,c1,RUNNING
+p1,c1,STOPPED
+p1,c2,STOPPED" "after the bulk stop of p1"
+
 	lxc_in "${d}" delete -f c1 --project p1
 	assert_eq "$(lxc_in "${d}" list --format csv -c ns)" "c1,RUNNING" "default's c1 after deleting p1's"
 	LXD_DIR="${d}" stock_lxc "${stock}" delete -f c2 --project p1
