@@ -195,11 +195,11 @@ test_lxc_flags_list() {
 	for columns in ns46tS 46abcdDelmMnNpPsStufF uMm,n "n,user.comment:COMMENT:3,image.os,devices:root.pool" \
 		"n,config:limits.memory::0,volatile.base_image:BASE:0" Fn; do
 		for format in table csv compact; do
-			conv_same "${d}" "${conf}" list -c "${columns}" -f "${format}"
+			conv_same_usage "${d}" "${conf}" list -c "${columns}" -f "${format}"
 		done
 	done
 
-	conv_same "${d}" "${conf}" list
+	conv_same_usage "${d}" "${conf}" list
 	conv_same "${d}" "${conf}" list --fast
 	conv_same "${d}" "${conf}" list --fast -f csv c
 	# The usage is a share of e1's 64MiB limit, not of the host's memory (where it would round to 0.0%).
