@@ -128,8 +128,9 @@ type RestoreArgs struct {
 	Instance  api.Instance
 	Snapshots []api.InstanceSnapshot
 
-	// Dir holds container/ (rootfs/, metadata.yaml, templates/) and snapshots/<name>/ with the same layout; its
-	// trees are copied, not moved.
+	// Dir holds container/ (rootfs/, metadata.yaml, templates/) and snapshots/<name>/ with the same layout: a
+	// staging tree the caller discards afterwards, whose root filesystems are moved into place where the pool
+	// allows it (a dir pool on the same file system) and copied elsewhere.
 	Dir string
 }
 
@@ -175,7 +176,7 @@ func (m *Manager) RestoreBackup(ctx context.Context, args RestoreArgs) error {
 
 	_, rootDisk, _ := RootDisk(expDevices)
 	err = m.pool.CreateContainerFrom(storage.ContainerArgs{Pool: rootDisk["pool"], Name: args.Name,
-		Size: rootDisk["size"]}, filepath.Join(args.Dir, "container", "rootfs"))
+		Size: rootDisk["size"], Move: true}, filepath.Join(args.Dir, "container", "rootfs"))
 	if err != nil {
 		return err
 	}

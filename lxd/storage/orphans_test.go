@@ -1,9 +1,12 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestNewDirPoolRemovesUnfinished(t *testing.T) {
@@ -65,7 +68,7 @@ func TestCreateContainerIsAtomic(t *testing.T) {
 	}
 
 	// A copy that fails leaves nothing under the name, nor any temporary directory.
-	err = p.CreateContainerFrom("c1", filepath.Join(src, "missing"))
+	err = p.CreateContainerFrom("c1", filepath.Join(src, "missing"), false)
 	if err == nil {
 		t.Fatal("got no error copying a missing tree")
 	}
@@ -75,7 +78,7 @@ func TestCreateContainerIsAtomic(t *testing.T) {
 		t.Fatalf("got %v %v in containers/, want nothing after a failed creation", entries, err)
 	}
 
-	err = p.CreateContainerFrom("c1", src)
+	err = p.CreateContainerFrom("c1", src, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +88,7 @@ func TestCreateContainerIsAtomic(t *testing.T) {
 		t.Fatalf("got base %q %v, want a complete container without a base", base, err)
 	}
 
-	err = p.CreateContainerFrom("c1", src)
+	err = p.CreateContainerFrom("c1", src, false)
 	if err == nil {
 		t.Fatal("got no error creating c1 twice")
 	}
@@ -93,5 +96,47 @@ func TestCreateContainerIsAtomic(t *testing.T) {
 	entries, err = os.ReadDir(filepath.Join(dir, "containers"))
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("got %v %v in containers/, want c1 only", entries, err)
+	}
+}
+
+// TestCreateContainerMovesStaging checks that a staging tree on a dir pool's file system is moved into place, not
+// copied, and that a tree another file system holds is copied.
+func TestCreateContainerMovesStaging(t *testing.T) {
+	dir := t.TempDir()
+	p, err := NewDirPool("default", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	src := filepath.Join(dir, "stage", "rootfs")
+	err = os.MkdirAll(src, 0o755)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	}
+
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var before unix.Stat_t
+	err = unix.Stat(filepath.Join(src, "f"), &before)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.CreateContainerFrom("c1", src, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var after unix.Stat_t
+	err = unix.Stat(filepath.Join(p.ContainerRootfs("c1"), "f"), &after)
+	if err != nil || after.Ino != before.Ino {
+		t.Fatalf("got %v, inode %d; want the staged file itself (inode %d)", err, after.Ino, before.Ino)
+	}
+
+	_, err = os.Stat(src)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v for the staging tree, want it moved away", err)
 	}
 }

@@ -480,6 +480,24 @@ func (p *Pool) copyVolume(src string, dst string, readOnly bool) error {
 	return err
 }
 
+// moveVolume is copyVolume for a source its caller discards afterwards (a received or unpacked staging tree): on a
+// pool whose volumes are plain directories, a source on the pool's file system is renamed into place rather than
+// copied; elsewhere (another file system, btrfs subvolumes) it is copied.
+func (p *Pool) moveVolume(src string, dst string, readOnly bool) error {
+	if p.drv.Layered() {
+		err := os.Rename(src, dst)
+		if err == nil {
+			return nil
+		}
+
+		if !errors.Is(err, unix.EXDEV) {
+			return fmt.Errorf("moving %s into place: %w", src, err)
+		}
+	}
+
+	return p.copyVolume(src, dst, readOnly)
+}
+
 // RenameContainer moves a stopped container's storage to a new name.
 func (p *Pool) RenameContainer(name string, newName string) error {
 	p.mu.Lock()

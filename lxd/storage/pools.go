@@ -151,6 +151,10 @@ type ContainerArgs struct {
 
 	// Size is the root disk's size= ("" for no limit).
 	Size string
+
+	// Move lets CreateContainerFrom move its source into place rather than copy it: a staging tree (a received
+	// or unpacked backup) its caller discards.
+	Move bool
 }
 
 // EnsureBase makes sure a base exists on a pool (see Pool.EnsureBase).
@@ -179,14 +183,15 @@ func (ps *Pools) CreateContainer(args ContainerArgs) error {
 }
 
 // CreateContainerFrom makes a container on its pool from a copy of the root filesystem src (a snapshot of it
-// when both are on the same btrfs file system) and applies its size.
+// when both are on the same btrfs file system, src itself moved into place with args.Move where the pool allows it)
+// and applies its size.
 func (ps *Pools) CreateContainerFrom(args ContainerArgs, src string) error {
 	p, err := ps.Get(args.Pool)
 	if err != nil {
 		return err
 	}
 
-	err = p.CreateContainerFrom(args.Name, src)
+	err = p.CreateContainerFrom(args.Name, src, args.Move)
 	if err != nil {
 		return err
 	}

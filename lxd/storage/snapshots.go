@@ -109,6 +109,12 @@ func (p *Pool) CopySnapshot(from string, to string, snap string) error {
 
 // copySnapshotFrom copies the snapshot storage src (of this pool or another) as snapshot snap of to.
 func (p *Pool) copySnapshotFrom(src string, to string, snap string) error {
+	return p.placeSnapshotFrom(src, to, snap, false)
+}
+
+// placeSnapshotFrom is copySnapshotFrom, moving the root filesystem of src into place when move is set (a staging
+// tree its caller discards).
+func (p *Pool) placeSnapshotFrom(src string, to string, snap string, move bool) error {
 	dir := p.SnapshotPath(to, snap)
 	_, err := os.Lstat(dir)
 	if err == nil {
@@ -134,7 +140,12 @@ func (p *Pool) copySnapshotFrom(src string, to string, snap string) error {
 		return err
 	}
 
-	err = p.copyVolume(filepath.Join(src, "rootfs"), filepath.Join(tmp, "rootfs"), true)
+	place := p.copyVolume
+	if move {
+		place = p.moveVolume
+	}
+
+	err = place(filepath.Join(src, "rootfs"), filepath.Join(tmp, "rootfs"), true)
 	if err != nil {
 		return fmt.Errorf("copying snapshot %q: %w", snap, err)
 	}
@@ -303,9 +314,14 @@ func carryOver(dir string, dst string) error {
 }
 
 // CreateContainerFrom lays out a new container whose root filesystem is a copy of the tree src, as a plain
-// directory without a base. The container appears under its name only once the copy is complete.
-func (p *Pool) CreateContainerFrom(name string, src string) error {
+// directory without a base, or src itself moved into place when move is set (a staging tree its caller discards).
+// The container appears under its name only once the copy is complete.
+func (p *Pool) CreateContainerFrom(name string, src string, move bool) error {
 	return p.createContainer(name, func(dir string) error {
+		if move {
+			return p.moveVolume(src, filepath.Join(dir, "rootfs"), false)
+		}
+
 		return p.copyVolume(src, filepath.Join(dir, "rootfs"), false)
 	}, "")
 }
