@@ -41,6 +41,11 @@ else
 	mapfile -t tests < <(declare -F | awk '{print $3}' | grep '^test_' | sort)
 fi
 
+# host_links prints the names of the network interfaces of the host's namespace, sorted.
+host_links() {
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+}
+
 # run_one runs one test in a subshell with errexit and records its status and log.
 run_one() {
 	local name=$1
@@ -59,6 +64,7 @@ run_one() {
 	rc=$?
 	set -e
 	echo "$rc $((SECONDS - start))" >"${RUN_DIR}/${name}.rc"
+	comm -13 "${RUN_DIR}/host-links" <(host_links) >"${RUN_DIR}/${name}.host-links" || true
 }
 
 # The test images are built once per machine (test/deps/, cached under /var/tmp): build them, or find them, before
@@ -73,6 +79,10 @@ for t in "${tests[@]}"; do
 done
 
 echo "test images: ${images}"
+
+# No test may make an interface in the host's namespace (its daemons make theirs in namespaces of their own): those
+# the host has when the run ends, and the tests that were running when one appeared, are reported after the results.
+host_links >"${RUN_DIR}/host-links"
 
 pids=()
 for t in "${tests[@]}"; do
@@ -104,5 +114,11 @@ done
 
 echo
 echo "integration: ${passed} passed, ${failed} failed"
+left=$(comm -13 "${RUN_DIR}/host-links" <(host_links) | tr '\n' ' ')
+seen=$(for t in "${tests[@]}"; do [ ! -s "${RUN_DIR}/${t}.host-links" ] || echo "${t} ($(tr '\n' ' ' <"${RUN_DIR}/${t}.host-links"| sed 's/ $//'))"; done | tr '\n' ' ')
+if [ -n "${left}${seen}" ]; then
+	echo "WARNING: interfaces in the host's namespace that were not there before the run: ${left:-none left at the end}"
+	echo "WARNING: tests that ended while one was there: ${seen:-none}"
+fi
 [ "${failed}" -eq 0 ] || { echo "failed: ${failed_names[*]}"; echo "logs in ${RUN_DIR}"; exit 1; }
 rm -rf "${RUN_DIR}"

@@ -11,6 +11,7 @@ spawn_lxd() {
 	# shellcheck disable=SC2046
 	LXD_DIR="${dir}" $(netns_prefix) "${LXD_BIN}" --debug --logfile "${dir}/lxd.log" &
 	echo "$!" >"${dir}/lxd.pid"
+	record_netns "${dir}"
 	echo "${dir}" >>"${TEST_TMP}/daemons"
 	LXD_DIR="${dir}" "${LXD_BIN}" waitready --timeout 30
 	if [ "${fresh}" = 1 ] && [ "${SPAWN_BARE:-0}" != 1 ]; then

@@ -17,6 +17,28 @@ netns_prefix() {
 	fi
 }
 
+# record_netns DIR: notes that the daemon of DIR runs in NETNS (or in the host's namespace when NETNS is unset), for
+# in_netns_of.
+record_netns() {
+	if [ -n "${NETNS:-}" ]; then
+		echo "${NETNS}" >"$1.netns"
+	else
+		rm -f "$1.netns"
+	fi
+}
+
+# in_netns_of DIR CMD...: runs CMD in the network namespace of the daemon of DIR, as a command run on the host of
+# that daemon: what it reads of "this host" (its interfaces, its addresses) is what the daemon sees.
+in_netns_of() {
+	local dir=$1
+	shift
+	if [ -f "${dir}.netns" ]; then
+		ip netns exec "$(cat "${dir}.netns")" "$@"
+	else
+		"$@"
+	fi
+}
+
 # nsx CMD...: runs CMD in NETNS.
 nsx() {
 	ip netns exec "${NETNS}" "$@"
@@ -30,6 +52,7 @@ spawn_stock_lxd() {
 	traversable_parents "${dir}"
 	# shellcheck disable=SC2046
 	LXD_DIR="${dir}" $(netns_prefix) /usr/bin/lxd --logfile "${dir}/stock.log" >/dev/null 2>&1 &
+	record_netns "${dir}"
 	on_exit sh -c "LXD_DIR='${dir}' /usr/bin/lxd shutdown --timeout 30 >/dev/null 2>&1 || kill -9 $! 2>/dev/null"
 	LXD_DIR="${dir}" /usr/bin/lxd waitready --timeout 60
 }

@@ -2,18 +2,19 @@
 # daemon runs in a network namespace of the test's own (one per daemon, as each makes a bridge named lxdbr0): its
 # bridges and dnsmasq stay there.
 
-# init_ours DIR ARGS...: our lxd init against the daemon of DIR.
+# init_ours DIR ARGS...: our lxd init against the daemon of DIR, run where that daemon runs (lxd init names a new
+# bridge after the interfaces of its host).
 init_ours() {
 	local dir=$1
 	shift
-	LXD_DIR="${dir}" "${LXD_BIN}" init "$@"
+	LXD_DIR="${dir}" in_netns_of "${dir}" "${LXD_BIN}" init "$@"
 }
 
-# init_stock DIR ARGS...: stock LXD's lxd init against the daemon of DIR.
+# init_stock DIR ARGS...: stock LXD's lxd init against the daemon of DIR, run where that daemon runs.
 init_stock() {
 	local dir=$1
 	shift
-	LXD_DIR="${dir}" /usr/bin/lxd init "$@"
+	LXD_DIR="${dir}" in_netns_of "${dir}" /usr/bin/lxd init "$@"
 }
 
 # init_normalize DIR: a dump read on stdin with what differs between two daemons of the same state (the directory,

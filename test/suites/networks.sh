@@ -60,7 +60,7 @@ test_networks_lifecycle() {
 	assert_contains "$(nsx ip -d link show lxdbr0)" "bridge"
 	assert_contains "$(nsx ip addr show lxdbr0)" "inet ${v4}"
 	assert_contains "$(nsx ip addr show lxdbr0)" "inet6 ${v6}"
-	! ip link show lxdbr0 >/dev/null 2>&1 || fail "the bridge was made outside the namespace"
+	! ip -o addr show | grep -qF "inet ${v4} " || fail "the bridge's address ${v4} is on the host, outside the namespace"
 	subnet4="${v4%.1/24}.0/24"
 	rules=$(nsx nft list table inet lxd)
 	assert_contains "${rules}" "chain pstrt.lxdbr0"
