@@ -23,6 +23,7 @@ const (
 type Image struct {
 	ID           int64
 	Fingerprint  string
+	Project      string
 	Filename     string
 	Size         int64
 	Public       bool
@@ -47,12 +48,14 @@ type ImageSource struct {
 	ImageType   string
 }
 
-// ImageFilter selects images; nil fields match everything.
+// ImageFilter selects images of the transaction's project; nil fields match everything. AllProjects widens it to
+// the images of every project (each project's record of a shared file counts once per project).
 type ImageFilter struct {
 	Public      *bool
 	Cached      *bool
 	AutoUpdate  *bool
 	Fingerprint *string
+	AllProjects bool
 }
 
 // ImageUpdate holds the writable fields of an image. Properties replaces the
@@ -64,11 +67,15 @@ type ImageUpdate struct {
 	Properties map[string]string
 }
 
-// where returns the SQL condition for the filter on the images table, and its
-// arguments.
-func (f ImageFilter) where() (string, []any) {
+// where returns the SQL condition for the filter on the images table of project, and its arguments.
+func (f ImageFilter) where(project string) (string, []any) {
 	var conds []string
 	var args []any
+	if !f.AllProjects {
+		conds = append(conds, "images.project = ?")
+		args = append(args, project)
+	}
+
 	if f.Public != nil {
 		conds = append(conds, "images.public = ?")
 		args = append(args, *f.Public)
@@ -101,14 +108,14 @@ func imageNotFound(fingerprint string) error {
 	return fmt.Errorf("image %q: %w", fingerprint, errs.ErrNotFound)
 }
 
-const imageColumns = `images.id, images.fingerprint, images.filename, images.size, images.public,
+const imageColumns = `images.id, images.fingerprint, images.project, images.filename, images.size, images.public,
 images.architecture, images.type, images.creation_date, images.expiry_date, images.upload_date,
 images.last_use_date, images.cached, images.auto_update`
 
 // GetImages returns the images matching filter, oldest upload first, with
 // their properties and sources. It runs three queries whatever the count.
 func (t *Tx) GetImages(ctx context.Context, filter ImageFilter) ([]Image, error) {
-	where, args := filter.where()
+	where, args := filter.where(t.imagesProject())
 
 	rows, err := t.query(ctx, "SELECT "+imageColumns+" FROM images WHERE "+where+" ORDER BY images.id", args...)
 	if err != nil {
@@ -121,7 +128,7 @@ func (t *Tx) GetImages(ctx context.Context, filter ImageFilter) ([]Image, error)
 	for rows.Next() {
 		var img Image
 		var created, expires, uploaded, lastUsed nullTime
-		err = rows.Scan(&img.ID, &img.Fingerprint, &img.Filename, &img.Size, &img.Public,
+		err = rows.Scan(&img.ID, &img.Fingerprint, &img.Project, &img.Filename, &img.Size, &img.Public,
 			&img.Architecture, &img.Type, &created, &expires, &uploaded,
 			&lastUsed, &img.Cached, &img.AutoUpdate)
 		if err != nil {
@@ -218,7 +225,7 @@ FROM images_source AS s JOIN images ON images.id = s.image_id WHERE `+where, arg
 	return mapError(rows.Err())
 }
 
-// GetImage returns the image with exactly this fingerprint.
+// GetImage returns the project's image with exactly this fingerprint.
 func (t *Tx) GetImage(ctx context.Context, fingerprint string) (*Image, error) {
 	images, err := t.GetImages(ctx, ImageFilter{Fingerprint: &fingerprint})
 	if err != nil {
@@ -241,7 +248,7 @@ func (t *Tx) GetImageByPrefix(ctx context.Context, prefix string, filter ImageFi
 		return nil, imageNotFound(prefix)
 	}
 
-	where, args := filter.where()
+	where, args := filter.where(t.imagesProject())
 	args = append([]any{pattern}, args...)
 	rows, err := t.query(ctx, "SELECT fingerprint FROM images WHERE fingerprint GLOB ? AND "+where+" ORDER BY fingerprint LIMIT 2", args...)
 	if err != nil {
@@ -263,9 +270,8 @@ func (t *Tx) GetImageByPrefix(ctx context.Context, prefix string, filter ImageFi
 	}
 }
 
-// CreateImage adds an image with its properties and source, and returns its
-// ID. Type defaults to container and UploadedAt to now. A duplicate
-// fingerprint is ErrConflict.
+// CreateImage adds an image to the transaction's project with its properties and source, and returns its ID. Type
+// defaults to container and UploadedAt to now. A fingerprint the project holds already is ErrConflict.
 func (t *Tx) CreateImage(ctx context.Context, img Image) (int64, error) {
 	err := checkFingerprint("image", img.Fingerprint)
 	if err != nil {
@@ -280,10 +286,10 @@ func (t *Tx) CreateImage(ctx context.Context, img Image) (int64, error) {
 		img.UploadedAt = time.Now()
 	}
 
-	res, err := t.exec(ctx, `INSERT INTO images (fingerprint, filename, size, public, architecture, type,
+	res, err := t.exec(ctx, `INSERT INTO images (fingerprint, project, filename, size, public, architecture, type,
 creation_date, expiry_date, upload_date, last_use_date, cached, auto_update)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		img.Fingerprint, img.Filename, img.Size, img.Public, img.Architecture, img.Type,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		img.Fingerprint, t.imagesProject(), img.Filename, img.Size, img.Public, img.Architecture, img.Type,
 		timeArg(img.CreatedAt), timeArg(img.ExpiresAt), timeArg(img.UploadedAt), timeArg(img.LastUsedAt),
 		img.Cached, img.AutoUpdate)
 	if err != nil {
@@ -367,7 +373,7 @@ func (t *Tx) UpdateImageCached(ctx context.Context, fingerprint string, cached b
 
 // updateImageColumn sets one column of an image; column is a constant.
 func (t *Tx) updateImageColumn(ctx context.Context, fingerprint string, column string, value any) error {
-	n, err := t.execCount(ctx, "UPDATE images SET "+column+" = ? WHERE fingerprint = ?", value, fingerprint)
+	n, err := t.execCount(ctx, "UPDATE images SET "+column+" = ? WHERE fingerprint = ? AND project = ?", value, fingerprint, t.imagesProject())
 	if err != nil {
 		return fmt.Errorf("updating %s of image %q: %w", column, fingerprint, err)
 	}
@@ -379,9 +385,10 @@ func (t *Tx) updateImageColumn(ctx context.Context, fingerprint string, column s
 	return nil
 }
 
-// DeleteImage removes an image; its properties, aliases and source go with it.
+// DeleteImage removes the project's image; its properties, aliases and source go with it. The other projects'
+// records of the same fingerprint stay.
 func (t *Tx) DeleteImage(ctx context.Context, fingerprint string) error {
-	n, err := t.execCount(ctx, "DELETE FROM images WHERE fingerprint = ?", fingerprint)
+	n, err := t.execCount(ctx, "DELETE FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.imagesProject())
 	if err != nil {
 		return fmt.Errorf("deleting image %q: %w", fingerprint, err)
 	}
@@ -393,9 +400,20 @@ func (t *Tx) DeleteImage(ctx context.Context, fingerprint string) error {
 	return nil
 }
 
-// imageID returns the ID of the image with exactly this fingerprint.
+// ImageHeld tells whether any project records the image fingerprint, whose files are then still needed.
+func (t *Tx) ImageHeld(ctx context.Context, fingerprint string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, "SELECT count(*) FROM images WHERE fingerprint = ?", fingerprint).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking up image %q: %w", fingerprint, mapError(err))
+	}
+
+	return n > 0, nil
+}
+
+// imageID returns the ID of the project's image with exactly this fingerprint.
 func (t *Tx) imageID(ctx context.Context, fingerprint string) (int64, error) {
-	id, err := t.lookupID(ctx, imageNotFound(fingerprint), "SELECT id FROM images WHERE fingerprint = ?", fingerprint)
+	id, err := t.lookupID(ctx, imageNotFound(fingerprint), "SELECT id FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.imagesProject())
 	if err != nil && !errors.Is(err, errs.ErrNotFound) {
 		return 0, fmt.Errorf("looking up image %q: %w", fingerprint, err)
 	}

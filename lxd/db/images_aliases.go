@@ -25,9 +25,11 @@ func imageAliasNotFound(name string) error {
 const imageAliasQuery = `SELECT a.id, a.name, a.description, i.fingerprint, i.type
 FROM images_aliases AS a JOIN images AS i ON i.id = a.image_id `
 
-// scanImageAliases runs imageAliasQuery with the given condition.
+// scanImageAliases runs imageAliasQuery with the given condition (an "AND ..." clause) on the aliases of the
+// transaction's project.
 func (t *Tx) scanImageAliases(ctx context.Context, where string, args ...any) ([]ImageAlias, error) {
-	rows, err := t.query(ctx, imageAliasQuery+where+" ORDER BY a.name", args...)
+	args = append([]any{t.imagesProject()}, args...)
+	rows, err := t.query(ctx, imageAliasQuery+"WHERE a.project = ? "+where+" ORDER BY a.name", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func (t *Tx) scanImageAliases(ctx context.Context, where string, args ...any) ([
 	return aliases, nil
 }
 
-// GetImageAliases returns every alias, ordered by name.
+// GetImageAliases returns every alias of the project, ordered by name.
 func (t *Tx) GetImageAliases(ctx context.Context) ([]ImageAlias, error) {
 	aliases, err := t.scanImageAliases(ctx, "")
 	if err != nil {
@@ -65,7 +67,7 @@ func (t *Tx) GetImageAliases(ctx context.Context) ([]ImageAlias, error) {
 
 // GetImageAlias returns the alias with this name.
 func (t *Tx) GetImageAlias(ctx context.Context, name string) (*ImageAlias, error) {
-	aliases, err := t.scanImageAliases(ctx, "WHERE a.name = ?", name)
+	aliases, err := t.scanImageAliases(ctx, "AND a.name = ?", name)
 	if err != nil {
 		return nil, fmt.Errorf("loading image alias %q: %w", name, err)
 	}
@@ -80,7 +82,7 @@ func (t *Tx) GetImageAlias(ctx context.Context, name string) (*ImageAlias, error
 // GetImageAliasesForImage returns the aliases pointing at an image, ordered by
 // name; an unknown image has none.
 func (t *Tx) GetImageAliasesForImage(ctx context.Context, fingerprint string) ([]ImageAlias, error) {
-	aliases, err := t.scanImageAliases(ctx, "WHERE i.fingerprint = ?", fingerprint)
+	aliases, err := t.scanImageAliases(ctx, "AND i.fingerprint = ?", fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("loading aliases of image %q: %w", fingerprint, err)
 	}
@@ -101,7 +103,8 @@ func (t *Tx) CreateImageAlias(ctx context.Context, a ImageAlias) (int64, error) 
 		return 0, fmt.Errorf("creating image alias %q: %w", a.Name, err)
 	}
 
-	res, err := t.exec(ctx, "INSERT INTO images_aliases (name, image_id, description) VALUES (?, ?, ?)", a.Name, imageID, a.Description)
+	res, err := t.exec(ctx, "INSERT INTO images_aliases (name, project, image_id, description) VALUES (?, ?, ?, ?)",
+		a.Name, t.imagesProject(), imageID, a.Description)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, fmt.Errorf("image alias %q: %w", a.Name, errs.ErrConflict)
@@ -126,7 +129,8 @@ func (t *Tx) UpdateImageAlias(ctx context.Context, name string, target string, d
 		return fmt.Errorf("updating image alias %q: %w", name, err)
 	}
 
-	n, err := t.execCount(ctx, "UPDATE images_aliases SET image_id = ?, description = ? WHERE name = ?", imageID, description, name)
+	n, err := t.execCount(ctx, "UPDATE images_aliases SET image_id = ?, description = ? WHERE name = ? AND project = ?",
+		imageID, description, name, t.imagesProject())
 	if err != nil {
 		return fmt.Errorf("updating image alias %q: %w", name, err)
 	}
@@ -144,7 +148,7 @@ func (t *Tx) RenameImageAlias(ctx context.Context, name string, newName string) 
 		return fmt.Errorf("image alias name is empty: %w", errs.ErrInvalid)
 	}
 
-	n, err := t.execCount(ctx, "UPDATE images_aliases SET name = ? WHERE name = ?", newName, name)
+	n, err := t.execCount(ctx, "UPDATE images_aliases SET name = ? WHERE name = ? AND project = ?", newName, name, t.imagesProject())
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("image alias %q: %w", newName, errs.ErrConflict)
@@ -162,7 +166,7 @@ func (t *Tx) RenameImageAlias(ctx context.Context, name string, newName string) 
 
 // DeleteImageAlias removes an alias; the image stays.
 func (t *Tx) DeleteImageAlias(ctx context.Context, name string) error {
-	n, err := t.execCount(ctx, "DELETE FROM images_aliases WHERE name = ?", name)
+	n, err := t.execCount(ctx, "DELETE FROM images_aliases WHERE name = ? AND project = ?", name, t.imagesProject())
 	if err != nil {
 		return fmt.Errorf("deleting image alias %q: %w", name, err)
 	}

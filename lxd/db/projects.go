@@ -179,8 +179,8 @@ func (t *Tx) DeleteProject(ctx context.Context, name string) error {
 }
 
 // GetProjectContent lists what a project holds, by the names the API shows. Instances and profiles of a project
-// other than default are keyed "<project>_<name>" and "<project>/<name>" (see lxd/project); images, networks and
-// storage volumes all belong to the default project.
+// other than default are keyed "<project>_<name>" and "<project>/<name>" (see lxd/project), images carry their
+// project; networks and storage volumes all belong to the default project.
 func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent, error) {
 	out := ProjectContent{}
 	lists := []struct {
@@ -192,6 +192,7 @@ func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent
 			[]any{len(name) + 2, name + "_"}},
 		{&out.Profiles, "SELECT substr(name, ?1) FROM profiles WHERE substr(name, 1, ?1 - 1) = ?2 ORDER BY name",
 			[]any{len(name) + 2, name + "/"}},
+		{&out.Images, "SELECT fingerprint FROM images WHERE project = ? ORDER BY fingerprint", []any{name}},
 	}
 
 	if name == DefaultProject {
@@ -202,7 +203,7 @@ func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent
 		}{
 			{&out.Instances, "SELECT name FROM instances WHERE instr(name, '_') = 0 ORDER BY name", nil},
 			{&out.Profiles, "SELECT name FROM profiles WHERE instr(name, '/') = 0 ORDER BY name", nil},
-			{&out.Images, "SELECT fingerprint FROM images ORDER BY fingerprint", nil},
+			{&out.Images, "SELECT fingerprint FROM images WHERE project = 'default' ORDER BY fingerprint", nil},
 			{&out.Networks, "SELECT name FROM networks ORDER BY name", nil},
 		}
 	}

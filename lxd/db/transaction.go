@@ -15,6 +15,25 @@ import (
 // the database; it is valid only inside the function given to Transaction.
 type Tx struct {
 	tx *sql.Tx
+
+	// project is the project whose images and image aliases the transaction reads and writes ("" is default).
+	project string
+}
+
+// InProject returns the same transaction seen from project name for images and their aliases, the records a
+// project with features.images holds apart from the others: every image and alias method of the returned Tx reads
+// and writes that project's rows only. Without it they are default's.
+func (t *Tx) InProject(name string) *Tx {
+	return &Tx{tx: t.tx, project: name}
+}
+
+// imagesProject is the project whose images the transaction sees.
+func (t *Tx) imagesProject() string {
+	if t.project == "" {
+		return "default"
+	}
+
+	return t.project
 }
 
 // Transaction runs fn in a transaction. It commits when fn returns nil and

@@ -75,7 +75,7 @@ func createAlias(ctx context.Context, tx *db.Tx, name string, description string
 // Aliases returns every alias.
 func (m *Manager) Aliases(ctx context.Context) ([]api.ImageAliasesEntry, error) {
 	var aliases []db.ImageAlias
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		aliases, err = tx.GetImageAliases(ctx)
 		return err
@@ -97,7 +97,7 @@ func (m *Manager) Aliases(ctx context.Context) ([]api.ImageAliasesEntry, error) 
 func (m *Manager) Alias(ctx context.Context, name string) (*api.ImageAliasesEntry, *api.Image, error) {
 	var alias api.ImageAliasesEntry
 	var img api.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		a, err := tx.GetImageAlias(ctx, name)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ func (m *Manager) CreateAlias(ctx context.Context, req api.ImageAliasesPost) err
 		return err
 	}
 
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	return m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		fp, err := resolveTarget(ctx, tx, req.Target)
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (m *Manager) CreateAlias(ctx context.Context, req api.ImageAliasesPost) err
 
 // UpdateAlias points alias name at put's target (a fingerprint prefix) with put's description.
 func (m *Manager) UpdateAlias(ctx context.Context, name string, put api.ImageAliasesEntryPut) error {
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	return m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		fp, err := resolveTarget(ctx, tx, put.Target)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (m *Manager) RenameAlias(ctx context.Context, name string, newName string) 
 		return err
 	}
 
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	return m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		err := tx.RenameImageAlias(ctx, name, newName)
 		if errors.Is(err, errs.ErrConflict) {
 			return errs.Conflict("alias %q already exists", newName)
@@ -171,7 +171,7 @@ func (m *Manager) RenameAlias(ctx context.Context, name string, newName string) 
 
 // DeleteAlias removes alias name.
 func (m *Manager) DeleteAlias(ctx context.Context, name string) error {
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	return m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.DeleteImageAlias(ctx, name)
 	})
 }

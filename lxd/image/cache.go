@@ -46,7 +46,7 @@ func CheckRemoteSource(src api.InstanceSource) error {
 // given. None is of class errs.ErrNotFound.
 func (m *Manager) cachedRemote(ctx context.Context, src api.InstanceSource) (string, error) {
 	var fp string
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if src.Alias == "" {
 			img, err := tx.GetImageByPrefix(ctx, src.Fingerprint, db.ImageFilter{})
 			if err != nil {
@@ -102,7 +102,7 @@ func (m *Manager) CacheRemote(ctx context.Context, src api.InstanceSource, args 
 	}
 
 	var known []string
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err = m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
 		if err != nil {
 			return err
@@ -148,7 +148,7 @@ func (m *Manager) CacheRemote(ctx context.Context, src api.InstanceSource, args 
 		}
 	})
 
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err = m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.UpdateImageCached(ctx, fp, true)
 	})
 	if err != nil {
@@ -159,7 +159,7 @@ func (m *Manager) CacheRemote(ctx context.Context, src api.InstanceSource, args 
 	return fp, nil
 }
 
-// Prune deletes the cached images last used (or, never used, stored) before images.remote_cache_expiry days ago.
+// Prune deletes the cached images (of every project) last used (or, never used, stored) before images.remote_cache_expiry days ago.
 // An expiry of 0 keeps them. It returns the fingerprints deleted.
 func (m *Manager) Prune(ctx context.Context, now time.Time) ([]string, error) {
 	days := m.config().Int(config.RemoteCacheExpiry)
@@ -170,9 +170,9 @@ func (m *Manager) Prune(ctx context.Context, now time.Time) ([]string, error) {
 	cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
 	cached := true
 	var imgs []db.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
-		imgs, err = tx.GetImages(ctx, db.ImageFilter{Cached: &cached})
+		imgs, err = tx.GetImages(ctx, db.ImageFilter{Cached: &cached, AllProjects: true})
 		return err
 	})
 	if err != nil {
@@ -190,13 +190,13 @@ func (m *Manager) Prune(ctx context.Context, now time.Time) ([]string, error) {
 			continue
 		}
 
-		err = m.Delete(ctx, img.Fingerprint, nil)
+		err = m.In(img.Project).Delete(ctx, img.Fingerprint, nil)
 		if err != nil {
-			slog.Error("failed pruning a cached image", "fingerprint", img.Fingerprint, "err", err)
+			slog.Error("failed pruning a cached image", "fingerprint", img.Fingerprint, "project", img.Project, "err", err)
 			continue
 		}
 
-		slog.Info("pruned unused cached image", "fingerprint", img.Fingerprint, "last_used", used)
+		slog.Info("pruned unused cached image", "fingerprint", img.Fingerprint, "project", img.Project, "last_used", used)
 		deleted = append(deleted, img.Fingerprint)
 	}
 

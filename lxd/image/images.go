@@ -50,7 +50,7 @@ func (m *Manager) List(ctx context.Context, publicOnly bool) ([]api.Image, error
 	}
 
 	var out []api.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		imgs, err := tx.GetImages(ctx, f)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (m *Manager) List(ctx context.Context, publicOnly bool) ([]api.Image, error
 // found"); an ambiguous prefix is of class errs.ErrInvalid.
 func (m *Manager) Get(ctx context.Context, prefix string) (*api.Image, error) {
 	var img api.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		found, err := tx.GetImageByPrefix(ctx, prefix, db.ImageFilter{})
 		if err != nil {
 			return err
@@ -99,7 +99,7 @@ func (m *Manager) Get(ctx context.Context, prefix string) (*api.Image, error) {
 // in the same transaction as the write, so that a check it makes (an ETag) and the write are one step and two
 // updates from the same state cannot both succeed. Its errors are returned as they are.
 func (m *Manager) Update(ctx context.Context, fp string, change func(current api.Image) (api.ImagePut, error)) error {
-	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	return m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		found, err := tx.GetImage(ctx, fp)
 		if err != nil {
 			return err
@@ -134,7 +134,7 @@ func (m *Manager) Update(ctx context.Context, fp string, change func(current api
 func (m *Manager) updateCopied(ctx context.Context, fp string, req api.ImagesPost, src *db.ImageSource,
 	requestor *api.EventLifecycleRequestor) error {
 	var changed bool
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		changed = false
 		cur, err := tx.GetImage(ctx, fp)
 		if err != nil {
@@ -226,14 +226,29 @@ func (m *Manager) Delete(ctx context.Context, fp string, requestor *api.EventLif
 	return nil
 }
 
-// remove deletes an image's row and aliases, and then its files: a crash in between leaves only files without a
-// row, which Init removes. The bases of instances are pruned after.
+// remove deletes the project's record of an image and its aliases, and then the image's files when no other
+// project records it: a crash in between leaves only files without a row, which Init removes. The bases of
+// instances are pruned after.
 func (m *Manager) remove(ctx context.Context, fp string) error {
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return tx.DeleteImage(ctx, fp)
+	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
+
+	held := false
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		err := tx.DeleteImage(ctx, fp)
+		if err != nil {
+			return err
+		}
+
+		held, err = tx.ImageHeld(ctx, fp)
+		return err
 	})
 	if err != nil {
 		return err
+	}
+
+	if held {
+		return nil
 	}
 
 	err = m.store.Delete(fp)
@@ -255,7 +270,7 @@ func (m *Manager) remove(ctx context.Context, fp string) error {
 // MarkUsed records that image fp has just been used to create an instance (its last_use_date, which the cache
 // expiry counts from). A failure is logged: the instance exists either way.
 func (m *Manager) MarkUsed(ctx context.Context, fp string) {
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return tx.UpdateImageLastUse(ctx, fp, time.Now().UTC())
 	})
 	if err != nil {

@@ -52,8 +52,21 @@ type ManagerArgs struct {
 	RunTask TaskRunner
 }
 
-// Manager owns the images of the daemon: their rows, files, aliases and sources.
+// Manager owns the images of the daemon: their rows, files, aliases and sources. A Manager works on the images of
+// one project (In); their files, named by fingerprint, are shared by the projects that record them.
 type Manager struct {
+	*core
+
+	// project is the project whose images the manager reads and writes ("" is default).
+	project string
+}
+
+// core is what the views of every project share.
+type core struct {
+	// filesMu orders the decisions about an image's files: a record that takes files already there and a
+	// deletion that removes files no record holds any more never interleave.
+	filesMu sync.Mutex
+
 	db              *db.DB
 	store           *images.Store
 	events          EventSender
@@ -66,7 +79,7 @@ type Manager struct {
 
 // NewManager returns a manager over the given subsystems.
 func NewManager(args ManagerArgs) *Manager {
-	return &Manager{
+	return &Manager{core: &core{
 		db:              args.DB,
 		store:           args.Store,
 		events:          args.Events,
@@ -74,7 +87,33 @@ func NewManager(args ManagerArgs) *Manager {
 		streamsCacheDir: args.StreamsCacheDir,
 		pruneBases:      args.PruneBases,
 		runTask:         args.RunTask,
+	}}
+}
+
+// In returns the manager of the images of project name: a project with features.images holds its own, the others
+// use default's (the caller decides which, see project.ImagesProject).
+func (m *Manager) In(name string) *Manager {
+	if name == "default" {
+		name = ""
 	}
+
+	return &Manager{core: m.core, project: name}
+}
+
+// Project is the project whose images the manager works on.
+func (m *Manager) Project() string {
+	if m.project == "" {
+		return "default"
+	}
+
+	return m.project
+}
+
+// transaction runs fn in a transaction that sees the images of the manager's project.
+func (m *Manager) transaction(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error) error {
+	return m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return fn(ctx, tx.InProject(m.Project()))
+	})
 }
 
 // URL is the API path of an image.
@@ -92,8 +131,8 @@ func (m *Manager) Init(ctx context.Context) error {
 	}
 
 	known := map[string]bool{}
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
+	err = m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		imgs, err := tx.GetImages(ctx, db.ImageFilter{AllProjects: true})
 		if err != nil {
 			return err
 		}
@@ -150,7 +189,12 @@ func (m *Manager) lifecycle(requestor *api.EventLifecycleRequestor, action strin
 		return
 	}
 
-	m.events.SendLifecycle("default", api.EventLifecycle{Action: action, Source: URL(fp), Context: ctx, Requestor: requestor})
+	source := URL(fp)
+	if m.project != "" {
+		source += "?project=" + m.project
+	}
+
+	m.events.SendLifecycle(m.Project(), api.EventLifecycle{Action: action, Source: source, Context: ctx, Requestor: requestor})
 }
 
 // sizeString is how LXD puts sizes in operation metadata: as a string.

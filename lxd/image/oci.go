@@ -10,7 +10,6 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
-	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/oci"
 	"github.com/lxd-go/lxd/shared/api"
 	registry "github.com/lxd-go/lxd/shared/oci"
@@ -89,6 +88,27 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 		return img, source, nil
 	}
 
+	props := info.Properties()
+	maps.Copy(props, req.Properties)
+	storeArgs := StoreArgs{
+		Public:     req.Public,
+		Properties: props,
+		AutoUpdate: req.AutoUpdate,
+		Source:     source,
+		Aliases:    req.Aliases,
+		Requestor:  args.Requestor,
+	}
+
+	// Another project's copy is recorded here too, without a download.
+	img, err = m.adopt(ctx, info.Fingerprint, storeArgs)
+	if err != nil || img != nil {
+		if img != nil {
+			report(args.Progress, Result(img))
+		}
+
+		return img, nil, err
+	}
+
 	blobs, err := m.ociStore()
 	if err != nil {
 		return nil, nil, err
@@ -101,17 +121,8 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 		return nil, nil, err
 	}
 
-	props := info.Properties()
-	maps.Copy(props, req.Properties)
-	img, err = m.Store(ctx, pending, StoreArgs{
-		Public:     req.Public,
-		Properties: props,
-		AutoUpdate: req.AutoUpdate,
-		Source:     source,
-		Aliases:    req.Aliases,
-		Requestor:  args.Requestor,
-	})
-	if errors.Is(err, images.ErrImageExists) {
+	img, err = m.Store(ctx, pending, storeArgs)
+	if errors.Is(err, errs.ErrConflict) {
 		// A concurrent pull of the same image stored it first.
 		img, existErr := m.existing(ctx, info.Fingerprint)
 		if existErr == nil && img != nil {

@@ -178,25 +178,37 @@ func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 		return img, source, nil
 	}
 
-	pending, err := m.download(ctx, server, info, args.Progress)
-	if err != nil {
-		return nil, nil, err
-	}
-
 	props := maps.Clone(info.Properties)
 	if props == nil {
 		props = map[string]string{}
 	}
 
 	maps.Copy(props, req.Properties)
-	img, err = m.Store(ctx, pending, StoreArgs{
+	storeArgs := StoreArgs{
 		Public:     req.Public,
 		Properties: props,
 		AutoUpdate: req.AutoUpdate,
 		Source:     source,
 		Aliases:    req.Aliases,
 		Requestor:  args.Requestor,
-	})
+	}
+
+	// Another project's copy is recorded here too, without a download.
+	img, err = m.adopt(ctx, info.Fingerprint, storeArgs)
+	if err != nil || img != nil {
+		if img != nil {
+			report(args.Progress, Result(img))
+		}
+
+		return img, nil, err
+	}
+
+	pending, err := m.download(ctx, server, info, args.Progress)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	img, err = m.Store(ctx, pending, storeArgs)
 	if err != nil {
 		return nil, nil, err
 	}

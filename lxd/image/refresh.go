@@ -26,7 +26,7 @@ func CheckRefresh(img *api.Image) error {
 // use afterwards. Progress receives the download's progress.
 func (m *Manager) Refresh(ctx context.Context, fp string, args PullArgs) (string, error) {
 	var old *db.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		old, err = tx.GetImage(ctx, fp)
 		return err
@@ -64,7 +64,7 @@ func (m *Manager) Refresh(ctx context.Context, fp string, args PullArgs) (string
 		return fp, nil
 	}
 
-	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err = m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		err := tx.MoveImageAliases(ctx, fp, newFP)
 		if err != nil {
 			return err
@@ -106,15 +106,15 @@ func (m *Manager) Refresh(ctx context.Context, fp string, args PullArgs) (string
 	return newFP, nil
 }
 
-// AutoUpdate refreshes every image with auto-update on, in one "Updating images" task, as the daemon does every
+// AutoUpdate refreshes every image with auto-update on, of every project, in one "Updating images" task, as the daemon does every
 // images.auto_update_interval hours. Cached images are refreshed only with images.auto_update_cached. One
 // unreachable source does not stop the others.
 func (m *Manager) AutoUpdate(ctx context.Context) error {
 	yes := true
 	var imgs []db.Image
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
-		imgs, err = tx.GetImages(ctx, db.ImageFilter{AutoUpdate: &yes})
+		imgs, err = tx.GetImages(ctx, db.ImageFilter{AutoUpdate: &yes, AllProjects: true})
 		return err
 	})
 	if err != nil {
@@ -122,13 +122,13 @@ func (m *Manager) AutoUpdate(ctx context.Context) error {
 	}
 
 	withCached := m.config().Bool(config.AutoUpdateCached)
-	var due []string
+	var due []db.Image
 	for _, img := range imgs {
 		if img.Source == nil || img.Source.Alias == "" || (img.Cached && !withCached) {
 			continue
 		}
 
-		due = append(due, img.Fingerprint)
+		due = append(due, img)
 	}
 
 	if len(due) == 0 {
@@ -136,10 +136,10 @@ func (m *Manager) AutoUpdate(ctx context.Context) error {
 	}
 
 	run := func(ctx context.Context, progress Progress) error {
-		for _, fp := range due {
-			_, err := m.Refresh(ctx, fp, PullArgs{Progress: progress})
+		for _, img := range due {
+			_, err := m.In(img.Project).Refresh(ctx, img.Fingerprint, PullArgs{Progress: progress})
 			if err != nil {
-				slog.Warn("failed refreshing image", "fingerprint", fp, "err", err)
+				slog.Warn("failed refreshing image", "fingerprint", img.Fingerprint, "project", img.Project, "err", err)
 			}
 		}
 

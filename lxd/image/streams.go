@@ -14,7 +14,7 @@ func (m *Manager) PublicSourceImages(ctx context.Context) ([]simplestreams.Sourc
 	public := true
 	var imgs []db.Image
 	var aliases []db.ImageAlias
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := m.transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		imgs, err = tx.GetImages(ctx, db.ImageFilter{Public: &public})
 		if err != nil {

@@ -39,7 +39,15 @@ func (m *Manager) ImportURL(ctx context.Context, req api.ImagesPost, args PullAr
 		return nil, err
 	}
 
-	img, err := m.existing(ctx, hash)
+	storeArgs := StoreArgs{
+		Filename:   lastPathElement(fileURL),
+		Public:     req.Public,
+		Properties: req.Properties,
+		Aliases:    req.Aliases,
+		Requestor:  args.Requestor,
+	}
+
+	img, err := m.adopt(ctx, hash, storeArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -65,13 +73,7 @@ func (m *Manager) ImportURL(ctx context.Context, req api.ImagesPost, args PullAr
 		return nil, fmt.Errorf("image from %s: %w", fileURL, err)
 	}
 
-	img, err = m.Store(ctx, pending, StoreArgs{
-		Filename:   lastPathElement(fileURL),
-		Public:     req.Public,
-		Properties: req.Properties,
-		Aliases:    req.Aliases,
-		Requestor:  args.Requestor,
-	})
+	img, err = m.Store(ctx, pending, storeArgs)
 	if err != nil {
 		return nil, err
 	}

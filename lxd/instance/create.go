@@ -19,10 +19,12 @@ import (
 	"github.com/lxd-go/lxd/shared/revert"
 )
 
-// ResolveImage finds a local image by alias or fingerprint prefix.
-func (m *Manager) ResolveImage(ctx context.Context, alias string, fingerprint string) (*db.Image, error) {
+// ResolveImage finds a local image of project imagesProject (the project whose images an instance of its project
+// uses) by alias or fingerprint prefix.
+func (m *Manager) ResolveImage(ctx context.Context, imagesProject string, alias string, fingerprint string) (*db.Image, error) {
 	var img *db.Image
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		tx = tx.InProject(imagesProject)
 		target := fingerprint
 		if alias != "" {
 			a, err := tx.GetImageAlias(ctx, alias)
@@ -398,7 +400,7 @@ func (m *Manager) PruneBases(ctx context.Context) error {
 	used := map[string]bool{}
 	rows := map[string]bool{}
 	err = m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		imgs, err := tx.GetImages(ctx, db.ImageFilter{})
+		imgs, err := tx.GetImages(ctx, db.ImageFilter{AllProjects: true})
 		if err != nil {
 			return err
 		}

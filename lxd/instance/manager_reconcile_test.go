@@ -17,7 +17,7 @@ func TestManagerReconcile(t *testing.T) {
 	m, drv := testManager(t)
 	ctx := context.Background()
 	addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-	img, err := m.ResolveImage(ctx, "img", "")
+	img, err := m.ResolveImage(ctx, "default", "img", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestManagerReconcileDisjoint(t *testing.T) {
 			m, _ := testManager(t)
 			ctx := context.Background()
 			addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-			img, err := m.ResolveImage(ctx, "img", "")
+			img, err := m.ResolveImage(ctx, "default", "img", "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -209,12 +209,12 @@ func TestManagerLifecycle(t *testing.T) {
 	ctx := context.Background()
 	fp := addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
 
-	img, err := m.ResolveImage(ctx, "img", "")
+	img, err := m.ResolveImage(ctx, "default", "img", "")
 	if err != nil || img.Fingerprint != fp {
 		t.Fatalf("got %v %v, want image %s", img, err, fp)
 	}
 
-	img, err = m.ResolveImage(ctx, "", fp[:12])
+	img, err = m.ResolveImage(ctx, "default", "", fp[:12])
 	if err != nil || img.Fingerprint != fp {
 		t.Fatalf("got %v %v by prefix, want image %s", img, err, fp)
 	}

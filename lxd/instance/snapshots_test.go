@@ -15,7 +15,7 @@ func TestManagerSnapshotsCopyPublish(t *testing.T) {
 	m, _ := testManager(t)
 	ctx := context.Background()
 	addImage(t, m, testImage(t, "{{ container.name }}\n"), "img")
-	img, err := m.ResolveImage(ctx, "img", "")
+	img, err := m.ResolveImage(ctx, "default", "img", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,10 +61,10 @@ func createFromTestImage(t *testing.T, m *Manager, name string, tpl string) erro
 	t.Helper()
 	ctx := context.Background()
 	alias := fmt.Sprintf("img-%x", sha256.Sum256([]byte(tpl)))
-	img, err := m.ResolveImage(ctx, alias, "")
+	img, err := m.ResolveImage(ctx, "default", alias, "")
 	if err != nil {
 		addImage(t, m, testImage(t, tpl), alias)
-		img, err = m.ResolveImage(ctx, alias, "")
+		img, err = m.ResolveImage(ctx, "default", alias, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/filter"
 	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -59,6 +60,7 @@ func imageOp(s *state.State, r *http.Request, description string, resources []st
 		Metadata:    metadata,
 		Requestor:   request.GetRequestor(r),
 		Run:         fn,
+		Project:     requestProject(r),
 	}
 
 	if len(resources) > 0 {
@@ -80,12 +82,17 @@ func imageTask(s *state.State, r *http.Request, description string, resources []
 }
 
 func imagesGet(s *state.State, r *http.Request) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	expr, err := filter.Parse(r.FormValue("filter"))
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	out, err := s.Image.List(r.Context(), !request.GetRequestor(r).Trusted)
+	out, err := imgs.List(r.Context(), !request.GetRequestor(r).Trusted)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -98,7 +105,7 @@ func imagesGet(s *state.State, r *http.Request) response.Response {
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(out))
 		for _, img := range out {
-			urls = append(urls, image.URL(img.Fingerprint))
+			urls = append(urls, project.WithProject(image.URL(img.Fingerprint), imgs.Project()))
 		}
 
 		return response.SyncResponse(urls)
@@ -110,13 +117,18 @@ func imagesGet(s *state.State, r *http.Request) response.Response {
 // loadImage finds the image named by the path's fingerprint (a unique prefix is enough). An untrusted caller sees
 // a private image only with a valid secret for it; otherwise it is not found, without telling it exists.
 func loadImage(s *state.State, r *http.Request) (*api.Image, error) {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return nil, err
+	}
+
 	prefix, err := request.PathVar(r, "fingerprint")
 	if err != nil {
 		return nil, err
 	}
 
 	trusted := request.GetRequestor(r).Trusted
-	img, err := s.Image.Get(r.Context(), prefix)
+	img, err := imgs.Get(r.Context(), prefix)
 	if err != nil && !trusted {
 		// An ambiguous prefix would reveal that private images exist.
 		return nil, errImageNotFound
@@ -152,6 +164,11 @@ func imagePatch(s *state.State, r *http.Request) response.Response {
 
 // imageUpdate replaces (PUT) or merges (PATCH, properties merged key by key) the writable fields of an image.
 func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	img, err := loadImage(s, r)
 	if err != nil {
 		return response.SmartError(err)
@@ -164,7 +181,7 @@ func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response 
 	}
 
 	// The ETag check and the merge run in the domain's transaction, with the write.
-	err = s.Image.Update(r.Context(), img.Fingerprint, func(current api.Image) (api.ImagePut, error) {
+	err = imgs.Update(r.Context(), img.Fingerprint, func(current api.Image) (api.ImagePut, error) {
 		err := matchETag(r, imageETag(&current))
 		if err != nil {
 			return api.ImagePut{}, err
@@ -192,6 +209,11 @@ func imageUpdate(s *state.State, r *http.Request, merge bool) response.Response 
 }
 
 func imageDelete(s *state.State, r *http.Request) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	img, err := loadImage(s, r)
 	if err != nil {
 		return response.SmartError(err)
@@ -200,6 +222,6 @@ func imageDelete(s *state.State, r *http.Request) response.Response {
 	fp := img.Fingerprint
 	requestor := request.GetRequestor(r)
 	return imageTask(s, r, "Deleting image", []string{image.URL(fp)}, func(ctx context.Context, op *operations.Operation) error {
-		return s.Image.Delete(ctx, fp, lifecycleRequestor(requestor))
+		return imgs.Delete(ctx, fp, lifecycleRequestor(requestor))
 	})
 }

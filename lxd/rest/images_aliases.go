@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -33,7 +34,12 @@ func imageAliasURL(name string) string {
 }
 
 func imageAliasesGet(s *state.State, r *http.Request) response.Response {
-	aliases, err := s.Image.Aliases(r.Context())
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	aliases, err := imgs.Aliases(r.Context())
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -41,7 +47,7 @@ func imageAliasesGet(s *state.State, r *http.Request) response.Response {
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(aliases))
 		for _, a := range aliases {
-			urls = append(urls, imageAliasURL(a.Name))
+			urls = append(urls, project.WithProject(imageAliasURL(a.Name), imgs.Project()))
 		}
 
 		return response.SyncResponse(urls)
@@ -51,13 +57,18 @@ func imageAliasesGet(s *state.State, r *http.Request) response.Response {
 }
 
 func imageAliasesPost(s *state.State, r *http.Request) response.Response {
-	var req api.ImageAliasesPost
-	err := request.DecodeJSON(r, &req)
+	imgs, err := imagesOf(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	err = s.Image.CreateAlias(r.Context(), req)
+	var req api.ImageAliasesPost
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = imgs.CreateAlias(r.Context(), req)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -69,12 +80,17 @@ func imageAliasesPost(s *state.State, r *http.Request) response.Response {
 // loadAlias finds the alias of the path; an untrusted caller sees it only when it points at a public image (or
 // presents a secret for it).
 func loadAlias(s *state.State, r *http.Request) (*api.ImageAliasesEntry, error) {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return nil, err
+	}
+
 	name, err := request.PathVar(r, "name")
 	if err != nil {
 		return nil, err
 	}
 
-	alias, img, err := s.Image.Alias(r.Context(), name)
+	alias, img, err := imgs.Alias(r.Context(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +121,11 @@ func imageAliasPatch(s *state.State, r *http.Request) response.Response {
 
 // imageAliasUpdate replaces (PUT) or merges (PATCH) an alias's target and description.
 func imageAliasUpdate(s *state.State, r *http.Request, merge bool) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	name, err := request.PathVar(r, "name")
 	if err != nil {
 		return response.SmartError(err)
@@ -131,7 +152,7 @@ func imageAliasUpdate(s *state.State, r *http.Request, merge bool) response.Resp
 		return response.SmartError(err)
 	}
 
-	err = s.Image.UpdateAlias(r.Context(), alias.Name, put)
+	err = imgs.UpdateAlias(r.Context(), alias.Name, put)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -141,6 +162,11 @@ func imageAliasUpdate(s *state.State, r *http.Request, merge bool) response.Resp
 }
 
 func imageAliasPost(s *state.State, r *http.Request) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	alias, err := loadAlias(s, r)
 	if err != nil {
 		return response.SmartError(err)
@@ -152,7 +178,7 @@ func imageAliasPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	err = s.Image.RenameAlias(r.Context(), alias.Name, req.Name)
+	err = imgs.RenameAlias(r.Context(), alias.Name, req.Name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -162,12 +188,17 @@ func imageAliasPost(s *state.State, r *http.Request) response.Response {
 }
 
 func imageAliasDelete(s *state.State, r *http.Request) response.Response {
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	alias, err := loadAlias(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	err = s.Image.DeleteAlias(r.Context(), alias.Name)
+	err = imgs.DeleteAlias(r.Context(), alias.Name)
 	if err != nil {
 		return response.SmartError(err)
 	}

@@ -86,6 +86,12 @@ func imagesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		drain(r)
+		return response.SmartError(err)
+	}
+
 	// The secret lets the untrusted server pushing the image wait for its operation.
 	secret := ""
 	if grant != nil {
@@ -125,7 +131,7 @@ func imagesPost(s *state.State, r *http.Request) response.Response {
 	args.Requestor = requestor.Lifecycle()
 	op, err := imageOp(s, r, "Downloading image", []string{image.URL(pending.Fingerprint)}, metadata,
 		func(ctx context.Context, op *operations.Operation) error {
-			img, err := s.Image.Store(ctx, pending, *args)
+			img, err := imgs.Store(ctx, pending, *args)
 			if err != nil {
 				return err
 			}
@@ -232,16 +238,21 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	// A pull or a URL import runs in an operation; its progress and result show in the operation's metadata.
 	requestor := lifecycleRequestor(request.GetRequestor(r))
 	return imageTask(s, r, "Downloading image", nil, func(ctx context.Context, op *operations.Operation) error {
 		args := image.PullArgs{Progress: opProgress(op), Requestor: requestor}
 		if req.Source.Type == "url" {
-			_, err := s.Image.ImportURL(ctx, req, args)
+			_, err := imgs.ImportURL(ctx, req, args)
 			return err
 		}
 
-		_, err := s.Image.Copy(ctx, req, args)
+		_, err := imgs.Copy(ctx, req, args)
 		return err
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -35,10 +36,17 @@ func imagesPostPublish(s *state.State, r *http.Request, req api.ImagesPost) resp
 		return response.BadRequest(fmt.Errorf("no source instance given"))
 	}
 
-	compression, err := s.Image.Compression(req.CompressionAlgorithm)
+	imgs, err := imagesOf(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
+
+	compression, err := imgs.Compression(req.CompressionAlgorithm)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	name = project.InstanceKey(requestProject(r), name)
 
 	if snap == "" {
 		err := s.Instances.Exists(r.Context(), name)
@@ -89,7 +97,7 @@ func imagesPostPublish(s *state.State, r *http.Request, req api.ImagesPost) resp
 			return err
 		}
 
-		img, err := s.Image.Store(ctx, pending, image.StoreArgs{Filename: req.Filename, Public: req.Public,
+		img, err := imgs.Store(ctx, pending, image.StoreArgs{Filename: req.Filename, Public: req.Public,
 			Properties: req.Properties, AutoUpdate: req.AutoUpdate, Aliases: req.Aliases, Requestor: requestor.Lifecycle()})
 		if err != nil {
 			return err

@@ -28,10 +28,15 @@ func imageRefresh(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
 	fp := img.Fingerprint
 	requestor := lifecycleRequestor(request.GetRequestor(r))
 	return imageTask(s, r, "Refreshing image", []string{image.URL(fp)}, func(ctx context.Context, op *operations.Operation) error {
-		newFP, err := s.Image.Refresh(ctx, fp, image.PullArgs{Progress: opProgress(op), Requestor: requestor})
+		newFP, err := imgs.Refresh(ctx, fp, image.PullArgs{Progress: opProgress(op), Requestor: requestor})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/filter"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/project"
@@ -328,9 +329,10 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 	}
 
 	var remote *api.InstanceSource
+	var imgs *image.Manager
 	switch req.Source.Type {
 	case "image":
-		err = checkImagesShared(s, r)
+		imgs, err = imagesOf(s, r)
 		if err != nil {
 			return response.SmartError(err)
 		}
@@ -353,7 +355,7 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 			return response.BadRequest(fmt.Errorf("the image source needs an alias or a fingerprint"))
 		}
 
-		img, err := s.Instances.ResolveImage(r.Context(), req.Source.Alias, req.Source.Fingerprint)
+		img, err := s.Instances.ResolveImage(r.Context(), imgs.Project(), req.Source.Alias, req.Source.Fingerprint)
 		if err != nil {
 			return response.SmartError(err)
 		}
@@ -379,12 +381,12 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			if remote != nil {
-				fp, err := remoteImage(ctx, s, op, requestor, *remote)
+				fp, err := remoteImage(ctx, imgs, op, requestor, *remote)
 				if err != nil {
 					return err
 				}
 
-				args.Image, err = s.Instances.ResolveImage(ctx, "", fp)
+				args.Image, err = s.Instances.ResolveImage(ctx, imgs.Project(), "", fp)
 				if err != nil {
 					return err
 				}
@@ -396,7 +398,7 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 			}
 
 			if args.Image != nil {
-				markImageUsed(ctx, s, args.Image.Fingerprint)
+				imgs.MarkUsed(ctx, args.Image.Fingerprint)
 			}
 
 			lifecycleBy(s, nil, "instance-created", instance.URL(args.Name),

@@ -6,7 +6,6 @@ import (
 	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
-	"github.com/lxd-go/lxd/lxd/state"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -17,11 +16,6 @@ func checkRemoteSource(src api.InstanceSource) error {
 
 // remoteImage returns the fingerprint of the local image a creation from another server uses: the cached copy, or
 // the image pulled now, with the download's progress in the operation's metadata.
-func remoteImage(ctx context.Context, s *state.State, op *operations.Operation, requestor *request.Requestor, src api.InstanceSource) (string, error) {
-	return s.Image.CacheRemote(ctx, src, image.PullArgs{Progress: opProgress(op), Requestor: lifecycleRequestor(requestor)})
-}
-
-// markImageUsed records that an image has just been used to create an instance.
-func markImageUsed(ctx context.Context, s *state.State, fp string) {
-	s.Image.MarkUsed(ctx, fp)
+func remoteImage(ctx context.Context, imgs *image.Manager, op *operations.Operation, requestor *request.Requestor, src api.InstanceSource) (string, error) {
+	return imgs.CacheRemote(ctx, src, image.PullArgs{Progress: opProgress(op), Requestor: lifecycleRequestor(requestor)})
 }

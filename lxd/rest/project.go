@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -15,10 +16,11 @@ import (
 const DefaultProject = "default"
 
 // ProjectScope tells the router how an endpoint reads the ?project= of a request. Instances always belong to a
-// project, and profiles to the request's project when it has features.profiles (to default's otherwise); the
-// handlers make the keys of their names (see lxd/project). Images, storage volumes and networks are default's: a
-// project without the feature for them reaches default's, as LXD resolves them, and one with it is refused (501)
-// rather than served default's objects under its name.
+// project, and profiles and images to the request's project when it has features.profiles or features.images (to
+// default's otherwise); the handlers make the keys of profile names (see lxd/project) and see images through the
+// image manager of the project (imagesOf). Storage volumes and networks are default's: a project without the
+// feature for them reaches default's, as LXD resolves them, and one with it is refused (501) rather than served
+// default's objects under its name.
 type ProjectScope int
 
 const (
@@ -80,8 +82,6 @@ func requestProject(r *http.Request) string {
 func projectFeature(path string) string {
 	path = strings.TrimPrefix(path, "/1.0/")
 	switch {
-	case strings.HasPrefix(path, "images"):
-		return "images"
 	case strings.HasPrefix(path, "storage-pools/{name}/volumes"):
 		return "storage.volumes"
 	case strings.HasPrefix(path, "networks"):
@@ -136,24 +136,28 @@ func checkProject(s *state.State, r *http.Request, path string, scope ProjectSco
 	return nil
 }
 
-// checkImagesShared refuses an instance's image in a project that holds images of its own (features.images),
-// which only default does yet: the image would be taken from, or pulled into, default's store.
-func checkImagesShared(s *state.State, r *http.Request) error {
+// imagesOf returns the image manager of the images a request reaches: the request's project's own when it has
+// features.images, default's otherwise, as LXD resolves them.
+func imagesOf(s *state.State, r *http.Request) (*image.Manager, error) {
 	name := requestProject(r)
 	if name == DefaultProject {
-		return nil
+		return s.Image, nil
 	}
 
 	config, err := projectConfig(s, r, name)
 	if err != nil {
-		return err
+		return nil, err
+	}
+
+	if config == nil {
+		return nil, errs.NotFound("project %q not found", name)
 	}
 
 	if project.Feature(config, "images") {
-		return errs.Unsupported("project %q has features.images: only the default project holds images; set features.images=false on an empty project to use the default project's", name)
+		return s.Image.In(name), nil
 	}
 
-	return nil
+	return s.Image, nil
 }
 
 // checkRestrictedAction refuses an action a restricted project blocks (restricted.snapshots,

@@ -71,8 +71,8 @@ func TestProjectsLifecycle(t *testing.T) {
 }
 
 // TestProjectObjects checks what the endpoints of objects answer in a project that exists besides default: its own
-// instances and profiles (features.profiles), no image of default served or changed under its name while it has
-// features.images, default's images without the feature, and 404 for a project that does not exist.
+// instances and profiles (features.profiles), its own images (features.images, none of default's), default's images
+// without the feature, and 404 for a project that does not exist.
 func TestProjectObjects(t *testing.T) {
 	e := newAPIEnv(t)
 	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/projects", map[string]any{"name": "p1"})
@@ -89,8 +89,12 @@ func TestProjectObjects(t *testing.T) {
 	e.expect(t, http.StatusCreated, http.MethodPost, "/1.0/profiles?project=p1", map[string]string{"name": "x"})
 	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/profiles/x", nil)
 	e.expect(t, http.StatusOK, http.MethodGet, "/1.0/profiles/x?project=p1", nil)
-	e.expect(t, http.StatusNotImplemented, http.MethodGet, "/1.0/images?project=p1", nil)
-	e.expect(t, http.StatusNotImplemented, http.MethodPost, "/1.0/instances?project=p1",
+	res = e.expect(t, http.StatusOK, http.MethodGet, "/1.0/images?project=p1", nil)
+	if string(res.Env.Metadata) != "[]" {
+		t.Fatalf("got %s, want no image in a project of its own images", res.Env.Metadata)
+	}
+
+	e.expect(t, http.StatusNotFound, http.MethodPost, "/1.0/instances?project=p1",
 		map[string]any{"name": "c1", "source": map[string]string{"type": "image", "alias": "x"}})
 	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/profiles?project=p9", nil)
 	e.expect(t, http.StatusNotFound, http.MethodGet, "/1.0/instances/p1_c1", nil)

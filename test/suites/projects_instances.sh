@@ -61,12 +61,11 @@ p1,c2" "instances of all projects, stock client"
 	assert_eq "$(local_curl "${d}" /1.0/projects/p1 | jq -c .metadata.used_by)" \
 		'["/1.0/instances/c1?project=p1","/1.0/instances/c2?project=p1","/1.0/profiles/default?project=p1"]' "used_by of p1"
 
-	# A project with its own images (features.images, LXD's default for a new project) is refused clearly: only
-	# default holds images.
+	# A project with its own images (features.images, LXD's default for a new project) does not see default's.
 	lxc_in "${d}" project create p2
 	LXD_DIR="${d}" stock_lxc "${stock}" profile device add default root disk path=/ pool=default --project p2
 	assert_fails lxc_in "${d}" launch bb c1 --project p2
-	assert_contains "${FAIL_OUTPUT}" 'project "p2" has features.images'
+	assert_contains "${FAIL_OUTPUT}" "not found"
 	assert_eq "$(lxc_in "${d}" list --project p2 --format csv)" "" "nothing created in p2"
 
 	# Events of a project's instances reach a monitor of that project (which connects at some point after it starts:

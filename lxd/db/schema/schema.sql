@@ -22,10 +22,11 @@ CREATE TABLE config (
     value TEXT NOT NULL
 );
 
-CREATE TABLE images (
+CREATE TABLE "images" (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    fingerprint TEXT NOT NULL UNIQUE
+    fingerprint TEXT NOT NULL
         CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
     filename TEXT NOT NULL DEFAULT '',
     size INTEGER NOT NULL CHECK (size >= 0),
     public INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
@@ -36,25 +37,28 @@ CREATE TABLE images (
     upload_date TEXT NOT NULL,
     last_use_date TEXT,
     cached INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
-    auto_update INTEGER NOT NULL DEFAULT 0 CHECK (auto_update IN (0, 1))
+    auto_update INTEGER NOT NULL DEFAULT 0 CHECK (auto_update IN (0, 1)),
+    UNIQUE (fingerprint, project)
 );
 
-CREATE TABLE images_aliases (
+CREATE TABLE "images_aliases" (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
-    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
-    description TEXT NOT NULL DEFAULT ''
+    name TEXT NOT NULL CHECK (name <> ''),
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
+    image_id INTEGER NOT NULL REFERENCES "images" (id) ON DELETE CASCADE,
+    description TEXT NOT NULL DEFAULT '',
+    UNIQUE (name, project)
 );
 
-CREATE TABLE images_properties (
-    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+CREATE TABLE "images_properties" (
+    image_id INTEGER NOT NULL REFERENCES "images" (id) ON DELETE CASCADE,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     UNIQUE (image_id, key)
 );
 
-CREATE TABLE images_source (
-    image_id INTEGER NOT NULL UNIQUE REFERENCES images (id) ON DELETE CASCADE,
+CREATE TABLE "images_source" (
+    image_id INTEGER NOT NULL UNIQUE REFERENCES "images" (id) ON DELETE CASCADE,
     server TEXT NOT NULL,
     protocol TEXT NOT NULL,
     certificate TEXT NOT NULL DEFAULT '',
@@ -234,5 +238,7 @@ CREATE TABLE warnings (
 );
 
 CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
+
+CREATE INDEX images_project ON images (project);
 
 CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);

@@ -13,6 +13,7 @@ var updates = map[int]string{
 	6: updateFromV5,
 	7: updateFromV6,
 	8: updateFromV7,
+	9: updateFromV8,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -282,4 +283,79 @@ INSERT INTO projects_config (project_id, key, value)
     UNION ALL SELECT id, 'features.profiles', 'true' FROM projects WHERE name = 'default'
     UNION ALL SELECT id, 'features.storage.volumes', 'true' FROM projects WHERE name = 'default'
     UNION ALL SELECT id, 'features.networks', 'true' FROM projects WHERE name = 'default';
+`
+
+// updateFromV8 gives images and their aliases a project: an image is recorded once per project that holds it (its
+// files, named by fingerprint, are shared), and an alias name is unique within its project. Existing rows belong to
+// default. The tables are rebuilt, children first out and parents first in, so that no cascade fires.
+const updateFromV8 = `
+CREATE TABLE images_v9 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL
+        CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
+    filename TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL CHECK (size >= 0),
+    public INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
+    architecture TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'container' CHECK (type IN ('container', 'virtual-machine')),
+    creation_date TEXT,
+    expiry_date TEXT,
+    upload_date TEXT NOT NULL,
+    last_use_date TEXT,
+    cached INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
+    auto_update INTEGER NOT NULL DEFAULT 0 CHECK (auto_update IN (0, 1)),
+    UNIQUE (fingerprint, project)
+);
+
+INSERT INTO images_v9 (id, fingerprint, project, filename, size, public, architecture, type, creation_date,
+    expiry_date, upload_date, last_use_date, cached, auto_update)
+    SELECT id, fingerprint, 'default', filename, size, public, architecture, type, creation_date, expiry_date,
+        upload_date, last_use_date, cached, auto_update FROM images;
+
+CREATE TABLE images_properties_v9 (
+    image_id INTEGER NOT NULL REFERENCES images_v9 (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (image_id, key)
+);
+
+INSERT INTO images_properties_v9 (image_id, key, value) SELECT image_id, key, value FROM images_properties;
+
+CREATE TABLE images_aliases_v9 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL CHECK (name <> ''),
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
+    image_id INTEGER NOT NULL REFERENCES images_v9 (id) ON DELETE CASCADE,
+    description TEXT NOT NULL DEFAULT '',
+    UNIQUE (name, project)
+);
+
+INSERT INTO images_aliases_v9 (id, name, project, image_id, description)
+    SELECT id, name, 'default', image_id, description FROM images_aliases;
+
+CREATE TABLE images_source_v9 (
+    image_id INTEGER NOT NULL UNIQUE REFERENCES images_v9 (id) ON DELETE CASCADE,
+    server TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    certificate TEXT NOT NULL DEFAULT '',
+    alias TEXT NOT NULL DEFAULT '',
+    image_type TEXT NOT NULL DEFAULT ''
+);
+
+INSERT INTO images_source_v9 (image_id, server, protocol, certificate, alias, image_type)
+    SELECT image_id, server, protocol, certificate, alias, image_type FROM images_source;
+
+DROP TABLE images_source;
+DROP TABLE images_aliases;
+DROP TABLE images_properties;
+DROP TABLE images;
+
+ALTER TABLE images_v9 RENAME TO images;
+ALTER TABLE images_properties_v9 RENAME TO images_properties;
+ALTER TABLE images_aliases_v9 RENAME TO images_aliases;
+ALTER TABLE images_source_v9 RENAME TO images_source;
+
+CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
+CREATE INDEX images_project ON images (project);
 `
