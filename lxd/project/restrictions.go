@@ -176,7 +176,8 @@ func checkInstanceRestrictions(name string, config map[string]string, key string
 	return checkEntity(name, config, fmt.Sprintf("container %q", InstanceName(key)), expandedConfig, expandedDevices)
 }
 
-// CheckProfile refuses a profile (by key) whose configuration or devices its project's restrictions forbid.
+// CheckProfile refuses a profile (by key) whose configuration or devices its project's restrictions forbid, or
+// that would take the instances of the project that use it past one of the project's limits.
 func CheckProfile(ctx context.Context, tx *db.Tx, key string, config map[string]string, devices map[string]map[string]string) error {
 	name, profile := SplitProfileKey(key)
 	p, err := tx.GetProject(ctx, name)
@@ -184,19 +185,29 @@ func CheckProfile(ctx context.Context, tx *db.Tx, key string, config map[string]
 		return err
 	}
 
-	return checkEntity(name, p.Config, fmt.Sprintf("profile %q", profile), config, devices)
+	err = checkEntity(name, p.Config, fmt.Sprintf("profile %q", profile), config, devices)
+	if err != nil {
+		return err
+	}
+
+	return checkUpdatedUsage(ctx, tx, name, p.Config, "", "", nil, nil, &db.Profile{Name: key, Config: config, Devices: devices})
 }
 
 // CheckInstanceUpdate refuses a change of instance key whose new expanded configuration or devices its project's
-// restrictions forbid.
+// restrictions forbid, or that would take the project past one of its limits.
 func CheckInstanceUpdate(ctx context.Context, tx *db.Tx, key string, config map[string]string, devices map[string]map[string]string) error {
-	name := InstanceProject(key)
+	name, inst := SplitInstanceKey(key)
 	p, err := tx.GetProject(ctx, name)
 	if err != nil {
 		return err
 	}
 
-	return checkInstanceRestrictions(name, p.Config, key, config, devices)
+	err = checkInstanceRestrictions(name, p.Config, key, config, devices)
+	if err != nil {
+		return err
+	}
+
+	return checkUpdatedUsage(ctx, tx, name, p.Config, inst, "container", config, devices, nil)
 }
 
 // checkProjectRestrictions checks what a project holds against a new configuration with restricted=true, so that

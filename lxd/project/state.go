@@ -3,6 +3,8 @@ package project
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,6 +79,12 @@ type usage struct {
 // loadUsage counts what a project uses: its instances by type, its networks, and the sums of the instances' CPU,
 // memory, process and root disk limits.
 func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
+	return loadUsageWith(ctx, tx, name, "", nil)
+}
+
+// loadUsageWith is loadUsage as a change would leave it: without the instance named skip (of the project), which
+// the caller adds with its new configuration, and with profile (when not nil) in place of the profile of its key.
+func loadUsageWith(ctx context.Context, tx *db.Tx, name string, skip string, profile *db.Profile) (*usage, error) {
 	u := &usage{total: map[string]int64{}, instances: map[string]map[string]string{},
 		devices: map[string]map[string]map[string]string{}}
 	for _, res := range Resources {
@@ -105,8 +113,12 @@ func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
 		byName[p.Name] = p
 	}
 
+	if profile != nil {
+		byName[profile.Name] = *profile
+	}
+
 	for _, inst := range insts {
-		if InstanceProject(inst.Name) != name {
+		if InstanceProject(inst.Name) != name || (skip != "" && InstanceName(inst.Name) == skip) {
 			continue
 		}
 
@@ -183,14 +195,7 @@ func CheckNewInstance(ctx context.Context, tx *db.Tx, key string, config map[str
 		return err
 	}
 
-	limited := false
-	for _, res := range Resources {
-		if p.Config["limits."+res] != "" {
-			limited = true
-		}
-	}
-
-	if !limited {
+	if !limited(p.Config) {
 		return nil
 	}
 
@@ -200,9 +205,26 @@ func CheckNewInstance(ctx context.Context, tx *db.Tx, key string, config map[str
 	}
 
 	u.add(inst, "container", config, devices)
+	return checkUsage(name, p.Config, u)
+}
+
+// limited tells whether a project's configuration sets any limit on its resources.
+func limited(config map[string]string) bool {
+	for _, res := range Resources {
+		if config["limits."+res] != "" {
+			return true
+		}
+	}
+
+	return false
+}
+
+// checkUsage refuses the usage u of project name (as a change would leave it) when it goes past one of the limits of
+// config, or when an instance does not set a key the project limits in sum, as LXD requires.
+func checkUsage(name string, config map[string]string, u *usage) error {
 	for _, res := range Resources {
 		key := "limits." + res
-		v := p.Config[key]
+		v := config[key]
 		if v == "" {
 			continue
 		}
@@ -212,8 +234,12 @@ func CheckNewInstance(ctx context.Context, tx *db.Tx, key string, config map[str
 			continue
 		}
 
-		if aggregateKeys[key] && config[key] == "" {
-			return errs.Invalid("instance %q in project %q has no %q config, either directly or via a profile", inst, name, key)
+		if aggregateKeys[key] {
+			for _, inst := range slices.Sorted(maps.Keys(u.instances)) {
+				if u.instances[inst][key] == "" {
+					return errs.Invalid("instance %q in project %q has no %q config, either directly or via a profile", inst, name, key)
+				}
+			}
 		}
 
 		if u.total[res] > limit {
@@ -227,6 +253,26 @@ func CheckNewInstance(ctx context.Context, tx *db.Tx, key string, config map[str
 	}
 
 	return nil
+}
+
+// checkUpdatedUsage refuses a change of an instance (inst, with its new expanded configuration and devices; "" for
+// none) or of a profile (nil for none) that would take project name past one of its limits.
+func checkUpdatedUsage(ctx context.Context, tx *db.Tx, name string, projectConfig map[string]string, inst string, typ string,
+	config map[string]string, devices map[string]map[string]string, profile *db.Profile) error {
+	if !limited(projectConfig) {
+		return nil
+	}
+
+	u, err := loadUsageWith(ctx, tx, name, inst, profile)
+	if err != nil {
+		return err
+	}
+
+	if inst != "" {
+		u.add(inst, typ, config, devices)
+	}
+
+	return checkUsage(name, projectConfig, u)
 }
 
 // countCPUs reads limits.cpu: a count ("2") or a set of CPUs ("0-3,6").

@@ -97,6 +97,18 @@ p1,c2,RUNNING" "instances after a restart"
 p1,c1,STOPPED
 p1,c2,STOPPED" "after the bulk stop of p1"
 
+	# Limits in sum hold on changes too: p1's instances get their memory limit from p1's default profile.
+	lxc_in "${d}" profile set default limits.memory=256MiB --project p1
+	lxc_in "${d}" project set p1 limits.memory=600MiB
+	assert_fails lxc_in "${d}" config set c1 limits.memory=400MiB --project p1
+	assert_contains "${FAIL_OUTPUT}" '"limits.memory" of project "p1" would be exceeded'
+	LXD_DIR="${d}" assert_fails stock_lxc "${stock}" profile set default limits.memory=512MiB --project p1
+	assert_contains "${FAIL_OUTPUT}" "would be exceeded"
+	assert_fails lxc_in "${d}" profile unset default limits.memory --project p1
+	assert_contains "${FAIL_OUTPUT}" 'has no "limits.memory" config'
+	lxc_in "${d}" config set c1 limits.memory=300MiB --project p1
+	assert_eq "$(lxc_in "${d}" config get c1 limits.memory --project p1)" "300MiB" "c1's limit within p1's"
+
 	lxc_in "${d}" delete -f c1 --project p1
 	assert_eq "$(lxc_in "${d}" list --format csv -c ns)" "c1,RUNNING" "default's c1 after deleting p1's"
 	LXD_DIR="${d}" stock_lxc "${stock}" delete -f c2 --project p1
