@@ -90,22 +90,9 @@ func (m *Manager) pullOCI(ctx context.Context, req api.ImagesPost, args PullArgs
 
 	props := info.Properties()
 	maps.Copy(props, req.Properties)
-	storeArgs := StoreArgs{
-		Public:     req.Public,
-		Properties: props,
-		AutoUpdate: req.AutoUpdate,
-		Source:     source,
-		Aliases:    req.Aliases,
-		Requestor:  args.Requestor,
-	}
-
-	// Another project's copy is recorded here too, without a download.
-	img, err = m.adopt(ctx, info.Fingerprint, storeArgs)
+	storeArgs := pulledArgs(req, props, source, args)
+	img, err = m.adoptPulled(ctx, info.Fingerprint, storeArgs, args.Progress)
 	if err != nil || img != nil {
-		if img != nil {
-			report(args.Progress, Result(img))
-		}
-
 		return img, nil, err
 	}
 

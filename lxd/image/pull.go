@@ -184,22 +184,9 @@ func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 	}
 
 	maps.Copy(props, req.Properties)
-	storeArgs := StoreArgs{
-		Public:     req.Public,
-		Properties: props,
-		AutoUpdate: req.AutoUpdate,
-		Source:     source,
-		Aliases:    req.Aliases,
-		Requestor:  args.Requestor,
-	}
-
-	// Another project's copy is recorded here too, without a download.
-	img, err = m.adopt(ctx, info.Fingerprint, storeArgs)
+	storeArgs := pulledArgs(req, props, source, args)
+	img, err = m.adoptPulled(ctx, info.Fingerprint, storeArgs, args.Progress)
 	if err != nil || img != nil {
-		if img != nil {
-			report(args.Progress, Result(img))
-		}
-
 		return img, nil, err
 	}
 
@@ -215,6 +202,30 @@ func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 
 	report(args.Progress, Result(img))
 	return img, nil, nil
+}
+
+// pulledArgs is the record of an image a pull asked for: props are its properties, the source's overridden by the
+// request's.
+func pulledArgs(req api.ImagesPost, props map[string]string, source *db.ImageSource, args PullArgs) StoreArgs {
+	return StoreArgs{
+		Public:     req.Public,
+		Properties: props,
+		AutoUpdate: req.AutoUpdate,
+		Source:     source,
+		Aliases:    req.Aliases,
+		Requestor:  args.Requestor,
+	}
+}
+
+// adoptPulled records here the image fp a pull asked for when another project holds it, without a download, and
+// reports it as the pull's result; nil when no project holds it.
+func (m *Manager) adoptPulled(ctx context.Context, fp string, storeArgs StoreArgs, progress Progress) (*db.Image, error) {
+	img, err := m.adopt(ctx, fp, storeArgs)
+	if err == nil && img != nil {
+		report(progress, Result(img))
+	}
+
+	return img, err
 }
 
 // logStreamCache notes a pull that resolved its image from the cached documents of an unreachable server.
