@@ -115,7 +115,7 @@ images.last_use_date, images.cached, images.auto_update`
 // GetImages returns the images matching filter, oldest upload first, with
 // their properties and sources. It runs three queries whatever the count.
 func (t *Tx) GetImages(ctx context.Context, filter ImageFilter) ([]Image, error) {
-	where, args := filter.where(t.imagesProject())
+	where, args := filter.where(t.scopedProject())
 
 	rows, err := t.query(ctx, "SELECT "+imageColumns+" FROM images WHERE "+where+" ORDER BY images.id", args...)
 	if err != nil {
@@ -248,7 +248,7 @@ func (t *Tx) GetImageByPrefix(ctx context.Context, prefix string, filter ImageFi
 		return nil, imageNotFound(prefix)
 	}
 
-	where, args := filter.where(t.imagesProject())
+	where, args := filter.where(t.scopedProject())
 	args = append([]any{pattern}, args...)
 	rows, err := t.query(ctx, "SELECT fingerprint FROM images WHERE fingerprint GLOB ? AND "+where+" ORDER BY fingerprint LIMIT 2", args...)
 	if err != nil {
@@ -289,7 +289,7 @@ func (t *Tx) CreateImage(ctx context.Context, img Image) (int64, error) {
 	res, err := t.exec(ctx, `INSERT INTO images (fingerprint, project, filename, size, public, architecture, type,
 creation_date, expiry_date, upload_date, last_use_date, cached, auto_update)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		img.Fingerprint, t.imagesProject(), img.Filename, img.Size, img.Public, img.Architecture, img.Type,
+		img.Fingerprint, t.scopedProject(), img.Filename, img.Size, img.Public, img.Architecture, img.Type,
 		timeArg(img.CreatedAt), timeArg(img.ExpiresAt), timeArg(img.UploadedAt), timeArg(img.LastUsedAt),
 		img.Cached, img.AutoUpdate)
 	if err != nil {
@@ -373,7 +373,7 @@ func (t *Tx) UpdateImageCached(ctx context.Context, fingerprint string, cached b
 
 // updateImageColumn sets one column of an image; column is a constant.
 func (t *Tx) updateImageColumn(ctx context.Context, fingerprint string, column string, value any) error {
-	n, err := t.execCount(ctx, "UPDATE images SET "+column+" = ? WHERE fingerprint = ? AND project = ?", value, fingerprint, t.imagesProject())
+	n, err := t.execCount(ctx, "UPDATE images SET "+column+" = ? WHERE fingerprint = ? AND project = ?", value, fingerprint, t.scopedProject())
 	if err != nil {
 		return fmt.Errorf("updating %s of image %q: %w", column, fingerprint, err)
 	}
@@ -388,7 +388,7 @@ func (t *Tx) updateImageColumn(ctx context.Context, fingerprint string, column s
 // DeleteImage removes the project's image; its properties, aliases and source go with it. The other projects'
 // records of the same fingerprint stay.
 func (t *Tx) DeleteImage(ctx context.Context, fingerprint string) error {
-	n, err := t.execCount(ctx, "DELETE FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.imagesProject())
+	n, err := t.execCount(ctx, "DELETE FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.scopedProject())
 	if err != nil {
 		return fmt.Errorf("deleting image %q: %w", fingerprint, err)
 	}
@@ -413,7 +413,7 @@ func (t *Tx) ImageHeld(ctx context.Context, fingerprint string) (bool, error) {
 
 // imageID returns the ID of the project's image with exactly this fingerprint.
 func (t *Tx) imageID(ctx context.Context, fingerprint string) (int64, error) {
-	id, err := t.lookupID(ctx, imageNotFound(fingerprint), "SELECT id FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.imagesProject())
+	id, err := t.lookupID(ctx, imageNotFound(fingerprint), "SELECT id FROM images WHERE fingerprint = ? AND project = ?", fingerprint, t.scopedProject())
 	if err != nil && !errors.Is(err, errs.ErrNotFound) {
 		return 0, fmt.Errorf("looking up image %q: %w", fingerprint, err)
 	}

@@ -28,7 +28,7 @@ FROM images_aliases AS a JOIN images AS i ON i.id = a.image_id `
 // scanImageAliases runs imageAliasQuery with the given condition (an "AND ..." clause) on the aliases of the
 // transaction's project.
 func (t *Tx) scanImageAliases(ctx context.Context, where string, args ...any) ([]ImageAlias, error) {
-	args = append([]any{t.imagesProject()}, args...)
+	args = append([]any{t.scopedProject()}, args...)
 	rows, err := t.query(ctx, imageAliasQuery+"WHERE a.project = ? "+where+" ORDER BY a.name", args...)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (t *Tx) CreateImageAlias(ctx context.Context, a ImageAlias) (int64, error) 
 	}
 
 	res, err := t.exec(ctx, "INSERT INTO images_aliases (name, project, image_id, description) VALUES (?, ?, ?, ?)",
-		a.Name, t.imagesProject(), imageID, a.Description)
+		a.Name, t.scopedProject(), imageID, a.Description)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, fmt.Errorf("image alias %q: %w", a.Name, errs.ErrConflict)
@@ -130,7 +130,7 @@ func (t *Tx) UpdateImageAlias(ctx context.Context, name string, target string, d
 	}
 
 	n, err := t.execCount(ctx, "UPDATE images_aliases SET image_id = ?, description = ? WHERE name = ? AND project = ?",
-		imageID, description, name, t.imagesProject())
+		imageID, description, name, t.scopedProject())
 	if err != nil {
 		return fmt.Errorf("updating image alias %q: %w", name, err)
 	}
@@ -148,7 +148,7 @@ func (t *Tx) RenameImageAlias(ctx context.Context, name string, newName string) 
 		return fmt.Errorf("image alias name is empty: %w", errs.ErrInvalid)
 	}
 
-	n, err := t.execCount(ctx, "UPDATE images_aliases SET name = ? WHERE name = ? AND project = ?", newName, name, t.imagesProject())
+	n, err := t.execCount(ctx, "UPDATE images_aliases SET name = ? WHERE name = ? AND project = ?", newName, name, t.scopedProject())
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("image alias %q: %w", newName, errs.ErrConflict)
@@ -166,7 +166,7 @@ func (t *Tx) RenameImageAlias(ctx context.Context, name string, newName string) 
 
 // DeleteImageAlias removes an alias; the image stays.
 func (t *Tx) DeleteImageAlias(ctx context.Context, name string) error {
-	n, err := t.execCount(ctx, "DELETE FROM images_aliases WHERE name = ? AND project = ?", name, t.imagesProject())
+	n, err := t.execCount(ctx, "DELETE FROM images_aliases WHERE name = ? AND project = ?", name, t.scopedProject())
 	if err != nil {
 		return fmt.Errorf("deleting image alias %q: %w", name, err)
 	}

@@ -179,8 +179,8 @@ func (t *Tx) DeleteProject(ctx context.Context, name string) error {
 }
 
 // GetProjectContent lists what a project holds, by the names the API shows. Instances and profiles of a project
-// other than default are keyed "<project>_<name>" and "<project>/<name>" (see lxd/project), images carry their
-// project; networks and storage volumes all belong to the default project.
+// other than default are keyed "<project>_<name>" and "<project>/<name>" (see lxd/project), images and custom
+// storage volumes carry their project; networks all belong to the default project.
 func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent, error) {
 	out := ProjectContent{}
 	lists := []struct {
@@ -220,13 +220,9 @@ func (t *Tx) GetProjectContent(ctx context.Context, name string) (ProjectContent
 		}
 	}
 
-	if name != DefaultProject {
-		return out, nil
-	}
-
 	rows, err := t.query(ctx, `SELECT storage_pools.name, storage_volumes.name FROM storage_volumes
 JOIN storage_pools ON storage_pools.id = storage_volumes.storage_pool_id
-WHERE storage_volumes.type = 'custom' ORDER BY storage_pools.name, storage_volumes.name`)
+WHERE storage_volumes.type = 'custom' AND storage_volumes.project = ? ORDER BY storage_pools.name, storage_volumes.name`, name)
 	if err != nil {
 		return out, fmt.Errorf("listing the volumes of project %q: %w", name, err)
 	}

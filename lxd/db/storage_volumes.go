@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/errs"
@@ -15,6 +16,7 @@ import (
 type StorageVolume struct {
 	ID          int64
 	Pool        string
+	Project     string
 	Name        string
 	Type        string
 	ContentType string
@@ -39,11 +41,21 @@ func storageVolumeNotFound(pool string, volType string, name string) error {
 	return fmt.Errorf("storage volume %s/%s on pool %q: %w", volType, name, pool, errs.ErrNotFound)
 }
 
-const storageVolumeColumns = `SELECT v.id, p.name, v.name, v.type, v.content_type, v.description, v.creation_date
+const storageVolumeColumns = `SELECT v.id, p.name, v.project, v.name, v.type, v.content_type, v.description, v.creation_date
 FROM storage_volumes v JOIN storage_pools p ON p.id = v.storage_pool_id`
 
-// GetStorageVolumes returns the volumes of a pool ("" for every pool), by type and name.
+// GetStorageVolumes returns the volumes of the transaction's project on a pool ("" for every pool), by pool,
+// type and name.
 func (t *Tx) GetStorageVolumes(ctx context.Context, pool string) ([]StorageVolume, error) {
+	if pool == "" {
+		return t.scanStorageVolumes(ctx, "v.project = ?", t.scopedProject())
+	}
+
+	return t.scanStorageVolumes(ctx, "v.project = ? AND p.name = ?", t.scopedProject(), pool)
+}
+
+// GetAllStorageVolumes returns the volumes of every project on a pool ("" for every pool).
+func (t *Tx) GetAllStorageVolumes(ctx context.Context, pool string) ([]StorageVolume, error) {
 	if pool == "" {
 		return t.scanStorageVolumes(ctx, "1")
 	}
@@ -51,9 +63,10 @@ func (t *Tx) GetStorageVolumes(ctx context.Context, pool string) ([]StorageVolum
 	return t.scanStorageVolumes(ctx, "p.name = ?", pool)
 }
 
-// GetStorageVolume returns one volume.
+// GetStorageVolume returns one volume of the transaction's project.
 func (t *Tx) GetStorageVolume(ctx context.Context, pool string, volType string, name string) (*StorageVolume, error) {
-	vols, err := t.scanStorageVolumes(ctx, "p.name = ? AND v.type = ? AND v.name = ?", pool, volType, name)
+	vols, err := t.scanStorageVolumes(ctx, "v.project = ? AND p.name = ? AND v.type = ? AND v.name = ?",
+		t.scopedProject(), pool, volType, name)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +79,7 @@ func (t *Tx) GetStorageVolume(ctx context.Context, pool string, volType string, 
 }
 
 func (t *Tx) scanStorageVolumes(ctx context.Context, where string, args ...any) ([]StorageVolume, error) {
-	rows, err := t.query(ctx, storageVolumeColumns+" WHERE "+where+" ORDER BY p.name, v.type, v.name", args...)
+	rows, err := t.query(ctx, storageVolumeColumns+" WHERE "+where+" ORDER BY p.name, v.project, v.type, v.name", args...)
 	if err != nil {
 		return nil, fmt.Errorf("loading storage volumes: %w", err)
 	}
@@ -77,7 +90,7 @@ func (t *Tx) scanStorageVolumes(ctx context.Context, where string, args ...any) 
 	for rows.Next() {
 		v := StorageVolume{}
 		var created nullTime
-		err = rows.Scan(&v.ID, &v.Pool, &v.Name, &v.Type, &v.ContentType, &v.Description, &created)
+		err = rows.Scan(&v.ID, &v.Pool, &v.Project, &v.Name, &v.Type, &v.ContentType, &v.Description, &created)
 		if err != nil {
 			return nil, fmt.Errorf("loading storage volumes: %w", err)
 		}
@@ -102,8 +115,8 @@ func (t *Tx) scanStorageVolumes(ctx context.Context, where string, args ...any) 
 	return out, nil
 }
 
-// CreateStorageVolume adds a volume to the pool v.Pool and returns its id; an existing name wraps
-// errs.ErrConflict.
+// CreateStorageVolume adds a volume to the pool v.Pool, in project v.Project (the transaction's project when
+// empty), and returns its id; an existing name wraps errs.ErrConflict.
 func (t *Tx) CreateStorageVolume(ctx context.Context, v StorageVolume) (int64, error) {
 	poolID, err := t.lookupID(ctx, storagePoolNotFound(v.Pool), "SELECT id FROM storage_pools WHERE name = ?", v.Pool)
 	if err != nil {
@@ -118,8 +131,12 @@ func (t *Tx) CreateStorageVolume(ctx context.Context, v StorageVolume) (int64, e
 		v.CreatedAt = time.Now()
 	}
 
-	res, err := t.exec(ctx, `INSERT INTO storage_volumes (storage_pool_id, name, type, content_type, description, creation_date)
-VALUES (?, ?, ?, ?, ?, ?)`, poolID, v.Name, v.Type, v.ContentType, v.Description, timeArg(v.CreatedAt))
+	if v.Project == "" {
+		v.Project = t.scopedProject()
+	}
+
+	res, err := t.exec(ctx, `INSERT INTO storage_volumes (storage_pool_id, project, name, type, content_type, description, creation_date)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, poolID, v.Project, v.Name, v.Type, v.ContentType, v.Description, timeArg(v.CreatedAt))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, fmt.Errorf("storage volume %s/%s already exists on pool %q: %w", v.Type, v.Name, v.Pool, errs.ErrConflict)
@@ -278,9 +295,61 @@ WHERE d.key = 'pool' AND d.value = ?1
   AND NOT EXISTS (SELECT 1 FROM instances_devices o WHERE o.instance_id = instances.id AND o.device = d.device)`,
 }
 
+// ownerProject is the project of an instance key ("<project>_<name>") or a profile key ("<project>/<name>"), as
+// lxd/project makes them: default for a bare name.
+func ownerProject(owner string, key string) string {
+	sep := "_"
+	if owner == "profile" {
+		sep = "/"
+	}
+
+	p, _, ok := strings.Cut(key, sep)
+	if !ok {
+		return DefaultProject
+	}
+
+	return p
+}
+
+// volumeUsers returns whether a device of an instance or a profile (owner, key) reaches the custom volumes of the
+// transaction's project: a project with features.storage.volumes reaches its own volumes, any other default's.
+func (t *Tx) volumeUsers(ctx context.Context) (func(owner string, key string) bool, error) {
+	rows, err := t.query(ctx, `SELECT projects.name FROM projects JOIN projects_config c ON c.project_id = projects.id
+WHERE c.key = 'features.storage.volumes' AND lower(c.value) IN ('true', '1', 'yes', 'on')`)
+	if err != nil {
+		return nil, fmt.Errorf("loading the projects with storage volumes: %w", err)
+	}
+
+	names, err := scanStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("loading the projects with storage volumes: %w", err)
+	}
+
+	own := map[string]bool{DefaultProject: true}
+	for _, n := range names {
+		own[n] = true
+	}
+
+	project := t.scopedProject()
+	return func(owner string, key string) bool {
+		p := ownerProject(owner, key)
+		if !own[p] {
+			p = DefaultProject
+		}
+
+		return p == project
+	}, nil
+}
+
 // GetStorageVolumeDeviceUses returns the disk devices of instances and profiles that mount the custom volume name
-// of pool; an instance using it through a profile is listed too. Sorted by owner, name and device.
+// of pool of the transaction's project; an instance using it through a profile is listed too. Names are the
+// instances' and profiles' keys. Sorted by owner, name and device.
 func (t *Tx) GetStorageVolumeDeviceUses(ctx context.Context, pool string, name string) ([]DeviceUse, error) {
+	reaches, err := t.volumeUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+
 	var out []DeviceUse
 	seen := map[DeviceUse]bool{}
 	for _, q := range storageVolumeDeviceQueries {
@@ -298,7 +367,7 @@ func (t *Tx) GetStorageVolumeDeviceUses(ctx context.Context, pool string, name s
 					return err
 				}
 
-				if !seen[u] {
+				if !seen[u] && reaches(u.Owner, u.Name) {
 					seen[u] = true
 					out = append(out, u)
 				}
@@ -328,17 +397,22 @@ func (t *Tx) GetStorageVolumeDeviceUses(ctx context.Context, pool string, name s
 }
 
 // RetargetStorageVolumeDisks points the disk devices of instances and profiles that mount the custom volume name of
-// pool at newName of newPool, as a rename or a move of the volume does.
+// pool of the transaction's project at newName of newPool, as a rename or a move of the volume does.
 func (t *Tx) RetargetStorageVolumeDisks(ctx context.Context, pool string, name string, newPool string, newName string) error {
-	for _, table := range []struct{ devices, owner string }{
-		{"instances_devices", "instance_id"},
-		{"profiles_devices", "profile_id"},
+	reaches, err := t.volumeUsers(ctx)
+	if err != nil {
+		return err
+	}
+
+	for _, table := range []struct{ devices, owners, owner, kind string }{
+		{"instances_devices", "instances", "instance_id", "instance"},
+		{"profiles_devices", "profiles", "profile_id", "profile"},
 	} {
-		q := fmt.Sprintf(`SELECT d.%[2]s, d.device FROM %[1]s d
+		q := fmt.Sprintf(`SELECT d.%[2]s, o.name, d.device FROM %[1]s d JOIN %[3]s o ON o.id = d.%[2]s
 WHERE d.key = 'pool' AND d.value = ?
   AND EXISTS (SELECT 1 FROM %[1]s s WHERE s.%[2]s = d.%[2]s AND s.device = d.device AND s.key = 'source' AND s.value = ?)
   AND EXISTS (SELECT 1 FROM %[1]s y WHERE y.%[2]s = d.%[2]s AND y.device = d.device AND y.key = 'type' AND y.value = 'disk')`,
-			table.devices, table.owner)
+			table.devices, table.owner, table.owners)
 		type target struct {
 			owner  int64
 			device string
@@ -354,12 +428,15 @@ WHERE d.key = 'pool' AND d.value = ?
 			defer func() { _ = rows.Close() }()
 			for rows.Next() {
 				var tg target
-				err = rows.Scan(&tg.owner, &tg.device)
+				var key string
+				err = rows.Scan(&tg.owner, &key, &tg.device)
 				if err != nil {
 					return err
 				}
 
-				targets = append(targets, tg)
+				if reaches(table.kind, key) {
+					targets = append(targets, tg)
+				}
 			}
 
 			return mapError(rows.Err())

@@ -16,19 +16,21 @@ import (
 type Tx struct {
 	tx *sql.Tx
 
-	// project is the project whose images and image aliases the transaction reads and writes ("" is default).
+	// project is the project whose images, image aliases and custom storage volumes the transaction reads and
+	// writes ("" is default).
 	project string
 }
 
-// InProject returns the same transaction seen from project name for images and their aliases, the records a
-// project with features.images holds apart from the others: every image and alias method of the returned Tx reads
-// and writes that project's rows only. Without it they are default's.
+// InProject returns the same transaction seen from project name for the records a project holds apart from the
+// others: images and their aliases (features.images) and custom storage volumes (features.storage.volumes).
+// Every image, alias and storage volume method of the returned Tx reads and writes that project's rows only;
+// without it they are default's. The caller names the project that holds the kind of record it works on.
 func (t *Tx) InProject(name string) *Tx {
 	return &Tx{tx: t.tx, project: name}
 }
 
-// imagesProject is the project whose images the transaction sees.
-func (t *Tx) imagesProject() string {
+// scopedProject is the project whose images, aliases and custom volumes the transaction sees.
+func (t *Tx) scopedProject() string {
 	if t.project == "" {
 		return "default"
 	}

@@ -234,7 +234,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 			return err
 		}
 
-		err = checkVolumeDisks(ctx, tx, newDevices)
+		err = checkVolumeDisks(ctx, tx, name, newDevices)
 		if err != nil {
 			return err
 		}

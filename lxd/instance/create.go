@@ -136,7 +136,7 @@ func (m *Manager) ValidateCreate(ctx context.Context, args *CreateArgs) error {
 			return err
 		}
 
-		return checkVolumeDisks(ctx, tx, devices)
+		return checkVolumeDisks(ctx, tx, args.Name, devices)
 	})
 }
 

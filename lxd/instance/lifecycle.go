@@ -101,7 +101,7 @@ func (m *Manager) startLocked(ctx context.Context, name string) error {
 		return err
 	}
 
-	disks, err := m.volumeDisks(ctx, devices, idmap)
+	disks, err := m.volumeDisks(ctx, name, devices, idmap)
 	if err != nil {
 		return err
 	}

@@ -784,8 +784,7 @@ func (m *Manager) setVolatile(ctx context.Context, name string, changes map[stri
 
 // URL is the API path of an instance key, with its project.
 func URL(key string) string {
-	p, name := project.SplitInstanceKey(key)
-	return project.WithProject("/1.0/instances/"+name, p)
+	return project.InstanceURL(key)
 }
 
 // ErrNotRunning is returned when an action needs a running instance.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 )
 
@@ -46,8 +47,15 @@ func validateVolumeDisk(name string, dev map[string]string) error {
 	return nil
 }
 
-// checkVolumeDisks makes sure the custom volume of every volume disk exists, on a pool that exists.
-func checkVolumeDisks(ctx context.Context, tx *db.Tx, devices map[string]map[string]string) error {
+// checkVolumeDisks makes sure the custom volume of every volume disk of instance key exists, on a pool that
+// exists, among the custom volumes the instance's project reaches.
+func checkVolumeDisks(ctx context.Context, tx *db.Tx, key string, devices map[string]map[string]string) error {
+	custom, err := project.VolumesProjectOf(ctx, tx, project.InstanceProject(key))
+	if err != nil {
+		return err
+	}
+
+	tx = tx.InProject(custom)
 	for _, name := range sortedDevices(devices) {
 		dev := devices[name]
 		if !isVolumeDisk(dev) {
@@ -68,28 +76,44 @@ func checkVolumeDisks(ctx context.Context, tx *db.Tx, devices map[string]map[str
 	return nil
 }
 
-// volumeDisks returns devices with the source of each volume disk replaced by the host directory of its volume,
-// made ready for the id map idmap (nil for a privileged container), so that the driver bind mounts it as any
-// host path.
-func (m *Manager) volumeDisks(ctx context.Context, devices map[string]map[string]string, idmap *IDMap) (map[string]map[string]string, error) {
+// volumeDisks returns the devices of instance key with the source of each volume disk replaced by the host
+// directory of its volume, made ready for the id map idmap (nil for a privileged container), so that the driver
+// bind mounts it as any host path.
+func (m *Manager) volumeDisks(ctx context.Context, key string, devices map[string]map[string]string, idmap *IDMap) (map[string]map[string]string, error) {
 	target := ""
 	if idmap != nil {
 		target = idmap.JSON()
 	}
 
-	return m.resolveVolumeDisks(ctx, devices, target)
+	return m.resolveVolumeDisks(ctx, key, devices, target)
 }
 
 // resolveVolumeDisks is volumeDisks with the id map as LXD records it ("" for none).
-func (m *Manager) resolveVolumeDisks(ctx context.Context, devices map[string]map[string]string, idmap string) (map[string]map[string]string, error) {
+func (m *Manager) resolveVolumeDisks(ctx context.Context, key string, devices map[string]map[string]string, idmap string) (map[string]map[string]string, error) {
 	var out map[string]map[string]string
+	var pools *storage.Pools
 	for _, name := range sortedDevices(devices) {
 		dev := devices[name]
 		if !isVolumeDisk(dev) {
 			continue
 		}
 
-		path, err := m.pool.PrepareVolume(ctx, dev["pool"], dev["source"], idmap)
+		if pools == nil {
+			p := project.InstanceProject(key)
+			var custom string
+			err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+				var err error
+				custom, err = project.VolumesProjectOf(ctx, tx, p)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+
+			pools = m.pool.In(p, custom)
+		}
+
+		path, err := pools.PrepareVolume(ctx, dev["pool"], dev["source"], idmap)
 		if err != nil {
 			return nil, fmt.Errorf("device %q: %w", name, err)
 		}
@@ -137,5 +161,5 @@ func (m *Manager) runningVolumeDisks(ctx context.Context, name string, devices m
 		idmap = m.idmap.JSON()
 	}
 
-	return m.resolveVolumeDisks(ctx, devices, idmap)
+	return m.resolveVolumeDisks(ctx, name, devices, idmap)
 }

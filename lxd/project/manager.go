@@ -212,6 +212,30 @@ func ProfileProject(name string, config map[string]string) string {
 	return Default
 }
 
+// VolumesProject is the project whose custom storage volumes a project reaches: its own with
+// features.storage.volumes, else default's.
+func VolumesProject(name string, config map[string]string) string {
+	if name == Default || Feature(config, "storage.volumes") {
+		return name
+	}
+
+	return Default
+}
+
+// VolumesProjectOf is VolumesProject of project name as tx reads it.
+func VolumesProjectOf(ctx context.Context, tx *db.Tx, name string) (string, error) {
+	if name == Default {
+		return Default, nil
+	}
+
+	p, err := tx.GetProject(ctx, name)
+	if err != nil {
+		return "", err
+	}
+
+	return VolumesProject(name, p.Config), nil
+}
+
 // Create adds a project. The features LXD enables by default on a new project (images, profiles, storage
 // volumes) are set unless the request sets them.
 func (m *Manager) Create(ctx context.Context, req api.ProjectsPost) error {

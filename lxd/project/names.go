@@ -89,6 +89,18 @@ func WithProject(path string, p string) string {
 	return path + "?project=" + url.QueryEscape(p)
 }
 
+// InstanceURL is the API path of an instance key, with its project.
+func InstanceURL(key string) string {
+	p, name := SplitInstanceKey(key)
+	return WithProject("/1.0/instances/"+url.PathEscape(name), p)
+}
+
+// ProfileURL is the API path of a profile key, with its project.
+func ProfileURL(key string) string {
+	p, name := SplitProfileKey(key)
+	return WithProject("/1.0/profiles/"+url.PathEscape(name), p)
+}
+
 // OfPath returns the project an API path names with ?project=, default when it names none.
 func OfPath(path string) string {
 	_, query, ok := strings.Cut(path, "?")

@@ -34,8 +34,7 @@ var profileCmd = Endpoint{
 
 // profileURL is the API path of a profile key.
 func profileURL(key string) string {
-	p, name := project.SplitProfileKey(key)
-	return project.WithProject("/1.0/profiles/"+name, p)
+	return project.ProfileURL(key)
 }
 
 // profileProject is the project whose profiles a request reaches: the request's own with features.profiles, else

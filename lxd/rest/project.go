@@ -10,6 +10,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/storage"
 )
 
 // DefaultProject is the project that always exists and holds every object.
@@ -18,9 +19,9 @@ const DefaultProject = "default"
 // ProjectScope tells the router how an endpoint reads the ?project= of a request. Instances always belong to a
 // project, and profiles and images to the request's project when it has features.profiles or features.images (to
 // default's otherwise); the handlers make the keys of profile names (see lxd/project) and see images through the
-// image manager of the project (imagesOf). Storage volumes and networks are default's: a project without the
-// feature for them reaches default's, as LXD resolves them, and one with it is refused (501) rather than served
-// default's objects under its name.
+// image manager of the project (imagesOf), and custom storage volumes through the pools as the project sees them
+// (volumesOf). Networks are default's: a project without features.networks reaches default's, as LXD resolves
+// them, and one with it is refused (501) rather than served default's networks under its name.
 type ProjectScope int
 
 const (
@@ -82,8 +83,6 @@ func requestProject(r *http.Request) string {
 func projectFeature(path string) string {
 	path = strings.TrimPrefix(path, "/1.0/")
 	switch {
-	case strings.HasPrefix(path, "storage-pools/{name}/volumes"):
-		return "storage.volumes"
 	case strings.HasPrefix(path, "networks"):
 		return "networks"
 	}
@@ -158,6 +157,30 @@ func imagesOf(s *state.State, r *http.Request) (*image.Manager, error) {
 	}
 
 	return s.Image, nil
+}
+
+// volumesOf returns the storage pools as a request's project sees them: the volumes of its instances, and its own
+// custom volumes when it has features.storage.volumes, default's otherwise, as LXD resolves them.
+func volumesOf(s *state.State, r *http.Request) (*storage.Pools, error) {
+	return volumesIn(s, r, requestProject(r))
+}
+
+// volumesIn is volumesOf for project name.
+func volumesIn(s *state.State, r *http.Request, name string) (*storage.Pools, error) {
+	if name == DefaultProject {
+		return s.Storage, nil
+	}
+
+	config, err := projectConfig(s, r, name)
+	if err != nil {
+		return nil, err
+	}
+
+	if config == nil {
+		return nil, errs.NotFound("project %q not found", name)
+	}
+
+	return s.Storage.In(name, project.VolumesProject(name, config)), nil
 }
 
 // checkRestrictedAction refuses an action a restricted project blocks (restricted.snapshots,

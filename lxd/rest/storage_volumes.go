@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/lxd-go/lxd/lxd/operations"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -40,37 +41,42 @@ var storageVolumeStateCmd = Endpoint{
 	Get:  Action{Handler: storageVolumeStateGet, Access: allowTrusted},
 }
 
-// volumeVars reads the pool, the volume type ("" on the collection of every type) and the volume name ("" on
-// collections) of the path.
-func volumeVars(r *http.Request) (pool string, volType string, name string, err error) {
+// volumeVars returns the storage pools as the request's project sees them (see volumesOf) and reads the pool, the
+// volume type ("" on the collection of every type) and the volume name ("" on collections) of the path.
+func volumeVars(s *state.State, r *http.Request) (vs *storage.Pools, pool string, volType string, name string, err error) {
 	pool, err = request.PathVar(r, "name")
 	if err != nil {
-		return "", "", "", err
+		return nil, "", "", "", err
 	}
 
 	volType, err = request.PathVar(r, "type")
 	if err != nil {
-		return "", "", "", err
+		return nil, "", "", "", err
 	}
 
 	if volType != "" {
 		err = storage.ValidateVolumeType(volType)
 		if err != nil {
-			return "", "", "", err
+			return nil, "", "", "", err
 		}
 	}
 
 	name, err = request.PathVar(r, "volume")
-	return pool, volType, name, err
+	if err != nil {
+		return nil, "", "", "", err
+	}
+
+	vs, err = volumesOf(s, r)
+	return vs, pool, volType, name, err
 }
 
 func storageVolumesGet(s *state.State, r *http.Request) response.Response {
-	pool, volType, _, err := volumeVars(r)
+	vs, pool, volType, _, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	vols, err := s.Storage.Volumes(r.Context(), pool, volType)
+	vols, err := vs.Volumes(r.Context(), pool, volType)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -78,7 +84,7 @@ func storageVolumesGet(s *state.State, r *http.Request) response.Response {
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(vols))
 		for _, v := range vols {
-			urls = append(urls, storage.VolumeURL(pool, v.Type, v.Name))
+			urls = append(urls, vs.VolumeURL(pool, v.Type, v.Name))
 		}
 
 		return response.SyncResponse(urls)
@@ -89,7 +95,7 @@ func storageVolumesGet(s *state.State, r *http.Request) response.Response {
 
 // storageVolumesPost creates a custom volume at once, or copies one in an operation.
 func storageVolumesPost(s *state.State, r *http.Request) response.Response {
-	pool, volType, _, err := volumeVars(r)
+	vs, pool, volType, _, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -109,12 +115,12 @@ func storageVolumesPost(s *state.State, r *http.Request) response.Response {
 	}
 
 	if req.Source.Type != "copy" {
-		err = s.Storage.CreateVolume(r.Context(), pool, req)
+		err = vs.CreateVolume(r.Context(), pool, req)
 		if err != nil {
 			return response.SmartError(err)
 		}
 
-		url := storage.VolumeURL(pool, req.Type, req.Name)
+		url := vs.VolumeURL(pool, req.Type, req.Name)
 		lifecycle(s, r, "storage-volume-created", url, map[string]any{"type": req.Type})
 		return response.SyncResponseLocation(nil, url)
 	}
@@ -123,7 +129,20 @@ func storageVolumesPost(s *state.State, r *http.Request) response.Response {
 		req.Name = req.Source.Name
 	}
 
-	// What can be checked at once is: the source exists and the name is valid.
+	// The source may be in another project (lxc storage volume copy --target-project): a restricted client must be
+	// allowed there too. What can be checked at once is: the source exists and the name is valid.
+	from := vs
+	if req.Source.Project != "" && req.Source.Project != requestProject(r) {
+		if !request.GetRequestor(r).CanAccessProject(req.Source.Project) {
+			return response.Forbidden(nil)
+		}
+
+		from, err = volumesIn(s, r, req.Source.Project)
+		if err != nil {
+			return response.SmartError(err)
+		}
+	}
+
 	srcPool := req.Source.Pool
 	if srcPool == "" {
 		srcPool = pool
@@ -134,15 +153,15 @@ func storageVolumesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	_, err = s.Storage.Volume(r.Context(), srcPool, storage.VolumeTypeCustom, volumeOf(req.Source.Name))
+	_, err = from.Volume(r.Context(), srcPool, storage.VolumeTypeCustom, volumeOf(req.Source.Name))
 	if err != nil {
 		return response.SmartError(err)
 	}
 
 	requestor := request.GetRequestor(r)
-	url := storage.VolumeURL(pool, req.Type, req.Name)
-	return volumeOperation(s, requestor, "Copying storage volume", pool, req.Name, func(ctx context.Context) error {
-		err := s.Storage.CreateVolume(ctx, pool, req)
+	url := vs.VolumeURL(pool, req.Type, req.Name)
+	return volumeOperation(s, vs, requestor, "Copying storage volume", pool, req.Name, func(ctx context.Context) error {
+		err := vs.CopyVolume(ctx, from, pool, req, false)
 		if err == nil {
 			lifecycleBy(s, requestor, "storage-volume-created", url, map[string]any{"type": req.Type})
 		}
@@ -163,11 +182,11 @@ func volumeOf(name string) string {
 }
 
 // volumeOperation runs fn in a task operation on a volume.
-func volumeOperation(s *state.State, requestor *request.Requestor, what string, pool string, name string, fn func(ctx context.Context) error) response.Response {
+func volumeOperation(s *state.State, vs *storage.Pools, requestor *request.Requestor, what string, pool string, name string, fn func(ctx context.Context) error) response.Response {
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
 		Description: what,
-		Resources:   map[string][]string{"storage_volumes": {storage.VolumeURL(pool, storage.VolumeTypeCustom, name)}},
+		Resources:   map[string][]string{"storage_volumes": {vs.VolumeURL(pool, storage.VolumeTypeCustom, name)}},
 		Requestor:   requestor,
 		Run: func(ctx context.Context, op *operations.Operation) error {
 			return fn(ctx)
@@ -186,12 +205,12 @@ func storageVolumeETag(v *api.StorageVolume) any {
 }
 
 func storageVolumeGet(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	v, err := s.Storage.Volume(r.Context(), pool, volType, name)
+	v, err := vs.Volume(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -210,13 +229,13 @@ func storageVolumePatch(s *state.State, r *http.Request) response.Response {
 // storageVolumeUpdate replaces (PUT) or merges (PATCH) a volume's description and configuration, or restores it
 // from a snapshot (a PUT with "restore").
 func storageVolumeUpdate(s *state.State, r *http.Request, merge bool) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
 	defer lockUpdate("storage-volume", pool+"/"+volType+"/"+name)()
-	v, err := s.Storage.Volume(r.Context(), pool, volType, name)
+	v, err := vs.Volume(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -237,7 +256,7 @@ func storageVolumeUpdate(s *state.State, r *http.Request, merge bool) response.R
 		return response.SmartError(err)
 	}
 
-	err = s.Storage.UpdateVolume(r.Context(), pool, volType, name, put)
+	err = vs.UpdateVolume(r.Context(), pool, volType, name, put)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -247,13 +266,13 @@ func storageVolumeUpdate(s *state.State, r *http.Request, merge bool) response.R
 		action = "storage-volume-restored"
 	}
 
-	lifecycle(s, r, action, storage.VolumeURL(pool, volType, name), nil)
+	lifecycle(s, r, action, vs.VolumeURL(pool, volType, name), nil)
 	return response.EmptySyncResponse
 }
 
 // storageVolumePost renames a volume at once, or moves it to another pool in an operation.
 func storageVolumePost(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -264,7 +283,7 @@ func storageVolumePost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	_, err = s.Storage.Volume(r.Context(), pool, volType, name)
+	_, err = vs.Volume(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -275,25 +294,25 @@ func storageVolumePost(s *state.State, r *http.Request) response.Response {
 
 	requestor := request.GetRequestor(r)
 	if req.Pool == "" || req.Pool == pool {
-		err = s.Storage.RenameVolume(r.Context(), pool, volType, name, req)
+		err = vs.RenameVolume(r.Context(), pool, volType, name, req)
 		if err != nil {
 			return response.SmartError(err)
 		}
 
-		url := storage.VolumeURL(pool, volType, req.Name)
+		url := vs.VolumeURL(pool, volType, req.Name)
 		lifecycle(s, r, "storage-volume-renamed", url, map[string]any{"old_name": name})
 		return response.SyncResponseLocation(nil, url)
 	}
 
-	_, err = s.Storage.GetPool(r.Context(), req.Pool)
+	_, err = vs.GetPool(r.Context(), req.Pool)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	return volumeOperation(s, requestor, "Moving storage volume", pool, name, func(ctx context.Context) error {
-		err := s.Storage.RenameVolume(ctx, pool, volType, name, req)
+	return volumeOperation(s, vs, requestor, "Moving storage volume", pool, name, func(ctx context.Context) error {
+		err := vs.RenameVolume(ctx, pool, volType, name, req)
 		if err == nil {
-			lifecycleBy(s, requestor, "storage-volume-moved", storage.VolumeURL(req.Pool, volType, req.Name),
+			lifecycleBy(s, requestor, "storage-volume-moved", vs.VolumeURL(req.Pool, volType, req.Name),
 				map[string]any{"old_name": name, "old_pool": pool})
 		}
 
@@ -302,27 +321,27 @@ func storageVolumePost(s *state.State, r *http.Request) response.Response {
 }
 
 func storageVolumeDelete(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	err = s.Storage.DeleteVolume(r.Context(), pool, volType, name)
+	err = vs.DeleteVolume(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "storage-volume-deleted", storage.VolumeURL(pool, volType, name), nil)
+	lifecycle(s, r, "storage-volume-deleted", vs.VolumeURL(pool, volType, name), nil)
 	return response.EmptySyncResponse
 }
 
 func storageVolumeStateGet(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	st, err := s.Storage.VolumeState(r.Context(), pool, volType, name)
+	st, err := vs.VolumeState(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -330,7 +349,7 @@ func storageVolumeStateGet(s *state.State, r *http.Request) response.Response {
 	return response.SyncResponse(st)
 }
 
-// volumeSnapshotURL is the API path of a snapshot of a custom volume.
-func volumeSnapshotURL(pool string, volType string, name string, snap string) string {
-	return storage.VolumeURL(pool, volType, name) + "/snapshots/" + url.PathEscape(snap)
+// volumeSnapshotURL is the API path of a snapshot of a volume as vs sees it, with its project.
+func volumeSnapshotURL(vs *storage.Pools, pool string, volType string, name string, snap string) string {
+	return project.WithProject(storage.VolumeURL(pool, volType, name)+"/snapshots/"+url.PathEscape(snap), vs.VolumeProject(volType))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -26,24 +27,24 @@ var storageVolumeSnapshotCmd = Endpoint{
 	Delete: Action{Handler: storageVolumeSnapshotDelete, Access: allowTrusted},
 }
 
-// volumeSnapshotVars reads the pool, volume type, volume and snapshot of the path.
-func volumeSnapshotVars(r *http.Request) (pool string, volType string, name string, snap string, err error) {
-	pool, volType, name, err = volumeVars(r)
+// volumeSnapshotVars is volumeVars with the snapshot of the path.
+func volumeSnapshotVars(s *state.State, r *http.Request) (vs *storage.Pools, pool string, volType string, name string, snap string, err error) {
+	vs, pool, volType, name, err = volumeVars(s, r)
 	if err != nil {
-		return "", "", "", "", err
+		return nil, "", "", "", "", err
 	}
 
 	snap, err = request.PathVar(r, "snapshot")
-	return pool, volType, name, snap, err
+	return vs, pool, volType, name, snap, err
 }
 
 func storageVolumeSnapshotsGet(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	snaps, err := s.Storage.VolumeSnapshots(r.Context(), pool, volType, name)
+	snaps, err := vs.VolumeSnapshots(r.Context(), pool, volType, name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -51,7 +52,7 @@ func storageVolumeSnapshotsGet(s *state.State, r *http.Request) response.Respons
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(snaps))
 		for _, sn := range snaps {
-			urls = append(urls, volumeSnapshotURL(pool, volType, name, sn.Name))
+			urls = append(urls, volumeSnapshotURL(vs, pool, volType, name, sn.Name))
 		}
 
 		return response.SyncResponse(urls)
@@ -62,7 +63,7 @@ func storageVolumeSnapshotsGet(s *state.State, r *http.Request) response.Respons
 
 // storageVolumeSnapshotsPost takes a snapshot in an operation, once the request is checked.
 func storageVolumeSnapshotsPost(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, err := volumeVars(r)
+	vs, pool, volType, name, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -73,7 +74,7 @@ func storageVolumeSnapshotsPost(s *state.State, r *http.Request) response.Respon
 		return response.SmartError(err)
 	}
 
-	snap, err := s.Storage.CheckVolumeSnapshot(r.Context(), pool, volType, name, req.Name)
+	snap, err := vs.CheckVolumeSnapshot(r.Context(), pool, volType, name, req.Name)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -84,10 +85,10 @@ func storageVolumeSnapshotsPost(s *state.State, r *http.Request) response.Respon
 	}
 
 	requestor := request.GetRequestor(r)
-	return volumeOperation(s, requestor, "Snapshotting storage volume", pool, name, func(ctx context.Context) error {
-		snap, err := s.Storage.CreateVolumeSnapshot(ctx, pool, volType, name, snap, expiry)
+	return volumeOperation(s, vs, requestor, "Snapshotting storage volume", pool, name, func(ctx context.Context) error {
+		snap, err := vs.CreateVolumeSnapshot(ctx, pool, volType, name, snap, expiry)
 		if err == nil {
-			lifecycleBy(s, requestor, "storage-volume-snapshot-created", volumeSnapshotURL(pool, volType, name, snap), nil)
+			lifecycleBy(s, requestor, "storage-volume-snapshot-created", volumeSnapshotURL(vs, pool, volType, name, snap), nil)
 		}
 
 		return err
@@ -100,12 +101,12 @@ func storageVolumeSnapshotETag(sn *api.StorageVolumeSnapshot) any {
 }
 
 func storageVolumeSnapshotGet(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, snap, err := volumeSnapshotVars(r)
+	vs, pool, volType, name, snap, err := volumeSnapshotVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	sn, err := s.Storage.VolumeSnapshot(r.Context(), pool, volType, name, snap)
+	sn, err := vs.VolumeSnapshot(r.Context(), pool, volType, name, snap)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -123,13 +124,13 @@ func storageVolumeSnapshotPatch(s *state.State, r *http.Request) response.Respon
 
 // storageVolumeSnapshotUpdate replaces (PUT) or merges (PATCH) a snapshot's description and expiry.
 func storageVolumeSnapshotUpdate(s *state.State, r *http.Request, merge bool) response.Response {
-	pool, volType, name, snap, err := volumeSnapshotVars(r)
+	vs, pool, volType, name, snap, err := volumeSnapshotVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
 	defer lockUpdate("storage-volume-snapshot", pool+"/"+volType+"/"+name+"/"+snap)()
-	sn, err := s.Storage.VolumeSnapshot(r.Context(), pool, volType, name, snap)
+	sn, err := vs.VolumeSnapshot(r.Context(), pool, volType, name, snap)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -149,18 +150,18 @@ func storageVolumeSnapshotUpdate(s *state.State, r *http.Request, merge bool) re
 		return response.SmartError(err)
 	}
 
-	err = s.Storage.UpdateVolumeSnapshot(r.Context(), pool, volType, name, snap, put)
+	err = vs.UpdateVolumeSnapshot(r.Context(), pool, volType, name, snap, put)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	lifecycle(s, r, "storage-volume-snapshot-updated", volumeSnapshotURL(pool, volType, name, snap), nil)
+	lifecycle(s, r, "storage-volume-snapshot-updated", volumeSnapshotURL(vs, pool, volType, name, snap), nil)
 	return response.EmptySyncResponse
 }
 
 // storageVolumeSnapshotPost renames a snapshot in an operation.
 func storageVolumeSnapshotPost(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, snap, err := volumeSnapshotVars(r)
+	vs, pool, volType, name, snap, err := volumeSnapshotVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -171,16 +172,16 @@ func storageVolumeSnapshotPost(s *state.State, r *http.Request) response.Respons
 		return response.SmartError(err)
 	}
 
-	_, err = s.Storage.VolumeSnapshot(r.Context(), pool, volType, name, snap)
+	_, err = vs.VolumeSnapshot(r.Context(), pool, volType, name, snap)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
 	requestor := request.GetRequestor(r)
-	return volumeOperation(s, requestor, "Renaming storage volume snapshot", pool, name, func(ctx context.Context) error {
-		err := s.Storage.RenameVolumeSnapshot(ctx, pool, volType, name, snap, req.Name)
+	return volumeOperation(s, vs, requestor, "Renaming storage volume snapshot", pool, name, func(ctx context.Context) error {
+		err := vs.RenameVolumeSnapshot(ctx, pool, volType, name, snap, req.Name)
 		if err == nil {
-			lifecycleBy(s, requestor, "storage-volume-snapshot-renamed", volumeSnapshotURL(pool, volType, name, req.Name),
+			lifecycleBy(s, requestor, "storage-volume-snapshot-renamed", volumeSnapshotURL(vs, pool, volType, name, req.Name),
 				map[string]any{"old_name": snap})
 		}
 
@@ -190,21 +191,21 @@ func storageVolumeSnapshotPost(s *state.State, r *http.Request) response.Respons
 
 // storageVolumeSnapshotDelete deletes a snapshot in an operation.
 func storageVolumeSnapshotDelete(s *state.State, r *http.Request) response.Response {
-	pool, volType, name, snap, err := volumeSnapshotVars(r)
+	vs, pool, volType, name, snap, err := volumeSnapshotVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
-	_, err = s.Storage.VolumeSnapshot(r.Context(), pool, volType, name, snap)
+	_, err = vs.VolumeSnapshot(r.Context(), pool, volType, name, snap)
 	if err != nil {
 		return response.SmartError(err)
 	}
 
 	requestor := request.GetRequestor(r)
-	return volumeOperation(s, requestor, "Deleting storage volume snapshot", pool, name, func(ctx context.Context) error {
-		err := s.Storage.DeleteVolumeSnapshot(ctx, pool, volType, name, snap)
+	return volumeOperation(s, vs, requestor, "Deleting storage volume snapshot", pool, name, func(ctx context.Context) error {
+		err := vs.DeleteVolumeSnapshot(ctx, pool, volType, name, snap)
 		if err == nil {
-			lifecycleBy(s, requestor, "storage-volume-snapshot-deleted", volumeSnapshotURL(pool, volType, name, snap), nil)
+			lifecycleBy(s, requestor, "storage-volume-snapshot-deleted", volumeSnapshotURL(vs, pool, volType, name, snap), nil)
 		}
 
 		return err

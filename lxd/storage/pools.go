@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/storage/drivers"
 )
@@ -16,7 +17,20 @@ import (
 // Pools is the set of open storage pools, through which the instance manager reaches the storage of each
 // container: a call about a container goes to the pool that holds it, as found on disk, so that what is routed
 // where never drifts from what is stored where, even after a crash.
+//
+// Pools is seen from a project (see In): its custom volume methods work on the custom volumes of that project
+// and its volume lists show the instances of that project. Without In, both are default's.
 type Pools struct {
+	*poolSet
+
+	// project is the project whose instance volumes the volume methods show; custom is the project whose custom
+	// volumes they work on ("" is default for both).
+	project string
+	custom  string
+}
+
+// poolSet is what every project's view of the pools shares.
+type poolSet struct {
 	mu    sync.RWMutex
 	pools map[string]*Pool
 
@@ -29,12 +43,40 @@ type Pools struct {
 
 // NewPools returns a fixed set of pools, the first one the fallback of containers found on no pool.
 func NewPools(pools ...*Pool) *Pools {
-	ps := &Pools{pools: map[string]*Pool{}}
+	ps := &Pools{poolSet: &poolSet{pools: map[string]*Pool{}}}
 	for _, p := range pools {
 		ps.pools[p.Name()] = p
 	}
 
 	return ps
+}
+
+// In returns the pools seen from project: its instances' volumes, and the custom volumes of custom, the project
+// that holds the custom volumes project reaches (project itself with features.storage.volumes, else default).
+func (ps *Pools) In(project string, custom string) *Pools {
+	if ps == nil {
+		return nil
+	}
+
+	return &Pools{poolSet: ps.poolSet, project: project, custom: custom}
+}
+
+// instanceProject is the project whose instance volumes the view shows.
+func (ps *Pools) instanceProject() string {
+	if ps.project == "" {
+		return db.DefaultProject
+	}
+
+	return ps.project
+}
+
+// customProject is the project whose custom volumes the view works on.
+func (ps *Pools) customProject() string {
+	if ps.custom == "" {
+		return db.DefaultProject
+	}
+
+	return ps.custom
 }
 
 // list returns the open pools, by name with the default pool first.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage/drivers"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
@@ -59,7 +60,7 @@ type service struct {
 func OpenPools(ctx context.Context, args OpenArgs) (*Pools, error) {
 	svc := &service{db: args.DB, poolsDir: args.PoolsDir, disksDir: args.DisksDir, warn: args.Warn,
 		failed: map[string]error{}}
-	ps := &Pools{pools: map[string]*Pool{}, svc: svc}
+	ps := &Pools{poolSet: &poolSet{pools: map[string]*Pool{}, svc: svc}}
 
 	var rows []db.StoragePool
 	err := args.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -324,7 +325,7 @@ func (ps *Pools) usedBy(name string, uses []db.DeviceUse) []string {
 
 	for _, u := range uses {
 		if u.Owner == "profile" {
-			add("/1.0/profiles/" + u.Name)
+			add(project.ProfileURL(u.Name))
 		}
 	}
 
@@ -347,7 +348,7 @@ func (ps *Pools) usedBy(name string, uses []db.DeviceUse) []string {
 
 	sort.Strings(insts)
 	for _, n := range insts {
-		add("/1.0/instances/" + n)
+		add(project.InstanceURL(n))
 	}
 
 	return out

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -92,18 +93,49 @@ func VolumeURL(pool string, volType string, name string) string {
 	return "/1.0/storage-pools/" + url.PathEscape(pool) + "/volumes/" + volType + "/" + url.PathEscape(name)
 }
 
-// volumeDB returns the database, refusing when the pools are not managed.
-func (ps *Pools) volumeDB() (*db.DB, error) {
+// VolumeProject is the project that holds the volumes of type volType the view sees.
+func (ps *Pools) VolumeProject(volType string) string {
+	switch volType {
+	case VolumeTypeCustom:
+		return ps.customProject()
+	case VolumeTypeContainer, VolumeTypeVM:
+		return ps.instanceProject()
+	}
+
+	return db.DefaultProject
+}
+
+// VolumeURL is the API path of a volume of a pool as the view sees it, with the project that holds the volume.
+func (ps *Pools) VolumeURL(pool string, volType string, name string) string {
+	return project.WithProject(VolumeURL(pool, volType, name), ps.VolumeProject(volType))
+}
+
+// volumeDB is the database seen from the project whose custom volumes a view of the pools works on.
+type volumeDB struct {
+	db      *db.DB
+	project string
+}
+
+// Transaction runs fn in a transaction whose storage volume methods see the custom volumes of the project.
+func (d *volumeDB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error) error {
+	return d.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return fn(ctx, tx.InProject(d.project))
+	})
+}
+
+// volumeDB returns the database for the view's custom volumes, refusing when the pools are not managed.
+func (ps *Pools) volumeDB() (*volumeDB, error) {
 	svc, err := ps.service()
 	if err != nil {
 		return nil, err
 	}
 
-	return svc.db, nil
+	return &volumeDB{db: svc.db, project: ps.customProject()}, nil
 }
 
-// Volumes returns the volumes of a pool of type volType ("" for all): the custom volumes followed each by their
-// snapshots (named <volume>/<snapshot>), the containers on the pool and its image bases.
+// Volumes returns the volumes of a pool of type volType ("" for all): the view's custom volumes followed each by
+// their snapshots (named <volume>/<snapshot>), the containers of the view's project on the pool and the pool's
+// image bases (which belong to no project but default, as LXD's image volumes).
 func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]api.StorageVolume, error) {
 	if volType != "" {
 		err := ValidateVolumeType(volType)
@@ -160,8 +192,10 @@ func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]ap
 			return nil, err
 		}
 
-		for _, n := range names {
-			out = append(out, containerVolumeAPI(n))
+		for _, key := range names {
+			if project.InstanceProject(key) == ps.instanceProject() {
+				out = append(out, containerVolumeAPI(key))
+			}
 		}
 	}
 
@@ -186,11 +220,12 @@ func (ps *Pools) Volume(ctx context.Context, pool string, volType string, name s
 
 	switch volType {
 	case VolumeTypeContainer:
-		if !exists(p.ContainerPath(name)) {
+		key := project.InstanceKey(ps.instanceProject(), name)
+		if strings.Contains(name, "_") || !exists(p.ContainerPath(key)) {
 			return nil, errs.NotFound("storage volume container/%s not found on pool %q", name, pool)
 		}
 
-		vol := containerVolumeAPI(name)
+		vol := containerVolumeAPI(key)
 		return &vol, nil
 	case VolumeTypeImage:
 		for _, vol := range imageVolumesAPI(p) {
@@ -258,9 +293,18 @@ func customVolumeAPI(ctx context.Context, tx *db.Tx, row db.StorageVolume) (*api
 		Type:             VolumeTypeCustom,
 		UsedBy:           usedByURLs(uses),
 		Location:         "none",
-		Project:          "default",
+		Project:          row.Project,
 		ContentType:      row.ContentType,
 	}, nil
+}
+
+// ownerURL is the API path of the instance or profile of a device use.
+func ownerURL(u db.DeviceUse) string {
+	if u.Owner == "profile" {
+		return project.ProfileURL(u.Name)
+	}
+
+	return project.InstanceURL(u.Name)
 }
 
 // usedByURLs lists the URLs of the instances and then the profiles of uses, each once.
@@ -269,7 +313,7 @@ func usedByURLs(uses []db.DeviceUse) []string {
 	seen := map[string]bool{}
 	for _, owner := range []string{"instance", "profile"} {
 		for _, u := range uses {
-			url := "/1.0/" + owner + "s/" + u.Name
+			url := ownerURL(u)
 			if u.Owner == owner && !seen[url] {
 				seen[url] = true
 				out = append(out, url)
@@ -293,19 +337,21 @@ func snapshotVolumeAPI(row db.StorageVolume, s db.StorageVolumeSnapshot) api.Sto
 		Type:             VolumeTypeCustom,
 		UsedBy:           []string{},
 		Location:         "none",
-		Project:          "default",
+		Project:          row.Project,
 		ContentType:      row.ContentType,
 	}
 }
 
-func containerVolumeAPI(name string) api.StorageVolume {
+// containerVolumeAPI renders the volume of the container with key key.
+func containerVolumeAPI(key string) api.StorageVolume {
+	p, name := project.SplitInstanceKey(key)
 	return api.StorageVolume{
 		StorageVolumePut: api.StorageVolumePut{Config: map[string]string{}},
 		Name:             name,
 		Type:             VolumeTypeContainer,
-		UsedBy:           []string{"/1.0/instances/" + name},
+		UsedBy:           []string{project.InstanceURL(key)},
 		Location:         "none",
-		Project:          "default",
+		Project:          p,
 		ContentType:      "filesystem",
 	}
 }
@@ -384,9 +430,10 @@ func (ps *Pools) VolumeState(ctx context.Context, pool string, volType string, n
 	var path string
 	switch volType {
 	case VolumeTypeContainer:
-		path = p.ContainerRootfs(name)
-		if p.layered(name) {
-			path = filepath.Join(p.ContainerPath(name), "upper")
+		key := project.InstanceKey(ps.instanceProject(), name)
+		path = p.ContainerRootfs(key)
+		if p.layered(key) {
+			path = filepath.Join(p.ContainerPath(key), "upper")
 		}
 	case VolumeTypeImage:
 		path = p.BaseRootfs(name)
@@ -428,18 +475,18 @@ func (ps *Pools) customRow(ctx context.Context, pool string, name string) (*db.S
 	return row, err
 }
 
-// volumeUsers lists the URLs of the custom volumes of a pool, which keep it from being deleted.
+// volumeUsers lists the URLs of the custom volumes of every project on a pool, which keep it from being deleted.
 func (ps *Pools) volumeUsers(pool string) []string {
-	d, err := ps.volumeDB()
+	svc, err := ps.service()
 	if err != nil {
 		return nil
 	}
 
 	var out []string
-	_ = d.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-		rows, err := tx.GetStorageVolumes(ctx, pool)
+	_ = svc.db.Transaction(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+		rows, err := tx.GetAllStorageVolumes(ctx, pool)
 		for _, row := range rows {
-			out = append(out, VolumeURL(pool, row.Type, row.Name))
+			out = append(out, project.WithProject(VolumeURL(pool, row.Type, row.Name), row.Project))
 		}
 
 		return err

@@ -180,13 +180,28 @@ func (p *Pool) applyVolumeSize(path string, size string) error {
 	return nil
 }
 
-// CreateVolume creates a custom volume (req.Source.Type "copy" copies one, see CopyVolume).
-func (ps *Pools) CreateVolume(ctx context.Context, pool string, req api.StorageVolumesPost) error {
-	if req.Type == "" {
-		req.Type = VolumeTypeCustom
+// checkVolumeKind refuses a new volume of a type or content type other than a custom filesystem one.
+func checkVolumeKind(req api.StorageVolumesPost) error {
+	if req.Type != "" {
+		err := refuseNonCustom(req.Type, "created")
+		if err != nil {
+			return err
+		}
 	}
 
-	err := refuseNonCustom(req.Type, "created")
+	switch req.ContentType {
+	case "", "filesystem":
+		return nil
+	case "block":
+		return errs.Unsupported("block storage volumes are not supported: only filesystem ones")
+	}
+
+	return errs.Invalid("invalid content type %q (filesystem)", req.ContentType)
+}
+
+// CreateVolume creates a custom volume (req.Source.Type "copy" copies one, see CopyVolume).
+func (ps *Pools) CreateVolume(ctx context.Context, pool string, req api.StorageVolumesPost) error {
+	err := checkVolumeKind(req)
 	if err != nil {
 		return err
 	}
@@ -196,18 +211,10 @@ func (ps *Pools) CreateVolume(ctx context.Context, pool string, req api.StorageV
 		return err
 	}
 
-	switch req.ContentType {
-	case "", "filesystem":
-	case "block":
-		return errs.Unsupported("block storage volumes are not supported: only filesystem ones")
-	default:
-		return errs.Invalid("invalid content type %q (filesystem)", req.ContentType)
-	}
-
 	switch req.Source.Type {
 	case "", "none":
 	case "copy":
-		return ps.CopyVolume(ctx, pool, req, false)
+		return ps.CopyVolume(ctx, ps, pool, req, false)
 	default:
 		return errs.Unsupported("storage volume source type %q is not supported (copy)", req.Source.Type)
 	}
@@ -311,16 +318,17 @@ func (ps *Pools) loadVolumeSource(ctx context.Context, pool string, name string)
 }
 
 // CopyVolume copies the custom volume req.Source.Name of pool req.Source.Pool (or one of its snapshots,
-// "<volume>/<snapshot>") to a new custom volume req.Name of pool, with its snapshots unless
-// req.Source.VolumeOnly. With move, the source is deleted, and the disks naming it pointed at the copy, in the
-// same transaction that records the copy.
-func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVolumesPost, move bool) error {
+// "<volume>/<snapshot>") among the custom volumes from sees (ps, or the pools as the source's project sees them)
+// to a new custom volume req.Name of pool, with its snapshots unless req.Source.VolumeOnly. With move, the source
+// is deleted, and the disks naming it pointed at the copy, in the same transaction that records the copy.
+func (ps *Pools) CopyVolume(ctx context.Context, from *Pools, pool string, req api.StorageVolumesPost, move bool) error {
 	if req.Source.Refresh {
 		return errs.Unsupported("refreshing a copy of a storage volume is not supported")
 	}
 
-	if req.Source.Project != "" && req.Source.Project != "default" {
-		return errs.NotFound("project %q not found", req.Source.Project)
+	err := checkVolumeKind(req)
+	if err != nil {
+		return err
 	}
 
 	if req.Source.Name == "" {
@@ -335,7 +343,7 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 		req.Name = req.Source.Name
 	}
 
-	err := ValidateVolumeName("storage volume", req.Name)
+	err = ValidateVolumeName("storage volume", req.Name)
 	if err != nil {
 		return err
 	}
@@ -345,7 +353,7 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 		return err
 	}
 
-	src, err := ps.loadVolumeSource(ctx, req.Source.Pool, req.Source.Name)
+	src, err := from.loadVolumeSource(ctx, req.Source.Pool, req.Source.Name)
 	if err != nil {
 		return err
 	}
@@ -356,12 +364,12 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 	}
 
 	// The files keep the owners they have, so the copy keeps the id map they were shifted to.
-	from := src.row.Config
+	kept := src.row.Config
 	if src.snap != nil {
-		from = src.snap.Config
+		kept = src.snap.Config
 	}
 
-	for k, v := range from {
+	for k, v := range kept {
 		if strings.HasPrefix(k, "volatile.idmap.") {
 			config[k] = v
 		}
@@ -370,7 +378,7 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 	unlocks := lockVolumes(p, req.Name, src.pool, src.row.Name)
 	defer unlocks()
 	if move {
-		err = ps.checkNotRunning(ctx, src.row.Pool, src.row.Name, "moved")
+		err = from.checkNotRunning(ctx, src.row.Pool, src.row.Name, "moved")
 		if err != nil {
 			return err
 		}
@@ -422,7 +430,7 @@ func (ps *Pools) CopyVolume(ctx context.Context, pool string, req api.StorageVol
 				return err
 			}
 
-			return tx.RetargetStorageVolumeDisks(ctx, src.row.Pool, src.row.Name, pool, req.Name)
+			return tx.InProject(src.row.Project).RetargetStorageVolumeDisks(ctx, src.row.Pool, src.row.Name, pool, req.Name)
 		}
 	}
 
@@ -497,7 +505,7 @@ func (ps *Pools) RenameVolume(ctx context.Context, pool string, volType string, 
 	}
 
 	if req.Pool != "" && req.Pool != pool {
-		return ps.CopyVolume(ctx, req.Pool, api.StorageVolumesPost{
+		return ps.CopyVolume(ctx, ps, req.Pool, api.StorageVolumesPost{
 			Name: req.Name, Type: VolumeTypeCustom,
 			Source:           api.StorageVolumeSource{Type: "copy", Pool: pool, Name: name, VolumeOnly: req.VolumeOnly},
 			StorageVolumePut: api.StorageVolumePut{Config: map[string]string{}},

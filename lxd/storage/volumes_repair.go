@@ -30,7 +30,7 @@ func (ps *Pools) RepairVolumes(ctx context.Context) error {
 	snapIDs := map[int64]map[int64]bool{}
 	var rows []db.StorageVolume
 	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		rows, err = tx.GetStorageVolumes(ctx, "")
+		rows, err = tx.GetAllStorageVolumes(ctx, "")
 		if err != nil {
 			return err
 		}

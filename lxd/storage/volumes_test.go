@@ -129,7 +129,7 @@ func TestVolumesLifecycle(t *testing.T) {
 		t.Fatalf("restored content: got %q, want %q", data, "one")
 	}
 
-	err = ps.CopyVolume(ctx, "p2", api.StorageVolumesPost{Name: "c1",
+	err = ps.CopyVolume(ctx, ps, "p2", api.StorageVolumesPost{Name: "c1",
 		Source: api.StorageVolumeSource{Type: "copy", Pool: "p1", Name: "v1"}}, false)
 	if err != nil {
 		t.Fatal(err)

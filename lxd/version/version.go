@@ -70,6 +70,7 @@ var APIExtensions = []string{
 	"storage_api_volume_rename",
 	"storage_api_volume_snapshots",
 	"storage_api_local_volume_handling",
+	"storage_api_project",
 	"storage_volume_state",
 	"storage_volume_state_total",
 	"id_map",

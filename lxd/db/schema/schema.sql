@@ -191,27 +191,28 @@ CREATE TABLE storage_pools_config (
     UNIQUE (storage_pool_id, key)
 );
 
-CREATE TABLE storage_volumes (
+CREATE TABLE "storage_volumes" (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE RESTRICT,
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
     name TEXT NOT NULL CHECK (name <> ''),
     type TEXT NOT NULL CHECK (type IN ('container', 'virtual-machine', 'image', 'custom')),
     content_type TEXT NOT NULL DEFAULT 'filesystem' CHECK (content_type IN ('filesystem', 'block')),
     description TEXT NOT NULL DEFAULT '',
     creation_date TEXT NOT NULL,
-    UNIQUE (storage_pool_id, name, type)
+    UNIQUE (storage_pool_id, project, name, type)
 );
 
-CREATE TABLE storage_volumes_config (
-    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+CREATE TABLE "storage_volumes_config" (
+    storage_volume_id INTEGER NOT NULL REFERENCES "storage_volumes" (id) ON DELETE CASCADE,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     UNIQUE (storage_volume_id, key)
 );
 
-CREATE TABLE storage_volumes_snapshots (
+CREATE TABLE "storage_volumes_snapshots" (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    storage_volume_id INTEGER NOT NULL REFERENCES "storage_volumes" (id) ON DELETE CASCADE,
     name TEXT NOT NULL CHECK (name <> ''),
     description TEXT NOT NULL DEFAULT '',
     creation_date TEXT NOT NULL,
@@ -242,3 +243,5 @@ CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
 CREATE INDEX images_project ON images (project);
 
 CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);
+
+CREATE INDEX storage_volumes_project ON storage_volumes (project);

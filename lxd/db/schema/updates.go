@@ -5,15 +5,16 @@ package schema
 // `go test -tags libsqlite3 ./lxd/db/schema -run TestFreshSchema -update` to
 // regenerate schema.sql. Each update is plain SQL and never calls Go code.
 var updates = map[int]string{
-	1: updateFromV0,
-	2: updateFromV1,
-	3: updateFromV2,
-	4: updateFromV3,
-	5: updateFromV4,
-	6: updateFromV5,
-	7: updateFromV6,
-	8: updateFromV7,
-	9: updateFromV8,
+	1:  updateFromV0,
+	2:  updateFromV1,
+	3:  updateFromV2,
+	4:  updateFromV3,
+	5:  updateFromV4,
+	6:  updateFromV5,
+	7:  updateFromV6,
+	8:  updateFromV7,
+	9:  updateFromV8,
+	10: updateFromV9,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -358,4 +359,56 @@ ALTER TABLE images_source_v9 RENAME TO images_source;
 
 CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
 CREATE INDEX images_project ON images (project);
+`
+
+// updateFromV9 gives custom storage volumes their project: a volume name is unique per pool, type and project.
+const updateFromV9 = `
+CREATE TABLE storage_volumes_v10 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE RESTRICT,
+    project TEXT NOT NULL DEFAULT 'default' CHECK (project <> ''),
+    name TEXT NOT NULL CHECK (name <> ''),
+    type TEXT NOT NULL CHECK (type IN ('container', 'virtual-machine', 'image', 'custom')),
+    content_type TEXT NOT NULL DEFAULT 'filesystem' CHECK (content_type IN ('filesystem', 'block')),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    UNIQUE (storage_pool_id, project, name, type)
+);
+
+INSERT INTO storage_volumes_v10 (id, storage_pool_id, project, name, type, content_type, description, creation_date)
+    SELECT id, storage_pool_id, 'default', name, type, content_type, description, creation_date FROM storage_volumes;
+
+CREATE TABLE storage_volumes_config_v10 (
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes_v10 (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_volume_id, key)
+);
+
+INSERT INTO storage_volumes_config_v10 (storage_volume_id, key, value)
+    SELECT storage_volume_id, key, value FROM storage_volumes_config;
+
+CREATE TABLE storage_volumes_snapshots_v10 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes_v10 (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    expiry_date TEXT,
+    config TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (storage_volume_id, name)
+);
+
+INSERT INTO storage_volumes_snapshots_v10 (id, storage_volume_id, name, description, creation_date, expiry_date, config)
+    SELECT id, storage_volume_id, name, description, creation_date, expiry_date, config FROM storage_volumes_snapshots;
+
+DROP TABLE storage_volumes_snapshots;
+DROP TABLE storage_volumes_config;
+DROP TABLE storage_volumes;
+
+ALTER TABLE storage_volumes_v10 RENAME TO storage_volumes;
+ALTER TABLE storage_volumes_config_v10 RENAME TO storage_volumes_config;
+ALTER TABLE storage_volumes_snapshots_v10 RENAME TO storage_volumes_snapshots;
+
+CREATE INDEX storage_volumes_project ON storage_volumes (project);
 `
