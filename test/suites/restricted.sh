@@ -38,6 +38,18 @@ test_restricted_clients() {
 	assert_eq "$(curl -sS -k --cert "${conf}/client.crt" --key "${conf}/client.key" "https://${addr}/1.0/certificates" | jq -r .error_code)" \
 		"403" "trust store by a restricted client"
 
+	# Its project's custom volumes are its own; one of default's cannot be copied into them.
+	lxc_in "${d}" storage volume create default secret >/dev/null
+	stock_lxc "${conf}" storage volume create ours:default mine >/dev/null
+	assert_eq "$(stock_lxc "${conf}" storage volume list ours:default -f csv -c tn | grep custom)" "custom,mine" "volumes it sees"
+	assert_eq "$(curl -sS -k --cert "${conf}/client.crt" --key "${conf}/client.key" "https://${addr}/1.0/storage-pools/default/volumes/custom?project=p1" \
+		-X POST -d '{"name": "stolen", "type": "custom", "source": {"type": "copy", "name": "secret", "project": "default"}}' | jq -r .error_code)" \
+		"403" "a copy of default's volume by a restricted client"
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default/volumes/custom?project=p1 | jq -c .metadata)" \
+		'["/1.0/storage-pools/default/volumes/custom/mine?project=p1"]' "p1's volumes after the refused copy"
+	stock_lxc "${conf}" storage volume delete ours:default mine
+	lxc_in "${d}" storage volume delete default secret
+
 	# Nothing changed: c1 is there, the configuration as it was; a stranger is refused.
 	assert_eq "$(local_curl "${d}" /1.0/instances | jq -r '.metadata | join(",")')" "/1.0/instances/c1" "instances"
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["images.auto_update_interval"] // ""')" "" "server configuration"
