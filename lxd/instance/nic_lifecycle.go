@@ -11,6 +11,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/revert"
 )
@@ -89,6 +90,24 @@ func (m *Manager) attachNIC(ctx context.Context, name string, device string, dev
 		}
 
 		return nil, nicInvalid(device, "network %q: this server has no managed networks", network)
+	}
+
+	// network= names a network of the project the instance's project reaches, which holds none unless it is
+	// default (see lxd/network/project.go).
+	if dev["network"] != "" && project.InstanceProject(name) != project.Default {
+		var p string
+		err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+			var err error
+			p, err = project.FeatureProjectOf(ctx, tx, project.InstanceProject(name), "networks")
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+
+		if p != project.Default {
+			return nil, nicInvalid(device, "failed loading device %q: failed to load network %q for project %q: network not found", device, network, p)
+		}
 	}
 
 	port, err := m.networks.AttachNIC(ctx, NIC{

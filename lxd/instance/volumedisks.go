@@ -50,7 +50,7 @@ func validateVolumeDisk(name string, dev map[string]string) error {
 // checkVolumeDisks makes sure the custom volume of every volume disk of instance key exists, on a pool that
 // exists, among the custom volumes the instance's project reaches.
 func checkVolumeDisks(ctx context.Context, tx *db.Tx, key string, devices map[string]map[string]string) error {
-	custom, err := project.VolumesProjectOf(ctx, tx, project.InstanceProject(key))
+	custom, err := project.FeatureProjectOf(ctx, tx, project.InstanceProject(key), "storage.volumes")
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (m *Manager) resolveVolumeDisks(ctx context.Context, key string, devices ma
 			var custom string
 			err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
 				var err error
-				custom, err = project.VolumesProjectOf(ctx, tx, p)
+				custom, err = project.FeatureProjectOf(ctx, tx, p, "storage.volumes")
 				return err
 			})
 			if err != nil {

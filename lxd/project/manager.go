@@ -202,28 +202,18 @@ func (m *Manager) Config(ctx context.Context, name string) (map[string]string, e
 	return config, err
 }
 
-// ProfileProject is the project whose profiles a project's instances use: its own with features.profiles, else
-// default's.
-func ProfileProject(name string, config map[string]string) string {
-	if name == Default || Feature(config, "profiles") {
+// FeatureProject is the project whose objects of a kind a project reaches, for the kinds a feature gives a project
+// of its own ("profiles", "storage.volumes", "networks"): its own with features.<feature>, else default's.
+func FeatureProject(name string, config map[string]string, feature string) string {
+	if name == Default || Feature(config, feature) {
 		return name
 	}
 
 	return Default
 }
 
-// VolumesProject is the project whose custom storage volumes a project reaches: its own with
-// features.storage.volumes, else default's.
-func VolumesProject(name string, config map[string]string) string {
-	if name == Default || Feature(config, "storage.volumes") {
-		return name
-	}
-
-	return Default
-}
-
-// VolumesProjectOf is VolumesProject of project name as tx reads it.
-func VolumesProjectOf(ctx context.Context, tx *db.Tx, name string) (string, error) {
+// FeatureProjectOf is FeatureProject of project name as tx reads it.
+func FeatureProjectOf(ctx context.Context, tx *db.Tx, name string, feature string) (string, error) {
 	if name == Default {
 		return Default, nil
 	}
@@ -233,7 +223,7 @@ func VolumesProjectOf(ctx context.Context, tx *db.Tx, name string) (string, erro
 		return "", err
 	}
 
-	return VolumesProject(name, p.Config), nil
+	return FeatureProject(name, p.Config, feature), nil
 }
 
 // Create adds a project. The features LXD enables by default on a new project (images, profiles, storage

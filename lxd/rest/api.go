@@ -307,7 +307,7 @@ func (srv *Server) serve(r *http.Request, path string, action Action, scope Proj
 		}
 	}
 
-	refused = checkProject(srv.State, r, path, scope)
+	refused = checkProject(srv.State, r, scope)
 	if refused != nil {
 		return refused
 	}

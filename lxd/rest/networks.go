@@ -6,6 +6,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/network"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -37,15 +38,75 @@ var networkLeasesCmd = Endpoint{
 	Get:  Action{Handler: withNetworks(networkLeasesGet), Access: allowTrusted},
 }
 
-// withNetworks hands a handler the network manager; a server without one (no managed networks) answers 501.
+// withNetworks hands a handler the network manager; a server without one (no managed networks) answers 501. A
+// request in a project with features.networks reaches that project's networks, which hold none (see
+// lxd/network/project.go): it is answered here.
 func withNetworks(h func(s *state.State, nets *network.Manager, r *http.Request) response.Response) func(s *state.State, r *http.Request) response.Response {
 	return func(s *state.State, r *http.Request) response.Response {
 		if s.Networks == nil {
 			return response.SmartError(errs.Unsupported("networks are not available on this server"))
 		}
 
+		p, err := networksProject(s, r)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		if p != network.DefaultProject {
+			return projectNetworks(r, p)
+		}
+
 		return h(s, s.Networks, r)
 	}
+}
+
+// networksProject is the project whose networks a request reaches: the request's own with features.networks,
+// else default's, as LXD resolves it.
+func networksProject(s *state.State, r *http.Request) (string, error) {
+	name := requestProject(r)
+	if name == DefaultProject {
+		return DefaultProject, nil
+	}
+
+	config, err := projectConfig(s, r, name)
+	if err != nil {
+		return "", err
+	}
+
+	if config == nil {
+		return "", errs.NotFound("project %q not found", name)
+	}
+
+	return project.FeatureProject(name, config, "networks"), nil
+}
+
+// projectNetworks answers a request on the networks of project p, which holds none: an empty list, a creation
+// refused as LXD refuses it, and "not found" for a network.
+func projectNetworks(r *http.Request, p string) response.Response {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if name != "" {
+		return response.SmartError(errs.NotFound("network not found"))
+	}
+
+	if r.Method == http.MethodPost {
+		req := api.NetworksPost{}
+		err := request.DecodeJSON(r, &req)
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return response.SmartError(network.CheckCreateIn(p, req))
+	}
+
+	if recursion(r) == 0 {
+		return response.SyncResponse([]string{})
+	}
+
+	return response.SyncResponse([]api.Network{})
 }
 
 func networksGet(s *state.State, nets *network.Manager, r *http.Request) response.Response {

@@ -54,7 +54,7 @@ func profileProject(s *state.State, r *http.Request) (string, error) {
 		return "", errs.NotFound(errProjectNotFound)
 	}
 
-	return project.ProfileProject(name, config), nil
+	return project.FeatureProject(name, config, "profiles"), nil
 }
 
 // profileKey is the key of the profile named in the path of r.

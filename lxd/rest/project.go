@@ -20,8 +20,8 @@ const DefaultProject = "default"
 // project, and profiles and images to the request's project when it has features.profiles or features.images (to
 // default's otherwise); the handlers make the keys of profile names (see lxd/project) and see images through the
 // image manager of the project (imagesOf), and custom storage volumes through the pools as the project sees them
-// (volumesOf). Networks are default's: a project without features.networks reaches default's, as LXD resolves
-// them, and one with it is refused (501) rather than served default's networks under its name.
+// (volumesOf), and networks to the request's project with features.networks (networksProject), which holds none
+// here, to default's otherwise.
 type ProjectScope int
 
 const (
@@ -78,21 +78,9 @@ func requestProject(r *http.Request) string {
 	return project
 }
 
-// projectFeature is the feature (features.<name>) that gives a project objects of its own of the kind an endpoint
-// serves, for the kinds that only default holds yet; "" for the others.
-func projectFeature(path string) string {
-	path = strings.TrimPrefix(path, "/1.0/")
-	switch {
-	case strings.HasPrefix(path, "networks"):
-		return "networks"
-	}
-
-	return ""
-}
-
 // checkProject applies an endpoint's project scope to a request: nil lets the request go on to its handler, any
 // other response is the answer.
-func checkProject(s *state.State, r *http.Request, path string, scope ProjectScope) response.Response {
+func checkProject(s *state.State, r *http.Request, scope ProjectScope) response.Response {
 	if scope == ProjectUnscoped {
 		return nil
 	}
@@ -124,12 +112,6 @@ func checkProject(s *state.State, r *http.Request, path string, scope ProjectSco
 		}
 
 		return response.ErrorResponse(http.StatusNotFound, errProjectNotFound)
-	}
-
-	feature := projectFeature(path)
-	if feature != "" && project.Feature(config, feature) {
-		return response.SmartError(errs.Unsupported("project %q has features.%s: only the default project holds %s; set features.%s=false on an empty project to use the default project's",
-			name, feature, strings.ReplaceAll(feature, ".", " "), feature))
 	}
 
 	return nil
@@ -180,7 +162,7 @@ func volumesIn(s *state.State, r *http.Request, name string) (*storage.Pools, er
 		return nil, errs.NotFound("project %q not found", name)
 	}
 
-	return s.Storage.In(name, project.VolumesProject(name, config)), nil
+	return s.Storage.In(name, project.FeatureProject(name, config, "storage.volumes")), nil
 }
 
 // checkRestrictedAction refuses an action a restricted project blocks (restricted.snapshots,
