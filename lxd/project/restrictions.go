@@ -177,20 +177,61 @@ func checkInstanceRestrictions(name string, config map[string]string, key string
 }
 
 // CheckProfile refuses a profile (by key) whose configuration or devices its project's restrictions forbid, or
-// that would take the instances of the project that use it past one of the project's limits.
+// that would take the instances of the project that use it past one of the project's limits. A profile of default
+// is also the profile of the instances of the projects without features.profiles: each such project whose
+// instances use it must allow it, and stay within its limits, too.
 func CheckProfile(ctx context.Context, tx *db.Tx, key string, config map[string]string, devices map[string]map[string]string) error {
-	name, profile := SplitProfileKey(key)
+	name, _ := SplitProfileKey(key)
 	p, err := tx.GetProject(ctx, name)
 	if err != nil {
 		return err
 	}
 
-	err = checkEntity(name, p.Config, fmt.Sprintf("profile %q", profile), config, devices)
+	err = checkProfileIn(ctx, tx, *p, key, config, devices)
+	if err != nil || name != Default {
+		return err
+	}
+
+	projects, err := tx.GetProjects(ctx)
 	if err != nil {
 		return err
 	}
 
-	return checkUpdatedUsage(ctx, tx, name, p.Config, "", "", nil, nil, &db.Profile{Name: key, Config: config, Devices: devices})
+	insts, err := tx.GetInstances(ctx)
+	if err != nil {
+		return err
+	}
+
+	users := map[string]bool{}
+	for _, inst := range insts {
+		if slices.Contains(inst.Profiles, key) {
+			users[InstanceProject(inst.Name)] = true
+		}
+	}
+
+	for _, other := range projects {
+		if other.Name == Default || Feature(other.Config, "profiles") || !users[other.Name] {
+			continue
+		}
+
+		err = checkProfileIn(ctx, tx, other, key, config, devices)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// checkProfileIn checks profile key, as a change would leave it, against the restrictions and limits of project p,
+// whose instances use it.
+func checkProfileIn(ctx context.Context, tx *db.Tx, p db.Project, key string, config map[string]string, devices map[string]map[string]string) error {
+	err := checkEntity(p.Name, p.Config, fmt.Sprintf("profile %q", ProfileName(key)), config, devices)
+	if err != nil {
+		return err
+	}
+
+	return checkUpdatedUsage(ctx, tx, p.Name, p.Config, "", "", nil, nil, &db.Profile{Name: key, Config: config, Devices: devices})
 }
 
 // CheckInstanceUpdate refuses a change of instance key whose new expanded configuration or devices its project's

@@ -70,14 +70,17 @@ type usage struct {
 	// total maps a resource of Resources to its usage.
 	total map[string]int64
 
+	// volumes maps each custom volume of the project ("<pool>/<name>") to its size ("" for none).
+	volumes map[string]string
+
 	// instances maps an instance to its expanded configuration (profiles, then its own keys), devices to its
 	// expanded devices.
 	instances map[string]map[string]string
 	devices   map[string]map[string]map[string]string
 }
 
-// loadUsage counts what a project uses: its instances by type, its networks, and the sums of the instances' CPU,
-// memory, process and root disk limits.
+// loadUsage counts what a project uses: its instances by type, its networks, the sums of the instances' CPU,
+// memory, process and root disk limits, and its custom volumes with their sizes (counted in disk).
 func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
 	return loadUsageWith(ctx, tx, name, "", nil)
 }
@@ -85,10 +88,24 @@ func loadUsage(ctx context.Context, tx *db.Tx, name string) (*usage, error) {
 // loadUsageWith is loadUsage as a change would leave it: without the instance named skip (of the project), which
 // the caller adds with its new configuration, and with profile (when not nil) in place of the profile of its key.
 func loadUsageWith(ctx context.Context, tx *db.Tx, name string, skip string, profile *db.Profile) (*usage, error) {
-	u := &usage{total: map[string]int64{}, instances: map[string]map[string]string{},
+	u := &usage{total: map[string]int64{}, volumes: map[string]string{}, instances: map[string]map[string]string{},
 		devices: map[string]map[string]map[string]string{}}
 	for _, res := range Resources {
 		u.total[res] = 0
+	}
+
+	// The custom volumes the project holds (it holds some with features.storage.volumes, or as default).
+	vols, err := tx.InProject(name).GetStorageVolumes(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+
+	for _, v := range vols {
+		u.volumes[v.Pool+"/"+v.Name] = v.Config["size"]
+		size, err := parseSize(v.Config["size"])
+		if err == nil {
+			u.total["disk"] += size
+		}
 	}
 
 	c, err := tx.GetProjectContent(ctx, name)
@@ -242,6 +259,13 @@ func checkUsage(name string, config map[string]string, u *usage) error {
 			}
 		}
 
+		if key == "limits.disk" {
+			err := u.checkSizes(name)
+			if err != nil {
+				return err
+			}
+		}
+
 		if u.total[res] > limit {
 			if res == "containers" || res == "instances" {
 				return errs.Invalid("Reached maximum number of instances of type %q in project %q", "container", name)
@@ -253,6 +277,49 @@ func checkUsage(name string, config map[string]string, u *usage) error {
 	}
 
 	return nil
+}
+
+// checkSizes refuses usage whose disk space cannot be summed, as LXD does for a project with limits.disk: an
+// instance without a root disk with a size, or a custom volume without a size.
+func (u *usage) checkSizes(name string) error {
+	for _, inst := range slices.Sorted(maps.Keys(u.devices)) {
+		sized := false
+		for _, dev := range u.devices[inst] {
+			sized = sized || (dev["type"] == "disk" && dev["path"] == "/" && dev["size"] != "")
+		}
+
+		if !sized {
+			return errs.Invalid("instance %q in project %q has no \"size\" config set on the root device, either directly or via a profile", inst, name)
+		}
+	}
+
+	for _, vol := range slices.Sorted(maps.Keys(u.volumes)) {
+		if u.volumes[vol] == "" {
+			return errs.Invalid("custom volume %q in project %q has no \"size\" config set", vol, name)
+		}
+	}
+
+	return nil
+}
+
+// CheckVolumes refuses the custom volumes of project name as a change left them in tx (a new volume, or a new size)
+// when they take the project past limits.disk, or one of them has no size while the project limits disk space.
+func CheckVolumes(ctx context.Context, tx *db.Tx, name string) error {
+	p, err := tx.GetProject(ctx, name)
+	if err != nil {
+		return err
+	}
+
+	if p.Config["limits.disk"] == "" {
+		return nil
+	}
+
+	u, err := loadUsage(ctx, tx, name)
+	if err != nil {
+		return err
+	}
+
+	return checkUsage(name, p.Config, u)
 }
 
 // checkUpdatedUsage refuses a change of an instance (inst, with its new expanded configuration and devices; "" for

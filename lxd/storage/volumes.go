@@ -200,10 +200,49 @@ func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]ap
 	}
 
 	if volType == "" || volType == VolumeTypeImage {
-		out = append(out, imageVolumesAPI(p)...)
+		images, err := ps.projectImages(ctx)
+		if err != nil {
+			return nil, err
+		}
+
+		for _, vol := range imageVolumesAPI(p) {
+			if images == nil || images[vol.Name] {
+				out = append(out, vol)
+			}
+		}
 	}
 
 	return out, nil
+}
+
+// projectImages returns the fingerprints of the images the view's project reaches (its own with features.images,
+// else default's), whose image volumes its lists show, as LXD's; nil in default, which sees every image volume.
+func (ps *Pools) projectImages(ctx context.Context) (map[string]bool, error) {
+	if ps.instanceProject() == db.DefaultProject {
+		return nil, nil
+	}
+
+	d, err := ps.volumeDB()
+	if err != nil {
+		return nil, err
+	}
+
+	images := map[string]bool{}
+	err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		p, err := project.FeatureProjectOf(ctx, tx, ps.instanceProject(), "images")
+		if err != nil {
+			return err
+		}
+
+		rows, err := tx.InProject(p).GetImages(ctx, db.ImageFilter{})
+		for _, img := range rows {
+			images[img.Fingerprint] = true
+		}
+
+		return err
+	})
+
+	return images, err
 }
 
 // Volume returns one volume of a pool.
@@ -228,8 +267,13 @@ func (ps *Pools) Volume(ctx context.Context, pool string, volType string, name s
 		vol := containerVolumeAPI(key)
 		return &vol, nil
 	case VolumeTypeImage:
+		images, err := ps.projectImages(ctx)
+		if err != nil {
+			return nil, err
+		}
+
 		for _, vol := range imageVolumesAPI(p) {
-			if vol.Name == name {
+			if vol.Name == name && (images == nil || images[name]) {
 				return &vol, nil
 			}
 		}

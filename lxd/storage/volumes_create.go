@@ -10,6 +10,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/revert"
@@ -86,6 +87,11 @@ func (ps *Pools) commitVolume(ctx context.Context, s *stagedVolume, row db.Stora
 			if err != nil {
 				return err
 			}
+		}
+
+		err = project.CheckVolumes(ctx, tx, d.project)
+		if err != nil {
+			return err
 		}
 
 		if len(s.snapRows) > 0 {
@@ -652,6 +658,11 @@ func (ps *Pools) UpdateVolume(ctx context.Context, pool string, volType string, 
 		}
 
 		err = tx.UpdateStorageVolume(ctx, row.ID, put.Description, config)
+		if err != nil {
+			return err
+		}
+
+		err = project.CheckVolumes(ctx, tx, d.project)
 		if err != nil {
 			return err
 		}

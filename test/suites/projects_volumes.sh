@@ -86,6 +86,22 @@ test_projects_volumes() {
 	assert_fails cli storage volume copy default/v2 default/v4 --project nosuch --target-project default
 	cli storage volume delete default v3
 
+	# limits.disk sums the sizes of the project's custom volumes, each of which must have one.
+	cli project create p3 -c limits.disk=100MiB >/dev/null
+	assert_fails cli storage volume create default big size=200MiB --project p3
+	assert_contains "${FAIL_OUTPUT}" '"limits.disk" of project "p3" would be exceeded'
+	assert_fails cli storage volume create default nosize --project p3
+	assert_contains "${FAIL_OUTPUT}" 'custom volume "default/nosize" in project "p3" has no "size" config set'
+	cli storage volume create default a size=60MiB --project p3 >/dev/null
+	assert_fails cli storage volume create default b size=60MiB --project p3
+	cli storage volume set default a size=90MiB --project p3
+	assert_fails cli storage volume set default a size=120MiB --project p3
+	assert_eq "$(cli storage volume get default a size --project p3)" "90MiB" "size after a refused change"
+	assert_eq "$(local_curl "${d}" /1.0/projects/p3/state | jq -r .metadata.resources.disk.Usage)" "94371840" "disk usage of p3"
+	assert_eq "$(cli storage volume list default --project p3 -f csv -c tn)" "custom,a" "volumes of p3 after the refusals"
+	cli storage volume delete default a --project p3
+	cli project delete p3
+
 	# A restart keeps each project's volumes.
 	shutdown_lxd "${d}"
 	spawn_lxd "${d}"
