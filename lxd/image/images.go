@@ -201,8 +201,13 @@ func (m *Manager) updateCopied(ctx context.Context, fp string, req api.ImagesPos
 
 // replacesSource tells whether src, where a copy found an image, replaces the source cur recorded for it: when there
 // is none, or another one; but a source without an alias (a copy by fingerprint, which auto-update cannot follow)
-// never replaces one with an alias.
+// never replaces one with an alias. No source (nil: a copy from another project of an image without one) replaces
+// nothing.
 func replacesSource(cur *db.ImageSource, src *db.ImageSource) bool {
+	if src == nil {
+		return false
+	}
+
 	if cur == nil {
 		return true
 	}

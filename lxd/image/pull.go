@@ -67,6 +67,11 @@ func (m *Manager) connect(src *api.ImagesPostSource) (*pullSource, error) {
 			return nil, fmt.Errorf("connect to %s: %w", src.Server, err)
 		}
 
+		// The image of another project of that server (image_source_project).
+		if src.Project != "" {
+			server = server.UseProject(src.Project)
+		}
+
 		return &pullSource{server: server, secret: src.Secret}, nil
 	case "simplestreams":
 		server, err := client.ConnectSimpleStreams(src.Server, args)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/image"
 	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/operations"
@@ -223,6 +224,10 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 		return imagesPostPushToken(s, r, req)
 	}
 
+	if req.Source.Type == "image" && req.Source.Server == "" && req.Source.Project != "" {
+		return imagesPostFromProject(s, r, req)
+	}
+
 	switch req.Source.Type {
 	case "url":
 		_, err = image.ParseWebURL(req.Source.URL)
@@ -253,6 +258,34 @@ func imagesPostJSON(s *state.State, r *http.Request) response.Response {
 		}
 
 		_, err := imgs.Copy(ctx, req, args)
+		return err
+	})
+}
+
+// imagesPostFromProject records in the request's project an image of another project of this server
+// (image_source_project: source.project, no server). A restricted client must be allowed in the source project too.
+func imagesPostFromProject(s *state.State, r *http.Request, req api.ImagesPost) response.Response {
+	if !request.GetRequestor(r).CanAccessProject(req.Source.Project) {
+		return response.Forbidden(nil)
+	}
+
+	if req.Source.Mode != "" && req.Source.Mode != "pull" {
+		return response.SmartError(errs.Invalid("image copy mode %q is not supported by this server (use pull)", req.Source.Mode))
+	}
+
+	imgs, err := imagesOf(s, r)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	from, err := imagesIn(s, r, req.Source.Project)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	requestor := lifecycleRequestor(request.GetRequestor(r))
+	return imageTask(s, r, "Copying image", nil, func(ctx context.Context, op *operations.Operation) error {
+		_, err := imgs.CopyFrom(ctx, from, req, image.PullArgs{Progress: opProgress(op), Requestor: requestor})
 		return err
 	})
 }

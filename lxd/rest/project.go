@@ -120,7 +120,11 @@ func checkProject(s *state.State, r *http.Request, scope ProjectScope) response.
 // imagesOf returns the image manager of the images a request reaches: the request's project's own when it has
 // features.images, default's otherwise, as LXD resolves them.
 func imagesOf(s *state.State, r *http.Request) (*image.Manager, error) {
-	name := requestProject(r)
+	return imagesIn(s, r, requestProject(r))
+}
+
+// imagesIn is imagesOf for project name.
+func imagesIn(s *state.State, r *http.Request, name string) (*image.Manager, error) {
 	if name == DefaultProject {
 		return s.Image, nil
 	}

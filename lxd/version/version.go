@@ -28,6 +28,7 @@ var APIExtensions = []string{
 	"snapshot_expiry",
 	"image_compression_algorithm",
 	"images_push_relay",
+	"image_source_project",
 	"console",
 	"container_exec_recording",
 	"container_edit_metadata",

@@ -92,3 +92,61 @@ c2,RUNNING" "instances of p1"
 	[ ! -e "${d}/images/${split}" ] || fail "the files of p1's split image are left"
 	lxc_in "${d}" project delete p1
 }
+
+# test_projects_images_copy: a copy of an image between two projects of one server (image_source_project), by raw
+# HTTP and by the stock client: the record shares the files, and a second copy adds its aliases to the record.
+test_projects_images_copy() {
+	local d="${TEST_TMP}/d" conf="${TEST_TMP}/conf" fp op
+	make_netns
+	spawn_instance_lxd "${d}"
+	cli() {
+		LXD_DIR="${d}" LXD_CONF="${conf}" nsx /usr/bin/lxc "$@"
+	}
+
+	import_busybox "${d}" bb
+	fp=$(local_curl "${d}" /1.0/images/aliases/bb | jq -r .metadata.target)
+	local_curl "${d}" "/1.0/images/${fp}" -X PATCH -d '{"properties": {"os": "mine"}}' >/dev/null
+	cli project create p1 >/dev/null
+	cli profile device add default root disk path=/ pool=default --project p1 >/dev/null
+	assert_contains "$(local_curl "${d}" /1.0 | jq -c .metadata.api_extensions)" '"image_source_project"'
+
+	copy() {
+		op=$(local_curl "${d}" "/1.0/images?project=p1" -X POST -H "Content-Type: application/json" -d "$1")
+		[ "$(jq -r .type <<<"${op}")" = async ] || fail "not an operation: ${op}"
+		local_curl "${d}" "$(jq -r .operation <<<"${op}")/wait?timeout=60" | jq -r 'if .metadata.err != "" then .metadata.err else .metadata.status end'
+	}
+
+	assert_eq "$(copy '{"source": {"type": "image", "alias": "bb", "project": "default"}, "aliases": [{"name": "c"}], "public": true}')" \
+		"Success" "a copy from default"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}?project=p1" | jq -r '[.metadata.public, .metadata.properties.os, (.metadata.aliases | map(.name) | join(","))] | join(" ")')" \
+		"true mine c" "p1's record"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}" | jq -r .metadata.public)" "false" "default's record after the copy"
+	assert_eq "$(find "${d}/images" -maxdepth 1 -name "${fp}*" | wc -l)" "1" "files of the image"
+	assert_eq "$(copy "{\"source\": {\"type\": \"image\", \"fingerprint\": \"${fp:0:12}\", \"project\": \"default\"}, \"aliases\": [{\"name\": \"again\"}]}")" \
+		"Success" "a second copy"
+	assert_eq "$(cli image alias list --project p1 -f csv | cut -d, -f1 | sort | tr '\n' ' ')" "again c " "aliases of p1 after the second copy"
+	assert_contains "$(copy '{"source": {"type": "image", "alias": "nosuch", "project": "default"}}')" "not found"
+	assert_eq "$(local_curl "${d}" "/1.0/images?project=p1" -X POST -H "Content-Type: application/json" -d '{"source": {"type": "image", "alias": "bb", "project": "nosuch"}}' | jq -r .error_code)" \
+		"404" "a copy from a project that does not exist"
+	cli launch c c1 --project p1 >/dev/null
+	assert_eq "$(cli list --project p1 -f csv -c ns)" "c1,RUNNING" "an instance of the copy"
+
+	# The stock client copies through the source server's address, naming the source project (source.project of a
+	# pull): into p2, which does not hold the image, the record is made without a download.
+	cli project create p2 >/dev/null
+	lxc_in "${d}" config set core.https_address 127.0.0.1:8443
+	cli image copy bb local: --target-project p2 --alias viaclient >/dev/null
+	assert_eq "$(cli image alias list --project p2 -f csv | cut -d, -f1)" "viaclient" "aliases of p2 after the stock client's copy"
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}?project=p2" | jq -r .metadata.properties.os)" "mine" "p2's record"
+	! grep -q "images/${fp}/export" "${d}/lxd.log" || fail "an image the server holds was downloaded for another project"
+	cli image delete viaclient --project p2
+	cli project delete p2
+
+	# The source goes; the copy stays with the files.
+	cli image delete bb
+	[ -f "${d}/images/${fp}" ] || fail "the files of an image p1 holds were removed"
+	cli delete c1 --project p1 --force
+	cli image delete c --project p1
+	[ ! -e "${d}/images/${fp}" ] || fail "the files of an image no project holds are left"
+	cli project delete p1
+}
