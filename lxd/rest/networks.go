@@ -128,6 +128,11 @@ func networksGet(s *state.State, nets *network.Manager, r *http.Request) respons
 		list = []api.Network{}
 	}
 
+	req := request.GetRequestor(r)
+	for i := range list {
+		list[i].UsedBy = visibleUsedBy(req, list[i].UsedBy)
+	}
+
 	return response.SyncResponse(list)
 }
 
@@ -168,6 +173,7 @@ func networkGet(s *state.State, nets *network.Manager, r *http.Request) response
 		return response.SmartError(err)
 	}
 
+	n.UsedBy = visibleUsedBy(request.GetRequestor(r), n.UsedBy)
 	return response.SyncResponseETag(n, networkETag(n))
 }
 

@@ -70,10 +70,20 @@ func volumeVars(s *state.State, r *http.Request) (vs *storage.Pools, pool string
 	return vs, pool, volType, name, err
 }
 
+// storageVolumesGet lists the volumes of a pool the request's project sees, or with ?all-projects=true those of
+// every project (storage_volumes_all_projects).
 func storageVolumesGet(s *state.State, r *http.Request) response.Response {
 	vs, pool, volType, _, err := volumeVars(s, r)
 	if err != nil {
 		return response.SmartError(err)
+	}
+
+	if isTrue(r.URL.Query().Get("all-projects")) {
+		if r.URL.Query().Get("project") != "" {
+			return response.ErrorResponse(http.StatusBadRequest, "cannot specify a project when requesting all projects")
+		}
+
+		vs = s.Storage.AllProjects()
 	}
 
 	vols, err := vs.Volumes(r.Context(), pool, volType)
@@ -84,10 +94,15 @@ func storageVolumesGet(s *state.State, r *http.Request) response.Response {
 	if recursion(r) == 0 {
 		urls := make([]string, 0, len(vols))
 		for _, v := range vols {
-			urls = append(urls, vs.VolumeURL(pool, v.Type, v.Name))
+			urls = append(urls, project.WithProject(storage.VolumeURL(pool, v.Type, v.Name), v.Project))
 		}
 
 		return response.SyncResponse(urls)
+	}
+
+	req := request.GetRequestor(r)
+	for i := range vols {
+		vols[i].UsedBy = visibleUsedBy(req, vols[i].UsedBy)
 	}
 
 	return response.SyncResponse(vols)
@@ -215,6 +230,7 @@ func storageVolumeGet(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
+	v.UsedBy = visibleUsedBy(request.GetRequestor(r), v.UsedBy)
 	return response.SyncResponseETag(v, storageVolumeETag(v))
 }
 

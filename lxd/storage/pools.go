@@ -27,6 +27,9 @@ type Pools struct {
 	// volumes they work on ("" is default for both).
 	project string
 	custom  string
+
+	// all makes the volume lists show the volumes of every project (see AllProjects).
+	all bool
 }
 
 // poolSet is what every project's view of the pools shares.
@@ -59,6 +62,16 @@ func (ps *Pools) In(project string, custom string) *Pools {
 	}
 
 	return &Pools{poolSet: ps.poolSet, project: project, custom: custom}
+}
+
+// AllProjects returns the pools seen from every project at once, for lists (?all-projects=true): Volumes lists the
+// volumes of all projects, each with its project.
+func (ps *Pools) AllProjects() *Pools {
+	if ps == nil {
+		return nil
+	}
+
+	return &Pools{poolSet: ps.poolSet, all: true}
 }
 
 // instanceProject is the project whose instance volumes the view shows.

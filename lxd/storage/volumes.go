@@ -134,8 +134,8 @@ func (ps *Pools) volumeDB() (*volumeDB, error) {
 }
 
 // Volumes returns the volumes of a pool of type volType ("" for all): the view's custom volumes followed each by
-// their snapshots (named <volume>/<snapshot>), the containers of the view's project on the pool and the pool's
-// image bases (which belong to no project but default, as LXD's image volumes).
+// their snapshots (named <volume>/<snapshot>), the containers of the view's project on the pool and the image bases
+// of the images it reaches (image volumes belong to default, as LXD's); with AllProjects, those of every project.
 func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]api.StorageVolume, error) {
 	if volType != "" {
 		err := ValidateVolumeType(volType)
@@ -157,13 +157,18 @@ func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]ap
 	out := []api.StorageVolume{}
 	if volType == "" || volType == VolumeTypeCustom {
 		err = d.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-			rows, err := tx.GetStorageVolumes(ctx, pool)
+			get := tx.GetStorageVolumes
+			if ps.all {
+				get = tx.GetAllStorageVolumes
+			}
+
+			rows, err := get(ctx, pool)
 			if err != nil {
 				return err
 			}
 
 			for _, row := range rows {
-				vol, err := customVolumeAPI(ctx, tx, row)
+				vol, err := customVolumeAPI(ctx, tx.InProject(row.Project), row)
 				if err != nil {
 					return err
 				}
@@ -193,7 +198,7 @@ func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]ap
 		}
 
 		for _, key := range names {
-			if project.InstanceProject(key) == ps.instanceProject() {
+			if ps.all || project.InstanceProject(key) == ps.instanceProject() {
 				out = append(out, containerVolumeAPI(key))
 			}
 		}
@@ -218,7 +223,7 @@ func (ps *Pools) Volumes(ctx context.Context, pool string, volType string) ([]ap
 // projectImages returns the fingerprints of the images the view's project reaches (its own with features.images,
 // else default's), whose image volumes its lists show, as LXD's; nil in default, which sees every image volume.
 func (ps *Pools) projectImages(ctx context.Context) (map[string]bool, error) {
-	if ps.instanceProject() == db.DefaultProject {
+	if ps.all || ps.instanceProject() == db.DefaultProject {
 		return nil, nil
 	}
 

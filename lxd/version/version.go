@@ -72,6 +72,7 @@ var APIExtensions = []string{
 	"storage_api_volume_snapshots",
 	"storage_api_local_volume_handling",
 	"storage_api_project",
+	"storage_volumes_all_projects",
 	"storage_volume_state",
 	"storage_volume_state_total",
 	"id_map",

@@ -53,6 +53,18 @@ test_projects_volumes() {
 	assert_eq "$(local_curl "${d}" "/1.0/storage-pools/default/volumes/custom/v1" | jq -c .metadata.used_by)" \
 		'["/1.0/instances/c0","/1.0/instances/c2?project=p2"]' "users of default's volume"
 
+	# Every project's volumes at once.
+	assert_eq "$(cli storage volume list default --all-projects -f csv | grep -v ',image,')" "default,container,c0,,filesystem,1
+default,custom,v1,,filesystem,2
+p1,container,c1,,filesystem,1
+p1,custom,v1,,filesystem,1
+p2,container,c2,,filesystem,1" "volumes of every project"
+	assert_eq "$(local_curl "${d}" "/1.0/storage-pools/default/volumes/custom?all-projects=true" | jq -c .metadata)" \
+		'["/1.0/storage-pools/default/volumes/custom/v1","/1.0/storage-pools/default/volumes/custom/v1?project=p1"]' \
+		"URLs of every project's custom volumes"
+	assert_eq "$(local_curl "${d}" "/1.0/storage-pools/default/volumes?all-projects=true&project=p1" | jq -r .error_code)" "400" \
+		"all projects and one"
+
 	# Instance volumes are their project's.
 	assert_eq "$(cli storage volume list default --project p1 -f csv -c tn | sort | tr '\n' ' ')" \
 		"container,c1 custom,v1 image,$(local_curl "${d}" /1.0/images?project=p1 | jq -r '.metadata[0]' | sed 's#.*/##; s#?.*##') " \
