@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	kgzip "github.com/klauspost/compress/gzip"
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
@@ -50,21 +49,10 @@ func describe(src *instance.BackupSource) *Config {
 	return cfg
 }
 
-// compressWriter returns a writer compressing a backup into w. gzip, the default, is written by klauspost's
-// implementation, several times faster than the standard library's for output within a few percent of its size;
-// the other algorithms as images are compressed.
-func compressWriter(compression string, w io.Writer) (io.WriteCloser, error) {
-	if compression == "" || compression == "gzip" {
-		return kgzip.NewWriterLevel(w, kgzip.DefaultCompression)
-	}
-
-	return instance.CompressWriter(compression, w)
-}
-
 // writeTarball writes a backup of src to w, compressed with compression. The files are read and packed in one
 // goroutine and compressed in another, so that both use a core of their own.
 func writeTarball(w io.Writer, compression string, src *instance.BackupSource) error {
-	cw, err := compressWriter(compression, w)
+	cw, err := instance.CompressWriter(compression, w)
 	if err != nil {
 		return err
 	}
