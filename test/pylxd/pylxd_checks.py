@@ -261,9 +261,27 @@ def https(url, cert, key, password, server_cert):
     expect_eq((res.exit_code, res.stdout), (4, "over-wss\n"), "execute over HTTPS")
 
 
+def volumes():
+    """Custom storage volumes of the default pool: create, list, read, change, rename, delete."""
+    client = pylxd.Client()
+    pool = client.storage_pools.get("default")
+    pool.volumes.create({"name": "pv1", "type": "custom", "config": {"user.k": "v"}})
+    check("pv1" in [v.name for v in pool.volumes.all()], "a created volume is not listed")
+    vol = pool.volumes.get("custom", "pv1")
+    expect_eq(vol.config.get("user.k"), "v", "configuration of a created volume")
+    vol.config["user.k"] = "w"
+    vol.save(wait=True)
+    expect_eq(pool.volumes.get("custom", "pv1").config.get("user.k"), "w", "configuration after a change")
+    vol.rename({"name": "pv2", "pool": "default"})
+    names = [v.name for v in pool.volumes.all()]
+    check("pv2" in names and "pv1" not in names, "volumes after a rename: %s" % names)
+    pool.volumes.get("custom", "pv2").delete()
+    check("pv2" not in [v.name for v in pool.volumes.all()], "a deleted volume is still listed")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"images": images, "instance": instance, "events": events, "https": https}[cmd](*args)
+    {"images": images, "instance": instance, "events": events, "https": https, "volumes": volumes}[cmd](*args)
     print("ok: " + cmd)
 
 

@@ -1,7 +1,7 @@
 # Clients that are not ours: pylxd (python3-pylxd, its websockets by ws4py) and websocket-client (python3-websocket)
 # drive the daemon through the scripts of test/pylxd/: image uploads (unified and split, as pylxd's own helpers
-# build them), instances, exec (timed), files, snapshots, publish, operations, events, and trust by password over
-# HTTPS. The system python runs them: python3 on PATH may be another one, without these packages.
+# build them), instances, exec (timed), files, snapshots, publish, operations, events, custom storage volumes, and
+# trust by password over HTTPS. The system python runs them: python3 on PATH may be another one, without these packages.
 
 # pylxd_py SCRIPT ARGS...: runs test/pylxd/SCRIPT with the system python, for 5 minutes at most.
 pylxd_py() {
@@ -26,6 +26,8 @@ test_pylxd() {
 	out=$(LXD_DIR="${d}" pylxd_py pylxd_checks.py instance "${fp_unified}")
 	echo "${out}"
 	grep '^timing:' <<<"${out}" | sed 's/^/pylxd /' >>"${RUN_DIR}/timings"
+
+	LXD_DIR="${d}" pylxd_py pylxd_checks.py volumes
 
 	# An instance pylxd did not create, for the events and for exec over HTTPS.
 	lxc_in "${d}" launch bb c1
