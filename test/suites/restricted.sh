@@ -50,6 +50,26 @@ test_restricted_clients() {
 	stock_lxc "${conf}" storage volume delete ours:default mine
 	lxc_in "${d}" storage volume delete default secret
 
+	# In a project without features.storage.volumes, default's volumes are reached, and their used_by shows only what
+	# belongs to the client's projects.
+	local fp3
+	lxc_in "${d}" project create p3 -c features.storage.volumes=false >/dev/null
+	fp3=$(local_curl "${d}" '/1.0/certificates?recursion=1' | jq -r '.metadata[] | select(.name == "r1") | .fingerprint')
+	local_curl "${d}" "/1.0/certificates/${fp3}" -X PATCH -d '{"projects": ["p1", "p3"]}' >/dev/null
+	lxc_in "${d}" storage volume create default shared >/dev/null
+	lxc_in "${d}" storage volume attach default shared c1 /mnt
+	assert_eq "$(local_curl "${d}" /1.0/storage-pools/default/volumes/custom/shared | jq -c .metadata.used_by)" \
+		'["/1.0/instances/c1"]' "users of the volume"
+	assert_eq "$(curl -sS -k --cert "${conf}/client.crt" --key "${conf}/client.key" "https://${addr}/1.0/storage-pools/default/volumes/custom/shared?project=p3" | jq -c .metadata.used_by)" \
+		'[]' "users of the volume seen by a restricted client"
+	assert_eq "$(curl -sS -k --cert "${conf}/client.crt" --key "${conf}/client.key" "https://${addr}/1.0/storage-pools/default/volumes?project=p3&recursion=1" | jq -c '.metadata[] | select(.name == "shared") | .used_by')" \
+		'[]' "users of the volume in a list seen by a restricted client"
+	assert_eq "$(curl -sS -k --cert "${conf}/client.crt" --key "${conf}/client.key" "https://${addr}/1.0/storage-pools/default/volumes?all-projects=true" | jq -r .error_code)" \
+		"403" "volumes of every project by a restricted client"
+	lxc_in "${d}" storage volume detach default shared c1
+	lxc_in "${d}" storage volume delete default shared
+	lxc_in "${d}" project delete p3
+
 	# Nothing changed: c1 is there, the configuration as it was; a stranger is refused.
 	assert_eq "$(local_curl "${d}" /1.0/instances | jq -r '.metadata | join(",")')" "/1.0/instances/c1" "instances"
 	assert_eq "$(local_curl "${d}" /1.0 | jq -r '.metadata.config["images.auto_update_interval"] // ""')" "" "server configuration"
