@@ -26,8 +26,3 @@ func CheckCreateIn(project string, req api.NetworksPost) error {
 
 	return errs.Invalid("network type does not support non-default projects")
 }
-
-// NotFoundIn is the error for network name looked up in project, which holds networks of its own.
-func NotFoundIn(project string, name string) error {
-	return errs.NotFound("failed to load network %q for project %q: network not found", name, project)
-}

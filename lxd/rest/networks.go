@@ -6,7 +6,6 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/network"
-	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -63,21 +62,7 @@ func withNetworks(h func(s *state.State, nets *network.Manager, r *http.Request)
 // networksProject is the project whose networks a request reaches: the request's own with features.networks,
 // else default's, as LXD resolves it.
 func networksProject(s *state.State, r *http.Request) (string, error) {
-	name := requestProject(r)
-	if name == DefaultProject {
-		return DefaultProject, nil
-	}
-
-	config, err := projectConfig(s, r, name)
-	if err != nil {
-		return "", err
-	}
-
-	if config == nil {
-		return "", errs.NotFound("project %q not found", name)
-	}
-
-	return project.FeatureProject(name, config, "networks"), nil
+	return featureProject(s, r, requestProject(r), "networks")
 }
 
 // projectNetworks answers a request on the networks of project p, which holds none: an empty list, a creation

@@ -125,24 +125,16 @@ func imagesOf(s *state.State, r *http.Request) (*image.Manager, error) {
 
 // imagesIn is imagesOf for project name.
 func imagesIn(s *state.State, r *http.Request, name string) (*image.Manager, error) {
-	if name == DefaultProject {
-		return s.Image, nil
-	}
-
-	config, err := projectConfig(s, r, name)
+	p, err := featureProject(s, r, name, "images")
 	if err != nil {
 		return nil, err
 	}
 
-	if config == nil {
-		return nil, errs.NotFound("project %q not found", name)
+	if p == DefaultProject {
+		return s.Image, nil
 	}
 
-	if project.Feature(config, "images") {
-		return s.Image.In(name), nil
-	}
-
-	return s.Image, nil
+	return s.Image.In(p), nil
 }
 
 // volumesOf returns the storage pools as a request's project sees them: the volumes of its instances, and its own
@@ -153,20 +145,36 @@ func volumesOf(s *state.State, r *http.Request) (*storage.Pools, error) {
 
 // volumesIn is volumesOf for project name.
 func volumesIn(s *state.State, r *http.Request, name string) (*storage.Pools, error) {
-	if name == DefaultProject {
-		return s.Storage, nil
-	}
-
-	config, err := projectConfig(s, r, name)
+	custom, err := featureProject(s, r, name, "storage.volumes")
 	if err != nil {
 		return nil, err
 	}
 
-	if config == nil {
-		return nil, errs.NotFound("project %q not found", name)
+	if name == DefaultProject {
+		return s.Storage, nil
 	}
 
-	return s.Storage.In(name, project.FeatureProject(name, config, "storage.volumes")), nil
+	return s.Storage.In(name, custom), nil
+}
+
+// featureProject is the project whose objects of the kind a feature gives ("images", "storage.volumes",
+// "networks") project name reaches: its own with features.<feature>, else default's. A project that does not
+// exist is not found.
+func featureProject(s *state.State, r *http.Request, name string, feature string) (string, error) {
+	if name == DefaultProject {
+		return DefaultProject, nil
+	}
+
+	config, err := projectConfig(s, r, name)
+	if err != nil {
+		return "", err
+	}
+
+	if config == nil {
+		return "", errs.NotFound("project %q not found", name)
+	}
+
+	return project.FeatureProject(name, config, feature), nil
 }
 
 // checkRestrictedAction refuses an action a restricted project blocks (restricted.snapshots,
