@@ -93,6 +93,8 @@ func (m *Manager) Init() error {
 	}
 
 	_ = os.Chmod(m.dir, 0o700)
+	// Imports unpack whole instances here (fsutil.MarkTreeTop).
+	_ = fsutil.MarkTreeTop(m.dir)
 	entries, _ := os.ReadDir(m.dir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), importPrefix) {

@@ -65,8 +65,13 @@ func NewDirPool(name string, dir string) (*Pool, error) {
 
 // openPool opens the volumes of a pool whose driver has mounted it in dir, repairing what a crash left.
 func openPool(name string, drv drivers.Driver, dir string) (*Pool, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "images"), filepath.Join(dir, "containers")} {
-		err := os.MkdirAll(d, 0o711)
+	err := os.MkdirAll(dir, 0o711)
+	if err != nil {
+		return nil, fmt.Errorf("creating storage pool %q: %w", name, err)
+	}
+
+	for _, d := range []string{filepath.Join(dir, "images"), filepath.Join(dir, "containers")} {
+		err := makeTreesDir(d, 0o711)
 		if err != nil {
 			return nil, fmt.Errorf("creating storage pool %q: %w", name, err)
 		}
@@ -74,12 +79,24 @@ func openPool(name string, drv drivers.Driver, dir string) (*Pool, error) {
 
 	p := &Pool{name: name, dir: dir, drv: drv}
 	p.removeUnfinished()
-	err := p.checkBases()
+	err = p.checkBases()
 	if err != nil {
 		return nil, err
 	}
 
 	return p, nil
+}
+
+// makeTreesDir makes (if needed) a directory under which whole trees are written, and marks it so that the file
+// system spreads them (fsutil.MarkTreeTop): a file system without the mark keeps them where it would anyway.
+func makeTreesDir(dir string, mode os.FileMode) error {
+	err := os.MkdirAll(dir, mode)
+	if err != nil {
+		return err
+	}
+
+	_ = fsutil.MarkTreeTop(dir)
+	return nil
 }
 
 // Name returns the pool name.

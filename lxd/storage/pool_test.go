@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // needRoot skips, loudly, tests that mount.
@@ -51,6 +52,32 @@ func TestBaseName(t *testing.T) {
 		if got != tt.want || BaseImage(got) != tt.fp {
 			t.Fatalf("BaseName(%q, %d, %d) = %q (image %q), want %q", tt.fp, tt.uid, tt.gid, got, BaseImage(got), tt.want)
 		}
+	}
+}
+
+// TestPoolMarksTreeDirs checks that the directories under which a dir pool writes whole trees carry the mark that
+// spreads them over the file system (where the file system keeps it: root on ext4).
+func TestPoolMarksTreeDirs(t *testing.T) {
+	dir := t.TempDir()
+	if os.Geteuid() != 0 || fsutil.MarkTreeTop(dir) != nil {
+		t.Skip("SKIPPED: the file system of the temporary directory keeps no directory flags, or not for this user")
+	}
+
+	p, err := NewDirPool("default", filepath.Join(dir, "pool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, d := range []string{filepath.Join(p.Dir(), "images"), filepath.Join(p.Dir(), "containers")} {
+		top, err := fsutil.IsTreeTop(d)
+		if err != nil || !top {
+			t.Errorf("%s: top=%v err=%v, want a marked directory", d, top, err)
+		}
+	}
+
+	top, err := fsutil.IsTreeTop(p.Dir())
+	if err != nil || top {
+		t.Errorf("the pool's own directory: top=%v err=%v, want an unmarked one", top, err)
 	}
 }
 

@@ -34,7 +34,7 @@ func (p *Pool) CreateSnapshot(name string, snap string, extra func(dir string) e
 		return fmt.Errorf("snapshot storage %s/%s already exists: %w", name, snap, errs.ErrConflict)
 	}
 
-	err = os.MkdirAll(p.snapshotsPath(name), 0o700)
+	err = makeTreesDir(p.snapshotsPath(name), 0o700)
 	if err != nil {
 		return err
 	}

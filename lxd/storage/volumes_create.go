@@ -38,7 +38,7 @@ func (s *stagedVolume) addSnapshot(r db.StorageVolumeSnapshot) { s.snapRows = ap
 // stageVolume makes the holder of a new volume on the pool.
 func (p *Pool) stageVolume() (*stagedVolume, error) {
 	for _, d := range []string{filepath.Join(p.dir, customDir), filepath.Join(p.dir, customSnapshotDir)} {
-		err := os.MkdirAll(d, 0o711)
+		err := makeTreesDir(d, 0o711)
 		if err != nil {
 			return nil, err
 		}

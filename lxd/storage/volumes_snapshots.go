@@ -199,7 +199,7 @@ func (ps *Pools) CreateVolumeSnapshot(ctx context.Context, pool string, volType 
 	}
 
 	dir := p.volumeSnapshotsPath(row.ID)
-	err = os.MkdirAll(dir, 0o700)
+	err = makeTreesDir(dir, 0o700)
 	if err != nil {
 		return "", err
 	}

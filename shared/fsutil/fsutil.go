@@ -1,5 +1,6 @@
 // Package fsutil holds the durable file operations every writer of state files uses: a file replaced whole or not
-// at all, and a directory fsync that makes a rename in it survive a crash.
+// at all, and a directory fsync that makes a rename in it survive a crash; and the mark of the directories under which
+// whole trees are written.
 package fsutil
 
 import (
