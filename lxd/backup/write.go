@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/shared/api"
 )
@@ -232,7 +233,7 @@ func packEntry(tw *tar.Writer, path string, name string, links map[[2]uint64]str
 		}
 	}
 
-	hdr, err := tar.FileInfoHeader(info, link)
+	hdr, err := images.TarHeader(info, link)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", path, err)
 	}

@@ -369,7 +369,7 @@ func (p *packer) add(path string, d fs.DirEntry, err error) error {
 		}
 	}
 
-	hdr, err := tar.FileInfoHeader(info, link)
+	hdr, err := images.TarHeader(info, link)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", path, err)
 	}

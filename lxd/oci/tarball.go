@@ -117,7 +117,7 @@ func writeEntry(tw *tar.Writer, p string, rel string, links map[[2]uint64]string
 		}
 	}
 
-	hdr, err := tar.FileInfoHeader(fi, target)
+	hdr, err := images.TarHeader(fi, target)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
