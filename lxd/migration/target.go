@@ -20,6 +20,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/instance"
 	"github.com/lxd-go/lxd/shared/api"
+	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/version"
 )
 
@@ -193,6 +194,8 @@ func (t *Target) receive(ctx context.Context, control *websocket.Conn, fsConn *w
 		return err
 	}
 
+	// Whole instances are received here (fsutil.MarkTreeTop).
+	_ = fsutil.MarkTreeTop(t.TmpDir)
 	removeStale(t.TmpDir)
 	stage, err := os.MkdirTemp(t.TmpDir, stagePrefix)
 	if err != nil {
