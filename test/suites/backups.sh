@@ -193,6 +193,15 @@ test_backups_api() {
 	spawn_instance_lxd "${d}"
 	import_busybox "${d}" bb
 	lxc_in "${d}" init bb c1 >/dev/null
+	# The directories that receive whole trees are marked for ext4's allocator to spread them (on a file system
+	# that keeps the mark).
+	mkdir "${TEST_TMP}/probe"
+	if chattr +T "${TEST_TMP}/probe" 2>/dev/null; then
+		for dir in "${d}/backups" "${d}"/storage-pools/*/containers "${d}"/storage-pools/*/images; do
+			assert_contains "$(lsattr -d "${dir}" | cut -d' ' -f1)" "T" "the flags of ${dir}"
+		done
+	fi
+
 	listeners=$(grep -c "event listener connected" "${d}/lxd.log" || true)
 	lxc_in "${d}" monitor --type lifecycle --format json >"${TEST_TMP}/events" 2>&1 &
 	mon=$!
