@@ -68,6 +68,10 @@ type ImageFileResponse struct {
 	// RootfsSize and RootfsName are those of the rootfs of a split image (0 and "" for a unified image).
 	RootfsSize int64
 	RootfsName string
+
+	// ContentHash is set for an image whose fingerprint is not the sha256 of its files (an OCI image's is derived
+	// from its layers): the sha256 of the files, which the download was checked against instead.
+	ContentHash string
 }
 
 // GetImageFingerprints returns the fingerprints of the images.
@@ -404,11 +408,23 @@ func (c *ProtocolLXD) GetImageFileSecret(fingerprint string, secret string, req 
 	}
 
 	got := hex.EncodeToString(hash.Sum(nil))
-	if fingerprint == "" || !strings.HasPrefix(got, fingerprint) {
-		return nil, fmt.Errorf("image fingerprint doesn't match: got %s, expected %s", got, fingerprint)
+	if fingerprint != "" && strings.HasPrefix(got, fingerprint) {
+		return result, nil
 	}
 
-	return result, nil
+	// The fingerprint of an OCI image is derived from its layers: its files are checked against the hash the
+	// server gives for them.
+	want := resp.Header.Get(api.ImageExportHashHeader)
+	if resp.Header.Get(api.ImageExportTypeHeader) == "oci" && want != "" {
+		if got != want {
+			return nil, fmt.Errorf("image content doesn't match: got %s, expected %s", got, want)
+		}
+
+		result.ContentHash = got
+		return result, nil
+	}
+
+	return nil, fmt.Errorf("image fingerprint doesn't match: got %s, expected %s", got, fingerprint)
 }
 
 // readUnifiedImage copies a unified image to req.MetaFile; its name comes from Content-Disposition.

@@ -2,9 +2,13 @@ package image
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -159,3 +163,45 @@ type notFound struct{ err error }
 func (e notFound) Error() string { return e.err.Error() }
 
 func (e notFound) Unwrap() []error { return []error{e.err, errs.ErrNotFound} }
+
+// ExportHash returns, for an image whose fingerprint is not the sha256 of its files (one made from an OCI registry
+// image, whose fingerprint is derived from its layers), the sha256 of the files as an export serves them: the
+// metadata part, then the rootfs part. A client checks such a download against it instead of the fingerprint. For
+// any other image it returns "": the fingerprint is that hash.
+func ExportHash(img *api.Image, meta File, rootfs *File) (string, error) {
+	if img.Properties["type"] != ProtocolOCI {
+		return "", nil
+	}
+
+	h := sha256.New()
+	paths := []string{meta.Path}
+	if rootfs != nil {
+		paths = append(paths, rootfs.Path)
+	}
+
+	for _, p := range paths {
+		err := hashFile(h, p)
+		if err != nil {
+			return "", err
+		}
+	}
+
+	sum := hex.EncodeToString(h.Sum(nil))
+	if sum == img.Fingerprint {
+		return "", nil
+	}
+
+	return sum, nil
+}
+
+// hashFile writes the content of the file p to h.
+func hashFile(h io.Writer, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = f.Close() }()
+	_, err = io.Copy(h, f)
+	return err
+}

@@ -258,10 +258,11 @@ func (m *Manager) download(ctx context.Context, src *pullSource, info *api.Image
 	rootfs := &firstWriter{w: rootW, before: func() { _ = metaW.Close() }}
 
 	var dlErr error
+	var dl *client.ImageFileResponse
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, dlErr = src.server.GetImageFileSecret(info.Fingerprint, src.secret, client.ImageFileRequest{
+		dl, dlErr = src.server.GetImageFileSecret(info.Fingerprint, src.secret, client.ImageFileRequest{
 			MetaFile:        metaW,
 			RootfsFile:      rootfs,
 			ProgressHandler: reportProgress,
@@ -299,6 +300,13 @@ func (m *Manager) download(ctx context.Context, src *pullSource, info *api.Image
 	_ = metaR.CloseWithError(errors.New("import ended"))
 	_ = rootR.CloseWithError(errors.New("import ended"))
 	<-done
+	if dlErr == nil && dl.ContentHash != "" {
+		// The fingerprint is not the files' hash: nothing here can check the files against it.
+		dlErr = errs.Invalid("image %s is an OCI image, whose fingerprint is derived from its layers: a copy from "+
+			"another server cannot be checked against it; copy it from its registry, or export it and import its files",
+			info.Fingerprint)
+	}
+
 	if dlErr != nil {
 		if pending != nil {
 			pending.Abort()

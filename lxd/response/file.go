@@ -29,8 +29,14 @@ func FileResponse(files []FileEntry, onServe func()) Response {
 	return &fileResponse{files: files, onServe: onServe}
 }
 
+// FileResponseHeaders is FileResponse with headers added to the response.
+func FileResponseHeaders(files []FileEntry, headers http.Header, onServe func()) Response {
+	return &fileResponse{files: files, headers: headers, onServe: onServe}
+}
+
 type fileResponse struct {
 	files   []FileEntry
+	headers http.Header
 	onServe func()
 }
 
@@ -50,6 +56,12 @@ func (f *fileResponse) Render(w http.ResponseWriter, r *http.Request) error {
 		}
 
 		opened = append(opened, file)
+	}
+
+	for key, values := range f.headers {
+		for _, v := range values {
+			w.Header().Add(key, v)
+		}
 	}
 
 	if len(opened) == 1 {

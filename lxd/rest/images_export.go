@@ -40,8 +40,20 @@ func imageExport(s *state.State, r *http.Request) response.Response {
 		files = append(files, response.FileEntry{Path: rootfs.Path, Filename: rootfs.Name, Identifier: "rootfs"})
 	}
 
+	hash, err := image.ExportHash(img, meta, rootfs)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	var headers http.Header
+	if hash != "" {
+		headers = http.Header{}
+		headers.Set(api.ImageExportTypeHeader, image.ProtocolOCI)
+		headers.Set(api.ImageExportHashHeader, hash)
+	}
+
 	requestor := request.GetRequestor(r)
-	return response.FileResponse(files, func() {
+	return response.FileResponseHeaders(files, headers, func() {
 		lifecycleBy(s, requestor, "image-retrieved", image.URL(fp), nil)
 	})
 }

@@ -268,3 +268,12 @@ type ImageMetadataTemplate struct {
 	// Example: {"foo": "bar"}
 	Properties map[string]string `json:"properties" yaml:"properties"`
 }
+
+// The headers of an image export whose fingerprint is not the sha256 of its files, as for an image made from an OCI
+// registry image (its fingerprint is derived from its layers): ImageExportTypeHeader names the kind of image ("oci"),
+// ImageExportHashHeader gives the sha256 of the files served (the metadata part, then the rootfs part), which the
+// download is checked against instead of the fingerprint.
+const (
+	ImageExportTypeHeader = "X-LXD-Type"
+	ImageExportHashHeader = "X-LXD-Content-Sha256"
+)

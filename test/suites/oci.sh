@@ -158,6 +158,37 @@ test_oci_app() {
 	assert_eq "$(oci_blobs "${d}")" 1 "blobs after an offline launch"
 	lxc_in "${d}" delete -f c1 c2 c3
 
+	# Exported, its files are checked against the hash the daemon gives for them, since the fingerprint is of the
+	# layers; the stock client, which knows only the fingerprint, refuses them. Imported into another daemon, they
+	# are an image of their own fingerprint, still an OCI image, whose containers run the image's command.
+	local exp="${TEST_TMP}/exported" d2="${TEST_TMP}/d2" hash addr
+	mkdir -p "${exp}"
+	lxc_in "${d}" image export "${fp}" "${exp}/" >/dev/null
+	hash=$(cat "${exp}/meta-${fp}".* "${exp}/${fp}".* | sha256sum | cut -d' ' -f1)
+	assert_eq "$(local_curl "${d}" "/1.0/images/${fp}/export" -o /dev/null -D - | tr -d '\r' |
+		awk -F': ' 'tolower($1) == "x-lxd-content-sha256" {print $2}')" "${hash}" "the hash of the exported files"
+	mkdir -p "${TEST_TMP}/stock-exp"
+	assert_fails env LXD_DIR="${d}" LXD_CONF="${d}.stock" /usr/bin/lxc image export "${fp}" "${TEST_TMP}/stock-exp/"
+	assert_contains "${FAIL_OUTPUT}" "fingerprint doesn't match"
+	spawn_lxd "${d2}"
+	traversable_parents "${d2}"
+	lxc_in "${d2}" image import "${exp}/meta-${fp}".* "${exp}/${fp}".* --alias again >/dev/null
+	assert_eq "$(lxc_in "${d2}" image info again | awk '/^Fingerprint:/ {print $2}')" "${hash}" "fingerprint of the imported files"
+	assert_contains "$(lxc_in "${d2}" image info again)" "type: oci"
+	lxc_in "${d2}" init again c4 >/dev/null
+	assert_eq "$(local_curl "${d2}" /1.0/instances/c4 | jq -r '.metadata.config["oci.cwd"]')" /srv/app "oci.cwd of an imported export"
+	lxc_in "${d2}" delete c4
+
+	# Another daemon does not copy the original from this one: nothing there could check its files against the
+	# fingerprint.
+	local_curl "${d}" "/1.0/images/${fp}" -X PATCH -d '{"public": true}' >/dev/null
+	addr=$(enable_https "${d}")
+	lxc_in "${d2}" remote add src "https://${addr}" --public --accept-certificate >/dev/null
+	assert_fails lxc_in "${d2}" image copy "src:${fp}" local:
+	assert_contains "${FAIL_OUTPUT}" "is an OCI image, whose fingerprint is derived from its layers"
+	assert_eq "$(local_curl "${d2}" /1.0/images | jq -r '.metadata | length')" 1 "images after a refused copy"
+	shutdown_lxd "${d2}"
+
 	# The blobs go with the last image needing them.
 	lxc_in "${d}" image delete "${fp}"
 	assert_eq "$(oci_blobs "${d}")" 0 "blobs after the image's deletion"
