@@ -1,6 +1,8 @@
 package db
 
 import (
+	"net/url"
+
 	"github.com/lxd-go/lxd/shared/api"
 )
 
@@ -39,12 +41,23 @@ func (img *Image) ToAPI(aliases []ImageAlias) api.Image {
 			Alias:       img.Source.Alias,
 			Certificate: img.Source.Certificate,
 			Protocol:    img.Source.Protocol,
-			Server:      img.Source.Server,
+			Server:      redactedServer(img.Source.Server),
 			ImageType:   img.Source.ImageType,
 		}
 	}
 
 	return out
+}
+
+// redactedServer is the URL of a source server as the API shows it: a password given in it (the credentials of a
+// registry, "https://user:password@host") is replaced by "xxxxx", as anyone allowed to see the image may read it.
+func redactedServer(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.User == nil {
+		return server
+	}
+
+	return u.Redacted()
 }
 
 // ToAPI returns the alias as the API shows it.

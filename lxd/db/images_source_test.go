@@ -47,3 +47,18 @@ func TestSetImageSource(t *testing.T) {
 		t.Fatalf("got %v for a missing image, want ErrNotFound", err)
 	}
 }
+
+func TestImageAPIRedactsSourcePassword(t *testing.T) {
+	for server, want := range map[string]string{
+		"https://user:secret@registry.example.com:5000": "https://user:xxxxx@registry.example.com:5000",
+		"https://user@registry.example.com":             "https://user@registry.example.com",
+		"https://images.example.com":                    "https://images.example.com",
+		"":                                              "",
+	} {
+		img := Image{Fingerprint: "fp", Source: &ImageSource{Server: server, Protocol: "oci"}}
+		got := img.ToAPI(nil).UpdateSource.Server
+		if got != want {
+			t.Errorf("source %q shown as %q, want %q", server, got, want)
+		}
+	}
+}
