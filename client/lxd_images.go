@@ -427,6 +427,47 @@ func (c *ProtocolLXD) GetImageFileSecret(fingerprint string, secret string, req 
 	return nil, fmt.Errorf("image fingerprint doesn't match: got %s, expected %s", got, fingerprint)
 }
 
+// ErrNoLayout is wrapped by the error of GetImageLayout when the server holds the image without its layers (an OCI
+// image imported from its files, whose fingerprint is their hash, as any image's).
+var ErrNoLayout = errors.New("the server has no layers of the image")
+
+// GetImageLayout opens the OCI image layout of an OCI image (GET /1.0/images/<fp>/export?format=oci, the
+// image_export_oci_layout extension): a tar stream the caller reads and checks (its blobs against their digests,
+// the fingerprint against the layers), then closes. secret is a one-time image secret for an untrusted caller.
+func (c *ProtocolLXD) GetImageLayout(fingerprint string, secret string) (io.ReadCloser, error) {
+	path := imagePath(fingerprint, secret, "/export")
+	sep := "?"
+	if secret != "" {
+		sep = "&"
+	}
+
+	httpReq, err := http.NewRequest(http.MethodGet, c.url("/1.0"+path+sep+"format=oci"), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	resp, err := c.do(httpReq)
+	if err != nil {
+		return nil, err
+	}
+
+	if resp.StatusCode != http.StatusOK {
+		defer func() { _ = resp.Body.Close() }()
+		_, _, err = parseResponse(resp)
+		if err == nil {
+			err = fmt.Errorf("unexpected status %d for the image layout", resp.StatusCode)
+		}
+
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%w: %w", ErrNoLayout, err)
+		}
+
+		return nil, err
+	}
+
+	return resp.Body, nil
+}
+
 // readUnifiedImage copies a unified image to req.MetaFile; its name comes from Content-Disposition.
 func readUnifiedImage(resp *http.Response, hash io.Writer, counter *progressCounter, req ImageFileRequest) (*ImageFileResponse, error) {
 	name, err := dispositionFilename(resp.Header.Get("Content-Disposition"))

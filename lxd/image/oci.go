@@ -5,15 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
+	"github.com/lxd-go/lxd/client"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/oci"
 	"github.com/lxd-go/lxd/shared/api"
 	registry "github.com/lxd-go/lxd/shared/oci"
@@ -204,4 +208,78 @@ func hashFile(h io.Writer, p string) error {
 	defer func() { _ = f.Close() }()
 	_, err = io.Copy(h, f)
 	return err
+}
+
+// OpenLayout prepares the OCI image img to be written as an OCI image layout (oci.Store.OpenLayout), for another
+// server to copy it with each blob checked and its fingerprint recomputed from the layers. The caller closes it.
+func (m *Manager) OpenLayout(img *api.Image) (*oci.Layout, error) {
+	if img.Properties["type"] != ProtocolOCI {
+		return nil, errs.Invalid("image %s is not an OCI image", img.Fingerprint)
+	}
+
+	meta, _, err := m.store.Paths(img.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
+
+	raw, err := images.ReadOCIConfig(meta)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Fingerprint, err)
+	}
+
+	blobs, err := m.ociStore()
+	if err != nil {
+		return nil, err
+	}
+
+	return blobs.OpenLayout(img.Fingerprint, img.Properties["id"], raw)
+}
+
+// layoutServer is a server that serves its OCI images as OCI image layouts.
+type layoutServer interface {
+	HasExtension(name string) bool
+	GetImageLayout(fingerprint string, secret string) (io.ReadCloser, error)
+}
+
+// pullLayout copies the OCI image info from another server as an OCI image layout (oci.Store.ReadLayout): each
+// blob checked against its digest, the fingerprint recomputed from the layers and compared with info's, the image
+// built from the blobs as a registry pull builds it. A failure forgets the blobs only this image needed. It returns
+// client.ErrNoLayout when the server has no layers for the image.
+func (m *Manager) pullLayout(ctx context.Context, src *pullSource, info *api.Image, progress Progress) (*images.Pending, error) {
+	server, ok := src.server.(layoutServer)
+	if !ok || !server.HasExtension(api.ExtensionImageExportOCILayout) {
+		return nil, client.ErrNoLayout
+	}
+
+	blobs, err := m.ociStore()
+	if err != nil {
+		return nil, err
+	}
+
+	rc, err := server.GetImageLayout(info.Fingerprint, src.secret)
+	if errors.Is(err, client.ErrNoLayout) {
+		return nil, err
+	}
+
+	if err != nil {
+		return nil, fmt.Errorf("failed remote image download: %w", err)
+	}
+
+	defer func() { _ = rc.Close() }()
+	report(progress, map[string]any{"download_progress": "Copying the OCI image layers"})
+	repository := strings.TrimSuffix(info.Properties["description"], " (OCI)")
+	img, err := blobs.ReadLayout(ctx, rc, info.Fingerprint, info.Properties["id"], repository)
+	if err != nil {
+		m.forgetOCI(info.Fingerprint)
+		return nil, err
+	}
+
+	reportText := func(text string) { report(progress, map[string]any{"download_progress": text}) }
+	pending, err := blobs.Pull(ctx, img, m.store, reportText)
+	if err != nil {
+		m.forgetOCI(info.Fingerprint)
+		return nil, err
+	}
+
+	return pending, nil
 }

@@ -195,13 +195,28 @@ func (m *Manager) pull(ctx context.Context, req api.ImagesPost, args PullArgs) (
 		return img, nil, err
 	}
 
-	pending, err := m.download(ctx, server, info, args.Progress)
+	// An OCI image's fingerprint is of its layers: they are what travels, when the server has them.
+	layers := info.Properties["type"] == ProtocolOCI && protocolName(src.Protocol) == "lxd"
+	var pending *images.Pending
+	if layers {
+		pending, err = m.pullLayout(ctx, server, info, args.Progress)
+		layers = !errors.Is(err, client.ErrNoLayout)
+	}
+
+	if !layers {
+		pending, err = m.download(ctx, server, info, args.Progress)
+	}
+
 	if err != nil {
 		return nil, nil, err
 	}
 
 	img, err = m.Store(ctx, pending, storeArgs)
 	if err != nil {
+		if layers && !errors.Is(err, errs.ErrConflict) {
+			m.forgetOCI(info.Fingerprint)
+		}
+
 		return nil, nil, err
 	}
 
@@ -302,9 +317,8 @@ func (m *Manager) download(ctx context.Context, src *pullSource, info *api.Image
 	<-done
 	if dlErr == nil && dl.ContentHash != "" {
 		// The fingerprint is not the files' hash: nothing here can check the files against it.
-		dlErr = errs.Invalid("image %s is an OCI image, whose fingerprint is derived from its layers: a copy from "+
-			"another server cannot be checked against it; copy it from its registry, or export it and import its files",
-			info.Fingerprint)
+		dlErr = errs.Invalid("image %s is an OCI image, whose fingerprint is derived from its layers, and its server "+
+			"does not send them: copy it from its registry, or export it and import its files", info.Fingerprint)
 	}
 
 	if dlErr != nil {

@@ -1,16 +1,16 @@
 package instance
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/lxd-go/lxd/lxd/images"
 )
 
 // Application containers: an instance created from an OCI image (image property type=oci) runs the image's
@@ -30,9 +30,6 @@ const (
 	// KeyOCIStopSignal is the signal "lxc stop" sends it (the image's StopSignal; SIGTERM when it has none).
 	KeyOCIStopSignal = "volatile.oci.stop_signal"
 )
-
-// ociConfigName is the image configuration in the metadata part of an OCI image.
-const ociConfigName = "config.json"
 
 func init() {
 	configKeys[KeyOCIEntrypoint] = checkAny
@@ -138,32 +135,6 @@ func ShellJoin(args []string) string {
 	return strings.Join(quoted, " ")
 }
 
-// readOCIConfig reads the image configuration from the metadata part of a stored OCI image (an uncompressed
-// tarball, as the registry pull writes it).
-func readOCIConfig(metaPath string) ([]byte, error) {
-	f, err := os.Open(metaPath)
-	if err != nil {
-		return nil, err
-	}
-
-	defer func() { _ = f.Close() }()
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("no %s in the image metadata", ociConfigName)
-		}
-
-		if err != nil {
-			return nil, err
-		}
-
-		if strings.TrimPrefix(hdr.Name, "./") == ociConfigName && hdr.Typeflag == tar.TypeReg {
-			return io.ReadAll(io.LimitReader(tr, 1<<20))
-		}
-	}
-}
-
 // ociCreateConfig adds to config the keys an application container takes from its OCI image fp, except those the
 // creation request set. It returns the image's User when it names a user or group rather than numbers and the
 // request set neither oci.uid nor oci.gid: it is resolved once the root filesystem is there (resolveOCIUser).
@@ -173,7 +144,7 @@ func (m *Manager) ociCreateConfig(fp string, config map[string]string) (string, 
 		return "", err
 	}
 
-	raw, err := readOCIConfig(meta)
+	raw, err := images.ReadOCIConfig(meta)
 	if err != nil {
 		return "", fmt.Errorf("image %s: %w", fp, err)
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // ConfigName is the file of an OCI image's metadata part holding its image configuration.
-const ConfigName = "config.json"
+const ConfigName = images.OCIConfigName
 
 // metadataTarball builds the metadata part of an OCI image: metadata.yaml (architecture, creation date and the
 // image properties) and config.json (the image configuration as the registry served it).

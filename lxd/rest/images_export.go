@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/lxd-go/lxd/lxd/image"
@@ -30,6 +31,15 @@ func imageExport(s *state.State, r *http.Request) response.Response {
 	}
 
 	fp := img.Fingerprint
+	requestor := request.GetRequestor(r)
+	switch r.URL.Query().Get("format") {
+	case "":
+	case "oci":
+		return imageExportLayout(s, img, requestor)
+	default:
+		return response.BadRequest(fmt.Errorf("unknown export format %q (known: oci)", r.URL.Query().Get("format")))
+	}
+
 	meta, rootfs, err := s.Image.Files(fp)
 	if err != nil {
 		return response.SmartError(err)
@@ -52,9 +62,25 @@ func imageExport(s *state.State, r *http.Request) response.Response {
 		headers.Set(api.ImageExportHashHeader, hash)
 	}
 
-	requestor := request.GetRequestor(r)
 	return response.FileResponseHeaders(files, headers, func() {
 		lifecycleBy(s, requestor, "image-retrieved", image.URL(fp), nil)
+	})
+}
+
+// imageExportLayout serves an OCI image as an OCI image layout in a tar stream, its blobs with it, for another
+// server to copy it checked against its fingerprint (image_export_oci_layout).
+func imageExportLayout(s *state.State, img *api.Image, requestor *request.Requestor) response.Response {
+	layout, err := s.Image.OpenLayout(img)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return response.ManualResponse(func(w http.ResponseWriter) error {
+		defer layout.Close()
+		w.Header().Set("Content-Type", "application/x-tar")
+		w.WriteHeader(http.StatusOK)
+		lifecycleBy(s, requestor, "image-retrieved", image.URL(img.Fingerprint), nil)
+		return layout.Write(w)
 	})
 }
 

@@ -96,4 +96,5 @@ var APIExtensions = []string{
 	"migration_progress",
 	"container_incremental_copy",
 	"container_copy_project",
+	"image_export_oci_layout",
 }

@@ -277,3 +277,7 @@ const (
 	ImageExportTypeHeader = "X-LXD-Type"
 	ImageExportHashHeader = "X-LXD-Content-Sha256"
 )
+
+// ExtensionImageExportOCILayout is the API extension of GET /1.0/images/<fp>/export?format=oci: an OCI image (one
+// pulled from a registry) as an OCI image layout in a tar stream, its layers with it.
+const ExtensionImageExportOCILayout = "image_export_oci_layout"

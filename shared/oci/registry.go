@@ -5,6 +5,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -259,8 +260,32 @@ func (r *Registry) Inspect(ctx context.Context, image string) (*Image, error) {
 		return nil, registryError(image, err)
 	}
 
+	i, err := newImage(image, ref.Context().RepositoryStr(), digest.String(), manifest, raw)
+	if err != nil {
+		return nil, err
+	}
+
+	i.ref, i.registry = ref, r
+	return i, nil
+}
+
+// FromLayout describes the image of an OCI image layout, as a reference in a repository: its manifest (whose digest
+// the caller checked against the layout's index) and its configuration, checked against the digest the manifest
+// gives. Its blobs come from the layout, not from a registry: OpenBlob refuses.
+func FromLayout(reference string, repository string, rawManifest []byte, rawConfig []byte) (*Image, error) {
+	manifest, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return nil, fmt.Errorf("image %q: invalid manifest: %w", reference, err)
+	}
+
+	sum := sha256.Sum256(rawManifest)
+	return newImage(reference, repository, "sha256:"+hex.EncodeToString(sum[:]), manifest, rawConfig)
+}
+
+// newImage checks the configuration raw of an image against the digest its manifest gives and describes the image.
+func newImage(image string, repository string, digest string, manifest *v1.Manifest, raw []byte) (*Image, error) {
 	sum := sha256.Sum256(raw)
-	if manifest.Config.Digest.Algorithm == "sha256" && hex.EncodeToString(sum[:]) != manifest.Config.Digest.Hex {
+	if manifest.Config.Digest.Algorithm != "sha256" || hex.EncodeToString(sum[:]) != manifest.Config.Digest.Hex {
 		return nil, fmt.Errorf("image %q: the configuration does not match its digest %s", image, manifest.Config.Digest)
 	}
 
@@ -285,17 +310,15 @@ func (r *Registry) Inspect(ctx context.Context, image string) (*Image, error) {
 
 	return &Image{
 		Reference:    image,
-		Name:         ref.Context().RepositoryStr(),
+		Name:         repository,
 		Fingerprint:  Fingerprint(digests),
-		Digest:       digest.String(),
+		Digest:       digest,
 		Architecture: arch,
 		Created:      config.Created.Time,
 		Config:       config,
 		RawConfig:    raw,
 		ConfigDigest: manifest.Config.Digest.String(),
 		Layers:       manifest.Layers,
-		ref:          ref,
-		registry:     r,
 	}, nil
 }
 
@@ -324,6 +347,10 @@ func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
 // OpenBlob opens the blob a layer descriptor names, as the registry sends it (compressed). The caller checks its
 // digest and size.
 func (i *Image) OpenBlob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	if i.registry == nil {
+		return nil, fmt.Errorf("image %q: blob %s: the image does not come from a registry", i.Reference, d.Digest)
+	}
+
 	layer, err := remote.Layer(i.ref.Context().Digest(d.Digest.String()), i.registry.options(ctx)...)
 	if err != nil {
 		return nil, registryError(i.Reference, err)

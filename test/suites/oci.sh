@@ -179,14 +179,26 @@ test_oci_app() {
 	assert_eq "$(local_curl "${d2}" /1.0/instances/c4 | jq -r '.metadata.config["oci.cwd"]')" /srv/app "oci.cwd of an imported export"
 	lxc_in "${d2}" delete c4
 
-	# Another daemon does not copy the original from this one: nothing there could check its files against the
-	# fingerprint.
+	# The image as an OCI image layout, its layers with it, which skopeo reads.
+	local_curl "${d}" "/1.0/images/${fp}/export?format=oci" -o "${TEST_TMP}/layout.tar"
+	assert_eq "$(skopeo inspect "oci-archive:${TEST_TMP}/layout.tar" | jq -r '.Layers | length')" 1 "layers of the layout"
+	assert_fails lxc_in "${d2}" query "/1.0/images/$(lxc_in "${d2}" image info again | awk '/^Fingerprint:/ {print $2}')/export?format=oci"
+	assert_contains "${FAIL_OUTPUT}" "has no OCI blobs here"
+
+	# Another daemon copies the original from this one as such a layout: each blob checked, the fingerprint
+	# recomputed from the layers, the same image as a pull from the registry would make.
 	local_curl "${d}" "/1.0/images/${fp}" -X PATCH -d '{"public": true}' >/dev/null
 	addr=$(enable_https "${d}")
 	lxc_in "${d2}" remote add src "https://${addr}" --public --accept-certificate >/dev/null
-	assert_fails lxc_in "${d2}" image copy "src:${fp}" local:
-	assert_contains "${FAIL_OUTPUT}" "is an OCI image, whose fingerprint is derived from its layers"
-	assert_eq "$(local_curl "${d2}" /1.0/images | jq -r '.metadata | length')" 1 "images after a refused copy"
+	lxc_in "${d2}" image copy "src:${fp}" local: --alias copied >/dev/null
+	assert_eq "$(lxc_in "${d2}" image info copied | awk '/^Fingerprint:/ {print $2}')" "${fp}" "fingerprint of the copy"
+	assert_contains "$(lxc_in "${d2}" image info copied)" "description: tools/app (OCI)"
+	assert_eq "$(oci_blobs "${d2}")" 1 "blobs of the copy"
+	lxc_in "${d2}" init copied c5 >/dev/null
+	assert_eq "$(local_curl "${d2}" /1.0/instances/c5 | jq -r '.metadata.config["oci.cwd"]')" /srv/app "oci.cwd of a copy"
+	lxc_in "${d2}" delete c5
+	lxc_in "${d2}" image delete copied
+	assert_eq "$(oci_blobs "${d2}")" 0 "blobs after the copy's deletion"
 	shutdown_lxd "${d2}"
 
 	# The blobs go with the last image needing them.
