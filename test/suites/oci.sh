@@ -199,6 +199,12 @@ test_oci_app() {
 	lxc_in "${d2}" delete c5
 	lxc_in "${d2}" image delete copied
 	assert_eq "$(oci_blobs "${d2}")" 0 "blobs after the copy's deletion"
+
+	# The stock client asks for the same copy, which the daemon makes the same way.
+	LXD_DIR="${d2}" stock_lxc "${d2}.stock" remote add src "https://${addr}" --public --accept-certificate >/dev/null
+	LXD_DIR="${d2}" stock_lxc "${d2}.stock" image copy "src:${fp}" local: --alias copied >/dev/null
+	assert_eq "$(lxc_in "${d2}" image info copied | awk '/^Fingerprint:/ {print $2}')" "${fp}" "fingerprint of the stock client's copy"
+	assert_eq "$(oci_blobs "${d2}")" 1 "blobs of the stock client's copy"
 	shutdown_lxd "${d2}"
 
 	# The blobs go with the last image needing them.
