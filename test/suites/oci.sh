@@ -1,5 +1,6 @@
 # OCI registry images: a Debian docker-registry on loopback with TLS (a test CA trusted through SSL_CERT_FILE),
-# images written as OCI layouts by test/deps/oci-layout.py and pushed with skopeo, pulled and run by the daemon.
+# images written as OCI layouts by umoci, or by test/deps/oci-layout.py for what umoci does not write (opaque
+# whiteouts, an index of several platforms, a blob to tamper with), pushed with skopeo, pulled and run by the daemon.
 
 # oci_registry DIR: starts a registry with its storage under DIR/registry on a free loopback port, trusted by the
 # daemons the test spawns next; prints nothing, sets OCI_ADDR. Stopped when the test ends (or by oci_registry_stop).
@@ -61,6 +62,21 @@ oci_busybox_layer() {
 	printf 'root:x:0:\napp:x:1000:\n' >"${l}/etc/group"
 }
 
+# oci_umoci_image LAYOUT TAG CONTENT CONFIG_ARGS...: builds with umoci, in the OCI layout LAYOUT (made if needed), the
+# image TAG of one layer holding the files of the directory CONTENT, its configuration set by the arguments of
+# umoci config (--config.entrypoint, --config.env, ...).
+oci_umoci_image() {
+	local layout=$1 tag=$2 content=$3 bundle="${TEST_TMP}/umoci-bundle"
+	shift 3
+	[ -d "${layout}" ] || umoci init --layout "${layout}"
+	umoci new --image "${layout}:${tag}"
+	umoci unpack --image "${layout}:${tag}" "${bundle}" >/dev/null
+	cp -a "${content}/." "${bundle}/rootfs/"
+	umoci repack --image "${layout}:${tag}" "${bundle}"
+	umoci config --image "${layout}:${tag}" --architecture "$(oci_host_arch)" --os linux "$@"
+	rm -rf "${bundle}"
+}
+
 # oci_host_arch prints the host architecture as OCI names it, and oci_other_arch another one.
 oci_host_arch() {
 	dpkg --print-architecture
@@ -81,9 +97,10 @@ test_oci_app() {
 	oci_busybox_layer "${t}/l1"
 	mkdir -p "${t}/l1/srv/app"
 	# The command traps the stop signal (SIGUSR1 here) and writes down that it got it.
-	python3 "${TEST_DIR}/deps/oci-layout.py" "${t}/layout" app "$(oci_host_arch)" \
-		'{"Entrypoint":["/bin/sh","-c"],"Cmd":["trap \"echo stopped >/tmp/signal; exit 0\" USR1; while true; do sleep 0.1; done"],
-		  "Env":["PATH=/bin","GREETING=hello world"],"WorkingDir":"/srv/app","User":"1000:1000","StopSignal":"SIGUSR1"}' "${t}/l1"
+	oci_umoci_image "${t}/layout" app "${t}/l1" --config.entrypoint /bin/sh --config.entrypoint -c \
+		--config.cmd 'trap "echo stopped >/tmp/signal; exit 0" USR1; while true; do sleep 0.1; done' \
+		--config.env PATH=/bin --config.env "GREETING=hello world" --config.workingdir /srv/app \
+		--config.user 1000:1000 --config.stopsignal SIGUSR1
 	oci_push "${t}" "${t}/layout" app "tools/app:1.0"
 	spawn_lxd "${d}"
 	traversable_parents "${d}"
