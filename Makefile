@@ -52,7 +52,7 @@ FUZZ_TARGETS := \
 	./lxd/rest:FuzzProfilesPost ./lxd/rest:FuzzCertificatesPost ./lxd/rest:FuzzInstanceExecPost \
 	./lxd/rest:FuzzInstanceSnapshotsPost \
 	./lxd/images:FuzzParseMetadata ./lxd/images:FuzzValidateTar ./simplestreams:FuzzParseProducts \
-	./lxd/template:FuzzRender ./lxd/oci:FuzzApplyLayer ./lxd/oci:FuzzManifest ./shared/oci:FuzzReference
+	./lxd/template:FuzzRender ./lxd/oci:FuzzApplyLayer ./lxd/oci:FuzzManifest ./lxd/oci:FuzzReadLayout ./shared/oci:FuzzReference
 FUZZTIME ?= 500x
 
 fuzz: deps

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"runtime"
@@ -13,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	registry "github.com/lxd-go/lxd/shared/oci"
 )
 
 // layoutSource pulls a two-layer image into a fresh store and writes it as a layout; it returns the layout, the
@@ -163,4 +166,95 @@ func TestLayoutRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fuzzLayout is a layout of one small layer, written by a store without a registry: the seed of FuzzReadLayout.
+func fuzzLayout(f *testing.F) ([]byte, string) {
+	f.Helper()
+	s, err := NewStore(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+
+	blob := layer(f, dir("bin"), file("bin/x", "x"))
+	config := []byte(`{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}`)
+	digests := make([]string, 0, 2)
+	for _, data := range [][]byte{blob, config} {
+		sum := sha256.Sum256(data)
+		digest := "sha256:" + hex.EncodeToString(sum[:])
+		err = s.Put(context.Background(), digest, int64(len(data)), bytes.NewReader(data), nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+
+		digests = append(digests, digest)
+	}
+
+	fp := registry.Fingerprint(digests[:1])
+	err = s.Record(fp, record{Reference: "x:1", Config: digests[1], Layers: digests[:1]})
+	if err != nil {
+		f.Fatal(err)
+	}
+
+	l, err := s.OpenLayout(fp, "x:1", config)
+	if err != nil {
+		f.Fatal(err)
+	}
+
+	defer l.Close()
+	var buf bytes.Buffer
+	err = l.Write(&buf)
+	if err != nil {
+		f.Fatal(err)
+	}
+
+	return buf.Bytes(), fp
+}
+
+// FuzzReadLayout checks that no layout makes ReadLayout panic, store a blob that does not match its digest, or
+// accept an image of another fingerprint; and that a refused one leaves nothing once forgotten.
+func FuzzReadLayout(f *testing.F) {
+	seed, fp := fuzzLayout(f)
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := NewStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		img, err := s.ReadLayout(context.Background(), bytes.NewReader(data), fp, "x:1", "x")
+		if err != nil {
+			err = s.Forget(fp)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			left, _ := s.Blobs()
+			if len(left) != 0 {
+				t.Fatalf("blobs left after a refusal: %v", left)
+			}
+
+			return
+		}
+
+		if img.Fingerprint != fp {
+			t.Fatalf("accepted the image %s for %s", img.Fingerprint, fp)
+		}
+
+		blobs, _ := s.Blobs()
+		for _, digest := range blobs {
+			bf, err := s.Open(digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			h := sha256.New()
+			_, _ = io.Copy(h, bf)
+			_ = bf.Close()
+			if "sha256:"+hex.EncodeToString(h.Sum(nil)) != digest {
+				t.Fatalf("blob %s does not match its digest", digest)
+			}
+		}
+	})
 }
