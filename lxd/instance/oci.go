@@ -1,12 +1,14 @@
 package instance
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -351,4 +353,40 @@ func (m *Manager) setOCIUser(ctx context.Context, name string, rootfs string, sp
 	}
 
 	return m.setVolatileTx(ctx, name, map[string]string{KeyOCIUID: uid, KeyOCIGID: gid})
+}
+
+// ociPublishConfig is the image configuration of a published application container, made from its configuration
+// keys (config, expanded) as they are now, so that what runs is what was published: the command line of
+// oci.entrypoint as its entrypoint, oci.cwd, oci.uid:oci.gid, environment.* and the stop signal, the fields
+// OCIConfig reads back.
+func ociPublishConfig(config map[string]string) ([]byte, error) {
+	var c ociImageConfig
+	if config[KeyOCIEntrypoint] != "" {
+		args, err := ShellSplit(config[KeyOCIEntrypoint])
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s %q: %w", KeyOCIEntrypoint, config[KeyOCIEntrypoint], err)
+		}
+
+		c.Config.Entrypoint = args
+	}
+
+	c.Config.WorkingDir = config[KeyOCICwd]
+	uid, gid := config[KeyOCIUID], config[KeyOCIGID]
+	switch {
+	case gid != "":
+		c.Config.User = cmp.Or(uid, "0") + ":" + gid
+	case uid != "":
+		c.Config.User = uid
+	}
+
+	for k, v := range config {
+		name, ok := strings.CutPrefix(k, "environment.")
+		if ok {
+			c.Config.Env = append(c.Config.Env, name+"="+v)
+		}
+	}
+
+	slices.Sort(c.Config.Env)
+	c.Config.StopSignal = config[KeyOCIStopSignal]
+	return json.Marshal(c)
 }

@@ -160,3 +160,43 @@ func TestResolveOCIUser(t *testing.T) {
 		t.Error("read through a symlink out of the root filesystem")
 	}
 }
+
+// TestOCIPublishConfig checks that the configuration of a published application container gives its containers the
+// keys it had.
+func TestOCIPublishConfig(t *testing.T) {
+	config := map[string]string{
+		KeyOCIEntrypoint:    `/bin/sh -c 'echo "a b"; sleep 1'`,
+		KeyOCICwd:           "/srv",
+		KeyOCIUID:           "1000",
+		KeyOCIGID:           "100",
+		KeyOCIStopSignal:    "SIGUSR1",
+		"environment.PATH":  "/bin",
+		"environment.GREET": "hello world",
+		"limits.cpu":        "1",
+	}
+
+	raw, err := ociPublishConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := OCIConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for k, want := range config {
+		if k != "limits.cpu" && got[k] != want {
+			t.Errorf("%s: got %q, want %q (config %s)", k, got[k], want, raw)
+		}
+	}
+
+	if _, ok := got["limits.cpu"]; ok {
+		t.Errorf("a key other than the OCI ones was kept: %s", raw)
+	}
+
+	_, err = ociPublishConfig(map[string]string{KeyOCIEntrypoint: `'unterminated`})
+	if err == nil {
+		t.Fatal("an invalid oci.entrypoint was published")
+	}
+}

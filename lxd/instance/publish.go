@@ -120,10 +120,19 @@ func (m *Manager) Publish(ctx context.Context, args PublishArgs) (*images.Pendin
 		meta.Templates[path] = &images.Template{When: tpl.When, Template: tpl.Template, Properties: maps.Clone(tpl.Properties)}
 	}
 
+	// A published application container is an OCI image too: its configuration goes with it.
+	var ociConfig []byte
+	if props["type"] == "oci" && IsOCI(config) {
+		ociConfig, err = ociPublishConfig(config)
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	pr, pw := io.Pipe()
 	packErr := make(chan error, 1)
 	go func() {
-		err := writeImage(pw, args.Compression, meta, saved.Sources, root, unshift, args.Progress)
+		err := writeImage(pw, args.Compression, meta, saved.Sources, ociConfig, root, unshift, args.Progress)
 		_ = pw.CloseWithError(err)
 		packErr <- err
 	}()
@@ -147,15 +156,15 @@ func (m *Manager) Publish(ctx context.Context, args PublishArgs) (*images.Pendin
 }
 
 // writeImage writes a compressed unified image tarball to w.
-func writeImage(w io.Writer, compression string, meta *images.Metadata, sources map[string][]byte, root string,
-	unshift [2]int, progress func(int, int64)) error {
+func writeImage(w io.Writer, compression string, meta *images.Metadata, sources map[string][]byte, ociConfig []byte,
+	root string, unshift [2]int, progress func(int, int64)) error {
 	cw, err := compressWriter(compression, w)
 	if err != nil {
 		return err
 	}
 
 	tw := tar.NewWriter(cw)
-	err = PackImage(tw, meta, sources, root, unshift, progress)
+	err = PackImage(tw, meta, sources, ociConfig, root, unshift, progress)
 	if err != nil {
 		_ = cw.Close()
 		return err
@@ -249,11 +258,12 @@ func newGzipWriter(w io.Writer) (io.WriteCloser, error) {
 	return zw, nil
 }
 
-// PackImage writes the entries of a unified image to tw: metadata.yaml, the templates and the root filesystem
-// under rootfs/, with owners shifted down by unshift (uid, gid) and hard links, symlinks, devices and extended
-// attributes kept. Sockets are left out, as tar cannot hold them.
-func PackImage(tw *tar.Writer, meta *images.Metadata, sources map[string][]byte, root string, unshift [2]int,
-	progress func(int, int64)) error {
+// PackImage writes the entries of a unified image to tw: metadata.yaml, the OCI image configuration (config.json)
+// when ociConfig is not nil, the templates and the root filesystem under rootfs/, with owners shifted down by
+// unshift (uid, gid) and hard links, symlinks, devices and extended attributes kept. Sockets are left out, as tar
+// cannot hold them.
+func PackImage(tw *tar.Writer, meta *images.Metadata, sources map[string][]byte, ociConfig []byte, root string,
+	unshift [2]int, progress func(int, int64)) error {
 	now := time.Now()
 	data, err := meta.Marshal()
 	if err != nil {
@@ -263,6 +273,13 @@ func PackImage(tw *tar.Writer, meta *images.Metadata, sources map[string][]byte,
 	err = writeTarFile(tw, "metadata.yaml", data, now)
 	if err != nil {
 		return err
+	}
+
+	if ociConfig != nil {
+		err = writeTarFile(tw, images.OCIConfigName, ociConfig, now)
+		if err != nil {
+			return err
+		}
 	}
 
 	if len(sources) > 0 {

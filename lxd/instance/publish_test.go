@@ -54,7 +54,7 @@ func TestPackImage(t *testing.T) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	var lastPercent int
-	must(PackImage(tw, meta, sources, root, [2]int{base, base}, func(p int, _ int64) { lastPercent = p }))
+	must(PackImage(tw, meta, sources, nil, root, [2]int{base, base}, func(p int, _ int64) { lastPercent = p }))
 	must(tw.Close())
 	if lastPercent != 100 {
 		t.Errorf("last progress: got %d%%, want 100%%", lastPercent)

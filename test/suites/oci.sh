@@ -164,6 +164,23 @@ test_oci_app() {
 	lxc_in "${d}" stop c1
 	assert_eq "$(lxc_in "${d}" file pull c1/tmp/signal -)" stopped "stop signal received"
 
+	# Published, the container is an image of its own, still an OCI image, whose containers run the same command.
+	lxc_in "${d}" publish c1 --alias pub >/dev/null
+	assert_contains "$(lxc_in "${d}" image info pub)" "type: oci"
+	lxc_in "${d}" init pub c6 -c environment.EXTRA=again >/dev/null
+	config=$(local_curl "${d}" /1.0/instances/c6 | jq -c .metadata.config)
+	assert_eq "$(jq -r '.["oci.cwd"]' <<<"${config}")" /srv/app "oci.cwd of a published image's container"
+	assert_contains "$(jq -r '.["oci.entrypoint"]' <<<"${config}")" "/bin/sh -c"
+	lxc_in "${d}" start c6
+	for _ in $(seq 100); do
+		lxc_in "${d}" exec c6 -- ps -o args | grep -q 'while true' && break
+		sleep 0.05
+	done
+
+	assert_contains "$(lxc_in "${d}" exec c6 -- ps -o args)" "while true"
+	lxc_in "${d}" delete -f c6
+	lxc_in "${d}" image delete pub
+
 	# A second launch of the same tag stores nothing new; with the registry gone, it comes from the cache.
 	count=$(oci_blobs "${d}")
 	assert_eq "${count}" 1 "blobs"
