@@ -213,7 +213,7 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 			return err
 		}
 
-		rootfs, err := m.pool.Mount(args.Name)
+		rootfs, err := m.pool.MountTransient(args.Name)
 		if err != nil {
 			return err
 		}

@@ -391,6 +391,25 @@ func OverlayOptions(lower string, upper string, work string) string {
 
 // Mount mounts a container's root filesystem (if not mounted yet) and returns its path.
 func (p *Pool) Mount(name string) (string, error) {
+	return p.mount(name, false)
+}
+
+// MountTransient is Mount for a short use that the caller ends with Unmount before anything else mounts the root
+// filesystem (the rendering of templates at creation). The overlay is volatile: its unmount does not sync the whole
+// file system under it, which after an import of an image means writing the image's base out before the first
+// container exists. The files written are as durable as any written without fsync. A kernel without volatile
+// overlays mounts it as Mount does.
+func (p *Pool) MountTransient(name string) (string, error) {
+	return p.mount(name, true)
+}
+
+// volatileMarker is the directory overlayfs leaves in the work directory of a volatile overlay, which refuses any
+// later mount until it is removed (Documentation/filesystems/overlayfs.rst).
+func volatileMarker(work string) string {
+	return filepath.Join(work, "work", "incompat", "volatile")
+}
+
+func (p *Pool) mount(name string, transient bool) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
@@ -414,7 +433,22 @@ func (p *Pool) Mount(name string) (string, error) {
 		return target, nil
 	}
 
-	opts := OverlayOptions(p.BaseRootfs(base), filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	// A transient mount's marker: the system has not crashed since, or its unsynced writes are lost as any file's
+	// would be, so the upper layer is as usable as after an unmount without sync.
+	work := filepath.Join(dir, "work")
+	err = os.RemoveAll(volatileMarker(work))
+	if err != nil {
+		return "", err
+	}
+
+	opts := OverlayOptions(p.BaseRootfs(base), filepath.Join(dir, "upper"), work)
+	if transient {
+		err = unix.Mount("overlay", target, "overlay", 0, opts+",volatile")
+		if err == nil {
+			return target, nil
+		}
+	}
+
 	err = unix.Mount("overlay", target, "overlay", 0, opts)
 	if err != nil {
 		return "", fmt.Errorf("mounting the root filesystem of %q: %w", name, err)

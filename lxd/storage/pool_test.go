@@ -314,3 +314,63 @@ func TestRestoreSnapshotSwapsWholeDirectory(t *testing.T) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
 }
+
+// TestTransientMount checks that a transient mount's writes are there at the next mount, which its marker does not
+// prevent, and that a leftover marker (of a daemon killed while the mount was up) does not either.
+func TestTransientMount(t *testing.T) {
+	needRoot(t)
+	p, err := NewDirPool("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = p.EnsureBase(context.Background(), "fp", writeBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.CreateContainer("c1", "fp", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = p.DeleteContainer("c1") }()
+	rootfs, err := p.MountTransient("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = os.WriteFile(filepath.Join(rootfs, "etc", "hostname"), []byte("c1\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.Unmount("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, leftover := range []bool{false, true} {
+		if leftover {
+			err = os.MkdirAll(filepath.Join(volatileMarker(filepath.Join(p.ContainerPath("c1"), "work")), "dirty"), 0o700)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		rootfs, err = p.Mount("c1")
+		if err != nil {
+			t.Fatalf("mount after a transient one (leftover marker %v): %v", leftover, err)
+		}
+
+		data, err := os.ReadFile(filepath.Join(rootfs, "etc", "hostname"))
+		if err != nil || string(data) != "c1\n" {
+			t.Fatalf("got %q %v, want the transient mount's write", data, err)
+		}
+
+		err = p.Unmount("c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -302,6 +302,11 @@ func (ps *Pools) ContainerUsage(name string) int64 { return ps.locate(name).Cont
 // Mount makes a container's root filesystem ready and returns its path.
 func (ps *Pools) Mount(name string) (string, error) { return ps.locate(name).Mount(name) }
 
+// MountTransient is Pool.MountTransient on the pool holding the container.
+func (ps *Pools) MountTransient(name string) (string, error) {
+	return ps.locate(name).MountTransient(name)
+}
+
 // Unmount unmounts a container's root filesystem if it is mounted.
 func (ps *Pools) Unmount(name string) error { return ps.locate(name).Unmount(name) }
 
