@@ -441,31 +441,12 @@ func (c *ProtocolLXD) GetImageLayout(fingerprint string, secret string) (io.Read
 		sep = "&"
 	}
 
-	httpReq, err := http.NewRequest(http.MethodGet, c.url("/1.0"+path+sep+"format=oci"), nil)
-	if err != nil {
-		return nil, err
+	rc, err := c.getRaw(path + sep + "format=oci")
+	if api.StatusErrorCheck(err, http.StatusNotFound) {
+		return nil, fmt.Errorf("%w: %w", ErrNoLayout, err)
 	}
 
-	resp, err := c.do(httpReq)
-	if err != nil {
-		return nil, err
-	}
-
-	if resp.StatusCode != http.StatusOK {
-		defer func() { _ = resp.Body.Close() }()
-		_, _, err = parseResponse(resp)
-		if err == nil {
-			err = fmt.Errorf("unexpected status %d for the image layout", resp.StatusCode)
-		}
-
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%w: %w", ErrNoLayout, err)
-		}
-
-		return nil, err
-	}
-
-	return resp.Body, nil
+	return rc, err
 }
 
 // readUnifiedImage copies a unified image to req.MetaFile; its name comes from Content-Disposition.

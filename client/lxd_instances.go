@@ -405,23 +405,8 @@ func (c *ProtocolLXD) DeleteInstanceSnapshot(name string, snap string) (Operatio
 
 // getRaw sends a GET under /1.0 and returns the body of a 200 answer; any other answer is decoded as an error.
 func (c *ProtocolLXD) getRaw(p string) (io.ReadCloser, error) {
-	req, err := http.NewRequest(http.MethodGet, c.url("/1.0"+p), nil)
+	resp, err := c.getRawResponse(p)
 	if err != nil {
-		return nil, err
-	}
-
-	resp, err := c.do(req)
-	if err != nil {
-		return nil, err
-	}
-
-	if resp.StatusCode != http.StatusOK {
-		defer func() { _ = resp.Body.Close() }()
-		_, _, err := parseResponse(resp)
-		if err == nil {
-			err = fmt.Errorf("unexpected status %s", resp.Status)
-		}
-
 		return nil, err
 	}
 

@@ -22,26 +22,9 @@ import (
 // layer blobs as the registry served them and the image's fingerprint.
 func layoutSource(t *testing.T, zstd bool) ([]byte, [][]byte, string) {
 	t.Helper()
-	tr := newTestRegistry(t, nil)
 	base := layer(t, dir("bin"), file("bin/busybox", "bb"), dir("etc"), file("etc/gone", "g"))
 	top := layer(t, file("etc/.wh.gone", ""), file("etc/new", "n"))
-	tr.push(t, "app:1", testImage(t, runtime.GOARCH, zstd, v1.Config{Cmd: []string{"/bin/busybox"}}, base, top))
-	info, err := tr.reg.Inspect(context.Background(), "app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	s, is := newStores(t)
-	pending, err := s.Pull(context.Background(), info, is, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	err = pending.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	info, s, _ := pushAndPull(t, "app:1", testImage(t, runtime.GOARCH, zstd, v1.Config{Cmd: []string{"/bin/busybox"}}, base, top))
 	l, err := s.OpenLayout(info.Fingerprint, "app:1", info.RawConfig)
 	if err != nil {
 		t.Fatal(err)

@@ -154,6 +154,30 @@ func newStores(t *testing.T) (*Store, *images.Store) {
 	return s, is
 }
 
+// pushAndPull pushes img as tag to a new test registry and pulls it into new stores, committed.
+func pushAndPull(t *testing.T, tag string, img v1.Image) (*registry.Image, *Store, *images.Store) {
+	t.Helper()
+	tr := newTestRegistry(t, nil)
+	tr.push(t, tag, img)
+	info, err := tr.reg.Inspect(context.Background(), tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, is := newStores(t)
+	pending, err := s.Pull(context.Background(), info, is, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = pending.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return info, s, is
+}
+
 // unpackImage unpacks the committed image fp and returns its root.
 func unpackImage(t *testing.T, is *images.Store, fp string) string {
 	t.Helper()
@@ -221,26 +245,9 @@ func TestPullBuildsImage(t *testing.T) {
 // The layers of an image that only an application on disk merges (a name under a symbolic link, an implied
 // directory) are applied into a temporary tree, with the same result.
 func TestPullAppliesOnDisk(t *testing.T) {
-	tr := newTestRegistry(t, nil)
 	base := layer(t, dir("usr"), dir("usr/lib"), file("usr/lib/old", "o"), symlink("lib", "usr/lib"), file("a/b/c", "c"))
 	top := layer(t, file("lib/new", "n"), file("lib/.wh.old", ""))
-	tr.push(t, "ondisk:1", testImage(t, runtime.GOARCH, false, v1.Config{}, base, top))
-	info, err := tr.reg.Inspect(context.Background(), "ondisk:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	s, is := newStores(t)
-	pending, err := s.Pull(context.Background(), info, is, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	err = pending.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	info, _, is := pushAndPull(t, "ondisk:1", testImage(t, runtime.GOARCH, false, v1.Config{}, base, top))
 	got := tree(t, unpackImage(t, is, info.Fingerprint))
 	want := []string{"a/", "a/b/", "a/b/c", "lib", "usr/", "usr/lib/", "usr/lib/new"}
 	if !slices.Equal(got, want) {

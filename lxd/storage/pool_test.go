@@ -125,10 +125,10 @@ func TestEnsureBaseOnce(t *testing.T) {
 	}
 }
 
-func TestOverlayContainer(t *testing.T) {
-	needRoot(t)
-	dir := t.TempDir()
-	p, err := NewDirPool("default", dir)
+// poolWithBase returns a dir pool holding the base "fp" (writeBase).
+func poolWithBase(t *testing.T) *Pool {
+	t.Helper()
+	p, err := NewDirPool("default", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,13 @@ func TestOverlayContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = p.CreateContainer("c1", "fp", 0, 0)
+	return p
+}
+
+func TestOverlayContainer(t *testing.T) {
+	needRoot(t)
+	p := poolWithBase(t)
+	err := p.CreateContainer("c1", "fp", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,17 +325,8 @@ func TestRestoreSnapshotSwapsWholeDirectory(t *testing.T) {
 // prevent, and that a leftover marker (of a daemon killed while the mount was up) does not either.
 func TestTransientMount(t *testing.T) {
 	needRoot(t)
-	p, err := NewDirPool("default", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	_, err = p.EnsureBase(context.Background(), "fp", writeBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	err = p.CreateContainer("c1", "fp", 0, 0)
+	p := poolWithBase(t)
+	err := p.CreateContainer("c1", "fp", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
