@@ -238,7 +238,7 @@ func invalidLayout(format string, args ...any) error {
 	return errs.Invalid("invalid OCI image layout: %s", fmt.Sprintf(format, args...))
 }
 
-// ReadLayout reads an OCI image layout written by WriteLayout from r and returns the image it holds, described as
+// ReadLayout reads an OCI image layout written by Layout.Write from r and returns the image it holds, described as
 // reference of repository. Each blob is checked against its digest and size as it streams; the layers go to the
 // store, recorded for the image once its manifest shows that its fingerprint is want (another fingerprint is
 // refused before any layer is stored). A refused layout stores nothing the store keeps: the caller forgets the
@@ -280,7 +280,12 @@ func (s *Store) ReadLayout(ctx context.Context, r io.Reader, want string, refere
 		}
 	}
 
-	return registry.FromLayout(reference, repository, lr.rawMan, lr.rawConf)
+	img, err := registry.FromLayout(reference, repository, lr.rawMan, lr.rawConf)
+	if err != nil {
+		return nil, invalidLayout("%v", err)
+	}
+
+	return img, nil
 }
 
 // readSmall reads a JSON file of a layout, checking it against digest when not empty.
