@@ -2,14 +2,11 @@ package image
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -169,45 +166,24 @@ func (e notFound) Error() string { return e.err.Error() }
 func (e notFound) Unwrap() []error { return []error{e.err, errs.ErrNotFound} }
 
 // ExportHash returns, for an image whose fingerprint is not the sha256 of its files (one made from an OCI registry
-// image, whose fingerprint is derived from its layers), the sha256 of the files as an export serves them: the
-// metadata part, then the rootfs part. A client checks such a download against it instead of the fingerprint. For
-// any other image it returns "": the fingerprint is that hash.
-func ExportHash(img *api.Image, meta File, rootfs *File) (string, error) {
+// image, whose fingerprint is derived from its layers), the sha256 of the files as an export serves them
+// (images.FileHashes.Content, hashed once). A client checks such a download against it instead of the fingerprint.
+// For any other image it returns "": the fingerprint is that hash.
+func (m *Manager) ExportHash(img *api.Image) (string, error) {
 	if img.Properties["type"] != ProtocolOCI {
 		return "", nil
 	}
 
-	h := sha256.New()
-	paths := []string{meta.Path}
-	if rootfs != nil {
-		paths = append(paths, rootfs.Path)
+	hashes, err := m.store.Hashes(img.Fingerprint)
+	if err != nil {
+		return "", err
 	}
 
-	for _, p := range paths {
-		err := hashFile(h, p)
-		if err != nil {
-			return "", err
-		}
-	}
-
-	sum := hex.EncodeToString(h.Sum(nil))
-	if sum == img.Fingerprint {
+	if hashes.Content == img.Fingerprint {
 		return "", nil
 	}
 
-	return sum, nil
-}
-
-// hashFile writes the content of the file p to h.
-func hashFile(h io.Writer, p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-
-	defer func() { _ = f.Close() }()
-	_, err = io.Copy(h, f)
-	return err
+	return hashes.Content, nil
 }
 
 // OpenLayout prepares the OCI image img to be written as an OCI image layout (oci.Store.OpenLayout), for another

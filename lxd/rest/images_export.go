@@ -50,7 +50,7 @@ func imageExport(s *state.State, r *http.Request) response.Response {
 		files = append(files, response.FileEntry{Path: rootfs.Path, Filename: rootfs.Name, Identifier: "rootfs"})
 	}
 
-	hash, err := image.ExportHash(img, meta, rootfs)
+	hash, err := s.Image.ExportHash(img)
 	if err != nil {
 		return response.SmartError(err)
 	}
