@@ -20,9 +20,6 @@ import (
 	registry "github.com/lxd-go/lxd/shared/oci"
 )
 
-// ConfigName is the file of an OCI image's metadata part holding its image configuration.
-const ConfigName = images.OCIConfigName
-
 // metadataTarball builds the metadata part of an OCI image: metadata.yaml (architecture, creation date and the
 // image properties) and config.json (the image configuration as the registry served it).
 func metadataTarball(img *registry.Image) ([]byte, error) {
@@ -42,7 +39,7 @@ func metadataTarball(img *registry.Image) ([]byte, error) {
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"metadata.yaml", yaml}, {ConfigName, img.RawConfig}} {
+	}{{"metadata.yaml", yaml}, {images.OCIConfigName, img.RawConfig}} {
 		err = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: created, Typeflag: tar.TypeReg})
 		if err != nil {
 			return nil, err
