@@ -211,6 +211,17 @@ type InstanceServer interface {
 
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
+
+	// Cluster.
+	GetCluster() (*api.Cluster, string, error)
+	UpdateCluster(cluster api.ClusterPut, ETag string) (Operation, error)
+	GetClusterMemberNames() ([]string, error)
+	GetClusterMembers() ([]api.ClusterMember, error)
+	GetClusterMember(name string) (*api.ClusterMember, string, error)
+	UpdateClusterMember(name string, member api.ClusterMemberPut, ETag string) error
+	RenameClusterMember(name string, member api.ClusterMemberPost) error
+	DeleteClusterMember(name string, force bool) error
+	CreateClusterMember(member api.ClusterMembersPost) (Operation, error)
 }
 
 // ConnectionArgs configures a connection.

@@ -112,6 +112,7 @@ unix socket ($LXD_DIR/unix.socket); remotes are added with "lxc remote add". Con
 	app.AddCommand((&cmdFile{global: global}).command())
 	app.AddCommand((&cmdConsole{global: global}).command())
 	app.AddCommand((&cmdStorage{global: global}).command())
+	app.AddCommand((&cmdCluster{global: global}).command())
 	for _, action := range []string{"start", "stop", "restart", "freeze", "unfreeze"} {
 		app.AddCommand((&cmdAction{global: global, action: action}).command())
 	}
