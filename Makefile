@@ -6,7 +6,7 @@ GOFLAGS_BUILD := -tags "$(GOTAGS)" -trimpath
 export CGO_ENABLED := 1
 
 # Debian packages needed to build and run.
-DEB_RUN := gcc pkg-config lxc lxc-dev libsqlite3-dev uidmap xz-utils zstd bzip2 squashfs-tools ca-certificates isal dnsmasq-base nftables iproute2 btrfs-progs
+DEB_RUN := gcc pkg-config lxc lxc-dev libsqlite3-dev uidmap xz-utils zstd bzip2 squashfs-tools ca-certificates isal dnsmasq-base nftables iproute2 btrfs-progs libdqlite-dev libraft-dev
 # Debian packages needed by the integration suite only.
 DEB_TEST := lxd lxd-client busybox-static curl jq openssl nginx-light debootstrap iproute2 bc sqlite3 python3-pylxd python3-websocket docker-registry skopeo umoci xfsprogs
 

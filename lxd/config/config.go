@@ -30,6 +30,8 @@ type Key struct {
 // Server configuration keys.
 const (
 	HTTPSAddress          = "core.https_address"
+	ClusterHTTPSAddress   = "cluster.https_address"
+	OfflineThreshold      = "cluster.offline_threshold"
 	TrustPassword         = "core.trust_password"
 	AutoUpdateInterval    = "images.auto_update_interval"
 	RemoteCacheExpiry     = "images.remote_cache_expiry"
@@ -49,6 +51,8 @@ var Compressions = []string{"none", "gzip", "bzip2", "xz", "lzma", "zstd"}
 // ServerKeys is the schema of the server configuration.
 var ServerKeys = map[string]Key{
 	HTTPSAddress:         {Validate: validateListenAddress},
+	ClusterHTTPSAddress:  {Validate: validateListenAddress},
+	OfflineThreshold:     {Default: "20", Validate: validateOfflineThreshold},
 	TrustPassword:        {Hidden: true, Transform: HashPassword},
 	AutoUpdateInterval:   {Default: defaultUpdateInterval, Validate: validateUint},
 	RemoteCacheExpiry:    {Default: "10", Validate: validateUint},
@@ -56,6 +60,19 @@ var ServerKeys = map[string]Key{
 	AutoUpdateCached:     {Default: "true", Validate: validateBool},
 
 	BackupsCompressionAlgorithm: {Default: defaultCompression, Validate: validateBackupCompression},
+}
+
+// NodeKeys are the keys each cluster member sets for itself, kept in its own database rather than the cluster's.
+var NodeKeys = []string{HTTPSAddress, ClusterHTTPSAddress}
+
+// validateOfflineThreshold accepts LXD's range for cluster.offline_threshold: at least 10 seconds.
+func validateOfflineThreshold(v string) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || n < 10 {
+		return fmt.Errorf("%q is not a number of seconds of at least 10", v)
+	}
+
+	return nil
 }
 
 func validateUint(v string) error {
@@ -264,7 +281,7 @@ func (c *Config) Change(changes map[string]any, replace bool) (map[string]string
 			}
 		}
 
-		if key == HTTPSAddress {
+		if key == HTTPSAddress || key == ClusterHTTPSAddress {
 			value, _ = NormalizeListenAddress(value)
 		}
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
@@ -49,9 +50,16 @@ type Daemon struct {
 	logger     *slog.Logger
 	prevLogger *slog.Logger
 
-	mu         sync.Mutex
-	unixServer *http.Server
-	https      *httpsListener
+	mu           sync.Mutex
+	unixServer   *http.Server
+	https        *httpsListener
+	clusterHTTPS *httpsListener
+
+	// api is the REST API, set once it is built; until then route answers 503.
+	api atomic.Pointer[http.Handler]
+
+	gateway *cluster.Gateway
+	cluster *cluster.Manager
 
 	// socketGID, when hasSocketGID, is the group the unix socket is given ("lxd --group").
 	socketGID    int
@@ -108,10 +116,22 @@ func (d *Daemon) Init() error {
 	d.events = events.NewServer()
 	d.installLogHandler()
 	d.ops = operations.NewRegistry(d.events)
+	d.handler = http.HandlerFunc(d.route)
+	d.guard = d.newGuard(d.limits)
 
 	err = d.loadConfig(ctx)
 	if err != nil {
 		return err
+	}
+
+	err = d.newCluster()
+	if err != nil {
+		return err
+	}
+
+	err = d.resumeCluster(ctx)
+	if err != nil {
+		return fmt.Errorf("start the cluster database: %w", err)
 	}
 
 	err = d.reloadTrust(ctx)
@@ -143,6 +163,7 @@ func (d *Daemon) Init() error {
 		Events:         d.events,
 		Warnings:       warnings.NewManager(warnings.ManagerArgs{DB: d.db}),
 		Projects:       project.NewManager(project.ManagerArgs{DB: d.db}),
+		Cluster:        d.cluster,
 	}
 
 	d.state.Networks, err = d.openNetworks(ctx)
@@ -173,8 +194,8 @@ func (d *Daemon) Init() error {
 		Shutdown:     d.Stop,
 	}
 
-	d.handler = api.Handler()
-	d.guard = d.newGuard(d.limits)
+	apiHandler := api.Handler()
+	d.api.Store(&apiHandler)
 
 	err = d.listenUnix()
 	if err != nil {
@@ -183,12 +204,9 @@ func (d *Daemon) Init() error {
 
 	// A stored address that can no longer be bound is reported, but the local API still comes up so the
 	// operator can fix it.
-	addr := d.currentConfig().Get(config.HTTPSAddress)
-	if addr != "" {
-		err = d.setHTTPSAddress(addr)
-		if err != nil {
-			slog.Error("cannot start the HTTPS listener", "address", addr, "err", err)
-		}
+	err = d.applyListeners(d.currentConfig())
+	if err != nil {
+		slog.Error("cannot start the HTTPS listener", "err", err)
 	}
 
 	d.startTasks(ctx)
@@ -339,8 +357,10 @@ func (d *Daemon) Stop() {
 		defer cancel()
 		d.mu.Lock()
 		servers := []*http.Server{d.unixServer}
-		if d.https != nil {
-			servers = append(servers, d.https.server)
+		for _, l := range []*httpsListener{d.https, d.clusterHTTPS} {
+			if l != nil {
+				servers = append(servers, l.server)
+			}
 		}
 
 		d.mu.Unlock()
@@ -354,6 +374,10 @@ func (d *Daemon) Stop() {
 		}
 
 		d.tasks.Wait()
+		if d.gateway != nil {
+			d.gateway.Stop()
+		}
+
 		if d.db != nil {
 			err := d.db.Close()
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
@@ -23,13 +24,49 @@ type httpsListener struct {
 	bound   net.Addr
 }
 
-// setHTTPSAddress moves the HTTPS listener to addr ("" stops it). The new address is bound before the old
-// listener closes, so a failure leaves the current listener serving.
+// setHTTPSAddress moves the HTTPS listener of core.https_address to addr ("" stops it).
 func (d *Daemon) setHTTPSAddress(addr string) error {
+	return d.setListener(&d.https, addr)
+}
+
+// clusterListenAddress is the address of the listener of cluster.https_address: none when core.https_address
+// already covers it (the same address, or a wildcard on the same port).
+func clusterListenAddress(cfg *config.Config) string {
+	addr := cfg.Get(config.ClusterHTTPSAddress)
+	core := cfg.Get(config.HTTPSAddress)
+	if addr == "" || addr == core {
+		return ""
+	}
+
+	coreHost, corePort, err1 := net.SplitHostPort(core)
+	_, port, err2 := net.SplitHostPort(addr)
+	if err1 == nil && err2 == nil && corePort == port {
+		ip := net.ParseIP(coreHost)
+		if coreHost == "" || (ip != nil && ip.IsUnspecified()) {
+			return ""
+		}
+	}
+
+	return addr
+}
+
+// applyListeners binds the listeners of core.https_address and cluster.https_address as cfg sets them.
+func (d *Daemon) applyListeners(cfg *config.Config) error {
+	err := d.setHTTPSAddress(cfg.Get(config.HTTPSAddress))
+	if err != nil {
+		return err
+	}
+
+	return d.setListener(&d.clusterHTTPS, clusterListenAddress(cfg))
+}
+
+// setListener moves the HTTPS listener in slot to addr ("" stops it). The new address is bound before the old
+// listener closes, so a failure leaves the current listener serving.
+func (d *Daemon) setListener(slot **httpsListener, addr string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
-	old := d.https
+	old := *slot
 	if old != nil && old.address == addr {
 		return nil
 	}
@@ -54,7 +91,7 @@ func (d *Daemon) setHTTPSAddress(addr string) error {
 		slog.Info("HTTPS listener started", "address", addr)
 	}
 
-	d.https = next
+	*slot = next
 	if old != nil {
 		// Requests in flight on the old address get a moment to finish.
 		go func() {

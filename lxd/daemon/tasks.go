@@ -13,7 +13,7 @@ const pruneInterval = 24 * time.Hour
 
 // startTasks runs the daemon's periodic work until ctx ends.
 func (d *Daemon) startTasks(ctx context.Context) {
-	d.tasks.Add(3)
+	d.tasks.Add(4)
 	go func() {
 		defer d.tasks.Done()
 		every(ctx, pruneInterval, func() {
@@ -32,6 +32,11 @@ func (d *Daemon) startTasks(ctx context.Context) {
 	go func() {
 		defer d.tasks.Done()
 		d.pruneBackupsLoop(ctx)
+	}()
+
+	go func() {
+		defer d.tasks.Done()
+		d.heartbeatLoop(ctx)
 	}()
 }
 

@@ -60,6 +60,14 @@ func (d *Daemon) authenticateTLS(cs *tls.ConnectionState, addr string) *request.
 		return req
 	}
 
+	// Members of the cluster authenticate to each other with the cluster certificate.
+	if d.gateway != nil && d.gateway.Authorized(cs) {
+		req.Trusted = true
+		req.Username = req.Fingerprint
+		req.CertificateType = api.CertificateTypeServer
+		return req
+	}
+
 	trusted := d.trusted.Load()
 	if trusted == nil {
 		return req

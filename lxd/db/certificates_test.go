@@ -99,7 +99,7 @@ func TestCertificatesCRUD(t *testing.T) {
 	})
 
 	var n int
-	err := d.db.QueryRow("SELECT count(*) FROM certificates_projects").Scan(&n)
+	err := d.local.QueryRow("SELECT count(*) FROM certificates_projects").Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -47,10 +48,17 @@ func init() {
 	})
 }
 
-// DB is the daemon's open database.
+// DB is the daemon's open database. A server that is not clustered keeps everything in local.db. A cluster member
+// keeps the cluster's data (images, instances, profiles, projects, networks, pools, certificates, the cluster
+// configuration and its members) in the replicated cluster database and only its own state in local.db: Transaction
+// runs on the first, NodeTransaction on the second, and both on local.db alone when the server is not clustered.
 type DB struct {
-	db   *sql.DB
-	path string
+	local *sql.DB
+	path  string
+
+	mu        sync.RWMutex
+	global    *sql.DB
+	clustered bool
 }
 
 // dsn returns the go-sqlite3 connection string for the database file at path.
@@ -102,7 +110,7 @@ func Open(dir string) (*DB, error) {
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
 
-	d := &DB{db: sqlDB, path: path}
+	d := &DB{local: sqlDB, global: sqlDB, path: path}
 
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
@@ -173,7 +181,7 @@ func (d *DB) checkPragmas(ctx context.Context) error {
 
 	for _, w := range want {
 		var got string
-		err := d.db.QueryRowContext(ctx, "PRAGMA "+w.pragma).Scan(&got)
+		err := d.local.QueryRowContext(ctx, "PRAGMA "+w.pragma).Scan(&got)
 		if err != nil {
 			return fmt.Errorf("reading pragma %s of %q: %w", w.pragma, d.path, err)
 		}
@@ -191,7 +199,7 @@ func (d *DB) checkPragmas(ctx context.Context) error {
 // write the copy (VACUUM INTO) under a read transaction, syncs it and renames
 // it into place, replacing an older backup.
 func (d *DB) backup(ctx context.Context) error {
-	_, err := d.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	_, err := d.local.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	if err != nil {
 		return fmt.Errorf("checkpointing %q: %w", d.path, err)
 	}
@@ -203,7 +211,7 @@ func (d *DB) backup(ctx context.Context) error {
 		return fmt.Errorf("removing stale backup: %w", err)
 	}
 
-	_, err = d.db.ExecContext(ctx, "VACUUM INTO ?", tmp)
+	_, err = d.local.ExecContext(ctx, "VACUUM INTO ?", tmp)
 	if err != nil {
 		return fmt.Errorf("backing up %q: %w", d.path, err)
 	}
@@ -242,9 +250,14 @@ func syncPath(path string) error {
 	return f.Close()
 }
 
-// rawTransaction runs fn in a plain SQL transaction, for opening and upgrading.
+// rawTransaction runs fn in a plain SQL transaction of local.db, for opening and upgrading.
 func (d *DB) rawTransaction(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	return rawTransaction(ctx, d.local, fn)
+}
+
+// rawTransaction runs fn in a plain SQL transaction of db.
+func rawTransaction(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
@@ -263,13 +276,21 @@ func (d *DB) Path() string {
 	return d.path
 }
 
-// Close checkpoints the WAL and closes the database.
+// Close closes the cluster database, if any, then checkpoints the WAL of local.db and closes it.
 func (d *DB) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
 
-	_, cpErr := d.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	err := d.db.Close()
+	d.mu.Lock()
+	global, clustered := d.global, d.clustered
+	d.global, d.clustered = d.local, false
+	d.mu.Unlock()
+	if clustered {
+		_ = global.Close()
+	}
+
+	_, cpErr := d.local.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	err := d.local.Close()
 	if err != nil {
 		return fmt.Errorf("closing database: %w", err)
 	}

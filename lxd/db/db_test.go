@@ -138,7 +138,7 @@ func TestPragmas(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
 			var got string
-			err := d.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got)
+			err := d.local.QueryRow("PRAGMA " + tt.pragma).Scan(&got)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -511,7 +511,7 @@ func TestConcurrentWriters(t *testing.T) {
 	})
 
 	var check string
-	err := d.db.QueryRow("PRAGMA integrity_check").Scan(&check)
+	err := d.local.QueryRow("PRAGMA integrity_check").Scan(&check)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -393,7 +393,7 @@ func TestCreateImageIsAtomic(t *testing.T) {
 
 	for _, table := range []string{"images", "images_properties"} {
 		var n int
-		err = d.db.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
+		err = d.local.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +431,7 @@ func TestDeleteImageCascades(t *testing.T) {
 
 	for _, table := range []string{"images", "images_properties", "images_aliases", "images_source"} {
 		var n int
-		err := d.db.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
+		err := d.local.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,9 +74,9 @@ func (d *DB) RunSQL(ctx context.Context, query string) ([]SQLResult, error) {
 
 	if err != nil {
 		// A deferred foreign key check fails at commit: the statements' fault.
-		var serr sqlite3.Error
-		if errors.As(err, &serr) && serr.Code == sqlite3.ErrConstraint {
-			return nil, errs.Invalid("%s", serr.Error())
+		serr, ok := asSQLiteError(err)
+		if ok && serr.code == codeConstraint {
+			return nil, errs.Invalid("%s", serr.message)
 		}
 
 		return nil, err
@@ -181,8 +181,8 @@ func classifySQLError(ctx context.Context, err error) error {
 		return fmt.Errorf("query interrupted: %w", ctx.Err())
 	}
 
-	var serr sqlite3.Error
-	if !errors.As(err, &serr) {
+	serr, ok := asSQLiteError(err)
+	if !ok {
 		// go-sqlite3's own checks, such as a statement with parameters.
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return err
@@ -191,15 +191,15 @@ func classifySQLError(ctx context.Context, err error) error {
 		return errs.Invalid("%s", err.Error())
 	}
 
-	switch serr.Code {
+	switch sqlite3.ErrNo(serr.code) {
 	case sqlite3.ErrBusy, sqlite3.ErrLocked:
-		return errs.Busy("%s", serr.Error())
+		return errs.Busy("%s", serr.message)
 	case sqlite3.ErrIoErr, sqlite3.ErrCorrupt, sqlite3.ErrFull, sqlite3.ErrNomem, sqlite3.ErrCantOpen,
 		sqlite3.ErrNotADB, sqlite3.ErrInternal, sqlite3.ErrProtocol, sqlite3.ErrInterrupt:
 		return err
 	}
 
-	return errs.Invalid("%s", serr.Error())
+	return errs.Invalid("%s", serr.message)
 }
 
 // sqlStatement is one statement of a query with its first words, upper-cased, to recognise its kind.

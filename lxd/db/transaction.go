@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/lxd-go/lxd/lxd/errs"
 )
 
@@ -43,6 +41,17 @@ func (t *Tx) scopedProject() string {
 // ctx has no deadline, DefaultTimeout applies. Keep fn short: never download
 // or unpack inside it, as every transaction holds the database's write lock.
 func (d *DB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	return transaction(ctx, d.conn(), fn)
+}
+
+// NodeTransaction runs fn in a transaction of local.db, which holds this server's own state (its node-local
+// configuration). It is Transaction when the server is not clustered.
+func (d *DB) NodeTransaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	return transaction(ctx, d.local, fn)
+}
+
+// transaction is Transaction on the database db.
+func transaction(ctx context.Context, db *sql.DB, fn func(ctx context.Context, tx *Tx) error) error {
 	_, ok := ctx.Deadline()
 	if !ok {
 		var cancel context.CancelFunc
@@ -50,7 +59,7 @@ func (d *DB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *T
 		defer cancel()
 	}
 
-	sqlTx, err := d.db.BeginTx(ctx, nil)
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", mapError(err))
 	}
@@ -104,21 +113,25 @@ func mapError(err error) error {
 		return &classError{class: errs.ErrNotFound, err: err}
 	}
 
-	var serr sqlite3.Error
-	if !errors.As(err, &serr) {
+	serr, ok := asSQLiteError(err)
+	if !ok {
 		return err
 	}
 
-	switch serr.Code {
-	case sqlite3.ErrConstraint:
-		switch serr.ExtendedCode {
-		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull:
+	switch serr.code {
+	case codeConstraint:
+		switch serr.extended {
+		case extCheck, extNotNull:
 			return &classError{class: errs.ErrInvalid, err: err}
 		default:
 			return &classError{class: errs.ErrConflict, err: err}
 		}
 
-	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+	case codeBusy, codeLocked:
+		return &classError{class: errs.ErrBusy, err: err}
+	}
+
+	if serr.retryable() {
 		return &classError{class: errs.ErrBusy, err: err}
 	}
 
@@ -127,12 +140,8 @@ func mapError(err error) error {
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation.
 func isUniqueViolation(err error) bool {
-	var serr sqlite3.Error
-	if !errors.As(err, &serr) {
-		return false
-	}
-
-	return serr.ExtendedCode == sqlite3.ErrConstraintUnique || serr.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	serr, ok := asSQLiteError(err)
+	return ok && (serr.extended == extUnique || serr.extended == extPrimaryKey)
 }
 
 // exec runs a statement and classifies its error.

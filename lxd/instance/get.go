@@ -65,6 +65,12 @@ func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devic
 	}
 
 	proj, name := project.SplitInstanceKey(inst.Name)
+	location := "none"
+	if m.location != nil {
+		if l := m.location(); l != "" {
+			location = l
+		}
+	}
 
 	return api.Instance{
 		InstancePut: api.InstancePut{
@@ -83,7 +89,7 @@ func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devic
 		Status:          status.String(),
 		StatusCode:      status,
 		LastUsedAt:      inst.LastUsedAt,
-		Location:        "none",
+		Location:        location,
 		Type:            api.InstanceTypeContainer,
 		Project:         proj,
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/backup"
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
@@ -155,6 +156,19 @@ func newAPIEnv(t testing.TB, opts ...envOption) *apiEnv {
 		Projects:       project.NewManager(project.ManagerArgs{DB: d}),
 		Backups:        backup.NewManager(backup.ManagerArgs{Dir: filepath.Join(e.Dir, "backups"), Instances: m}),
 	}
+
+	e.State.Cluster = cluster.NewManager(cluster.ManagerArgs{
+		DB:      d,
+		Gateway: cluster.NewGateway(filepath.Join(e.Dir, "database", "global")),
+		Paths: cluster.Paths{
+			ServerCert:  filepath.Join(e.Dir, "server.crt"),
+			ServerKey:   filepath.Join(e.Dir, "server.key"),
+			ClusterCert: filepath.Join(e.Dir, "cluster.crt"),
+			ClusterKey:  filepath.Join(e.Dir, "cluster.key"),
+		},
+		Config:       e.config.Load,
+		UpdateConfig: e.State.UpdateConfig,
+	})
 
 	srv := &Server{
 		State:        e.State,

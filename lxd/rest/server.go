@@ -132,6 +132,11 @@ func serverEnvironment(ctx context.Context, s *state.State) api.ServerEnvironmen
 		StorageSupportedDrivers: storage.Drivers(),
 	}
 
+	if s.Cluster != nil && s.Cluster.Clustered() {
+		env.ServerClustered = true
+		env.ServerName = s.Cluster.Name()
+	}
+
 	env.Storage, env.StorageVersion = storageInUse(ctx, s)
 	if s.Networks != nil {
 		env.Firewall = "nftables"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/lxd-go/lxd/lxd/backup"
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/events"
@@ -94,6 +95,9 @@ type State struct {
 
 	Dirs   Dirs
 	Server Server
+
+	// Cluster enables clustering and keeps the members' records.
+	Cluster *cluster.Manager
 
 	// DB is the daemon's database.
 	DB *db.DB

@@ -97,4 +97,11 @@ var APIExtensions = []string{
 	"container_incremental_copy",
 	"container_copy_project",
 	"image_export_oci_layout",
+	"clustering",
+	"clustering_roles",
+	"clustering_architecture",
+	"clustering_failure_domains",
+	"clustering_description",
+	"clustering_config",
+	"clustering_edit_roles",
 }

@@ -6,6 +6,7 @@ import "time"
 const (
 	CertificateTypeClient  = "client"
 	CertificateTypeMetrics = "metrics"
+	CertificateTypeServer  = "server"
 )
 
 // CertificatePut is the writable part of a trusted certificate.

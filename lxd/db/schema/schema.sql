@@ -131,6 +131,32 @@ CREATE TABLE networks_config (
     UNIQUE (network_id, key)
 );
 
+CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL UNIQUE CHECK (address <> ''),
+    schema INTEGER NOT NULL,
+    api_extensions INTEGER NOT NULL,
+    architecture TEXT NOT NULL,
+    failure_domain TEXT NOT NULL DEFAULT 'default' CHECK (failure_domain <> ''),
+    heartbeat TEXT NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2))
+);
+
+CREATE TABLE nodes_config (
+    node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL CHECK (key <> ''),
+    value TEXT NOT NULL,
+    UNIQUE (node_id, key)
+);
+
+CREATE TABLE nodes_roles (
+    node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('event-hub', 'ovn-chassis')),
+    UNIQUE (node_id, role)
+);
+
 CREATE TABLE patches (
     name TEXT PRIMARY KEY NOT NULL,
     applied_at TEXT NOT NULL

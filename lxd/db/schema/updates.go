@@ -15,6 +15,7 @@ var updates = map[int]string{
 	8:  updateFromV7,
 	9:  updateFromV8,
 	10: updateFromV9,
+	11: updateFromV10,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -411,4 +412,35 @@ ALTER TABLE storage_volumes_config_v10 RENAME TO storage_volumes_config;
 ALTER TABLE storage_volumes_snapshots_v10 RENAME TO storage_volumes_snapshots;
 
 CREATE INDEX storage_volumes_project ON storage_volumes (project);
+`
+
+// updateFromV10 adds the cluster members. A server that is not clustered has none; the first member is added when
+// clustering is enabled, the others when they join. heartbeat is the UTC time (RFC 3339) the member last reported
+// itself alive; state is 0 for a member in service, 1 for one that is joining and 2 for an evacuated one.
+const updateFromV10 = `
+CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    description TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL UNIQUE CHECK (address <> ''),
+    schema INTEGER NOT NULL,
+    api_extensions INTEGER NOT NULL,
+    architecture TEXT NOT NULL,
+    failure_domain TEXT NOT NULL DEFAULT 'default' CHECK (failure_domain <> ''),
+    heartbeat TEXT NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2))
+);
+
+CREATE TABLE nodes_config (
+    node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL CHECK (key <> ''),
+    value TEXT NOT NULL,
+    UNIQUE (node_id, key)
+);
+
+CREATE TABLE nodes_roles (
+    node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('event-hub', 'ovn-chassis')),
+    UNIQUE (node_id, role)
+);
 `

@@ -1,0 +1,350 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/lxd/db"
+	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/fsutil"
+	"github.com/lxd-go/lxd/shared/revert"
+	"github.com/lxd-go/lxd/shared/tlsutil"
+)
+
+// Member roles, as LXD names them. The database roles follow the member's place in dqlite and cannot be set; the
+// others are assigned by the administrator.
+const (
+	RoleDatabase        = "database"
+	RoleDatabaseLeader  = "database-leader"
+	RoleDatabaseStandby = "database-standby"
+	RoleEventHub        = "event-hub"
+	RoleOVNChassis      = "ovn-chassis"
+)
+
+// Member statuses, as LXD shows them.
+const (
+	StatusOnline    = "Online"
+	StatusOffline   = "Offline"
+	StatusEvacuated = "Evacuated"
+)
+
+// memberConfigKeys are the configuration keys a member accepts (LXD's scheduler.instance and user keys).
+func validMemberConfig(key string, value string) error {
+	switch {
+	case key == "scheduler.instance":
+		if !slices.Contains([]string{"all", "manual", "group"}, value) {
+			return errs.Invalid("invalid value %q for scheduler.instance: must be one of all, manual, group", value)
+		}
+
+	case strings.HasPrefix(key, "user."):
+	default:
+		return errs.Invalid("unknown cluster member configuration key %q", key)
+	}
+
+	return nil
+}
+
+// Paths are the files of the cluster certificate and of the server's own certificate.
+type Paths struct {
+	ServerCert  string
+	ServerKey   string
+	ClusterCert string
+	ClusterKey  string
+}
+
+// ManagerArgs are the dependencies of a Manager.
+type ManagerArgs struct {
+	DB      *db.DB
+	Gateway *Gateway
+	Paths   Paths
+
+	// Config returns the server configuration in force; UpdateConfig changes it (binding listeners as needed).
+	Config       func() *config.Config
+	UpdateConfig func(ctx context.Context, changes map[string]any, replace bool) error
+
+	// Schema and APIExtensions are the versions this build runs, recorded with every heartbeat.
+	Schema        int
+	APIExtensions int
+	Architecture  string
+}
+
+// Manager enables clustering and keeps the members' records.
+type Manager struct {
+	args ManagerArgs
+
+	mu   sync.Mutex
+	name string
+	cert *tlsutil.CertInfo
+}
+
+// NewManager returns the cluster manager.
+func NewManager(args ManagerArgs) *Manager {
+	return &Manager{args: args}
+}
+
+// Clustered reports whether this server is a cluster member.
+func (m *Manager) Clustered() bool {
+	return m.args.DB.Clustered()
+}
+
+// Address is the address this member is reached at by the others: cluster.https_address, or core.https_address
+// when that is not set.
+func (m *Manager) Address() string {
+	cfg := m.args.Config()
+	addr := cfg.Get(config.ClusterHTTPSAddress)
+	if addr == "" {
+		addr = cfg.Get(config.HTTPSAddress)
+	}
+
+	return addr
+}
+
+// Certificate returns the cluster certificate of a member; nil when the server is not clustered.
+func (m *Manager) Certificate() *tlsutil.CertInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cert
+}
+
+// Repair undoes what an enable interrupted by a crash left: the node's directory without the member marker and the
+// cluster certificate. The server's data never left local.db, so it is a server that is not clustered again.
+func (m *Manager) Repair() error {
+	if !m.args.Gateway.interrupted() {
+		return nil
+	}
+
+	slog.Warn("removing the cluster database of an interrupted enable", "dir", m.args.Gateway.Dir())
+	err := os.RemoveAll(m.args.Gateway.Dir())
+	if err != nil {
+		return fmt.Errorf("removing the cluster database of an interrupted enable: %w", err)
+	}
+
+	for _, path := range []string{m.args.Paths.ClusterCert, m.args.Paths.ClusterKey} {
+		err = os.Remove(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the cluster certificate of an interrupted enable: %w", err)
+		}
+	}
+
+	return nil
+}
+
+// LoadCertificate loads the cluster certificate, if this server has one. The daemon serves it on its listeners.
+func (m *Manager) LoadCertificate() (*tlsutil.CertInfo, error) {
+	_, err := os.Stat(m.args.Paths.ClusterCert)
+	if err != nil {
+		return nil, nil
+	}
+
+	cert, err := tlsutil.Load(m.args.Paths.ClusterCert, m.args.Paths.ClusterKey)
+	if err != nil {
+		return nil, fmt.Errorf("cluster certificate: %w", err)
+	}
+
+	m.mu.Lock()
+	m.cert = cert
+	m.mu.Unlock()
+	return cert, nil
+}
+
+// Resume starts the database of a member as the daemon starts, once its HTTPS listener serves DatabasePath. It
+// does nothing on a server that is not clustered.
+func (m *Manager) Resume(ctx context.Context) error {
+	if !m.args.Gateway.Configured() {
+		return nil
+	}
+
+	cert := m.Certificate()
+	if cert == nil {
+		return fmt.Errorf("this server is a cluster member but has no cluster certificate (%s)", m.args.Paths.ClusterCert)
+	}
+
+	global, err := m.args.Gateway.Start(ctx, m.Address(), cert, nil)
+	if err != nil {
+		return err
+	}
+
+	err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, NodeConfig: config.NodeKeys})
+	if err != nil {
+		_ = global.Close()
+		m.args.Gateway.Stop()
+		return err
+	}
+
+	_, err = m.LocalName(ctx)
+	if err != nil {
+		return err
+	}
+
+	return m.Heartbeat(ctx)
+}
+
+// Stop stops the member's database node, handing its roles over to other members.
+func (m *Manager) Stop() {
+	m.args.Gateway.Stop()
+}
+
+// ValidMemberName checks a member name: 1 to 63 letters, digits and dashes, neither starting nor ending with a dash.
+func ValidMemberName(name string) error {
+	if name == "" || len(name) > 63 {
+		return errs.Invalid("cluster member name %q must be 1 to 63 characters long", name)
+	}
+
+	for _, c := range name {
+		ok := c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return errs.Invalid("cluster member name %q may only contain letters, digits and dashes", name)
+		}
+	}
+
+	if strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
+		return errs.Invalid("cluster member name %q must not start or end with a dash", name)
+	}
+
+	return nil
+}
+
+// clusterAddress checks that addr can identify a member: a specific host and port, not a wildcard.
+func clusterAddress(addr string) (string, error) {
+	if addr == "" {
+		return "", errs.Invalid("This server is not available on the network: set core.https_address or cluster.https_address first")
+	}
+
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", errs.Invalid("invalid cluster address %q: %v", addr, err)
+	}
+
+	ip := net.ParseIP(host)
+	if host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "", errs.Invalid("cluster address %q is a wildcard: set cluster.https_address to the address other members reach this server at", addr)
+	}
+
+	return addr, nil
+}
+
+// Enable makes this server the first member of a new cluster, named name: its certificate becomes the cluster
+// certificate, its database moves into a new replicated database reached at the member's address, and the member
+// is recorded. On error the server is left as it was.
+func (m *Manager) Enable(ctx context.Context, name string) error {
+	err := ValidMemberName(name)
+	if err != nil {
+		return err
+	}
+
+	if m.Clustered() || m.args.Gateway.Configured() {
+		return errs.Conflict("This server is already clustered")
+	}
+
+	addr, err := clusterAddress(m.Address())
+	if err != nil {
+		return err
+	}
+
+	r := revert.New()
+	defer r.Fail()
+
+	// The listener on cluster.https_address is what members dial; without the key the member is reached on
+	// core.https_address, which LXD records as the cluster address.
+	if m.args.Config().Get(config.ClusterHTTPSAddress) == "" {
+		err = m.args.UpdateConfig(ctx, map[string]any{config.ClusterHTTPSAddress: addr}, false)
+		if err != nil {
+			return err
+		}
+
+		r.Add(func() {
+			_ = m.args.UpdateConfig(context.Background(), map[string]any{config.ClusterHTTPSAddress: ""}, false)
+		})
+	}
+
+	cert, err := m.installCertificate()
+	if err != nil {
+		return err
+	}
+
+	r.Add(func() {
+		_ = os.Remove(m.args.Paths.ClusterCert)
+		_ = os.Remove(m.args.Paths.ClusterKey)
+	})
+
+	global, err := m.args.Gateway.Start(ctx, addr, cert, nil)
+	if err != nil {
+		_ = os.RemoveAll(m.args.Gateway.Dir())
+		return err
+	}
+
+	r.Add(func() {
+		_ = global.Close()
+		m.args.Gateway.Stop()
+		_ = os.RemoveAll(m.args.Gateway.Dir())
+	})
+
+	err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, Bootstrap: true, NodeConfig: config.NodeKeys})
+	if err != nil {
+		return err
+	}
+
+	r.Add(m.args.DB.LeaveCluster)
+	err = m.args.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.CreateNode(ctx, db.Node{
+			Name:          name,
+			Address:       addr,
+			Schema:        m.args.Schema,
+			APIExtensions: m.args.APIExtensions,
+			Architecture:  m.args.Architecture,
+			Heartbeat:     time.Now(),
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	err = m.args.Gateway.markMember()
+	if err != nil {
+		return err
+	}
+
+	m.mu.Lock()
+	m.name = name
+	m.cert = cert
+	m.mu.Unlock()
+	r.Success()
+	return nil
+}
+
+// installCertificate copies the server's certificate and key to the cluster certificate's files.
+func (m *Manager) installCertificate() (*tlsutil.CertInfo, error) {
+	p := m.args.Paths
+	certPEM, err := os.ReadFile(p.ServerCert)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server certificate: %w", err)
+	}
+
+	keyPEM, err := os.ReadFile(p.ServerKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server key: %w", err)
+	}
+
+	err = fsutil.WriteFileAtomic(p.ClusterKey, keyPEM, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("writing the cluster key: %w", err)
+	}
+
+	err = fsutil.WriteFileAtomic(p.ClusterCert, certPEM, 0o644)
+	if err != nil {
+		_ = os.Remove(p.ClusterKey)
+		return nil, fmt.Errorf("writing the cluster certificate: %w", err)
+	}
+
+	return tlsutil.Load(p.ClusterCert, p.ClusterKey)
+}

@@ -1,0 +1,273 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/lxd-go/lxd/lxd/errs"
+)
+
+// Member states (the nodes table's state column).
+const (
+	NodeCreated   = 0
+	NodePending   = 1
+	NodeEvacuated = 2
+)
+
+// Node is a cluster member as stored.
+type Node struct {
+	ID            int64
+	Name          string
+	Description   string
+	Address       string
+	Schema        int
+	APIExtensions int
+	Architecture  string
+	FailureDomain string
+	Heartbeat     time.Time
+	State         int
+	Roles         []string
+	Config        map[string]string
+}
+
+// nodeNotFound is the error of a member that does not exist.
+func nodeNotFound(name string) error {
+	return fmt.Errorf("cluster member %q: %w", name, errs.ErrNotFound)
+}
+
+// CreateNode adds a member and returns its id. A name or address already in use is ErrConflict.
+func (t *Tx) CreateNode(ctx context.Context, n Node) (int64, error) {
+	if n.FailureDomain == "" {
+		n.FailureDomain = "default"
+	}
+
+	res, err := t.exec(ctx, `INSERT INTO nodes (name, description, address, schema, api_extensions, architecture, failure_domain, heartbeat, state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.Name, n.Description, n.Address, n.Schema, n.APIExtensions, n.Architecture, n.FailureDomain, n.Heartbeat.UTC().Format(timeLayout), n.State)
+	if isUniqueViolation(err) {
+		return 0, errs.Conflict("a cluster member with name %q or address %q already exists", n.Name, n.Address)
+	}
+
+	if err != nil {
+		return 0, fmt.Errorf("adding cluster member %q: %w", n.Name, err)
+	}
+
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("adding cluster member %q: %w", n.Name, err)
+	}
+
+	err = t.setNodeDetails(ctx, id, n.Roles, n.Config)
+	if err != nil {
+		return 0, err
+	}
+
+	return id, nil
+}
+
+// GetNodes returns every member, ordered by id (the order they joined in).
+func (t *Tx) GetNodes(ctx context.Context) ([]Node, error) {
+	return t.getNodes(ctx, "")
+}
+
+// GetNode returns the member called name.
+func (t *Tx) GetNode(ctx context.Context, name string) (Node, error) {
+	nodes, err := t.getNodes(ctx, "WHERE name = ?", name)
+	if err != nil {
+		return Node{}, err
+	}
+
+	if len(nodes) == 0 {
+		return Node{}, nodeNotFound(name)
+	}
+
+	return nodes[0], nil
+}
+
+// GetNodeByAddress returns the member whose address is address.
+func (t *Tx) GetNodeByAddress(ctx context.Context, address string) (Node, error) {
+	nodes, err := t.getNodes(ctx, "WHERE address = ?", address)
+	if err != nil {
+		return Node{}, err
+	}
+
+	if len(nodes) == 0 {
+		return Node{}, fmt.Errorf("cluster member with address %q: %w", address, errs.ErrNotFound)
+	}
+
+	return nodes[0], nil
+}
+
+func (t *Tx) getNodes(ctx context.Context, where string, args ...any) ([]Node, error) {
+	rows, err := t.query(ctx, `SELECT id, name, description, address, schema, api_extensions, architecture, failure_domain, heartbeat, state
+FROM nodes `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing cluster members: %w", err)
+	}
+
+	var nodes []Node
+	for rows.Next() {
+		var n Node
+		var heartbeat nullTime
+		err = rows.Scan(&n.ID, &n.Name, &n.Description, &n.Address, &n.Schema, &n.APIExtensions, &n.Architecture, &n.FailureDomain, &heartbeat, &n.State)
+		if err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("listing cluster members: %w", err)
+		}
+
+		n.Heartbeat = heartbeat.Time
+		n.Roles = []string{}
+		n.Config = map[string]string{}
+		nodes = append(nodes, n)
+	}
+
+	err = rows.Err()
+	_ = rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listing cluster members: %w", mapError(err))
+	}
+
+	for i := range nodes {
+		err = t.loadNodeDetails(ctx, &nodes[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	return nodes, nil
+}
+
+// loadNodeDetails fills the roles and configuration of n.
+func (t *Tx) loadNodeDetails(ctx context.Context, n *Node) error {
+	rows, err := t.query(ctx, "SELECT role FROM nodes_roles WHERE node_id = ? ORDER BY role", n.ID)
+	if err != nil {
+		return fmt.Errorf("loading roles of cluster member %q: %w", n.Name, err)
+	}
+
+	for rows.Next() {
+		var role string
+		err = rows.Scan(&role)
+		if err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("loading roles of cluster member %q: %w", n.Name, err)
+		}
+
+		n.Roles = append(n.Roles, role)
+	}
+
+	_ = rows.Close()
+	rows, err = t.query(ctx, "SELECT key, value FROM nodes_config WHERE node_id = ?", n.ID)
+	if err != nil {
+		return fmt.Errorf("loading configuration of cluster member %q: %w", n.Name, err)
+	}
+
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var key, value string
+		err = rows.Scan(&key, &value)
+		if err != nil {
+			return fmt.Errorf("loading configuration of cluster member %q: %w", n.Name, err)
+		}
+
+		n.Config[key] = value
+	}
+
+	return mapError(rows.Err())
+}
+
+// setNodeDetails replaces the roles and configuration of the member id.
+func (t *Tx) setNodeDetails(ctx context.Context, id int64, roles []string, config map[string]string) error {
+	_, err := t.exec(ctx, "DELETE FROM nodes_roles WHERE node_id = ?", id)
+	if err != nil {
+		return fmt.Errorf("replacing member roles: %w", err)
+	}
+
+	for _, role := range slices.Compact(slices.Sorted(slices.Values(roles))) {
+		_, err = t.exec(ctx, "INSERT INTO nodes_roles (node_id, role) VALUES (?, ?)", id, role)
+		if err != nil {
+			return fmt.Errorf("setting member role %q: %w", role, err)
+		}
+	}
+
+	_, err = t.exec(ctx, "DELETE FROM nodes_config WHERE node_id = ?", id)
+	if err != nil {
+		return fmt.Errorf("replacing member configuration: %w", err)
+	}
+
+	for _, key := range slices.Sorted(maps.Keys(config)) {
+		_, err = t.exec(ctx, "INSERT INTO nodes_config (node_id, key, value) VALUES (?, ?, ?)", id, key, config[key])
+		if err != nil {
+			return fmt.Errorf("setting member configuration %q: %w", key, err)
+		}
+	}
+
+	return nil
+}
+
+// UpdateNode replaces the editable fields of the member called name: description, failure domain, roles and
+// configuration.
+func (t *Tx) UpdateNode(ctx context.Context, name string, n Node) error {
+	if n.FailureDomain == "" {
+		n.FailureDomain = "default"
+	}
+
+	id, err := t.lookupID(ctx, nodeNotFound(name), "SELECT id FROM nodes WHERE name = ?", name)
+	if err != nil {
+		return err
+	}
+
+	_, err = t.exec(ctx, "UPDATE nodes SET description = ?, failure_domain = ? WHERE id = ?", n.Description, n.FailureDomain, id)
+	if err != nil {
+		return fmt.Errorf("updating cluster member %q: %w", name, err)
+	}
+
+	return t.setNodeDetails(ctx, id, n.Roles, n.Config)
+}
+
+// RenameNode renames a member; a name in use is ErrConflict.
+func (t *Tx) RenameNode(ctx context.Context, name string, newName string) error {
+	n, err := t.execCount(ctx, "UPDATE nodes SET name = ? WHERE name = ?", newName, name)
+	if isUniqueViolation(err) {
+		return errs.Conflict("a cluster member named %q already exists", newName)
+	}
+
+	if err != nil {
+		return fmt.Errorf("renaming cluster member %q: %w", name, err)
+	}
+
+	if n == 0 {
+		return nodeNotFound(name)
+	}
+
+	return nil
+}
+
+// SetNodeHeartbeat records that the member at address was alive at when, with the versions it runs.
+func (t *Tx) SetNodeHeartbeat(ctx context.Context, address string, when time.Time, schema int, apiExtensions int) error {
+	n, err := t.execCount(ctx, "UPDATE nodes SET heartbeat = ?, schema = ?, api_extensions = ? WHERE address = ?", when.UTC().Format(timeLayout), schema, apiExtensions, address)
+	if err != nil {
+		return fmt.Errorf("recording heartbeat of %s: %w", address, err)
+	}
+
+	if n == 0 {
+		return fmt.Errorf("cluster member with address %q: %w", address, errs.ErrNotFound)
+	}
+
+	return nil
+}
+
+// DeleteNode removes the member called name.
+func (t *Tx) DeleteNode(ctx context.Context, name string) error {
+	n, err := t.execCount(ctx, "DELETE FROM nodes WHERE name = ?", name)
+	if err != nil {
+		return fmt.Errorf("removing cluster member %q: %w", name, err)
+	}
+
+	if n == 0 {
+		return nodeNotFound(name)
+	}
+
+	return nil
+}
