@@ -335,22 +335,8 @@ func (c *cmdCluster) enableCommand() *cobra.Command {
 
 // clusterEnable turns a standalone server reachable on the network into the first member of a new cluster.
 func clusterEnable(cmd *cobra.Command, d client.InstanceServer, name string) error {
-	server, _, err := d.GetServer()
-	if err != nil {
-		//lint:ignore ST1005 the message of LXD 5.0.2, capitalised as it is
-		return fmt.Errorf("Failed to retrieve current server config: %w", err)
-	}
-
-	listening := func(key string) bool {
-		v, _ := server.Config[key].(string)
-		return v != ""
-	}
-
-	if !listening("core.https_address") && !listening("cluster.https_address") {
-		//lint:ignore ST1005 the message of LXD 5.0.2, capitalised as it is
-		return errors.New("This LXD server is not available on the network")
-	}
-
+	// The server refuses a server it cannot be reached at over the network; the 5.0.2 client leaves that check to it
+	// (its own check compares the configuration's values, absent when unset, to "" and never refuses).
 	current, etag, err := d.GetCluster()
 	if err != nil {
 		//lint:ignore ST1005 the message of LXD 5.0.2, capitalised as it is

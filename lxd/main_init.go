@@ -156,23 +156,88 @@ func (c *cmdInit) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	// Clustering is refused before anything is changed, so that a refused document leaves the server as it was.
-	err = checkNoCluster(config.Cluster)
+	// A cluster section that cannot be applied is refused before anything is changed, so that a refused document
+	// leaves the server as it was.
+	bootstrap, err := checkCluster(config, server)
 	if err != nil {
 		return err
 	}
 
-	return applyPreseed(d, config.Node)
-}
+	err = applyPreseed(d, config.Node)
+	if err != nil {
+		return err
+	}
 
-// checkNoCluster refuses a cluster section that asks for anything: this server is standalone.
-func checkNoCluster(cluster *initClusterPreseed) error {
-	if cluster == nil {
+	if !bootstrap {
 		return nil
 	}
 
-	if cluster.Enabled || cluster.ClusterAddress != "" || cluster.ServerAddress != "" || cluster.ClusterToken != "" {
-		return errors.New("Failed to configure cluster: clustering is not supported by this server")
+	return enableCluster(d, config.Cluster.ServerName)
+}
+
+// checkCluster checks the cluster section: it may ask to make this server the first member of a new cluster
+// (bootstrap), which needs an address the other members reach it at; joining an existing cluster is refused.
+func checkCluster(config *initPreseed, server *api.Server) (bool, error) {
+	cluster := config.Cluster
+	if cluster == nil {
+		return false, nil
+	}
+
+	if cluster.ClusterAddress != "" || cluster.ClusterToken != "" || cluster.ClusterPassword != "" || cluster.ServerAddress != "" {
+		return false, errors.New("Failed to configure cluster: joining an existing cluster is not supported by this server")
+	}
+
+	if !cluster.Enabled {
+		return false, nil
+	}
+
+	if server.Environment.ServerClustered {
+		return false, errors.New("Failed to configure cluster: This server is already clustered")
+	}
+
+	address := fmt.Sprint(config.Node.Config["cluster.https_address"])
+	if config.Node.Config["cluster.https_address"] == nil {
+		address = fmt.Sprint(config.Node.Config["core.https_address"])
+		if config.Node.Config["core.https_address"] == nil {
+			address = fmt.Sprint(server.Config["cluster.https_address"])
+			if server.Config["cluster.https_address"] == nil {
+				address = fmt.Sprint(server.Config["core.https_address"])
+				if server.Config["core.https_address"] == nil {
+					address = ""
+				}
+			}
+		}
+	}
+
+	if address == "" {
+		return false, errors.New("Failed to configure cluster: This server is not available on the network: set core.https_address")
+	}
+
+	if cluster.ServerName == "" {
+		hostname, err := os.Hostname()
+		if err != nil {
+			return false, fmt.Errorf("Failed to configure cluster: %w", err)
+		}
+
+		cluster.ServerName = hostname
+	}
+
+	return true, nil
+}
+
+// enableCluster makes the server the first member of a new cluster, named name.
+func enableCluster(d client.InstanceServer, name string) error {
+	req := api.ClusterPut{}
+	req.ServerName = name
+	req.Enabled = true
+	op, err := d.UpdateCluster(req, "")
+	if err != nil {
+		return fmt.Errorf("Failed to configure cluster: %w", err)
+	}
+
+	err = op.Wait()
+	if err != nil {
+		return fmt.Errorf("Failed to configure cluster: %w", err)
 	}
 
 	return nil

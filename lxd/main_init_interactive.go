@@ -35,7 +35,7 @@ func (c *cmdInit) runInteractive(d client.InstanceServer, server *api.Server) (*
 	}
 
 	if clustering {
-		return nil, errors.New("Failed to configure cluster: clustering is not supported by this server")
+		return nil, errors.New("Failed to configure cluster: set core.https_address and run \"lxc cluster enable <name>\" or \"lxd init --preseed\" with a cluster section")
 	}
 
 	steps := []func(*asker, *initPreseed, client.InstanceServer, *api.Server) error{

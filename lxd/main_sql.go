@@ -48,7 +48,8 @@ func (c *cmdSQL) command() *cobra.Command {
 		Short: "Execute a SQL query against the LXD local or global database",
 		Long: `Execute a SQL query against the LXD local or global database
 
-This daemon has a single SQLite database: "local" and "global" both address it.
+"local" is this server's own database; "global" is the cluster's database on a cluster member, and
+the same database as "local" on a server that is not clustered.
 
 If <query> is the special value "-", then the query is read from standard input.
 

@@ -183,3 +183,9 @@ func (d *DB) LeaveCluster() {
 	d.clustered = false
 	d.mu.Unlock()
 }
+
+// Local returns a view of this database whose Transaction runs on local.db, this server's own database, for the
+// administrator's raw access ("lxd sql local"). It shares the connection: never Close it.
+func (d *DB) Local() *DB {
+	return &DB{local: d.local, global: d.local, path: d.path}
+}

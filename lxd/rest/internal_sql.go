@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -17,7 +18,8 @@ import (
 
 // internalSQLQuery is the body of POST /internal/sql.
 type internalSQLQuery struct {
-	// Database is "local" or "global"; both name the daemon's one database.
+	// Database is "local" (this server's own database) or "global" (the cluster's; the same one on a server that
+	// is not clustered).
 	Database string `json:"database"`
 
 	// Query is one or more statements separated by semicolons.
@@ -65,7 +67,17 @@ func allowLocalRoot(s *state.State, r *http.Request) response.Response {
 	return nil
 }
 
-// checkSQLDatabase validates the database name of a request; local and global are one database here.
+// sqlDatabase is the database a request names: "local" is this server's own database, "global" the cluster's. They
+// are one database on a server that is not clustered.
+func sqlDatabase(s *state.State, name string) *db.DB {
+	if name == "local" {
+		return s.DB.Local()
+	}
+
+	return s.DB
+}
+
+// checkSQLDatabase validates the database name of a request.
 func checkSQLDatabase(name string) response.Response {
 	if name != "local" && name != "global" {
 		return response.ErrorResponse(http.StatusBadRequest, fmt.Sprintf("invalid database %q: want local or global", name))
@@ -81,7 +93,7 @@ func internalSQLGet(s *state.State, r *http.Request) response.Response {
 		return bad
 	}
 
-	text, err := s.DB.DumpSQL(r.Context(), r.FormValue("schema") == "1")
+	text, err := sqlDatabase(s, r.FormValue("database")).DumpSQL(r.Context(), r.FormValue("schema") == "1")
 	if err != nil {
 		return response.SmartError(err)
 	}
@@ -113,7 +125,7 @@ func internalSQLPost(s *state.State, r *http.Request) response.Response {
 		return response.SyncResponse(internalSQLBatch{Results: []internalSQLResult{}})
 	}
 
-	results, err := s.DB.RunSQL(r.Context(), query)
+	results, err := sqlDatabase(s, req.Database).RunSQL(r.Context(), query)
 	if err != nil {
 		return response.SmartError(err)
 	}
