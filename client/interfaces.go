@@ -222,6 +222,7 @@ type InstanceServer interface {
 	RenameClusterMember(name string, member api.ClusterMemberPost) error
 	DeleteClusterMember(name string, force bool) error
 	CreateClusterMember(member api.ClusterMembersPost) (Operation, error)
+	UpdateClusterCertificate(certs api.ClusterCertificatePut, etag string) error
 }
 
 // ConnectionArgs configures a connection.

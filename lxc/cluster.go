@@ -54,6 +54,7 @@ func (c *cmdCluster) command() *cobra.Command {
 	cmd.AddCommand(c.sub("add "+member, "Request a join token for adding a cluster member", 1, 1, c.add))
 	cmd.AddCommand(c.listTokensCommand())
 	cmd.AddCommand(c.revokeTokenCommand())
+	cmd.AddCommand(c.updateCertificateCommand())
 	return cmd
 }
 

@@ -153,11 +153,11 @@ func (g *Gateway) Start(ctx context.Context, address string, cert *tlsutil.CertI
 	return db, nil
 }
 
-// Stop hands this node's database roles over to other members, if any, and stops the node.
-func (g *Gateway) Stop() {
+// Handover hands this node's database roles over to other members, if any, before the member stops. The listeners
+// must still serve: the other members are reached through them.
+func (g *Gateway) Handover() {
 	g.mu.Lock()
 	a := g.app
-	g.app = nil
 	g.mu.Unlock()
 	if a == nil {
 		return
@@ -169,11 +169,29 @@ func (g *Gateway) Stop() {
 	if err != nil {
 		slog.Warn("cluster database handover failed", "err", err)
 	}
+}
 
-	err = a.Close()
+// Stop stops the node.
+func (g *Gateway) Stop() {
+	g.mu.Lock()
+	a := g.app
+	g.app = nil
+	g.mu.Unlock()
+	if a == nil {
+		return
+	}
+
+	err := a.Close()
 	if err != nil {
 		slog.Warn("stopping the cluster database", "err", err)
 	}
+}
+
+// setCertificate makes the node authenticate with cert from now on; established connections stay as they are.
+func (g *Gateway) setCertificate(cert *tlsutil.CertInfo) {
+	g.mu.Lock()
+	g.cert = cert
+	g.mu.Unlock()
 }
 
 // Authorized reports whether a TLS peer is a member: it presented the cluster certificate.

@@ -75,6 +75,9 @@ type ManagerArgs struct {
 	Schema        int
 	APIExtensions int
 	Architecture  string
+
+	// OnCertificate, when set, is called with the new cluster certificate after an update, for the listeners.
+	OnCertificate func(cert *tlsutil.CertInfo)
 }
 
 // Manager enables clustering and keeps the members' records.
@@ -140,7 +143,12 @@ func (m *Manager) Repair() error {
 
 // LoadCertificate loads the cluster certificate, if this server has one. The daemon serves it on its listeners.
 func (m *Manager) LoadCertificate() (*tlsutil.CertInfo, error) {
-	_, err := os.Stat(m.args.Paths.ClusterCert)
+	err := m.completeCertificateUpdate()
+	if err != nil {
+		return nil, fmt.Errorf("completing the update of the cluster certificate: %w", err)
+	}
+
+	_, err = os.Stat(m.args.Paths.ClusterCert)
 	if err != nil {
 		return nil, nil
 	}
@@ -186,11 +194,6 @@ func (m *Manager) Resume(ctx context.Context) error {
 	}
 
 	return m.Heartbeat(ctx)
-}
-
-// Stop stops the member's database node, handing its roles over to other members.
-func (m *Manager) Stop() {
-	m.args.Gateway.Stop()
 }
 
 // ValidMemberName checks a member name: 1 to 63 letters, digits and dashes, neither starting nor ending with a dash.

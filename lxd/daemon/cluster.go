@@ -39,6 +39,7 @@ func (d *Daemon) newCluster() error {
 		},
 		Config:        d.currentConfig,
 		UpdateConfig:  d.updateConfig,
+		OnCertificate: d.cert.Store,
 		Schema:        schema.Latest(),
 		APIExtensions: len(version.APIExtensions),
 		Architecture:  arch,
@@ -55,7 +56,7 @@ func (d *Daemon) newCluster() error {
 	}
 
 	if cert != nil {
-		d.cert = cert
+		d.cert.Store(cert)
 	}
 
 	return nil

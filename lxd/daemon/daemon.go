@@ -31,7 +31,7 @@ import (
 type Daemon struct {
 	dirs  state.Dirs
 	state *state.State
-	cert  *tlsutil.CertInfo
+	cert  atomic.Pointer[tlsutil.CertInfo]
 	db    *db.DB
 
 	config   atomic.Pointer[config.Config]
@@ -95,10 +95,12 @@ func (d *Daemon) Init() error {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 
-	d.cert, err = tlsutil.LoadOrGenerate(d.dirs.ServerCert(), d.dirs.ServerKey(), false)
+	cert, err := tlsutil.LoadOrGenerate(d.dirs.ServerCert(), d.dirs.ServerKey(), false)
 	if err != nil {
 		return fmt.Errorf("server certificate: %w", err)
 	}
+
+	d.cert.Store(cert)
 
 	// Refuse to run beside a live daemon before touching its database.
 	err = removeStaleSocket(d.dirs.UnixSocket())
@@ -148,9 +150,8 @@ func (d *Daemon) Init() error {
 		ShutdownCtx: ctx,
 		Dirs:        d.dirs,
 		Server: state.Server{
-			PID:         os.Getpid(),
-			Certificate: string(d.cert.PEM),
-			Fingerprint: d.cert.Fingerprint(),
+			PID:  os.Getpid(),
+			Cert: d.cert.Load,
 		},
 		DB:             d.db,
 		Config:         d.currentConfig,
@@ -211,7 +212,7 @@ func (d *Daemon) Init() error {
 
 	d.startTasks(ctx)
 	d.ready.Store(true)
-	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Fingerprint())
+	slog.Info("daemon started", "dir", d.dirs.Var, "fingerprint", d.cert.Load().Fingerprint())
 	return nil
 }
 
@@ -352,6 +353,9 @@ func (d *Daemon) Stop() {
 		}
 
 		d.closeStorage()
+		if d.gateway != nil {
+			d.gateway.Handover()
+		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -374,15 +378,15 @@ func (d *Daemon) Stop() {
 		}
 
 		d.tasks.Wait()
-		if d.gateway != nil {
-			d.gateway.Stop()
-		}
-
 		if d.db != nil {
 			err := d.db.Close()
 			if err != nil {
 				slog.Error("failed closing the database", "err", err)
 			}
+		}
+
+		if d.gateway != nil {
+			d.gateway.Stop()
 		}
 
 		if d.events != nil {

@@ -29,6 +29,18 @@ func (d *Daemon) setHTTPSAddress(addr string) error {
 	return d.setListener(&d.https, addr)
 }
 
+// tlsConfig is the TLS configuration of the HTTPS listeners: the server certificate, or the cluster certificate of a
+// member, as it is at each handshake.
+func (d *Daemon) tlsConfig() *tls.Config {
+	cfg := tlsutil.ServerConfig(d.cert.Load())
+	cfg.Certificates = nil
+	cfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return &d.cert.Load().KeyPair, nil
+	}
+
+	return cfg
+}
+
 // clusterListenAddress is the address of the listener of cluster.https_address: none when core.https_address
 // already covers it (the same address, or a wildcard on the same port).
 func clusterListenAddress(cfg *config.Config) string {
@@ -82,7 +94,7 @@ func (d *Daemon) setListener(slot **httpsListener, addr string) error {
 		srv := d.guard.server(d.handler)
 		next = &httpsListener{address: addr, server: srv, bound: l.Addr()}
 		go func() {
-			err := d.guard.serve(srv, l, tlsutil.ServerConfig(d.cert))
+			err := d.guard.serve(srv, l, d.tlsConfig())
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				slog.Error("HTTPS server stopped", "address", addr, "err", err)
 			}

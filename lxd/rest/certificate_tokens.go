@@ -40,7 +40,7 @@ func certificateTokenCreate(s *state.State, r *http.Request, req api.Certificate
 		Description: "Executing operation",
 		Metadata: map[string]any{
 			"request":     req,
-			"fingerprint": s.Server.Fingerprint,
+			"fingerprint": s.Server.Fingerprint(),
 			"addresses":   s.HTTPSAddresses(),
 			"secret":      hex.EncodeToString(secret),
 		},

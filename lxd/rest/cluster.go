@@ -214,3 +214,25 @@ func clusterMemberPost(s *state.State, r *http.Request) response.Response {
 	lifecycle(s, r, "cluster-member-renamed", clusterMemberURL(req.ServerName), map[string]any{"old_name": name})
 	return response.SyncResponse(nil)
 }
+
+var clusterCertificateCmd = Endpoint{
+	Path: "cluster/certificate",
+	Put:  Action{Handler: clusterCertificatePut, Access: allowTrusted},
+}
+
+// clusterCertificatePut replaces the cluster certificate and key (PEM) of a member.
+func clusterCertificatePut(s *state.State, r *http.Request) response.Response {
+	req := api.ClusterCertificatePut{}
+	err := request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	cert, err := s.Cluster.UpdateCertificate(r.Context(), []byte(req.ClusterCertificate), []byte(req.ClusterCertificateKey))
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	lifecycle(s, r, "cluster-certificate-updated", "/1.0/cluster/certificate", map[string]any{"fingerprint": cert.Fingerprint()})
+	return response.EmptySyncResponse
+}

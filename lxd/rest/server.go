@@ -112,8 +112,8 @@ func serverEnvironment(ctx context.Context, s *state.State) api.ServerEnvironmen
 	env := api.ServerEnvironment{
 		Addresses:               s.HTTPSAddresses(),
 		Architectures:           osarch.HostArchitectures(),
-		Certificate:             s.Server.Certificate,
-		CertificateFingerprint:  s.Server.Fingerprint,
+		Certificate:             s.Server.Certificate(),
+		CertificateFingerprint:  s.Server.Fingerprint(),
 		Driver:                  "lxc",
 		Firewall:                "",
 		Kernel:                  unix.ByteSliceToString(uts.Sysname[:]),

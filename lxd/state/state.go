@@ -18,6 +18,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/project"
 	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/warnings"
+	"github.com/lxd-go/lxd/shared/tlsutil"
 )
 
 // Dirs are the daemon's paths, all derived from the data directory.
@@ -81,11 +82,26 @@ type Server struct {
 	// PID is the daemon's process id.
 	PID int
 
-	// Certificate is the server's PEM certificate.
-	Certificate string
+	// Cert returns the certificate the server presents: its own, or the cluster certificate of a member.
+	Cert func() *tlsutil.CertInfo
+}
 
-	// Fingerprint is the SHA-256 fingerprint of the server certificate.
-	Fingerprint string
+// Certificate returns the PEM certificate the server presents, "" when unknown.
+func (s Server) Certificate() string {
+	if s.Cert == nil {
+		return ""
+	}
+
+	return string(s.Cert().PEM)
+}
+
+// Fingerprint returns the SHA-256 fingerprint of the certificate the server presents, "" when unknown.
+func (s Server) Fingerprint() string {
+	if s.Cert == nil {
+		return ""
+	}
+
+	return s.Cert().Fingerprint()
 }
 
 // State is handed to every handler and subsystem.

@@ -104,4 +104,5 @@ var APIExtensions = []string{
 	"clustering_description",
 	"clustering_config",
 	"clustering_edit_roles",
+	"clustering_update_cert",
 }

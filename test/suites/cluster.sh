@@ -173,3 +173,52 @@ test_cluster_preseed() {
 	assert_eq "${FAIL_OUTPUT}" "Error: Failed to configure cluster: This server is already clustered" "second bootstrap"
 	assert_eq "$(lxc_in "${d}" config get images.auto_update_interval)" "" "nothing applied"
 }
+
+# lxc cluster update-certificate: the listeners present the new certificate at once, a remote pinned to the old one
+# follows, the database connections use it after a restart, and a certificate that does not match its key changes
+# nothing.
+test_cluster_certificate() {
+	local d="${TEST_TMP}/d1" conf="${TEST_TMP}/remote-conf"
+	make_netns
+	spawn_lxd "${d}"
+	lxc_in "${d}" config set core.https_address 127.0.0.1:8443
+	lxc_in "${d}" config set core.trust_password s3cret
+	assert_fails lxc_in "${d}" cluster update-certificate "${d}/server.crt" "${d}/server.key"
+	assert_contains "${FAIL_OUTPUT}" "This server is not clustered"
+	lxc_in "${d}" cluster enable n1 >/dev/null
+
+	# A client in the namespace with the remote pinned to the current certificate.
+	nsx env LXD_CONF="${conf}" "${LXC_BIN}" remote add r https://127.0.0.1:8443 --accept-certificate --password s3cret >/dev/null
+	cmp -s "${conf}/servercerts/r.crt" "${d}/cluster.crt" || fail "pinned certificate is not the cluster certificate"
+
+	local tmp="${TEST_TMP}/certs"
+	mkdir -p "${tmp}"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes -days 30 -subj /CN=cluster2 \
+		-keyout "${tmp}/new.key" -out "${tmp}/new.crt" 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes -days 30 -subj /CN=other \
+		-keyout "${tmp}/other.key" -out "${tmp}/other.crt" 2>/dev/null
+	local want
+	want=$(openssl x509 -in "${tmp}/new.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+
+	# A certificate with another key: refused, nothing changed.
+	assert_fails lxc_in "${d}" cluster update-certificate "${tmp}/new.crt" "${tmp}/other.key"
+	assert_contains "${FAIL_OUTPUT}" "invalid cluster certificate or key"
+	cmp -s "${d}/cluster.crt" "${d}/server.crt" || fail "a refused update changed cluster.crt"
+
+	assert_eq "$(nsx env LXD_CONF="${conf}" "${LXC_BIN}" cluster update-certificate r: "${tmp}/new.crt" "${tmp}/new.key")" \
+		"Successfully updated cluster certificates for remote r" "update"
+	cmp -s "${d}/cluster.crt" "${tmp}/new.crt" || fail "cluster.crt not replaced"
+	cmp -s "${d}/cluster.key" "${tmp}/new.key" || fail "cluster.key not replaced"
+	cmp -s "${conf}/servercerts/r.crt" "${tmp}/new.crt" || fail "pinned certificate not updated"
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r .metadata.environment.certificate_fingerprint)" "${want}" "environment"
+	local served
+	served=$(nsx openssl s_client -connect 127.0.0.1:8443 </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+	assert_eq "${served}" "${want}" "served certificate"
+	assert_contains "$(nsx env LXD_CONF="${conf}" "${LXC_BIN}" cluster list r: -f csv)" "n1,https://127.0.0.1:8443,"
+
+	# After a restart the member's database connections authenticate with the new certificate.
+	shutdown_lxd "${d}"
+	spawn_lxd "${d}"
+	assert_contains "$(lxc_in "${d}" cluster list -f csv)" "n1,https://127.0.0.1:8443,"
+	assert_eq "$(local_curl "${d}" /1.0 | jq -r .metadata.environment.certificate_fingerprint)" "${want}" "after restart"
+}
