@@ -153,18 +153,39 @@ test_migration() {
 	mig stop -f b:c4
 }
 
-# wait_staged DIR: waits until the daemon of DIR receives a migration into its staging directory.
+# wait_staged DIR PID: waits until the daemon of DIR receives a migration into its staging directory; returns 1
+# when the copy PID ended before that was seen (a transfer quicker than the look).
 wait_staged() {
 	for _ in $(seq 600); do
 		! compgen -G "$1/migration/migration-*/container" >/dev/null || return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
 	done
 
 	fail "the transfer never started"
 }
 
+# copy_staged SRC DST DIR: starts "mig copy SRC DST" in the background, its pid in COPY_PID, and returns once the
+# daemon of DIR stages its files. A copy that ended before is undone and started again.
+copy_staged() {
+	local try
+	for try in 1 2 3 4 5; do
+		mig copy "$1" "$2" >"${TEST_TMP}/copy.log" 2>&1 &
+		COPY_PID=$!
+		if wait_staged "$3" "${COPY_PID}"; then
+			return 0
+		fi
+
+		wait "${COPY_PID}" || fail "copy failed before its transfer could be seen: $(cat "${TEST_TMP}/copy.log")"
+		echo "copy ${try} ended before its transfer was seen; again"
+		mig delete "$2"
+	done
+
+	fail "the transfer was never seen"
+}
+
 test_migration_killed() {
-	local a b stock conf dir pid stale
+	local a b stock conf dir stale
 	migration_setup
 	mig init a:bb a:big >/dev/null
 	head -c 200M /dev/urandom >"${TEST_TMP}/big"
@@ -173,11 +194,9 @@ test_migration_killed() {
 
 	# The target daemon dies while the files travel: the source fails and keeps its instance; the staging directory
 	# left behind is removed by a later migration once it is stale (no migration holds it).
-	mig copy a:big b:big >"${TEST_TMP}/copy.log" 2>&1 &
-	pid=$!
-	wait_staged "${b}"
+	copy_staged a:big b:big "${b}"
 	kill -9 "$(cat "${b}/lxd.pid")"
-	! wait "${pid}" || fail "the copy succeeded although its target died"
+	! wait "${COPY_PID}" || fail "the copy succeeded although its target died"
 	mig info a:big >/dev/null
 	stale=$(compgen -G "${b}/migration/migration-*")
 	spawn_lxd "${b}"
@@ -187,11 +206,9 @@ test_migration_killed() {
 	[ ! -e "${stale}" ] || fail "stale staging directory kept"
 
 	# The source daemon dies while the files travel: the target is left with no instance and no staged files.
-	mig copy a:big b:big >"${TEST_TMP}/copy.log" 2>&1 &
-	pid=$!
-	wait_staged "${b}"
+	copy_staged a:big b:big "${b}"
 	kill -9 "$(cat "${a}/lxd.pid")"
-	! wait "${pid}" || fail "the copy succeeded although its source died"
+	! wait "${COPY_PID}" || fail "the copy succeeded although its source died"
 	assert_no_instance "${b}" big
 	[ -z "$(ls -A "${b}/migration")" ] || fail "staged files left behind: $(ls -A "${b}/migration")"
 }
