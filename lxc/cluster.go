@@ -113,13 +113,28 @@ func requireClustered(d client.InstanceServer) error {
 }
 
 func (c *cmdCluster) listCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "list [<remote>:]",
-		Aliases: []string{"ls"},
-		Short:   "List all the cluster members",
-		Long:    "List all the cluster members",
-	}
+	cmd := c.listingCommand("list [<remote>:]", "List all the cluster members", func(cmd *cobra.Command, d client.InstanceServer) error {
+		err := requireClustered(d)
+		if err != nil {
+			return err
+		}
 
+		members, err := d.GetClusterMembers()
+		if err != nil {
+			return err
+		}
+
+		header, rows := clusterMemberTable(members, c.flagFormat)
+		return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, members)
+	})
+
+	cmd.Aliases = []string{"ls"}
+	return cmd
+}
+
+// listingCommand builds a command taking an optional "[<remote>:]" and a --format flag, which run lists with.
+func (c *cmdCluster) listingCommand(use string, short string, run func(cmd *cobra.Command, d client.InstanceServer) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: short}
 	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		exit, err := checkArgs(cmd, args, 0, 1)
@@ -142,18 +157,7 @@ func (c *cmdCluster) listCommand() *cobra.Command {
 			return err
 		}
 
-		err = requireClustered(d)
-		if err != nil {
-			return err
-		}
-
-		members, err := d.GetClusterMembers()
-		if err != nil {
-			return err
-		}
-
-		header, rows := clusterMemberTable(members, c.flagFormat)
-		return renderList(cmd.OutOrStdout(), c.flagFormat, header, rows, members)
+		return run(cmd, d)
 	}
 
 	return cmd
@@ -454,34 +458,7 @@ func clusterJoinTokens(d client.InstanceServer) ([]joinTokenOperation, error) {
 }
 
 func (c *cmdCluster) listTokensCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "list-tokens [<remote>:]",
-		Short: "List all active cluster member join tokens",
-		Long:  "List all active cluster member join tokens",
-	}
-
-	cmd.Flags().StringVarP(&c.flagFormat, "format", "f", formatTable, formatFlagHelp)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		exit, err := checkArgs(cmd, args, 0, 1)
-		if exit {
-			return err
-		}
-
-		err = checkFormat(c.flagFormat)
-		if err != nil {
-			return err
-		}
-
-		arg := ""
-		if len(args) == 1 {
-			arg = args[0]
-		}
-
-		d, _, err := c.server(arg)
-		if err != nil {
-			return err
-		}
-
+	return c.listingCommand("list-tokens [<remote>:]", "List all active cluster member join tokens", func(cmd *cobra.Command, d client.InstanceServer) error {
 		tokens, err := clusterJoinTokens(d)
 		if err != nil {
 			return err
@@ -509,9 +486,7 @@ func (c *cmdCluster) listTokensCommand() *cobra.Command {
 
 		sortRows(rows)
 		return renderList(cmd.OutOrStdout(), c.flagFormat, []string{"NAME", "TOKEN", "EXPIRES AT"}, rows, display)
-	}
-
-	return cmd
+	})
 }
 
 func (c *cmdCluster) revokeTokenCommand() *cobra.Command {
