@@ -34,6 +34,8 @@ func (m *Manager) UpdateCertificate(ctx context.Context, certPEM []byte, keyPEM 
 		return nil, errs.Invalid("invalid cluster certificate: %v", err)
 	}
 
+	m.changeMu.Lock()
+	defer m.changeMu.Unlock()
 	p := m.args.Paths
 	err = fsutil.WriteFileAtomic(p.ClusterKey+newSuffix, keyPEM, 0o600)
 	if err != nil {

@@ -87,6 +87,9 @@ type Manager struct {
 	mu   sync.Mutex
 	name string
 	cert *tlsutil.CertInfo
+
+	// changeMu serialises the changes of this server's membership and of the cluster certificate.
+	changeMu sync.Mutex
 }
 
 // NewManager returns the cluster manager.
@@ -243,6 +246,10 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+
+	// One change of membership at a time: a second enable finds the first one's member and is refused.
+	m.changeMu.Lock()
+	defer m.changeMu.Unlock()
 
 	if m.Clustered() || m.args.Gateway.Configured() {
 		return errs.Conflict("This server is already clustered")
