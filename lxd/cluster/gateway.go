@@ -44,10 +44,11 @@ const startTimeout = 2 * time.Minute
 type Gateway struct {
 	dir string
 
-	mu     sync.Mutex
-	cert   *tlsutil.CertInfo
-	app    *app.App
-	socket string
+	mu      sync.Mutex
+	cert    *tlsutil.CertInfo
+	app     *app.App
+	socket  string
+	address string
 }
 
 // socketName is the abstract unix socket the dqlite node of dir listens on, one per data directory.
@@ -115,6 +116,7 @@ func (g *Gateway) Start(ctx context.Context, address string, cert *tlsutil.CertI
 	// is ever sent on its channel.
 	g.cert = cert
 	g.socket = socketName(g.dir)
+	g.address = address
 	opts := []app.Option{
 		app.WithAddress(address),
 		app.WithExternalConn(g.Dial, make(chan net.Conn)),
@@ -253,11 +255,17 @@ func splice(a net.Conn, b net.Conn) {
 }
 
 // Dial opens a database connection to the member at address: TLS with the cluster certificate on both sides, then
-// an HTTP upgrade to "dqlite".
+// an HTTP upgrade to "dqlite". The member's own node is reached on its unix socket directly, which dqlite accepts
+// from this process only.
 func (g *Gateway) Dial(ctx context.Context, address string) (net.Conn, error) {
 	g.mu.Lock()
-	cert := g.cert
+	cert, own, socket := g.cert, g.address, g.socket
 	g.mu.Unlock()
+	if address == own && socket != "" {
+		var dialer net.Dialer
+		return dialer.DialContext(ctx, "unix", socket)
+	}
+
 	if cert == nil {
 		return nil, errors.New("no cluster certificate")
 	}
