@@ -113,8 +113,16 @@ func TestStartExecStop(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if d.Status(name) != api.Frozen {
-		t.Fatalf("got status %v after freeze, want Frozen", d.Status(name))
+	// The status goes through liblxc's monitor, which a loaded machine may answer late: it must read Frozen within
+	// two seconds.
+	status := d.Status(name)
+	for i := 0; i < 100 && status != api.Frozen; i++ {
+		time.Sleep(20 * time.Millisecond)
+		status = d.Status(name)
+	}
+
+	if status != api.Frozen {
+		t.Fatalf("got status %v after freeze, want Frozen", status)
 	}
 
 	err = d.Unfreeze(name)
