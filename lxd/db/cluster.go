@@ -16,11 +16,10 @@ func (d *DB) conn() *sql.DB {
 	return d.global
 }
 
-// Clustered reports whether the cluster's data lives in the cluster database.
+// Clustered reports whether the cluster's data lives in the cluster database: Transaction runs elsewhere than on
+// local.db.
 func (d *DB) Clustered() bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.clustered
+	return d.conn() != d.local
 }
 
 // ClusterArgs are the inputs of UseCluster.
@@ -69,7 +68,6 @@ func (d *DB) UseCluster(ctx context.Context, args ClusterArgs) error {
 
 	d.mu.Lock()
 	d.global = global
-	d.clustered = true
 	d.mu.Unlock()
 	return nil
 }
@@ -119,20 +117,12 @@ func (d *DB) tables(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("listing tables: %w", err)
 	}
 
-	defer func() { _ = rows.Close() }()
-
-	var tables []string
-	for rows.Next() {
-		var name string
-		err = rows.Scan(&name)
-		if err != nil {
-			return nil, fmt.Errorf("listing tables: %w", err)
-		}
-
-		tables = append(tables, name)
+	tables, err := scanStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
 	}
 
-	return tables, rows.Err()
+	return tables, nil
 }
 
 // copyTable inserts every row of local.db's table into dst.
@@ -180,7 +170,6 @@ func (d *DB) copyTable(ctx context.Context, dst *sql.Tx, table string) error {
 func (d *DB) LeaveCluster() {
 	d.mu.Lock()
 	d.global = d.local
-	d.clustered = false
 	d.mu.Unlock()
 }
 

@@ -56,9 +56,9 @@ type DB struct {
 	local *sql.DB
 	path  string
 
-	mu        sync.RWMutex
-	global    *sql.DB
-	clustered bool
+	// global is where Transaction runs: local when the server is not clustered.
+	mu     sync.RWMutex
+	global *sql.DB
 }
 
 // dsn returns the go-sqlite3 connection string for the database file at path.
@@ -282,10 +282,10 @@ func (d *DB) Close() error {
 	defer cancel()
 
 	d.mu.Lock()
-	global, clustered := d.global, d.clustered
-	d.global, d.clustered = d.local, false
+	global := d.global
+	d.global = d.local
 	d.mu.Unlock()
-	if clustered {
+	if global != d.local {
 		_ = global.Close()
 	}
 

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -146,35 +145,14 @@ func (t *Tx) loadNodeDetails(ctx context.Context, n *Node) error {
 		return fmt.Errorf("loading roles of cluster member %q: %w", n.Name, err)
 	}
 
-	for rows.Next() {
-		var role string
-		err = rows.Scan(&role)
-		if err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("loading roles of cluster member %q: %w", n.Name, err)
-		}
-
-		n.Roles = append(n.Roles, role)
-	}
-
-	_ = rows.Close()
-	rows, err = t.query(ctx, "SELECT key, value FROM nodes_config WHERE node_id = ?", n.ID)
+	roles, err := scanStrings(rows)
 	if err != nil {
-		return fmt.Errorf("loading configuration of cluster member %q: %w", n.Name, err)
+		return fmt.Errorf("loading roles of cluster member %q: %w", n.Name, err)
 	}
 
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var key, value string
-		err = rows.Scan(&key, &value)
-		if err != nil {
-			return fmt.Errorf("loading configuration of cluster member %q: %w", n.Name, err)
-		}
-
-		n.Config[key] = value
-	}
-
-	return mapError(rows.Err())
+	n.Roles = append(n.Roles, roles...)
+	n.Config, err = t.loadConfig(ctx, "nodes_config", "node_id", n.ID)
+	return err
 }
 
 // setNodeDetails replaces the roles and configuration of the member id.
@@ -191,19 +169,7 @@ func (t *Tx) setNodeDetails(ctx context.Context, id int64, roles []string, confi
 		}
 	}
 
-	_, err = t.exec(ctx, "DELETE FROM nodes_config WHERE node_id = ?", id)
-	if err != nil {
-		return fmt.Errorf("replacing member configuration: %w", err)
-	}
-
-	for _, key := range slices.Sorted(maps.Keys(config)) {
-		_, err = t.exec(ctx, "INSERT INTO nodes_config (node_id, key, value) VALUES (?, ?, ?)", id, key, config[key])
-		if err != nil {
-			return fmt.Errorf("setting member configuration %q: %w", key, err)
-		}
-	}
-
-	return nil
+	return t.replaceConfig(ctx, "nodes_config", "node_id", id, config)
 }
 
 // UpdateNode replaces the editable fields of the member called name: description, failure domain, roles and
