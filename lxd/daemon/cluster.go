@@ -22,11 +22,6 @@ const heartbeatInterval = 10 * time.Second
 // newCluster builds the cluster manager and, when this server is a member, loads the cluster certificate, which its
 // listeners then serve instead of the server certificate.
 func (d *Daemon) newCluster() error {
-	arch := ""
-	if archs := osarch.HostArchitectures(); len(archs) > 0 {
-		arch = archs[0]
-	}
-
 	d.gateway = cluster.NewGateway(filepath.Join(d.dirs.Database(), "global"))
 	d.cluster = cluster.NewManager(cluster.ManagerArgs{
 		DB:      d.db,
@@ -42,7 +37,7 @@ func (d *Daemon) newCluster() error {
 		OnCertificate: d.cert.Store,
 		Schema:        schema.Latest(),
 		APIExtensions: len(version.APIExtensions),
-		Architecture:  arch,
+		Architecture:  osarch.Host(),
 	})
 
 	err := d.cluster.Repair()
