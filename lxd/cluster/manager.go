@@ -15,6 +15,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/revert"
 	"github.com/lxd-go/lxd/shared/tlsutil"
@@ -236,6 +237,29 @@ func clusterAddress(addr string) (string, error) {
 	}
 
 	return addr, nil
+}
+
+// CheckPut refuses, before any work starts, a PUT /1.0/cluster this server cannot carry out: one without a member
+// name, one that disables clustering or joins an existing cluster, and an enable on a server that is clustered
+// already. Enable checks the member name and the clustering again, under its lock.
+func (m *Manager) CheckPut(put api.ClusterPut) error {
+	if put.ServerName == "" && put.Enabled {
+		return errs.Invalid("ServerName may not be empty")
+	}
+
+	if put.ServerName == "" && !put.Enabled {
+		return errs.Unsupported("disabling clustering is not supported")
+	}
+
+	if put.ClusterAddress != "" || put.ClusterToken != "" {
+		return errs.Unsupported("joining an existing cluster is not supported yet")
+	}
+
+	if m.Clustered() {
+		return errs.Invalid("This server is already clustered")
+	}
+
+	return nil
 }
 
 // Enable makes this server the first member of a new cluster, named name: its certificate becomes the cluster

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -55,20 +54,9 @@ func clusterPut(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	if req.ServerName == "" && req.Enabled {
-		return response.SmartError(errs.Invalid("ServerName may not be empty"))
-	}
-
-	if req.ServerName == "" && !req.Enabled {
-		return response.SmartError(errs.Unsupported("disabling clustering is not supported"))
-	}
-
-	if req.ClusterAddress != "" || req.ClusterToken != "" {
-		return response.SmartError(errs.Unsupported("joining an existing cluster is not supported yet"))
-	}
-
-	if s.Cluster.Clustered() {
-		return response.SmartError(errs.Invalid("This server is already clustered"))
+	err = s.Cluster.CheckPut(req)
+	if err != nil {
+		return response.SmartError(err)
 	}
 
 	info, err := s.Cluster.Info(r.Context())
