@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lxd-go/lxd/shared/api"
-	"github.com/lxd-go/lxd/shared/fsutil"
 )
 
 // updateCertificateCommand is "lxc cluster update-certificate": the cluster certificate and key are replaced with
@@ -59,7 +58,7 @@ func (c *cmdCluster) updateCertificateCommand() *cobra.Command {
 		pinned := c.global.conf.ServerCertPath(remote)
 		_, err = os.Stat(pinned)
 		if err == nil {
-			err = fsutil.WriteFileAtomic(pinned, certPEM, 0o644)
+			err = c.global.conf.SaveServerCert(remote, certPEM)
 			if err != nil {
 				return fmt.Errorf("updating the pinned certificate of %s: %w", remote, err)
 			}

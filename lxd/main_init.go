@@ -195,17 +195,13 @@ func checkCluster(config *initPreseed, server *api.Server) (bool, error) {
 		return false, errors.New("Failed to configure cluster: This server is already clustered")
 	}
 
-	address := fmt.Sprint(config.Node.Config["cluster.https_address"])
-	if config.Node.Config["cluster.https_address"] == nil {
-		address = fmt.Sprint(config.Node.Config["core.https_address"])
-		if config.Node.Config["core.https_address"] == nil {
-			address = fmt.Sprint(server.Config["cluster.https_address"])
-			if server.Config["cluster.https_address"] == nil {
-				address = fmt.Sprint(server.Config["core.https_address"])
-				if server.Config["core.https_address"] == nil {
-					address = ""
-				}
-			}
+	// The address the member will be reached at: the first of these set, the document's before the server's.
+	address := ""
+	for _, v := range []any{config.Node.Config["cluster.https_address"], config.Node.Config["core.https_address"],
+		server.Config["cluster.https_address"], server.Config["core.https_address"]} {
+		if v != nil {
+			address = fmt.Sprint(v)
+			break
 		}
 	}
 
