@@ -231,8 +231,7 @@ func clusterAddress(addr string) (string, error) {
 		return "", errs.Invalid("invalid cluster address %q: %v", addr, err)
 	}
 
-	ip := net.ParseIP(host)
-	if host == "" || (ip != nil && ip.IsUnspecified()) {
+	if config.WildcardHost(host) {
 		return "", errs.Invalid("cluster address %q is a wildcard: set cluster.https_address to the address other members reach this server at", addr)
 	}
 

@@ -148,6 +148,13 @@ func NormalizeListenAddress(v string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// WildcardHost reports whether the host of a listen address stands for every address of the machine: empty,
+// 0.0.0.0 or ::.
+func WildcardHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
+}
+
 // invalidError is a refused configuration change: a 400 for the API, errs.ErrInvalid for callers.
 type invalidError struct {
 	msg string

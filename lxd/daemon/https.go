@@ -52,11 +52,8 @@ func clusterListenAddress(cfg *config.Config) string {
 
 	coreHost, corePort, err1 := net.SplitHostPort(core)
 	_, port, err2 := net.SplitHostPort(addr)
-	if err1 == nil && err2 == nil && corePort == port {
-		ip := net.ParseIP(coreHost)
-		if coreHost == "" || (ip != nil && ip.IsUnspecified()) {
-			return ""
-		}
+	if err1 == nil && err2 == nil && corePort == port && config.WildcardHost(coreHost) {
+		return ""
 	}
 
 	return addr
