@@ -327,8 +327,9 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 	}
 
 	r.Add(m.args.DB.LeaveCluster)
+	var id int64
 	err = m.args.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		_, err := tx.CreateNode(ctx, db.Node{
+		id, err = tx.CreateNode(ctx, db.Node{
 			Name:          name,
 			Address:       addr,
 			Schema:        m.args.Schema,
@@ -336,11 +337,18 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 			Architecture:  m.args.Architecture,
 			Heartbeat:     time.Now(),
 		})
-		return err
+		if err != nil {
+			return err
+		}
+
+		return tx.AssignToNode(ctx, id)
 	})
 	if err != nil {
 		return err
 	}
+
+	m.args.DB.SetNode(id)
+	r.Add(func() { m.args.DB.SetNode(0) })
 
 	err = m.args.Gateway.markMember()
 	if err != nil {

@@ -62,6 +62,7 @@ func (m *Manager) LocalName(ctx context.Context) (string, error) {
 		}
 
 		name = n.Name
+		m.args.DB.SetNode(n.ID)
 		return nil
 	})
 	if err != nil {

@@ -58,7 +58,6 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		LogDir:   d.dirs.Logs(),
 		Render:   template.Render,
 		Networks: d.state.Networks,
-		Location: d.cluster.Name,
 	})
 	pools.SetRunning(func(name string) bool { return mgr.Status(name) == api.Running })
 	return mgr, nil

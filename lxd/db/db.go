@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -59,6 +60,20 @@ type DB struct {
 	// global is where Transaction runs: local when the server is not clustered.
 	mu     sync.RWMutex
 	global *sql.DB
+
+	// node is this member's id in the cluster database's nodes table; 0 when the server is not clustered.
+	node atomic.Int64
+}
+
+// SetNode records this member's id in the nodes table: the instances it creates are its own, and the storage pool
+// keys that belong to each member are read and written as its. 0 is a server that is not clustered.
+func (d *DB) SetNode(id int64) {
+	d.node.Store(id)
+}
+
+// Node is this member's id in the nodes table, 0 when the server is not clustered.
+func (d *DB) Node() int64 {
+	return d.node.Load()
 }
 
 // dsn returns the go-sqlite3 connection string for the database file at path.

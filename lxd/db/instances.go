@@ -22,6 +22,9 @@ type Instance struct {
 	Config       map[string]string
 	Devices      map[string]map[string]string
 	Profiles     []string
+
+	// Node is the name of the cluster member the instance is on; empty when the server is not clustered.
+	Node string
 }
 
 // InstanceUpdate holds the writable fields of an instance; Config, Devices and Profiles replace the old ones.
@@ -39,11 +42,17 @@ func instanceNotFound(name string) error {
 	return fmt.Errorf("instance %q: %w", name, errs.ErrNotFound)
 }
 
-const instanceColumns = `id, name, type, architecture, ephemeral, stateful, description, creation_date, last_use_date`
+const instanceColumns = `id, name, type, architecture, ephemeral, stateful, description, creation_date, last_use_date,
+IFNULL((SELECT nodes.name FROM nodes WHERE nodes.id = instances.node_id), '')`
 
-// GetInstances returns every instance, by name.
+// GetInstances returns every instance, by name: in a cluster, those of every member.
 func (t *Tx) GetInstances(ctx context.Context) ([]Instance, error) {
 	return t.scanInstances(ctx, "1")
+}
+
+// GetLocalInstances returns the instances on this server, by name: in a cluster, this member's.
+func (t *Tx) GetLocalInstances(ctx context.Context) ([]Instance, error) {
+	return t.scanInstances(ctx, "node_id IS NULL OR node_id = ?", t.node)
 }
 
 // GetInstance returns one instance.
@@ -73,7 +82,7 @@ func (t *Tx) scanInstances(ctx context.Context, where string, args ...any) ([]In
 		var inst Instance
 		var created, lastUsed nullTime
 		err = rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Ephemeral, &inst.Stateful,
-			&inst.Description, &created, &lastUsed)
+			&inst.Description, &created, &lastUsed, &inst.Node)
 		if err != nil {
 			return nil, fmt.Errorf("loading instances: %w", err)
 		}
@@ -129,11 +138,11 @@ WHERE instances_profiles.instance_id = ? ORDER BY instances_profiles.apply_order
 	return out, nil
 }
 
-// CreateInstance adds an instance; an existing name wraps errs.ErrConflict and an unknown profile errs.ErrNotFound.
+// CreateInstance adds an instance on this server (in a cluster, this member); an existing name wraps errs.ErrConflict and an unknown profile errs.ErrNotFound.
 func (t *Tx) CreateInstance(ctx context.Context, inst Instance) (int64, error) {
 	res, err := t.exec(ctx, `INSERT INTO instances (name, type, architecture, ephemeral, stateful, description,
-creation_date, last_use_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inst.Name, inst.Type, inst.Architecture,
-		inst.Ephemeral, inst.Stateful, inst.Description, timeArg(inst.CreatedAt), timeArg(inst.LastUsedAt))
+creation_date, last_use_date, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inst.Name, inst.Type, inst.Architecture,
+		inst.Ephemeral, inst.Stateful, inst.Description, timeArg(inst.CreatedAt), timeArg(inst.LastUsedAt), t.nodeArg())
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, fmt.Errorf("instance %q already exists: %w", inst.Name, errs.ErrConflict)

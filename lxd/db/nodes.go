@@ -237,3 +237,21 @@ func (t *Tx) DeleteNode(ctx context.Context, name string) error {
 
 	return nil
 }
+
+// AssignToNode makes member id the owner of what belongs to no member: the instances, and the storage pool keys
+// that belong to each member (StoragePoolNodeKeys). The first member of a cluster takes over its server's this way.
+func (t *Tx) AssignToNode(ctx context.Context, id int64) error {
+	_, err := t.exec(ctx, "UPDATE instances SET node_id = ? WHERE node_id IS NULL", id)
+	if err != nil {
+		return fmt.Errorf("assigning the instances to member %d: %w", id, err)
+	}
+
+	for _, key := range StoragePoolNodeKeys {
+		_, err = t.exec(ctx, "UPDATE storage_pools_config SET node_id = ? WHERE node_id IS NULL AND key = ?", id, key)
+		if err != nil {
+			return fmt.Errorf("assigning the storage pools' member keys to member %d: %w", id, err)
+		}
+	}
+
+	return nil
+}

@@ -182,20 +182,7 @@ func (t *Tx) loadConfig(ctx context.Context, table string, column string, id int
 		return nil, fmt.Errorf("loading %s: %w", table, err)
 	}
 
-	defer func() { _ = rows.Close() }()
-
-	out := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		err = rows.Scan(&k, &v)
-		if err != nil {
-			return nil, err
-		}
-
-		out[k] = v
-	}
-
-	return out, mapError(rows.Err())
+	return scanKeyValues(rows)
 }
 
 // loadDevices reads the device rows of one owner from table.

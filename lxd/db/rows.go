@@ -19,3 +19,21 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 
 	return out, mapError(rows.Err())
 }
+
+// scanKeyValues reads key and value rows into a map, and closes rows.
+func scanKeyValues(rows *sql.Rows) (map[string]string, error) {
+	defer func() { _ = rows.Close() }()
+
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		err := rows.Scan(&k, &v)
+		if err != nil {
+			return nil, err
+		}
+
+		out[k] = v
+	}
+
+	return out, mapError(rows.Err())
+}

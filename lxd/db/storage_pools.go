@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -22,6 +24,15 @@ type StoragePool struct {
 	Description string
 	State       string
 	Config      map[string]string
+}
+
+// StoragePoolNodeKeys are the pool keys whose value belongs to each cluster member (LXD's): where the pool's data
+// lives on that member. The other keys apply to every member.
+var StoragePoolNodeKeys = []string{"size", "source", "volatile.initial_source", "zfs.pool_name", "lvm.thinpool_name", "lvm.vg_name"}
+
+// poolNodeKey reports whether key belongs to each member.
+func poolNodeKey(key string) bool {
+	return slices.Contains(StoragePoolNodeKeys, key)
 }
 
 func storagePoolNotFound(name string) error {
@@ -73,7 +84,7 @@ func (t *Tx) scanStoragePools(ctx context.Context, where string, args ...any) ([
 
 	_ = rows.Close()
 	for i := range out {
-		out[i].Config, err = t.loadConfig(ctx, "storage_pools_config", "storage_pool_id", out[i].ID)
+		out[i].Config, err = t.loadPoolConfig(ctx, out[i].ID)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +114,7 @@ func (t *Tx) CreateStoragePool(ctx context.Context, p StoragePool) (int64, error
 		return 0, err
 	}
 
-	err = t.replaceConfig(ctx, "storage_pools_config", "storage_pool_id", id, p.Config)
+	err = t.replacePoolConfig(ctx, id, p.Config)
 	if err != nil {
 		return 0, err
 	}
@@ -137,7 +148,7 @@ func (t *Tx) UpdateStoragePool(ctx context.Context, name string, description str
 		return fmt.Errorf("updating storage pool %q: %w", name, err)
 	}
 
-	return t.replaceConfig(ctx, "storage_pools_config", "storage_pool_id", id, config)
+	return t.replacePoolConfig(ctx, id, config)
 }
 
 // DeleteStoragePool removes a pool and its configuration.
@@ -175,4 +186,70 @@ func (t *Tx) GetStoragePoolDeviceUses(ctx context.Context, name string) ([]Devic
 	}
 
 	return uses, nil
+}
+
+// loadPoolConfig reads a pool's configuration as this member sees it: the keys of every member and its own.
+func (t *Tx) loadPoolConfig(ctx context.Context, id int64) (map[string]string, error) {
+	rows, err := t.query(ctx, "SELECT key, value FROM storage_pools_config WHERE storage_pool_id = ? AND (node_id IS NULL OR node_id = ?)", id, t.node)
+	if err != nil {
+		return nil, fmt.Errorf("loading storage pool configuration: %w", err)
+	}
+
+	return scanKeyValues(rows)
+}
+
+// replacePoolConfig replaces a pool's configuration as this member sees it; the keys that belong to each member
+// are written as this member's, and the other members' own keys are left as they are.
+func (t *Tx) replacePoolConfig(ctx context.Context, id int64, config map[string]string) error {
+	_, err := t.exec(ctx, "DELETE FROM storage_pools_config WHERE storage_pool_id = ? AND (node_id IS NULL OR node_id = ?)", id, t.node)
+	if err != nil {
+		return fmt.Errorf("updating storage pool configuration: %w", err)
+	}
+
+	for _, k := range slices.Sorted(maps.Keys(config)) {
+		var node any
+		if poolNodeKey(k) {
+			node = t.nodeArg()
+		}
+
+		_, err = t.exec(ctx, "INSERT INTO storage_pools_config (storage_pool_id, node_id, key, value) VALUES (?, ?, ?, ?)", id, node, k, config[k])
+		if err != nil {
+			return fmt.Errorf("updating storage pool configuration: %w", err)
+		}
+	}
+
+	return nil
+}
+
+// SetStoragePoolNodeConfig replaces this member's own keys of pool name (StoragePoolNodeKeys) with config, which
+// may hold no other key: a member that joins records where each pool lives on it.
+func (t *Tx) SetStoragePoolNodeConfig(ctx context.Context, name string, config map[string]string) error {
+	if t.node == 0 {
+		return errs.Invalid("this server is not a cluster member")
+	}
+
+	for k := range config {
+		if !poolNodeKey(k) {
+			return errs.Invalid("%q is not a key of a storage pool that belongs to each member", k)
+		}
+	}
+
+	id, err := t.lookupID(ctx, storagePoolNotFound(name), "SELECT id FROM storage_pools WHERE name = ?", name)
+	if err != nil {
+		return err
+	}
+
+	_, err = t.exec(ctx, "DELETE FROM storage_pools_config WHERE storage_pool_id = ? AND node_id = ?", id, t.node)
+	if err != nil {
+		return fmt.Errorf("updating storage pool configuration: %w", err)
+	}
+
+	for _, k := range slices.Sorted(maps.Keys(config)) {
+		_, err = t.exec(ctx, "INSERT INTO storage_pools_config (storage_pool_id, node_id, key, value) VALUES (?, ?, ?, ?)", id, t.node, k, config[k])
+		if err != nil {
+			return fmt.Errorf("updating storage pool configuration: %w", err)
+		}
+	}
+
+	return nil
 }

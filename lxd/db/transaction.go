@@ -17,6 +17,18 @@ type Tx struct {
 	// project is the project whose images, image aliases and custom storage volumes the transaction reads and
 	// writes ("" is default).
 	project string
+
+	// node is the id of the member the transaction runs for (DB.Node); 0 when the server is not clustered.
+	node int64
+}
+
+// nodeArg is the member id as a query argument: NULL when the server is not clustered.
+func (t *Tx) nodeArg() any {
+	if t.node == 0 {
+		return nil
+	}
+
+	return t.node
 }
 
 // InProject returns the same transaction seen from project name for the records a project holds apart from the
@@ -24,7 +36,7 @@ type Tx struct {
 // Every image, alias and storage volume method of the returned Tx reads and writes that project's rows only;
 // without it they are default's. The caller names the project that holds the kind of record it works on.
 func (t *Tx) InProject(name string) *Tx {
-	return &Tx{tx: t.tx, project: name}
+	return &Tx{tx: t.tx, project: name, node: t.node}
 }
 
 // scopedProject is the project whose images, aliases and custom volumes the transaction sees.
@@ -41,17 +53,17 @@ func (t *Tx) scopedProject() string {
 // ctx has no deadline, DefaultTimeout applies. Keep fn short: never download
 // or unpack inside it, as every transaction holds the database's write lock.
 func (d *DB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return transaction(ctx, d.conn(), fn)
+	return transaction(ctx, d.conn(), d.node.Load(), fn)
 }
 
 // NodeTransaction runs fn in a transaction of local.db, which holds this server's own state (its node-local
 // configuration). It is Transaction when the server is not clustered.
 func (d *DB) NodeTransaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return transaction(ctx, d.local, fn)
+	return transaction(ctx, d.local, 0, fn)
 }
 
 // transaction is Transaction on the database db.
-func transaction(ctx context.Context, db *sql.DB, fn func(ctx context.Context, tx *Tx) error) error {
+func transaction(ctx context.Context, db *sql.DB, node int64, fn func(ctx context.Context, tx *Tx) error) error {
 	_, ok := ctx.Deadline()
 	if !ok {
 		var cancel context.CancelFunc
@@ -71,7 +83,7 @@ func transaction(ctx context.Context, db *sql.DB, fn func(ctx context.Context, t
 		}
 	}()
 
-	err = fn(ctx, &Tx{tx: sqlTx})
+	err = fn(ctx, &Tx{tx: sqlTx, node: node})
 	if err != nil {
 		return err
 	}

@@ -410,7 +410,7 @@ func (m *Manager) PruneBases(ctx context.Context) error {
 			live[img.Fingerprint] = true
 		}
 
-		insts, err := tx.GetInstances(ctx)
+		insts, err := tx.GetLocalInstances(ctx)
 		if err != nil {
 			return err
 		}

@@ -65,11 +65,9 @@ func (m *Manager) toAPIStatus(inst *db.Instance, config map[string]string, devic
 	}
 
 	proj, name := project.SplitInstanceKey(inst.Name)
-	location := "none"
-	if m.location != nil {
-		if l := m.location(); l != "" {
-			location = l
-		}
+	location := inst.Node
+	if location == "" {
+		location = "none"
 	}
 
 	return api.Instance{

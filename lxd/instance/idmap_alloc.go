@@ -144,7 +144,7 @@ func AllocIDMap(daemon *IDMap, expanded map[string]string, current int64, others
 
 // isolatedRanges returns the host ranges of the isolated containers other than name.
 func isolatedRanges(ctx context.Context, tx *db.Tx, name string) ([]usedRange, error) {
-	insts, err := tx.GetInstances(ctx)
+	insts, err := tx.GetLocalInstances(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -68,10 +68,6 @@ type ManagerArgs struct {
 	// Render renders the image template source named name with ctx into w: lxd/template.Render, injected so that
 	// this package does not depend on the template engine. Required.
 	Render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
-
-	// Location returns the name of the cluster member the instances run on, "" when the server is not clustered;
-	// nil is the same as "".
-	Location func() string
 }
 
 // Manager creates, runs and deletes instances. Operations on one instance are serialised.
@@ -84,8 +80,6 @@ type Manager struct {
 	idmap  *IDMap
 	logDir string
 	render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
-
-	location func() string
 
 	// networks attaches nics to managed networks; nil when the daemon has none.
 	networks Networks
@@ -125,16 +119,15 @@ func NewManager(args ManagerArgs) *Manager {
 	}
 
 	return &Manager{
-		db:       args.DB,
-		images:   args.Images,
-		pool:     args.Pools,
-		driver:   args.Driver,
-		events:   args.Events,
-		idmap:    args.IDMap,
-		logDir:   args.LogDir,
-		render:   args.Render,
-		location: args.Location,
-		running:  map[string]*run{},
+		db:      args.DB,
+		images:  args.Images,
+		pool:    args.Pools,
+		driver:  args.Driver,
+		events:  args.Events,
+		idmap:   args.IDMap,
+		logDir:  args.LogDir,
+		render:  args.Render,
+		running: map[string]*run{},
 
 		networks: args.Networks,
 	}
@@ -184,7 +177,7 @@ func (m *Manager) Init(ctx context.Context) error {
 			return err
 		}
 
-		insts, err = tx.GetInstances(ctx)
+		insts, err = tx.GetLocalInstances(ctx)
 		return err
 	})
 	if err != nil {

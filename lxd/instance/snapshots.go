@@ -494,7 +494,7 @@ func (m *Manager) pruneSnapshotsLoop(ctx context.Context) {
 func (m *Manager) PruneExpiredSnapshots(ctx context.Context, now time.Time) (int, error) {
 	var expired []db.Snapshot
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		insts, err := tx.GetInstances(ctx)
+		insts, err := tx.GetLocalInstances(ctx)
 		if err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func OpenPools(ctx context.Context, args OpenArgs) (*Pools, error) {
 		src := args.DefaultSource
 		if src == "" {
 			src = filepath.Join(args.PoolsDir, DefaultPool)
-			insts, err := tx.GetInstances(ctx)
+			insts, err := tx.GetLocalInstances(ctx)
 			if err != nil {
 				return err
 			}

@@ -76,7 +76,7 @@ CREATE TABLE instances (
     description TEXT NOT NULL DEFAULT '',
     creation_date TEXT NOT NULL,
     last_use_date TEXT
-);
+, node_id INTEGER REFERENCES nodes (id) ON DELETE RESTRICT);
 
 CREATE TABLE instances_config (
     instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
@@ -210,11 +210,11 @@ CREATE TABLE storage_pools (
     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'created', 'errored'))
 );
 
-CREATE TABLE storage_pools_config (
+CREATE TABLE "storage_pools_config" (
     storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE CASCADE,
+    node_id INTEGER REFERENCES nodes (id) ON DELETE CASCADE,
     key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    UNIQUE (storage_pool_id, key)
+    value TEXT NOT NULL
 );
 
 CREATE TABLE "storage_volumes" (
@@ -268,6 +268,10 @@ CREATE INDEX images_aliases_image_id ON images_aliases (image_id);
 
 CREATE INDEX images_project ON images (project);
 
+CREATE INDEX instances_node_id ON instances (node_id);
+
 CREATE INDEX instances_profiles_profile_id ON instances_profiles (profile_id);
+
+CREATE UNIQUE INDEX storage_pools_config_key ON storage_pools_config (storage_pool_id, IFNULL(node_id, 0), key);
 
 CREATE INDEX storage_volumes_project ON storage_volumes (project);

@@ -16,6 +16,7 @@ var updates = map[int]string{
 	9:  updateFromV8,
 	10: updateFromV9,
 	11: updateFromV10,
+	12: updateFromV11,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -443,4 +444,29 @@ CREATE TABLE nodes_roles (
     role TEXT NOT NULL CHECK (role IN ('event-hub', 'ovn-chassis')),
     UNIQUE (node_id, role)
 );
+`
+
+// updateFromV11 records what belongs to one cluster member. An instance runs on the member of its node_id. A
+// storage pool key with a node_id (its source, size and the like) is that member's own value; one without applies
+// to every member. A server that is not clustered leaves both NULL.
+const updateFromV11 = `
+ALTER TABLE instances ADD COLUMN node_id INTEGER REFERENCES nodes (id) ON DELETE RESTRICT;
+
+CREATE INDEX instances_node_id ON instances (node_id);
+
+CREATE TABLE storage_pools_config_v11 (
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE CASCADE,
+    node_id INTEGER REFERENCES nodes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+
+INSERT INTO storage_pools_config_v11 (storage_pool_id, node_id, key, value)
+    SELECT storage_pool_id, NULL, key, value FROM storage_pools_config;
+
+DROP TABLE storage_pools_config;
+
+ALTER TABLE storage_pools_config_v11 RENAME TO storage_pools_config;
+
+CREATE UNIQUE INDEX storage_pools_config_key ON storage_pools_config (storage_pool_id, IFNULL(node_id, 0), key);
 `
