@@ -158,67 +158,91 @@ func (c *cmdInit) run(cmd *cobra.Command, args []string) error {
 
 	// A cluster section that cannot be applied is refused before anything is changed, so that a refused document
 	// leaves the server as it was.
-	bootstrap, err := checkCluster(config, server)
+	req, err := checkCluster(config, server, c.stdout)
 	if err != nil {
 		return err
 	}
 
-	err = applyPreseed(d, config.Node)
+	undo, err := applyPreseed(d, config.Node)
 	if err != nil {
 		return err
 	}
 
-	if !bootstrap {
+	if req == nil {
 		return nil
 	}
 
-	return enableCluster(d, config.Cluster.ServerName)
-}
-
-// checkCluster checks the cluster section: it may ask to make this server the first member of a new cluster
-// (bootstrap), which needs an address the other members reach it at; joining an existing cluster is refused.
-func checkCluster(config *initPreseed, server *api.Server) (bool, error) {
-	cluster := config.Cluster
-	if cluster == nil {
-		return false, nil
+	// As LXD does, the local part is put back when the server cannot bootstrap or join the cluster.
+	if req.ClusterToken != "" {
+		err = joinCluster(d, *req)
+	} else {
+		err = enableCluster(d, req.ServerName)
 	}
 
-	if cluster.ClusterAddress != "" || cluster.ClusterToken != "" || cluster.ClusterPassword != "" || cluster.ServerAddress != "" {
-		return false, errors.New("Failed to configure cluster: joining an existing cluster is not supported by this server")
+	if err != nil {
+		undo()
+		return err
+	}
+
+	return nil
+}
+
+// checkCluster checks the cluster section and returns the PUT /1.0/cluster request that carries it out once the
+// local part is applied, nil when there is nothing to do. The section may make this server the first member of a
+// new cluster (bootstrap), which needs an address the other members reach it at, or join an existing cluster with a
+// join token (see checkJoin).
+func checkCluster(config *initPreseed, server *api.Server, out io.Writer) (*api.ClusterPut, error) {
+	cluster := config.Cluster
+	if cluster == nil {
+		return nil, nil
+	}
+
+	if cluster.joins() {
+		return checkJoin(config, server, out)
 	}
 
 	if !cluster.Enabled {
-		return false, nil
+		return nil, nil
 	}
 
 	if server.Environment.ServerClustered {
-		return false, errors.New("Failed to configure cluster: This server is already clustered")
+		return nil, errors.New("Failed to configure cluster: This server is already clustered")
 	}
 
-	// The address the member will be reached at: the first of these set, the document's before the server's.
-	address := ""
+	if memberAddress(config, server) == "" {
+		return nil, errors.New("Failed to configure cluster: " + errNotOnNetwork)
+	}
+
+	name := cluster.ServerName
+	if name == "" {
+		hostname, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("Failed to configure cluster: %w", err)
+		}
+
+		name = hostname
+	}
+
+	req := &api.ClusterPut{}
+	req.ServerName = name
+	req.Enabled = true
+	return req, nil
+}
+
+// errNotOnNetwork is why a server without an address cannot be a cluster member.
+const errNotOnNetwork = "This server is not available on the network: set core.https_address"
+
+// memberAddress is the address this server is reached at as a cluster member: the first of these set, the
+// document's before the server's.
+func memberAddress(config *initPreseed, server *api.Server) string {
 	for _, v := range []any{config.Node.Config["cluster.https_address"], config.Node.Config["core.https_address"],
 		server.Config["cluster.https_address"], server.Config["core.https_address"]} {
 		if v != nil {
-			address = fmt.Sprint(v)
-			break
+			return fmt.Sprint(v)
 		}
 	}
 
-	if address == "" {
-		return false, errors.New("Failed to configure cluster: This server is not available on the network: set core.https_address")
-	}
-
-	if cluster.ServerName == "" {
-		hostname, err := os.Hostname()
-		if err != nil {
-			return false, fmt.Errorf("Failed to configure cluster: %w", err)
-		}
-
-		cluster.ServerName = hostname
-	}
-
-	return true, nil
+	return ""
 }
 
 // enableCluster makes the server the first member of a new cluster, named name.

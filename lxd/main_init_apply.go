@@ -16,19 +16,20 @@ import (
 // applyPreseed applies a document as LXD 5.0.2 does: the server configuration, the storage pools, the networks of the
 // default project, the projects, the networks of other projects and the profiles, each created when missing and
 // updated when present (keys given are set, others kept; a description is replaced only when given). When a step
-// fails, what the earlier steps created is deleted and what they updated is put back, newest first.
-func applyPreseed(d client.InstanceServer, config initLocalPreseed) error {
+// fails, what the earlier steps created is deleted and what they updated is put back, newest first. On success it
+// returns what undoes the whole document, for when the cluster step that follows fails.
+func applyPreseed(d client.InstanceServer, config initLocalPreseed) (func(), error) {
 	r := revert.New()
 	defer r.Fail()
 
 	err := applyServerConfig(d, r, config.Config)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	err = applyStoragePools(d, r, config.StoragePools)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	for i := range config.Networks {
@@ -44,13 +45,13 @@ func applyPreseed(d client.InstanceServer, config initLocalPreseed) error {
 
 		err = applyNetwork(d, r, n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	err = applyProjects(d, r, config.Projects)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	for _, n := range config.Networks {
@@ -60,17 +61,18 @@ func applyPreseed(d client.InstanceServer, config initLocalPreseed) error {
 
 		err = applyNetwork(d, r, n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	err = applyProfiles(d, r, config.Profiles)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
+	undo := r.Clone().Fail
 	r.Success()
-	return nil
+	return undo, nil
 }
 
 // mergeConfig returns a copy of current with the keys of given set over it.

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,8 +18,9 @@ import (
 	"github.com/lxd-go/lxd/shared/api"
 )
 
-// runInteractive asks LXD 5.0.2's questions for a standalone server, in its order and with its defaults, and builds
-// the document from the answers; it prints the document when asked to.
+// runInteractive asks LXD 5.0.2's questions, in its order and with its defaults, and builds the document from the
+// answers; it prints the document when asked to. A server joining a cluster is asked nothing past the clustering
+// questions and prints only the cluster section, as LXD does.
 func (c *cmdInit) runInteractive(d client.InstanceServer, server *api.Server) (*initPreseed, error) {
 	a := c.newAsker()
 	config := &initPreseed{}
@@ -29,17 +31,25 @@ func (c *cmdInit) runInteractive(d client.InstanceServer, server *api.Server) (*
 		Name: "default", Config: map[string]string{}, Devices: map[string]map[string]string{},
 	}}
 
-	clustering, err := a.askBool("Would you like to use LXD clustering? (yes/no) [default=no]: ", "no")
+	join, err := askClustering(a, config, server)
 	if err != nil {
 		return nil, err
 	}
 
-	if clustering {
-		return nil, errors.New("Failed to configure cluster: set core.https_address and run \"lxc cluster enable <name>\" or \"lxd init --preseed\" with a cluster section")
-	}
-
 	steps := []func(*asker, *initPreseed, client.InstanceServer, *api.Server) error{
 		askStorage, askMAAS, askNetworking, askDaemon,
+	}
+
+	if config.Cluster != nil {
+		steps = []func(*asker, *initPreseed, client.InstanceServer, *api.Server) error{
+			askClusterStorage, askMAAS, askClusterNetworking, askClusterDaemon,
+		}
+	}
+
+	if join {
+		// Only the address question's answer is local; the joined cluster provides the rest.
+		config.Node.Networks, config.Node.StoragePools, config.Node.Profiles = nil, nil, nil
+		steps = nil
 	}
 
 	for _, step := range steps {
@@ -55,7 +65,12 @@ func (c *cmdInit) runInteractive(d client.InstanceServer, server *api.Server) (*
 	}
 
 	if print {
-		err = renderPreseed(c.stdout, config)
+		shown := config
+		if join {
+			shown = &initPreseed{Cluster: config.Cluster}
+		}
+
+		err = renderPreseed(c.stdout, shown)
 		if err != nil {
 			return nil, err
 		}
@@ -64,15 +79,178 @@ func (c *cmdInit) runInteractive(d client.InstanceServer, server *api.Server) (*
 	return config, nil
 }
 
+// askClustering asks LXD 5.0.2's clustering questions: whether to cluster at all, the address the other members
+// reach this server at and whether it joins an existing cluster. A new cluster then takes the member name and an
+// optional trust password; a join takes a join token (see askJoin). It reports whether the server joins a cluster.
+func askClustering(a *asker, config *initPreseed, server *api.Server) (bool, error) {
+	clustering, err := a.askBool("Would you like to use LXD clustering? (yes/no) [default=no]: ", "no")
+	if err != nil || !clustering {
+		return false, err
+	}
+
+	config.Cluster = &initClusterPreseed{Enabled: true}
+	def := defaultInterfaceAddress()
+	question := fmt.Sprintf("What IP address or DNS name should be used to reach this server? [default=%s]: ", def)
+	address, err := a.askString(question, def, func(value string) error { return validServerAddress(value, server) })
+	if err != nil {
+		return false, err
+	}
+
+	address = canonicalAddress(address, httpsDefaultPort)
+	config.Node.Config["core.https_address"] = address
+
+	join, err := a.askBool("Are you joining an existing cluster? (yes/no) [default=no]: ", "no")
+	if err != nil {
+		return false, err
+	}
+
+	if join {
+		return true, askJoin(a, config.Cluster, address)
+	}
+
+	host, err := os.Hostname()
+	if err != nil {
+		host = "lxd"
+	}
+
+	question = fmt.Sprintf("What member name should be used to identify this server in the cluster? [default=%s]: ", host)
+	config.Cluster.ServerName, err = a.askString(question, host, nil)
+	if err != nil {
+		return false, err
+	}
+
+	password, err := a.askBool("Setup password authentication on the cluster? (yes/no) [default=no]: ", "no")
+	if err != nil || !password {
+		return false, err
+	}
+
+	config.Node.Config["core.trust_password"], err = a.askPassword("Trust password for new clients: ")
+	return false, err
+}
+
+// defaultInterfaceAddress is the address LXD offers for the cluster: the first address of the first network
+// interface of this host that is not a loopback.
+func defaultInterfaceAddress() string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+
+		addrs, err := iface.Addrs()
+		if err != nil || len(addrs) == 0 {
+			continue
+		}
+
+		ipnet, ok := addrs[0].(*net.IPNet)
+		if ok {
+			return ipnet.IP.String()
+		}
+	}
+
+	return ""
+}
+
+// validServerAddress accepts an address (the port defaults to 8443) that names a host, and that this server uses
+// already or can bind.
+func validServerAddress(value string, server *api.Server) error {
+	address := canonicalAddress(value, httpsDefaultPort)
+	host, _, err := net.SplitHostPort(address)
+	if err != nil || host == "" || host == "::" || host == "0.0.0.0" {
+		return errors.New("Invalid IP address or DNS name")
+	}
+
+	if server.Config["cluster.https_address"] == address || server.Config["core.https_address"] == address {
+		return nil
+	}
+
+	listener, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("Can't bind address %q: %w", address, err)
+	}
+
+	return listener.Close()
+}
+
+// askClusterNetworking asks for the network of a new cluster's members: LXD offers no new local bridge then, only
+// an existing bridge or interface. LXD's next question, a new Fan overlay network (on Ubuntu kernels), is not
+// asked: this server has no Fan bridges.
+func askClusterNetworking(a *asker, config *initPreseed, d client.InstanceServer, _ *api.Server) error {
+	return askExistingInterface(a, config, d)
+}
+
+// askClusterDaemon asks the daemon question LXD asks a new cluster's first member: its address is set already.
+func askClusterDaemon(a *asker, config *initPreseed, _ client.InstanceServer, _ *api.Server) error {
+	refresh, err := a.askBool("Would you like stale cached images to be updated automatically? (yes/no) [default=yes]: ", "yes")
+	if err != nil || refresh {
+		return err
+	}
+
+	config.Node.Config["images.auto_update_interval"] = "0"
+	return nil
+}
+
 func askStorage(a *asker, config *initPreseed, d client.InstanceServer, server *api.Server) error {
 	create, err := a.askBool("Do you want to configure a new storage pool? (yes/no) [default=yes]: ", "yes")
 	if err != nil || !create {
 		return err
 	}
 
-	backends := serverDriverNames(server)
+	return askStoragePool(a, config, d, server, "all")
+}
+
+// askClusterStorage asks for the storage pools of a new cluster as LXD does: a local pool named local, then a
+// remote one named remote.
+func askClusterStorage(a *asker, config *initPreseed, d client.InstanceServer, server *api.Server) error {
+	local, err := a.askBool("Do you want to configure a new local storage pool? (yes/no) [default=yes]: ", "yes")
+	if err != nil {
+		return err
+	}
+
+	if local {
+		err = askStoragePool(a, config, d, server, "local")
+		if err != nil {
+			return err
+		}
+	}
+
+	remote, err := a.askBool("Do you want to configure a new remote storage pool? (yes/no) [default=no]: ", "no")
+	if err != nil || !remote {
+		return err
+	}
+
+	return askStoragePool(a, config, d, server, "remote")
+}
+
+// storageDriverNames lists the drivers offered for a pool of kind all, local (no ceph or cephfs) or remote (ceph
+// and cephfs only).
+func storageDriverNames(server *api.Server, kind string) []string {
+	names := []string{}
+	for _, name := range serverDriverNames(server) {
+		remote := name == "ceph" || name == "cephfs"
+		if (kind == "local" && remote) || (kind == "remote" && !remote) {
+			continue
+		}
+
+		names = append(names, name)
+	}
+
+	return names
+}
+
+// askStoragePool asks for a new pool of kind all (its name is asked), local or remote (named after the kind).
+func askStoragePool(a *asker, config *initPreseed, d client.InstanceServer, server *api.Server, kind string) error {
+	backends := storageDriverNames(server, kind)
+	if len(backends) == 0 {
+		return fmt.Errorf("No %s storage backends available", kind)
+	}
+
 	backingBtrfs := isBtrfs(varDir())
-	def := "dir"
+	def := backends[0]
 	switch {
 	case backingBtrfs && slices.Contains(backends, "btrfs"):
 		def = "btrfs"
@@ -84,14 +262,21 @@ func askStorage(a *asker, config *initPreseed, d client.InstanceServer, server *
 
 	profile := &config.Node.Profiles[0]
 	for {
-		pool := initStoragePool{Config: map[string]string{}}
-		pool.Name, err = a.askString("Name of the new storage pool [default=default]: ", "default", nil)
-		if err != nil {
-			return err
+		var err error
+		pool := initStoragePool{Name: kind, Config: map[string]string{}}
+		if kind == "all" {
+			pool.Name, err = a.askString("Name of the new storage pool [default=default]: ", "default", nil)
+			if err != nil {
+				return err
+			}
 		}
 
 		_, _, err = d.GetStoragePool(pool.Name)
 		if err == nil {
+			if kind != "all" {
+				return fmt.Errorf("The %s storage pool already exists", kind)
+			}
+
 			_, _ = fmt.Fprintf(a.out, "The requested storage pool \"%s\" already exists. Please choose another name.\n", pool.Name)
 			continue
 		}

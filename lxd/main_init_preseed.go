@@ -66,7 +66,8 @@ type initProject struct {
 	Name        string            `yaml:"name"`
 }
 
-// initClusterPreseed is the cluster section; this server refuses any request in it.
+// initClusterPreseed is the cluster section: it bootstraps a new cluster or joins an existing one with a join token
+// (see checkCluster).
 type initClusterPreseed struct {
 	ServerName             string                       `yaml:"server_name"`
 	Enabled                bool                         `yaml:"enabled"`

@@ -384,6 +384,41 @@ func (g *Gateway) DatabaseRoles(ctx context.Context) (map[string]string, string,
 	return roles, leaderAddress, nil
 }
 
+// RemoveNode removes the database node at address from the cluster's database, if there is one: the node of a
+// member that left, or of a join that did not finish.
+func (g *Gateway) RemoveNode(ctx context.Context, address string) error {
+	g.mu.Lock()
+	a := g.app
+	g.mu.Unlock()
+	if a == nil {
+		return errs.Busy("the cluster database does not run")
+	}
+
+	cli, err := a.Leader(ctx)
+	if err != nil {
+		return fmt.Errorf("reaching the cluster database leader: %w", err)
+	}
+
+	defer func() { _ = cli.Close() }()
+	nodes, err := cli.Cluster(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the cluster database nodes: %w", err)
+	}
+
+	for _, n := range nodes {
+		if n.Address != address {
+			continue
+		}
+
+		err = cli.Remove(ctx, n.ID)
+		if err != nil {
+			return fmt.Errorf("removing the database node of %s: %w", address, err)
+		}
+	}
+
+	return nil
+}
+
 // logFunc forwards dqlite's messages to the daemon's log.
 func logFunc(l client.LogLevel, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)

@@ -15,8 +15,8 @@ import (
 	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
-	"github.com/lxd-go/lxd/shared/fsutil"
 	"github.com/lxd-go/lxd/shared/revert"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
@@ -77,8 +77,16 @@ type ManagerArgs struct {
 	APIExtensions int
 	Architecture  string
 
-	// OnCertificate, when set, is called with the new cluster certificate after an update, for the listeners.
+	// OnCertificate, when set, is called with the certificate the listeners present from then on: the new cluster
+	// certificate after an update or a join, the server's again when a join is undone.
 	OnCertificate func(cert *tlsutil.CertInfo)
+
+	// Storage returns the storage pools, which a join extends to the cluster's.
+	Storage func() *storage.Pools
+
+	// OnJoin, when set, is called once this server joined a cluster, to load the cluster's configuration and trust
+	// store in place of its own.
+	OnJoin func(ctx context.Context) error
 }
 
 // Manager enables clustering and keeps the members' records.
@@ -239,8 +247,8 @@ func clusterAddress(addr string) (string, error) {
 }
 
 // CheckPut refuses, before any work starts, a PUT /1.0/cluster this server cannot carry out: one without a member
-// name, one that disables clustering or joins an existing cluster, and an enable on a server that is clustered
-// already. Enable checks the member name and the clustering again, under its lock.
+// name, one that disables clustering, a join with the trust password, and an enable or a join on a server that is
+// clustered already. Enable and Join check again under their lock.
 func (m *Manager) CheckPut(put api.ClusterPut) error {
 	if put.ServerName == "" && put.Enabled {
 		return errs.Invalid("ServerName may not be empty")
@@ -250,8 +258,8 @@ func (m *Manager) CheckPut(put api.ClusterPut) error {
 		return errs.Unsupported("disabling clustering is not supported")
 	}
 
-	if put.ClusterAddress != "" || put.ClusterToken != "" {
-		return errs.Unsupported("joining an existing cluster is not supported yet")
+	if put.ClusterPassword != "" && put.ClusterToken == "" {
+		return errs.Unsupported("joining a cluster with its trust password is not supported: use a join token (lxc cluster add <name> on a member)")
 	}
 
 	if m.Clustered() {
@@ -259,6 +267,11 @@ func (m *Manager) CheckPut(put api.ClusterPut) error {
 	}
 
 	return nil
+}
+
+// IsJoin reports whether a PUT /1.0/cluster asks to join an existing cluster rather than found a new one.
+func IsJoin(put api.ClusterPut) bool {
+	return put.ClusterAddress != "" || put.ClusterToken != "" || put.ClusterPassword != ""
 }
 
 // Enable makes this server the first member of a new cluster, named name: its certificate becomes the cluster
@@ -376,16 +389,5 @@ func (m *Manager) installCertificate() (*tlsutil.CertInfo, error) {
 		return nil, fmt.Errorf("reading the server key: %w", err)
 	}
 
-	err = fsutil.WriteFileAtomic(p.ClusterKey, keyPEM, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("writing the cluster key: %w", err)
-	}
-
-	err = fsutil.WriteFileAtomic(p.ClusterCert, certPEM, 0o644)
-	if err != nil {
-		_ = os.Remove(p.ClusterKey)
-		return nil, fmt.Errorf("writing the cluster certificate: %w", err)
-	}
-
-	return tlsutil.Load(p.ClusterCert, p.ClusterKey)
+	return m.writeCertificate(certPEM, keyPEM)
 }

@@ -121,6 +121,11 @@ func (m *Manager) Members(ctx context.Context) ([]api.ClusterMember, error) {
 
 	out := make([]api.ClusterMember, 0, len(nodes))
 	for _, n := range nodes {
+		// A server whose join has not finished is not a member yet.
+		if n.State == db.NodePending {
+			continue
+		}
+
 		out = append(out, m.render(n, roles, leader))
 	}
 

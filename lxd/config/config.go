@@ -32,6 +32,7 @@ const (
 	HTTPSAddress          = "core.https_address"
 	ClusterHTTPSAddress   = "cluster.https_address"
 	OfflineThreshold      = "cluster.offline_threshold"
+	JoinTokenExpiry       = "cluster.join_token_expiry"
 	TrustPassword         = "core.trust_password"
 	AutoUpdateInterval    = "images.auto_update_interval"
 	RemoteCacheExpiry     = "images.remote_cache_expiry"
@@ -53,6 +54,7 @@ var ServerKeys = map[string]Key{
 	HTTPSAddress:         {Validate: validateListenAddress},
 	ClusterHTTPSAddress:  {Validate: validateListenAddress},
 	OfflineThreshold:     {Default: "20", Validate: validateOfflineThreshold},
+	JoinTokenExpiry:      {Default: "3H", Validate: validateExpiry},
 	TrustPassword:        {Hidden: true, Transform: HashPassword},
 	AutoUpdateInterval:   {Default: defaultUpdateInterval, Validate: validateUint},
 	RemoteCacheExpiry:    {Default: "10", Validate: validateUint},

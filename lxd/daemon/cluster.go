@@ -12,6 +12,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db/schema"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/lxd/version"
 	"github.com/lxd-go/lxd/shared/osarch"
 )
@@ -35,6 +36,8 @@ func (d *Daemon) newCluster() error {
 		Config:        d.currentConfig,
 		UpdateConfig:  d.updateConfig,
 		OnCertificate: d.cert.Store,
+		Storage:       func() *storage.Pools { return d.state.Storage },
+		OnJoin:        d.loadClusterState,
 		Schema:        schema.Latest(),
 		APIExtensions: len(version.APIExtensions),
 		Architecture:  osarch.Host(),
@@ -75,6 +78,22 @@ func (d *Daemon) resumeCluster(ctx context.Context) error {
 	}
 
 	return d.loadConfig(ctx)
+}
+
+// loadClusterState reads the configuration and the trust store again once this server joined a cluster: they are
+// the cluster's now.
+func (d *Daemon) loadClusterState(ctx context.Context) error {
+	err := d.loadConfig(ctx)
+	if err != nil {
+		return err
+	}
+
+	err = d.applyListeners(d.currentConfig())
+	if err != nil {
+		return err
+	}
+
+	return d.reloadTrust(ctx)
 }
 
 // route serves a request of any listener: the database upgrade of members, and the API once it is built.

@@ -179,7 +179,7 @@ func TestCertificateErrors(t *testing.T) {
 			return err
 		}, errs.ErrInvalid},
 		{"bad type", func(ctx context.Context, tx *Tx) error {
-			_, err := tx.CreateCertificate(ctx, Certificate{Fingerprint: certPrefixFP("ff"), Type: "server"})
+			_, err := tx.CreateCertificate(ctx, Certificate{Fingerprint: certPrefixFP("ff"), Type: "root"})
 			return err
 		}, errs.ErrInvalid},
 		{"get missing", func(ctx context.Context, tx *Tx) error {

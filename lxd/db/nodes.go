@@ -255,3 +255,44 @@ func (t *Tx) AssignToNode(ctx context.Context, id int64) error {
 
 	return nil
 }
+
+// JoinBlockers describes what this server holds that a join would hide: instances, images, custom storage volumes
+// and managed networks, as "3 instances" and the like; empty when there is none.
+func (t *Tx) JoinBlockers(ctx context.Context) ([]string, error) {
+	kinds := []struct{ what, query string }{
+		{"instances", "SELECT COUNT(*) FROM instances"},
+		{"images", "SELECT COUNT(*) FROM images"},
+		{"custom storage volumes", "SELECT COUNT(*) FROM storage_volumes WHERE type = 'custom'"},
+		{"managed networks", "SELECT COUNT(*) FROM networks"},
+	}
+
+	var out []string
+	for _, k := range kinds {
+		var n int
+		err := t.queryRow(ctx, k.query, nil, &n)
+		if err != nil {
+			return nil, fmt.Errorf("counting the %s: %w", k.what, err)
+		}
+
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%d %s", n, k.what))
+		}
+	}
+
+	return out, nil
+}
+
+// SetNodeJoined marks the member id as in service once it has joined: its state, heartbeat and versions.
+func (t *Tx) SetNodeJoined(ctx context.Context, id int64, when time.Time, schema int, apiExtensions int) error {
+	n, err := t.execCount(ctx, "UPDATE nodes SET state = ?, heartbeat = ?, schema = ?, api_extensions = ? WHERE id = ?",
+		NodeCreated, when.UTC().Format(timeLayout), schema, apiExtensions, id)
+	if err != nil {
+		return fmt.Errorf("recording the join of cluster member %d: %w", id, err)
+	}
+
+	if n == 0 {
+		return errs.NotFound("cluster member %d not found", id)
+	}
+
+	return nil
+}

@@ -30,8 +30,8 @@ type StoragePool struct {
 // lives on that member. The other keys apply to every member.
 var StoragePoolNodeKeys = []string{"size", "source", "volatile.initial_source", "zfs.pool_name", "lvm.thinpool_name", "lvm.vg_name"}
 
-// poolNodeKey reports whether key belongs to each member.
-func poolNodeKey(key string) bool {
+// IsPoolNodeKey reports whether key belongs to each member.
+func IsPoolNodeKey(key string) bool {
 	return slices.Contains(StoragePoolNodeKeys, key)
 }
 
@@ -208,7 +208,7 @@ func (t *Tx) replacePoolConfig(ctx context.Context, id int64, config map[string]
 
 	for _, k := range slices.Sorted(maps.Keys(config)) {
 		var node any
-		if poolNodeKey(k) {
+		if IsPoolNodeKey(k) {
 			node = t.nodeArg()
 		}
 
@@ -229,7 +229,7 @@ func (t *Tx) SetStoragePoolNodeConfig(ctx context.Context, name string, config m
 	}
 
 	for k := range config {
-		if !poolNodeKey(k) {
+		if !IsPoolNodeKey(k) {
 			return errs.Invalid("%q is not a key of a storage pool that belongs to each member", k)
 		}
 	}

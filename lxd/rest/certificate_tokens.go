@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -90,17 +91,39 @@ func consumeJoinToken(s *state.State, offered string) (api.CertificatesPost, boo
 	}
 
 	op := s.Ops.Find(func(op *operations.Operation) bool {
-		return isJoinToken(op) && op.Status() == api.Running && op.MatchSecret(secret)
+		return (isJoinToken(op) || isClusterJoinToken(op)) && op.Status() == api.Running && op.MatchSecret(secret)
 	})
 	if op == nil {
 		return api.CertificatesPost{}, false
 	}
 
+	// A cluster join token that expired is used up without admitting anyone.
+	expired := tokenExpired(op)
+
 	// Done fails when another join consumed the token first: a token admits one client only.
 	err = op.Done(nil)
-	if err != nil {
+	if err != nil || expired {
 		return api.CertificatesPost{}, false
 	}
 
+	if isClusterJoinToken(op) {
+		// The server that joins is trusted as a server, under its member name.
+		name, _ := op.Metadata()["serverName"].(string)
+		return api.CertificatesPost{CertificatePut: api.CertificatePut{Type: api.CertificateTypeServer, Name: name}}, true
+	}
+
 	return tokenRequest(op), true
+}
+
+// tokenExpired reports whether a token operation's expiresAt has passed.
+func tokenExpired(op *operations.Operation) bool {
+	switch exp := op.Metadata()["expiresAt"].(type) {
+	case time.Time:
+		return !exp.IsZero() && time.Now().After(exp)
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, exp)
+		return err == nil && time.Now().After(t)
+	}
+
+	return false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"strings"
@@ -86,7 +85,7 @@ func parseCertificate(data string) (*x509.Certificate, error) {
 }
 
 func certPEM(cert *x509.Certificate) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+	return string(tlsutil.CertPEM(cert))
 }
 
 func validateCertificatePut(s *state.State, r *http.Request, put *api.CertificatePut) error {
@@ -94,7 +93,7 @@ func validateCertificatePut(s *state.State, r *http.Request, put *api.Certificat
 		put.Type = api.CertificateTypeClient
 	}
 
-	if put.Type != api.CertificateTypeClient && put.Type != api.CertificateTypeMetrics {
+	if put.Type != api.CertificateTypeClient && put.Type != api.CertificateTypeMetrics && put.Type != api.CertificateTypeServer {
 		return api.StatusErrorf(http.StatusBadRequest, "invalid certificate type %q", put.Type)
 	}
 
@@ -164,12 +163,18 @@ func certificatesPost(s *state.State, r *http.Request) response.Response {
 			return response.Forbidden(nil)
 		}
 
-		if viaToken {
+		if viaToken && token.Type == api.CertificateTypeServer {
+			// A cluster join token admits the server it names, as a server.
+			req.Type, req.Restricted, req.Projects, req.Name = api.CertificateTypeServer, false, nil, token.Name
+		} else if viaToken {
 			// The token's restriction binds the client that joins with it, whatever that client asks.
 			req.Type, req.Restricted, req.Projects = api.CertificateTypeClient, token.Restricted, token.Projects
 			if req.Name == "" {
 				req.Name = token.Name
 			}
+		} else if req.Type == api.CertificateTypeServer {
+			// Only a cluster join token admits a server.
+			return response.Forbidden(nil)
 		}
 	}
 

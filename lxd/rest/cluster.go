@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -20,6 +21,7 @@ var clusterCmd = Endpoint{
 var clusterMembersCmd = Endpoint{
 	Path: "cluster/members",
 	Get:  Action{Handler: clusterMembersGet, Access: allowTrusted},
+	Post: Action{Handler: clusterMembersPost, Access: allowTrusted},
 }
 
 var clusterMemberCmd = Endpoint{
@@ -71,6 +73,28 @@ func clusterPut(s *state.State, r *http.Request) response.Response {
 
 	requestor := request.GetRequestor(r)
 	name := req.ServerName
+	if cluster.IsJoin(req) {
+		op, err := s.Ops.Create(operations.Args{
+			Class:       api.OperationClassTask,
+			Description: "Joining cluster",
+			Requestor:   requestor,
+			Run: func(ctx context.Context, op *operations.Operation) error {
+				err := s.Cluster.Join(ctx, req)
+				if err != nil {
+					return err
+				}
+
+				lifecycleBy(s, requestor, "cluster-member-added", clusterMemberURL(name), nil)
+				return nil
+			},
+		})
+		if err != nil {
+			return response.SmartError(err)
+		}
+
+		return operations.Response(op)
+	}
+
 	op, err := s.Ops.Create(operations.Args{
 		Class:       api.OperationClassTask,
 		Description: "Creating bootstrap node",

@@ -2,8 +2,10 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
 	"github.com/lxd-go/lxd/lxd/state"
@@ -21,6 +23,11 @@ func allowLocal(s *state.State, r *http.Request) response.Response {
 // internalEndpoints are the daemon's own control endpoints, reachable only on the unix socket.
 func (srv *Server) internalEndpoints() []Endpoint {
 	return []Endpoint{
+		{
+			// A server that joins the cluster is accepted by a member (see lxd/cluster.Accept).
+			Path: strings.TrimPrefix(cluster.AcceptPath, "/internal/"),
+			Post: Action{Access: allowServerCertificate, Handler: internalClusterAccept},
+		},
 		{
 			Path: "shutdown",
 			Put: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {

@@ -105,4 +105,7 @@ var APIExtensions = []string{
 	"clustering_config",
 	"clustering_edit_roles",
 	"clustering_update_cert",
+	"clustering_join",
+	"clustering_join_token",
+	"cluster_join_token_expiry",
 }

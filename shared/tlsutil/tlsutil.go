@@ -43,6 +43,11 @@ func FingerprintDER(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// CertPEM encodes a certificate as PEM.
+func CertPEM(cert *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+}
+
 // ParseCertPEM parses one PEM certificate, accepting surrounding whitespace.
 func ParseCertPEM(data []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(data)

@@ -123,9 +123,9 @@ test_lxd_init_stock() {
 		assert_eq "$(init_stock "${d1}" --dump)" "${before}" "state after a bad preseed"
 	done
 
-	# Joining a cluster is refused, nothing changed (bootstrapping one is in test_cluster_bootstrap).
+	# A join without a token is refused, nothing changed (joins with a token are in test_cluster_join).
 	assert_fails sh -c "printf 'config:\n  images.auto_update_interval: 3\ncluster:\n  enabled: true\n  server_address: 127.0.0.1:9\n  cluster_address: 127.0.0.1:8\n' | LXD_DIR='${d1}' '${LXD_BIN}' init --preseed"
-	assert_eq "${FAIL_OUTPUT}" "Error: Failed to configure cluster: joining an existing cluster is not supported by this server" "join refused"
+	assert_eq "${FAIL_OUTPUT}" "Error: Failed to join cluster: a join token (cluster_token) is required to join an existing cluster" "join refused"
 	assert_eq "$(init_stock "${d1}" --dump)" "${before}" "state after a refused cluster"
 
 	# Interactive: the same questions and the same printed document as stock's (no new pool, a new bridge with a

@@ -1,18 +1,18 @@
 -- Generated from the updates in updates.go; do not edit.
 -- Regenerate: go test -tags libsqlite3 ./lxd/db/schema -run TestFreshSchema -update
 
-CREATE TABLE certificates (
+CREATE TABLE "certificates" (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     fingerprint TEXT NOT NULL UNIQUE
         CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
-    type TEXT NOT NULL CHECK (type IN ('client', 'metrics')),
+    type TEXT NOT NULL CHECK (type IN ('client', 'metrics', 'server')),
     name TEXT NOT NULL,
     certificate TEXT NOT NULL,
     restricted INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1))
 );
 
-CREATE TABLE certificates_projects (
-    certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+CREATE TABLE "certificates_projects" (
+    certificate_id INTEGER NOT NULL REFERENCES "certificates" (id) ON DELETE CASCADE,
     project TEXT NOT NULL,
     UNIQUE (certificate_id, project)
 );

@@ -17,6 +17,7 @@ var updates = map[int]string{
 	10: updateFromV9,
 	11: updateFromV10,
 	12: updateFromV11,
+	13: updateFromV12,
 }
 
 // updateFromV0 creates the server configuration, the run-once patches and
@@ -469,4 +470,36 @@ DROP TABLE storage_pools_config;
 ALTER TABLE storage_pools_config_v11 RENAME TO storage_pools_config;
 
 CREATE UNIQUE INDEX storage_pools_config_key ON storage_pools_config (storage_pool_id, IFNULL(node_id, 0), key);
+`
+
+// updateFromV12 lets the trust store hold server certificates: those of the servers a join token admitted into the
+// cluster. The projects of each certificate move with it.
+const updateFromV12 = `
+CREATE TABLE certificates_v12 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE
+        CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+    type TEXT NOT NULL CHECK (type IN ('client', 'metrics', 'server')),
+    name TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    restricted INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1))
+);
+
+INSERT INTO certificates_v12 (id, fingerprint, type, name, certificate, restricted)
+    SELECT id, fingerprint, type, name, certificate, restricted FROM certificates;
+
+CREATE TABLE certificates_projects_v12 (
+    certificate_id INTEGER NOT NULL REFERENCES certificates_v12 (id) ON DELETE CASCADE,
+    project TEXT NOT NULL,
+    UNIQUE (certificate_id, project)
+);
+
+INSERT INTO certificates_projects_v12 (certificate_id, project)
+    SELECT certificate_id, project FROM certificates_projects;
+
+DROP TABLE certificates_projects;
+DROP TABLE certificates;
+
+ALTER TABLE certificates_v12 RENAME TO certificates;
+ALTER TABLE certificates_projects_v12 RENAME TO certificates_projects;
 `
