@@ -209,6 +209,10 @@ type InstanceServer interface {
 	// UseProject returns a connection to the same server whose requests name the project name.
 	UseProject(name string) InstanceServer
 
+	// UseTarget returns a connection to the same server whose requests name the cluster member name as the one to
+	// serve them.
+	UseTarget(name string) InstanceServer
+
 	// Raw access, for commands that need an endpoint not wrapped here.
 	RawQuery(method string, path string, data any, ETag string) (*api.ResponseRaw, string, error)
 

@@ -31,6 +31,18 @@ type ProtocolLXD struct {
 
 	// project is sent as ?project= on every request to the API but the raw ones ("": none, the server's default).
 	project string
+
+	// target is sent as ?target= on every request to the API but the raw ones: the cluster member that is to
+	// serve them ("": the one the server picks).
+	target string
+}
+
+// UseTarget returns a connection to the same server, sharing this one's transport, whose requests name the
+// cluster member name as the one to serve them (?target=, as LXD's client sends it).
+func (c *ProtocolLXD) UseTarget(name string) InstanceServer {
+	next := *c
+	next.target = name
+	return &next
 }
 
 // UseProject returns a connection to the same server, sharing this one's transport, whose requests name the
@@ -41,24 +53,26 @@ func (c *ProtocolLXD) UseProject(name string) InstanceServer {
 	return &next
 }
 
-// withProject adds the connection's project to an API path (which may carry a query already), unless the path
-// names a project itself.
+// withProject adds the connection's project and target member to an API path (which may carry a query already),
+// unless the path names them itself.
 func (c *ProtocolLXD) withProject(path string) string {
-	if c.project == "" {
-		return path
-	}
-
-	_, query, hasQuery := strings.Cut(path, "?")
-	if hasQuery {
-		values, _ := url.ParseQuery(query)
-		if values.Has("project") {
-			return path
+	for _, p := range [][2]string{{"project", c.project}, {"target", c.target}} {
+		if p[1] == "" {
+			continue
 		}
 
-		return path + "&project=" + url.QueryEscape(c.project)
+		_, query, hasQuery := strings.Cut(path, "?")
+		values, _ := url.ParseQuery(query)
+		switch {
+		case values.Has(p[0]):
+		case hasQuery:
+			path += "&" + p[0] + "=" + url.QueryEscape(p[1])
+		default:
+			path += "?" + p[0] + "=" + url.QueryEscape(p[1])
+		}
 	}
 
-	return path + "?project=" + url.QueryEscape(c.project)
+	return path
 }
 
 // GetConnectionInfo describes the connection.

@@ -242,7 +242,7 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 		}
 	}
 
-	// A cluster member is only for a cluster, as LXD answers; this client sends requests to no given member.
+	// A cluster member is only for a cluster, as LXD answers.
 	if c.flagTarget != "" {
 		server, _, err := d.GetServer()
 		if err != nil {
@@ -253,7 +253,7 @@ func (c *cmdInit) create(cmd *cobra.Command, args []string, launch bool) (client
 			return nil, "", "", errors.New("target only allowed when clustered")
 		}
 
-		return nil, "", "", fmt.Errorf("cluster member %q: requests to a given cluster member are not supported", c.flagTarget)
+		d = d.UseTarget(c.flagTarget)
 	}
 
 	profiles := req.Profiles

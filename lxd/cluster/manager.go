@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -99,6 +100,10 @@ type Manager struct {
 
 	// changeMu serialises the changes of this server's membership and of the cluster certificate.
 	changeMu sync.Mutex
+
+	// fwd is the transport to the other members' API, made for the cluster certificate fwdCert (under mu).
+	fwd     *http.Transport
+	fwdCert *tlsutil.CertInfo
 }
 
 // NewManager returns the cluster manager.

@@ -43,6 +43,7 @@ func (d *Daemon) newCluster() error {
 		Architecture:  osarch.Host(),
 	})
 
+	d.events.SetLocation(d.cluster.Name)
 	err := d.cluster.Repair()
 	if err != nil {
 		return err

@@ -58,6 +58,13 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 		LogDir:   d.dirs.Logs(),
 		Render:   template.Render,
 		Networks: d.state.Networks,
+		FetchImage: func(ctx context.Context, fp string) error {
+			if !d.cluster.Clustered() {
+				return nil
+			}
+
+			return d.cluster.FetchImage(ctx, fp, d.state.Image.FetchFiles)
+		},
 	})
 	pools.SetRunning(func(name string) bool { return mgr.Status(name) == api.Running })
 	return mgr, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lxd-go/lxd/lxd/config"
+	"github.com/lxd-go/lxd/shared/api"
 )
 
 // pruneInterval is how often unused cached images are looked for; the first look is at start.
@@ -13,7 +14,7 @@ const pruneInterval = 24 * time.Hour
 
 // startTasks runs the daemon's periodic work until ctx ends.
 func (d *Daemon) startTasks(ctx context.Context) {
-	d.tasks.Add(4)
+	d.tasks.Add(5)
 	go func() {
 		defer d.tasks.Done()
 		every(ctx, pruneInterval, func() {
@@ -37,6 +38,12 @@ func (d *Daemon) startTasks(ctx context.Context) {
 	go func() {
 		defer d.tasks.Done()
 		d.heartbeatLoop(ctx)
+	}()
+
+	// The events of the other members reach this member's listeners.
+	go func() {
+		defer d.tasks.Done()
+		d.cluster.RelayEvents(ctx, func(ev api.Event) { _ = d.events.Relay(ev) })
 	}()
 }
 

@@ -39,6 +39,15 @@ type Server struct {
 
 	// writers tracks the websocket writer goroutines so Close can wait for them to flush.
 	writers sync.WaitGroup
+
+	// location returns the name of the cluster member the events come from ("" when not clustered).
+	location atomic.Pointer[func() string]
+}
+
+// SetLocation makes the events sent from now on carry the name location returns ("none" when it returns ""): the
+// cluster member they come from.
+func (s *Server) SetLocation(location func() string) {
+	s.location.Store(&location)
 }
 
 // NewServer returns an events server with no listeners.
@@ -199,6 +208,28 @@ func (s *Server) Send(project string, eventType string, metadata any) error {
 		Project:   project,
 	}
 
+	if loc := s.location.Load(); loc != nil {
+		if name := (*loc)(); name != "" {
+			ev.Location = name
+		}
+	}
+
+	return s.dispatch(ev)
+}
+
+// Relay queues an event another cluster member sent, as it came, for every listener that wants it.
+func (s *Server) Relay(ev api.Event) error {
+	err := ValidateTypes([]string{ev.Type})
+	if err != nil {
+		return err
+	}
+
+	return s.dispatch(ev)
+}
+
+// dispatch queues an event for every listener that wants it.
+func (s *Server) dispatch(ev api.Event) error {
+	eventType, project := ev.Type, ev.Project
 	frame, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", eventType, err)

@@ -173,9 +173,10 @@ func (m *Manager) Init(ctx context.Context) error {
 		slog.Warn("failed reconciling the blobs of OCI images", "err", err)
 	}
 
+	// A cluster member holds the files of the images it imported or used only.
 	for fp := range known {
 		_, _, err := m.store.Paths(fp)
-		if err != nil {
+		if err != nil && !m.db.Clustered() {
 			slog.Error("image recorded without its files", "fingerprint", fp, "err", err)
 		}
 	}

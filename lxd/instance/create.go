@@ -158,6 +158,11 @@ func (m *Manager) Create(ctx context.Context, args CreateArgs, progress func(map
 	ociUser := ""
 	var err error
 	if args.Image != nil {
+		err = m.fetchImage(ctx, args.Image.Fingerprint)
+		if err != nil {
+			return err
+		}
+
 		arch = args.Image.Architecture
 		config[KeyBaseImage] = args.Image.Fingerprint
 		for k, v := range args.Image.Properties {
@@ -331,6 +336,17 @@ func (m *Manager) createRecord(ctx context.Context, r *revert.Reverter, inst db.
 	})
 
 	return profiles, nil
+}
+
+// fetchImage makes sure the store holds the files of image fp, copying them from where they are (FetchImage) when
+// it does not.
+func (m *Manager) fetchImage(ctx context.Context, fp string) error {
+	_, _, err := m.images.Paths(fp)
+	if err == nil || m.fetch == nil || !errors.Is(err, errs.ErrNotFound) {
+		return nil
+	}
+
+	return m.fetch(ctx, fp)
 }
 
 // undoStorage adds to r the removal of the storage of a failed creation or copy (what names which).

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/lxd-go/lxd/lxd/db"
@@ -25,8 +26,8 @@ func (m *Manager) Get(ctx context.Context, name string) (*api.Instance, error) {
 	return &out, nil
 }
 
-// List returns every instance as the API shows it. The statuses are asked of the containers outside the
-// transaction, several at once.
+// List returns the instances on this server (in a cluster, this member's) as the API shows them. The statuses are
+// asked of the containers outside the transaction, several at once.
 func (m *Manager) List(ctx context.Context) ([]api.Instance, error) {
 	var recs []record
 	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
@@ -50,6 +51,32 @@ func (m *Manager) List(ctx context.Context) ([]api.Instance, error) {
 
 		return out[i].Name < out[j].Name
 	})
+	return out, nil
+}
+
+// ListOn returns the instances on another cluster member as the database records them, with status Error: what a
+// list shows of them when that member does not answer.
+func (m *Manager) ListOn(ctx context.Context, member string) ([]api.Instance, error) {
+	var recs []record
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		insts, err := tx.GetInstances(ctx)
+		if err != nil {
+			return err
+		}
+
+		insts = slices.DeleteFunc(insts, func(inst db.Instance) bool { return inst.Node != member })
+		recs, err = m.expandRecords(ctx, tx, insts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]api.Instance, 0, len(recs))
+	for i := range recs {
+		out = append(out, m.toAPIStatus(&recs[i].inst, recs[i].config, recs[i].devices, api.Error))
+	}
+
 	return out, nil
 }
 

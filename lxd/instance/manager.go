@@ -68,6 +68,10 @@ type ManagerArgs struct {
 	// Render renders the image template source named name with ctx into w: lxd/template.Render, injected so that
 	// this package does not depend on the template engine. Required.
 	Render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
+
+	// FetchImage, when set, copies the files of an image the store does not hold from where they are (another
+	// cluster member) before an instance is created from it.
+	FetchImage func(ctx context.Context, fp string) error
 }
 
 // Manager creates, runs and deletes instances. Operations on one instance are serialised.
@@ -80,6 +84,7 @@ type Manager struct {
 	idmap  *IDMap
 	logDir string
 	render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
+	fetch  func(ctx context.Context, fp string) error
 
 	// networks attaches nics to managed networks; nil when the daemon has none.
 	networks Networks
@@ -127,6 +132,7 @@ func NewManager(args ManagerArgs) *Manager {
 		idmap:   args.IDMap,
 		logDir:  args.LogDir,
 		render:  args.Render,
+		fetch:   args.FetchImage,
 		running: map[string]*run{},
 
 		networks: args.Networks,

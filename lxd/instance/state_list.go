@@ -25,10 +25,10 @@ type record struct {
 	devices map[string]map[string]string
 }
 
-// ListFull returns every instance with its runtime state and snapshots, sorted by project and name. The rows, the profiles and
-// the snapshots are read in one transaction; the runtime states (a few requests to each container's monitor and a
-// walk of its root disk) are gathered outside it, several at once, so that a list neither holds the database nor
-// waits on the containers one after the other.
+// ListFull returns the instances on this server (in a cluster, this member's) with their runtime state and
+// snapshots, sorted by project and name. The rows, the profiles and the snapshots are read in one transaction; the
+// runtime states (a few requests to each container's monitor and a walk of its root disk) are gathered outside it,
+// several at once, so that a list neither holds the database nor waits on the containers one after the other.
 func (m *Manager) ListFull(ctx context.Context) ([]FullInstance, error) {
 	var recs []record
 	snaps := map[string][]api.InstanceSnapshot{}
@@ -83,12 +83,19 @@ func (m *Manager) ListFull(ctx context.Context) ([]FullInstance, error) {
 	return out, nil
 }
 
-// records reads every instance's row and expands its configuration and devices with its profiles.
+// records reads the rows of the instances on this server (in a cluster, this member's) and expands their
+// configuration and devices with their profiles.
 func (m *Manager) records(ctx context.Context, tx *db.Tx) ([]record, error) {
-	insts, err := tx.GetInstances(ctx)
+	insts, err := tx.GetLocalInstances(ctx)
 	if err != nil {
 		return nil, err
 	}
+
+	return m.expandRecords(ctx, tx, insts)
+}
+
+// expandRecords expands the configuration and devices of insts with their profiles.
+func (m *Manager) expandRecords(ctx context.Context, tx *db.Tx, insts []db.Instance) ([]record, error) {
 
 	profiles, err := tx.GetProfiles(ctx)
 	if err != nil {

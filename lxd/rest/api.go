@@ -320,6 +320,11 @@ func (srv *Server) serve(r *http.Request, path string, action Action, scope Proj
 		return refused
 	}
 
+	forward := forwardRequest(srv.State, r, path)
+	if forward != nil {
+		return forward
+	}
+
 	return action.Handler(srv.State, r)
 }
 

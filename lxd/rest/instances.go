@@ -173,6 +173,8 @@ func instancesGet(s *state.State, r *http.Request) response.Response {
 	}
 
 	list = inRequestProject(r, list, func(inst api.Instance) string { return inst.Project })
+	list = gatherInstances(s, r, 1, list, func(inst api.Instance) api.Instance { return inst })
+	sortInstances(list, func(inst api.Instance) (string, string) { return inst.Project, inst.Name })
 	list, err = filterInstances(list, r.FormValue("filter"))
 	if err != nil {
 		return response.SmartError(err)
@@ -218,6 +220,8 @@ func instancesGetFull(s *state.State, r *http.Request) response.Response {
 		full = append(full, out)
 	}
 
+	full = gatherInstances(s, r, 2, full, func(inst api.Instance) api.InstanceFull { return api.InstanceFull{Instance: inst} })
+	sortInstances(full, func(inst api.InstanceFull) (string, string) { return inst.Project, inst.Name })
 	full, err = filterInstances(full, r.FormValue("filter"))
 	if err != nil {
 		return response.SmartError(err)
@@ -274,8 +278,9 @@ func instancesPost(s *state.State, r *http.Request) response.Response {
 		return response.SmartError(err)
 	}
 
-	// A cluster member to place the instance on: this server is not part of a cluster.
-	if r.URL.Query().Get("target") != "" {
+	// A cluster member to place the instance on: requests for another member were forwarded to it, so it is this
+	// one.
+	if r.URL.Query().Get("target") != "" && !s.Cluster.Clustered() {
 		return response.BadRequest(fmt.Errorf("target only allowed when clustered"))
 	}
 

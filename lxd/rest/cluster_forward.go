@@ -1,0 +1,191 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/lxd-go/lxd/lxd/cluster"
+	"github.com/lxd-go/lxd/lxd/request"
+	"github.com/lxd-go/lxd/lxd/response"
+	"github.com/lxd-go/lxd/lxd/state"
+	"github.com/lxd-go/lxd/shared/api"
+)
+
+// forwardResponse hands the request to another member of the cluster, which answers it.
+type forwardResponse struct {
+	handler http.Handler
+}
+
+func (f forwardResponse) Render(w http.ResponseWriter, r *http.Request) error {
+	f.handler.ServeHTTP(w, r)
+	return nil
+}
+
+// fromMember reports whether a request comes from another member of the cluster (with the cluster certificate):
+// it is never forwarded again, and the lists answered to it hold this member's instances only.
+func fromMember(r *http.Request) bool {
+	req := request.GetRequestor(r)
+	return req.Trusted && req.Protocol == "tls" && req.CertificateType == api.CertificateTypeServer
+}
+
+// forwardRequest returns the response that forwards a request to the member that must serve it, once this member
+// authorized it, or nil when this member serves it: the requests about an instance on another member, a creation
+// placed on another member with ?target=, and the requests about an operation another member runs.
+func forwardRequest(s *state.State, r *http.Request, path string) response.Response {
+	if s.Cluster == nil || !s.Cluster.Clustered() || fromMember(r) {
+		return nil
+	}
+
+	path = strings.TrimPrefix(path, "/1.0/")
+	ctx := r.Context()
+	var address string
+	var err error
+	switch {
+	case strings.HasPrefix(path, "instances/{name}") || strings.HasPrefix(path, "containers/{name}"):
+		key, keyErr := instanceName(r)
+		if keyErr != nil {
+			return nil
+		}
+
+		var ref cluster.MemberRef
+		ref, err = s.Cluster.InstanceMember(ctx, key)
+		address = ref.Address
+	case (path == "instances" || path == "containers") && r.Method == http.MethodPost && r.URL.Query().Get("target") != "":
+		address, err = s.Cluster.MemberAddress(ctx, r.URL.Query().Get("target"))
+	case strings.HasPrefix(path, "operations/{id}"):
+		address, err = operationMember(s, r)
+	default:
+		return nil
+	}
+
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if address == "" {
+		return nil
+	}
+
+	proxy, err := s.Cluster.Proxy(address)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return forwardResponse{handler: proxy}
+}
+
+// operationMember returns the address of the member running an operation this member does not know, "" when no
+// other member knows it either (this member then answers not found).
+func operationMember(s *state.State, r *http.Request) (string, error) {
+	id, err := request.PathVar(r, "id")
+	if err != nil {
+		return "", nil
+	}
+
+	_, err = s.Ops.Get(id)
+	if err == nil {
+		return "", nil
+	}
+
+	members, err := s.Cluster.OtherMembers(r.Context())
+	if err != nil {
+		return "", err
+	}
+
+	for _, m := range members {
+		_, err := s.Cluster.Query(r.Context(), m.Address, http.MethodGet, "/1.0/operations/"+id)
+		if err == nil {
+			return m.Address, nil
+		}
+	}
+
+	return "", nil
+}
+
+// gatherInstances adds to local, this member's answer to a list request, what the other members answer to the
+// same request with recursion (1 or 2). The instances of a member that does not answer are listed from the database with status Error,
+// through unreachable.
+func gatherInstances[T any](s *state.State, r *http.Request, recursion int, local []T, unreachable func(api.Instance) T) []T {
+	if s.Cluster == nil || !s.Cluster.Clustered() || fromMember(r) {
+		return local
+	}
+
+	ctx := r.Context()
+	members, err := s.Cluster.OtherMembers(ctx)
+	if err != nil {
+		slog.Warn("listing the other cluster members", "err", err)
+		return local
+	}
+
+	query := r.URL.Query()
+	query.Set("recursion", strconv.Itoa(recursion))
+	uri := r.URL.Path + "?" + query.Encode()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := local
+	for _, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items, err := queryMember[T](ctx, s, m.Address, uri)
+			if err != nil {
+				slog.Warn("cluster member did not list its instances", "member", m.Name, "err", err)
+				items = unreachableInstances(ctx, s, r, m.Name, unreachable)
+			}
+
+			mu.Lock()
+			out = append(out, items...)
+			mu.Unlock()
+		}()
+	}
+
+	wg.Wait()
+	return out
+}
+
+// queryMember sends a request to a member and decodes the list it answers.
+func queryMember[T any](ctx context.Context, s *state.State, address string, uri string) ([]T, error) {
+	raw, err := s.Cluster.Query(ctx, address, http.MethodGet, uri)
+	if err != nil {
+		return nil, err
+	}
+
+	var items []T
+	err = json.Unmarshal(raw, &items)
+	return items, err
+}
+
+// unreachableInstances lists the instances of member, in the request's project, as unreachable makes them.
+func unreachableInstances[T any](ctx context.Context, s *state.State, r *http.Request, member string, unreachable func(api.Instance) T) []T {
+	insts, err := s.Instances.ListOn(ctx, member)
+	if err != nil {
+		return nil
+	}
+
+	insts = inRequestProject(r, insts, func(inst api.Instance) string { return inst.Project })
+	out := make([]T, 0, len(insts))
+	for _, inst := range insts {
+		out = append(out, unreachable(inst))
+	}
+
+	return out
+}
+
+// sortInstances orders instances by project and name, as a member lists its own.
+func sortInstances[T any](items []T, key func(T) (string, string)) {
+	sort.SliceStable(items, func(i, j int) bool {
+		pi, ni := key(items[i])
+		pj, nj := key(items[j])
+		if pi != pj {
+			return pi < pj
+		}
+
+		return ni < nj
+	})
+}
