@@ -73,8 +73,13 @@ const memberMarker = "member"
 
 // Configured reports whether this server is a cluster member.
 func (g *Gateway) Configured() bool {
-	_, err := os.Stat(filepath.Join(g.dir, memberMarker))
+	_, err := os.Stat(g.markerPath())
 	return err == nil
+}
+
+// markerPath is the member marker's path.
+func (g *Gateway) markerPath() string {
+	return filepath.Join(g.dir, memberMarker)
 }
 
 // interrupted reports whether the node's directory exists without the member marker.
@@ -85,7 +90,7 @@ func (g *Gateway) interrupted() bool {
 
 // markMember records, durably, that the server is now a member.
 func (g *Gateway) markMember() error {
-	return fsutil.WriteFileAtomic(filepath.Join(g.dir, memberMarker), []byte{}, 0o600)
+	return fsutil.WriteFileAtomic(g.markerPath(), []byte{}, 0o600)
 }
 
 // Running reports whether the dqlite node runs.

@@ -456,8 +456,8 @@ func (m *Manager) completeJoin(ctx context.Context, name string, address string,
 	r.Success()
 
 	// The server's configuration and trust store are the cluster's from now on.
-	if m.args.OnJoin != nil {
-		err = m.args.OnJoin(ctx)
+	if m.args.OnMembership != nil {
+		err = m.args.OnMembership(ctx)
 		if err != nil {
 			return fmt.Errorf("loading the cluster's configuration: %w", err)
 		}

@@ -85,9 +85,9 @@ type ManagerArgs struct {
 	// Storage returns the storage pools, which a join extends to the cluster's.
 	Storage func() *storage.Pools
 
-	// OnJoin, when set, is called once this server joined a cluster, to load the cluster's configuration and trust
-	// store in place of its own.
-	OnJoin func(ctx context.Context) error
+	// OnMembership, when set, is called once this server joined a cluster or left one, to load the configuration
+	// and trust store of the database it runs on from then on.
+	OnMembership func(ctx context.Context) error
 }
 
 // Manager enables clustering and keeps the members' records.

@@ -37,7 +37,7 @@ func (d *Daemon) newCluster() error {
 		UpdateConfig:  d.updateConfig,
 		OnCertificate: d.cert.Store,
 		Storage:       func() *storage.Pools { return d.state.Storage },
-		OnJoin:        d.loadClusterState,
+		OnMembership:  d.loadClusterState,
 		Schema:        schema.Latest(),
 		APIExtensions: len(version.APIExtensions),
 		Architecture:  osarch.Host(),
@@ -81,8 +81,8 @@ func (d *Daemon) resumeCluster(ctx context.Context) error {
 	return d.loadConfig(ctx)
 }
 
-// loadClusterState reads the configuration and the trust store again once this server joined a cluster: they are
-// the cluster's now.
+// loadClusterState reads the configuration and the trust store again once this server joined a cluster (they are the
+// cluster's now) or left one (they are its own again).
 func (d *Daemon) loadClusterState(ctx context.Context) error {
 	err := d.loadConfig(ctx)
 	if err != nil {

@@ -278,3 +278,14 @@ func (t *Tx) DeleteCertificate(ctx context.Context, fingerprint string) error {
 
 	return nil
 }
+
+// DeleteServerCertificates removes the server certificates called name: those a join token admitted for a member
+// that is removed.
+func (t *Tx) DeleteServerCertificates(ctx context.Context, name string) error {
+	_, err := t.exec(ctx, "DELETE FROM certificates WHERE type = 'server' AND name = ?", name)
+	if err != nil {
+		return fmt.Errorf("deleting the server certificates of %q: %w", name, err)
+	}
+
+	return nil
+}

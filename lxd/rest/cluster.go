@@ -25,11 +25,12 @@ var clusterMembersCmd = Endpoint{
 }
 
 var clusterMemberCmd = Endpoint{
-	Path:  "cluster/members/{name}",
-	Get:   Action{Handler: clusterMemberGet, Access: allowTrusted},
-	Put:   Action{Handler: clusterMemberPut, Access: allowTrusted},
-	Patch: Action{Handler: clusterMemberPatch, Access: allowTrusted},
-	Post:  Action{Handler: clusterMemberPost, Access: allowTrusted},
+	Path:   "cluster/members/{name}",
+	Get:    Action{Handler: clusterMemberGet, Access: allowTrusted},
+	Put:    Action{Handler: clusterMemberPut, Access: allowTrusted},
+	Patch:  Action{Handler: clusterMemberPatch, Access: allowTrusted},
+	Post:   Action{Handler: clusterMemberPost, Access: allowTrusted},
+	Delete: Action{Handler: clusterMemberDelete, Access: allowTrusted},
 }
 
 // clusterMemberURL is the API path of a member.

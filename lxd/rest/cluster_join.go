@@ -84,3 +84,33 @@ func allowServerCertificate(s *state.State, r *http.Request) response.Response {
 
 	return response.Forbidden(nil)
 }
+
+// clusterMemberDelete removes a member from the cluster (?force=1: even one that cannot be told).
+func clusterMemberDelete(s *state.State, r *http.Request) response.Response {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	err = s.Cluster.RemoveMember(r.Context(), name, isTrue(r.URL.Query().Get("force")))
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	lifecycle(s, r, "cluster-member-removed", clusterMemberURL(name), nil)
+	return response.EmptySyncResponse
+}
+
+// internalClusterLeave makes this member leave the cluster another member removed it from.
+func internalClusterLeave(s *state.State, r *http.Request) response.Response {
+	return response.SmartError(s.Cluster.Leave(r.Context()))
+}
+
+// allowMember lets in the other members of the cluster (the cluster certificate) only.
+func allowMember(s *state.State, r *http.Request) response.Response {
+	if fromMember(r) {
+		return nil
+	}
+
+	return response.Forbidden(nil)
+}

@@ -29,6 +29,11 @@ func (srv *Server) internalEndpoints() []Endpoint {
 			Post: Action{Access: allowServerCertificate, Handler: internalClusterAccept},
 		},
 		{
+			// A member removed from the cluster is told to leave it (see lxd/cluster.Leave).
+			Path: strings.TrimPrefix(cluster.LeavePath, "/internal/"),
+			Post: Action{Access: allowMember, Handler: internalClusterLeave},
+		},
+		{
 			Path: "shutdown",
 			Put: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
 				if srv.Shutdown == nil {
