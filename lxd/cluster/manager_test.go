@@ -15,6 +15,7 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/db/schema"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/storage"
 	"github.com/lxd-go/lxd/shared/api"
 	"github.com/lxd-go/lxd/shared/tlsutil"
 )
@@ -71,7 +72,20 @@ func newTestMember(t *testing.T) *testMember {
 
 // newManager returns a manager of the member's current database and gateway.
 func (tm *testMember) newManager() *Manager {
+	var pools atomic.Pointer[storage.Pools]
 	return NewManager(ManagerArgs{
+		Storage: func() *storage.Pools {
+			if pools.Load() == nil {
+				ps, err := storage.OpenPools(context.Background(), storage.OpenArgs{DB: tm.db, PoolsDir: filepath.Join(tm.dir, "storage-pools")})
+				if err != nil {
+					panic(err)
+				}
+
+				pools.Store(ps)
+			}
+
+			return pools.Load()
+		},
 		DB:      tm.db,
 		Gateway: tm.g,
 		Paths:   tm.paths,
