@@ -43,7 +43,7 @@ const (
 func validMemberConfig(key string, value string) error {
 	switch {
 	case key == "scheduler.instance":
-		if !slices.Contains([]string{"all", "manual", "group"}, value) {
+		if value != "" && !slices.Contains([]string{"all", "manual", "group"}, value) {
 			return errs.Invalid("invalid value %q for scheduler.instance: must be one of all, manual, group", value)
 		}
 

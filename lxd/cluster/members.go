@@ -208,15 +208,21 @@ func (m *Manager) UpdateMember(ctx context.Context, name string, put api.Cluster
 		}
 	}
 
+	// An empty value unsets the key, as "lxc cluster unset" asks.
+	config := map[string]string{}
 	for key, value := range put.Config {
 		err := validMemberConfig(key, value)
 		if err != nil {
 			return err
 		}
+
+		if value != "" {
+			config[key] = value
+		}
 	}
 
 	return m.args.DB.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return tx.UpdateNode(ctx, name, db.Node{Description: put.Description, FailureDomain: put.FailureDomain, Roles: roles, Config: put.Config})
+		return tx.UpdateNode(ctx, name, db.Node{Description: put.Description, FailureDomain: put.FailureDomain, Roles: roles, Config: config})
 	})
 }
 

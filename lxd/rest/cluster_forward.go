@@ -1,8 +1,10 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -58,6 +60,8 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 		address = ref.Address
 	case (path == "instances" || path == "containers") && r.Method == http.MethodPost && r.URL.Query().Get("target") != "":
 		address, err = s.Cluster.MemberAddress(ctx, r.URL.Query().Get("target"))
+	case (path == "instances" || path == "containers") && r.Method == http.MethodPost:
+		address, err = placeInstance(s, r)
 	case strings.HasPrefix(path, "operations/{id}"):
 		address, err = operationMember(s, r)
 	default:
@@ -78,6 +82,36 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 	}
 
 	return forwardResponse{handler: proxy}
+}
+
+// placeInstanceBodyLimit bounds the creation request read to decide where the instance goes.
+const placeInstanceBodyLimit = 1 << 20
+
+// placeInstance returns the address of the member a creation that names none goes on (Manager.PlaceInstance), ""
+// for this member. Only creations from an image or from nothing are placed: a copy, a migration or a backup import
+// needs what this member holds or is sent.
+func placeInstance(s *state.State, r *http.Request) (string, error) {
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		return "", nil
+	}
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, placeInstanceBodyLimit+1))
+	if err != nil {
+		return "", err
+	}
+
+	// The handler, here or on the member the request goes to, reads the body again.
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	if len(body) > placeInstanceBodyLimit {
+		return "", nil
+	}
+
+	req := api.InstancesPost{}
+	if json.Unmarshal(body, &req) != nil || (req.Source.Type != "image" && req.Source.Type != "none" && req.Source.Type != "") {
+		return "", nil
+	}
+
+	return s.Cluster.PlaceInstance(r.Context())
 }
 
 // operationMember returns the address of the member running an operation this member does not know, "" when no

@@ -133,6 +133,16 @@ test_cluster_join() {
 	cl_stock "${m2}" start c2
 	assert_eq "$(lxc_in "${m3}" list -f csv -c ns c2)" "c2,RUNNING" "started through m2"
 
+	# Without --target, an instance goes on the member holding the fewest (m2), and not on one that takes instances
+	# only when named.
+	lxc_in "${m1}" launch bb c4 >/dev/null
+	assert_eq "$(lxc_in "${m3}" list -f csv -c nsL c4)" "c4,RUNNING,m2" "placed on the least loaded member"
+	lxc_in "${m1}" cluster set m2 scheduler.instance manual
+	lxc_in "${m1}" init bb c5 >/dev/null
+	assert_eq "$(lxc_in "${m1}" list -f csv -c L c5)" "m1" "not placed on a manual member"
+	lxc_in "${m2}" delete -f c4 c5
+	lxc_in "${m1}" cluster unset m2 scheduler.instance
+
 	# A profile changed through one member is seen through the others.
 	lxc_in "${m3}" profile set default user.k v
 	assert_eq "$(lxc_in "${m1}" profile get default user.k)" "v" "profile"
