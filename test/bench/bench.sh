@@ -37,6 +37,8 @@ for ns in "${NETNS_OURS}" "${NETNS_STOCK}"; do
 done
 
 cleanup() {
+	# Suites that start daemons of their own record how to stop them.
+	[ ! -f "${WORK}/cleanup.sh" ] || bash "${WORK}/cleanup.sh" || true
 	LXD_DIR="${WORK}/ours" "${MAIN}/bin/lxd" shutdown --timeout 30 >/dev/null 2>&1 || true
 	LXD_DIR="${WORK}/stock" /usr/bin/lxd shutdown --timeout 30 >/dev/null 2>&1 || true
 	ip netns del "${NETNS_OURS}" 2>/dev/null || true
