@@ -143,18 +143,39 @@ func operationMember(s *state.State, r *http.Request) (string, error) {
 }
 
 // gatherInstances adds to local, this member's answer to a list request, what the other members answer to the
-// same request with recursion (1 or 2). The instances of a member that does not answer are listed from the database with status Error,
-// through unreachable.
+// same request with recursion (1 or 2). The instances of a member that does not answer are listed from the database
+// with status Error, through unreachable.
 func gatherInstances[T any](s *state.State, r *http.Request, recursion int, local []T, unreachable func(api.Instance) T) []T {
+	out := local
+	askOthers(s, r, recursion, func(m cluster.MemberRef, raw json.RawMessage, err error) {
+		var items []T
+		if err == nil {
+			err = json.Unmarshal(raw, &items)
+		}
+
+		if err != nil {
+			slog.Warn("cluster member did not list its instances", "member", m.Name, "err", err)
+			items = unreachableInstances(r.Context(), s, r, m.Name, unreachable)
+		}
+
+		out = append(out, items...)
+	})
+
+	return out
+}
+
+// askOthers sends the request to every other member, with recursion, at once, and calls each (one at a time) with
+// a member's answer or error. It does nothing on a server that is not clustered and for a request from a member.
+func askOthers(s *state.State, r *http.Request, recursion int, each func(m cluster.MemberRef, raw json.RawMessage, err error)) {
 	if s.Cluster == nil || !s.Cluster.Clustered() || fromMember(r) {
-		return local
+		return
 	}
 
 	ctx := r.Context()
 	members, err := s.Cluster.OtherMembers(ctx)
 	if err != nil {
 		slog.Warn("listing the other cluster members", "err", err)
-		return local
+		return
 	}
 
 	query := r.URL.Query()
@@ -162,37 +183,18 @@ func gatherInstances[T any](s *state.State, r *http.Request, recursion int, loca
 	uri := r.URL.Path + "?" + query.Encode()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	out := local
 	for _, m := range members {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			items, err := queryMember[T](ctx, s, m.Address, uri)
-			if err != nil {
-				slog.Warn("cluster member did not list its instances", "member", m.Name, "err", err)
-				items = unreachableInstances(ctx, s, r, m.Name, unreachable)
-			}
-
+			raw, err := s.Cluster.Query(ctx, m.Address, http.MethodGet, uri)
 			mu.Lock()
-			out = append(out, items...)
-			mu.Unlock()
+			defer mu.Unlock()
+			each(m, raw, err)
 		}()
 	}
 
 	wg.Wait()
-	return out
-}
-
-// queryMember sends a request to a member and decodes the list it answers.
-func queryMember[T any](ctx context.Context, s *state.State, address string, uri string) ([]T, error) {
-	raw, err := s.Cluster.Query(ctx, address, http.MethodGet, uri)
-	if err != nil {
-		return nil, err
-	}
-
-	var items []T
-	err = json.Unmarshal(raw, &items)
-	return items, err
 }
 
 // unreachableInstances lists the instances of member, in the request's project, as unreachable makes them.

@@ -2,13 +2,16 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -64,7 +67,7 @@ func operationsGet(s *state.State, r *http.Request) response.Response {
 			urls[key] = append(urls[key], op.URL())
 		}
 
-		return response.SyncResponse(urls)
+		return response.SyncResponse(gatherOperations(s, r, 0, urls))
 	}
 
 	full := map[string][]api.Operation{}
@@ -74,7 +77,28 @@ func operationsGet(s *state.State, r *http.Request) response.Response {
 		full[key] = append(full[key], rendered)
 	}
 
-	return response.SyncResponse(full)
+	return response.SyncResponse(gatherOperations(s, r, 1, full))
+}
+
+// gatherOperations adds to local, this member's operations by status, those of the other members that answer.
+func gatherOperations[T any](s *state.State, r *http.Request, recursion int, local map[string][]T) map[string][]T {
+	askOthers(s, r, recursion, func(m cluster.MemberRef, raw json.RawMessage, err error) {
+		remote := map[string][]T{}
+		if err == nil {
+			err = json.Unmarshal(raw, &remote)
+		}
+
+		if err != nil {
+			slog.Warn("cluster member did not list its operations", "member", m.Name, "err", err)
+			return
+		}
+
+		for status, ops := range remote {
+			local[status] = append(local[status], ops...)
+		}
+	})
+
+	return local
 }
 
 // loadOperation returns the operation named by the {id} path variable.

@@ -98,6 +98,10 @@ test_cluster_join() {
 
 	# The third member joins through the second, with a token the stock client asked for.
 	token=$(cl_stock "${m2}" cluster add m3 | tail -n1)
+	assert_eq "$(lxc_in "${m1}" cluster list-tokens -f csv | cut -d, -f1)" "m3" "a token of m2 listed through m1"
+	lxc_in "${m1}" cluster revoke-token m3 >/dev/null
+	assert_eq "$(lxc_in "${m2}" cluster list-tokens -f csv)" "" "a token of m2 revoked through m1"
+	token=$(cl_stock "${m2}" cluster add m3 | tail -n1)
 	cl_join 3 "${token}"
 	for d in "${m1}" "${m2}" "${m3}"; do
 		cl_wait_members "${d}" "m1:ONLINE m2:ONLINE m3:ONLINE "
