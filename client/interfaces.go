@@ -225,6 +225,9 @@ type InstanceServer interface {
 	UpdateClusterMember(name string, member api.ClusterMemberPut, ETag string) error
 	RenameClusterMember(name string, member api.ClusterMemberPost) error
 	DeleteClusterMember(name string, force bool) error
+
+	// UpdateClusterMemberState evacuates or restores a cluster member.
+	UpdateClusterMemberState(name string, state api.ClusterMemberStatePost) (Operation, error)
 	CreateClusterMember(member api.ClusterMembersPost) (Operation, error)
 	UpdateClusterCertificate(certs api.ClusterCertificatePut, etag string) error
 }

@@ -162,3 +162,14 @@ func (c *ProtocolLXD) CreateClusterMember(member api.ClusterMembersPost) (Operat
 
 	return op, nil
 }
+
+// UpdateClusterMemberState evacuates or restores a cluster member (POST /1.0/cluster/members/<name>/state).
+func (c *ProtocolLXD) UpdateClusterMemberState(name string, state api.ClusterMemberStatePost) (Operation, error) {
+	err := c.checkExtension("clustering_evacuation")
+	if err != nil {
+		return nil, err
+	}
+
+	op, _, err := c.queryOperation(http.MethodPost, clusterMemberPath(name)+"/state", state, "")
+	return op, err
+}

@@ -55,6 +55,8 @@ func (c *cmdCluster) command() *cobra.Command {
 	cmd.AddCommand(c.listTokensCommand())
 	cmd.AddCommand(c.revokeTokenCommand())
 	cmd.AddCommand(c.updateCertificateCommand())
+	cmd.AddCommand(c.evacuateCommand("evacuate", "Evacuate cluster member"))
+	cmd.AddCommand(c.evacuateCommand("restore", "Restore cluster member"))
 	return cmd
 }
 

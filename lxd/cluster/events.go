@@ -15,30 +15,30 @@ import (
 // relayCheckInterval is how often the relay looks for members it does not listen to yet (joined, or back online).
 const relayCheckInterval = 5 * time.Second
 
+// relayWait bounds how long a forwarded request waits for this member to listen to the events of the member it
+// goes to.
+const relayWait = 3 * time.Second
+
+// relayState is what the relay of events knows: where it runs, and the members it listens to.
+type relayState struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	relay   func(api.Event)
+	members map[string]chan struct{}
+}
+
 // RelayEvents listens to the operation and lifecycle events of every other member and passes those that member sent
 // itself to relay, until ctx ends, so that a client connected to any member sees the events of all. Each member
 // relays only what the member it listens to originated, so nothing goes round twice.
 func (m *Manager) RelayEvents(ctx context.Context, relay func(api.Event)) {
-	var mu sync.Mutex
-	listening := map[string]bool{}
+	m.relay.mu.Lock()
+	m.relay.ctx, m.relay.relay, m.relay.members = ctx, relay, map[string]chan struct{}{}
+	m.relay.mu.Unlock()
 	for {
 		members, err := m.OtherMembers(ctx)
 		if err == nil {
 			for _, member := range members {
-				mu.Lock()
-				busy := listening[member.Address]
-				listening[member.Address] = true
-				mu.Unlock()
-				if busy {
-					continue
-				}
-
-				go func() {
-					m.listenEvents(ctx, member, relay)
-					mu.Lock()
-					delete(listening, member.Address)
-					mu.Unlock()
-				}()
+				m.startRelay(member)
 			}
 		}
 
@@ -50,8 +50,68 @@ func (m *Manager) RelayEvents(ctx context.Context, relay func(api.Event)) {
 	}
 }
 
-// listenEvents relays the events member originates until its connection ends or ctx does.
-func (m *Manager) listenEvents(ctx context.Context, member MemberRef, relay func(api.Event)) {
+// startRelay starts listening to member's events unless it is listened to already, and returns the channel closed
+// once the connection is up; nil before RelayEvents runs.
+func (m *Manager) startRelay(member MemberRef) chan struct{} {
+	m.relay.mu.Lock()
+	defer m.relay.mu.Unlock()
+	if m.relay.ctx == nil {
+		return nil
+	}
+
+	connected, ok := m.relay.members[member.Address]
+	if ok {
+		return connected
+	}
+
+	connected = make(chan struct{})
+	m.relay.members[member.Address] = connected
+	ctx, relay := m.relay.ctx, m.relay.relay
+	go func() {
+		m.listenEvents(ctx, member, relay, connected)
+		m.relay.mu.Lock()
+		delete(m.relay.members, member.Address)
+		m.relay.mu.Unlock()
+	}()
+
+	return connected
+}
+
+// WaitRelay makes sure this member listens to the events of the member at address before a request is forwarded
+// there, waiting a few seconds at most: the events of the operation the request starts must reach this member's
+// clients (the stock client waits for an operation through them).
+func (m *Manager) WaitRelay(ctx context.Context, address string) {
+	m.relay.mu.Lock()
+	connected, ok := m.relay.members[address]
+	m.relay.mu.Unlock()
+	if !ok {
+		members, err := m.OtherMembers(ctx)
+		if err != nil {
+			return
+		}
+
+		for _, member := range members {
+			if member.Address == address {
+				connected = m.startRelay(member)
+			}
+		}
+	}
+
+	if connected == nil {
+		return
+	}
+
+	select {
+	case <-connected:
+	case <-ctx.Done():
+	case <-time.After(relayWait):
+		slog.Warn("forwarding a request to a cluster member whose events are not relayed yet", "address", address)
+	}
+}
+
+// listenEvents relays the events member originates until its connection ends or ctx does; connected is closed once
+// the connection is up.
+func (m *Manager) listenEvents(ctx context.Context, member MemberRef, relay func(api.Event), connected chan struct{}) {
 	tr, err := m.transport()
 	if err != nil {
 		return
@@ -65,6 +125,7 @@ func (m *Manager) listenEvents(ctx context.Context, member MemberRef, relay func
 		return
 	}
 
+	close(connected)
 	defer func() { _ = conn.Close() }()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()

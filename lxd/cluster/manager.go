@@ -104,6 +104,9 @@ type Manager struct {
 	// fwd is the transport to the other members' API, made for the cluster certificate fwdCert (under mu).
 	fwd     *http.Transport
 	fwdCert *tlsutil.CertInfo
+
+	// relay is the relay of the other members' events (RelayEvents).
+	relay relayState
 }
 
 // NewManager returns the cluster manager.

@@ -65,6 +65,7 @@ func (d *Daemon) openInstances(store *images.Store) (*instance.Manager, error) {
 
 			return d.cluster.FetchImage(ctx, fp, d.state.Image.FetchFiles)
 		},
+		Evacuated: d.cluster.Evacuated,
 	})
 	pools.SetRunning(func(name string) bool { return mgr.Status(name) == api.Running })
 	return mgr, nil

@@ -296,3 +296,17 @@ func (t *Tx) SetNodeJoined(ctx context.Context, id int64, when time.Time, schema
 
 	return nil
 }
+
+// SetNodeState changes the state of member id (NodeCreated, NodeEvacuated).
+func (t *Tx) SetNodeState(ctx context.Context, id int64, state int) error {
+	n, err := t.execCount(ctx, "UPDATE nodes SET state = ? WHERE id = ?", state, id)
+	if err != nil {
+		return fmt.Errorf("changing the state of cluster member %d: %w", id, err)
+	}
+
+	if n == 0 {
+		return errs.NotFound("cluster member %d not found", id)
+	}
+
+	return nil
+}

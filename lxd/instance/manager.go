@@ -72,6 +72,10 @@ type ManagerArgs struct {
 	// FetchImage, when set, copies the files of an image the store does not hold from where they are (another
 	// cluster member) before an instance is created from it.
 	FetchImage func(ctx context.Context, fp string) error
+
+	// Evacuated, when set, reports whether this server is an evacuated cluster member, whose instances do not start
+	// with the daemon.
+	Evacuated func(ctx context.Context) bool
 }
 
 // Manager creates, runs and deletes instances. Operations on one instance are serialised.
@@ -85,6 +89,7 @@ type Manager struct {
 	logDir string
 	render func(w io.Writer, name string, source []byte, ctx tplctx.Context) error
 	fetch  func(ctx context.Context, fp string) error
+	held   func(ctx context.Context) bool
 
 	// networks attaches nics to managed networks; nil when the daemon has none.
 	networks Networks
@@ -133,6 +138,7 @@ func NewManager(args ManagerArgs) *Manager {
 		logDir:  args.LogDir,
 		render:  args.Render,
 		fetch:   args.FetchImage,
+		held:    args.Evacuated,
 		running: map[string]*run{},
 
 		networks: args.Networks,
@@ -229,6 +235,12 @@ func (m *Manager) Init(ctx context.Context) error {
 		if shouldAutostart(expanded) {
 			boot = append(boot, bootEntry{name: inst.Name, priority: configInt(expanded, KeyBootAutostartPriority)})
 		}
+	}
+
+	// An evacuated member keeps its instances stopped until it is restored.
+	if m.held != nil && m.held(ctx) && len(boot) > 0 {
+		slog.Info("not starting the instances of an evacuated cluster member", "count", len(boot))
+		boot = nil
 	}
 
 	m.startBoot(ctx, boot)

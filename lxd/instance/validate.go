@@ -385,6 +385,9 @@ var configKeys = map[string]keyCheck{
 	KeyBootAutostartPriority:   optional(checkInt),
 	KeyBootStopPriority:        optional(checkInt),
 	KeyBootHostShutdownTimeout: optional(checkInt),
+
+	// What an evacuation of the instance's cluster member does with it (evacuate.go).
+	KeyClusterEvacuate: optional(checkEvacuate),
 }
 
 // RawLXC parses raw.lxc: one "key = value" liblxc setting a line; blank lines and lines starting with # are

@@ -62,6 +62,13 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 		address, err = s.Cluster.MemberAddress(ctx, r.URL.Query().Get("target"))
 	case (path == "instances" || path == "containers") && r.Method == http.MethodPost:
 		address, err = placeInstance(s, r)
+	case path == "cluster/members/{name}/state":
+		name, nameErr := request.PathVar(r, "name")
+		if nameErr != nil {
+			return nil
+		}
+
+		address, err = s.Cluster.MemberAddress(ctx, name)
 	case strings.HasPrefix(path, "operations/{id}"):
 		address, err = operationMember(s, r)
 	default:
@@ -80,6 +87,9 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 	if err != nil {
 		return response.SmartError(err)
 	}
+
+	// The events of the operation the request may start there reach this member's clients.
+	s.Cluster.WaitRelay(ctx, address)
 
 	return forwardResponse{handler: proxy}
 }

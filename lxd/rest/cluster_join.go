@@ -1,9 +1,13 @@
 package rest
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/lxd-go/lxd/lxd/cluster"
+	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -113,4 +117,80 @@ func allowMember(s *state.State, r *http.Request) response.Response {
 	}
 
 	return response.Forbidden(nil)
+}
+
+// evacuateStopTimeout is how long an evacuation gives an instance to stop cleanly, unless its
+// boot.host_shutdown_timeout says otherwise (LXD's default).
+const evacuateStopTimeout = 30 * time.Second
+
+var clusterMemberStateCmd = Endpoint{
+	Path: "cluster/members/{name}/state",
+	Post: Action{Handler: clusterMemberStatePost, Access: allowTrusted},
+}
+
+// clusterMemberStatePost evacuates a member (its instances stop, the scheduler leaves it out) or restores it, in an
+// operation run by that member (the request is forwarded to it).
+func clusterMemberStatePost(s *state.State, r *http.Request) response.Response {
+	name, err := request.PathVar(r, "name")
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	req := api.ClusterMemberStatePost{}
+	err = request.DecodeJSON(r, &req)
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	if req.Mode != "" && req.Mode != "stop" {
+		return response.SmartError(errs.Unsupported("evacuation mode %q is not supported: instances do not move between members yet", req.Mode))
+	}
+
+	requestor := request.GetRequestor(r)
+	var desc, action string
+	var run func(ctx context.Context, op *operations.Operation) error
+	switch req.Action {
+	case "evacuate":
+		desc, action = "Evacuating cluster member", "cluster-member-evacuated"
+		run = func(ctx context.Context, op *operations.Operation) error {
+			return s.Cluster.Evacuate(ctx, name, func(ctx context.Context) error {
+				return s.Instances.Evacuate(ctx, evacuateStopTimeout, func(inst string) {
+					_ = op.UpdateMetadata(map[string]any{"evacuation_progress": fmt.Sprintf("Stopping %q", inst)})
+				})
+			})
+		}
+
+	case "restore":
+		desc, action = "Restoring cluster member", "cluster-member-restored"
+		run = func(ctx context.Context, op *operations.Operation) error {
+			return s.Cluster.Restore(ctx, name, func(ctx context.Context) error {
+				return s.Instances.Restore(ctx, func(inst string) {
+					_ = op.UpdateMetadata(map[string]any{"evacuation_progress": fmt.Sprintf("Starting %q", inst)})
+				})
+			})
+		}
+
+	default:
+		return response.SmartError(errs.Invalid("Unknown cluster member state action %q", req.Action))
+	}
+
+	op, err := s.Ops.Create(operations.Args{
+		Class:       api.OperationClassTask,
+		Description: desc,
+		Requestor:   requestor,
+		Run: func(ctx context.Context, op *operations.Operation) error {
+			err := run(ctx, op)
+			if err != nil {
+				return err
+			}
+
+			lifecycleBy(s, requestor, action, clusterMemberURL(name), nil)
+			return nil
+		},
+	})
+	if err != nil {
+		return response.SmartError(err)
+	}
+
+	return operations.Response(op)
 }

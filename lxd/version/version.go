@@ -108,4 +108,5 @@ var APIExtensions = []string{
 	"clustering_join",
 	"clustering_join_token",
 	"cluster_join_token_expiry",
+	"clustering_evacuation",
 }

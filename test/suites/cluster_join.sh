@@ -163,6 +163,26 @@ test_cluster_join() {
 	assert_eq "$(lxc_in "${m1}" list -f csv -c nsL | tr '\n' ' ')" "c1,RUNNING,m1 c2,RUNNING,m3 " "instances after the restart"
 	assert_eq "$(lxc_in "${m3}" profile get default user.k)" "w" "the restarted member sees the write"
 
+	# Evacuation: the instances of m3 stop, and stay stopped across a restart; the scheduler leaves m3 out; a restore
+	# starts them again. An instance that asks to be moved refuses the evacuation before anything stops.
+	lxc_in "${m1}" config set c2 cluster.evacuate migrate
+	assert_fails lxc_in "${m1}" cluster evacuate m3 --force
+	assert_contains "${FAIL_OUTPUT}" 'instance "c2" asks to be moved to another member'
+	assert_eq "$(lxc_in "${m1}" list -f csv -c ns c2)" "c2,RUNNING" "nothing stopped by a refused evacuation"
+	lxc_in "${m1}" config unset c2 cluster.evacuate
+	lxc_in "${m1}" cluster evacuate m3 --force >/dev/null
+	cl_wait_members "${m2}" "m1:ONLINE m2:ONLINE m3:EVACUATED "
+	assert_eq "$(lxc_in "${m2}" list -f csv -c ns c2)" "c2,STOPPED" "evacuated instance stopped"
+	shutdown_lxd "${m3}"
+	cl_member 3
+	assert_eq "$(lxc_in "${m3}" list -f csv -c ns c2)" "c2,STOPPED" "evacuated instance not started at boot"
+	lxc_in "${m3}" launch bb c6 >/dev/null
+	assert_eq "$(lxc_in "${m3}" list -f csv -c L c6)" "m2" "nothing placed on an evacuated member"
+	lxc_in "${m3}" delete -f c6
+	cl_stock "${m2}" cluster restore m3 --force >/dev/null
+	cl_wait_members "${m1}" "m1:ONLINE m2:ONLINE m3:ONLINE "
+	assert_eq "$(lxc_in "${m1}" list -f csv -c ns c2)" "c2,RUNNING" "restored instance running"
+
 	# Removal: refused while the member holds an instance, then it leaves and is a server of its own again.
 	assert_fails lxc_in "${m1}" cluster remove m3
 	assert_contains "${FAIL_OUTPUT}" 'Cluster member "m3" still has instances: [c2]'
