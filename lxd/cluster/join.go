@@ -444,15 +444,11 @@ func (m *Manager) completeJoin(ctx context.Context, name string, address string,
 		return err
 	}
 
-	err = m.args.Gateway.markMember()
+	err = m.becomeMember(name, cert)
 	if err != nil {
 		return err
 	}
 
-	m.mu.Lock()
-	m.name = name
-	m.cert = cert
-	m.mu.Unlock()
 	r.Success()
 
 	// The server's configuration and trust store are the cluster's from now on.

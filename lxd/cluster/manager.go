@@ -371,7 +371,19 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 	m.args.DB.SetNode(id)
 	r.Add(func() { m.args.DB.SetNode(0) })
 
-	err = m.args.Gateway.markMember()
+	err = m.becomeMember(name, cert)
+	if err != nil {
+		return err
+	}
+
+	r.Success()
+	return nil
+}
+
+// becomeMember writes the member marker, the last step of an enable or a join, and takes the member's name and
+// the cluster certificate.
+func (m *Manager) becomeMember(name string, cert *tlsutil.CertInfo) error {
+	err := m.args.Gateway.markMember()
 	if err != nil {
 		return err
 	}
@@ -380,7 +392,6 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 	m.name = name
 	m.cert = cert
 	m.mu.Unlock()
-	r.Success()
 	return nil
 }
 

@@ -32,12 +32,7 @@ func checkEvacuate(v string) error {
 // is refused before anything stops: instances do not move between members yet. progress, when set, is told each
 // instance as it stops.
 func (m *Manager) Evacuate(ctx context.Context, timeout time.Duration, progress func(name string)) error {
-	var insts []db.Instance
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		var err error
-		insts, err = tx.GetLocalInstances(ctx)
-		return err
-	})
+	insts, err := m.localInstances(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,12 +81,7 @@ func (m *Manager) Evacuate(ctx context.Context, timeout time.Duration, progress 
 // Restore starts the instances of this member that were running when it was evacuated (stopped, with
 // volatile.last_state.power RUNNING). Every one is tried; the errors are returned together.
 func (m *Manager) Restore(ctx context.Context, progress func(name string)) error {
-	var insts []db.Instance
-	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		var err error
-		insts, err = tx.GetLocalInstances(ctx)
-		return err
-	})
+	insts, err := m.localInstances(ctx)
 	if err != nil {
 		return err
 	}
@@ -116,4 +106,15 @@ func (m *Manager) Restore(ctx context.Context, progress func(name string)) error
 	}
 
 	return errors.Join(failed...)
+}
+
+// localInstances reads the rows of the instances on this server (in a cluster, this member's).
+func (m *Manager) localInstances(ctx context.Context) ([]db.Instance, error) {
+	var insts []db.Instance
+	err := m.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		insts, err = tx.GetLocalInstances(ctx)
+		return err
+	})
+	return insts, err
 }

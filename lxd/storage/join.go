@@ -95,11 +95,7 @@ func (ps *Pools) Join(ctx context.Context, local []db.StoragePool, member map[st
 		had[p.Name] = p
 	}
 
-	var rows []db.StoragePool
-	err = svc.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		rows, err = tx.GetStoragePools(ctx)
-		return err
-	})
+	rows, err := ps.LocalPools(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,7 +152,7 @@ func (ps *Pools) Join(ctx context.Context, local []db.StoragePool, member map[st
 	return nil
 }
 
-// LocalPools reads the pools of this server as its database records them.
+// LocalPools reads the pools as the database records them for this server (in a cluster, with this member's keys).
 func (ps *Pools) LocalPools(ctx context.Context) ([]db.StoragePool, error) {
 	svc, err := ps.service()
 	if err != nil {

@@ -183,16 +183,7 @@ func Drivers() []api.ServerStorageDriverInfo {
 
 // DriversInUse lists the drivers of the server's pools, each once in the order of the pools, with their versions.
 func (ps *Pools) DriversInUse(ctx context.Context) ([]api.ServerStorageDriverInfo, error) {
-	svc, err := ps.service()
-	if err != nil {
-		return nil, err
-	}
-
-	var rows []db.StoragePool
-	err = svc.db.Transaction(ctx, func(ctx context.Context, tx *db.Tx) error {
-		rows, err = tx.GetStoragePools(ctx)
-		return err
-	})
+	rows, err := ps.LocalPools(ctx)
 	if err != nil {
 		return nil, err
 	}
