@@ -3,8 +3,6 @@ package main
 //lint:file-ignore ST1005 lxd init answers with the messages of LXD 5.0.2, capitalised as they are
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -29,30 +27,14 @@ func (cl *initClusterPreseed) joins() bool {
 		cl.ClusterCertificate != "" || cl.ClusterCertificatePath != ""
 }
 
-// parseJoinToken decodes a join token as LXD does (standard base64 of the token's JSON, which must name the member
-// and carry the members' addresses, a secret and the cluster certificate's fingerprint) and refuses an expired one.
+// parseJoinToken decodes a join token (api.ParseClusterMemberJoinToken) and refuses an expired one.
 func parseJoinToken(s string) (*api.ClusterMemberJoinToken, error) {
-	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	t, err := api.ParseClusterMemberJoinToken(s)
 	if err != nil {
 		return nil, err
 	}
 
-	t := &api.ClusterMemberJoinToken{}
-	err = json.Unmarshal(data, t)
-	if err != nil {
-		return nil, err
-	}
-
-	switch {
-	case t.ServerName == "":
-		return nil, errors.New("No server name in join token")
-	case len(t.Addresses) == 0:
-		return nil, errors.New("No cluster member addresses in join token")
-	case t.Secret == "":
-		return nil, errors.New("No secret in join token")
-	case t.Fingerprint == "":
-		return nil, errors.New("No certificate fingerprint in join token")
-	case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
+	if !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt) {
 		// LXD's cluster refuses it with these words when the member tries to join.
 		return nil, errors.New("Token has expired")
 	}

@@ -3,9 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -77,21 +75,11 @@ func (m *Manager) NewJoinToken(ctx context.Context, name string) (map[string]any
 	return md, nil
 }
 
-// DecodeJoinToken reads a join token: base64 of the JSON of api.ClusterMemberJoinToken.
+// DecodeJoinToken reads a join token (api.ParseClusterMemberJoinToken) and refuses an expired one.
 func DecodeJoinToken(token string) (*api.ClusterMemberJoinToken, error) {
-	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+	t, err := api.ParseClusterMemberJoinToken(token)
 	if err != nil {
 		return nil, errs.Invalid("Invalid cluster join token: %v", err)
-	}
-
-	t := &api.ClusterMemberJoinToken{}
-	err = json.Unmarshal(data, t)
-	if err != nil {
-		return nil, errs.Invalid("Invalid cluster join token: %v", err)
-	}
-
-	if t.ServerName == "" || t.Secret == "" || t.Fingerprint == "" || len(t.Addresses) == 0 {
-		return nil, errs.Invalid("Invalid cluster join token: it lacks the member name, the secret, the fingerprint or the addresses")
 	}
 
 	if !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt) {

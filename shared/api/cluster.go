@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -126,6 +128,35 @@ func (t *ClusterMemberJoinToken) String() string {
 	}
 
 	return base64.StdEncoding.EncodeToString(data)
+}
+
+// ParseClusterMemberJoinToken decodes a join token as handed to a joining member: base64 (standard) of its JSON
+// form, which must name the member and carry the members' addresses, a secret and the cluster certificate's
+// fingerprint. Expiry is the caller's to check.
+func ParseClusterMemberJoinToken(s string) (*ClusterMemberJoinToken, error) {
+	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, err
+	}
+
+	t := &ClusterMemberJoinToken{}
+	err = json.Unmarshal(data, t)
+	if err != nil {
+		return nil, err
+	}
+
+	switch {
+	case t.ServerName == "":
+		return nil, errors.New("No server name in join token")
+	case len(t.Addresses) == 0:
+		return nil, errors.New("No cluster member addresses in join token")
+	case t.Secret == "":
+		return nil, errors.New("No secret in join token")
+	case t.Fingerprint == "":
+		return nil, errors.New("No certificate fingerprint in join token")
+	}
+
+	return t, nil
 }
 
 // ToClusterJoinToken rebuilds the join token from a token operation created by POST /1.0/cluster/members. Its
