@@ -138,7 +138,16 @@ func rsyncSend(ctx context.Context, conn *websocket.Conn, srcs []string, feature
 	}()
 
 	sent := make(chan error, 1)
-	go func() { sent <- ws.Send(conn, countingReader{r: unixSock, c: count}) }()
+	go func() {
+		err := ws.Send(conn, countingReader{r: unixSock, c: count})
+		if err != nil {
+			// Nothing reads rsync's output any more: its writes must fail rather than wait for ever, or rsync
+			// never exits and the migration never ends.
+			_ = unixSock.Close()
+		}
+
+		sent <- err
+	}()
 	waitErr := cmd.Wait()
 	if waitErr != nil {
 		// rsync failed: end the shell's input so that the socket ends and the session with it.
@@ -182,6 +191,11 @@ func rsyncRecv(ctx context.Context, conn *websocket.Conn, dst string, features *
 	}()
 
 	sendErr := ws.Send(conn, stdout)
+	if sendErr != nil {
+		// As in rsyncSend: rsync's output must not wait for a reader that is gone.
+		_ = stdout.Close()
+	}
+
 	waitErr := cmd.Wait()
 	wg.Wait()
 	if errors.Is(recvErr, os.ErrClosed) || errors.Is(recvErr, unix.EPIPE) {
