@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore ST1005 the messages are those of LXD 5.0.2's client, capitalised as they are
+
 import (
 	"fmt"
 	"strings"

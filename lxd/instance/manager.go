@@ -694,27 +694,6 @@ func (m *Manager) Shutdown(ctx context.Context, timeout time.Duration) {
 	m.shutdownAll(ctx, names, timeout)
 }
 
-// checkRootDisk makes sure the expanded devices have a root disk on a pool this server has.
-func checkRootDisk(devices map[string]map[string]string, pools *storage.Pools) error {
-	_, root, ok := RootDisk(devices)
-	if !ok {
-		return errs.Invalid("Failed getting root disk: No root device could be found")
-	}
-
-	if root["pool"] == "" || !pools.Has(root["pool"]) {
-		return errs.NotFound("storage pool %q not found", root["pool"])
-	}
-
-	if root["size"] != "" {
-		_, err := storage.ParseSize(root["size"])
-		if err != nil {
-			return errs.Invalid("invalid root disk size %q", root["size"])
-		}
-	}
-
-	return nil
-}
-
 func loadProfiles(ctx context.Context, tx *db.Tx, names []string) ([]Profile, error) {
 	out := make([]Profile, 0, len(names))
 	seen := map[string]bool{}

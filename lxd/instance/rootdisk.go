@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/storage"
 )
 
 // changeRootDisk applies a change of an instance's root disk: its pool cannot change, and a new size= is applied
@@ -39,6 +40,27 @@ func (m *Manager) applyProfileRootSize(name string, oldDevices map[string]map[st
 	err := m.pool.SetSize(name, newRoot["size"])
 	if err != nil {
 		return fmt.Errorf("setting the root disk size: %w", err)
+	}
+
+	return nil
+}
+
+// checkRootDisk makes sure the expanded devices have a root disk on a pool this server has.
+func checkRootDisk(devices map[string]map[string]string, pools *storage.Pools) error {
+	_, root, ok := RootDisk(devices)
+	if !ok {
+		return errs.Invalid("Failed getting root disk: No root device could be found")
+	}
+
+	if root["pool"] == "" || !pools.Has(root["pool"]) {
+		return errs.NotFound("storage pool %q not found", root["pool"])
+	}
+
+	if root["size"] != "" {
+		_, err := storage.ParseSize(root["size"])
+		if err != nil {
+			return errs.Invalid("invalid root disk size %q", root["size"])
+		}
 	}
 
 	return nil

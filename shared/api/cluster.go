@@ -1,5 +1,7 @@
 package api
 
+//lint:file-ignore ST1005 the join token messages are LXD's, capitalised as they are
+
 import (
 	"encoding/base64"
 	"encoding/json"
