@@ -51,3 +51,10 @@ func asSQLiteError(err error) (sqliteError, bool) {
 func (e sqliteError) retryable() bool {
 	return e.extended == extNotLeader || e.extended == extLeadershipLost
 }
+
+// retryableSQL reports whether err comes from a statement of the cluster database that did not run only because
+// another transaction held the database or its leader changed: the transaction may be run again.
+func retryableSQL(err error) bool {
+	serr, ok := asSQLiteError(err)
+	return ok && (serr.code == codeBusy || serr.code == codeLocked || serr.retryable())
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/lxd-go/lxd/lxd/errs"
 )
@@ -52,8 +54,39 @@ func (t *Tx) scopedProject() string {
 // rolls back when fn returns an error or panics (the panic continues). When
 // ctx has no deadline, DefaultTimeout applies. Keep fn short: never download
 // or unpack inside it, as every transaction holds the database's write lock.
+//
+// On the cluster database, a transaction that dqlite refused because another member's transaction held the database
+// (busy, locked) or because its leader changed is run again, after a short random pause growing with each attempt,
+// until ctx ends: members write at once, and dqlite does not wait for a lock as SQLite's busy timeout does.
 func (d *DB) Transaction(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return transaction(ctx, d.conn(), d.node.Load(), fn)
+	conn := d.conn()
+	if conn == d.local {
+		return transaction(ctx, conn, d.node.Load(), fn)
+	}
+
+	_, ok := ctx.Deadline()
+	if !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+
+	pause := 5 * time.Millisecond
+	for {
+		err := transaction(ctx, conn, d.node.Load(), fn)
+		if err == nil || !retryableSQL(err) || ctx.Err() != nil {
+			return err
+		}
+
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause/2 + rand.N(pause)):
+		}
+
+		pause = min(2*pause, 250*time.Millisecond)
+		conn = d.conn()
+	}
 }
 
 // NodeTransaction runs fn in a transaction of local.db, which holds this server's own state (its node-local
