@@ -55,6 +55,11 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 			return nil
 		}
 
+		// The storage of an instance is on its member: one found here needs no query of where it is.
+		if s.Storage != nil && s.Storage.HasContainer(key) {
+			return nil
+		}
+
 		var ref cluster.MemberRef
 		ref, err = s.Cluster.InstanceMember(ctx, key)
 		address = ref.Address

@@ -181,6 +181,18 @@ func (ps *Pools) locateSnapshots(name string) *Pool {
 	return ps.fallback()
 }
 
+// HasContainer reports whether one of the pools holds the storage of a container: on this server (in a cluster,
+// this member) a look at the disk, with no database query.
+func (ps *Pools) HasContainer(name string) bool {
+	for _, p := range ps.list() {
+		if exists(p.ContainerPath(name)) {
+			return true
+		}
+	}
+
+	return false
+}
+
 // PoolOf returns the name of the pool holding a container.
 func (ps *Pools) PoolOf(name string) string {
 	return ps.locate(name).Name()
