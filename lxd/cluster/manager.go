@@ -201,7 +201,11 @@ func (m *Manager) Resume(ctx context.Context) error {
 		return err
 	}
 
-	err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, NodeConfig: config.NodeKeys})
+	err = m.waitVersions(ctx, global)
+	if err == nil {
+		err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, NodeConfig: config.NodeKeys})
+	}
+
 	if err != nil {
 		_ = global.Close()
 		m.args.Gateway.Stop()

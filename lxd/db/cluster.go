@@ -178,3 +178,44 @@ func (d *DB) LeaveCluster() {
 func (d *DB) Local() *DB {
 	return &DB{local: d.local, global: d.local, path: d.path}
 }
+
+// MemberVersion is the schema and API extensions a member last recorded.
+type MemberVersion struct {
+	Name          string
+	Address       string
+	Schema        int
+	APIExtensions int
+}
+
+// MemberVersions reads the versions the members (joined, not joining) recorded in the cluster database global,
+// before its schema is brought up to date: it may be older than this build's.
+func MemberVersions(ctx context.Context, global *sql.DB) ([]MemberVersion, error) {
+	rows, err := global.QueryContext(ctx, "SELECT name, address, schema, api_extensions FROM nodes WHERE state <> ? ORDER BY id", NodePending)
+	if err != nil {
+		return nil, fmt.Errorf("reading the members' versions: %w", err)
+	}
+
+	defer func() { _ = rows.Close() }()
+	var out []MemberVersion
+	for rows.Next() {
+		var v MemberVersion
+		err = rows.Scan(&v.Name, &v.Address, &v.Schema, &v.APIExtensions)
+		if err != nil {
+			return nil, fmt.Errorf("reading the members' versions: %w", err)
+		}
+
+		out = append(out, v)
+	}
+
+	return out, rows.Err()
+}
+
+// RecordMemberVersion records in global the version the member at address runs.
+func RecordMemberVersion(ctx context.Context, global *sql.DB, address string, schema int, apiExtensions int) error {
+	_, err := global.ExecContext(ctx, "UPDATE nodes SET schema = ?, api_extensions = ? WHERE address = ?", schema, apiExtensions, address)
+	if err != nil {
+		return fmt.Errorf("recording this member's version: %w", err)
+	}
+
+	return nil
+}
