@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lxd-go/lxd/client"
+	"github.com/lxd-go/lxd/lxd/config"
 	"github.com/lxd-go/lxd/lxd/db"
 	"github.com/lxd-go/lxd/lxd/errs"
 	"github.com/lxd-go/lxd/shared/api"
@@ -249,4 +252,79 @@ func (m *Manager) FetchImage(ctx context.Context, fp string, fetch func(ctx cont
 	}
 
 	return fmt.Errorf("copying image %s from another cluster member: %w", fp, errors.Join(errList...))
+}
+
+// ImageFetchPath is where a member is asked to copy an image's files from the others (?fingerprint=).
+const ImageFetchPath = "/internal/cluster/image-fetch"
+
+// ReplicateImage has other members copy the files of image fp, just stored here, until
+// cluster.images_minimal_replica members hold them (-1: every member; 1: this one only), as LXD does. The online
+// members are asked in the order they joined; a failure is logged and the next one is asked.
+func (m *Manager) ReplicateImage(ctx context.Context, fp string) {
+	if !m.Clustered() {
+		return
+	}
+
+	want := m.args.Config().Int(config.ImagesMinimalReplica)
+	if want == 1 {
+		return
+	}
+
+	members, err := m.onlineOthers(ctx)
+	if err != nil {
+		slog.Warn("not replicating an image", "fingerprint", fp, "err", err)
+		return
+	}
+
+	held := int64(1)
+	for _, member := range members {
+		if want > 0 && held >= want {
+			return
+		}
+
+		_, err := m.Query(ctx, member.Address, http.MethodPost, ImageFetchPath+"?fingerprint="+url.QueryEscape(fp))
+		if err != nil {
+			slog.Warn("cluster member did not copy an image", "member", member.Name, "fingerprint", fp, "err", err)
+			continue
+		}
+
+		held++
+	}
+}
+
+// onlineOthers lists the other members that are online, in the order they joined.
+func (m *Manager) onlineOthers(ctx context.Context) ([]MemberRef, error) {
+	members, err := m.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var out []MemberRef
+	for _, member := range members {
+		addr := strings.TrimPrefix(member.URL, "https://")
+		if addr != m.Address() && member.Status == StatusOnline {
+			out = append(out, MemberRef{Name: member.ServerName, Address: addr})
+		}
+	}
+
+	return out, nil
+}
+
+// ReloadPath is where a member is told to read the configuration and the trust store again: another member changed
+// them.
+const ReloadPath = "/internal/cluster/reload"
+
+// NotifyOthers posts to path on every other online member, logging those that do not answer.
+func (m *Manager) NotifyOthers(ctx context.Context, path string) {
+	members, err := m.onlineOthers(ctx)
+	if err != nil {
+		return
+	}
+
+	for _, member := range members {
+		_, err := m.Query(ctx, member.Address, http.MethodPost, path)
+		if err != nil {
+			slog.Warn("cluster member not notified", "member", member.Name, "path", path, "err", err)
+		}
+	}
 }

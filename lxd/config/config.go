@@ -33,6 +33,7 @@ const (
 	ClusterHTTPSAddress   = "cluster.https_address"
 	OfflineThreshold      = "cluster.offline_threshold"
 	JoinTokenExpiry       = "cluster.join_token_expiry"
+	ImagesMinimalReplica  = "cluster.images_minimal_replica"
 	TrustPassword         = "core.trust_password"
 	AutoUpdateInterval    = "images.auto_update_interval"
 	RemoteCacheExpiry     = "images.remote_cache_expiry"
@@ -55,6 +56,7 @@ var ServerKeys = map[string]Key{
 	ClusterHTTPSAddress:  {Validate: validateListenAddress},
 	OfflineThreshold:     {Default: "20", Validate: validateOfflineThreshold},
 	JoinTokenExpiry:      {Default: "3H", Validate: validateExpiry},
+	ImagesMinimalReplica: {Default: "3", Validate: validateReplica},
 	TrustPassword:        {Hidden: true, Transform: HashPassword},
 	AutoUpdateInterval:   {Default: defaultUpdateInterval, Validate: validateUint},
 	RemoteCacheExpiry:    {Default: "10", Validate: validateUint},
@@ -72,6 +74,16 @@ func validateOfflineThreshold(v string) error {
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil || n < 10 {
 		return fmt.Errorf("%q is not a number of seconds of at least 10", v)
+	}
+
+	return nil
+}
+
+// validateReplica accepts LXD's values of cluster.images_minimal_replica: -1 (every member) or at least 1.
+func validateReplica(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || (n != -1 && n < 1) {
+		return fmt.Errorf("%q is not -1 (every member) or a number of members of at least 1", v)
 	}
 
 	return nil

@@ -97,6 +97,27 @@ func (d *Daemon) loadClusterState(ctx context.Context) error {
 	return d.reloadTrust(ctx)
 }
 
+// notifyMembers tells the other members, in the background, to read the configuration and the trust store again:
+// this member changed the cluster's.
+func (d *Daemon) notifyMembers() {
+	if d.cluster == nil || !d.cluster.Clustered() {
+		return
+	}
+
+	go d.cluster.NotifyOthers(context.Background(), cluster.ReloadPath)
+}
+
+// reloadTrustAndNotify reads the trust store again after this member changed it, and has the others do the same.
+func (d *Daemon) reloadTrustAndNotify(ctx context.Context) error {
+	err := d.reloadTrust(ctx)
+	if err != nil {
+		return err
+	}
+
+	d.notifyMembers()
+	return nil
+}
+
 // route serves a request of any listener: the database upgrade of members, and the API once it is built.
 func (d *Daemon) route(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == cluster.DatabasePath && r.TLS != nil {

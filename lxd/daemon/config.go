@@ -94,6 +94,7 @@ func (d *Daemon) updateConfig(ctx context.Context, changes map[string]any, repla
 	}
 
 	d.config.Store(config.New(next))
+	d.notifyMembers()
 	return nil
 }
 

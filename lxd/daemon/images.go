@@ -42,6 +42,10 @@ func (d *Daemon) openImages(ctx context.Context) (*images.Store, *image.Manager,
 			return d.state.Instances.PruneBases(ctx)
 		},
 		RunTask: d.runImageTask,
+		OnStored: func(fp string) {
+			// The other members copy the new image in the background (cluster.images_minimal_replica).
+			go d.cluster.ReplicateImage(d.state.ShutdownCtx, fp)
+		},
 	})
 
 	err = m.Init(ctx)

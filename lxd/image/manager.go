@@ -50,6 +50,10 @@ type ManagerArgs struct {
 
 	// RunTask runs the auto-update task as an operation. Nil runs it without one.
 	RunTask TaskRunner
+
+	// OnStored, when set, is called with the fingerprint of each new image once its files are stored here: a
+	// cluster copies them to other members. It must not block.
+	OnStored func(fp string)
 }
 
 // Manager owns the images of the daemon: their rows, files, aliases and sources. A Manager works on the images of
@@ -75,6 +79,7 @@ type core struct {
 	pruneBases      func(ctx context.Context) error
 	runTask         TaskRunner
 	oci             ociBlobs
+	onStored        func(fp string)
 }
 
 // NewManager returns a manager over the given subsystems.
@@ -87,6 +92,7 @@ func NewManager(args ManagerArgs) *Manager {
 		streamsCacheDir: args.StreamsCacheDir,
 		pruneBases:      args.PruneBases,
 		runTask:         args.RunTask,
+		onStored:        args.OnStored,
 	}}
 }
 

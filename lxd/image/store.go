@@ -108,6 +108,9 @@ func (m *Manager) Store(ctx context.Context, pending *images.Pending, args Store
 		pending.DiscardBase()
 	} else {
 		pending.PublishBase()
+		if m.onStored != nil {
+			m.onStored(fp)
+		}
 	}
 
 	m.lifecycle(args.Requestor, "image-created", fp, map[string]any{"type": "container"})

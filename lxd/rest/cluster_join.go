@@ -8,6 +8,7 @@ import (
 
 	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/errs"
+	"github.com/lxd-go/lxd/lxd/images"
 	"github.com/lxd-go/lxd/lxd/operations"
 	"github.com/lxd-go/lxd/lxd/request"
 	"github.com/lxd-go/lxd/lxd/response"
@@ -193,4 +194,24 @@ func clusterMemberStatePost(s *state.State, r *http.Request) response.Response {
 	}
 
 	return operations.Response(op)
+}
+
+// internalClusterImageFetch copies the files of an image from the other members, as the member that stored it asks
+// (cluster.images_minimal_replica).
+func internalClusterImageFetch(s *state.State, r *http.Request) response.Response {
+	fp := r.URL.Query().Get("fingerprint")
+	if !images.ValidFingerprint(fp) {
+		return response.SmartError(errs.Invalid("invalid image fingerprint %q", fp))
+	}
+
+	return response.SmartError(s.Cluster.FetchImage(r.Context(), fp, s.Image.FetchFiles))
+}
+
+// internalClusterReload reads the configuration and the trust store again: another member changed them.
+func internalClusterReload(s *state.State, r *http.Request) response.Response {
+	if s.ReloadCluster == nil {
+		return response.EmptySyncResponse
+	}
+
+	return response.SmartError(s.ReloadCluster(r.Context()))
 }

@@ -34,6 +34,16 @@ func (srv *Server) internalEndpoints() []Endpoint {
 			Post: Action{Access: allowMember, Handler: internalClusterLeave},
 		},
 		{
+			// A member copies an image another one stored (see lxd/cluster.ReplicateImage).
+			Path: strings.TrimPrefix(cluster.ImageFetchPath, "/internal/"),
+			Post: Action{Access: allowMember, Handler: internalClusterImageFetch},
+		},
+		{
+			// Another member changed the configuration or the trust store.
+			Path: strings.TrimPrefix(cluster.ReloadPath, "/internal/"),
+			Post: Action{Access: allowMember, Handler: internalClusterReload},
+		},
+		{
 			Path: "shutdown",
 			Put: Action{Access: allowLocal, Handler: func(s *state.State, r *http.Request) response.Response {
 				if srv.Shutdown == nil {

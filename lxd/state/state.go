@@ -131,6 +131,9 @@ type State struct {
 	// ReloadTrust reloads the set of trusted certificates after a change in the database.
 	ReloadTrust func(ctx context.Context) error
 
+	// ReloadCluster reads the configuration and the trust store again, when another cluster member changed them.
+	ReloadCluster func(ctx context.Context) error
+
 	// Images is the image content store: handlers stream uploads into it, and reach everything else about images
 	// through Image.
 	Images *images.Store

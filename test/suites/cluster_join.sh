@@ -147,6 +147,30 @@ test_cluster_join() {
 	lxc_in "${m2}" delete -f c4 c5
 	lxc_in "${m1}" cluster unset m2 scheduler.instance
 
+	# An image imported on one member is copied to the others (cluster.images_minimal_replica, 3 by default); with
+	# 1 it stays where it was imported.
+	local fp tiny="${TEST_TMP}/tiny"
+	mkdir -p "${tiny}/rootfs"
+	printf 'architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  description: replicated\n' >"${tiny}/metadata.yaml"
+	tar -C "${tiny}" -czf "${TEST_TMP}/tiny.tar.gz" metadata.yaml rootfs
+	fp=$(sha256sum "${TEST_TMP}/tiny.tar.gz" | cut -d' ' -f1)
+	lxc_in "${m2}" image import "${TEST_TMP}/tiny.tar.gz" --alias rep1 >/dev/null
+	for _ in $(seq 50); do
+		[ -e "${m1}/images/${fp}" ] && [ -e "${m3}/images/${fp}" ] && break
+		sleep 0.2
+	done
+	[ -e "${m1}/images/${fp}" ] && [ -e "${m3}/images/${fp}" ] || fail "the image was not copied to the other members"
+	lxc_in "${m2}" image delete rep1
+	lxc_in "${m1}" config set cluster.images_minimal_replica 1
+	printf 'architecture: x86_64\ncreation_date: 1700000001\nproperties:\n  description: kept\n' >"${tiny}/metadata.yaml"
+	tar -C "${tiny}" -czf "${TEST_TMP}/tiny.tar.gz" metadata.yaml rootfs
+	fp=$(sha256sum "${TEST_TMP}/tiny.tar.gz" | cut -d' ' -f1)
+	lxc_in "${m2}" image import "${TEST_TMP}/tiny.tar.gz" --alias rep2 >/dev/null
+	sleep 2
+	[ ! -e "${m1}/images/${fp}" ] && [ ! -e "${m3}/images/${fp}" ] || fail "an image was copied with cluster.images_minimal_replica 1"
+	lxc_in "${m2}" image delete rep2
+	lxc_in "${m1}" config unset cluster.images_minimal_replica
+
 	# A profile changed through one member is seen through the others.
 	lxc_in "${m3}" profile set default user.k v
 	assert_eq "$(lxc_in "${m1}" profile get default user.k)" "v" "profile"
