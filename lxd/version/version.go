@@ -109,4 +109,6 @@ var APIExtensions = []string{
 	"clustering_join_token",
 	"cluster_join_token_expiry",
 	"clustering_evacuation",
+	"clustering_server_address",
+	"clustering_image_replication",
 }
