@@ -412,17 +412,10 @@ func (m *Manager) completeJoin(ctx context.Context, name string, address string,
 		m.args.OnCertificate(cert)
 	}
 
-	global, err := m.args.Gateway.Start(ctx, address, cert, resp.Members)
+	global, err := m.startNode(ctx, r, address, cert, resp.Members)
 	if err != nil {
-		_ = os.RemoveAll(m.args.Gateway.Dir())
 		return err
 	}
-
-	r.Add(func() {
-		_ = global.Close()
-		m.args.Gateway.Stop()
-		_ = os.RemoveAll(m.args.Gateway.Dir())
-	})
 
 	err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, NodeConfig: config.NodeKeys})
 	if err != nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -334,17 +335,10 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 		_ = os.Remove(m.args.Paths.ClusterKey)
 	})
 
-	global, err := m.args.Gateway.Start(ctx, addr, cert, nil)
+	global, err := m.startNode(ctx, r, addr, cert, nil)
 	if err != nil {
-		_ = os.RemoveAll(m.args.Gateway.Dir())
 		return err
 	}
-
-	r.Add(func() {
-		_ = global.Close()
-		m.args.Gateway.Stop()
-		_ = os.RemoveAll(m.args.Gateway.Dir())
-	})
 
 	err = m.args.DB.UseCluster(ctx, db.ClusterArgs{Global: global, Bootstrap: true, NodeConfig: config.NodeKeys})
 	if err != nil {
@@ -382,6 +376,24 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 
 	r.Success()
 	return nil
+}
+
+// startNode starts the database node of an enable or a join (join lists the members to reach) and adds to r its
+// undoing: the node stops and its directory goes.
+func (m *Manager) startNode(ctx context.Context, r *revert.Reverter, addr string, cert *tlsutil.CertInfo, join []string) (*sql.DB, error) {
+	global, err := m.args.Gateway.Start(ctx, addr, cert, join)
+	if err != nil {
+		_ = os.RemoveAll(m.args.Gateway.Dir())
+		return nil, err
+	}
+
+	r.Add(func() {
+		_ = global.Close()
+		m.args.Gateway.Stop()
+		_ = os.RemoveAll(m.args.Gateway.Dir())
+	})
+
+	return global, nil
 }
 
 // becomeMember writes the member marker, the last step of an enable or a join, and takes the member's name and

@@ -650,29 +650,17 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The daemon stops: the database closes (and with it the cluster database), then the node.
-	err = tm.db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tm.g.Stop()
-
-	// It starts again on the same directories.
-	tm.db, err = db.Open(filepath.Join(tm.dir, "database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tm.m = tm.newManager()
+	// The daemon stops (the database closes, and with it the cluster database, then the node) and starts again on
+	// the same directories.
+	tm.restart(t)
 	err = tm.m.Repair()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	cert, err := tm.m.LoadCertificate()
-	if err != nil || cert == nil || cert.Fingerprint() != tm.cert.Fingerprint() {
-		t.Fatalf("got %v, %v, want the cluster certificate", cert, err)
+	cert := tm.m.Certificate()
+	if cert == nil || cert.Fingerprint() != tm.cert.Fingerprint() {
+		t.Fatalf("got %v, want the cluster certificate", cert)
 	}
 
 	if tm.m.Clustered() {

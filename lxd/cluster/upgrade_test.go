@@ -13,7 +13,8 @@ import (
 	"github.com/lxd-go/lxd/lxd/errs"
 )
 
-// restart stops tm's daemon parts and starts them again on the same directories, up to Resume (not run).
+// restart stops tm's daemon parts and starts them again on the same directories, up to Resume (not run): the
+// cluster certificate is loaded.
 func (tm *testMember) restart(t *testing.T) {
 	t.Helper()
 
