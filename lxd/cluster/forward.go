@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lxd-go/lxd/client"
@@ -327,4 +328,46 @@ func (m *Manager) NotifyOthers(ctx context.Context, path string) {
 			slog.Warn("cluster member not notified", "member", member.Name, "path", path, "err", err)
 		}
 	}
+}
+
+// AskOthers sends GET uri to every other member at once, and calls each (one at a time) with a member's answer or
+// error.
+func (m *Manager) AskOthers(ctx context.Context, uri string, each func(member MemberRef, raw json.RawMessage, err error)) {
+	members, err := m.OtherMembers(ctx)
+	if err != nil {
+		slog.Warn("listing the other cluster members", "err", err)
+		return
+	}
+
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, member := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, err := m.Query(ctx, member.Address, http.MethodGet, uri)
+			mu.Lock()
+			defer mu.Unlock()
+			each(member, raw, err)
+		}()
+	}
+
+	wg.Wait()
+}
+
+// OperationMember returns the address of the other member that runs operation id, "" when none does.
+func (m *Manager) OperationMember(ctx context.Context, id string) (string, error) {
+	members, err := m.OtherMembers(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	for _, member := range members {
+		_, err := m.Query(ctx, member.Address, http.MethodGet, "/1.0/operations/"+url.PathEscape(id))
+		if err == nil {
+			return member.Address, nil
+		}
+	}
+
+	return "", nil
 }

@@ -7,12 +7,13 @@ import (
 	"github.com/lxd-go/lxd/lxd/db"
 )
 
-// PlaceInstance picks the member a new instance goes on when the request names none, as LXD's scheduler does: the
-// online member holding the fewest instances, leaving out the members whose scheduler.instance is "manual" (they
-// take instances only when named). This member wins a tie. It returns the member's address, "" for this member or
-// when the server is not clustered.
-func (m *Manager) PlaceInstance(ctx context.Context) (string, error) {
-	if !m.Clustered() {
+// PlaceInstance picks the member a new instance, made from a source of type sourceType, goes on when the request
+// names none, as LXD's scheduler does: the online member holding the fewest instances, leaving out the members
+// whose scheduler.instance is "manual" (they take instances only when named). This member wins a tie. Only an
+// instance from an image or from nothing is placed: a copy or a migration needs what this member holds or is sent.
+// It returns the member's address, "" for this member or when the server is not clustered.
+func (m *Manager) PlaceInstance(ctx context.Context, sourceType string) (string, error) {
+	if !m.Clustered() || (sourceType != "image" && sourceType != "none" && sourceType != "") {
 		return "", nil
 	}
 

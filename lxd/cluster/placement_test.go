@@ -13,7 +13,7 @@ import (
 func TestPlaceInstance(t *testing.T) {
 	tm := newTestMember(t)
 	ctx := testContext(t)
-	addr, err := tm.m.PlaceInstance(ctx)
+	addr, err := tm.m.PlaceInstance(ctx, "image")
 	if err != nil || addr != "" {
 		t.Fatalf("not clustered: %q, %v", addr, err)
 	}
@@ -50,7 +50,7 @@ func TestPlaceInstance(t *testing.T) {
 	add("n2", "10.0.0.2:8443", time.Now(), nil, 0)
 	place := func(want string) {
 		t.Helper()
-		got, err := tm.m.PlaceInstance(ctx)
+		got, err := tm.m.PlaceInstance(ctx, "image")
 		if err != nil || got != want {
 			t.Fatalf("placed on %q (%v), want %q", got, err, want)
 		}
@@ -66,8 +66,14 @@ func TestPlaceInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// n1 holds one now: the first empty member in join order.
+	// n1 holds one now: the first empty member in join order. A copy or a migration stays here.
 	place("10.0.0.2:8443")
+	for _, source := range []string{"copy", "migration"} {
+		got, err := tm.m.PlaceInstance(ctx, source)
+		if err != nil || got != "" {
+			t.Fatalf("a %s placed on %q (%v)", source, got, err)
+		}
+	}
 
 	// An offline member and a manual one are left out, whatever they hold.
 	add("n3", "10.0.0.3:8443", time.Now().Add(-time.Hour), nil, 0)

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/lxd-go/lxd/lxd/cluster"
 	"github.com/lxd-go/lxd/lxd/request"
@@ -103,8 +102,7 @@ func forwardRequest(s *state.State, r *http.Request, path string) response.Respo
 const placeInstanceBodyLimit = 1 << 20
 
 // placeInstance returns the address of the member a creation that names none goes on (Manager.PlaceInstance), ""
-// for this member. Only creations from an image or from nothing are placed: a copy, a migration or a backup import
-// needs what this member holds or is sent.
+// for this member. A backup import (its body is the backup) stays here.
 func placeInstance(s *state.State, r *http.Request) (string, error) {
 	if r.Header.Get("Content-Type") == "application/octet-stream" {
 		return "", nil
@@ -122,11 +120,11 @@ func placeInstance(s *state.State, r *http.Request) (string, error) {
 	}
 
 	req := api.InstancesPost{}
-	if json.Unmarshal(body, &req) != nil || (req.Source.Type != "image" && req.Source.Type != "none" && req.Source.Type != "") {
+	if json.Unmarshal(body, &req) != nil {
 		return "", nil
 	}
 
-	return s.Cluster.PlaceInstance(r.Context())
+	return s.Cluster.PlaceInstance(r.Context(), req.Source.Type)
 }
 
 // operationMember returns the address of the member running an operation this member does not know, "" when no
@@ -142,19 +140,7 @@ func operationMember(s *state.State, r *http.Request) (string, error) {
 		return "", nil
 	}
 
-	members, err := s.Cluster.OtherMembers(r.Context())
-	if err != nil {
-		return "", err
-	}
-
-	for _, m := range members {
-		_, err := s.Cluster.Query(r.Context(), m.Address, http.MethodGet, "/1.0/operations/"+id)
-		if err == nil {
-			return m.Address, nil
-		}
-	}
-
-	return "", nil
+	return s.Cluster.OperationMember(r.Context(), id)
 }
 
 // gatherInstances adds to local, this member's answer to a list request, what the other members answer to the
@@ -186,30 +172,9 @@ func askOthers(s *state.State, r *http.Request, recursion int, each func(m clust
 		return
 	}
 
-	ctx := r.Context()
-	members, err := s.Cluster.OtherMembers(ctx)
-	if err != nil {
-		slog.Warn("listing the other cluster members", "err", err)
-		return
-	}
-
 	query := r.URL.Query()
 	query.Set("recursion", strconv.Itoa(recursion))
-	uri := r.URL.Path + "?" + query.Encode()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			raw, err := s.Cluster.Query(ctx, m.Address, http.MethodGet, uri)
-			mu.Lock()
-			defer mu.Unlock()
-			each(m, raw, err)
-		}()
-	}
-
-	wg.Wait()
+	s.Cluster.AskOthers(r.Context(), r.URL.Path+"?"+query.Encode(), each)
 }
 
 // unreachableInstances lists the instances of member, in the request's project, as unreachable makes them.
